@@ -1,0 +1,383 @@
+/* json.c - exact unsigned integers on jansson, coren's serializer and
+ * canonical JSON (coren/json.h). */
+#include "config.h"
+
+#include <coren/hash.h>
+#include <coren/json.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The value of a u64 box, or -1 if v is not one. A box holds a decimal
+ * above INT64_MAX: smaller values are plain integers. */
+static int box_value(const json_t *v, uint64_t *out)
+{
+	const json_t *s;
+	const char *t;
+	char *end;
+	unsigned long long u;
+
+	if (!json_is_object(v) || json_object_size(v) != 1)
+		return -1;
+	s = json_object_get(v, COREN_JSON_U64_KEY);
+	if (!json_is_string(s))
+		return -1;
+	t = json_string_value(s);
+	if (t[0] < '1' || t[0] > '9' || strlen(t) > 20)
+		return -1;
+	errno = 0;
+	u = strtoull(t, &end, 10);
+	if (errno || *end || u <= INT64_MAX)
+		return -1;
+	*out = u;
+	return 0;
+}
+
+json_t *coren_json_u64(uint64_t v)
+{
+	char digits[24];
+	json_t *box;
+
+	if (v <= INT64_MAX)
+		return json_integer((json_int_t)v);
+	snprintf(digits, sizeof digits, "%" PRIu64, v);
+	box = json_object();
+	if (box && json_object_set_new(box, COREN_JSON_U64_KEY,
+				       json_string(digits))) {
+		json_decref(box);
+		return NULL;
+	}
+	return box;
+}
+
+int coren_json_get_u64(const json_t *v, uint64_t *out)
+{
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0)
+			return -1;
+		*out = (uint64_t)json_integer_value(v);
+		return 0;
+	}
+	return box_value(v, out);
+}
+
+int coren_json_get_double(const json_t *v, double *out)
+{
+	uint64_t u;
+
+	if (json_is_number(v)) {
+		*out = json_number_value(v);
+		return 0;
+	}
+	if (box_value(v, &u) == 0) {
+		*out = (double)u;
+		return 0;
+	}
+	return -1;
+}
+
+/* Length of the JSON number token at s (0 if none), whether it is a plain
+ * non-negative integer in *is_uint. */
+static size_t number_token(const char *s, const char *end, int *is_uint)
+{
+	const char *p = s;
+
+	*is_uint = *p != '-';
+	while (p < end && (*p == '-' || *p == '+' || *p == '.' || *p == 'e' ||
+			   *p == 'E' || (*p >= '0' && *p <= '9'))) {
+		if (*p == '.' || *p == 'e' || *p == 'E')
+			*is_uint = 0;
+		p++;
+	}
+	return (size_t)(p - s);
+}
+
+/* Copies text with every integer literal in (INT64_MAX, UINT64_MAX]
+ * replaced by a u64 box, so that jansson can read it. */
+static enum coren_err box_big_integers(const char *text, size_t len,
+				       struct coren_buf *out)
+{
+	const char *p = text, *end = text + len;
+	int in_string = 0, is_uint;
+	enum coren_err rc = COREN_OK;
+
+	while (p < end && !rc) {
+		if (in_string) {
+			if (*p == '\\' && p + 1 < end) {
+				rc = coren_buf_append(out, p, 2);
+				p += 2;
+				continue;
+			}
+			in_string = *p != '"';
+			rc = coren_buf_putc(out, *p++);
+		} else if (*p == '"') {
+			in_string = 1;
+			rc = coren_buf_putc(out, *p++);
+		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+			size_t n = number_token(p, end, &is_uint);
+			char digits[32];
+			unsigned long long u;
+			char *e;
+
+			if (is_uint && n < sizeof digits) {
+				memcpy(digits, p, n);
+				digits[n] = '\0';
+				errno = 0;
+				u = strtoull(digits, &e, 10);
+				if (!errno && !*e && u > INT64_MAX) {
+					rc = coren_buf_printf(
+						out, "{\"" COREN_JSON_U64_KEY
+						     "\":\"%s\"}",
+						digits);
+					p += n;
+					continue;
+				}
+			}
+			rc = coren_buf_append(out, p, n);
+			p += n;
+		} else {
+			rc = coren_buf_putc(out, *p++);
+		}
+	}
+	return rc;
+}
+
+static json_t *load(const char *text, size_t len, json_error_t *jerr)
+{
+	return json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
+			  jerr);
+}
+
+json_t *coren_json_parse(const char *text, size_t len, struct coren_error *err)
+{
+	json_error_t jerr;
+	json_t *v = load(text, len, &jerr);
+	struct coren_buf boxed;
+
+	if (v)
+		return v;
+	if (json_error_code(&jerr) == json_error_numeric_overflow) {
+		coren_buf_init(&boxed, 0);
+		if (box_big_integers(text, len, &boxed) == COREN_OK)
+			v = load(boxed.data, boxed.len, &jerr);
+		coren_buf_release(&boxed);
+		if (v)
+			return v;
+	}
+	if (json_error_code(&jerr) == json_error_out_of_memory) {
+		coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	coren_error_set(err, COREN_ERR_JSON, "invalid JSON at column %d: %s",
+			jerr.column > 0 ? jerr.column : 1, jerr.text);
+	return NULL;
+}
+
+/* Appends s as a JSON string, escaping as Python's json module does with
+ * ensure_ascii=False. */
+static enum coren_err dump_string(const char *s, size_t n, struct coren_buf *b)
+{
+	enum coren_err rc = coren_buf_putc(b, '"');
+	size_t i, run = 0;
+
+	for (i = 0; i < n && !rc; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *esc = NULL;
+		char hex[8];
+
+		switch (c) {
+		case '"': esc = "\\\""; break;
+		case '\\': esc = "\\\\"; break;
+		case '\b': esc = "\\b"; break;
+		case '\f': esc = "\\f"; break;
+		case '\n': esc = "\\n"; break;
+		case '\r': esc = "\\r"; break;
+		case '\t': esc = "\\t"; break;
+		default:
+			if (c < 0x20) {
+				snprintf(hex, sizeof hex, "\\u%04x", c);
+				esc = hex;
+			}
+		}
+		if (!esc) {
+			run++;
+			continue;
+		}
+		rc = coren_buf_append(b, s + i - run, run);
+		run = 0;
+		if (!rc)
+			rc = coren_buf_append(b, esc, strlen(esc));
+	}
+	if (!rc)
+		rc = coren_buf_append(b, s + n - run, run);
+	return rc ? rc : coren_buf_putc(b, '"');
+}
+
+/* Appends a finite double as Python's repr() writes it: the shortest digits
+ * that read back to v, fixed notation for decimal exponents -4..15, else
+ * d.ddde+XX. */
+static enum coren_err dump_real(double v, struct coren_buf *b)
+{
+	char sci[40], digits[24], *e;
+	int prec, exp, nd = 0, i;
+	const char *p;
+
+	for (prec = 0; prec < 17; prec++) {
+		snprintf(sci, sizeof sci, "%.*e", prec, v);
+		if (strtod(sci, NULL) == v)
+			break;
+	}
+	/* sci is "[-]d[.ddd]e[+-]XX": split into digits and exponent. */
+	p = sci + (sci[0] == '-');
+	for (; *p && *p != 'e'; p++)
+		if (*p != '.')
+			digits[nd++] = *p;
+	digits[nd] = '\0';
+	exp = (int)strtol(p + 1, &e, 10);
+	while (nd > 1 && digits[nd - 1] == '0')
+		digits[--nd] = '\0';
+	if (sci[0] == '-' && coren_buf_putc(b, '-'))
+		return COREN_ERR_NOMEM;
+	if (exp < -4 || exp >= 16) {
+		if (coren_buf_putc(b, digits[0]) ||
+		    (nd > 1 && (coren_buf_putc(b, '.') ||
+				coren_buf_append(b, digits + 1, (size_t)nd - 1))))
+			return COREN_ERR_NOMEM;
+		return coren_buf_printf(b, "e%c%02d", exp < 0 ? '-' : '+',
+					exp < 0 ? -exp : exp);
+	}
+	if (exp < 0) {
+		if (coren_buf_append(b, "0.", 2))
+			return COREN_ERR_NOMEM;
+		for (i = -1; i > exp; i--)
+			if (coren_buf_putc(b, '0'))
+				return COREN_ERR_NOMEM;
+		return coren_buf_append(b, digits, (size_t)nd);
+	}
+	for (i = 0; i <= exp; i++)
+		if (coren_buf_putc(b, i < nd ? digits[i] : '0'))
+			return COREN_ERR_NOMEM;
+	if (coren_buf_putc(b, '.'))
+		return COREN_ERR_NOMEM;
+	if (nd > exp + 1)
+		return coren_buf_append(b, digits + exp + 1,
+					(size_t)(nd - exp - 1));
+	return coren_buf_putc(b, '0');
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static enum coren_err dump(const json_t *v, unsigned flags,
+			   struct coren_buf *b);
+
+static enum coren_err dump_object(const json_t *v, unsigned flags,
+				  struct coren_buf *b)
+{
+	size_t n = json_object_size(v), i = 0;
+	const char **keys;
+	const char *k;
+	json_t *x;
+	enum coren_err rc = COREN_OK;
+
+	keys = malloc((n ? n : 1) * sizeof *keys);
+	if (!keys)
+		return COREN_ERR_NOMEM;
+	/* jansson iterates non-const objects only; nothing is modified */
+	json_t *obj = (json_t *)(uintptr_t)v;
+
+	json_object_foreach(obj, k, x) keys[i++] = k;
+	if (flags & COREN_JSON_SORT_KEYS)
+		qsort(keys, n, sizeof *keys, key_cmp);
+	rc = coren_buf_putc(b, '{');
+	for (i = 0; i < n && !rc; i++) {
+		if (i)
+			rc = coren_buf_putc(b, ',');
+		if (!rc)
+			rc = dump_string(keys[i], strlen(keys[i]), b);
+		if (!rc)
+			rc = coren_buf_putc(b, ':');
+		if (!rc)
+			rc = dump(json_object_get(v, keys[i]), flags, b);
+	}
+	free(keys);
+	return rc ? rc : coren_buf_putc(b, '}');
+}
+
+static enum coren_err dump(const json_t *v, unsigned flags, struct coren_buf *b)
+{
+	enum coren_err rc = COREN_OK;
+	uint64_t u;
+	size_t i;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		if (box_value(v, &u) == 0)
+			return coren_buf_printf(b, "%" PRIu64, u);
+		return dump_object(v, flags, b);
+	case JSON_ARRAY:
+		rc = coren_buf_putc(b, '[');
+		for (i = 0; i < json_array_size(v) && !rc; i++) {
+			if (i)
+				rc = coren_buf_putc(b, ',');
+			if (!rc)
+				rc = dump(json_array_get(v, i), flags, b);
+		}
+		return rc ? rc : coren_buf_putc(b, ']');
+	case JSON_STRING:
+		return dump_string(json_string_value(v), json_string_length(v),
+				   b);
+	case JSON_INTEGER:
+		return coren_buf_printf(b, "%" JSON_INTEGER_FORMAT,
+					json_integer_value(v));
+	case JSON_REAL:
+		return dump_real(json_real_value(v), b);
+	case JSON_TRUE:
+		return coren_buf_append(b, "true", 4);
+	case JSON_FALSE:
+		return coren_buf_append(b, "false", 5);
+	default:
+		return coren_buf_append(b, "null", 4);
+	}
+}
+
+enum coren_err coren_json_dumpb(const json_t *v, unsigned flags,
+				struct coren_buf *b)
+{
+	return dump(v, flags, b);
+}
+
+char *coren_json_dumps(const json_t *v, unsigned flags)
+{
+	struct coren_buf b;
+
+	coren_buf_init(&b, 0);
+	if (dump(v, flags, &b)) {
+		coren_buf_release(&b);
+		return NULL;
+	}
+	return coren_buf_detach(&b, NULL);
+}
+
+enum coren_err coren_json_canonical(const json_t *v, struct coren_buf *b)
+{
+	return dump(v, COREN_JSON_SORT_KEYS, b);
+}
+
+enum coren_err coren_json_sha256(const json_t *v, char hex[65])
+{
+	struct coren_buf b;
+	enum coren_err rc;
+
+	coren_buf_init(&b, 0);
+	rc = dump(v, COREN_JSON_SORT_KEYS, &b);
+	if (!rc)
+		rc = coren_sha256_hex(b.data, b.len, hex);
+	coren_buf_release(&b);
+	return rc;
+}

@@ -1,0 +1,265 @@
+/* plugin.c - the plugin loader (coren/plugin.h, coren-plugin(3)). */
+#include "config.h"
+
+#include <coren/buf.h>
+#include <coren/plugin.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifndef COREN_PLUGIN_DIR
+#define COREN_PLUGIN_DIR "/usr/local/lib/coren/plugins"
+#endif
+
+/* The smallest descriptor the loader can read: ABI 1.0's fields. */
+#define DESC_MIN_SIZE offsetof(struct coren_plugin_desc, ops) + sizeof(void *)
+
+static const char *const kind_names[COREN_PLUGIN_KIND__COUNT] = {
+	[COREN_PLUGIN_ANY] = "any",
+	[COREN_PLUGIN_EXEC] = "exec",
+	[COREN_PLUGIN_BACKEND] = "backend",
+	[COREN_PLUGIN_KERNEL] = "kernel",
+	[COREN_PLUGIN_WORKLOAD] = "workload",
+};
+
+const char *coren_plugin_kind_name(uint32_t kind)
+{
+	if (kind == COREN_PLUGIN_ANY || kind >= COREN_PLUGIN_KIND__COUNT)
+		return "unknown";
+	return kind_names[kind];
+}
+
+enum coren_plugin_kind coren_plugin_kind_parse(const char *name)
+{
+	int k;
+
+	for (k = 1; k < COREN_PLUGIN_KIND__COUNT; k++)
+		if (!strcmp(name, kind_names[k]))
+			return (enum coren_plugin_kind)k;
+	return COREN_PLUGIN_ANY;
+}
+
+const char *coren_plugin_dir(void)
+{
+	return COREN_PLUGIN_DIR;
+}
+
+static int exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+/* Tries dir/NAME.so then dir/NAME; sets *found (malloc'd) on a hit. */
+static enum coren_err try_dir(const char *dir, size_t dlen, const char *name,
+			      char **found)
+{
+	static const char *const suffixes[] = {".so", ""};
+	size_t i;
+
+	for (i = 0; i < 2 && !*found; i++) {
+		char *p;
+
+		if (asprintf(&p, "%.*s/%s%s", (int)dlen, dir, name,
+			     suffixes[i]) < 0)
+			return COREN_ERR_NOMEM;
+		if (exists(p))
+			*found = p;
+		else
+			free(p);
+	}
+	return COREN_OK;
+}
+
+/* Searches the plugin path for name; the message lists where it looked. */
+static enum coren_err search(const char *name, const char *const *dirs,
+			     char **found, struct coren_error *err)
+{
+	const char *env = getenv("COREN_PLUGIN_PATH");
+	struct coren_buf searched;
+	enum coren_err rc = COREN_OK;
+	const char *p, *colon;
+	size_t i;
+
+	*found = NULL;
+	coren_buf_init(&searched, 64 * 1024);
+	for (i = 0; dirs && dirs[i] && !*found && !rc; i++) {
+		rc = try_dir(dirs[i], strlen(dirs[i]), name, found);
+		coren_buf_printf(&searched, "%s%s", searched.len ? ", " : "",
+				 dirs[i]);
+	}
+	for (p = env; p && *p && !*found && !rc; p = *colon ? colon + 1 : colon) {
+		colon = strchr(p, ':');
+		if (!colon)
+			colon = p + strlen(p);
+		if (colon == p)
+			continue;
+		rc = try_dir(p, (size_t)(colon - p), name, found);
+		coren_buf_printf(&searched, "%s%.*s", searched.len ? ", " : "",
+				 (int)(colon - p), p);
+	}
+	if (!*found && !rc) {
+		rc = try_dir(COREN_PLUGIN_DIR, strlen(COREN_PLUGIN_DIR), name,
+			     found);
+		coren_buf_printf(&searched, "%s%s", searched.len ? ", " : "",
+				 COREN_PLUGIN_DIR);
+	}
+	if (rc)
+		coren_error_set(err, rc, "out of memory");
+	else if (!*found)
+		rc = coren_error_set(err, COREN_ERR_NOTFOUND,
+				     "plugin '%s' not found (searched %s)", name,
+				     searched.data ? searched.data : "nothing");
+	coren_buf_release(&searched);
+	return rc;
+}
+
+/* "n" before a vowel, so messages read "an exec plugin". */
+static const char *article(const char *word)
+{
+	return strchr("aeiou", word[0]) ? "n" : "";
+}
+
+/* Checks the descriptor against this loader's ABI and the kind wanted. */
+static enum coren_err check_desc(const char *path,
+				 const struct coren_plugin_desc *d,
+				 enum coren_plugin_kind want,
+				 struct coren_error *err)
+{
+	if (!d)
+		return coren_error_set(err, COREN_ERR_PLUGIN_DESC,
+				       "'%s': coren_plugin_describe() returned "
+				       "no descriptor",
+				       path);
+	if (d->abi_major != COREN_PLUGIN_ABI_MAJOR)
+		return coren_error_set(
+			err, COREN_ERR_PLUGIN_ABI_MAJOR,
+			"'%s' was built for plugin ABI %u.%u, this coren has "
+			"ABI %u.%u: rebuild the plugin against this coren",
+			path, d->abi_major, d->abi_minor,
+			COREN_PLUGIN_ABI_MAJOR, COREN_PLUGIN_ABI_MINOR);
+	if (d->abi_minor > COREN_PLUGIN_ABI_MINOR)
+		return coren_error_set(
+			err, COREN_ERR_PLUGIN_ABI_MINOR,
+			"'%s' was built for plugin ABI %u.%u, newer than this "
+			"coren's ABI %u.%u: upgrade coren or rebuild the plugin",
+			path, d->abi_major, d->abi_minor,
+			COREN_PLUGIN_ABI_MAJOR, COREN_PLUGIN_ABI_MINOR);
+	if (d->struct_size < DESC_MIN_SIZE)
+		return coren_error_set(err, COREN_ERR_PLUGIN_DESC,
+				       "'%s': descriptor is %u bytes, smaller "
+				       "than the %zu of ABI %u.0",
+				       path, d->struct_size, DESC_MIN_SIZE,
+				       COREN_PLUGIN_ABI_MAJOR);
+	if (!d->name || !d->name[0] || !d->version || !d->ops)
+		return coren_error_set(err, COREN_ERR_PLUGIN_DESC,
+				       "'%s': descriptor lacks a %s", path,
+				       !d->name || !d->name[0] ? "name"
+				       : !d->version		? "version"
+								: "operations table");
+	if (d->kind == COREN_PLUGIN_ANY || d->kind >= COREN_PLUGIN_KIND__COUNT)
+		return coren_error_set(err, COREN_ERR_PLUGIN_KIND,
+				       "'%s' has unknown plugin kind %u", path,
+				       d->kind);
+	if (want != COREN_PLUGIN_ANY && d->kind != (uint32_t)want)
+		return coren_error_set(err, COREN_ERR_PLUGIN_KIND,
+				       "'%s' is a%s %s plugin, not a%s %s plugin",
+				       path, article(coren_plugin_kind_name(d->kind)),
+				       coren_plugin_kind_name(d->kind),
+				       article(coren_plugin_kind_name(want)),
+				       coren_plugin_kind_name(want));
+	return COREN_OK;
+}
+
+/* dlopen()s a regular file at path (which contains a '/'). */
+static enum coren_err load(const char *path, void **handle,
+			   struct coren_error *err)
+{
+	struct stat st;
+	const char *msg;
+
+	if (stat(path, &st) < 0)
+		return coren_error_set(err,
+				       errno == ENOENT ? COREN_ERR_NOTFOUND
+						       : COREN_ERR_IO,
+				       "cannot open plugin '%s': %s", path,
+				       strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return coren_error_set(err, COREN_ERR_PLUGIN_NOTREG,
+				       "plugin '%s' is not a regular file", path);
+	dlerror();
+	*handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!*handle) {
+		msg = dlerror();
+		return coren_error_set(err, COREN_ERR_PLUGIN_DLOPEN,
+				       "cannot load plugin '%s': %s (try 'ldd "
+				       "%s' for missing libraries)",
+				       path, msg ? msg : "unknown error", path);
+	}
+	return COREN_OK;
+}
+
+enum coren_err coren_plugin_open(const char *spec, enum coren_plugin_kind kind,
+				 const char *const *dirs,
+				 struct coren_plugin **out,
+				 struct coren_error *err)
+{
+	coren_plugin_describe_fn *describe;
+	struct coren_plugin *p;
+	enum coren_err rc;
+	char *path = NULL;
+	void *handle = NULL, *sym;
+
+	*out = NULL;
+	if (!spec || !*spec)
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "empty plugin name");
+	if (strchr(spec, '/'))
+		path = strdup(spec);
+	else if ((rc = search(spec, dirs, &path, err)))
+		return rc;
+	if (!path)
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	rc = load(path, &handle, err);
+	if (!rc) {
+		dlerror();
+		sym = dlsym(handle, COREN_PLUGIN_SYMBOL);
+		if (!sym)
+			rc = coren_error_set(err, COREN_ERR_PLUGIN_NOSYM,
+					     "'%s' has no symbol '%s': not a "
+					     "coren plugin?",
+					     path, COREN_PLUGIN_SYMBOL);
+	}
+	if (!rc) {
+		*(void **)&describe = sym;
+		rc = check_desc(path, describe(), kind, err);
+	}
+	if (!rc && !(p = calloc(1, sizeof *p)))
+		rc = coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	if (rc) {
+		if (handle)
+			dlclose(handle);
+		free(path);
+		return rc;
+	}
+	p->handle = handle;
+	p->path = path;
+	p->desc = describe();
+	*out = p;
+	return COREN_OK;
+}
+
+void coren_plugin_free(struct coren_plugin *p)
+{
+	if (!p)
+		return;
+	if (p->handle)
+		dlclose(p->handle);
+	free(p->path);
+	free(p);
+}

@@ -1,0 +1,316 @@
+/* record.c - JSON Lines records: reader with positions, typed fields,
+ * writer, output mode (coren/record.h). */
+#include "config.h"
+
+#include <coren/buf.h>
+#include <coren/json.h>
+#include <coren/record.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct coren_reader {
+	FILE *in;
+	char *name;
+	size_t max;
+	unsigned long long lineno;
+	struct coren_buf line;
+};
+
+struct coren_reader *coren_reader_new(FILE *in, const char *name,
+				      size_t max_record)
+{
+	struct coren_reader *r = calloc(1, sizeof *r);
+
+	if (!r)
+		return NULL;
+	r->name = strdup(name ? name : "stdin");
+	if (!r->name) {
+		free(r);
+		return NULL;
+	}
+	r->in = in;
+	r->max = max_record ? max_record : COREN_RECORD_MAX_DEFAULT;
+	coren_buf_init(&r->line, r->max);
+	return r;
+}
+
+void coren_reader_free(struct coren_reader *r)
+{
+	if (!r)
+		return;
+	coren_buf_release(&r->line);
+	free(r->name);
+	free(r);
+}
+
+/* Reads one line into r->line. Returns COREN_OK (r->line.len may be 0 at
+ * end of input: *eof tells), COREN_ERR_TOOLONG after skipping the rest of
+ * an overlong line, or COREN_ERR_IO. */
+static enum coren_err read_line(struct coren_reader *r, int *eof)
+{
+	enum coren_err rc = COREN_OK;
+	int c;
+
+	coren_buf_reset(&r->line);
+	*eof = 0;
+	while ((c = getc_unlocked(r->in)) != EOF && c != '\n') {
+		if (!rc) {
+			rc = coren_buf_putc(&r->line, (char)c);
+			if (rc == COREN_ERR_NOMEM)
+				return rc;
+		}
+	}
+	if (c == EOF) {
+		if (ferror(r->in))
+			return COREN_ERR_IO;
+		if (r->line.len == 0 && !rc) {
+			*eof = 1;
+			return COREN_OK;
+		}
+	}
+	r->lineno++;
+	return rc;
+}
+
+static int is_blank(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return 0;
+	return 1;
+}
+
+static enum coren_err check_record(const json_t *v, struct coren_error *err)
+{
+	const json_t *t;
+
+	if (!json_is_object(v))
+		return coren_error_set(err, COREN_ERR_RECORD,
+				       "record is not a JSON object");
+	t = json_object_get(v, "type");
+	if (!t)
+		return coren_error_set(err, COREN_ERR_RECORD,
+				       "record has no 'type' field");
+	if (!json_is_string(t))
+		return coren_error_set(err, COREN_ERR_RECORD,
+				       "field 'type' is not a string");
+	return COREN_OK;
+}
+
+enum coren_err coren_reader_next(struct coren_reader *r, json_t **rec,
+				 struct coren_error *err)
+{
+	enum coren_err rc;
+	json_t *v;
+	int eof;
+
+	*rec = NULL;
+	do {
+		rc = read_line(r, &eof);
+		if (rc == COREN_ERR_TOOLONG) {
+			coren_error_set(err, rc, "record longer than %zu bytes",
+					r->max);
+			coren_reader_locate(r, err);
+			return rc;
+		}
+		if (rc) {
+			coren_error_set(err, rc, "cannot read %s: %s", r->name,
+					rc == COREN_ERR_IO ? strerror(errno)
+							   : coren_strerror(rc));
+			return rc;
+		}
+		if (eof)
+			return COREN_OK;
+	} while (is_blank(r->line.data, r->line.len));
+
+	v = coren_json_parse(r->line.data, r->line.len, err);
+	if (!v) {
+		coren_reader_locate(r, err);
+		return err ? err->code : COREN_ERR_JSON;
+	}
+	rc = check_record(v, err);
+	if (rc) {
+		json_decref(v);
+		coren_reader_locate(r, err);
+		return rc;
+	}
+	*rec = v;
+	return COREN_OK;
+}
+
+const char *coren_reader_raw(const struct coren_reader *r, size_t *len)
+{
+	*len = r->line.len;
+	return r->line.data ? r->line.data : "";
+}
+
+unsigned long long coren_reader_lineno(const struct coren_reader *r)
+{
+	return r->lineno;
+}
+
+void coren_reader_locate(const struct coren_reader *r, struct coren_error *err)
+{
+	coren_error_at(err, "%s:%llu", r->name, r->lineno);
+}
+
+const char *coren_record_type(const json_t *rec)
+{
+	return json_string_value(json_object_get(rec, "type"));
+}
+
+/* The field, or NULL with a "missing field" error. */
+static const json_t *field_of(const json_t *rec, const char *field,
+			      struct coren_error *err)
+{
+	const json_t *v = json_object_get(rec, field);
+
+	if (!v)
+		coren_error_set(err, COREN_ERR_RECORD, "missing field '%s'",
+				field);
+	return v;
+}
+
+static enum coren_err wrong_type(const char *field, const char *what,
+				 struct coren_error *err)
+{
+	return coren_error_set(err, COREN_ERR_RECORD, "field '%s' is not %s",
+			       field, what);
+}
+
+enum coren_err coren_record_get_u64(const json_t *rec, const char *field,
+				    uint64_t *out, struct coren_error *err)
+{
+	const json_t *v = field_of(rec, field, err);
+
+	if (!v)
+		return COREN_ERR_RECORD;
+	if (coren_json_get_u64(v, out))
+		return wrong_type(field, "an unsigned integer", err);
+	return COREN_OK;
+}
+
+enum coren_err coren_record_get_double(const json_t *rec, const char *field,
+				       double *out, struct coren_error *err)
+{
+	const json_t *v = field_of(rec, field, err);
+
+	if (!v)
+		return COREN_ERR_RECORD;
+	if (coren_json_get_double(v, out))
+		return wrong_type(field, "a number", err);
+	return COREN_OK;
+}
+
+enum coren_err coren_record_get_string(const json_t *rec, const char *field,
+				       const char **out,
+				       struct coren_error *err)
+{
+	const json_t *v = field_of(rec, field, err);
+
+	if (!v)
+		return COREN_ERR_RECORD;
+	if (!json_is_string(v))
+		return wrong_type(field, "a string", err);
+	*out = json_string_value(v);
+	return COREN_OK;
+}
+
+enum coren_err coren_record_get_bool(const json_t *rec, const char *field,
+				     bool *out, struct coren_error *err)
+{
+	const json_t *v = field_of(rec, field, err);
+
+	if (!v)
+		return COREN_ERR_RECORD;
+	if (!json_is_boolean(v))
+		return wrong_type(field, "a boolean", err);
+	*out = json_is_true(v);
+	return COREN_OK;
+}
+
+enum coren_err coren_record_get_object(const json_t *rec, const char *field,
+				       const json_t **out,
+				       struct coren_error *err)
+{
+	const json_t *v = field_of(rec, field, err);
+
+	if (!v)
+		return COREN_ERR_RECORD;
+	if (!json_is_object(v))
+		return wrong_type(field, "an object", err);
+	*out = v;
+	return COREN_OK;
+}
+
+enum coren_err coren_record_get_array(const json_t *rec, const char *field,
+				      const json_t **out,
+				      struct coren_error *err)
+{
+	const json_t *v = field_of(rec, field, err);
+
+	if (!v)
+		return COREN_ERR_RECORD;
+	if (!json_is_array(v))
+		return wrong_type(field, "an array", err);
+	*out = v;
+	return COREN_OK;
+}
+
+json_t *coren_record_new(const char *type)
+{
+	json_t *rec = json_object();
+
+	if (rec && json_object_set_new(rec, "type", json_string(type))) {
+		json_decref(rec);
+		return NULL;
+	}
+	return rec;
+}
+
+json_t *coren_record_from_error(const struct coren_error *err)
+{
+	json_t *rec = coren_record_new("error");
+
+	if (!rec)
+		return NULL;
+	if ((err->where[0] &&
+	     json_object_set_new(rec, "at", json_string(err->where))) ||
+	    json_object_set_new(rec, "reason", json_string(err->msg))) {
+		json_decref(rec);
+		return NULL;
+	}
+	return rec;
+}
+
+enum coren_err coren_record_write(FILE *out, const json_t *rec)
+{
+	struct coren_buf b;
+	enum coren_err rc;
+
+	coren_buf_init(&b, 0);
+	rc = coren_json_dumpb(rec, 0, &b);
+	if (!rc)
+		rc = coren_record_write_raw(out, b.data, b.len);
+	coren_buf_release(&b);
+	return rc;
+}
+
+enum coren_err coren_record_write_raw(FILE *out, const char *line, size_t len)
+{
+	if (fwrite_unlocked(line, 1, len, out) != len ||
+	    putc_unlocked('\n', out) == EOF)
+		return COREN_ERR_IO;
+	return COREN_OK;
+}
+
+bool coren_output_is_table(enum coren_output_mode mode, FILE *out)
+{
+	if (mode == COREN_OUTPUT_AUTO)
+		return isatty(fileno(out)) == 1;
+	return mode == COREN_OUTPUT_TABLE;
+}

@@ -1,0 +1,18 @@
+/* coren/coren.h - everything in libcoren's core. */
+#ifndef COREN_COREN_H
+#define COREN_COREN_H
+
+#include <coren/buf.h>
+#include <coren/error.h>
+#include <coren/file.h>
+#include <coren/hash.h>
+#include <coren/json.h>
+#include <coren/log.h>
+#include <coren/plugin.h>
+#include <coren/progress.h>
+#include <coren/record.h>
+#include <coren/table.h>
+#include <coren/version.h>
+#include <coren/yaml.h>
+
+#endif

@@ -1,0 +1,103 @@
+/* coren/record.h - JSON Lines records: reading with positions, writing,
+ * typed fields, output mode.
+ *
+ * A record is one JSON object on one line with a string field "type"
+ * (coren-records(5)). The reader hands out each record as a new json_t
+ * reference together with its raw line, so filters can pass records they do
+ * not consume through unchanged.
+ */
+#ifndef COREN_RECORD_H
+#define COREN_RECORD_H
+
+#include <coren/error.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define COREN_RECORD_MAX_DEFAULT ((size_t)16 << 20) /* 16 MiB */
+
+struct coren_reader;
+
+/* A reader of records from in, named name in error positions ("stdin",
+ * a file name). Lines longer than max_record bytes (0: 16 MiB) are errors.
+ * The reader does not own in. NULL on ENOMEM. */
+struct coren_reader *coren_reader_new(FILE *in, const char *name,
+				      size_t max_record);
+
+/* Frees the reader (accepts NULL); does not close its FILE. */
+void coren_reader_free(struct coren_reader *r);
+
+/* Reads the next record. Returns COREN_OK with *rec a new reference, or
+ * *rec NULL at end of input. Blank lines are skipped. On a bad line returns
+ * COREN_ERR_JSON, COREN_ERR_RECORD (not an object, no string "type") or
+ * COREN_ERR_TOOLONG with err->where = "name:line"; the reader has moved past
+ * that line, so the caller may go on (--keep-going). COREN_ERR_IO on a read
+ * error. */
+enum coren_err coren_reader_next(struct coren_reader *r, json_t **rec,
+				 struct coren_error *err);
+
+/* The raw bytes of the line last read, without its newline (valid until the
+ * next call), and its length in *len. */
+const char *coren_reader_raw(const struct coren_reader *r, size_t *len);
+
+/* The 1-based number of the line last read (0 before the first). */
+unsigned long long coren_reader_lineno(const struct coren_reader *r);
+
+/* Sets err->where to this reader's "name:line" unless already set: use it
+ * after a field check on the record last read fails. */
+void coren_reader_locate(const struct coren_reader *r, struct coren_error *err);
+
+/* The record's "type" (NULL if rec is not a record). */
+const char *coren_record_type(const json_t *rec);
+
+/* Typed access to a required field of a record. A missing field is
+ * COREN_ERR_RECORD "missing field 'F'"; a wrong type is COREN_ERR_RECORD
+ * "field 'F' is not an unsigned integer" (a number, a string, ...). For an
+ * optional field, test json_object_get(rec, F) first. */
+enum coren_err coren_record_get_u64(const json_t *rec, const char *field,
+				    uint64_t *out, struct coren_error *err);
+enum coren_err coren_record_get_double(const json_t *rec, const char *field,
+				       double *out, struct coren_error *err);
+enum coren_err coren_record_get_string(const json_t *rec, const char *field,
+				       const char **out,
+				       struct coren_error *err);
+enum coren_err coren_record_get_bool(const json_t *rec, const char *field,
+				     bool *out, struct coren_error *err);
+enum coren_err coren_record_get_object(const json_t *rec, const char *field,
+				       const json_t **out,
+				       struct coren_error *err);
+enum coren_err coren_record_get_array(const json_t *rec, const char *field,
+				      const json_t **out,
+				      struct coren_error *err);
+
+/* A new record {"type": type}; NULL on ENOMEM. */
+json_t *coren_record_new(const char *type);
+
+/* An "error" record for err: {"type":"error","at":where,"reason":msg}
+ * ("at" only when err->where is set). */
+json_t *coren_record_from_error(const struct coren_error *err);
+
+/* Writes rec compactly on one line. COREN_ERR_IO if the stream failed. */
+enum coren_err coren_record_write(FILE *out, const json_t *rec);
+
+/* Writes a raw line (pass-through) followed by a newline. */
+enum coren_err coren_record_write_raw(FILE *out, const char *line, size_t len);
+
+enum coren_output_mode {
+	COREN_OUTPUT_AUTO = 0, /* a table on a terminal, JSONL otherwise */
+	COREN_OUTPUT_JSON,
+	COREN_OUTPUT_TABLE
+};
+
+/* Whether output to out in this mode is a human table. */
+bool coren_output_is_table(enum coren_output_mode mode, FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

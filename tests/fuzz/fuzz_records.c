@@ -1,0 +1,46 @@
+/* libFuzzer harness: the record reader, field getters and writer. */
+#include <coren/json.h>
+#include <coren/record.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	FILE *in = fmemopen((void *)(uintptr_t)data, size ? size : 1, "r");
+	struct coren_error err = {0};
+	struct coren_reader *r;
+	json_t *rec;
+	FILE *out;
+	uint64_t u;
+	double d;
+
+	if (!in)
+		return 0;
+	if (!size) {
+		fclose(in);
+		return 0;
+	}
+	out = fopen("/dev/null", "w");
+	r = coren_reader_new(in, "fuzz", 4096);
+	for (;;) {
+		enum coren_err rc = coren_reader_next(r, &rec, &err);
+
+		if (rc == COREN_ERR_IO || rc == COREN_ERR_NOMEM)
+			break;
+		if (rc)
+			continue;
+		if (!rec)
+			break;
+		coren_record_get_u64(rec, "flops", &u, &err);
+		coren_record_get_double(rec, "score", &d, &err);
+		coren_record_write(out, rec);
+		json_decref(rec);
+	}
+	coren_reader_free(r);
+	fclose(in);
+	fclose(out);
+	return 0;
+}

@@ -1,0 +1,14 @@
+/* A broken plugin for the loader's tests: a descriptor without a name */
+#include <coren/plugin.h>
+
+static const int ops = 1;
+
+COREN_PLUGIN_EXPORT const struct coren_plugin_desc *coren_plugin_describe(void);
+COREN_PLUGIN_EXPORT const struct coren_plugin_desc *coren_plugin_describe(void)
+{
+	static const struct coren_plugin_desc d = {
+		COREN_PLUGIN_ABI_MAJOR, COREN_PLUGIN_ABI_MINOR, sizeof d,
+		COREN_PLUGIN_EXEC, 0, NULL, "1", NULL, &ops
+	};
+	return &d;
+}

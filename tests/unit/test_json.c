@@ -1,0 +1,142 @@
+#include "tap.h"
+#include <coren/json.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+/* The serialization of v (flags), into a static buffer. */
+static const char *dumped(const json_t *v, unsigned flags)
+{
+	static char out[4096];
+	char *s = coren_json_dumps(v, flags);
+
+	snprintf(out, sizeof out, "%s", s ? s : "(null)");
+	free(s);
+	return out;
+}
+
+static void real_is(double d, const char *want)
+{
+	json_t *v = json_real(d);
+
+	is_str(dumped(v, 0), want, "real %s as Python writes it", want);
+	json_decref(v);
+}
+
+/* parse then dump */
+static const char *roundtrip(const char *text)
+{
+	struct coren_error e = {0};
+	json_t *v = coren_json_parse(text, strlen(text), &e);
+	static char out[4096];
+
+	if (!v) {
+		snprintf(out, sizeof out, "ERROR %s", e.msg);
+		return out;
+	}
+	snprintf(out, sizeof out, "%s", dumped(v, 0));
+	json_decref(v);
+	return out;
+}
+
+int main(void)
+{
+	struct coren_error e = {0};
+	uint64_t u;
+	double d;
+	json_t *v;
+
+	/* u64 values */
+	v = coren_json_u64(UINT64_MAX);
+	ok(json_is_object(v), "UINT64_MAX is boxed");
+	ok(coren_json_get_u64(v, &u) == 0 && u == UINT64_MAX, "box reads back exactly");
+	is_str(dumped(v, 0), "18446744073709551615", "box dumps as a bare integer");
+	ok(coren_json_get_double(v, &d) == 0 && d == 18446744073709551615.0, "box reads as a double");
+	json_decref(v);
+	v = coren_json_u64((uint64_t)INT64_MAX);
+	ok(json_is_integer(v), "INT64_MAX is a plain integer");
+	json_decref(v);
+	v = coren_json_u64((uint64_t)INT64_MAX + 1);
+	is_str(dumped(v, 0), "9223372036854775808", "INT64_MAX+1 dumps exactly");
+	json_decref(v);
+	v = json_integer(-1);
+	ok(coren_json_get_u64(v, &u) == -1, "negative is not u64");
+	json_decref(v);
+	v = json_real(1.0);
+	ok(coren_json_get_u64(v, &u) == -1, "real is not u64");
+	json_decref(v);
+	v = json_pack("{s:s}", "$u64", "5");
+	ok(coren_json_get_u64(v, &u) == -1, "a small value in a box is not a box");
+	is_str(dumped(v, 0), "{\"$u64\":\"5\"}", "a non-box $u64 object dumps as an object");
+	json_decref(v);
+
+	/* parsing */
+	is_str(roundtrip("{\"w\":18446744073709551615,\"s\":\"18446744073709551615\"}"),
+	       "{\"w\":18446744073709551615,\"s\":\"18446744073709551615\"}",
+	       "big integer parses exactly, a string of digits stays a string");
+	is_str(roundtrip("[9223372036854775807,9223372036854775808,-9223372036854775808]"),
+	       "[9223372036854775807,9223372036854775808,-9223372036854775808]",
+	       "integers at the int64/uint64 edges");
+	is_str(roundtrip("[18446744073709551616]"),
+	       "ERROR invalid JSON at column 21: too big integer near '18446744073709551616'",
+	       "beyond UINT64_MAX is an error");
+	is_str(roundtrip("{\"a\":1,\"a\":2}"),
+	       "ERROR invalid JSON at column 10: duplicate object key near '\"a\"'",
+	       "duplicate keys are rejected");
+	is_str(roundtrip("{\"a\":tru}"), "ERROR invalid JSON at column 8: invalid token near 'tru'",
+	       "invalid token names its column");
+	is_str(roundtrip("\"x\\\"9223372036854775808\\\"\""), "\"x\\\"9223372036854775808\\\"\"",
+	       "digits in strings with escaped quotes are not touched");
+	v = coren_json_parse("{\"a\"", 4, &e);
+	ok(!v && e.code == COREN_ERR_JSON, "truncated input is a JSON error");
+	is_str(roundtrip("{\"z\":1,\"a\":2,\"m\":3}"), "{\"z\":1,\"a\":2,\"m\":3}",
+	       "dump keeps insertion order");
+
+	/* reals, as Python's repr */
+	real_is(0.1, "0.1");
+	real_is(1.0, "1.0");
+	real_is(-0.0, "-0.0");
+	real_is(1e16, "1e+16");
+	real_is(1e15, "1000000000000000.0");
+	real_is(123456789012345678.0, "1.2345678901234568e+17");
+	real_is(1e-5, "1e-05");
+	real_is(0.0001, "0.0001");
+	real_is(1.5e-7, "1.5e-07");
+	real_is(1.0 / 3, "0.3333333333333333");
+	real_is(1e300, "1e+300");
+	real_is(5e-324, "5e-324");
+	real_is(100.0, "100.0");
+	real_is(12345.678, "12345.678");
+
+	/* canonical JSON */
+	v = json_pack("{s:s, s:[i, f, n, b]}", "b", "\xc3\xa9\"\\\n\x01\x7f/", "a", 1, 2.0, 1);
+	{
+		struct coren_buf b;
+		coren_buf_init(&b, 0);
+		coren_json_canonical(v, &b);
+		is_str(b.data, "{\"a\":[1,2.0,null,true],\"b\":\"\xc3\xa9\\\"\\\\\\n\\u0001\x7f/\"}",
+		       "canonical equals Python's json.dumps(sort_keys, compact, ensure_ascii=False)");
+		coren_buf_release(&b);
+	}
+	json_decref(v);
+	{
+		json_t *one = json_pack("{s:i}", "x", 1), *str = json_pack("{s:s}", "x", "1"),
+		       *real = json_pack("{s:f}", "x", 1.0);
+		char h1[65], h2[65], h3[65];
+		coren_json_sha256(one, h1);
+		coren_json_sha256(str, h2);
+		coren_json_sha256(real, h3);
+		ok(strcmp(h1, h2) && strcmp(h1, h3) && strcmp(h2, h3),
+		   "1, \"1\" and 1.0 hash differently");
+		json_decref(one);
+		json_decref(str);
+		json_decref(real);
+	}
+	{
+		json_t *a = json_loads("{\"k\":{\"y\":1,\"x\":[{\"b\":1,\"a\":2}]},\"\xc3\xa9\":0,\"e\":0}", 0, NULL);
+		is_str(dumped(a, COREN_JSON_SORT_KEYS),
+		       "{\"e\":0,\"k\":{\"x\":[{\"a\":2,\"b\":1}],\"y\":1},\"\xc3\xa9\":0}",
+		       "keys sorted at every depth, by code point");
+		json_decref(a);
+	}
+	return done_testing();
+}
