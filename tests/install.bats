@@ -1,0 +1,56 @@
+#!/usr/bin/env bats
+# make install into a temporary root; then examples/plugin builds out of
+# tree against the installed library with pkg-config, and loads.
+
+load test_helper
+
+setup_file() {
+	export DEST="$BATS_FILE_TMPDIR/root"
+	# a make of its own, not a child of the make running the tests
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$top_builddir" install DESTDIR="$DEST" >"$BATS_FILE_TMPDIR/install.log" 2>&1 ||
+		{ cat "$BATS_FILE_TMPDIR/install.log" >&3; return 1; }
+	PC=$(find "$DEST" -name coren.pc | head -n 1)
+	export PKG_CONFIG_PATH=$(dirname "$PC") PKG_CONFIG_SYSROOT_DIR="$DEST"
+}
+
+@test "headers, library, pkg-config file and man pages are installed" {
+	assert_file_exists "$(find "$DEST" -path '*/include/coren/plugin.h')"
+	assert_file_exists "$(find "$DEST" -path '*/include/coren/coren.h')"
+	[ -n "$(find "$DEST" -name 'libcoren.so*')" ]
+	[ -n "$(find "$DEST" -name 'libcoren.a')" ]
+	[ -n "$(find "$DEST" -path '*/man7/coren.7')" ]
+	[ -n "$(find "$DEST" -path '*/man5/coren-records.5')" ]
+	[ -n "$(find "$DEST" -path '*/man3/coren-plugin.3')" ]
+	run -0 pkg-config --modversion coren
+	assert_output "$(sed -n 's/^Version: //p' "$top_builddir/coren.pc")"
+}
+
+@test "the library exports only coren_ symbols" {
+	command -v nm >/dev/null || skip "nm is not installed"
+	lib=$(find "$DEST" -name 'libcoren.so.*.*' | head -n 1)
+	run -0 bash -c "nm -D --defined-only '$lib' | awk '\$2 ~ /^[TDBR]\$/ {print \$3}' | { grep -v '^coren_' || true; }"
+	assert_output ""
+}
+
+@test "examples/plugin builds out of tree with pkg-config and loads" {
+	cp -r "$top_srcdir/examples/plugin" "$BATS_TEST_TMPDIR/plugin"
+	chmod -R u+w "$BATS_TEST_TMPDIR/plugin"
+	cd "$BATS_TEST_TMPDIR/plugin"
+	run -0 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make
+	assert_file_exists square.so
+	run -0 plugload --point '{"x":3}' ./square.so
+	assert_line --index 0 --partial '"name":"square","version":"1.0","kind":"exec"'
+	assert_line --index 1 '{"type":"result","point":{"x":3},"value":9}'
+	run -0 plugload --point '{"x":1.5}' ./square.so
+	assert_line --index 1 '{"type":"result","point":{"x":1.5},"value":2.25}'
+}
+
+@test "a plugin installed into plugindir is found by name" {
+	cd "$BATS_TEST_TMPDIR"
+	cp -r "$top_srcdir/examples/plugin" plugin && chmod -R u+w plugin && cd plugin
+	run -0 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make install DESTDIR="$DEST"
+	dir=$(dirname "$(find "$DEST" -name square.so | head -n 1)")
+	[[ "$dir" == */coren/plugins ]]
+	COREN_PLUGIN_PATH="$dir" run -0 plugload --kind exec square
+	assert_output --partial '"name":"square"'
+}
