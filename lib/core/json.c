@@ -222,14 +222,22 @@ static enum coren_err dump_string(const char *s, size_t n, struct coren_buf *b)
 static enum coren_err dump_real(double v, struct coren_buf *b)
 {
 	char sci[40], digits[24], *e;
-	int prec, exp, nd = 0, i;
+	int lo = 0, hi = 16, exp, nd = 0, i;
 	const char *p;
 
-	for (prec = 0; prec < 17; prec++) {
-		snprintf(sci, sizeof sci, "%.*e", prec, v);
+	/* The shortest precision that reads back to v. Round-tripping is
+	 * monotonic in the precision (more correctly rounded digits are never
+	 * further from v), so binary search over 1..17 digits. */
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+
+		snprintf(sci, sizeof sci, "%.*e", mid, v);
 		if (strtod(sci, NULL) == v)
-			break;
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
+	snprintf(sci, sizeof sci, "%.*e", lo, v);
 	/* sci is "[-]d[.ddd]e[+-]XX": split into digits and exponent. */
 	p = sci + (sci[0] == '-');
 	for (; *p && *p != 'e'; p++)
@@ -266,6 +274,20 @@ static enum coren_err dump_real(double v, struct coren_buf *b)
 		return coren_buf_append(b, digits + exp + 1,
 					(size_t)(nd - exp - 1));
 	return coren_buf_putc(b, '0');
+}
+
+/* Appends the decimal digits of u (no printf: this is the hot path). */
+static enum coren_err dump_u64(uint64_t u, int negative, struct coren_buf *b)
+{
+	char buf[24], *p = buf + sizeof buf;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (negative)
+		*--p = '-';
+	return coren_buf_append(b, p, (size_t)(buf + sizeof buf - p));
 }
 
 static int key_cmp(const void *a, const void *b)
@@ -318,7 +340,7 @@ static enum coren_err dump(const json_t *v, unsigned flags, struct coren_buf *b)
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
 		if (box_value(v, &u) == 0)
-			return coren_buf_printf(b, "%" PRIu64, u);
+			return dump_u64(u, 0, b);
 		return dump_object(v, flags, b);
 	case JSON_ARRAY:
 		rc = coren_buf_putc(b, '[');
@@ -332,9 +354,11 @@ static enum coren_err dump(const json_t *v, unsigned flags, struct coren_buf *b)
 	case JSON_STRING:
 		return dump_string(json_string_value(v), json_string_length(v),
 				   b);
-	case JSON_INTEGER:
-		return coren_buf_printf(b, "%" JSON_INTEGER_FORMAT,
-					json_integer_value(v));
+	case JSON_INTEGER: {
+		json_int_t n = json_integer_value(v);
+
+		return dump_u64(n < 0 ? 0 - (uint64_t)n : (uint64_t)n, n < 0, b);
+	}
 	case JSON_REAL:
 		return dump_real(json_real_value(v), b);
 	case JSON_TRUE:

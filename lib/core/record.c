@@ -10,12 +10,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#define BLOCK_SIZE (64 * 1024)
+
 struct coren_reader {
 	FILE *in;
 	char *name;
 	size_t max;
 	unsigned long long lineno;
 	struct coren_buf line;
+	char *block; /* read-ahead from in: [pos, end) not consumed yet */
+	size_t pos, end;
+	int eof;
 };
 
 struct coren_reader *coren_reader_new(FILE *in, const char *name,
@@ -30,6 +35,12 @@ struct coren_reader *coren_reader_new(FILE *in, const char *name,
 		free(r);
 		return NULL;
 	}
+	r->block = malloc(BLOCK_SIZE);
+	if (!r->block) {
+		free(r->name);
+		free(r);
+		return NULL;
+	}
 	r->in = in;
 	r->max = max_record ? max_record : COREN_RECORD_MAX_DEFAULT;
 	coren_buf_init(&r->line, r->max);
@@ -41,34 +52,65 @@ void coren_reader_free(struct coren_reader *r)
 	if (!r)
 		return;
 	coren_buf_release(&r->line);
+	free(r->block);
 	free(r->name);
 	free(r);
 }
 
-/* Reads one line into r->line. Returns COREN_OK (r->line.len may be 0 at
- * end of input: *eof tells), COREN_ERR_TOOLONG after skipping the rest of
- * an overlong line, or COREN_ERR_IO. */
+/* Refills the read-ahead block; 0 at end of input, -1 on a read error. */
+static int refill(struct coren_reader *r)
+{
+	size_t n;
+
+	if (r->eof)
+		return 0;
+	n = fread(r->block, 1, BLOCK_SIZE, r->in);
+	r->pos = 0;
+	r->end = n;
+	if (n == 0) {
+		r->eof = 1;
+		return ferror(r->in) ? -1 : 0;
+	}
+	return 1;
+}
+
+/* Reads one line into r->line. Returns COREN_OK (*eof set at end of
+ * input), COREN_ERR_TOOLONG after skipping the rest of an overlong line,
+ * or COREN_ERR_IO. */
 static enum coren_err read_line(struct coren_reader *r, int *eof)
 {
 	enum coren_err rc = COREN_OK;
-	int c;
+	int got = 0, more;
 
 	coren_buf_reset(&r->line);
 	*eof = 0;
-	while ((c = getc_unlocked(r->in)) != EOF && c != '\n') {
+	for (;;) {
+		const char *start, *nl;
+		size_t n;
+
+		if (r->pos == r->end) {
+			more = refill(r);
+			if (more < 0)
+				return COREN_ERR_IO;
+			if (!more)
+				break;
+		}
+		start = r->block + r->pos;
+		nl = memchr(start, '\n', r->end - r->pos);
+		n = nl ? (size_t)(nl - start) : r->end - r->pos;
+		got = 1;
 		if (!rc) {
-			rc = coren_buf_putc(&r->line, (char)c);
+			rc = coren_buf_append(&r->line, start, n);
 			if (rc == COREN_ERR_NOMEM)
 				return rc;
 		}
+		r->pos += n + (nl != NULL);
+		if (nl)
+			break;
 	}
-	if (c == EOF) {
-		if (ferror(r->in))
-			return COREN_ERR_IO;
-		if (r->line.len == 0 && !rc) {
-			*eof = 1;
-			return COREN_OK;
-		}
+	if (!got) {
+		*eof = 1;
+		return COREN_OK;
 	}
 	r->lineno++;
 	return rc;
@@ -289,14 +331,18 @@ json_t *coren_record_from_error(const struct coren_error *err)
 
 enum coren_err coren_record_write(FILE *out, const json_t *rec)
 {
-	struct coren_buf b;
+	/* one buffer per thread, reused: writing is the hot path */
+	static __thread struct coren_buf b;
 	enum coren_err rc;
 
-	coren_buf_init(&b, 0);
+	if (!b.max)
+		coren_buf_init(&b, 0);
+	coren_buf_reset(&b);
 	rc = coren_json_dumpb(rec, 0, &b);
 	if (!rc)
 		rc = coren_record_write_raw(out, b.data, b.len);
-	coren_buf_release(&b);
+	if (b.alloc > ((size_t)1 << 20)) /* do not keep a huge one */
+		coren_buf_release(&b);
 	return rc;
 }
 

@@ -1,0 +1,49 @@
+#!/bin/sh
+# demo.sh - the main job of `make demo`: shows what coren can do so far.
+# Each capability adds its section here as it lands.
+set -eu
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+top_builddir=${top_builddir:-$(pwd)}
+PATH="$top_builddir/tools:$top_builddir/tests/helpers:$PATH"
+export PKG_CONFIG_PATH="$top_builddir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+section() { printf '\n== %s\n' "$*"; }
+
+section "libcoren $(pkg-config --modversion coren)"
+echo "plugin directory: $(pkg-config --variable=plugindir coren)"
+
+section "a plugin built out of tree with pkg-config"
+cp "$top_srcdir/examples/plugin/square.c" "$work/"
+cc -shared -fPIC -fvisibility=hidden -o "$work/square.so" "$work/square.c" \
+	$(pkg-config --cflags --libs coren)
+echo "\$ nm -D --defined-only square.so"
+nm -D --defined-only "$work/square.so" | awk '$2 == "T" {print "  " $3}'
+for x in 3 1.5 12; do
+	plugload --point "{\"x\":$x}" "$work/square.so" | tail -n 1
+done
+
+section "records: exact unsigned 64-bit integers survive a round trip"
+printf '%s\n' \
+	'{"type":"cost","name":"sort 1M x 64B","flops":199315686,"mem_bytes":1275620352}' \
+	'{"type":"cost","name":"saturated","flops":18446744073709551615,"mem_bytes":0}' \
+	'{"type":"note","text":"passed through unchanged"}' > "$work/costs.jsonl"
+recio --json "$work/costs.jsonl"
+
+section "the same records as a table (what a terminal shows)"
+grep '"cost"' "$work/costs.jsonl" |
+	recio --table --col name:NAME --col flops:W:count --col mem_bytes:Q:bytes
+
+section "a bad record is reported with its position (exit 5)"
+printf '{"type":"cost","flops":1}\n{"type":"cost","flops":"12"}\n' > "$work/bad.jsonl"
+recio --u64 flops "$work/bad.jsonl" >/dev/null || echo "(exit $?)"
+
+section "a broken plugin is refused with a reason (exit 3)"
+printf 'int not_a_plugin(void) { return 0; }\n' > "$work/broken.c"
+cc -shared -fPIC -o "$work/broken.so" "$work/broken.c"
+plugload "$work/broken.so" || echo "(exit $?)"
+
+for tool in coren-probe coren-cost coren-verdict swarm-run rk-launch rk-bench; do
+	[ -x "$top_builddir/tools/$tool" ] || echo "($tool: not built yet)"
+done
