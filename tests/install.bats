@@ -36,7 +36,8 @@ setup_file() {
 	cp -r "$top_srcdir/examples/plugin" "$BATS_TEST_TMPDIR/plugin"
 	chmod -R u+w "$BATS_TEST_TMPDIR/plugin"
 	cd "$BATS_TEST_TMPDIR/plugin"
-	run -0 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make
+	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make
+	[ "$status" = 0 ] || { echo "$output"; false; }
 	assert_file_exists square.so
 	run -0 plugload --point '{"x":3}' ./square.so
 	assert_line --index 0 --partial '"name":"square","version":"1.0","kind":"exec"'
