@@ -7,5 +7,4 @@ bats_load_library bats-file
 
 : "${top_srcdir:?run through make check}"
 : "${top_builddir:?run through make check}"
-DATA="$top_srcdir/tests/data"
 export LC_ALL=C.UTF-8

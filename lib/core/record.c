@@ -205,102 +205,87 @@ const char *coren_record_type(const json_t *rec)
 	return json_string_value(json_object_get(rec, "type"));
 }
 
-/* The field, or NULL with a "missing field" error. */
-static const json_t *field_of(const json_t *rec, const char *field,
-			      struct coren_error *err)
+/* The field if it is present and of type want (JSON_TRUE: any boolean;
+ * JSON_NULL: any type), else NULL with the error set: "missing field 'F'"
+ * or "field 'F' is not WHAT". */
+static const json_t *field(const json_t *rec, const char *name, json_type want,
+			   const char *what, struct coren_error *err)
 {
-	const json_t *v = json_object_get(rec, field);
+	const json_t *v = json_object_get(rec, name);
+	json_type t;
 
-	if (!v)
+	if (!v) {
 		coren_error_set(err, COREN_ERR_RECORD, "missing field '%s'",
-				field);
+				name);
+		return NULL;
+	}
+	t = json_typeof(v) == JSON_FALSE ? JSON_TRUE : json_typeof(v);
+	if (want != JSON_NULL && t != want) {
+		coren_error_set(err, COREN_ERR_RECORD, "field '%s' is not %s",
+				name, what);
+		return NULL;
+	}
 	return v;
 }
 
-static enum coren_err wrong_type(const char *field, const char *what,
-				 struct coren_error *err)
-{
-	return coren_error_set(err, COREN_ERR_RECORD, "field '%s' is not %s",
-			       field, what);
-}
-
-enum coren_err coren_record_get_u64(const json_t *rec, const char *field,
+enum coren_err coren_record_get_u64(const json_t *rec, const char *name,
 				    uint64_t *out, struct coren_error *err)
 {
-	const json_t *v = field_of(rec, field, err);
+	const json_t *v = field(rec, name, JSON_NULL, NULL, err);
 
-	if (!v)
-		return COREN_ERR_RECORD;
-	if (coren_json_get_u64(v, out))
-		return wrong_type(field, "an unsigned integer", err);
-	return COREN_OK;
+	if (v && coren_json_get_u64(v, out))
+		return coren_error_set(err, COREN_ERR_RECORD,
+				       "field '%s' is not an unsigned integer",
+				       name);
+	return v ? COREN_OK : COREN_ERR_RECORD;
 }
 
-enum coren_err coren_record_get_double(const json_t *rec, const char *field,
+enum coren_err coren_record_get_double(const json_t *rec, const char *name,
 				       double *out, struct coren_error *err)
 {
-	const json_t *v = field_of(rec, field, err);
+	const json_t *v = field(rec, name, JSON_NULL, NULL, err);
 
-	if (!v)
-		return COREN_ERR_RECORD;
-	if (coren_json_get_double(v, out))
-		return wrong_type(field, "a number", err);
-	return COREN_OK;
+	if (v && coren_json_get_double(v, out))
+		return coren_error_set(err, COREN_ERR_RECORD,
+				       "field '%s' is not a number", name);
+	return v ? COREN_OK : COREN_ERR_RECORD;
 }
 
-enum coren_err coren_record_get_string(const json_t *rec, const char *field,
+enum coren_err coren_record_get_string(const json_t *rec, const char *name,
 				       const char **out,
 				       struct coren_error *err)
 {
-	const json_t *v = field_of(rec, field, err);
+	const json_t *v = field(rec, name, JSON_STRING, "a string", err);
 
-	if (!v)
-		return COREN_ERR_RECORD;
-	if (!json_is_string(v))
-		return wrong_type(field, "a string", err);
-	*out = json_string_value(v);
-	return COREN_OK;
+	if (v)
+		*out = json_string_value(v);
+	return v ? COREN_OK : COREN_ERR_RECORD;
 }
 
-enum coren_err coren_record_get_bool(const json_t *rec, const char *field,
+enum coren_err coren_record_get_bool(const json_t *rec, const char *name,
 				     bool *out, struct coren_error *err)
 {
-	const json_t *v = field_of(rec, field, err);
+	const json_t *v = field(rec, name, JSON_TRUE, "a boolean", err);
 
-	if (!v)
-		return COREN_ERR_RECORD;
-	if (!json_is_boolean(v))
-		return wrong_type(field, "a boolean", err);
-	*out = json_is_true(v);
-	return COREN_OK;
+	if (v)
+		*out = json_is_true(v);
+	return v ? COREN_OK : COREN_ERR_RECORD;
 }
 
-enum coren_err coren_record_get_object(const json_t *rec, const char *field,
+enum coren_err coren_record_get_object(const json_t *rec, const char *name,
 				       const json_t **out,
 				       struct coren_error *err)
 {
-	const json_t *v = field_of(rec, field, err);
-
-	if (!v)
-		return COREN_ERR_RECORD;
-	if (!json_is_object(v))
-		return wrong_type(field, "an object", err);
-	*out = v;
-	return COREN_OK;
+	*out = field(rec, name, JSON_OBJECT, "an object", err);
+	return *out ? COREN_OK : COREN_ERR_RECORD;
 }
 
-enum coren_err coren_record_get_array(const json_t *rec, const char *field,
+enum coren_err coren_record_get_array(const json_t *rec, const char *name,
 				      const json_t **out,
 				      struct coren_error *err)
 {
-	const json_t *v = field_of(rec, field, err);
-
-	if (!v)
-		return COREN_ERR_RECORD;
-	if (!json_is_array(v))
-		return wrong_type(field, "an array", err);
-	*out = v;
-	return COREN_OK;
+	*out = field(rec, name, JSON_ARRAY, "an array", err);
+	return *out ? COREN_OK : COREN_ERR_RECORD;
 }
 
 json_t *coren_record_new(const char *type)

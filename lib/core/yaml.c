@@ -56,22 +56,33 @@ static enum coren_err at_mark(struct loader *l, yaml_mark_t m,
 	return code;
 }
 
+/* arr (n elements used of *alloc) with room for one more, doubling
+ * *alloc when full; NULL on ENOMEM, arr then being unchanged. */
+static void *grow(void *arr, size_t n, size_t *alloc, size_t size)
+{
+	size_t a;
+	void *p;
+
+	if (n < *alloc)
+		return arr;
+	a = *alloc ? 2 * *alloc : 8;
+	p = realloc(arr, a * size);
+	if (p)
+		*alloc = a;
+	return p;
+}
+
 static struct coren_yaml_node *new_node(struct loader *l,
 					enum coren_yaml_kind kind,
 					yaml_mark_t m)
 {
 	struct coren_yaml_doc *d = l->doc;
-	struct coren_yaml_node *n;
+	struct coren_yaml_node *n, **nodes;
 
-	if (d->nnodes == d->anodes) {
-		size_t a = d->anodes ? 2 * d->anodes : 64;
-		void *p = realloc(d->nodes, a * sizeof *d->nodes);
-
-		if (!p)
-			return NULL;
-		d->nodes = p;
-		d->anodes = a;
-	}
+	nodes = grow(d->nodes, d->nnodes, &d->anodes, sizeof *d->nodes);
+	if (!nodes)
+		return NULL;
+	d->nodes = nodes;
 	n = calloc(1, sizeof *n);
 	if (!n)
 		return NULL;
@@ -86,15 +97,12 @@ static struct coren_yaml_node *new_node(struct loader *l,
 static enum coren_err push_item(struct coren_yaml_node *n, size_t *count,
 				size_t *alloc, struct coren_yaml_node *c)
 {
-	if (*count == *alloc) {
-		size_t a = *alloc ? 2 * *alloc : 8;
-		void *p = realloc(n->items, a * sizeof *n->items);
+	struct coren_yaml_node **items =
+		grow(n->items, *count, alloc, sizeof *n->items);
 
-		if (!p)
-			return COREN_ERR_NOMEM;
-		n->items = p;
-		*alloc = a;
-	}
+	if (!items)
+		return COREN_ERR_NOMEM;
+	n->items = items;
 	n->items[(*count)++] = c;
 	return COREN_OK;
 }
@@ -103,18 +111,14 @@ static enum coren_err remember_anchor(struct loader *l, yaml_char_t *name,
 				      struct coren_yaml_node *n)
 {
 	struct coren_yaml_doc *d = l->doc;
+	struct anchor *anchors;
 
 	if (!name)
 		return COREN_OK;
-	if (d->nanchors == d->aanchors) {
-		size_t a = d->aanchors ? 2 * d->aanchors : 8;
-		void *p = realloc(d->anchors, a * sizeof *d->anchors);
-
-		if (!p)
-			return COREN_ERR_NOMEM;
-		d->anchors = p;
-		d->aanchors = a;
-	}
+	anchors = grow(d->anchors, d->nanchors, &d->aanchors, sizeof *anchors);
+	if (!anchors)
+		return COREN_ERR_NOMEM;
+	d->anchors = anchors;
 	d->anchors[d->nanchors].name = strdup((char *)name);
 	if (!d->anchors[d->nanchors].name)
 		return COREN_ERR_NOMEM;
