@@ -5,6 +5,7 @@
 
 #include <coren/log.h>
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdarg.h>
@@ -78,6 +79,78 @@ int tool_parse_size(const char *s, size_t *out)
 		}
 	}
 	return -1;
+}
+
+/* The multiplier of a suffix, 0 if unknown. */
+static double suffix(const char *s)
+{
+	static const struct {
+		const char *name;
+		double mult;
+	} units[] = {{"", 1},	       {"k", 1e3},	   {"K", 1e3},
+		     {"M", 1e6},       {"G", 1e9},	   {"T", 1e12},
+		     {"KB", 1e3},      {"MB", 1e6},	   {"GB", 1e9},
+		     {"TB", 1e12},     {"KiB", 1024.0},	   {"MiB", 1048576.0},
+		     {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}};
+	size_t i;
+
+	for (i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (!strcmp(s, units[i].name))
+			return units[i].mult;
+	return 0;
+}
+
+int tool_parse_number(const char *s, double *out)
+{
+	double v, m;
+	char *end;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || !(v >= 0) || v == HUGE_VAL ||
+	    !(m = suffix(end)))
+		return -1;
+	*out = v * m;
+	return 0;
+}
+
+int tool_parse_duration(const char *s, double *out)
+{
+	static const struct {
+		const char *name;
+		double mult;
+	} units[] = {{"", 1}, {"s", 1}, {"ms", 1e-3}, {"m", 60},
+		     {"h", 3600}, {"d", 86400}};
+	double v;
+	char *end;
+	size_t i;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || !(v >= 0) || v == HUGE_VAL)
+		return -1;
+	for (i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (!strcmp(end, units[i].name)) {
+			*out = v * units[i].mult;
+			return 0;
+		}
+	return -1;
+}
+
+FILE *tool_open(const char *path)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+
+	if (!f) {
+		fprintf(stderr, "%s: error: cannot open '%s': %s\n", name, path,
+			strerror(errno));
+		exit(COREN_EXIT_USAGE);
+	}
+	return f;
 }
 
 int tool_common_option(int c, const char *arg)
@@ -155,4 +228,12 @@ void tool_die(const struct coren_error *err)
 {
 	tool_report(err);
 	exit(coren_exit_code(err->code));
+}
+
+void tool_die_code(const struct coren_error *err, int status)
+{
+	tool_report(err);
+	if (err->code == COREN_ERR_IO || err->code == COREN_ERR_NOMEM)
+		status = coren_exit_code(err->code);
+	exit(status);
 }

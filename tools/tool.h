@@ -61,7 +61,21 @@ void tool_warn(const char *fmt, ...) COREN_PRINTF(1, 2);
 /* Reports err and exits with its exit code. */
 noreturn void tool_die(const struct coren_error *err);
 
+/* Reports err and exits with status (I/O and memory errors keep theirs). */
+noreturn void tool_die_code(const struct coren_error *err, int status);
+
 /* Parses a byte size ("16777216", "16MiB", "64k"); -1 if invalid. */
 int tool_parse_size(const char *s, size_t *out);
+
+/* Parses a non-negative number with an optional SI or IEC suffix ("1.5e9",
+ * "125M", "1GiB", "10k"); -1 if invalid. */
+int tool_parse_number(const char *s, double *out);
+
+/* Parses a duration: seconds, or a number followed by ms, s, m, h or d;
+ * -1 if invalid. */
+int tool_parse_duration(const char *s, double *out);
+
+/* Opens FILE for reading ("-": stdin) or dies with exit 2. */
+FILE *tool_open(const char *path);
 
 #endif

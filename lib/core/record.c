@@ -143,14 +143,14 @@ static enum coren_err check_record(const json_t *v, struct coren_error *err)
 	return COREN_OK;
 }
 
-enum coren_err coren_reader_next(struct coren_reader *r, json_t **rec,
-				 struct coren_error *err)
+enum coren_err coren_reader_next_line(struct coren_reader *r, const char **line,
+				      size_t *len, struct coren_error *err)
 {
 	enum coren_err rc;
-	json_t *v;
 	int eof;
 
-	*rec = NULL;
+	*line = NULL;
+	*len = 0;
 	do {
 		rc = read_line(r, &eof);
 		if (rc == COREN_ERR_TOOLONG) {
@@ -159,29 +159,50 @@ enum coren_err coren_reader_next(struct coren_reader *r, json_t **rec,
 			coren_reader_locate(r, err);
 			return rc;
 		}
-		if (rc) {
-			coren_error_set(err, rc, "cannot read %s: %s", r->name,
-					rc == COREN_ERR_IO ? strerror(errno)
-							   : coren_strerror(rc));
-			return rc;
-		}
+		if (rc)
+			return coren_error_set(err, rc, "cannot read %s: %s",
+					       r->name,
+					       rc == COREN_ERR_IO ? strerror(errno)
+								  : coren_strerror(rc));
 		if (eof)
 			return COREN_OK;
 	} while (is_blank(r->line.data, r->line.len));
-
-	v = coren_json_parse(r->line.data, r->line.len, err);
-	if (!v) {
-		coren_reader_locate(r, err);
-		return err ? err->code : COREN_ERR_JSON;
-	}
-	rc = check_record(v, err);
-	if (rc) {
-		json_decref(v);
-		coren_reader_locate(r, err);
-		return rc;
-	}
-	*rec = v;
+	*line = r->line.data;
+	*len = r->line.len;
 	return COREN_OK;
+}
+
+enum coren_err coren_record_parse(const char *line, size_t len, json_t **rec,
+				  struct coren_error *err)
+{
+	enum coren_err rc;
+
+	*rec = coren_json_parse(line, len, err);
+	if (!*rec)
+		return err ? err->code : COREN_ERR_JSON;
+	rc = check_record(*rec, err);
+	if (rc) {
+		json_decref(*rec);
+		*rec = NULL;
+	}
+	return rc;
+}
+
+enum coren_err coren_reader_next(struct coren_reader *r, json_t **rec,
+				 struct coren_error *err)
+{
+	const char *line;
+	enum coren_err rc;
+	size_t len;
+
+	*rec = NULL;
+	rc = coren_reader_next_line(r, &line, &len, err);
+	if (rc || !line)
+		return rc;
+	rc = coren_record_parse(line, len, rec, err);
+	if (rc)
+		coren_reader_locate(r, err);
+	return rc;
 }
 
 const char *coren_reader_raw(const struct coren_reader *r, size_t *len)

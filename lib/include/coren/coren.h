@@ -1,8 +1,10 @@
-/* coren/coren.h - everything in libcoren's core. */
+/* coren/coren.h - every public header of libcoren. */
 #ifndef COREN_COREN_H
 #define COREN_COREN_H
 
 #include <coren/buf.h>
+#include <coren/cap.h>
+#include <coren/cost.h>
 #include <coren/error.h>
 #include <coren/file.h>
 #include <coren/hash.h>
@@ -12,6 +14,7 @@
 #include <coren/progress.h>
 #include <coren/record.h>
 #include <coren/table.h>
+#include <coren/verdict.h>
 #include <coren/version.h>
 #include <coren/yaml.h>
 

@@ -41,6 +41,18 @@ void coren_reader_free(struct coren_reader *r);
 enum coren_err coren_reader_next(struct coren_reader *r, json_t **rec,
 				 struct coren_error *err);
 
+/* Reads the next non-blank line without parsing it: *line (valid until the
+ * next call; NULL at end of input) and *len. COREN_ERR_TOOLONG for an
+ * overlong line (skipped), COREN_ERR_IO. For inputs that mix records with
+ * other lines; parse the records with coren_record_parse(). */
+enum coren_err coren_reader_next_line(struct coren_reader *r, const char **line,
+				      size_t *len, struct coren_error *err);
+
+/* Parses one line as a record (a JSON object with a string "type"). On
+ * failure returns COREN_ERR_JSON or COREN_ERR_RECORD, err->where unset. */
+enum coren_err coren_record_parse(const char *line, size_t len, json_t **rec,
+				  struct coren_error *err);
+
 /* The raw bytes of the line last read, without its newline (valid until the
  * next call), and its length in *len. */
 const char *coren_reader_raw(const struct coren_reader *r, size_t *len);

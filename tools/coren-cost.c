@@ -1,0 +1,205 @@
+/* coren-cost - the cost of a job, from expressions (coren-cost(1)). */
+#include "config.h"
+
+#include "tool.h"
+
+#include <coren/cost.h>
+#include <coren/record.h>
+#include <coren/table.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: coren-cost [OPTION]... [EXPRESSION]...\n"
+	"Prints the cost (W operations, Q memory traffic, M peak RAM, R result\n"
+	"bytes) of each expression as a 'cost' record. Without expressions,\n"
+	"reads one per line on stdin; lines that are records pass through.\n"
+	"\n"
+	"  EXPRESSION  e.g. 'scan(64e6,0) then sort(1e6,64,0) then hash(64MB)'\n"
+	"              functions: new(W,Q,M,R) scan(nb,R) sort(n,b,R) hash(nb)\n"
+	"              matmul(m,n,k,R) etl(rows,rb,fpr,R) copy(size)\n"
+	"              combinators: a then b (or a + b), a par b, a repeat k,\n"
+	"              parentheses; an optional 'NAME =' prefix names the cost\n"
+	"              numbers: exact integers: 1e6, 1_000_000, 64MB, 1GiB\n"
+	"  --name NAME       name of the cost (one expression)\n"
+	"  --json, --table   force JSON Lines or a table (default: a table on a\n"
+	"                    terminal, JSON Lines otherwise)\n"
+	"  --keep-going      report a bad stdin line as an error record, go on\n"
+	"  --max-record SIZE longest stdin line (default 16MiB)\n"
+	"  -q, -v            quieter, more verbose\n"
+	"  --help, --version\n"
+	"\n"
+	"Exit status: 0 ok, 2 bad argument or expression argument, 5 bad stdin\n"
+	"line. See coren-cost(1).\n";
+
+static const struct coren_column columns[] = {
+	{"name", "NAME", COREN_UNIT_TEXT},
+	{"flops", "W", COREN_UNIT_COUNT},
+	{"mem_bytes", "Q", COREN_UNIT_BYTES},
+	{"peak_mem", "M", COREN_UNIT_BYTES},
+	{"result_bytes", "R", COREN_UNIT_BYTES},
+};
+
+static struct coren_table *table;
+
+/* Writes a record to stdout, as a table row or a JSON line. */
+static void emit(const json_t *rec, const char *raw, size_t len)
+{
+	enum coren_err rc;
+
+	if (table)
+		rc = coren_table_add(table, rec);
+	else if (raw)
+		rc = coren_record_write_raw(stdout, raw, len);
+	else
+		rc = coren_record_write(stdout, rec);
+	if (rc == COREN_ERR_NOMEM) {
+		struct coren_error e;
+
+		coren_error_set(&e, rc, "out of memory");
+		tool_die(&e);
+	}
+}
+
+/* The cost record of expr; NULL with err set (where is the caller's). */
+static json_t *cost_record(const char *expr, const char *name_opt,
+			   size_t *col, struct coren_error *err)
+{
+	struct coren_cost c;
+	char *name = NULL, *trimmed;
+	json_t *rec;
+	size_t n;
+
+	if (coren_cost_parse(expr, &c, &name, col, err))
+		return NULL;
+	while (*expr == ' ' || *expr == '\t')
+		expr++;
+	n = strlen(expr);
+	while (n && (expr[n - 1] == ' ' || expr[n - 1] == '\t' || expr[n - 1] == '\r'))
+		n--;
+	trimmed = strndup(expr, n);
+	rec = coren_cost_to_record(&c, name_opt ? name_opt : name ? name : trimmed);
+	free(trimmed);
+	free(name);
+	return rec;
+}
+
+/* One stdin line: a record passes through, anything else is an expression.
+ * Returns 0, or the error's code. */
+static enum coren_err line(struct coren_reader *r, const char *text, size_t len,
+			   struct coren_error *err)
+{
+	json_t *rec;
+	char *expr;
+	size_t col;
+	enum coren_err rc;
+
+	if (text[0] == '{') {
+		rc = coren_record_parse(text, len, &rec, err);
+		if (!rc)
+			emit(rec, text, len);
+	} else if (text[0] == '#') {
+		return COREN_OK;
+	} else {
+		expr = strndup(text, len);
+		rec = expr ? cost_record(expr, NULL, &col, err) : NULL;
+		free(expr);
+		rc = rec ? COREN_OK : err->code;
+		if (rc)
+			coren_error_at(err, "stdin:%llu:%zu",
+				       coren_reader_lineno(r), col);
+		else
+			emit(rec, NULL, 0);
+	}
+	if (rc)
+		coren_reader_locate(r, err);
+	else
+		json_decref(rec);
+	return rc;
+}
+
+/* Reads expressions and records from stdin; returns the bad-line count. */
+static unsigned long from_stdin(void)
+{
+	struct coren_reader *r = coren_reader_new(stdin, "stdin", tool.max_record);
+	struct coren_error err = {0};
+	unsigned long bad = 0;
+	const char *text;
+	size_t len;
+	enum coren_err rc;
+
+	for (;;) {
+		coren_error_clear(&err);
+		rc = coren_reader_next_line(r, &text, &len, &err);
+		if (!rc && !text)
+			break;
+		if (!rc)
+			rc = line(r, text, len, &err);
+		if (!rc)
+			continue;
+		if (rc == COREN_ERR_IO || rc == COREN_ERR_NOMEM || !tool.keep_going)
+			tool_die_code(&err, COREN_EXIT_RECORD);
+		tool_report(&err);
+		{
+			json_t *e = coren_record_from_error(&err);
+			emit(e, NULL, 0);
+			json_decref(e);
+		}
+		bad++;
+	}
+	coren_reader_free(r);
+	return bad;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"name", required_argument, NULL, 'n'},
+		TOOL_COMMON_OPTIONS,
+		{NULL, 0, NULL, 0}};
+	const char *name = NULL;
+	unsigned long bad = 0;
+	int c, i;
+
+	tool_init("coren-cost");
+	while ((c = getopt_long(argc, argv, "hqv", opts, NULL)) != -1) {
+		if (tool_common_option(c, optarg))
+			continue;
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return 0;
+		}
+		if (c == 'n')
+			name = optarg;
+	}
+	if (name && argc - optind != 1)
+		tool_usage_error("--name needs exactly one expression argument");
+	if (coren_output_is_table(tool.output, stdout))
+		table = coren_table_new(stdout, columns, 5);
+	for (i = optind; i < argc; i++) {
+		struct coren_error err = {0};
+		size_t col;
+		json_t *rec = cost_record(argv[i], name, &col, &err);
+
+		if (!rec) {
+			coren_error_at(&err, "argument %d, column %zu", i - optind + 1,
+				       col);
+			tool_die(&err);
+		}
+		emit(rec, NULL, 0);
+		json_decref(rec);
+	}
+	if (optind == argc)
+		bad = from_stdin();
+	if (table) {
+		coren_table_flush(table);
+		coren_table_free(table);
+	}
+	if (bad) {
+		fprintf(stderr, "coren-cost: %lu bad line%s\n", bad, bad == 1 ? "" : "s");
+		return COREN_EXIT_RECORD;
+	}
+	return 0;
+}

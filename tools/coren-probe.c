@@ -1,0 +1,187 @@
+/* coren-probe - measure this machine, cached (coren-probe(1)). */
+#include "config.h"
+
+#include "tool.h"
+
+#include <coren/cap.h>
+#include <coren/cost.h>
+#include <coren/record.h>
+#include <coren/table.h>
+#include <coren/verdict.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: coren-probe [OPTION]...\n"
+	"Measures what this machine can do (peak FLOP/s, memory bandwidth, RAM,\n"
+	"disk and network) and prints it as a 'cap' record, or on a terminal as\n"
+	"a report with the roofline and verdicts for standard jobs. The result is\n"
+	"cached per host and reused while fresh.\n"
+	"\n"
+	"  --refresh            measure even if the cache is fresh\n"
+	"  --max-age TIME       re-measure when the cache is older (default 7d)\n"
+	"  --quick              a sub-second estimate (smaller sizes)\n"
+	"  --cache-dir DIR      the cache (default $COREN_CACHE_DIR, else\n"
+	"                       $XDG_CACHE_HOME/coren, else ~/.cache/coren)\n"
+	"  --net-bw RATE        network bandwidth, bytes/s, instead of the NIC's\n"
+	"  --net-latency TIME   network latency (default 10ms)\n"
+	"  --offline            report no network\n"
+	"  --json, --table      force a cap record or the report\n"
+	"  -q, -v               quieter; more verbose (says whether it measured)\n"
+	"  --help, --version\n"
+	"\n"
+	"Exit status: 0 ok, 2 usage, cache or measurement error.\n"
+	"See coren-probe(1).\n";
+
+/* Standard jobs for the report's verdict table. */
+static const char *const jobs[] = {
+	"sort 1M x 64B = sort(1e6, 64, 64MB)",
+	"matmul 1k^3 = matmul(1000, 1000, 1000, 8MB)",
+	"hash 64MB = hash(64MB)",
+	"scan 1GB = scan(1GB, 0)",
+	"copy 1GiB = copy(1GiB)",
+	"etl 10M rows = etl(10M, 100, 20, 100MB)",
+	"matmul 8k^3 = matmul(8000, 8000, 8000, 512MB)",
+};
+
+static void line(const char *what, const char *fmt, ...) COREN_PRINTF(2, 3);
+static void line(const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%-10s ", what);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+static void report(const struct coren_cap *c, enum coren_probe_source src)
+{
+	static const struct coren_column cols[] = {
+		{"name", "JOB", COREN_UNIT_TEXT},
+		{"cost.flops", "W", COREN_UNIT_COUNT},
+		{"cost.mem_bytes", "Q", COREN_UNIT_BYTES},
+		{"t_compute", "COMPUTE", COREN_UNIT_SECONDS},
+		{"t_fetch", "FETCH", COREN_UNIT_SECONDS},
+		{"bottleneck", "NECK", COREN_UNIT_TEXT},
+		{"action", "ACTION", COREN_UNIT_TEXT},
+	};
+	char a[32], b[32], d[32];
+	struct coren_table *t;
+	size_t i;
+
+	line("machine", "%s, %s, %u core%s, %s%s", c->host, c->cpu, c->cores,
+	     c->cores == 1 ? "" : "s", c->class_,
+	     c->on_battery ? ", on battery" : "");
+	line("peak", "%s all cores, %s one core (%s FMA)",
+	     coren_format_unit(c->flops, COREN_UNIT_FLOPS, a, sizeof a),
+	     coren_format_unit(c->flops_core, COREN_UNIT_FLOPS, b, sizeof b),
+	     c->simd);
+	line("memory", "%s (STREAM triad); ridge point %.1f FLOP/byte",
+	     coren_format_unit(c->mem_bw, COREN_UNIT_BYTES_PER_S, a, sizeof a),
+	     c->flops / c->mem_bw);
+	line("RAM", "%s total, %s available",
+	     coren_format_unit((double)c->ram_total, COREN_UNIT_BYTES, a, sizeof a),
+	     coren_format_unit((double)c->ram_avail, COREN_UNIT_BYTES, b, sizeof b));
+	line("disk", "%s read, %s write (cache directory)",
+	     coren_format_unit(c->disk_read_bw, COREN_UNIT_BYTES_PER_S, a, sizeof a),
+	     coren_format_unit(c->disk_write_bw, COREN_UNIT_BYTES_PER_S, b, sizeof b));
+	if (coren_cap_online(c))
+		line("network", "%s, %s, latency %s", c->net_iface[0] ? c->net_iface : "-",
+		     coren_format_unit(c->net_bw, COREN_UNIT_BYTES_PER_S, a, sizeof a),
+		     coren_format_unit(c->net_latency, COREN_UNIT_SECONDS, d, sizeof d));
+	else
+		line("network", "offline");
+	line("measured", "%s (%s)", c->measured_at,
+	     src == COREN_PROBE_CACHED ? "cached" : "just now");
+	putchar('\n');
+	t = coren_table_new(stdout, cols, sizeof cols / sizeof cols[0]);
+	for (i = 0; t && i < sizeof jobs / sizeof jobs[0]; i++) {
+		struct coren_cost cost;
+		struct coren_verdict v;
+		struct coren_error err;
+		char *name = NULL;
+		size_t col;
+		json_t *rec;
+
+		if (coren_cost_parse(jobs[i], &cost, &name, &col, &err))
+			continue;
+		coren_verdict_decide(&cost, c, &v);
+		rec = coren_verdict_to_record(&v, &cost, name);
+		if (rec)
+			coren_table_add(t, rec);
+		json_decref(rec);
+		free(name);
+	}
+	if (t)
+		coren_table_flush(t);
+	coren_table_free(t);
+}
+
+static double number_arg(const char *name, const char *arg, int duration)
+{
+	double v;
+
+	if (duration ? tool_parse_duration(arg, &v) : tool_parse_number(arg, &v))
+		tool_usage_error("invalid %s '%s'", name, arg);
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	enum { REFRESH = TOOL_OPT__END, MAX_AGE, QUICK, CACHE_DIR, NET_BW,
+	       NET_LAT, OFFLINE };
+	static const struct option opts[] = {
+		{"refresh", no_argument, NULL, REFRESH},
+		{"max-age", required_argument, NULL, MAX_AGE},
+		{"quick", no_argument, NULL, QUICK},
+		{"cache-dir", required_argument, NULL, CACHE_DIR},
+		{"net-bw", required_argument, NULL, NET_BW},
+		{"net-latency", required_argument, NULL, NET_LAT},
+		{"offline", no_argument, NULL, OFFLINE},
+		TOOL_COMMON_OPTIONS,
+		{NULL, 0, NULL, 0}};
+	struct coren_probe_options po = {0};
+	enum coren_probe_source src;
+	struct coren_error err = {0};
+	struct coren_cap cap;
+	json_t *rec;
+	int c;
+
+	tool_init("coren-probe");
+	po.max_age = 7 * 86400;
+	while ((c = getopt_long(argc, argv, "hqv", opts, NULL)) != -1) {
+		if (tool_common_option(c, optarg))
+			continue;
+		switch (c) {
+		case 'h': fputs(usage, stdout); return 0;
+		case REFRESH: po.refresh = true; break;
+		case MAX_AGE: po.max_age = number_arg("--max-age", optarg, 1); break;
+		case QUICK: po.quick = true; break;
+		case CACHE_DIR: po.cache_dir = optarg; break;
+		case NET_BW: po.net_bw = number_arg("--net-bw", optarg, 0); break;
+		case NET_LAT: po.net_latency = number_arg("--net-latency", optarg, 1); break;
+		case OFFLINE: po.offline = true; break;
+		}
+	}
+	if (optind < argc)
+		tool_usage_error("unexpected argument '%s'", argv[optind]);
+	if (coren_cap_get(&po, &cap, &src, &err))
+		tool_die(&err);
+	if (tool.verbosity > 1)
+		fprintf(stderr, "coren-probe: %s\n",
+			src == COREN_PROBE_CACHED ? "cached" : "measured");
+	if (coren_output_is_table(tool.output, stdout)) {
+		report(&cap, src);
+	} else {
+		rec = coren_cap_to_record(&cap);
+		coren_record_write(stdout, rec);
+		json_decref(rec);
+	}
+	coren_cap_release(&cap);
+	return 0;
+}

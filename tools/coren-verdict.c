@@ -1,0 +1,306 @@
+/* coren-verdict - compute here or fetch a stored result (coren-verdict(1)). */
+#include "config.h"
+
+#include "tool.h"
+
+#include <coren/cap.h>
+#include <coren/json.h>
+#include <coren/record.h>
+#include <coren/table.h>
+#include <coren/verdict.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: coren-verdict [OPTION]... [FILE]...\n"
+	"Reads 'cost' records (and records carrying a 'cost' object) and writes\n"
+	"a 'verdict' for each: compute here, or fetch a stored result.\n"
+	"The machine comes from --cap FILE, else the latest 'cap' record in the\n"
+	"input, else the cached probe (coren-probe). Other records pass through.\n"
+	"\n"
+	"  --cap FILE           the machine: a file holding a cap record\n"
+	"  --net-bw RATE        network bandwidth, bytes/s (125M, 1GiB)\n"
+	"  --net-latency TIME   network latency (0.02, 20ms)\n"
+	"  --offline            no network: every verdict is compute\n"
+	"  --ram BYTES          RAM available (64GiB)\n"
+	"  --ttl BASE           add 'ttl': BASE scaled by t_compute/t_fetch\n"
+	"  --etl-buffer BYTES   add 'etl_buffer_bytes' for rows of BYTES\n"
+	"  --budget TIME        add 'budget': work that fits in TIME, and 'fits'\n"
+	"  --json, --table      force JSON Lines or a table\n"
+	"  --keep-going         report a bad record as an error record, go on\n"
+	"  --max-record SIZE    longest input line (default 16MiB)\n"
+	"  -q, -v               quieter, more verbose\n"
+	"  --help, --version\n"
+	"\n"
+	"Exit status: 0 ok, 2 usage or I/O error, 5 bad input record.\n"
+	"See coren-verdict(1).\n";
+
+static const struct coren_column columns[] = {
+	{"name", "TASK", COREN_UNIT_TEXT},
+	{"cost.flops", "W", COREN_UNIT_COUNT},
+	{"cost.mem_bytes", "Q", COREN_UNIT_BYTES},
+	{"cost.result_bytes", "R", COREN_UNIT_BYTES},
+	{"score", "SCORE", COREN_UNIT_SECONDS},
+	{"bottleneck", "NECK", COREN_UNIT_TEXT},
+	{"action", "ACTION", COREN_UNIT_TEXT},
+};
+
+/* What-if overrides and helpers from the command line. */
+static struct {
+	double net_bw, net_latency, ram, ttl, budget;
+	double etl_row;
+	int offline;
+	const char *cap_file;
+} opt = {-1, -1, -1, -1, -1, -1, 0, NULL};
+
+static struct coren_cap cap;
+static int have_cap;
+static struct coren_table *table;
+
+static void apply_overrides(void)
+{
+	if (opt.net_bw >= 0)
+		cap.net_bw = opt.net_bw;
+	if (opt.net_latency >= 0)
+		cap.net_latency = opt.net_latency;
+	if (opt.offline)
+		cap.net_bw = 0;
+	if (opt.ram >= 0)
+		cap.ram_avail = opt.ram >= 18446744073709551615.0
+					? UINT64_MAX
+					: (uint64_t)opt.ram;
+}
+
+static void load_cap_file(const char *path)
+{
+	struct coren_reader *r;
+	struct coren_error err = {0};
+	FILE *f = tool_open(path);
+	json_t *rec = NULL;
+
+	r = coren_reader_new(f, path, tool.max_record);
+	if (!r || coren_reader_next(r, &rec, &err))
+		tool_die_code(&err, COREN_EXIT_USAGE);
+	if (!rec || strcmp(coren_record_type(rec), "cap")) {
+		coren_error_set(&err, COREN_ERR_RECORD, "no cap record in '%s'", path);
+		tool_die_code(&err, COREN_EXIT_USAGE);
+	}
+	if (coren_cap_from_json(rec, &cap, &err)) {
+		coren_reader_locate(r, &err);
+		tool_die_code(&err, COREN_EXIT_USAGE);
+	}
+	json_decref(rec);
+	coren_reader_free(r);
+	if (f != stdin)
+		fclose(f);
+	have_cap = 1;
+	apply_overrides();
+}
+
+/* The machine for the first verdict when none was given: the cached probe. */
+static void need_cap(void)
+{
+	struct coren_probe_options po = {0};
+	enum coren_probe_source src;
+	struct coren_error err = {0};
+
+	if (have_cap)
+		return;
+	po.max_age = 7 * 86400;
+	if (coren_cap_get(&po, &cap, &src, &err))
+		tool_die(&err);
+	have_cap = 1;
+	apply_overrides();
+}
+
+static void emit(const json_t *rec)
+{
+	if (table)
+		coren_table_add(table, rec);
+	else
+		coren_record_write(stdout, rec);
+}
+
+/* The verdict record for cost c named name, with the requested helpers. */
+static json_t *verdict(const struct coren_cost *c, const char *name)
+{
+	struct coren_verdict v;
+	json_t *rec;
+
+	need_cap();
+	coren_verdict_decide(c, &cap, &v);
+	rec = coren_verdict_to_record(&v, c, name);
+	if (!rec)
+		return NULL;
+	if (opt.ttl >= 0)
+		json_object_set_new(rec, "ttl",
+				    json_real(coren_verdict_suggest_ttl(&v, opt.ttl)));
+	if (opt.etl_row >= 0)
+		json_object_set_new(rec, "etl_buffer_bytes",
+				    coren_json_u64(coren_verdict_etl_buffer_bytes(
+					    &cap, (uint64_t)opt.etl_row)));
+	if (opt.budget >= 0) {
+		uint64_t w, q;
+		bool fits;
+
+		coren_verdict_compute_budget(&cap, opt.budget, &v, &w, &q, &fits);
+		json_object_set_new(rec, "budget",
+				    json_pack("{s:f, s:o, s:o, s:b}", "seconds",
+					      opt.budget, "flops", coren_json_u64(w),
+					      "mem_bytes", coren_json_u64(q),
+					      "fits", fits));
+	}
+	return rec;
+}
+
+/* Handles one record; COREN_OK or the error (positioned by the caller). */
+static enum coren_err handle(json_t *rec, const char *raw, size_t len,
+			     struct coren_error *err)
+{
+	const char *type = coren_record_type(rec);
+	const json_t *obj = json_object_get(rec, "cost");
+	const char *name = json_string_value(json_object_get(rec, "name"));
+	struct coren_cost c;
+	json_t *v;
+
+	if (!strcmp(type, "cap")) {
+		enum coren_err rc = coren_cap_from_json(rec, &cap, err);
+
+		if (rc)
+			return rc;
+		have_cap = 1;
+		apply_overrides();
+	} else if (!strcmp(type, "cost")) {
+		if (coren_cost_from_json(rec, &c, err))
+			return err->code;
+		v = verdict(&c, name);
+		emit(v);
+		json_decref(v);
+		return COREN_OK;
+	} else if (obj) {
+		if (coren_cost_from_json(obj, &c, err))
+			return err->code;
+		if (!name)
+			name = json_string_value(json_object_get(rec, "id"));
+		if (!table)
+			coren_record_write_raw(stdout, raw, len);
+		v = verdict(&c, name ? name : type);
+		emit(v);
+		json_decref(v);
+		return COREN_OK;
+	}
+	if (!table)
+		coren_record_write_raw(stdout, raw, len);
+	return COREN_OK;
+}
+
+/* Reads one input; returns the number of bad records. */
+static unsigned long filter(FILE *in, const char *name)
+{
+	struct coren_reader *r = coren_reader_new(in, name, tool.max_record);
+	struct coren_error err = {0};
+	unsigned long bad = 0;
+	enum coren_err rc;
+	json_t *rec;
+
+	for (;;) {
+		size_t len;
+		const char *raw;
+
+		coren_error_clear(&err);
+		rc = coren_reader_next(r, &rec, &err);
+		if (!rc && !rec)
+			break;
+		if (!rc) {
+			raw = coren_reader_raw(r, &len);
+			rc = handle(rec, raw, len, &err);
+			json_decref(rec);
+			if (rc)
+				coren_reader_locate(r, &err);
+		}
+		if (!rc)
+			continue;
+		if (rc == COREN_ERR_IO || rc == COREN_ERR_NOMEM || !tool.keep_going)
+			tool_die_code(&err, COREN_EXIT_RECORD);
+		tool_report(&err);
+		rec = coren_record_from_error(&err);
+		emit(rec);
+		json_decref(rec);
+		bad++;
+	}
+	coren_reader_free(r);
+	return bad;
+}
+
+static double number_arg(const char *name, const char *arg, int duration)
+{
+	double v;
+
+	if (duration ? tool_parse_duration(arg, &v) : tool_parse_number(arg, &v))
+		tool_usage_error("invalid %s '%s'", name, arg);
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	enum { CAP = TOOL_OPT__END, NET_BW, NET_LAT, OFFLINE, RAM, TTL, ETL,
+	       BUDGET };
+	static const struct option opts[] = {
+		{"cap", required_argument, NULL, CAP},
+		{"net-bw", required_argument, NULL, NET_BW},
+		{"net-latency", required_argument, NULL, NET_LAT},
+		{"offline", no_argument, NULL, OFFLINE},
+		{"ram", required_argument, NULL, RAM},
+		{"ttl", required_argument, NULL, TTL},
+		{"etl-buffer", required_argument, NULL, ETL},
+		{"budget", required_argument, NULL, BUDGET},
+		TOOL_COMMON_OPTIONS,
+		{NULL, 0, NULL, 0}};
+	unsigned long bad = 0;
+	int c, i;
+
+	tool_init("coren-verdict");
+	while ((c = getopt_long(argc, argv, "hqv", opts, NULL)) != -1) {
+		if (tool_common_option(c, optarg))
+			continue;
+		switch (c) {
+		case 'h': fputs(usage, stdout); return 0;
+		case CAP: opt.cap_file = optarg; break;
+		case NET_BW: opt.net_bw = number_arg("--net-bw", optarg, 0); break;
+		case NET_LAT: opt.net_latency = number_arg("--net-latency", optarg, 1); break;
+		case OFFLINE: opt.offline = 1; break;
+		case RAM: opt.ram = number_arg("--ram", optarg, 0); break;
+		case TTL: opt.ttl = number_arg("--ttl", optarg, 1); break;
+		case ETL: opt.etl_row = number_arg("--etl-buffer", optarg, 0); break;
+		case BUDGET: opt.budget = number_arg("--budget", optarg, 1); break;
+		}
+	}
+	if (opt.etl_row == 0)
+		tool_usage_error("--etl-buffer needs a row size above 0");
+	if (opt.cap_file)
+		load_cap_file(opt.cap_file);
+	if (coren_output_is_table(tool.output, stdout))
+		table = coren_table_new(stdout, columns, 7);
+	if (optind == argc)
+		bad = filter(stdin, "stdin");
+	for (i = optind; i < argc; i++) {
+		FILE *f = tool_open(argv[i]);
+
+		bad += filter(f, strcmp(argv[i], "-") ? argv[i] : "stdin");
+		if (f != stdin)
+			fclose(f);
+	}
+	if (table) {
+		coren_table_flush(table);
+		coren_table_free(table);
+	}
+	coren_cap_release(&cap);
+	if (bad) {
+		fprintf(stderr, "coren-verdict: %lu bad record%s\n", bad,
+			bad == 1 ? "" : "s");
+		return COREN_EXIT_RECORD;
+	}
+	return 0;
+}
