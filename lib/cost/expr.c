@@ -339,7 +339,7 @@ static enum coren_err seq(struct parser *ps, struct coren_cost *out)
 }
 
 /* The "NAME =" prefix, if any (an expression never holds '='): the name
- * without surrounding blanks in *name/*len; returns the position after
+ * without surrounding blanks in *name and *len; returns the position after
  * '=', or s when there is none. */
 static const char *name_prefix(const char *s, const char **name, size_t *len)
 {
