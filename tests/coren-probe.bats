@@ -1,0 +1,75 @@
+#!/usr/bin/env bats
+# coren-probe: measured once, cached, reused. Uses --quick (sub-second).
+
+load test_helper
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	export COREN_CACHE_DIR="$BATS_TEST_TMPDIR/cache"
+}
+
+@test "a cap record with every contract field" {
+	run -0 --separate-stderr coren-probe --quick --json
+	for f in host cpu cores class on_battery flops flops_core mem_bw ram_total ram_avail \
+		disk_read_bw disk_write_bw net_iface net_bw net_latency gpus measured_at fingerprint; do
+		echo "$output" | jq -e "has(\"$f\")" > /dev/null || { echo "missing $f"; false; }
+	done
+	echo "$output" | jq -e '.type == "cap" and .flops > 0 and .mem_bw > 0 and .ram_total >= .ram_avail and (.gpus | type) == "array"'
+	echo "$output" | jq -e '(.class | IN("server","desktop","laptop","embedded")) and (.measured_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$"))'
+}
+
+@test "the second probe reads the cache; --refresh measures again" {
+	run -0 --separate-stderr coren-probe --quick --json -vv
+	assert_equal "${stderr_lines[-1]}" "coren-probe: measured"
+	first=$output
+	run -0 --separate-stderr coren-probe --quick --json -vv
+	assert_equal "${stderr_lines[-1]}" "coren-probe: cached"
+	assert_equal "$output" "$first"
+	run -0 --separate-stderr coren-probe --quick --json -vv --refresh
+	assert_equal "${stderr_lines[-1]}" "coren-probe: measured"
+	ls "$COREN_CACHE_DIR"/cap-*.json
+}
+
+@test "--max-age: an old cache is measured again" {
+	coren-probe --quick --json > /dev/null
+	f=$(ls "$COREN_CACHE_DIR"/cap-*.json)
+	jq -c '.measured_at = "2001-01-01T00:00:00Z"' "$f" > old && mv old "$f"
+	run -0 --separate-stderr coren-probe --quick --json -vv --max-age 1d
+	assert_equal "${stderr_lines[-1]}" "coren-probe: measured"
+}
+
+@test "two concurrent probes measure once" {
+	coren-probe --quick --json -vv > a.out 2> a.err &
+	coren-probe --quick --json -vv > b.out 2> b.err
+	wait
+	run -0 cat a.err b.err
+	assert_equal "$(grep -c 'coren-probe: measured' a.err b.err | awk -F: '{s+=$2} END {print s}')" 1
+	assert_equal "$(grep -c 'coren-probe: cached' a.err b.err | awk -F: '{s+=$2} END {print s}')" 1
+	assert_equal "$(cat a.out)" "$(cat b.out)"
+}
+
+@test "network overrides: --offline, --net-bw, --net-latency" {
+	run -0 coren-probe --quick --json --offline
+	echo "$output" | jq -e '.net_bw == null'
+	run -0 coren-probe --quick --json --net-bw 10MB --net-latency 50ms
+	echo "$output" | jq -e '.net_bw == 10000000 and .net_latency == 0.05'
+}
+
+@test "the report on a terminal: machine, roofline, standard jobs" {
+	run -0 coren-probe --quick --table
+	assert_line --partial --index 0 'machine'
+	assert_output --regexp 'peak +[0-9.]+[kMGT]?FLOP/s all cores'
+	assert_output --partial 'ridge point'
+	assert_output --partial 'sort 1M x 64B'
+	assert_output --partial 'matmul 1k^3'
+}
+
+@test "an unusable cache directory is an error, exit 2" {
+	touch file
+	run -2 --separate-stderr coren-probe --quick --cache-dir file/sub
+	[[ "$stderr" == "coren-probe: error: cannot create directory 'file/sub'"* ]]
+	run -2 --separate-stderr coren-probe --max-age soon
+	assert_equal "${stderr_lines[0]}" "coren-probe: invalid --max-age 'soon'"
+	run -2 --separate-stderr coren-probe extra
+	assert_equal "${stderr_lines[0]}" "coren-probe: unexpected argument 'extra'"
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env bats
+# coren-verdict: compute or fetch, on a given machine.
+
+load test_helper
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	# 100 GFLOP/s, 40 GB/s, 16 GB free, 1 GB/s disk, 1 Gbit/s, 10 ms
+	echo '{"type":"cap","host":"t","flops":1e11,"mem_bw":4e10,"ram_avail":16000000000,"disk_write_bw":1e9,"net_bw":1.25e8,"net_latency":0.01}' > cap.jsonl
+	export COREN_CACHE_DIR="$BATS_TEST_TMPDIR/cache"
+}
+
+@test "a cost becomes a verdict: memory-bound, compute" {
+	coren-cost 'sort(1e6,64,64e6)' > costs.jsonl
+	run -0 coren-verdict --cap cap.jsonl costs.jsonl
+	assert_output '{"type":"verdict","name":"sort(1e6,64,64e6)","score":-0.49,"action":"compute","bottleneck":"memory","t_compute":0.032,"t_fetch":0.522,"t_store":0.064,"cost":{"flops":200000000,"mem_bytes":1280000000,"peak_mem":128000000,"result_bytes":64000000}}'
+}
+
+@test "a compute-bound job with a small result: fetch" {
+	coren-cost 'm = matmul(4000,4000,4000,128MB)' > costs.jsonl
+	run -0 coren-verdict --cap cap.jsonl costs.jsonl
+	assert_output --partial '"name":"m","score":0.246'
+	assert_output --partial '"action":"fetch","bottleneck":"network","t_compute":1.28,"t_fetch":1.034'
+}
+
+@test "forced verdicts: +inf for RAM, -inf offline, none for both" {
+	coren-cost 'new(1,1,1e12,1)' > big.jsonl
+	run -0 coren-verdict --cap cap.jsonl big.jsonl
+	assert_output --partial '"score":"+inf","action":"fetch"'
+	assert_output --partial '"reason":"ram"'
+	run -0 coren-verdict --cap cap.jsonl --offline big.jsonl
+	assert_output --partial '"score":null,"action":"none","bottleneck":null'
+	assert_output --partial '"t_fetch":null'
+	assert_output --partial '"reason":"ram+offline"'
+	coren-cost 'hash(1)' | coren-verdict --cap cap.jsonl --offline > out.jsonl
+	run -0 cat out.jsonl
+	assert_output --partial '"score":"-inf","action":"compute"'
+	assert_output --partial '"reason":"offline"'
+	run -0 coren-verdict --cap cap.jsonl --ram 1 big.jsonl
+	assert_output --partial '"reason":"ram"'
+}
+
+@test "what-if overrides change the answer" {
+	coren-cost 'sort(1e6,64,64e6)' > costs.jsonl
+	run -0 coren-verdict --cap cap.jsonl --net-bw 100GB --net-latency 0 costs.jsonl
+	assert_output --partial '"action":"fetch"'
+	assert_output --partial '"t_fetch":0.00064'
+}
+
+@test "the machine can come from an in-stream cap record, which passes through" {
+	{ cat cap.jsonl; coren-cost 'hash(1)'; } > in.jsonl
+	run -0 coren-verdict in.jsonl
+	assert_line --index 0 "$(cat cap.jsonl)"
+	assert_line --index 1 --partial '"type":"verdict","name":"hash(1)"'
+	[ ! -e "$COREN_CACHE_DIR" ]
+}
+
+@test "other records pass through unchanged and in order; a record with a cost object gets a verdict after it" {
+	{ echo '{"type":"note","a" : 1}'; coren-cost 'hash(1)'
+	  echo '{"type":"chunk","id":"c1","cost":{"flops":1,"mem_bytes":1,"peak_mem":1,"result_bytes":1}}'; } > in.jsonl
+	run -0 coren-verdict --cap cap.jsonl in.jsonl
+	assert_line --index 0 '{"type":"note","a" : 1}'
+	assert_line --index 1 --partial '"type":"verdict","name":"hash(1)"'
+	assert_line --index 2 '{"type":"chunk","id":"c1","cost":{"flops":1,"mem_bytes":1,"peak_mem":1,"result_bytes":1}}'
+	assert_line --index 3 --partial '"type":"verdict","name":"c1"'
+}
+
+@test "helpers: --ttl, --etl-buffer, --budget" {
+	coren-cost 'sort(1e6,64,64e6)' > costs.jsonl
+	run -0 coren-verdict --cap cap.jsonl --ttl 1h --etl-buffer 100 --budget 10ms costs.jsonl
+	# ttl = 3600 * max(0.1, 0.032 / 0.522 = 0.061) = 360
+	assert_output --partial '"ttl":360.0'
+	assert_output --partial '"etl_buffer_bytes":400000000'
+	assert_output --partial '"budget":{"seconds":0.01,"flops":1000000000,"mem_bytes":400000000,"fits":false}'
+}
+
+@test "a bad field is reported with its position, exit 5" {
+	{ coren-cost 'hash(1)'; echo '{"type":"cost","flops":"12","mem_bytes":1,"peak_mem":1,"result_bytes":1}'; } > in.jsonl
+	run -5 --separate-stderr coren-verdict --cap cap.jsonl in.jsonl
+	assert_equal "$stderr" "coren-verdict: error (at in.jsonl:2): field 'flops' is not an unsigned integer"
+	run -5 --separate-stderr coren-verdict --cap cap.jsonl --keep-going in.jsonl
+	assert_line --index 1 '{"type":"error","at":"in.jsonl:2","reason":"field '"'"'flops'"'"' is not an unsigned integer"}'
+}
+
+@test "a bad cap file is a usage error, exit 2" {
+	echo '{"type":"cap","flops":0}' > bad.jsonl
+	run -2 --separate-stderr coren-verdict --cap bad.jsonl < /dev/null
+	assert_equal "$stderr" "coren-verdict: error (at bad.jsonl:1): field 'flops' must be positive"
+	run -2 --separate-stderr coren-verdict --cap missing.jsonl < /dev/null
+	[[ "$stderr" == "coren-verdict: error: cannot open 'missing.jsonl': "* ]]
+	run -2 --separate-stderr coren-verdict --net-bw fast < /dev/null
+	assert_equal "${stderr_lines[0]}" "coren-verdict: invalid --net-bw 'fast'"
+}
+
+@test "a cap file written by coren-probe round-trips" {
+	coren-probe --quick --json > probed.jsonl
+	coren-cost 'hash(64MB)' > costs.jsonl
+	run -0 coren-verdict --cap probed.jsonl costs.jsonl
+	assert_output --partial '"type":"verdict","name":"hash(64MB)"'
+}
+
+@test "--table: task, W, Q, R, score, neck, action" {
+	coren-cost 'sort(1e6,64,64e6)' 'm = matmul(4000,4000,4000,128MB)' > costs.jsonl
+	run -0 coren-verdict --cap cap.jsonl --table costs.jsonl
+	assert_output - <<'OUT'
+TASK                    W         Q         R     SCORE  NECK     ACTION
+sort(1e6,64,64e6)  200.0M    1.2GiB   61.0MiB  -490.0ms  memory   compute
+m                  128.0G  366.2MiB  122.1MiB   246.0ms  network  fetch
+OUT
+}
