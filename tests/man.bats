@@ -88,3 +88,15 @@ emit() {
 		assert_equal "$stderr" ""
 	done
 }
+
+@test "coren-cost(1) EXAMPLES run" {
+	run_sessions "$top_srcdir/man/coren-cost.1"
+}
+
+@test "coren-verdict(1) EXAMPLES run" {
+	run_sessions "$top_srcdir/man/coren-verdict.1"
+}
+
+@test "coren-probe(1) EXAMPLES run" {
+	run_sessions "$top_srcdir/man/coren-probe.1"
+}
