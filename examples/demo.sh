@@ -11,6 +11,19 @@ trap 'rm -rf "$work"' EXIT
 
 section() { printf '\n== %s\n' "$*"; }
 
+section "1. what can this machine do? (coren-probe --quick; cached afterwards)"
+export COREN_CACHE_DIR="${COREN_CACHE_DIR:-$top_builddir/.demo-cache}"
+coren-probe --quick --table
+
+section "2. what will these jobs cost, and compute or fetch? (coren-cost | coren-verdict)"
+coren-cost --json 'sort 1M x 64B = sort(1e6, 64, 64MB)' \
+	'pipeline = scan(64e6,0) then sort(1e6,64,0) then hash(64e6)' \
+	'matmul 4k^3 = matmul(4k, 4k, 4k, 128MB)' \
+	'too big for RAM = new(1e9, 1e9, 1PB, 1MB)' |
+	coren-verdict --table
+echo "\$ coren-cost 'hash(1.5)'"
+coren-cost 'hash(1.5)' || echo "(exit $?)"
+
 section "libcoren $(pkg-config --modversion coren)"
 echo "plugin directory: $(pkg-config --variable=plugindir coren)"
 
@@ -44,6 +57,6 @@ printf 'int not_a_plugin(void) { return 0; }\n' > "$work/broken.c"
 cc -shared -fPIC -o "$work/broken.so" "$work/broken.c"
 plugload "$work/broken.so" || echo "(exit $?)"
 
-for tool in coren-probe coren-cost coren-verdict swarm-run rk-launch rk-bench; do
+for tool in swarm-run rk-launch rk-bench; do
 	[ -x "$top_builddir/tools/$tool" ] || echo "($tool: not built yet)"
 done

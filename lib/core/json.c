@@ -216,64 +216,119 @@ static enum coren_err dump_string(const char *s, size_t n, struct coren_buf *b)
 	return rc ? rc : coren_buf_putc(b, '"');
 }
 
+/* The shortest decimal digits of a > 0 that read back to a, for the
+ * common case: with k fractional digits, if a * 10^k < 2^50 the only
+ * candidate is m = round(a * 10^k) (any other integer is more than 1/2
+ * away, as a is within half an ulp of m / 10^k), and the division m / 10^k,
+ * correctly rounded, says exactly whether m / 10^k reads back to a. So the
+ * first k that works gives the fewest digits. -1 when a is too large or
+ * too small for it (then the caller searches with printf). */
+static int fast_digits(double a, char *digits, int *nd, int *exp10)
+{
+	static const double pow10[] = {1e0,  1e1,  1e2,	 1e3,  1e4,  1e5,
+				       1e6,  1e7,  1e8,	 1e9,  1e10, 1e11,
+				       1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
+				       1e18, 1e19, 1e20, 1e21, 1e22};
+	int k, n;
+
+	for (k = 0; k <= 22; k++) {
+		long double x = (long double)a * (long double)pow10[k];
+		uint64_t m;
+		char buf[24];
+
+		if (x >= 1125899906842624.0L) /* 2^50 */
+			return -1;
+		m = (uint64_t)(x + 0.5L);
+		if (m == 0 || (double)m / pow10[k] != a)
+			continue;
+		for (n = 0; m; m /= 10)
+			buf[n++] = (char)('0' + m % 10);
+		*nd = n;
+		*exp10 = n - 1 - k;
+		while (n--)
+			*digits++ = buf[n];
+		*digits = '\0';
+		return 0;
+	}
+	return -1;
+}
+
+/* The shortest digits that read back to a > 0, by printf: round-tripping
+ * is monotonic in the precision (more correctly rounded digits are never
+ * further from a), so binary search over 1..17 digits. */
+static void slow_digits(double a, char *digits, int *nd, int *exp10)
+{
+	char sci[40];
+	int lo = 0, hi = 16, n = 0;
+	const char *p;
+
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+
+		snprintf(sci, sizeof sci, "%.*e", mid, a);
+		if (strtod(sci, NULL) == a)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	snprintf(sci, sizeof sci, "%.*e", lo, a);
+	for (p = sci; *p && *p != 'e'; p++) /* "d[.ddd]e[+-]XX" */
+		if (*p != '.')
+			digits[n++] = *p;
+	digits[n] = '\0';
+	*exp10 = (int)strtol(p + 1, NULL, 10);
+	while (n > 1 && digits[n - 1] == '0')
+		digits[--n] = '\0';
+	*nd = n;
+}
+
 /* Appends a finite double as Python's repr() writes it: the shortest digits
  * that read back to v, fixed notation for decimal exponents -4..15, else
  * d.ddde+XX. */
 static enum coren_err dump_real(double v, struct coren_buf *b)
 {
-	char sci[40], digits[24], *e;
-	int lo = 0, hi = 16, exp, nd = 0, i;
-	const char *p;
+	char digits[24], out[40], *o = out;
+	int nd, exp, i;
+	double a = fabs(v);
 
-	/* The shortest precision that reads back to v. Round-tripping is
-	 * monotonic in the precision (more correctly rounded digits are never
-	 * further from v), so binary search over 1..17 digits. */
-	while (lo < hi) {
-		int mid = (lo + hi) / 2;
-
-		snprintf(sci, sizeof sci, "%.*e", mid, v);
-		if (strtod(sci, NULL) == v)
-			hi = mid;
-		else
-			lo = mid + 1;
+	if (signbit(v))
+		*o++ = '-';
+	if (a == 0) {
+		digits[0] = '0';
+		digits[1] = '\0';
+		nd = 1;
+		exp = 0;
+	} else if (fast_digits(a, digits, &nd, &exp)) {
+		slow_digits(a, digits, &nd, &exp);
 	}
-	snprintf(sci, sizeof sci, "%.*e", lo, v);
-	/* sci is "[-]d[.ddd]e[+-]XX": split into digits and exponent. */
-	p = sci + (sci[0] == '-');
-	for (; *p && *p != 'e'; p++)
-		if (*p != '.')
-			digits[nd++] = *p;
-	digits[nd] = '\0';
-	exp = (int)strtol(p + 1, &e, 10);
-	while (nd > 1 && digits[nd - 1] == '0')
-		digits[--nd] = '\0';
-	if (sci[0] == '-' && coren_buf_putc(b, '-'))
-		return COREN_ERR_NOMEM;
 	if (exp < -4 || exp >= 16) {
-		if (coren_buf_putc(b, digits[0]) ||
-		    (nd > 1 && (coren_buf_putc(b, '.') ||
-				coren_buf_append(b, digits + 1, (size_t)nd - 1))))
-			return COREN_ERR_NOMEM;
-		return coren_buf_printf(b, "e%c%02d", exp < 0 ? '-' : '+',
-					exp < 0 ? -exp : exp);
-	}
-	if (exp < 0) {
-		if (coren_buf_append(b, "0.", 2))
-			return COREN_ERR_NOMEM;
+		*o++ = digits[0];
+		if (nd > 1) {
+			*o++ = '.';
+			memcpy(o, digits + 1, (size_t)nd - 1);
+			o += nd - 1;
+		}
+		o += snprintf(o, 8, "e%c%02d", exp < 0 ? '-' : '+',
+			      exp < 0 ? -exp : exp);
+	} else if (exp < 0) {
+		*o++ = '0';
+		*o++ = '.';
 		for (i = -1; i > exp; i--)
-			if (coren_buf_putc(b, '0'))
-				return COREN_ERR_NOMEM;
-		return coren_buf_append(b, digits, (size_t)nd);
+			*o++ = '0';
+		memcpy(o, digits, (size_t)nd);
+		o += nd;
+	} else {
+		for (i = 0; i <= exp; i++)
+			*o++ = i < nd ? digits[i] : '0';
+		*o++ = '.';
+		if (nd > exp + 1) {
+			memcpy(o, digits + exp + 1, (size_t)(nd - exp - 1));
+			o += nd - exp - 1;
+		} else {
+			*o++ = '0';
+		}
 	}
-	for (i = 0; i <= exp; i++)
-		if (coren_buf_putc(b, i < nd ? digits[i] : '0'))
-			return COREN_ERR_NOMEM;
-	if (coren_buf_putc(b, '.'))
-		return COREN_ERR_NOMEM;
-	if (nd > exp + 1)
-		return coren_buf_append(b, digits + exp + 1,
-					(size_t)(nd - exp - 1));
-	return coren_buf_putc(b, '0');
+	return coren_buf_append(b, out, (size_t)(o - out));
 }
 
 /* Appends the decimal digits of u (no printf: this is the hot path). */
@@ -298,34 +353,48 @@ static int key_cmp(const void *a, const void *b)
 static enum coren_err dump(const json_t *v, unsigned flags,
 			   struct coren_buf *b);
 
+/* Appends "key":value. */
+static enum coren_err dump_member(const char *k, const json_t *x,
+				  unsigned flags, struct coren_buf *b)
+{
+	enum coren_err rc = dump_string(k, strlen(k), b);
+
+	if (!rc)
+		rc = coren_buf_putc(b, ':');
+	return rc ? rc : dump(x, flags, b);
+}
+
 static enum coren_err dump_object(const json_t *v, unsigned flags,
 				  struct coren_buf *b)
 {
+	/* jansson iterates non-const objects only; nothing is modified */
+	json_t *obj = (json_t *)(uintptr_t)v;
 	size_t n = json_object_size(v), i = 0;
+	enum coren_err rc = coren_buf_putc(b, '{');
 	const char **keys;
 	const char *k;
 	json_t *x;
-	enum coren_err rc = COREN_OK;
 
+	if (!(flags & COREN_JSON_SORT_KEYS)) { /* insertion order, no copy */
+		json_object_foreach(obj, k, x) {
+			if (!rc && i++)
+				rc = coren_buf_putc(b, ',');
+			if (!rc)
+				rc = dump_member(k, x, flags, b);
+		}
+		return rc ? rc : coren_buf_putc(b, '}');
+	}
 	keys = malloc((n ? n : 1) * sizeof *keys);
 	if (!keys)
 		return COREN_ERR_NOMEM;
-	/* jansson iterates non-const objects only; nothing is modified */
-	json_t *obj = (json_t *)(uintptr_t)v;
-
 	json_object_foreach(obj, k, x) keys[i++] = k;
-	if (flags & COREN_JSON_SORT_KEYS)
-		qsort(keys, n, sizeof *keys, key_cmp);
-	rc = coren_buf_putc(b, '{');
+	qsort(keys, n, sizeof *keys, key_cmp);
 	for (i = 0; i < n && !rc; i++) {
 		if (i)
 			rc = coren_buf_putc(b, ',');
 		if (!rc)
-			rc = dump_string(keys[i], strlen(keys[i]), b);
-		if (!rc)
-			rc = coren_buf_putc(b, ':');
-		if (!rc)
-			rc = dump(json_object_get(v, keys[i]), flags, b);
+			rc = dump_member(keys[i], json_object_get(v, keys[i]),
+					 flags, b);
 	}
 	free(keys);
 	return rc ? rc : coren_buf_putc(b, '}');

@@ -1,6 +1,7 @@
 #include "tap.h"
 #include <coren/json.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdlib.h>
 
 /* The serialization of v (flags), into a static buffer. */
@@ -106,6 +107,63 @@ int main(void)
 	real_is(5e-324, "5e-324");
 	real_is(100.0, "100.0");
 	real_is(12345.678, "12345.678");
+
+	/* random doubles: every output reads back exactly, with as few
+	 * significant digits as the shortest %.*e that round-trips */
+	{
+		uint64_t x = 0x9e3779b97f4a7c15ULL;
+		int i, bad_trip = 0, bad_len = 0;
+
+		for (i = 0; i < 300000; i++) {
+			double r;
+			char sci[40];
+			const char *out, *p;
+			int p_min, sig = 0, leading = 1;
+
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			if (i % 2) {
+				memcpy(&r, &x, sizeof r);
+				if (!isfinite(r))
+					continue;
+			} else { /* decimal-looking values, the common case */
+				static const double scale[] = {1, 10, 100, 1e3, 1e6, 1e9, 1e12, 1e15, 1e18};
+				r = (double)(x % 100000000000ULL) / scale[(x >> 40) % 9];
+			}
+			v = json_real(r);
+			out = dumped(v, 0);
+			json_decref(v);
+			if (strtod(out, NULL) != r) {
+				if (bad_trip++ < 3)
+					printf("#   %s does not read back to %.17g\n", out, r);
+				continue;
+			}
+			for (p_min = 0; p_min < 17; p_min++) {
+				snprintf(sci, sizeof sci, "%.*e", p_min, r);
+				if (strtod(sci, NULL) == r)
+					break;
+			}
+			for (p = out; *p && *p != 'e'; p++) {
+				if (*p < '0' || *p > '9')
+					continue;
+				if (leading && *p == '0')
+					continue;
+				leading = 0;
+				sig++;
+			}
+			/* trailing zeros of the integer part ("1000.0") are not significant */
+			if (!strchr(out, 'e')) {
+				const char *dot = strchr(out, '.');
+				const char *q = dot ? dot - 1 : out + strlen(out) - 1;
+				if (dot && !strcmp(dot, ".0"))
+					for (sig--; q > out && *q == '0'; q--)
+						sig--;
+			}
+			if (r != 0 && sig != p_min + 1 && bad_len++ < 3)
+				printf("#   %s has %d digits, shortest is %d (%.17g)\n", out, sig, p_min + 1, r);
+		}
+		is_int(bad_trip, 0, "300k random doubles read back exactly");
+		is_int(bad_len, 0, "and use the fewest significant digits");
+	}
 
 	/* canonical JSON */
 	v = json_pack("{s:s, s:[i, f, n, b]}", "b", "\xc3\xa9\"\\\n\x01\x7f/", "a", 1, 2.0, 1);
