@@ -108,3 +108,18 @@ sort(1e6,64,64e6)  200.0M    1.2GiB   61.0MiB  -490.0ms  memory   compute
 m                  128.0G  366.2MiB  122.1MiB   246.0ms  network  fetch
 OUT
 }
+
+@test "the fast path and the full path give the same verdicts" {
+	# plain names take the fast path; escapes and non-ASCII the full one
+	printf '%s\n' \
+		'{"type":"cost","name":"plain","flops":7,"mem_bytes":3,"peak_mem":1,"result_bytes":64000000}' \
+		'{"type":"cost","name":"esc\"aped","flops":7,"mem_bytes":3,"peak_mem":1,"result_bytes":64000000}' \
+		'{"type":"cost","name":"caf\u00e9","flops":7,"mem_bytes":3,"peak_mem":1,"result_bytes":64000000}' > in.jsonl
+	run -0 coren-verdict --cap cap.jsonl in.jsonl
+	fast=$(sed -n 1p <<< "$output" | sed 's/"name":"plain"//')
+	assert_equal "$(sed -n 2p <<< "$output" | sed 's/"name":"esc\\"aped"//')" "$fast"
+	assert_equal "$(sed -n 3p <<< "$output" | sed 's/"name":"café"//')" "$fast"
+	# and --ttl (always the full path) adds a field to the same record
+	run -0 coren-verdict --cap cap.jsonl --ttl 1 in.jsonl
+	assert_equal "$(sed -n 1p <<< "$output" | sed 's/"name":"plain"//; s/,"ttl":[^,}]*//')" "$fast"
+}

@@ -4,6 +4,7 @@
 #include "tool.h"
 
 #include <coren/cost.h>
+#include <coren/json.h>
 #include <coren/record.h>
 #include <coren/table.h>
 #include <getopt.h>
@@ -63,27 +64,47 @@ static void emit(const json_t *rec, const char *raw, size_t len)
 	}
 }
 
-/* The cost record of expr; NULL with err set (where is the caller's). */
-static json_t *cost_record(const char *expr, const char *name_opt,
-			   size_t *col, struct coren_error *err)
+/* Prices expr and emits its cost record; the error's code (its position
+ * is the caller's to add), with *col the column. */
+static enum coren_err cost(const char *expr, const char *name_opt, size_t *col,
+			   struct coren_error *err)
 {
+	static struct coren_buf line = {NULL, 0, 0, 0};
+	const char *name = name_opt;
 	struct coren_cost c;
-	char *name = NULL, *trimmed;
-	json_t *rec;
+	char *given = NULL;
 	size_t n;
+	json_t *rec;
+	enum coren_err rc = coren_cost_parse(expr, &c, &given, col, err);
 
-	if (coren_cost_parse(expr, &c, &name, col, err))
-		return NULL;
-	while (*expr == ' ' || *expr == '\t')
-		expr++;
-	n = strlen(expr);
-	while (n && (expr[n - 1] == ' ' || expr[n - 1] == '\t' || expr[n - 1] == '\r'))
+	if (rc)
+		return rc;
+	if (!name && !(name = given)) { /* the expression, trimmed */
+		while (*expr == ' ' || *expr == '\t')
+			expr++;
+		name = expr;
+	}
+	n = strlen(name);
+	while (!name_opt && !given && n &&
+	       (name[n - 1] == ' ' || name[n - 1] == '\t' || name[n - 1] == '\r'))
 		n--;
-	trimmed = strndup(expr, n);
-	rec = coren_cost_to_record(&c, name_opt ? name_opt : name ? name : trimmed);
-	free(trimmed);
-	free(name);
-	return rec;
+	if (!line.max)
+		coren_buf_init(&line, 0);
+	coren_buf_reset(&line);
+	rc = coren_cost_write(&line, &c, name, n);
+	free(given);
+	if (rc)
+		return coren_error_set(err, rc, "out of memory");
+	if (!table) {
+		coren_record_write_raw(stdout, line.data, line.len);
+		return COREN_OK;
+	}
+	rec = coren_json_parse(line.data, line.len, err);
+	if (!rec)
+		return err->code;
+	emit(rec, NULL, 0);
+	json_decref(rec);
+	return COREN_OK;
 }
 
 /* One stdin line: a record passes through, anything else is an expression.
@@ -92,31 +113,26 @@ static enum coren_err line(struct coren_reader *r, const char *text, size_t len,
 			   struct coren_error *err)
 {
 	json_t *rec;
-	char *expr;
 	size_t col;
 	enum coren_err rc;
 
+	if (text[0] == '#')
+		return COREN_OK;
 	if (text[0] == '{') {
 		rc = coren_record_parse(text, len, &rec, err);
-		if (!rc)
+		if (!rc) {
 			emit(rec, text, len);
-	} else if (text[0] == '#') {
-		return COREN_OK;
+			json_decref(rec);
+		}
 	} else {
-		expr = strndup(text, len);
-		rec = expr ? cost_record(expr, NULL, &col, err) : NULL;
-		free(expr);
-		rc = rec ? COREN_OK : err->code;
+		/* the reader's line is NUL-terminated: no copy */
+		rc = cost(text, NULL, &col, err);
 		if (rc)
 			coren_error_at(err, "stdin:%llu:%zu",
 				       coren_reader_lineno(r), col);
-		else
-			emit(rec, NULL, 0);
 	}
 	if (rc)
 		coren_reader_locate(r, err);
-	else
-		json_decref(rec);
 	return rc;
 }
 
@@ -181,15 +197,12 @@ int main(int argc, char **argv)
 	for (i = optind; i < argc; i++) {
 		struct coren_error err = {0};
 		size_t col;
-		json_t *rec = cost_record(argv[i], name, &col, &err);
 
-		if (!rec) {
+		if (cost(argv[i], name, &col, &err)) {
 			coren_error_at(&err, "argument %d, column %zu", i - optind + 1,
 				       col);
 			tool_die(&err);
 		}
-		emit(rec, NULL, 0);
-		json_decref(rec);
 	}
 	if (optind == argc)
 		bad = from_stdin();

@@ -221,8 +221,10 @@ static enum coren_err dump_string(const char *s, size_t n, struct coren_buf *b)
  * candidate is m = round(a * 10^k) (any other integer is more than 1/2
  * away, as a is within half an ulp of m / 10^k), and the division m / 10^k,
  * correctly rounded, says exactly whether m / 10^k reads back to a. So the
- * first k that works gives the fewest digits. -1 when a is too large or
- * too small for it (then the caller searches with printf). */
+ * first k that works gives the fewest digits. -2 when the digits reach
+ * 2^50 at some k > 0 (every form of up to 15 digits failed, so the shortest
+ * has 16 or 17), -1 when a is too large or too small for this (then the
+ * caller searches with printf). */
 static int fast_digits(double a, char *digits, int *nd, int *exp10)
 {
 	static const double pow10[] = {1e0,  1e1,  1e2,	 1e3,  1e4,  1e5,
@@ -236,8 +238,9 @@ static int fast_digits(double a, char *digits, int *nd, int *exp10)
 		uint64_t m;
 		char buf[24];
 
-		if (x >= 1125899906842624.0L) /* 2^50 */
-			return -1;
+		if (x >= 1125899906842624.0L) /* 2^50: every form of up to 15
+						  digits was tried, unless k = 0 */
+			return k ? -2 : -1;
 		m = (uint64_t)(x + 0.5L);
 		if (m == 0 || (double)m / pow10[k] != a)
 			continue;
@@ -253,13 +256,14 @@ static int fast_digits(double a, char *digits, int *nd, int *exp10)
 	return -1;
 }
 
-/* The shortest digits that read back to a > 0, by printf: round-tripping
- * is monotonic in the precision (more correctly rounded digits are never
- * further from a), so binary search over 1..17 digits. */
-static void slow_digits(double a, char *digits, int *nd, int *exp10)
+/* The shortest digits that read back to a > 0, by printf, with at least
+ * min_digits digits: round-tripping is monotonic in the precision (more
+ * correctly rounded digits are never further from a), so binary search. */
+static void slow_digits(double a, int min_digits, char *digits, int *nd,
+			int *exp10)
 {
 	char sci[40];
-	int lo = 0, hi = 16, n = 0;
+	int lo = min_digits - 1, hi = 16, n = 0;
 	const char *p;
 
 	while (lo < hi) {
@@ -298,8 +302,8 @@ static enum coren_err dump_real(double v, struct coren_buf *b)
 		digits[1] = '\0';
 		nd = 1;
 		exp = 0;
-	} else if (fast_digits(a, digits, &nd, &exp)) {
-		slow_digits(a, digits, &nd, &exp);
+	} else if ((i = fast_digits(a, digits, &nd, &exp)) != 0) {
+		slow_digits(a, i == -2 ? 16 : 1, digits, &nd, &exp);
 	}
 	if (exp < -4 || exp >= 16) {
 		*o++ = digits[0];
@@ -308,8 +312,13 @@ static enum coren_err dump_real(double v, struct coren_buf *b)
 			memcpy(o, digits + 1, (size_t)nd - 1);
 			o += nd - 1;
 		}
-		o += snprintf(o, 8, "e%c%02d", exp < 0 ? '-' : '+',
-			      exp < 0 ? -exp : exp);
+		*o++ = 'e';
+		*o++ = exp < 0 ? '-' : '+';
+		i = exp < 0 ? -exp : exp;
+		if (i >= 100)
+			*o++ = (char)('0' + i / 100);
+		*o++ = (char)('0' + i / 10 % 10);
+		*o++ = (char)('0' + i % 10);
 	} else if (exp < 0) {
 		*o++ = '0';
 		*o++ = '.';
@@ -443,6 +452,22 @@ enum coren_err coren_json_dumpb(const json_t *v, unsigned flags,
 				struct coren_buf *b)
 {
 	return dump(v, flags, b);
+}
+
+enum coren_err coren_json_dump_string(const char *s, size_t n,
+				      struct coren_buf *b)
+{
+	return dump_string(s, n, b);
+}
+
+enum coren_err coren_json_dump_double(double v, struct coren_buf *b)
+{
+	return dump_real(v, b);
+}
+
+enum coren_err coren_json_dump_u64(uint64_t v, struct coren_buf *b)
+{
+	return dump_u64(v, 0, b);
 }
 
 char *coren_json_dumps(const json_t *v, unsigned flags)

@@ -4,6 +4,7 @@
 #include <coren/cost.h>
 #include <coren/json.h>
 #include <coren/record.h>
+#include <string.h>
 
 uint64_t coren_cost_log2(uint64_t n)
 {
@@ -95,39 +96,76 @@ struct coren_cost coren_cost_repeat(struct coren_cost a, uint64_t k)
 			      MUL(a.result_bytes, k));
 }
 
-/* Sets the four cost fields of obj; -1 on ENOMEM. */
-static int set_fields(json_t *obj, const struct coren_cost *c)
+#define LIT(s) s, sizeof(s) - 1
+
+/* "flops":W,"mem_bytes":Q,"peak_mem":M,"result_bytes":R */
+static enum coren_err write_fields(struct coren_buf *b,
+				   const struct coren_cost *c)
 {
-	return json_object_set_new(obj, "flops", coren_json_u64(c->flops)) ||
-	       json_object_set_new(obj, "mem_bytes",
-				   coren_json_u64(c->mem_bytes)) ||
-	       json_object_set_new(obj, "peak_mem",
-				   coren_json_u64(c->peak_mem)) ||
-	       json_object_set_new(obj, "result_bytes",
-				   coren_json_u64(c->result_bytes));
+	enum coren_err rc = coren_buf_append(b, LIT("\"flops\":"));
+
+	if (!rc)
+		rc = coren_json_dump_u64(c->flops, b);
+	if (!rc)
+		rc = coren_buf_append(b, LIT(",\"mem_bytes\":"));
+	if (!rc)
+		rc = coren_json_dump_u64(c->mem_bytes, b);
+	if (!rc)
+		rc = coren_buf_append(b, LIT(",\"peak_mem\":"));
+	if (!rc)
+		rc = coren_json_dump_u64(c->peak_mem, b);
+	if (!rc)
+		rc = coren_buf_append(b, LIT(",\"result_bytes\":"));
+	return rc ? rc : coren_json_dump_u64(c->result_bytes, b);
+}
+
+enum coren_err coren_cost_write_object(struct coren_buf *b,
+				       const struct coren_cost *c)
+{
+	enum coren_err rc = coren_buf_putc(b, '{');
+
+	if (!rc)
+		rc = write_fields(b, c);
+	return rc ? rc : coren_buf_putc(b, '}');
+}
+
+enum coren_err coren_cost_write(struct coren_buf *b, const struct coren_cost *c,
+				const char *name, size_t name_len)
+{
+	enum coren_err rc = coren_buf_append(b, LIT("{\"type\":\"cost\""));
+
+	if (!rc && name && !(rc = coren_buf_append(b, LIT(",\"name\":"))))
+		rc = coren_json_dump_string(name, name_len, b);
+	if (!rc)
+		rc = coren_buf_putc(b, ',');
+	if (!rc)
+		rc = write_fields(b, c);
+	return rc ? rc : coren_buf_putc(b, '}');
+}
+
+/* Reads back what a writer made. */
+static json_t *parsed(struct coren_buf *b, enum coren_err rc)
+{
+	json_t *v = rc ? NULL : coren_json_parse(b->data, b->len, NULL);
+
+	coren_buf_release(b);
+	return v;
 }
 
 json_t *coren_cost_to_json(const struct coren_cost *c)
 {
-	json_t *obj = json_object();
+	struct coren_buf b;
 
-	if (obj && set_fields(obj, c)) {
-		json_decref(obj);
-		return NULL;
-	}
-	return obj;
+	coren_buf_init(&b, 0);
+	return parsed(&b, coren_cost_write_object(&b, c));
 }
 
 json_t *coren_cost_to_record(const struct coren_cost *c, const char *name)
 {
-	json_t *rec = coren_record_new("cost");
+	struct coren_buf b;
 
-	if (rec && ((name && json_object_set_new(rec, "name", json_string(name))) ||
-		    set_fields(rec, c))) {
-		json_decref(rec);
-		return NULL;
-	}
-	return rec;
+	coren_buf_init(&b, 0);
+	return parsed(&b, coren_cost_write(&b, c, name, name ? strlen(name) : 0));
 }
 
 enum coren_err coren_cost_from_json(const json_t *obj, struct coren_cost *c,

@@ -5,6 +5,7 @@
 #include <coren/record.h>
 #include <coren/verdict.h>
 #include <math.h>
+#include <string.h>
 
 void coren_verdict_decide(const struct coren_cost *c, const struct coren_cap *cap,
 			  struct coren_verdict *v)
@@ -48,41 +49,85 @@ const char *coren_verdict_action_name(enum coren_action a)
 					: "compute";
 }
 
-/* A finite number as a real, infinities as "+inf"/"-inf", NaN as null. */
-static json_t *number(double x)
+/* A string literal and its length. */
+#define LIT(s) s, sizeof(s) - 1
+
+/* ,"key": */
+static enum coren_err key(struct coren_buf *b, const char *k)
 {
+	enum coren_err rc = coren_buf_append(b, LIT(",\""));
+
+	if (!rc)
+		rc = coren_buf_append(b, k, strlen(k));
+	return rc ? rc : coren_buf_append(b, LIT("\":"));
+}
+
+/* A finite number as a real, infinities as "+inf"/"-inf", NaN as null. */
+static enum coren_err number(struct coren_buf *b, const char *k, double x)
+{
+	enum coren_err rc = key(b, k);
+
+	if (rc)
+		return rc;
 	if (isnan(x))
-		return json_null();
+		return coren_buf_append(b, LIT("null"));
 	if (isinf(x))
-		return json_string(x > 0 ? "+inf" : "-inf");
-	return json_real(x);
+		return x > 0 ? coren_buf_append(b, LIT("\"+inf\""))
+		     : coren_buf_append(b, LIT("\"-inf\""));
+	return coren_json_dump_double(x, b);
+}
+
+static enum coren_err text(struct coren_buf *b, const char *k, const char *s)
+{
+	enum coren_err rc = key(b, k);
+
+	if (rc)
+		return rc;
+	return s ? coren_json_dump_string(s, strlen(s), b)
+		 : coren_buf_append(b, LIT("null"));
+}
+
+enum coren_err coren_verdict_write(struct coren_buf *b,
+				   const struct coren_verdict *v,
+				   const struct coren_cost *c, const char *name,
+				   size_t name_len)
+{
+	enum coren_err rc = coren_buf_append(b, LIT("{\"type\":\"verdict\""));
+
+	if (!rc && name)
+		rc = key(b, "name") ? COREN_ERR_NOMEM
+				    : coren_json_dump_string(name, name_len, b);
+	if (!rc)
+		rc = number(b, "score", v->score);
+	if (!rc)
+		rc = text(b, "action", coren_verdict_action_name(v->action));
+	if (!rc)
+		rc = text(b, "bottleneck", v->bottleneck);
+	if (!rc)
+		rc = number(b, "t_compute", v->t_compute);
+	if (!rc)
+		rc = number(b, "t_fetch", isinf(v->t_fetch) ? NAN : v->t_fetch);
+	if (!rc)
+		rc = number(b, "t_store", v->t_store);
+	if (!rc && v->reason)
+		rc = text(b, "reason", v->reason);
+	if (!rc)
+		rc = key(b, "cost");
+	if (!rc)
+		rc = coren_cost_write_object(b, c);
+	return rc ? rc : coren_buf_putc(b, '}');
 }
 
 json_t *coren_verdict_to_record(const struct coren_verdict *v,
 				const struct coren_cost *c, const char *name)
 {
-	json_t *rec = coren_record_new("verdict");
+	struct coren_buf b;
+	json_t *rec = NULL;
 
-	if (!rec)
-		return NULL;
-	if ((name && json_object_set_new(rec, "name", json_string(name))) ||
-	    json_object_set_new(rec, "score", number(v->score)) ||
-	    json_object_set_new(rec, "action",
-				json_string(coren_verdict_action_name(v->action))) ||
-	    json_object_set_new(rec, "bottleneck",
-				v->bottleneck ? json_string(v->bottleneck)
-					      : json_null()) ||
-	    json_object_set_new(rec, "t_compute", number(v->t_compute)) ||
-	    json_object_set_new(rec, "t_fetch",
-				isinf(v->t_fetch) ? json_null()
-						  : number(v->t_fetch)) ||
-	    json_object_set_new(rec, "t_store", number(v->t_store)) ||
-	    (v->reason && json_object_set_new(rec, "reason",
-					      json_string(v->reason))) ||
-	    json_object_set_new(rec, "cost", coren_cost_to_json(c))) {
-		json_decref(rec);
-		return NULL;
-	}
+	coren_buf_init(&b, 0);
+	if (!coren_verdict_write(&b, v, c, name, name ? strlen(name) : 0))
+		rec = coren_json_parse(b.data, b.len, NULL);
+	coren_buf_release(&b);
 	return rec;
 }
 

@@ -18,6 +18,7 @@
 #ifndef COREN_COST_H
 #define COREN_COST_H
 
+#include <coren/buf.h>
 #include <coren/error.h>
 #include <jansson.h>
 #include <stddef.h>
@@ -69,10 +70,18 @@ enum coren_err coren_cost_parse(const char *expr, struct coren_cost *out,
 				char **name, size_t *col,
 				struct coren_error *err);
 
-/* A "cost" record {"type":"cost","name":...,"flops":...,...}. */
-json_t *coren_cost_to_record(const struct coren_cost *c, const char *name);
+/* Appends the cost object {"flops":W,"mem_bytes":Q,"peak_mem":M,
+ * "result_bytes":R}: the one definition of its fields. */
+enum coren_err coren_cost_write_object(struct coren_buf *b,
+				       const struct coren_cost *c);
 
-/* The cost object alone {"flops":...,"mem_bytes":...,...}. */
+/* Appends a "cost" record {"type":"cost","name":...,"flops":...} as one
+ * line of JSON without its newline (no name when name is NULL). */
+enum coren_err coren_cost_write(struct coren_buf *b, const struct coren_cost *c,
+				const char *name, size_t name_len);
+
+/* The same as json_t values (NULL on ENOMEM). */
+json_t *coren_cost_to_record(const struct coren_cost *c, const char *name);
 json_t *coren_cost_to_json(const struct coren_cost *c);
 
 /* Reads the four fields from a cost record or cost object; every field is

@@ -52,6 +52,14 @@ enum coren_json_flags {
 enum coren_err coren_json_dumpb(const json_t *v, unsigned flags,
 				struct coren_buf *b);
 
+/* Pieces of the serializer, for writers that skip json_t: a string of n
+ * bytes (quoted, escaped), a finite double (shortest round trip, as
+ * Python's repr), an unsigned integer. */
+enum coren_err coren_json_dump_string(const char *s, size_t n,
+				      struct coren_buf *b);
+enum coren_err coren_json_dump_double(double v, struct coren_buf *b);
+enum coren_err coren_json_dump_u64(uint64_t v, struct coren_buf *b);
+
 /* The same as a malloc'd string (free() it); NULL on ENOMEM. */
 char *coren_json_dumps(const json_t *v, unsigned flags);
 

@@ -41,8 +41,8 @@ void coren_reader_free(struct coren_reader *r);
 enum coren_err coren_reader_next(struct coren_reader *r, json_t **rec,
 				 struct coren_error *err);
 
-/* Reads the next non-blank line without parsing it: *line (valid until the
- * next call; NULL at end of input) and *len. COREN_ERR_TOOLONG for an
+/* Reads the next non-blank line without parsing it: *line (NUL-terminated,
+ * valid until the next call; NULL at end of input) and *len. COREN_ERR_TOOLONG for an
  * overlong line (skipped), COREN_ERR_IO. For inputs that mix records with
  * other lines; parse the records with coren_record_parse(). */
 enum coren_err coren_reader_next_line(struct coren_reader *r, const char **line,
@@ -52,6 +52,33 @@ enum coren_err coren_reader_next_line(struct coren_reader *r, const char **line,
  * failure returns COREN_ERR_JSON or COREN_ERR_RECORD, err->where unset. */
 enum coren_err coren_record_parse(const char *line, size_t len, json_t **rec,
 				  struct coren_error *err);
+
+/* A field of a flat record, pointing into the scanned line. */
+struct coren_field {
+	const char *key; /* not NUL-terminated */
+	size_t klen;
+	const char *val; /* a string's content (no quotes), or the literal */
+	size_t vlen;
+	char kind;	 /* 's' string, 'n' number, 'b' boolean, 'z' null */
+};
+
+/* The fast path of a filter: splits a line that is a JSON object of plain
+ * values (ASCII strings without escapes, numbers, true, false, null; no
+ * nesting, no repeated key) into at most max fields, without allocating.
+ * Returns the number of fields, or -1 for any other line, valid or not:
+ * then use coren_record_parse(), which also explains errors. */
+int coren_record_scan_flat(const char *line, size_t len,
+			   struct coren_field *f, int max);
+
+/* The field named key among n, or NULL. */
+const struct coren_field *coren_field_find(const struct coren_field *f, int n,
+					   const char *key);
+
+/* A field holding an unsigned integer that fits 64 bits: 0, else -1. */
+int coren_field_u64(const struct coren_field *f, uint64_t *out);
+
+/* Whether f is a string field equal to s. */
+int coren_field_is(const struct coren_field *f, const char *s);
 
 /* The raw bytes of the line last read, without its newline (valid until the
  * next call), and its length in *len. */

@@ -12,6 +12,7 @@
 #ifndef COREN_VERDICT_H
 #define COREN_VERDICT_H
 
+#include <coren/buf.h>
 #include <coren/cap.h>
 #include <coren/cost.h>
 #include <jansson.h>
@@ -43,9 +44,17 @@ void coren_verdict_decide(const struct coren_cost *c, const struct coren_cap *ca
 /* "compute", "fetch", "none". */
 const char *coren_verdict_action_name(enum coren_action a);
 
-/* The verdict record: name, score ("+inf"/"-inf"/null when not finite),
+/* Appends the verdict record as one line of JSON (no newline): name (if
+ * any; name_len bytes), score ("+inf"/"-inf"/null when not finite),
  * action, bottleneck, t_compute, t_fetch (null when offline), t_store,
- * reason when forced, and the cost object. */
+ * reason when forced, and the cost object. The one definition of the
+ * record; coren_verdict_to_record() reads it back. */
+enum coren_err coren_verdict_write(struct coren_buf *b,
+				   const struct coren_verdict *v,
+				   const struct coren_cost *c, const char *name,
+				   size_t name_len);
+
+/* The verdict record as a json_t (NULL on ENOMEM). */
 json_t *coren_verdict_to_record(const struct coren_verdict *v,
 				const struct coren_cost *c, const char *name);
 
