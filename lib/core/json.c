@@ -216,44 +216,131 @@ static enum coren_err dump_string(const char *s, size_t n, struct coren_buf *b)
 	return rc ? rc : coren_buf_putc(b, '"');
 }
 
-/* The shortest decimal digits of a > 0 that read back to a, for the
- * common case: with k fractional digits, if a * 10^k < 2^50 the only
- * candidate is m = round(a * 10^k) (any other integer is more than 1/2
- * away, as a is within half an ulp of m / 10^k), and the division m / 10^k,
- * correctly rounded, says exactly whether m / 10^k reads back to a. So the
- * first k that works gives the fewest digits. -2 when the digits reach
- * 2^50 at some k > 0 (every form of up to 15 digits failed, so the shortest
- * has 16 or 17), -1 when a is too large or too small for this (then the
- * caller searches with printf). */
-static int fast_digits(double a, char *digits, int *nd, int *exp10)
+static const double powers10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,
+				  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+				  1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
+				  1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* The k for which a * 10^k lies in [10^(n-1), 10^n), or -1 if that k is
+ * not within 0..22 (where 10^k is exact). */
+static int scale_for(double a, int n)
 {
-	static const double pow10[] = {1e0,  1e1,  1e2,	 1e3,  1e4,  1e5,
-				       1e6,  1e7,  1e8,	 1e9,  1e10, 1e11,
-				       1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
-				       1e18, 1e19, 1e20, 1e21, 1e22};
-	int k, n;
+	int k = n - 1 - (int)floor(log10(a)), i;
 
-	for (k = 0; k <= 22; k++) {
-		long double x = (long double)a * (long double)pow10[k];
-		uint64_t m;
-		char buf[24];
+	for (i = 0; i < 3 && k >= 0 && k <= 22; i++) { /* log10 may be off by 1 */
+		long double x = (long double)a * (long double)powers10[k];
 
-		if (x >= 1125899906842624.0L) /* 2^50: every form of up to 15
-						  digits was tried, unless k = 0 */
-			return k ? -2 : -1;
-		m = (uint64_t)(x + 0.5L);
-		if (m == 0 || (double)m / pow10[k] != a)
-			continue;
-		for (n = 0; m; m /= 10)
-			buf[n++] = (char)('0' + m % 10);
-		*nd = n;
-		*exp10 = n - 1 - k;
-		while (n--)
-			*digits++ = buf[n];
-		*digits = '\0';
-		return 0;
+		if (x < (long double)powers10[n - 1])
+			k++;
+		else if (x >= (long double)powers10[n])
+			k--;
+		else
+			return k;
 	}
 	return -1;
+}
+
+/* Writes the decimal digits of d (> 0) without trailing zeros; their
+ * count in *nd and the decimal exponent of the first in *exp10, for d
+ * standing for d * 10^-k. */
+static void put_digits(uint64_t d, int k, char *digits, int *nd, int *exp10)
+{
+	char buf[24];
+	int n = 0, z = 0;
+
+	for (; d; d /= 10)
+		buf[n++] = (char)('0' + d % 10);
+	*exp10 = n - 1 - k;
+	while (z < n - 1 && buf[z] == '0') /* trailing zeros */
+		z++;
+	*nd = n - z;
+	while (n-- > z)
+		*digits++ = buf[n];
+	*digits = '\0';
+}
+
+/* The shortest decimal digits of a > 0 that read back to a, for the
+ * common case 1e-8 <= a < 1e15: at the k where a * 10^k has 15 digits (so
+ * is below 2^50), the only 15-digit candidate is m = round(a * 10^k), any
+ * other integer being more than 1/2 away (a is within half an ulp of the
+ * decimal it stands for); the division m / 10^k, correctly rounded, says
+ * exactly whether it reads back. If it does, m without its trailing zeros
+ * is the shortest form; if not, no form of 15 digits or fewer reads back
+ * (padded with zeros it would be m), and -2 says the shortest has 16 or
+ * 17. -1 outside that range (then the caller searches with printf). */
+static int fast_digits(double a, char *digits, int *nd, int *exp10)
+{
+	int k = a >= 1e-8 && a < 1e15 ? scale_for(a, 15) : -1;
+	uint64_t m;
+
+	if (k < 0)
+		return -1;
+	m = (uint64_t)((long double)a * (long double)powers10[k] + 0.5L);
+	if ((double)m / powers10[k] != a)
+		return -2;
+	put_digits(m, k, digits, nd, exp10);
+	return 0;
+}
+
+typedef unsigned __int128 u128;
+
+/* Whether the decimal d * 10^-k reads back to a = m * 2^-s, exactly: it
+ * must fall within half an ulp of a (a quarter below a power of two),
+ * boundaries going to the even significand. All in 128 bits: the caller
+ * keeps m * 10^k * 4 and d * 2^(s+2) below 2^127. */
+static int reads_back(u128 d, uint64_t m, int s, u128 pow10k)
+{
+	u128 x = d << (s + 2), c = (u128)m * pow10k * 4;
+	u128 hi = pow10k * 2, lo = m == (1ULL << 52) ? pow10k : pow10k * 2;
+	int even = !(m & 1);
+
+	if (x >= c)
+		return x - c < hi || (even && x - c == hi);
+	return c - x < lo || (even && c - x == lo);
+}
+
+/* The 16 or 17 shortest digits of a in [1e-4, 1e15) when no form of 15
+ * digits or fewer reads back (fast_digits said -2), in exact integer
+ * arithmetic: the closest 16-digit decimal if one reads back (a tie to the
+ * even one, as printf rounds), else the correctly rounded 17 digits. -1
+ * outside that range. */
+static int exact_digits(double a, char *digits, int *nd, int *exp10)
+{
+	int e, s, k = a >= 1e-4 && a < 1e15 ? scale_for(a, 17) : -1;
+	uint64_t m = (uint64_t)ldexp(frexp(a, &e), 53); /* a = m * 2^(e-53) */
+	u128 p10, num, d, half, r, lo16, hi16;
+	int lo_ok, hi_ok;
+
+	if (k < 1 || k > 21)
+		return -1;
+	s = 53 - e;
+	p10 = (u128)powers10[k]; /* exact: 10^k fits a double's 53 bits here */
+	/* the correctly rounded 17 digits: round(m * 10^k / 2^s), half even */
+	num = (u128)m * p10;
+	d = num >> s;
+	r = num - (d << s);
+	half = (u128)1 << (s - 1);
+	if (r > half || (r == half && (d & 1)))
+		d++;
+	/* the two 16-digit neighbours of a * 10^(k-1) */
+	lo16 = (num >> s) / 10;
+	hi16 = lo16 + 1;
+	lo_ok = reads_back(lo16, m, s, p10 / 10);
+	hi_ok = reads_back(hi16, m, s, p10 / 10);
+	if (lo_ok && hi_ok) { /* the closer to a; a tie to the even one */
+		u128 xl = lo16 * 10 << s, xh = hi16 * 10 << s;
+
+		d = num - xl < xh - num	  ? lo16
+		    : num - xl > xh - num ? hi16
+		    : (lo16 & 1)	  ? hi16
+					  : lo16;
+		k--;
+	} else if (lo_ok || hi_ok) {
+		d = lo_ok ? lo16 : hi16;
+		k--;
+	}
+	put_digits((uint64_t)d, k, digits, nd, exp10);
+	return 0;
 }
 
 /* The shortest digits that read back to a > 0, by printf, with at least
@@ -302,7 +389,8 @@ static enum coren_err dump_real(double v, struct coren_buf *b)
 		digits[1] = '\0';
 		nd = 1;
 		exp = 0;
-	} else if ((i = fast_digits(a, digits, &nd, &exp)) != 0) {
+	} else if ((i = fast_digits(a, digits, &nd, &exp)) != 0 &&
+		   (i != -2 || exact_digits(a, digits, &nd, &exp))) {
 		slow_digits(a, i == -2 ? 16 : 1, digits, &nd, &exp);
 	}
 	if (exp < -4 || exp >= 16) {
