@@ -155,9 +155,7 @@ static unsigned long from_stdin(void)
 			rc = line(r, text, len, &err);
 		if (!rc)
 			continue;
-		if (rc == COREN_ERR_IO || rc == COREN_ERR_NOMEM || !tool.keep_going)
-			tool_die_code(&err, COREN_EXIT_RECORD);
-		tool_report(&err);
+		tool_bad_record(&err);
 		{
 			json_t *e = coren_record_from_error(&err);
 			emit(e, NULL, 0);

@@ -122,15 +122,6 @@ static void report(const struct coren_cap *c, enum coren_probe_source src)
 	coren_table_free(t);
 }
 
-static double number_arg(const char *name, const char *arg, int duration)
-{
-	double v;
-
-	if (duration ? tool_parse_duration(arg, &v) : tool_parse_number(arg, &v))
-		tool_usage_error("invalid %s '%s'", name, arg);
-	return v;
-}
-
 int main(int argc, char **argv)
 {
 	enum { REFRESH = TOOL_OPT__END, MAX_AGE, QUICK, CACHE_DIR, NET_BW,
@@ -160,11 +151,11 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'h': fputs(usage, stdout); return 0;
 		case REFRESH: po.refresh = true; break;
-		case MAX_AGE: po.max_age = number_arg("--max-age", optarg, 1); break;
+		case MAX_AGE: po.max_age = tool_number_option("--max-age", optarg, 1); break;
 		case QUICK: po.quick = true; break;
 		case CACHE_DIR: po.cache_dir = optarg; break;
-		case NET_BW: po.net_bw = number_arg("--net-bw", optarg, 0); break;
-		case NET_LAT: po.net_latency = number_arg("--net-latency", optarg, 1); break;
+		case NET_BW: po.net_bw = tool_number_option("--net-bw", optarg, 0); break;
+		case NET_LAT: po.net_latency = tool_number_option("--net-latency", optarg, 1); break;
 		case OFFLINE: po.offline = true; break;
 		}
 	}

@@ -261,9 +261,7 @@ static unsigned long filter(FILE *in, const char *name)
 		if (!rc)
 			continue;
 		coren_reader_locate(r, &err);
-		if (rc == COREN_ERR_IO || rc == COREN_ERR_NOMEM || !tool.keep_going)
-			tool_die_code(&err, COREN_EXIT_RECORD);
-		tool_report(&err);
+		tool_bad_record(&err);
 		rec = coren_record_from_error(&err);
 		emit(rec);
 		json_decref(rec);
@@ -271,15 +269,6 @@ static unsigned long filter(FILE *in, const char *name)
 	}
 	coren_reader_free(r);
 	return bad;
-}
-
-static double number_arg(const char *name, const char *arg, int duration)
-{
-	double v;
-
-	if (duration ? tool_parse_duration(arg, &v) : tool_parse_number(arg, &v))
-		tool_usage_error("invalid %s '%s'", name, arg);
-	return v;
 }
 
 int main(int argc, char **argv)
@@ -307,13 +296,13 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'h': fputs(usage, stdout); return 0;
 		case CAP: opt.cap_file = optarg; break;
-		case NET_BW: opt.net_bw = number_arg("--net-bw", optarg, 0); break;
-		case NET_LAT: opt.net_latency = number_arg("--net-latency", optarg, 1); break;
+		case NET_BW: opt.net_bw = tool_number_option("--net-bw", optarg, 0); break;
+		case NET_LAT: opt.net_latency = tool_number_option("--net-latency", optarg, 1); break;
 		case OFFLINE: opt.offline = 1; break;
-		case RAM: opt.ram = number_arg("--ram", optarg, 0); break;
-		case TTL: opt.ttl = number_arg("--ttl", optarg, 1); break;
-		case ETL: opt.etl_row = number_arg("--etl-buffer", optarg, 0); break;
-		case BUDGET: opt.budget = number_arg("--budget", optarg, 1); break;
+		case RAM: opt.ram = tool_number_option("--ram", optarg, 0); break;
+		case TTL: opt.ttl = tool_number_option("--ttl", optarg, 1); break;
+		case ETL: opt.etl_row = tool_number_option("--etl-buffer", optarg, 0); break;
+		case BUDGET: opt.budget = tool_number_option("--budget", optarg, 1); break;
 		}
 	}
 	if (opt.etl_row == 0)

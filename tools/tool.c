@@ -141,6 +141,23 @@ int tool_parse_duration(const char *s, double *out)
 	return -1;
 }
 
+double tool_number_option(const char *option, const char *arg, int duration)
+{
+	double v;
+
+	if (duration ? tool_parse_duration(arg, &v) : tool_parse_number(arg, &v))
+		tool_usage_error("invalid %s '%s'", option, arg);
+	return v;
+}
+
+void tool_bad_record(const struct coren_error *err)
+{
+	if (err->code == COREN_ERR_IO || err->code == COREN_ERR_NOMEM ||
+	    !tool.keep_going)
+		tool_die_code(err, COREN_EXIT_RECORD);
+	tool_report(err);
+}
+
 FILE *tool_open(const char *path)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;

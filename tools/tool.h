@@ -75,6 +75,15 @@ int tool_parse_number(const char *s, double *out);
  * -1 if invalid. */
 int tool_parse_duration(const char *s, double *out);
 
+/* The value arg of option: a number (tool_parse_number) or, when
+ * duration, a duration; a usage error otherwise. */
+double tool_number_option(const char *option, const char *arg, int duration);
+
+/* A bad input record: dies (exit 5; I/O and memory errors keep their
+ * codes) unless --keep-going, when it is reported on stderr and the caller
+ * writes an error record and goes on. */
+void tool_bad_record(const struct coren_error *err);
+
 /* Opens FILE for reading ("-": stdin) or dies with exit 2. */
 FILE *tool_open(const char *path);
 

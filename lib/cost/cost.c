@@ -152,14 +152,6 @@ static json_t *parsed(struct coren_buf *b, enum coren_err rc)
 	return v;
 }
 
-json_t *coren_cost_to_json(const struct coren_cost *c)
-{
-	struct coren_buf b;
-
-	coren_buf_init(&b, 0);
-	return parsed(&b, coren_cost_write_object(&b, c));
-}
-
 json_t *coren_cost_to_record(const struct coren_cost *c, const char *name)
 {
 	struct coren_buf b;

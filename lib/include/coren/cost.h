@@ -80,9 +80,8 @@ enum coren_err coren_cost_write_object(struct coren_buf *b,
 enum coren_err coren_cost_write(struct coren_buf *b, const struct coren_cost *c,
 				const char *name, size_t name_len);
 
-/* The same as json_t values (NULL on ENOMEM). */
+/* The cost record as a json_t (NULL on ENOMEM). */
 json_t *coren_cost_to_record(const struct coren_cost *c, const char *name);
-json_t *coren_cost_to_json(const struct coren_cost *c);
 
 /* Reads the four fields from a cost record or cost object; every field is
  * required and must be an unsigned integer. */
