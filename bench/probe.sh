@@ -18,15 +18,17 @@ export COREN_CACHE_DIR="$cache"
 : > "$out/probe.jsonl"
 cores=$(nproc)
 
-max() { awk 'BEGIN { m = 0 } { if ($1 > m) m = $1 } END { print m }'; }
-seconds() { s=$(date +%s.%N); "$@" > /dev/null; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
+# awk does the arithmetic: jq writes large numbers as 2.2e+11
+max() { awk 'BEGIN { m = 0 } { if ($1 + 0 > m) m = $1 + 0 } END { printf "%.6g\n", m }'; }
+calc() { awk "BEGIN { printf \"%.6g\", $1 }"; }
+seconds() { s=$(date +%s.%N); "$@" > /dev/null; e=$(date +%s.%N); calc "$e - $s"; }
 
 record() { # name ours peer unit
-	ratio=$(echo "$2 / $3" | bc -l)
+	ratio=$(calc "$2 / $3")
 	printf '{"type":"bench","name":"%s","tool":"coren-probe","peer":"likwid-bench","value":%.6g,"peer_value":%.6g,"unit":"%s","ratio":%.3f}\n' \
 		"$1" "$2" "$3" "$4" "$ratio" >> "$out/probe.jsonl"
-	printf '%-22s coren %10.2f   likwid %10.2f   %s   ratio %5.3f\n' "$1" \
-		"$(echo "$2 / 1e9" | bc -l)" "$(echo "$3 / 1e9" | bc -l)" "G$4" "$ratio"
+	printf '%-22s coren %8.2f   likwid %8.2f   %-8s ratio %5.3f\n' "$1" \
+		"$(calc "$2 / 1e9")" "$(calc "$3 / 1e9")" "G$4" "$ratio"
 }
 
 # coren: best of RUNS full probes, timing the first one
@@ -46,7 +48,7 @@ arr=$(( arr > 67108864 ? arr : 67108864 ))
 arr=$(( arr < 536870912 ? arr : 536870912 ))
 [ $((arr / 1048576)) -lt "$triad_mib" ] || arr=$((triad_mib * 1048576))
 total_mb=$(( 3 * arr / 1048576 ))
-printf 'full probe %.2fs, cached probe %.1fms (targets: <= 3 s, <= 10 ms)\n' "$full" "$(echo "$cached * 1000" | bc -l)"
+printf 'full probe %.2fs, cached probe %.1fms (targets: <= 3 s, <= 10 ms)\n' "$full" "$(calc "$cached * 1000")"
 printf '{"type":"bench","name":"probe.full_seconds","tool":"coren-probe","value":%.4f,"unit":"s"}\n{"type":"bench","name":"probe.cached_seconds","tool":"coren-probe","value":%.5f,"unit":"s"}\n' \
 	"$full" "$cached" >> "$out/probe.jsonl"
 

@@ -188,7 +188,7 @@ enum coren_err coren_cap_measure(const struct coren_probe_options *opt,
 				 const char *cache_dir, struct coren_cap *cap,
 				 struct coren_error *err)
 {
-	double fl_seconds = opt->quick ? 0.01 : 0.08;
+	double fl_seconds = opt->quick ? 0.01 : 0.05;
 	const char *simd = "scalar";
 	int cpus[512];
 	bool battery, discharging;
@@ -207,8 +207,8 @@ enum coren_err coren_cap_measure(const struct coren_probe_options *opt,
 	snprintf(cap->simd, sizeof cap->simd, "%s", simd);
 	cap->cores = (unsigned)coren_probe_cores(cpus, 512);
 	cap->mem_bw = coren_probe_triad(0, triad_bytes(cap->ram_avail, opt->quick),
-					opt->quick ? 2 : 4);
-	rc = coren_probe_disk(cache_dir, opt->quick ? 16 * MiB : 256 * MiB,
+					opt->quick ? 2 : 3);
+	rc = coren_probe_disk(cache_dir, opt->quick ? 16 * MiB : 128 * MiB,
 			      &cap->disk_read_bw, &cap->disk_write_bw, err);
 	if (rc)
 		return rc;
