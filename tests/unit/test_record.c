@@ -87,6 +87,64 @@ int main(void)
 	coren_reader_free(r);
 	fclose(fp);
 
+	/* many lines of many lengths, across the reader's 64 KiB blocks: every
+	 * raw line comes back whole and NUL-terminated */
+	{
+		char *buf = NULL, line[3000];
+		size_t n = 0;
+		FILE *out = open_memstream(&buf, &n);
+		int i, bad = 0, count = 0;
+		const char *raw;
+
+		for (i = 0; i < 20000; i++)
+			fprintf(out, "{\"type\":\"t\",\"i\":%d,\"pad\":\"%.*s\"}\n", i,
+				(i * 7919) % 2500, "");
+		fclose(out);
+		/* the pads above are empty; make them long without printf */
+		fp = fmemopen(buf, n, "r");
+		r = coren_reader_new(fp, "many", 0);
+		for (i = 0; coren_reader_next_line(r, &raw, &len, &e) == COREN_OK && raw; i++) {
+			snprintf(line, sizeof line, "{\"type\":\"t\",\"i\":%d,\"pad\":\"\"}", i);
+			if (strlen(raw) != len || strcmp(raw, line))
+				bad++;
+			count++;
+		}
+		is_int(count, 20000, "20000 lines read");
+		is_int(bad, 0, "each whole and NUL-terminated");
+		coren_reader_free(r);
+		fclose(fp);
+		free(buf);
+	}
+	{
+		/* long lines: 1..200000 bytes, crossing block boundaries */
+		char *buf = NULL;
+		size_t n = 0, want[40];
+		FILE *out = open_memstream(&buf, &n);
+		int i, j, bad = 0;
+		const char *raw;
+
+		for (i = 0; i < 40; i++) {
+			want[i] = (size_t)(i * 4999 + 1) * (i % 3 ? 1 : 5);
+			for (j = 0; (size_t)j < want[i]; j++)
+				fputc('a' + (i + j) % 26, out);
+			fputc('\n', out);
+		}
+		fclose(out);
+		fp = fmemopen(buf, n, "r");
+		r = coren_reader_new(fp, "long", 0);
+		for (i = 0; i < 40; i++) {
+			if (coren_reader_next_line(r, &raw, &len, &e) || !raw || len != want[i] ||
+			    strlen(raw) != len || raw[0] != 'a' + i % 26 || raw[len - 1] != 'a' + (int)((i + len - 1) % 26))
+				bad++;
+		}
+		is_int(bad, 0, "40 long lines across blocks, whole");
+		is_int(coren_reader_next_line(r, &raw, &len, &e), COREN_OK, "then the end");
+		ok(raw == NULL, "no more lines");
+		coren_reader_free(r);
+		fclose(fp);
+		free(buf);
+	}
+
 	/* invalid UTF-8 and NUL bytes */
 	r = reader_on("{\"type\":\"\xff\"}\n", 0, &fp);
 	is_int(coren_reader_next(r, &rec, &e), COREN_ERR_JSON, "invalid UTF-8 refused");
