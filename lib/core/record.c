@@ -17,10 +17,12 @@ struct coren_reader {
 	char *name;
 	size_t max;
 	unsigned long long lineno;
-	struct coren_buf line;
+	struct coren_buf line; /* a line that spans blocks, copied */
 	char *block; /* read-ahead from in: [pos, end) not consumed yet */
 	size_t pos, end;
 	int eof;
+	const char *cur; /* the line last read: in block, or line.data */
+	size_t cur_len;
 };
 
 struct coren_reader *coren_reader_new(FILE *in, const char *name,
@@ -35,7 +37,7 @@ struct coren_reader *coren_reader_new(FILE *in, const char *name,
 		free(r);
 		return NULL;
 	}
-	r->block = malloc(BLOCK_SIZE);
+	r->block = malloc(BLOCK_SIZE + 1); /* + a NUL after a last line */
 	if (!r->block) {
 		free(r->name);
 		free(r);
@@ -74,9 +76,10 @@ static int refill(struct coren_reader *r)
 	return 1;
 }
 
-/* Reads one line into r->line. Returns COREN_OK (*eof set at end of
- * input), COREN_ERR_TOOLONG after skipping the rest of an overlong line,
- * or COREN_ERR_IO. */
+/* Reads one line into r->cur, NUL-terminated: in place when it lies
+ * whole in the block (its newline becomes the NUL), else copied into
+ * r->line. Returns COREN_OK (*eof set at end of input), COREN_ERR_TOOLONG
+ * after skipping the rest of an overlong line, or COREN_ERR_IO. */
 static enum coren_err read_line(struct coren_reader *r, int *eof)
 {
 	enum coren_err rc = COREN_OK;
@@ -85,7 +88,7 @@ static enum coren_err read_line(struct coren_reader *r, int *eof)
 	coren_buf_reset(&r->line);
 	*eof = 0;
 	for (;;) {
-		const char *start, *nl;
+		char *start, *nl;
 		size_t n;
 
 		if (r->pos == r->end) {
@@ -98,6 +101,14 @@ static enum coren_err read_line(struct coren_reader *r, int *eof)
 		start = r->block + r->pos;
 		nl = memchr(start, '\n', r->end - r->pos);
 		n = nl ? (size_t)(nl - start) : r->end - r->pos;
+		if (!got && nl && n <= r->max) { /* whole in the block */
+			*nl = '\0';
+			r->pos += n + 1;
+			r->cur = start;
+			r->cur_len = n;
+			r->lineno++;
+			return COREN_OK;
+		}
 		got = 1;
 		if (!rc) {
 			rc = coren_buf_append(&r->line, start, n);
@@ -112,6 +123,8 @@ static enum coren_err read_line(struct coren_reader *r, int *eof)
 		*eof = 1;
 		return COREN_OK;
 	}
+	r->cur = r->line.data;
+	r->cur_len = r->line.len;
 	r->lineno++;
 	return rc;
 }
@@ -166,9 +179,9 @@ enum coren_err coren_reader_next_line(struct coren_reader *r, const char **line,
 								  : coren_strerror(rc));
 		if (eof)
 			return COREN_OK;
-	} while (is_blank(r->line.data, r->line.len));
-	*line = r->line.data;
-	*len = r->line.len;
+	} while (is_blank(r->cur, r->cur_len));
+	*line = r->cur;
+	*len = r->cur_len;
 	return COREN_OK;
 }
 
@@ -207,8 +220,8 @@ enum coren_err coren_reader_next(struct coren_reader *r, json_t **rec,
 
 const char *coren_reader_raw(const struct coren_reader *r, size_t *len)
 {
-	*len = r->line.len;
-	return r->line.data ? r->line.data : "";
+	*len = r->cur ? r->cur_len : 0;
+	return r->cur ? r->cur : "";
 }
 
 unsigned long long coren_reader_lineno(const struct coren_reader *r)
