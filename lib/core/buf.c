@@ -40,8 +40,15 @@ static enum coren_err reserve(struct coren_buf *b, size_t n)
 
 enum coren_err coren_buf_append(struct coren_buf *b, const void *p, size_t n)
 {
-	enum coren_err rc = reserve(b, n);
+	enum coren_err rc;
 
+	if (n < b->alloc - b->len && n <= b->max - b->len) { /* room already */
+		memcpy(b->data + b->len, p, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return COREN_OK;
+	}
+	rc = reserve(b, n);
 	if (rc)
 		return rc;
 	if (n)
