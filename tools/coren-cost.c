@@ -1,7 +1,7 @@
 /* coren-cost - the cost of a job, from expressions (coren-cost(1)). */
 #include "config.h"
 
-#include "tool.h"
+#include "common/tool.h"
 
 #include <coren/cost.h>
 #include <coren/json.h>

@@ -1,7 +1,7 @@
 /* coren-probe - measure this machine, cached (coren-probe(1)). */
 #include "config.h"
 
-#include "tool.h"
+#include "common/tool.h"
 
 #include <coren/cap.h>
 #include <coren/cost.h>

@@ -1,7 +1,7 @@
 /* coren-verdict - compute here or fetch a stored result (coren-verdict(1)). */
 #include "config.h"
 
-#include "tool.h"
+#include "common/tool.h"
 
 #include <coren/cap.h>
 #include <coren/json.h>

@@ -3,7 +3,7 @@
  * plugin at that point. */
 #include "config.h"
 
-#include "../../tools/tool.h"
+#include "../../tools/common/tool.h"
 
 #include <coren/exec.h>
 #include <coren/json.h>

@@ -3,7 +3,7 @@
  * as a table of --col FIELD:TITLE:UNIT columns. */
 #include "config.h"
 
-#include "../../tools/tool.h"
+#include "../../tools/common/tool.h"
 
 #include <coren/json.h>
 #include <coren/record.h>

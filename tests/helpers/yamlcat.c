@@ -2,7 +2,7 @@
  * canonical JSON; --keys K1,K2 checks the root's keys. */
 #include "config.h"
 
-#include "../../tools/tool.h"
+#include "../../tools/common/tool.h"
 
 #include <coren/json.h>
 #include <coren/yaml.h>
