@@ -73,3 +73,10 @@ setup() {
 	run -2 --separate-stderr coren-probe extra
 	assert_equal "${stderr_lines[0]}" "coren-probe: unexpected argument 'extra'"
 }
+
+@test "an override of 0 is a value, and overrides never reach the cache" {
+	run -0 coren-probe --quick --json --net-latency 0 --net-bw 0
+	echo "$output" | jq -e '.net_latency == 0 and .net_bw == null and .net_iface == null'
+	run -0 coren-probe --quick --json
+	echo "$output" | jq -e '.net_latency == 0.01'
+}

@@ -136,6 +136,7 @@ int main(int argc, char **argv)
 		{"offline", no_argument, NULL, OFFLINE},
 		TOOL_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0}};
+	struct coren_cap_override what_if = COREN_CAP_OVERRIDE_NONE;
 	struct coren_probe_options po = {0};
 	enum coren_probe_source src;
 	struct coren_error err = {0};
@@ -154,15 +155,16 @@ int main(int argc, char **argv)
 		case MAX_AGE: po.max_age = tool_number_option("--max-age", optarg, 1); break;
 		case QUICK: po.quick = true; break;
 		case CACHE_DIR: po.cache_dir = optarg; break;
-		case NET_BW: po.net_bw = tool_number_option("--net-bw", optarg, 0); break;
-		case NET_LAT: po.net_latency = tool_number_option("--net-latency", optarg, 1); break;
-		case OFFLINE: po.offline = true; break;
+		case NET_BW: what_if.net_bw = tool_number_option("--net-bw", optarg, 0); break;
+		case NET_LAT: what_if.net_latency = tool_number_option("--net-latency", optarg, 1); break;
+		case OFFLINE: what_if.offline = true; break;
 		}
 	}
 	if (optind < argc)
 		tool_usage_error("unexpected argument '%s'", argv[optind]);
 	if (coren_cap_get(&po, &cap, &src, &err))
 		tool_die(&err);
+	coren_cap_override(&cap, &what_if); /* the output, not the cache */
 	if (tool.verbosity > 1)
 		fprintf(stderr, "coren-probe: %s\n",
 			src == COREN_PROBE_CACHED ? "cached" : "measured");

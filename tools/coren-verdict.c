@@ -49,29 +49,14 @@ static const struct coren_column columns[] = {
 
 /* What-if overrides and helpers from the command line. */
 static struct {
-	double net_bw, net_latency, ram, ttl, budget;
-	double etl_row;
-	int offline;
+	struct coren_cap_override what_if;
+	double ttl, budget, etl_row;
 	const char *cap_file;
-} opt = {-1, -1, -1, -1, -1, -1, 0, NULL};
+} opt = {COREN_CAP_OVERRIDE_NONE, -1, -1, -1, NULL};
 
 static struct coren_cap cap;
 static int have_cap;
 static struct coren_table *table;
-
-static void apply_overrides(void)
-{
-	if (opt.net_bw >= 0)
-		cap.net_bw = opt.net_bw;
-	if (opt.net_latency >= 0)
-		cap.net_latency = opt.net_latency;
-	if (opt.offline)
-		cap.net_bw = 0;
-	if (opt.ram >= 0)
-		cap.ram_avail = opt.ram >= 18446744073709551615.0
-					? UINT64_MAX
-					: (uint64_t)opt.ram;
-}
 
 static void load_cap_file(const char *path)
 {
@@ -96,7 +81,7 @@ static void load_cap_file(const char *path)
 	if (f != stdin)
 		fclose(f);
 	have_cap = 1;
-	apply_overrides();
+	coren_cap_override(&cap, &opt.what_if);
 }
 
 /* The machine for the first verdict when none was given: the cached probe. */
@@ -112,7 +97,7 @@ static void need_cap(void)
 	if (coren_cap_get(&po, &cap, &src, &err))
 		tool_die(&err);
 	have_cap = 1;
-	apply_overrides();
+	coren_cap_override(&cap, &opt.what_if);
 }
 
 static void emit(const json_t *rec)
@@ -171,7 +156,7 @@ static enum coren_err handle(json_t *rec, const char *raw, size_t len,
 		if (rc)
 			return rc;
 		have_cap = 1;
-		apply_overrides();
+		coren_cap_override(&cap, &opt.what_if);
 	} else if (!strcmp(type, "cost")) {
 		if (coren_cost_from_json(rec, &c, err))
 			return err->code;
@@ -296,10 +281,10 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'h': fputs(usage, stdout); return 0;
 		case CAP: opt.cap_file = optarg; break;
-		case NET_BW: opt.net_bw = tool_number_option("--net-bw", optarg, 0); break;
-		case NET_LAT: opt.net_latency = tool_number_option("--net-latency", optarg, 1); break;
-		case OFFLINE: opt.offline = 1; break;
-		case RAM: opt.ram = tool_number_option("--ram", optarg, 0); break;
+		case NET_BW: opt.what_if.net_bw = tool_number_option("--net-bw", optarg, 0); break;
+		case NET_LAT: opt.what_if.net_latency = tool_number_option("--net-latency", optarg, 1); break;
+		case OFFLINE: opt.what_if.offline = true; break;
+		case RAM: opt.what_if.ram_avail = tool_number_option("--ram", optarg, 0); break;
 		case TTL: opt.ttl = tool_number_option("--ttl", optarg, 1); break;
 		case ETL: opt.etl_row = tool_number_option("--etl-buffer", optarg, 0); break;
 		case BUDGET: opt.budget = tool_number_option("--budget", optarg, 1); break;

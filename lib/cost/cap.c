@@ -23,6 +23,23 @@ void coren_cap_release(struct coren_cap *cap)
 	cap->gpus = NULL;
 }
 
+void coren_cap_override(struct coren_cap *cap,
+			const struct coren_cap_override *o)
+{
+	if (o->net_bw >= 0)
+		cap->net_bw = o->net_bw;
+	if (o->net_latency >= 0)
+		cap->net_latency = o->net_latency;
+	if (o->ram_avail >= 0)
+		cap->ram_avail = o->ram_avail >= 18446744073709551615.0
+					 ? UINT64_MAX
+					 : (uint64_t)o->ram_avail;
+	if (o->offline)
+		cap->net_bw = 0;
+	if (!coren_cap_online(cap))
+		cap->net_iface[0] = '\0';
+}
+
 bool coren_cap_online(const struct coren_cap *cap)
 {
 	return cap->net_bw > 0;
@@ -227,20 +244,6 @@ static enum coren_err store(const char *path, const struct coren_cap *cap,
 	return rc;
 }
 
-/* Applies the network overrides of opt to a cap from the cache. */
-static void override(const struct coren_probe_options *opt,
-		     struct coren_cap *cap)
-{
-	if (opt->net_bw > 0)
-		cap->net_bw = opt->net_bw;
-	if (opt->net_latency > 0)
-		cap->net_latency = opt->net_latency;
-	if (opt->offline) {
-		cap->net_bw = 0;
-		cap->net_iface[0] = '\0';
-	}
-}
-
 enum coren_err coren_cap_get(const struct coren_probe_options *opt,
 			     struct coren_cap *cap,
 			     enum coren_probe_source *source,
@@ -265,21 +268,17 @@ enum coren_err coren_cap_get(const struct coren_probe_options *opt,
 	}
 	*source = COREN_PROBE_CACHED;
 	if (!opt->refresh && !load_fresh(path, fp, opt->max_age, cap))
-		goto done;
+		goto out; /* rc is COREN_OK */
 	/* one prober measures; the others wait, then read its result */
 	if ((rc = coren_lock_acquire(&lock, lockpath, COREN_LOCK_EXCLUSIVE, err)))
 		goto out;
 	if (!opt->refresh && !load_fresh(path, fp, opt->max_age, cap))
-		goto done;
+		goto out; /* rc is COREN_OK */
 	*source = COREN_PROBE_MEASURED;
 	if ((rc = coren_cap_measure(opt, dir, cap, err)))
 		goto out;
-	if ((rc = store(path, cap, err))) {
+	if ((rc = store(path, cap, err)))
 		coren_cap_release(cap);
-		goto out;
-	}
-done:
-	override(opt, cap);
 out:
 	coren_lock_release(&lock);
 	free(lockpath);

@@ -76,7 +76,11 @@ int main(void)
 	ok(strlen(fp) == 16 && !strcmp(fp, fp2), "fingerprint is 16 hex digits and stable");
 
 	/* the pieces measure something */
-	ok(coren_probe_flops(1, 0.005, &simd) > 1e8, "FMA loop measures FLOP/s (%s)", simd);
+	{
+		double fl = coren_probe_flops(1, 0.005, &simd); /* sets simd first */
+
+		ok(fl > 1e8, "FMA loop measures FLOP/s (%s)", simd);
+	}
 	ok(coren_probe_triad(1, 4 << 20, 1) > 1e8, "triad measures bytes/s");
 	{
 		double r = 0, w = 0;
@@ -131,16 +135,31 @@ int main(void)
 	is_int(get(&o, &c), COREN_PROBE_CACHED, "and replaced by a good one");
 	coren_cap_release(&c);
 
-	o.offline = true;
-	get(&o, &c);
-	ok(!coren_cap_online(&c) && !c.net_iface[0], "--offline overrides the network");
-	coren_cap_release(&c);
-	o.offline = false;
-	o.net_bw = 1e6;
-	o.net_latency = 0.5;
-	get(&o, &c);
-	ok(c.net_bw == 1e6 && c.net_latency == 0.5, "network overrides");
-	coren_cap_release(&c);
+	{
+		struct coren_cap_override w = COREN_CAP_OVERRIDE_NONE;
+		double bw;
+
+		get(&o, &c);
+		bw = c.net_bw;
+		coren_cap_override(&c, &w);
+		ok(c.net_bw == bw, "no override changes nothing");
+		w.offline = true;
+		coren_cap_override(&c, &w);
+		ok(!coren_cap_online(&c) && !c.net_iface[0], "--offline overrides the network");
+		w.offline = false;
+		w.net_bw = 1e6;
+		w.net_latency = 0.5;
+		coren_cap_override(&c, &w);
+		ok(c.net_bw == 1e6 && c.net_latency == 0.5, "network overrides");
+		w.net_latency = 0;
+		w.ram_avail = 1e30;
+		coren_cap_override(&c, &w);
+		ok(c.net_latency == 0 && c.ram_avail == UINT64_MAX, "0 is a value; RAM saturates");
+		coren_cap_release(&c);
+		get(&o, &c);
+		ok(c.net_bw == bw, "overrides never reach the cache");
+		coren_cap_release(&c);
+	}
 	{
 		char cmd[300];
 		snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -54,6 +54,20 @@ json_t *coren_cap_to_record(const struct coren_cap *cap);
 enum coren_err coren_cap_from_json(const json_t *rec, struct coren_cap *cap,
 				   struct coren_error *err);
 
+/* What-if changes to a machine's figures. A negative field is left alone,
+ * so 0 is a value: a latency of 0, no network bandwidth (offline). */
+struct coren_cap_override {
+	double net_bw;	    /* bytes/s */
+	double net_latency; /* seconds */
+	double ram_avail;   /* bytes */
+	bool offline;	    /* no network, whatever net_bw says */
+};
+#define COREN_CAP_OVERRIDE_NONE {-1, -1, -1, false}
+
+/* Applies o to cap (offline also forgets the interface's name). */
+void coren_cap_override(struct coren_cap *cap,
+			const struct coren_cap_override *o);
+
 /* Whether the machine can reach a network (net_bw > 0). */
 bool coren_cap_online(const struct coren_cap *cap);
 
@@ -70,9 +84,6 @@ struct coren_probe_options {
 	double max_age;		/* seconds; <= 0: no limit */
 	bool refresh;		/* measure even if a fresh cache exists */
 	bool quick;		/* sub-second estimate, smaller sizes */
-	double net_bw;		/* > 0: configured, overrides the NIC's */
-	double net_latency;	/* > 0: configured latency */
-	bool offline;		/* report no network */
 };
 
 /* What coren_cap_get did. */
