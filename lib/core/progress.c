@@ -21,7 +21,6 @@ struct coren_progress {
 	double start;
 	double last_draw;
 	bool shown;
-	bool drawn;
 };
 
 static double now(void)
@@ -59,7 +58,6 @@ void coren_progress_render(const struct coren_progress *p, uint64_t done,
 {
 	char rate[32], eta[32] = "", bar[BAR_WIDTH + 3];
 	double r = elapsed > 0 ? (double)done / elapsed : 0;
-	int pos = 0;
 	size_t fill, i;
 
 	coren_format_unit(r, COREN_UNIT_COUNT, rate, sizeof rate);
@@ -78,16 +76,15 @@ void coren_progress_render(const struct coren_progress *p, uint64_t done,
 			snprintf(eta, sizeof eta, " ETA %" PRIu64 ":%02u",
 				 s / 60, (unsigned)(s % 60));
 		}
-		pos = snprintf(buf, n, "%s%s%s %3u%% %" PRIu64 "/%" PRIu64
+		snprintf(buf, n, "%s%s%s %3u%% %" PRIu64 "/%" PRIu64
 				       " %s %s/s%s",
 			       p->label, *p->label ? " " : "", bar,
 			       (unsigned)((double)d * 100 / (double)p->total),
 			       done, p->total, p->unit, rate, eta);
 	} else {
-		pos = snprintf(buf, n, "%s%s%" PRIu64 " %s %s/s", p->label,
+		snprintf(buf, n, "%s%s%" PRIu64 " %s %s/s", p->label,
 			       *p->label ? " " : "", done, p->unit, rate);
 	}
-	(void)pos;
 }
 
 static void draw(struct coren_progress *p, double t)
@@ -98,7 +95,6 @@ static void draw(struct coren_progress *p, double t)
 	fprintf(p->out, "\r%s\033[K", line);
 	fflush(p->out);
 	p->last_draw = t;
-	p->drawn = true;
 }
 
 void coren_progress_update(struct coren_progress *p, uint64_t done)

@@ -75,14 +75,11 @@ static unsigned long filter(FILE *in, const char *name, struct coren_table *t)
 			break;
 		if (!rc && (rc = check(rec, &err)))
 			coren_reader_locate(r, &err);
-		if (rc == COREN_ERR_IO || rc == COREN_ERR_NOMEM)
-			tool_die(&err);
-		if (rc && !tool.keep_going)
-			tool_die(&err);
 		if (rc) {
-			json_t *e = coren_record_from_error(&err);
+			json_t *e;
 
-			tool_report(&err);
+			tool_bad_record(&err); /* dies unless --keep-going */
+			e = coren_record_from_error(&err);
 			coren_record_write(stdout, e);
 			json_decref(e);
 			bad++;
