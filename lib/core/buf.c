@@ -38,6 +38,11 @@ static enum coren_err reserve(struct coren_buf *b, size_t n)
 	return COREN_OK;
 }
 
+enum coren_err coren_buf_reserve(struct coren_buf *b, size_t n)
+{
+	return reserve(b, n);
+}
+
 enum coren_err coren_buf_append(struct coren_buf *b, const void *p, size_t n)
 {
 	enum coren_err rc;

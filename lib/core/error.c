@@ -25,6 +25,8 @@ static const char *const messages[COREN_ERR__COUNT] = {
 	[COREN_ERR_PLUGIN_KIND] = "plugin kind is wrong",
 	[COREN_ERR_BUSY] = "resource busy",
 	[COREN_ERR_CORRUPT] = "data is corrupt",
+	[COREN_ERR_PARTIAL] = "some items failed",
+	[COREN_ERR_INTERRUPTED] = "interrupted",
 };
 
 const char *coren_strerror(enum coren_err code)
@@ -53,6 +55,8 @@ int coren_exit_code(enum coren_err code)
 		return COREN_EXIT_PLUGIN;
 	case COREN_ERR_CORRUPT:
 		return COREN_EXIT_NEGATIVE;
+	case COREN_ERR_PARTIAL:
+		return COREN_EXIT_PARTIAL;
 	default:
 		return COREN_EXIT_USAGE;
 	}

@@ -26,6 +26,11 @@ struct coren_buf {
 /* Initialises an empty buffer holding at most max bytes (0: 1 GiB). */
 void coren_buf_init(struct coren_buf *b, size_t max);
 
+/* Makes room for n more bytes (and a NUL) without changing len: the
+ * caller may write up to n bytes at data + len, then add them to len.
+ * COREN_ERR_TOOLONG past the cap, COREN_ERR_NOMEM. */
+enum coren_err coren_buf_reserve(struct coren_buf *b, size_t n);
+
 /* Appends n bytes. COREN_ERR_TOOLONG past the cap, COREN_ERR_NOMEM. */
 enum coren_err coren_buf_append(struct coren_buf *b, const void *p, size_t n);
 

@@ -39,6 +39,8 @@ enum coren_err {
 	COREN_ERR_PLUGIN_KIND,	 /* unknown plugin kind, or not the kind wanted */
 	COREN_ERR_BUSY,		 /* lock held elsewhere (non-blocking request) */
 	COREN_ERR_CORRUPT,	 /* stored data failed verification */
+	COREN_ERR_PARTIAL,	 /* some points or items failed, the rest is done */
+	COREN_ERR_INTERRUPTED,	 /* stopped by a signal; finished work is kept */
 	COREN_ERR__COUNT
 };
 

@@ -7,6 +7,7 @@
 #ifndef COREN_EXEC_H
 #define COREN_EXEC_H
 
+#include <coren/cost.h>
 #include <coren/error.h>
 #include <coren/plugin.h>
 #include <jansson.h>
@@ -28,6 +29,16 @@ struct coren_exec_ops {
 			       struct coren_error *err);
 	/* Optional. Releases what init made. */
 	void (*fini)(void *state);
+	/* ABI 1.1, optional. Evaluates n points at once: values[i] a new
+	 * reference, or NULL with errs[i] set for a point that failed. A
+	 * return other than COREN_OK fails the points without a value. */
+	enum coren_err (*exec_batch)(void *state, size_t n,
+				     const json_t *const *points,
+				     json_t **values, struct coren_error *errs);
+	/* ABI 1.1, optional. The FnCost (coren/cost.h) of evaluating point;
+	 * called without state, from any thread. */
+	enum coren_err (*cost)(const json_t *params, const json_t *point,
+			       struct coren_cost *out, struct coren_error *err);
 };
 
 #ifdef __cplusplus

@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define COREN_PLUGIN_ABI_MAJOR 1
-#define COREN_PLUGIN_ABI_MINOR 0
+#define COREN_PLUGIN_ABI_MINOR 1
 #define COREN_PLUGIN_SYMBOL "coren_plugin_describe"
 
 enum coren_plugin_kind {
@@ -48,7 +48,7 @@ enum coren_plugin_kind {
 	COREN_PLUGIN_KIND__COUNT
 };
 
-/* ABI 1.0 descriptor. Only ever grows at the end. */
+/* The descriptor (unchanged since ABI 1.0). Only ever grows at the end. */
 struct coren_plugin_desc {
 	uint16_t abi_major;   /* COREN_PLUGIN_ABI_MAJOR when built */
 	uint16_t abi_minor;   /* COREN_PLUGIN_ABI_MINOR when built */

@@ -1,0 +1,309 @@
+/* coren/memo.h - chunked memoization over a parameter grid (swarm-run(1)).
+ *
+ * An experiment is fixed params, a split (axis -> list of values), a memo
+ * chunk size per axis, a version and an exec function. The plan cuts each
+ * axis list, in list order, into bins of its size (the last may be short);
+ * memo chunks are the cartesian product of the bins, last axis fastest. A
+ * chunk's id is the SHA-256 of the canonical JSON of
+ * {"chunk_key":[[axis,[values...]],...],"params":...,"version":...}.
+ * Chunks live in a cache directory as coren-chunk(5) files; only missing
+ * chunks are computed.
+ *
+ * Ownership: every function returning a pointer returns something the
+ * caller frees with the matching _free(); json_t arguments are borrowed.
+ */
+#ifndef COREN_MEMO_H
+#define COREN_MEMO_H
+
+#include <coren/cost.h>
+#include <coren/error.h>
+#include <coren/yaml.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define COREN_MEMO_VERSION_DEFAULT "v1"
+#define COREN_CHUNK_FORMAT 1
+/* Largest chunk content read back (a bigger one is corrupt). */
+#define COREN_CHUNK_MAX_DEFAULT ((size_t)1 << 32)
+
+/* ---- the experiment ---------------------------------------------------- */
+
+struct coren_memo_axis {
+	char *name;
+	json_t *values; /* array, in list order */
+	size_t bin;	/* memo chunk size on this axis, > 0 */
+};
+
+struct coren_memo_exp {
+	json_t *params; /* object */
+	size_t naxes;
+	struct coren_memo_axis *axes; /* in axis order once finished */
+	char **axis_order;	      /* NULL: sorted by name */
+	size_t naxis_order;
+	char *version;
+	size_t exec_chunk; /* points per worker batch, > 0 */
+	unsigned workers;  /* 0: one per core */
+	char *cache;	   /* cache directory; NULL until defaulted */
+	char *exec;	   /* exec plugin name or path */
+	char **cmd;	   /* --cmd argv (NULL-terminated) */
+	char **coproc;	   /* --coproc argv (NULL-terminated) */
+};
+
+/* An empty experiment (no axes, version "v1", exec_chunk 1). */
+void coren_memo_exp_init(struct coren_memo_exp *e);
+/* Frees the contents of e. */
+void coren_memo_exp_release(struct coren_memo_exp *e);
+
+/* Reads an experiment file's mapping into e: params, split, memo_chunk,
+ * exec_chunk, cache, version, workers, axis_order, exec, cmd, coproc.
+ * Unknown keys and bad values are COREN_ERR_CONFIG at file:line:col. */
+enum coren_err coren_memo_exp_load_yaml(struct coren_memo_exp *e,
+					const struct coren_yaml_node *root,
+					struct coren_error *err);
+
+/* Options, applied over what a file set: "k=v" for --param (v typed as
+ * by coren_memo_parse_value), "axis=v1,v2,..." or "axis=A..B[..STEP]"
+ * for --split (replaces the axis), "axis=N" for --memo-chunk.
+ * COREN_ERR_USAGE with a message on a bad argument. */
+enum coren_err coren_memo_exp_param(struct coren_memo_exp *e, const char *kv,
+				    struct coren_error *err);
+enum coren_err coren_memo_exp_split(struct coren_memo_exp *e, const char *spec,
+				    struct coren_error *err);
+enum coren_err coren_memo_exp_memo_chunk(struct coren_memo_exp *e,
+					 const char *spec,
+					 struct coren_error *err);
+
+/* A command-line value as JSON: a JSON number, true, false, null or a
+ * quoted JSON string as such; any other text as a string. */
+json_t *coren_memo_parse_value(const char *s);
+
+/* Checks e and puts its axes in axis order: every axis has a bin, every
+ * axis_order name is an axis and every axis is named. COREN_ERR_USAGE. */
+enum coren_err coren_memo_exp_finish(struct coren_memo_exp *e,
+				     struct coren_error *err);
+
+/* ---- the plan ------------------------------------------------------------ */
+
+struct coren_memo_plan;
+
+/* The plan of a finished experiment (which must outlive it). */
+enum coren_err coren_memo_plan_new(const struct coren_memo_exp *e,
+				   struct coren_memo_plan **out,
+				   struct coren_error *err);
+void coren_memo_plan_free(struct coren_memo_plan *p);
+
+uint64_t coren_memo_plan_chunks(const struct coren_memo_plan *p);
+uint64_t coren_memo_plan_points(const struct coren_memo_plan *p);
+size_t coren_memo_plan_naxes(const struct coren_memo_plan *p);
+
+/* Chunk c (0 <= c < chunks, plan order): its bin index on each axis
+ * (naxes entries) and its number of points. */
+void coren_memo_plan_chunk_bins(const struct coren_memo_plan *p, uint64_t c,
+				size_t *bins);
+uint64_t coren_memo_plan_chunk_points(const struct coren_memo_plan *p,
+				      const size_t *bins);
+
+/* The id of the chunk whose bins are bins and whose length on each axis
+ * is lens (NULL: the bins' lengths; shorter lengths name the chunk of a
+ * prefix of each bin). hex receives 64 hex digits + NUL. */
+enum coren_err coren_memo_plan_chunk_id(const struct coren_memo_plan *p,
+					const size_t *bins, const size_t *lens,
+					char hex[65]);
+
+/* The chunk key as JSON: [[axis,[values...]],...] (the id's form). */
+json_t *coren_memo_plan_chunk_key(const struct coren_memo_plan *p,
+				  const size_t *bins, const size_t *lens);
+
+/* Point i (0 <= i < points of the chunk) of the chunk: its value index on
+ * each axis. */
+void coren_memo_plan_point(const struct coren_memo_plan *p, const size_t *bins,
+			   uint64_t i, size_t *vidx);
+
+/* The point as an object {axis: value, ...} (new reference). */
+json_t *coren_memo_plan_point_json(const struct coren_memo_plan *p,
+				   const size_t *vidx);
+
+/* Appends the point's JSON text {"axis":value,...} (axes in axis order,
+ * values canonical) to b. */
+enum coren_err coren_memo_plan_point_text(const struct coren_memo_plan *p,
+					  const size_t *vidx,
+					  struct coren_buf *b);
+
+/* The canonical JSON text of value v of axis a, and of the params. */
+const char *coren_memo_plan_value_text(const struct coren_memo_plan *p,
+				       size_t a, size_t v, size_t *len);
+const char *coren_memo_plan_params_text(const struct coren_memo_plan *p);
+const char *coren_memo_plan_axis_name(const struct coren_memo_plan *p,
+				      size_t a);
+const struct coren_memo_exp *coren_memo_plan_exp(const struct coren_memo_plan *p);
+
+/* ---- chunk files (coren-chunk(5)) --------------------------------------- */
+
+struct coren_chunk_header {
+	char id[65];
+	json_t *chunk_key; /* as coren_memo_plan_chunk_key() */
+	json_t *params;
+	char *version;
+	uint64_t points;
+	bool has_cost;
+	struct coren_cost cost; /* sum of the points' FnCost when has_cost */
+	char *producer;		/* "swarm-run 0.1.0 host pid" */
+	uint64_t hlc;		/* physical ms << 16 | logical */
+};
+
+void coren_chunk_header_release(struct coren_chunk_header *h);
+
+/* "<cache>/<2 hex>/<64 hex>.zst" (malloc'd). */
+char *coren_chunk_path(const char *cache, const char *id);
+
+/* Encodes a chunk file: the header (h->chunk_key, params and version must
+ * be set) in a skippable frame, then content (points lines of JSONL) in a
+ * zstd frame with content size and checksum. */
+enum coren_err coren_chunk_encode(const struct coren_chunk_header *h,
+				  const char *content, size_t len, int level,
+				  struct coren_buf *out, struct coren_error *err);
+
+/* Decodes and verifies a chunk file image: header magic and JSON, the id
+ * equal to want_id (when not NULL) and to the hash of the header's key,
+ * params and version, one zstd frame with a checksum that matches, nothing
+ * after it, content of exactly h->points lines. COREN_ERR_CORRUPT (with
+ * the reason) on any failure. On success *content (malloc'd) and *len hold
+ * the JSONL and *h the header (release it). */
+enum coren_err coren_chunk_decode(const void *data, size_t size,
+				  const char *want_id, size_t max_content,
+				  struct coren_chunk_header *h, char **content,
+				  size_t *len, struct coren_error *err);
+
+/* Reads the chunk id from the cache: COREN_ERR_NOTFOUND when absent,
+ * COREN_ERR_CORRUPT when damaged, else as coren_chunk_decode(). */
+enum coren_err coren_chunk_load(const char *cache, const char *id,
+				size_t max_content,
+				struct coren_chunk_header *h, char **content,
+				size_t *len, struct coren_error *err);
+
+/* Writes a chunk file into the cache atomically (temp, fsync, rename). */
+enum coren_err coren_chunk_store(const char *cache,
+				 const struct coren_chunk_header *h,
+				 const char *content, size_t len,
+				 struct coren_error *err);
+
+/* ---- exec functions --------------------------------------------------- */
+
+struct coren_memo_exec;
+
+/* An in-process exec plugin (spec: name or path, dirs as for
+ * coren_plugin_open()). */
+enum coren_err coren_memo_exec_plugin(const char *spec,
+				      const char *const *dirs,
+				      struct coren_memo_exec **out,
+				      struct coren_error *err);
+/* A command run per point: {name} in argv is replaced by the point's
+ * value of axis (or param) name, "{{" and "}}" by braces; the environment
+ * gains SWARM_POINT, SWARM_PARAMS and SWARM_V_<axis> for each axis whose
+ * name is an identifier. No shell is involved. */
+enum coren_err coren_memo_exec_cmd(const char *const *argv,
+				   struct coren_memo_exec **out,
+				   struct coren_error *err);
+/* A co-process per worker, started with SWARM_PARAMS in its environment,
+ * fed {"type":"point","point":{...}} lines, answering one line per point:
+ * a "result" record (its "value"), an "error" record (its "reason"), or
+ * any other line, taken as the value (JSON if it parses, else a string). */
+enum coren_err coren_memo_exec_coproc(const char *const *argv,
+				      struct coren_memo_exec **out,
+				      struct coren_error *err);
+void coren_memo_exec_free(struct coren_memo_exec *x);
+
+/* Whether x has a per-point cost function, and the cost of point. */
+bool coren_memo_exec_has_cost(const struct coren_memo_exec *x);
+enum coren_err coren_memo_exec_cost(const struct coren_memo_exec *x,
+				    const json_t *params, const json_t *point,
+				    struct coren_cost *out,
+				    struct coren_error *err);
+
+/* Serves the co-process protocol with x (a plugin) on in/out until EOF:
+ * the worker of --isolate. params as the plugin's init sees them. */
+enum coren_err coren_memo_exec_serve(struct coren_memo_exec *x,
+				     const json_t *params, FILE *in, FILE *out,
+				     struct coren_error *err);
+
+/* ---- running ------------------------------------------------------------ */
+
+struct coren_memo_stats {
+	uint64_t chunks_total, chunks_cached, chunks_fetched, chunks_executed;
+	uint64_t chunks_corrupt; /* damaged chunks found and recomputed */
+	uint64_t exec_chunks;
+	uint64_t points_total, points_executed, points_failed, points_reused;
+	double seconds;
+};
+
+struct coren_memo_run_opts {
+	FILE *out;	     /* result records; NULL: write chunks only */
+	bool keep_going;     /* finish other chunks after a failed point */
+	unsigned workers;    /* > 0 */
+	size_t max_content;  /* cap on a chunk read back (0: default) */
+	int level;	     /* zstd level (0: default) */
+	volatile sig_atomic_t *stop; /* set (by a signal handler) to stop */
+	/* Called from the main thread after each chunk, may be NULL. */
+	void (*progress)(const struct coren_memo_stats *s, void *data);
+	void *progress_data;
+};
+
+/* Runs the plan: emits result records in grid order on opts->out, loads
+ * cached chunks and computes missing ones with x on opts->workers workers,
+ * writing each chunk as soon as its last point is done. A failed point is
+ * an error record {"type":"error","point":...,"reason":...} in the
+ * output; its chunk is not written. Returns COREN_OK, COREN_ERR_PARTIAL
+ * when points failed, COREN_ERR_INTERRUPTED when *opts->stop was set, or
+ * the error that ended the run. stats are filled in every case. */
+enum coren_err coren_memo_run(const struct coren_memo_plan *p,
+			      struct coren_memo_exec *x,
+			      const struct coren_memo_run_opts *opts,
+			      struct coren_memo_stats *stats,
+			      struct coren_error *err);
+
+/* The diag record of stats. */
+json_t *coren_memo_stats_record(const struct coren_memo_stats *s);
+
+/* ---- the cache ---------------------------------------------------------- */
+
+/* Writes one "chunk" record per chunk of the plan: id, index, chunk_key
+ * as {axis: [values]}, points, cached, and cost when x has a cost
+ * function (x may be NULL). */
+enum coren_err coren_memo_plan_write(const struct coren_memo_plan *p,
+				     struct coren_memo_exec *x, FILE *out,
+				     struct coren_error *err);
+
+struct coren_memo_cache_stats {
+	uint64_t checked, damaged, removed, kept, temp_removed;
+	uint64_t bytes_removed;
+};
+
+/* Checks every chunk file in cache; writes a "chunk" record with
+ * "status":"corrupt" and the reason for each damaged one (every one with
+ * all set). */
+enum coren_err coren_memo_cache_verify(const char *cache, size_t max_content,
+				       bool all, FILE *out,
+				       struct coren_memo_cache_stats *st,
+				       struct coren_error *err);
+
+/* Removes chunk files not reachable from p (when p is not NULL) or older
+ * than max_age seconds (when max_age >= 0), and temporary files older than
+ * an hour. */
+enum coren_err coren_memo_cache_gc(const char *cache,
+				   const struct coren_memo_plan *p,
+				   double max_age,
+				   struct coren_memo_cache_stats *st,
+				   struct coren_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

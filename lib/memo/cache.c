@@ -1,0 +1,299 @@
+/* cache.c - the plan as chunk records, and the cache directory: verify,
+ * garbage-collect. */
+#include "config.h"
+
+#include "memo_int.h"
+
+#include <coren/file.h>
+#include <coren/json.h>
+#include <coren/record.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TEMP_MAX_AGE 3600.0 /* a temporary file this old was abandoned */
+
+static json_t *chunk_record(const struct coren_memo_plan *p,
+			    struct coren_memo_exec *x, uint64_t c,
+			    size_t *bins, size_t *vidx, const char *cache)
+{
+	const struct coren_memo_exp *e = coren_memo_plan_exp(p);
+	json_t *rec = coren_record_new("chunk"), *key = json_object();
+	uint64_t n = coren_memo_plan_chunk_points(p, bins);
+	char id[65], *path;
+	struct stat st;
+
+	if (!rec || !key || coren_memo_plan_chunk_id(p, bins, NULL, id)) {
+		json_decref(rec);
+		json_decref(key);
+		return NULL;
+	}
+	path = coren_chunk_path(cache, id);
+	json_object_set_new(rec, "id", json_string(id));
+	json_object_set_new(rec, "index", coren_json_u64(c));
+	for (size_t a = 0; a < e->naxes; a++) {
+		json_t *vals = json_array();
+		size_t lo = bins[a] * e->axes[a].bin;
+		size_t hi = lo + e->axes[a].bin;
+
+		if (hi > json_array_size(e->axes[a].values))
+			hi = json_array_size(e->axes[a].values);
+		for (size_t v = lo; v < hi; v++)
+			json_array_append(vals, json_array_get(e->axes[a].values, v));
+		json_object_set_new(key, e->axes[a].name, vals);
+	}
+	json_object_set_new(rec, "chunk_key", key);
+	json_object_set_new(rec, "points", coren_json_u64(n));
+	json_object_set_new(rec, "cached",
+			    json_boolean(path && !stat(path, &st)));
+	json_object_set_new(rec, "path", path ? json_string(path) : json_null());
+	free(path);
+	if (coren_memo_exec_has_cost(x)) {
+		struct coren_cost sum = {0, 0, 0, 0}, one;
+		bool ok = true;
+
+		for (uint64_t i = 0; ok && i < n; i++) {
+			json_t *pt;
+
+			coren_memo_plan_point(p, bins, i, vidx);
+			pt = coren_memo_plan_point_json(p, vidx);
+			ok = pt && !coren_memo_exec_cost(x, e->params, pt, &one,
+							 NULL);
+			if (ok)
+				sum = coren_cost_then(sum, one);
+			json_decref(pt);
+		}
+		if (ok) {
+			json_t *cr = coren_cost_to_record(&sum, NULL);
+
+			json_object_del(cr, "type");
+			json_object_del(cr, "name");
+			json_object_set_new(rec, "cost", cr);
+		}
+	}
+	return rec;
+}
+
+enum coren_err coren_memo_plan_write(const struct coren_memo_plan *p,
+				     struct coren_memo_exec *x, FILE *out,
+				     struct coren_error *err)
+{
+	size_t na = coren_memo_plan_naxes(p);
+	size_t *bins = malloc((2 * na + 1) * sizeof *bins), *vidx = bins + na;
+	const char *cache = coren_memo_plan_exp(p)->cache;
+	enum coren_err rc = bins ? COREN_OK : COREN_ERR_NOMEM;
+
+	for (uint64_t c = 0; !rc && c < coren_memo_plan_chunks(p); c++) {
+		json_t *rec;
+
+		coren_memo_plan_chunk_bins(p, c, bins);
+		rec = chunk_record(p, x, c, bins, vidx, cache);
+		rc = rec ? coren_record_write(out, rec) : COREN_ERR_NOMEM;
+		json_decref(rec);
+	}
+	free(bins);
+	return rc ? coren_error_set(err, rc, "cannot write the plan: %s",
+				    coren_strerror(rc))
+		  : COREN_OK;
+}
+
+/* ---- walking the cache -------------------------------------------------- */
+
+/* Whether name is "<64 hex>.zst" whose first two digits are dir's name. */
+static bool chunk_name(const char *dir, const char *name)
+{
+	return strlen(name) == 68 && !strcmp(name + 64, ".zst") &&
+	       strspn(name, "0123456789abcdef") == 64 && !strncmp(name, dir, 2);
+}
+
+typedef enum coren_err visit_fn(const char *path, const char *name,
+				const struct stat *st, void *data);
+
+/* Calls fn for every file in the cache's two-hex-digit directories. */
+static enum coren_err walk(const char *cache, visit_fn *fn, void *data,
+			   struct coren_error *err)
+{
+	DIR *top = opendir(cache), *sub;
+	struct dirent *d, *f;
+	enum coren_err rc = COREN_OK;
+	char path[4096];
+
+	if (!top)
+		return coren_error_set(err, errno == ENOENT ? COREN_ERR_NOTFOUND
+							    : COREN_ERR_IO,
+				       "cache '%s': %s", cache, strerror(errno));
+	while (!rc && (d = readdir(top))) {
+		if (strlen(d->d_name) != 2 ||
+		    strspn(d->d_name, "0123456789abcdef") != 2)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", cache, d->d_name);
+		if (!(sub = opendir(path)))
+			continue;
+		while (!rc && (f = readdir(sub))) {
+			struct stat st;
+			char fp[4096 + 300];
+
+			if (f->d_name[0] == '.' &&
+			    (!f->d_name[1] ||
+			     (f->d_name[1] == '.' && !f->d_name[2])))
+				continue;
+			snprintf(fp, sizeof fp, "%s/%s", path, f->d_name);
+			if (lstat(fp, &st) || !S_ISREG(st.st_mode))
+				continue;
+			rc = fn(fp, chunk_name(d->d_name, f->d_name) ? f->d_name
+								     : NULL,
+				&st, data);
+		}
+		closedir(sub);
+	}
+	closedir(top);
+	return rc;
+}
+
+struct verify_ctx {
+	size_t max;
+	bool all;
+	FILE *out;
+	struct coren_memo_cache_stats *st;
+};
+
+static enum coren_err verify_one(const char *path, const char *name,
+				 const struct stat *st, void *data)
+{
+	struct verify_ctx *v = data;
+	struct coren_chunk_header h;
+	struct coren_error err = {0};
+	char id[65], *buf = NULL, *content = NULL;
+	size_t size, len;
+	enum coren_err rc;
+	json_t *rec;
+
+	(void)st;
+	if (!name)
+		return COREN_OK; /* temporary or foreign: not a chunk */
+	memcpy(id, name, 64);
+	id[64] = '\0';
+	v->st->checked++;
+	rc = coren_file_read(path, (size_t)st->st_size + 1, &buf, &size, &err);
+	if (!rc)
+		rc = coren_chunk_decode(buf, size, id, v->max, &h, &content,
+					&len, &err);
+	free(buf);
+	free(content);
+	if (!rc)
+		coren_chunk_header_release(&h);
+	else
+		v->st->damaged++;
+	if (!rc && !v->all)
+		return COREN_OK;
+	rec = coren_record_new("chunk");
+	json_object_set_new(rec, "id", json_string(id));
+	json_object_set_new(rec, "path", json_string(path));
+	json_object_set_new(rec, "status", json_string(rc ? "corrupt" : "ok"));
+	if (rc)
+		json_object_set_new(rec, "reason", json_string(err.msg));
+	rc = coren_record_write(v->out, rec);
+	json_decref(rec);
+	return rc;
+}
+
+enum coren_err coren_memo_cache_verify(const char *cache, size_t max_content,
+				       bool all, FILE *out,
+				       struct coren_memo_cache_stats *st,
+				       struct coren_error *err)
+{
+	struct verify_ctx v = {max_content ? max_content
+					   : COREN_CHUNK_MAX_DEFAULT,
+			       all, out, st};
+
+	memset(st, 0, sizeof *st);
+	return walk(cache, verify_one, &v, err);
+}
+
+struct gc_ctx {
+	char **ids; /* sorted; NULL: no plan */
+	uint64_t nids;
+	double max_age, now;
+	struct coren_memo_cache_stats *st;
+};
+
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static enum coren_err gc_one(const char *path, const char *name,
+			     const struct stat *st, void *data)
+{
+	struct gc_ctx *g = data;
+	double age = g->now - (double)st->st_mtime;
+	bool drop;
+
+	if (!name) {
+		const char *base = strrchr(path, '/') + 1;
+
+		if (!strncmp(base, ".", 1) && strstr(base, ".tmp.") &&
+		    age > TEMP_MAX_AGE && !unlink(path))
+			g->st->temp_removed++;
+		return COREN_OK;
+	}
+	g->st->checked++;
+	drop = g->max_age >= 0 && age > g->max_age;
+	if (g->ids) {
+		char id[65], *key = id;
+
+		memcpy(id, name, 64);
+		id[64] = '\0';
+		drop |= !bsearch(&key, g->ids, g->nids, sizeof *g->ids, cmp_id);
+	}
+	if (drop && !unlink(path)) {
+		g->st->removed++;
+		g->st->bytes_removed += (uint64_t)st->st_size;
+	} else {
+		g->st->kept++;
+	}
+	return COREN_OK;
+}
+
+enum coren_err coren_memo_cache_gc(const char *cache,
+				   const struct coren_memo_plan *p,
+				   double max_age,
+				   struct coren_memo_cache_stats *st,
+				   struct coren_error *err)
+{
+	struct gc_ctx g = {NULL, 0, max_age, (double)time(NULL), st};
+	size_t na = p ? coren_memo_plan_naxes(p) : 0;
+	size_t *bins = malloc((na + 1) * sizeof *bins);
+	enum coren_err rc = bins ? COREN_OK : COREN_ERR_NOMEM;
+
+	memset(st, 0, sizeof *st);
+	if (!rc && p) {
+		g.nids = coren_memo_plan_chunks(p);
+		g.ids = calloc(g.nids ? g.nids : 1, sizeof *g.ids);
+		if (!g.ids)
+			rc = COREN_ERR_NOMEM;
+		for (uint64_t c = 0; !rc && c < g.nids; c++) {
+			coren_memo_plan_chunk_bins(p, c, bins);
+			g.ids[c] = malloc(65);
+			if (!g.ids[c] ||
+			    coren_memo_plan_chunk_id(p, bins, NULL, g.ids[c]))
+				rc = COREN_ERR_NOMEM;
+		}
+		if (!rc)
+			qsort(g.ids, g.nids, sizeof *g.ids, cmp_id);
+	}
+	if (rc)
+		coren_error_set(err, rc, "out of memory");
+	else
+		rc = walk(cache, gc_one, &g, err);
+	for (uint64_t c = 0; g.ids && c < g.nids; c++)
+		free(g.ids[c]);
+	free(g.ids);
+	free(bins);
+	return rc;
+}

@@ -1,0 +1,560 @@
+/* exp.c - an experiment from YAML and options (DESIGN §5). */
+#include "config.h"
+
+#include <coren/json.h>
+#include <coren/memo.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RANGE_MAX 100000000u /* values an A..B range may expand to */
+
+void coren_memo_exp_init(struct coren_memo_exp *e)
+{
+	memset(e, 0, sizeof *e);
+	e->params = json_object();
+	e->version = strdup(COREN_MEMO_VERSION_DEFAULT);
+	e->exec_chunk = 1;
+}
+
+static void free_argv(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+void coren_memo_exp_release(struct coren_memo_exp *e)
+{
+	json_decref(e->params);
+	for (size_t i = 0; i < e->naxes; i++) {
+		free(e->axes[i].name);
+		json_decref(e->axes[i].values);
+	}
+	free(e->axes);
+	for (size_t i = 0; i < e->naxis_order; i++)
+		free(e->axis_order[i]);
+	free(e->axis_order);
+	free(e->version);
+	free(e->cache);
+	free(e->exec);
+	free_argv(e->cmd);
+	free_argv(e->coproc);
+	memset(e, 0, sizeof *e);
+}
+
+/* The axis named name, created (no values, no bin) if absent. */
+static struct coren_memo_axis *axis(struct coren_memo_exp *e, const char *name,
+				    size_t len)
+{
+	struct coren_memo_axis *a;
+
+	for (size_t i = 0; i < e->naxes; i++)
+		if (strlen(e->axes[i].name) == len &&
+		    !memcmp(e->axes[i].name, name, len))
+			return &e->axes[i];
+	a = realloc(e->axes, (e->naxes + 1) * sizeof *a);
+	if (!a)
+		return NULL;
+	e->axes = a;
+	a = &e->axes[e->naxes];
+	memset(a, 0, sizeof *a);
+	a->name = strndup(name, len);
+	if (!a->name)
+		return NULL;
+	e->naxes++;
+	return a;
+}
+
+static void set_values(struct coren_memo_axis *a, json_t *values)
+{
+	json_decref(a->values);
+	a->values = values;
+}
+
+json_t *coren_memo_parse_value(const char *s)
+{
+	json_t *v;
+	size_t n = strlen(s);
+
+	if (n && (s[0] == '"' || s[0] == '-' || s[0] == 't' || s[0] == 'f' ||
+		  s[0] == 'n' || (s[0] >= '0' && s[0] <= '9'))) {
+		v = coren_json_parse(s, n, NULL);
+		if (v && !json_is_object(v) && !json_is_array(v))
+			return v;
+		json_decref(v);
+	}
+	return json_string(s);
+}
+
+/* A strict number: all of s. */
+static int number(const char *s, size_t n, double *out, int *integral)
+{
+	char buf[64], *end;
+
+	if (!n || n >= sizeof buf)
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	errno = 0;
+	*out = strtod(buf, &end);
+	if (*end || errno || !isfinite(*out) || buf[0] == ' ')
+		return -1;
+	*integral = !strpbrk(buf, ".eEinIN") && fabs(*out) < 9007199254740992.0;
+	return 0;
+}
+
+/* "A..B" or "A..B..STEP" (inclusive, numbers) as an array, or NULL with
+ * err set; *is_range 0 when s is not of that form. */
+static json_t *range(const char *s, int *is_range, struct coren_error *err)
+{
+	const char *d1 = strstr(s, ".."), *d2;
+	double a, b, step = 1, n;
+	int ia, ib, is = 1;
+	json_t *arr;
+
+	*is_range = 0;
+	if (!d1)
+		return NULL;
+	d2 = strstr(d1 + 2, "..");
+	if (number(s, (size_t)(d1 - s), &a, &ia) ||
+	    number(d1 + 2, d2 ? (size_t)(d2 - d1 - 2) : strlen(d1 + 2), &b,
+		   &ib) ||
+	    (d2 && number(d2 + 2, strlen(d2 + 2), &step, &is)))
+		return NULL;
+	*is_range = 1;
+	if (step == 0 || (b - a) / step < 0) {
+		coren_error_set(err, COREN_ERR_USAGE,
+				"range '%s' is empty or its step is 0", s);
+		return NULL;
+	}
+	n = floor((b - a) / step + 1e-9) + 1;
+	if (n > RANGE_MAX) {
+		coren_error_set(err, COREN_ERR_USAGE,
+				"range '%s' has more than %u values", s,
+				RANGE_MAX);
+		return NULL;
+	}
+	arr = json_array();
+	for (size_t i = 0; arr && i < (size_t)n; i++) {
+		double v = a + (double)i * step;
+		json_t *x = ia && ib && is ? json_integer((json_int_t)v)
+					   : json_real(v);
+
+		if (json_array_append_new(arr, x)) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	if (!arr)
+		coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	return arr;
+}
+
+/* The "name=value" split of kv, or a usage error naming option. */
+static const char *split_kv(const char *kv, const char *option,
+			    struct coren_error *err)
+{
+	const char *eq = strchr(kv, '=');
+
+	if (!eq || eq == kv) {
+		coren_error_set(err, COREN_ERR_USAGE,
+				"%s '%s': expected NAME=VALUE", option, kv);
+		return NULL;
+	}
+	return eq;
+}
+
+enum coren_err coren_memo_exp_param(struct coren_memo_exp *e, const char *kv,
+				    struct coren_error *err)
+{
+	const char *eq = split_kv(kv, "--param", err);
+	char *name;
+	int rc;
+
+	if (!eq)
+		return COREN_ERR_USAGE;
+	name = strndup(kv, (size_t)(eq - kv));
+	rc = name ? json_object_set_new(e->params, name,
+					coren_memo_parse_value(eq + 1))
+		  : -1;
+	free(name);
+	return rc ? coren_error_set(err, COREN_ERR_NOMEM, "out of memory")
+		  : COREN_OK;
+}
+
+enum coren_err coren_memo_exp_split(struct coren_memo_exp *e, const char *spec,
+				    struct coren_error *err)
+{
+	const char *eq = split_kv(spec, "--split", err), *p;
+	struct coren_memo_axis *a;
+	json_t *values;
+	int is_range;
+
+	if (!eq)
+		return COREN_ERR_USAGE;
+	values = range(eq + 1, &is_range, err);
+	if (is_range && !values)
+		return err->code;
+	if (!values) {
+		values = json_array();
+		for (p = eq + 1; values;) {
+			const char *c = strchr(p, ',');
+			char *item = strndup(p, c ? (size_t)(c - p) : strlen(p));
+
+			if (!item || json_array_append_new(
+					     values, coren_memo_parse_value(item))) {
+				json_decref(values);
+				values = NULL;
+			}
+			free(item);
+			if (!c)
+				break;
+			p = c + 1;
+		}
+	}
+	a = values ? axis(e, spec, (size_t)(eq - spec)) : NULL;
+	if (!a) {
+		json_decref(values);
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	}
+	set_values(a, values);
+	return COREN_OK;
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end || errno || v == 0 || v > SIZE_MAX / 2)
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+enum coren_err coren_memo_exp_memo_chunk(struct coren_memo_exp *e,
+					 const char *spec,
+					 struct coren_error *err)
+{
+	const char *eq = split_kv(spec, "--memo-chunk", err);
+	struct coren_memo_axis *a;
+	size_t n;
+
+	if (!eq)
+		return COREN_ERR_USAGE;
+	if (parse_size(eq + 1, &n))
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "--memo-chunk '%s': size is not a "
+				       "positive integer",
+				       spec);
+	a = axis(e, spec, (size_t)(eq - spec));
+	if (!a)
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	a->bin = n;
+	return COREN_OK;
+}
+
+/* ---- YAML ------------------------------------------------------------- */
+
+static enum coren_err yaml_size(const struct coren_yaml_node *n, size_t *out,
+				struct coren_error *err)
+{
+	uint64_t v;
+
+	if (coren_yaml_get_u64(n, &v, err))
+		return err->code;
+	if (v == 0 || v > SIZE_MAX / 2)
+		return coren_yaml_error(n, err, "expected a positive integer, "
+						"got '%s'",
+					n->value);
+	*out = (size_t)v;
+	return COREN_OK;
+}
+
+static enum coren_err yaml_string(const struct coren_yaml_node *n, char **out,
+				  struct coren_error *err)
+{
+	const char *s;
+
+	if (coren_yaml_get_string(n, &s, err))
+		return err->code;
+	free(*out);
+	*out = strdup(s);
+	return *out ? COREN_OK
+		    : coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+}
+
+/* A command: a sequence of strings (argv), or one string (argv of one). */
+static enum coren_err yaml_argv(const struct coren_yaml_node *n, char ***out,
+				struct coren_error *err)
+{
+	size_t count = n->kind == COREN_YAML_SEQUENCE ? n->n : 1;
+	char **v;
+
+	if (n->kind == COREN_YAML_MAPPING || count == 0)
+		return coren_yaml_error(n, err, "expected a command (a list "
+						"of strings)");
+	v = calloc(count + 1, sizeof *v);
+	if (!v)
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < count; i++) {
+		const struct coren_yaml_node *item =
+			n->kind == COREN_YAML_SEQUENCE ? n->items[i] : n;
+
+		if (yaml_string(item, &v[i], err)) {
+			free_argv(v);
+			return err->code;
+		}
+	}
+	free_argv(*out);
+	*out = v;
+	return COREN_OK;
+}
+
+/* An axis's values: a list, or {from, to, step}. */
+static enum coren_err yaml_values(const struct coren_yaml_node *n,
+				  json_t **out, struct coren_error *err)
+{
+	static const char *const keys[] = {"from", "to", "step", NULL};
+	const struct coren_yaml_node *from, *to, *step;
+	char spec[128];
+	int is_range;
+
+	if (n->kind == COREN_YAML_SEQUENCE) {
+		*out = coren_yaml_to_json(n, err);
+		return *out ? COREN_OK : err->code;
+	}
+	if (n->kind != COREN_YAML_MAPPING)
+		return coren_yaml_error(n, err, "expected a list of values or "
+						"{from, to, step}");
+	if (coren_yaml_check_keys(n, keys, err))
+		return err->code;
+	from = coren_yaml_get(n, "from");
+	to = coren_yaml_get(n, "to");
+	step = coren_yaml_get(n, "step");
+	if (!from || !to || from->kind != COREN_YAML_SCALAR ||
+	    to->kind != COREN_YAML_SCALAR ||
+	    (step && step->kind != COREN_YAML_SCALAR))
+		return coren_yaml_error(n, err, "a range needs scalars 'from' "
+						"and 'to'");
+	snprintf(spec, sizeof spec, "%s..%s%s%s", from->value, to->value,
+		 step ? ".." : "", step ? step->value : "");
+	*out = range(spec, &is_range, err);
+	if (!is_range)
+		return coren_yaml_error(n, err, "range '%s': not numbers",
+					spec);
+	if (!*out) {
+		char msg[COREN_ERROR_MSG_MAX];
+
+		snprintf(msg, sizeof msg, "%s", err->msg);
+		return coren_yaml_error(n, err, "%s", msg);
+	}
+	return COREN_OK;
+}
+
+static enum coren_err yaml_split(struct coren_memo_exp *e,
+				 const struct coren_yaml_node *n,
+				 struct coren_error *err)
+{
+	if (coren_yaml_expect(n, COREN_YAML_MAPPING, err))
+		return err->code;
+	for (size_t i = 0; i < n->n; i++) {
+		const struct coren_yaml_node *k = n->items[2 * i];
+		struct coren_memo_axis *a;
+		json_t *values;
+
+		if (yaml_values(n->items[2 * i + 1], &values, err))
+			return err->code;
+		a = axis(e, k->value, k->len);
+		if (!a) {
+			json_decref(values);
+			return coren_error_set(err, COREN_ERR_NOMEM,
+					       "out of memory");
+		}
+		set_values(a, values);
+	}
+	return COREN_OK;
+}
+
+static enum coren_err yaml_memo_chunk(struct coren_memo_exp *e,
+				      const struct coren_yaml_node *n,
+				      struct coren_error *err)
+{
+	static const char *const keys[] = {"size", NULL};
+
+	if (coren_yaml_expect(n, COREN_YAML_MAPPING, err))
+		return err->code;
+	for (size_t i = 0; i < n->n; i++) {
+		const struct coren_yaml_node *k = n->items[2 * i];
+		const struct coren_yaml_node *v = n->items[2 * i + 1];
+		struct coren_memo_axis *a = axis(e, k->value, k->len);
+
+		if (!a)
+			return coren_error_set(err, COREN_ERR_NOMEM,
+					       "out of memory");
+		if (v->kind == COREN_YAML_MAPPING) {
+			if (coren_yaml_check_keys(v, keys, err))
+				return err->code;
+			if (!coren_yaml_get(v, "size"))
+				return coren_yaml_error(v, err,
+							"missing key 'size'");
+			v = coren_yaml_get(v, "size");
+		}
+		if (yaml_size(v, &a->bin, err))
+			return err->code;
+	}
+	return COREN_OK;
+}
+
+static enum coren_err yaml_axis_order(struct coren_memo_exp *e,
+				      const struct coren_yaml_node *n,
+				      struct coren_error *err)
+{
+	if (coren_yaml_expect(n, COREN_YAML_SEQUENCE, err))
+		return err->code;
+	for (size_t i = 0; i < e->naxis_order; i++)
+		free(e->axis_order[i]);
+	free(e->axis_order);
+	e->naxis_order = 0;
+	e->axis_order = calloc(n->n ? n->n : 1, sizeof *e->axis_order);
+	if (!e->axis_order)
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < n->n; i++) {
+		if (yaml_string(n->items[i], &e->axis_order[i], err))
+			return err->code;
+		e->naxis_order++;
+	}
+	return COREN_OK;
+}
+
+enum coren_err coren_memo_exp_load_yaml(struct coren_memo_exp *e,
+					const struct coren_yaml_node *root,
+					struct coren_error *err)
+{
+	static const char *const keys[] = {
+		"params", "split",  "memo_chunk", "exec_chunk",
+		"cache",  "version", "workers",    "axis_order",
+		"exec",   "cmd",    "coproc",     NULL};
+	const struct coren_yaml_node *n;
+	uint64_t w;
+
+	if (coren_yaml_expect(root, COREN_YAML_MAPPING, err) ||
+	    coren_yaml_check_keys(root, keys, err))
+		return err->code;
+	if ((n = coren_yaml_get(root, "params"))) {
+		json_t *p;
+
+		if (coren_yaml_expect(n, COREN_YAML_MAPPING, err))
+			return err->code;
+		p = coren_yaml_to_json(n, err);
+		if (!p)
+			return err->code;
+		json_object_update(e->params, p);
+		json_decref(p);
+	}
+	if ((n = coren_yaml_get(root, "split")) && yaml_split(e, n, err))
+		return err->code;
+	if ((n = coren_yaml_get(root, "memo_chunk")) &&
+	    yaml_memo_chunk(e, n, err))
+		return err->code;
+	if ((n = coren_yaml_get(root, "exec_chunk")) &&
+	    yaml_size(n, &e->exec_chunk, err))
+		return err->code;
+	if ((n = coren_yaml_get(root, "workers"))) {
+		if (n->kind == COREN_YAML_SCALAR &&
+		    !strcmp(n->value, "auto"))
+			e->workers = 0;
+		else if (coren_yaml_get_u64(n, &w, err))
+			return err->code;
+		else if (w == 0 || w > 4096)
+			return coren_yaml_error(n, err, "workers must be "
+							"1..4096 or auto");
+		else
+			e->workers = (unsigned)w;
+	}
+	if ((n = coren_yaml_get(root, "cache")) && yaml_string(n, &e->cache, err))
+		return err->code;
+	if ((n = coren_yaml_get(root, "version")) &&
+	    yaml_string(n, &e->version, err))
+		return err->code;
+	if ((n = coren_yaml_get(root, "exec")) && yaml_string(n, &e->exec, err))
+		return err->code;
+	if ((n = coren_yaml_get(root, "cmd")) && yaml_argv(n, &e->cmd, err))
+		return err->code;
+	if ((n = coren_yaml_get(root, "coproc")) &&
+	    yaml_argv(n, &e->coproc, err))
+		return err->code;
+	if ((n = coren_yaml_get(root, "axis_order")) &&
+	    yaml_axis_order(e, n, err))
+		return err->code;
+	return COREN_OK;
+}
+
+/* ---- finishing -------------------------------------------------------- */
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct coren_memo_axis *)a)->name,
+		      ((const struct coren_memo_axis *)b)->name);
+}
+
+enum coren_err coren_memo_exp_finish(struct coren_memo_exp *e,
+				     struct coren_error *err)
+{
+	if (!e->params || !e->version)
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < e->naxes; i++) {
+		if (!e->axes[i].values)
+			return coren_error_set(err, COREN_ERR_USAGE,
+					       "memo chunk size for '%s', "
+					       "which is not a split axis",
+					       e->axes[i].name);
+		if (!e->axes[i].bin)
+			return coren_error_set(err, COREN_ERR_USAGE,
+					       "no memo chunk size for axis "
+					       "'%s' (--memo-chunk %s=N)",
+					       e->axes[i].name,
+					       e->axes[i].name);
+		if (json_object_get(e->params, e->axes[i].name))
+			return coren_error_set(err, COREN_ERR_USAGE,
+					       "'%s' is both a param and an "
+					       "axis",
+					       e->axes[i].name);
+	}
+	qsort(e->axes, e->naxes, sizeof *e->axes, by_name);
+	if (!e->naxis_order)
+		return COREN_OK;
+	if (e->naxis_order != e->naxes)
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "axis order names %zu axes, the split "
+				       "has %zu",
+				       e->naxis_order, e->naxes);
+	for (size_t i = 0; i < e->naxis_order; i++) {
+		size_t j;
+
+		for (j = i; j < e->naxes; j++)
+			if (!strcmp(e->axes[j].name, e->axis_order[i]))
+				break;
+		if (j == e->naxes)
+			return coren_error_set(err, COREN_ERR_USAGE,
+					       "axis order: '%s' is not a "
+					       "split axis (or named twice)",
+					       e->axis_order[i]);
+		if (j != i) {
+			struct coren_memo_axis t = e->axes[i];
+
+			e->axes[i] = e->axes[j];
+			e->axes[j] = t;
+		}
+	}
+	return COREN_OK;
+}

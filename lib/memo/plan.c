@@ -1,0 +1,318 @@
+/* plan.c - memo chunks of a grid: bins, cartesian product, ids. */
+#include "config.h"
+
+#include <coren/hash.h>
+#include <coren/json.h>
+#include <coren/memo.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+struct plan_axis {
+	const char *name;
+	size_t nvalues, bin, nbins;
+	json_t *values;	 /* borrowed from the experiment */
+	struct coren_buf text; /* canonical values, back to back */
+	size_t *off;	 /* nvalues + 1 offsets into text */
+	struct coren_buf key; /* "name": as JSON */
+};
+
+struct coren_memo_plan {
+	const struct coren_memo_exp *exp;
+	size_t naxes;
+	struct plan_axis *axes;
+	uint64_t chunks, points;
+	struct coren_buf params; /* canonical */
+	struct coren_buf version; /* as a JSON string */
+};
+
+static uint64_t mul_sat(uint64_t a, uint64_t b)
+{
+	return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+static enum coren_err axis_init(struct plan_axis *pa,
+				const struct coren_memo_axis *a)
+{
+	enum coren_err rc = COREN_OK;
+
+	pa->name = a->name;
+	pa->values = a->values;
+	pa->nvalues = json_array_size(a->values);
+	pa->bin = a->bin;
+	pa->nbins = (pa->nvalues + pa->bin - 1) / pa->bin;
+	coren_buf_init(&pa->text, 0);
+	coren_buf_init(&pa->key, 0);
+	pa->off = malloc((pa->nvalues + 1) * sizeof *pa->off);
+	if (!pa->off)
+		return COREN_ERR_NOMEM;
+	for (size_t i = 0; !rc && i < pa->nvalues; i++) {
+		pa->off[i] = pa->text.len;
+		rc = coren_json_canonical(json_array_get(a->values, i),
+					  &pa->text);
+	}
+	pa->off[pa->nvalues] = pa->text.len;
+	if (!rc)
+		rc = coren_json_dump_string(a->name, strlen(a->name), &pa->key);
+	return rc;
+}
+
+enum coren_err coren_memo_plan_new(const struct coren_memo_exp *e,
+				   struct coren_memo_plan **out,
+				   struct coren_error *err)
+{
+	struct coren_memo_plan *p = calloc(1, sizeof *p);
+	enum coren_err rc = COREN_OK;
+
+	*out = NULL;
+	if (!p)
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	p->exp = e;
+	p->naxes = e->naxes;
+	p->axes = calloc(e->naxes ? e->naxes : 1, sizeof *p->axes);
+	coren_buf_init(&p->params, 0);
+	coren_buf_init(&p->version, 0);
+	p->chunks = p->points = 1;
+	if (!p->axes)
+		rc = COREN_ERR_NOMEM;
+	for (size_t i = 0; !rc && i < e->naxes; i++) {
+		rc = axis_init(&p->axes[i], &e->axes[i]);
+		p->chunks = mul_sat(p->chunks, p->axes[i].nbins);
+		p->points = mul_sat(p->points, p->axes[i].nvalues);
+	}
+	if (!rc)
+		rc = coren_json_canonical(e->params, &p->params);
+	if (!rc)
+		rc = coren_json_dump_string(e->version, strlen(e->version),
+					    &p->version);
+	if (!rc && (p->chunks == UINT64_MAX || p->points == UINT64_MAX))
+		rc = coren_error_set(err, COREN_ERR_USAGE,
+				     "the grid has too many points");
+	else if (rc)
+		coren_error_set(err, rc, "out of memory");
+	if (rc) {
+		coren_memo_plan_free(p);
+		return rc;
+	}
+	*out = p;
+	return COREN_OK;
+}
+
+void coren_memo_plan_free(struct coren_memo_plan *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; p->axes && i < p->naxes; i++) {
+		coren_buf_release(&p->axes[i].text);
+		coren_buf_release(&p->axes[i].key);
+		free(p->axes[i].off);
+	}
+	free(p->axes);
+	coren_buf_release(&p->params);
+	coren_buf_release(&p->version);
+	free(p);
+}
+
+uint64_t coren_memo_plan_chunks(const struct coren_memo_plan *p)
+{
+	return p->chunks;
+}
+
+uint64_t coren_memo_plan_points(const struct coren_memo_plan *p)
+{
+	return p->points;
+}
+
+size_t coren_memo_plan_naxes(const struct coren_memo_plan *p)
+{
+	return p->naxes;
+}
+
+const struct coren_memo_exp *coren_memo_plan_exp(const struct coren_memo_plan *p)
+{
+	return p->exp;
+}
+
+const char *coren_memo_plan_axis_name(const struct coren_memo_plan *p, size_t a)
+{
+	return p->axes[a].name;
+}
+
+const char *coren_memo_plan_params_text(const struct coren_memo_plan *p)
+{
+	return p->params.data ? p->params.data : "{}";
+}
+
+const char *coren_memo_plan_value_text(const struct coren_memo_plan *p,
+				       size_t a, size_t v, size_t *len)
+{
+	const struct plan_axis *pa = &p->axes[a];
+
+	*len = pa->off[v + 1] - pa->off[v];
+	return pa->text.data + pa->off[v];
+}
+
+void coren_memo_plan_chunk_bins(const struct coren_memo_plan *p, uint64_t c,
+				size_t *bins)
+{
+	for (size_t i = p->naxes; i-- > 0;) {
+		bins[i] = (size_t)(c % p->axes[i].nbins);
+		c /= p->axes[i].nbins;
+	}
+}
+
+/* Length of bin b of axis a. */
+static size_t bin_len(const struct plan_axis *a, size_t b)
+{
+	size_t start = b * a->bin;
+
+	return a->nvalues - start < a->bin ? a->nvalues - start : a->bin;
+}
+
+uint64_t coren_memo_plan_chunk_points(const struct coren_memo_plan *p,
+				      const size_t *bins)
+{
+	uint64_t n = 1;
+
+	for (size_t i = 0; i < p->naxes; i++)
+		n *= bin_len(&p->axes[i], bins[i]);
+	return n;
+}
+
+void coren_memo_plan_point(const struct coren_memo_plan *p, const size_t *bins,
+			   uint64_t i, size_t *vidx)
+{
+	for (size_t a = p->naxes; a-- > 0;) {
+		size_t len = bin_len(&p->axes[a], bins[a]);
+
+		vidx[a] = bins[a] * p->axes[a].bin + (size_t)(i % len);
+		i /= len;
+	}
+}
+
+/* The chunk key's canonical text: [[axis,[values...]],...]. */
+static enum coren_err key_text(const struct coren_memo_plan *p,
+			       const size_t *bins, const size_t *lens,
+			       struct coren_buf *b)
+{
+	enum coren_err rc = coren_buf_putc(b, '[');
+
+	for (size_t a = 0; !rc && a < p->naxes; a++) {
+		const struct plan_axis *pa = &p->axes[a];
+		size_t first = bins[a] * pa->bin;
+		size_t n = lens ? lens[a] : bin_len(pa, bins[a]);
+
+		rc = coren_buf_append(b, a ? ",[" : "[", a ? 2 : 1);
+		if (!rc)
+			rc = coren_buf_append(b, pa->key.data, pa->key.len);
+		if (!rc)
+			rc = coren_buf_append(b, ",[", 2);
+		for (size_t v = first; !rc && v < first + n; v++) {
+			if (v > first)
+				rc = coren_buf_putc(b, ',');
+			if (!rc)
+				rc = coren_buf_append(b,
+						      pa->text.data + pa->off[v],
+						      pa->off[v + 1] - pa->off[v]);
+		}
+		if (!rc)
+			rc = coren_buf_append(b, "]]", 2);
+	}
+	if (!rc)
+		rc = coren_buf_putc(b, ']');
+	return rc;
+}
+
+enum coren_err coren_memo_plan_chunk_id(const struct coren_memo_plan *p,
+					const size_t *bins, const size_t *lens,
+					char hex[65])
+{
+	struct coren_buf b;
+	enum coren_err rc;
+
+	coren_buf_init(&b, 0);
+	rc = coren_buf_append(&b, "{\"chunk_key\":", 13);
+	if (!rc)
+		rc = key_text(p, bins, lens, &b);
+	if (!rc)
+		rc = coren_buf_append(&b, ",\"params\":", 10);
+	if (!rc)
+		rc = coren_buf_append(&b, coren_memo_plan_params_text(p),
+				      strlen(coren_memo_plan_params_text(p)));
+	if (!rc)
+		rc = coren_buf_append(&b, ",\"version\":", 11);
+	if (!rc)
+		rc = coren_buf_append(&b, p->version.data, p->version.len);
+	if (!rc)
+		rc = coren_buf_putc(&b, '}');
+	if (!rc)
+		rc = coren_sha256_hex(b.data, b.len, hex);
+	coren_buf_release(&b);
+	return rc;
+}
+
+json_t *coren_memo_plan_chunk_key(const struct coren_memo_plan *p,
+				  const size_t *bins, const size_t *lens)
+{
+	json_t *key = json_array();
+
+	for (size_t a = 0; key && a < p->naxes; a++) {
+		const struct plan_axis *pa = &p->axes[a];
+		size_t first = bins[a] * pa->bin;
+		size_t n = lens ? lens[a] : bin_len(pa, bins[a]);
+		json_t *vals = json_array();
+
+		for (size_t v = first; vals && v < first + n; v++)
+			if (json_array_append(vals,
+					      json_array_get(pa->values, v))) {
+				json_decref(vals);
+				vals = NULL;
+			}
+		if (!vals || json_array_append_new(
+				     key, json_pack("[so]", pa->name, vals))) {
+			json_decref(key);
+			key = NULL;
+		}
+	}
+	return key;
+}
+
+json_t *coren_memo_plan_point_json(const struct coren_memo_plan *p,
+				   const size_t *vidx)
+{
+	json_t *pt = json_object();
+
+	for (size_t a = 0; pt && a < p->naxes; a++)
+		if (json_object_set(pt, p->axes[a].name,
+				    json_array_get(p->axes[a].values,
+						   vidx[a]))) {
+			json_decref(pt);
+			pt = NULL;
+		}
+	return pt;
+}
+
+enum coren_err coren_memo_plan_point_text(const struct coren_memo_plan *p,
+					  const size_t *vidx,
+					  struct coren_buf *b)
+{
+	enum coren_err rc = coren_buf_putc(b, '{');
+
+	for (size_t a = 0; !rc && a < p->naxes; a++) {
+		const struct plan_axis *pa = &p->axes[a];
+
+		if (a)
+			rc = coren_buf_putc(b, ',');
+		if (!rc)
+			rc = coren_buf_append(b, pa->key.data, pa->key.len);
+		if (!rc)
+			rc = coren_buf_putc(b, ':');
+		if (!rc)
+			rc = coren_buf_append(b, pa->text.data + pa->off[vidx[a]],
+					      pa->off[vidx[a] + 1] -
+						      pa->off[vidx[a]]);
+	}
+	if (!rc)
+		rc = coren_buf_putc(b, '}');
+	return rc;
+}

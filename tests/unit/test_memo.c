@@ -1,0 +1,250 @@
+/* test_memo - the planner: bins, product, ids, canonical JSON of values. */
+#include "config.h"
+
+#include "tap.h"
+
+#include <coren/hash.h>
+#include <coren/json.h>
+#include <coren/memo.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct coren_memo_plan *plan_of(struct coren_memo_exp *e,
+				       const char *const *splits,
+				       const char *const *bins)
+{
+	struct coren_error err = {0};
+	struct coren_memo_plan *p = NULL;
+
+	coren_memo_exp_init(e);
+	for (; *splits; splits++)
+		if (coren_memo_exp_split(e, *splits, &err))
+			return NULL;
+	for (; *bins; bins++)
+		if (coren_memo_exp_memo_chunk(e, *bins, &err))
+			return NULL;
+	if (coren_memo_exp_finish(e, &err) || coren_memo_plan_new(e, &p, &err))
+		return NULL;
+	return p;
+}
+
+/* The id computed here, independently: SHA-256 of the text we expect. */
+static void expect_id(const char *text, char hex[65])
+{
+	coren_sha256_hex(text, strlen(text), hex);
+}
+
+static void test_example(void)
+{
+	static const char *const splits[] = {"strat=aaa,bb", "s=1,2,3,4", NULL};
+	static const char *const bins[] = {"strat=1", "s=3", NULL};
+	struct coren_memo_exp e;
+	struct coren_memo_plan *p = plan_of(&e, splits, bins);
+	size_t b[2], v[2];
+	char id[65], want[65];
+	json_t *key;
+	char *text;
+
+	ok(p != NULL, "the issue's example plans");
+	if (!p)
+		return;
+	is_u64(coren_memo_plan_chunks(p), 4, "2 x 2 memo chunks");
+	is_u64(coren_memo_plan_points(p), 8, "8 points");
+	is_str(coren_memo_plan_axis_name(p, 0), "s", "axes sorted by name: s");
+	/* chunk order: last axis (strat) fastest */
+	coren_memo_plan_chunk_bins(p, 1, b);
+	ok(b[0] == 0 && b[1] == 1, "chunk 1 is s bin 0, strat bin 1");
+	coren_memo_plan_chunk_bins(p, 2, b);
+	ok(b[0] == 1 && b[1] == 0, "chunk 2 is s bin 1 (the short one)");
+	is_u64(coren_memo_plan_chunk_points(p, b), 1, "the short bin has 1 point");
+	coren_memo_plan_chunk_bins(p, 0, b);
+	is_u64(coren_memo_plan_chunk_points(p, b), 3, "a full bin has 3");
+	coren_memo_plan_point(p, b, 2, v);
+	ok(v[0] == 2 && v[1] == 0, "point 2 of chunk 0 is s=3, strat=aaa");
+	key = coren_memo_plan_chunk_key(p, b, NULL);
+	text = json_dumps(key, JSON_COMPACT);
+	is_str(text, "[[\"s\",[1,2,3]],[\"strat\",[\"aaa\"]]]", "chunk key");
+	free(text);
+	json_decref(key);
+	coren_memo_plan_chunk_id(p, b, NULL, id);
+	expect_id("{\"chunk_key\":[[\"s\",[1,2,3]],[\"strat\",[\"aaa\"]]],"
+		  "\"params\":{},\"version\":\"v1\"}",
+		  want);
+	is_str(id, want, "id = sha256 of canonical {chunk_key, params, version}");
+	{
+		size_t lens[2] = {1, 1};
+
+		coren_memo_plan_chunk_id(p, b, lens, id);
+		expect_id("{\"chunk_key\":[[\"s\",[1]],[\"strat\",[\"aaa\"]]],"
+			  "\"params\":{},\"version\":\"v1\"}",
+			  want);
+		is_str(id, want, "id of a shorter prefix chunk");
+	}
+	{
+		struct coren_buf t;
+
+		coren_buf_init(&t, 0);
+		coren_memo_plan_point(p, b, 1, v);
+		coren_memo_plan_point_text(p, v, &t);
+		is_str(t.data, "{\"s\":2,\"strat\":\"aaa\"}", "point text");
+		coren_buf_release(&t);
+	}
+	coren_memo_plan_free(p);
+	coren_memo_exp_release(&e);
+}
+
+static void test_values(void)
+{
+	static const char *const splits[] = {"x=1,\"1\",1.0,-0.0,1e400x,\"\\u00e9\",é,null,true", NULL};
+	static const char *const bins[] = {"x=100", NULL};
+	struct coren_memo_exp e;
+	struct coren_memo_plan *p = plan_of(&e, splits, bins);
+	static const char *const want[] = {"1", "\"1\"", "1.0", "-0.0",
+					   "\"1e400x\"", "\"é\"", "\"é\"",
+					   "null", "true"};
+	size_t len;
+
+	ok(p != NULL, "values of every kind plan");
+	if (!p)
+		return;
+	for (size_t i = 0; i < 9; i++) {
+		const char *t = coren_memo_plan_value_text(p, 0, i, &len);
+
+		ok(len == strlen(want[i]) && !memcmp(t, want[i], len),
+		   "value %zu is %s", i, want[i]);
+	}
+	coren_memo_plan_free(p);
+	coren_memo_exp_release(&e);
+}
+
+static void test_numbers_vs_strings(void)
+{
+	static const char *const s1[] = {"x=1", NULL}, *const s2[] = {"x=\"1\"", NULL};
+	static const char *const bins[] = {"x=1", NULL};
+	struct coren_memo_exp e1, e2;
+	struct coren_memo_plan *p1 = plan_of(&e1, s1, bins), *p2 = plan_of(&e2, s2, bins);
+	size_t b = 0;
+	char a[65], c[65];
+
+	coren_memo_plan_chunk_id(p1, &b, NULL, a);
+	coren_memo_plan_chunk_id(p2, &b, NULL, c);
+	ok(strcmp(a, c) != 0, "1 and \"1\" are different chunks");
+	coren_memo_plan_free(p1);
+	coren_memo_plan_free(p2);
+	coren_memo_exp_release(&e1);
+	coren_memo_exp_release(&e2);
+}
+
+static void test_params_version(void)
+{
+	static const char *const splits[] = {"x=1,2", NULL};
+	static const char *const bins[] = {"x=2", NULL};
+	struct coren_memo_exp e;
+	struct coren_memo_plan *p;
+	struct coren_error err = {0};
+	size_t b = 0;
+	char id[65], want[65];
+
+	coren_memo_exp_init(&e);
+	coren_memo_exp_param(&e, "beta=0.1", &err);
+	coren_memo_exp_param(&e, "alpha=x y", &err);
+	free(e.version);
+	e.version = strdup("v2");
+	coren_memo_exp_split(&e, splits[0], &err);
+	coren_memo_exp_memo_chunk(&e, bins[0], &err);
+	ok(!coren_memo_exp_finish(&e, &err) && !coren_memo_plan_new(&e, &p, &err),
+	   "params and a version plan");
+	coren_memo_plan_chunk_id(p, &b, NULL, id);
+	expect_id("{\"chunk_key\":[[\"x\",[1,2]]],\"params\":{\"alpha\":\"x y\","
+		  "\"beta\":0.1},\"version\":\"v2\"}",
+		  want);
+	is_str(id, want, "params sorted, floats shortest, version in the id");
+	coren_memo_plan_free(p);
+	coren_memo_exp_release(&e);
+}
+
+static void test_ranges_and_errors(void)
+{
+	struct coren_memo_exp e;
+	struct coren_error err = {0};
+
+	coren_memo_exp_init(&e);
+	ok(!coren_memo_exp_split(&e, "n=0..9", &err), "an integer range");
+	is_u64(json_array_size(e.axes[0].values), 10, "0..9 has 10 values");
+	ok(!coren_memo_exp_split(&e, "t=0..1..0.25", &err), "a stepped range");
+	is_u64(json_array_size(e.axes[1].values), 5, "0..1..0.25 has 5 values");
+	is_int(coren_memo_exp_split(&e, "z=5..1", &err), COREN_ERR_USAGE,
+	       "an empty range is an error");
+	is_int(coren_memo_exp_split(&e, "novalue", &err), COREN_ERR_USAGE,
+	       "--split without = is an error");
+	is_int(coren_memo_exp_memo_chunk(&e, "n=0", &err), COREN_ERR_USAGE,
+	       "a memo chunk of 0 is an error");
+	is_int(coren_memo_exp_finish(&e, &err), COREN_ERR_USAGE,
+	       "an axis without a memo chunk size is an error");
+	ok(strstr(err.msg, "no memo chunk size for axis") != NULL,
+	   "... and says which: %s", err.msg);
+	coren_memo_exp_release(&e);
+}
+
+static void test_yaml(void)
+{
+	static const char good[] = "params: {alpha: 0.4}\n"
+				   "split:\n  strat: [aaa, bb]\n  s: {from: 1, to: 4}\n"
+				   "memo_chunk: {strat: 1, s: {size: 3}}\n"
+				   "exec_chunk: 2\nversion: v7\n";
+	static const char bad[] = "split:\n  s: [1]\nmemo_chunks: {s: 1}\n";
+	struct coren_yaml_doc *doc;
+	struct coren_memo_exp e;
+	struct coren_error err = {0};
+
+	coren_memo_exp_init(&e);
+	coren_yaml_load_buffer(good, sizeof good - 1, "exp.yaml", &doc, &err);
+	ok(!coren_memo_exp_load_yaml(&e, coren_yaml_root(doc), &err) &&
+		   !coren_memo_exp_finish(&e, &err),
+	   "a YAML experiment loads: %s", err.msg);
+	is_u64(e.exec_chunk, 2, "exec_chunk");
+	is_str(e.version, "v7", "version");
+	is_u64(e.axes[0].bin, 3, "memo_chunk as {size: 3}");
+	is_u64(json_array_size(e.axes[0].values), 4, "a {from, to} range");
+	coren_yaml_free(doc);
+	coren_memo_exp_release(&e);
+
+	coren_memo_exp_init(&e);
+	coren_yaml_load_buffer(bad, sizeof bad - 1, "exp.yaml", &doc, &err);
+	is_int(coren_memo_exp_load_yaml(&e, coren_yaml_root(doc), &err),
+	       COREN_ERR_CONFIG, "an unknown key is an error");
+	is_str(err.where, "exp.yaml:3:1", "... at its position");
+	coren_yaml_free(doc);
+	coren_memo_exp_release(&e);
+}
+
+static void test_empty_and_axisless(void)
+{
+	static const char *const none[] = {NULL};
+	static const char *const empty[] = {"x=", NULL};
+	static const char *const bins[] = {"x=2", NULL};
+	struct coren_memo_exp e;
+	struct coren_memo_plan *p = plan_of(&e, none, none);
+
+	ok(p && coren_memo_plan_chunks(p) == 1 && coren_memo_plan_points(p) == 1,
+	   "no axes: one chunk of one point");
+	coren_memo_plan_free(p);
+	coren_memo_exp_release(&e);
+	p = plan_of(&e, empty, bins);
+	ok(p && coren_memo_plan_points(p) == 1,
+	   "x= is one value, the empty string");
+	coren_memo_plan_free(p);
+	coren_memo_exp_release(&e);
+}
+
+int main(void)
+{
+	test_example();
+	test_values();
+	test_numbers_vs_strings();
+	test_params_version();
+	test_ranges_and_errors();
+	test_yaml();
+	test_empty_and_axisless();
+	return done_testing();
+}
