@@ -11,6 +11,7 @@
 #include <coren/record.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -562,6 +563,10 @@ int main(int argc, char **argv)
 	int status = 0;
 
 	tool_init("swarm-run");
+	/* chunks are large buffers, made and freed all the time: keep them in
+	 * the heap rather than mmap'ing fresh pages (page faults) each time */
+	mallopt(M_MMAP_THRESHOLD, 256 << 20);
+	mallopt(M_TRIM_THRESHOLD, 512 << 20);
 	parse_args(argc, argv, &a);
 	if (a.serve)
 		return serve(&a);

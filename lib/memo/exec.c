@@ -796,7 +796,7 @@ static void coproc_run(void *p, struct exec_batch *b)
 			n = read(w->from, buf, sizeof buf);
 			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 				coproc_reap(w, false);
-				snprintf(buf, sizeof buf, "the co-process %s",
+				snprintf(buf, sizeof buf, "the co-process ended: %s",
 					 w->why);
 				for (; done < b->n; done++)
 					batch_fail(b, done, "%s", buf);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #define WINDOW_MAX 65536 /* memo chunks held at once, beyond one slab */
+#define HELD_MIN 65536	 /* points the window may hold beyond one slab */
 #define PROBES_MAX 1024	 /* earlier, shorter chunks looked for per chunk */
 
 enum slot_state { SLOT_PENDING, SLOT_READY, SLOT_FAILED };
@@ -66,6 +67,7 @@ struct run {
 	struct slot **win;
 	uint64_t base;
 	size_t n, cap;
+	uint64_t held; /* points of the slots in the window */
 };
 
 static double now(void)
@@ -501,7 +503,11 @@ static enum coren_err resolve(struct run *r, struct slot *s,
 	if (!s->lines || !s->lens || !s->errs)
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	r->st->chunks_executed++;
-	reused = probe_shorter(r, s);
+	/* earlier, shorter chunks can exist only where an earlier run was:
+	 * look when some chunk of this grid is cached, or for the last one */
+	reused = r->st->chunks_cached || s->index + 1 == r->st->chunks_total
+			 ? probe_shorter(r, s)
+			 : 0;
 	r->st->points_reused += reused;
 	atomic_store(&s->remaining, s->npoints - reused);
 	if (reused == s->npoints) {
@@ -657,13 +663,16 @@ static enum coren_err window_push(struct run *r, struct slot *s)
 		r->cap = cap;
 	}
 	r->win[r->n++] = s;
+	r->held += s->npoints;
 	return COREN_OK;
 }
 
 static void window_drop(struct run *r, size_t k)
 {
-	for (size_t i = 0; i < k; i++)
+	for (size_t i = 0; i < k; i++) {
+		r->held -= r->win[i]->npoints;
 		slot_free(r->win[i]);
+	}
 	memmove(r->win, r->win + k, (r->n - k) * sizeof *r->win);
 	r->n -= k;
 	r->base += k;
@@ -677,7 +686,9 @@ static bool want_more(struct run *r, uint64_t next)
 		return false;
 	if (r->n < r->slab)
 		return true;
-	return r->n < r->slab + WINDOW_MAX && r->queued_points < target;
+	/* keep the workers fed, but hold a bounded number of points */
+	return r->n < r->slab + WINDOW_MAX && r->queued_points < target &&
+	       r->held < (target > HELD_MIN ? 4 * target : HELD_MIN);
 }
 
 static void stop_workers(struct run *r, pthread_t *t, size_t started)
