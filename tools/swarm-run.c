@@ -421,7 +421,7 @@ static struct coren_memo_exec *open_exec(struct coren_memo_exp *e,
 		/* load it here first: a bad plugin is exit 3 before any run */
 		rc = coren_memo_exec_plugin(e->exec, a->dirs, &x, &err);
 		if (rc)
-			tool_die(&err);
+			tool_die_code(&err, COREN_EXIT_PLUGIN);
 		coren_memo_exec_free(x);
 		argv[k++] = self;
 		for (size_t i = 0; i < a->ndirs; i++) {
@@ -440,6 +440,8 @@ static struct coren_memo_exec *open_exec(struct coren_memo_exp *e,
 		rc = coren_memo_exec_coproc((const char *const *)e->coproc, &x,
 					    &err);
 	}
+	if (rc == COREN_ERR_NOTFOUND && e->exec) /* a plugin: exit 3 */
+		tool_die_code(&err, COREN_EXIT_PLUGIN);
 	if (rc)
 		tool_die(&err);
 	return x;
