@@ -100,3 +100,13 @@ emit() {
 @test "coren-probe(1) EXAMPLES run" {
 	run_sessions "$top_srcdir/man/coren-probe.1"
 }
+
+@test "swarm-run(1) EXAMPLES run" {
+	export COREN_PLUGIN_PATH="$COREN_EXEC_PLUGINS"
+	run_sessions "$top_srcdir/man/swarm-run.1"
+}
+
+@test "coren-chunk(5) EXAMPLES run" {
+	export COREN_PLUGIN_PATH="$COREN_EXEC_PLUGINS"
+	run_sessions "$top_srcdir/man/coren-chunk.5"
+}
