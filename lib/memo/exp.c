@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RANGE_MAX 100000000u /* values an A..B range may expand to */
+#define RANGE_MAX 10000000u /* values an A..B range may expand to */
 
 void coren_memo_exp_init(struct coren_memo_exp *e)
 {
@@ -530,7 +530,8 @@ enum coren_err coren_memo_exp_finish(struct coren_memo_exp *e,
 					       "axis",
 					       e->axes[i].name);
 	}
-	qsort(e->axes, e->naxes, sizeof *e->axes, by_name);
+	if (e->naxes)
+		qsort(e->axes, e->naxes, sizeof *e->axes, by_name);
 	if (!e->naxis_order)
 		return COREN_OK;
 	if (e->naxis_order != e->naxes)
