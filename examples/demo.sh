@@ -57,6 +57,19 @@ printf 'int not_a_plugin(void) { return 0; }\n' > "$work/broken.c"
 cc -shared -fPIC -o "$work/broken.so" "$work/broken.c"
 plugload "$work/broken.so" || echo "(exit $?)"
 
-for tool in swarm-run rk-launch rk-bench; do
+section "3. a memoized sweep, run twice: the second is all cache hits (swarm-run)"
+export COREN_PLUGIN_PATH="$top_builddir/plugins/exec/.libs"
+cp -R "$top_srcdir/examples/sweep" "$work/sweep"
+chmod -R u+w "$work/sweep"
+make -s -C "$work/sweep" CACHE="$work/chunks"
+make -s -C "$work/sweep" CACHE="$work/chunks"
+make -s -C "$work/sweep" CACHE="$work/chunks" minimum
+echo "\$ swarm-run --split 'x=1..4' --memo-chunk x=2 --cmd sh -c 'echo \$((SWARM_V_x * SWARM_V_x))'"
+swarm-run --split 'x=1..4' --memo-chunk x=2 --cache "$work/chunks" --cmd sh -c 'echo $((SWARM_V_x * SWARM_V_x))'
+echo "\$ swarm-run ... --plan | coren-verdict --table   (price every chunk here)"
+swarm-run -c "$work/sweep/exp.yaml" --cache "$work/chunks" --plan |
+	coren-verdict --table | head -n 4
+
+for tool in rk-launch rk-bench; do
 	[ -x "$top_builddir/tools/$tool" ] || echo "($tool: not built yet)"
 done

@@ -65,7 +65,7 @@ static json_t *chunk_record(const struct coren_memo_plan *p,
 			ok = pt && !coren_memo_exec_cost(x, e->params, pt, &one,
 							 NULL);
 			if (ok)
-				sum = coren_cost_then(sum, one);
+				sum = memo_cost_add(sum, one);
 			json_decref(pt);
 		}
 		if (ok) {

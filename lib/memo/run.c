@@ -129,7 +129,7 @@ static void header_of(struct run *r, struct slot *s, struct coren_chunk_header *
 							&c, NULL))
 				h->has_cost = false;
 			else
-				sum = coren_cost_then(sum, c);
+				sum = memo_cost_add(sum, c);
 			json_decref(pt);
 		}
 		free(vidx);
