@@ -285,3 +285,18 @@ nchunks() { find "${1:-cache}" -name '*.zst' | wc -l; }
 	assert_equal "$(echo "$output" | head -n 2)" "$a"
 	assert_equal "$(echo "$a" | jq '.value > 3.1 and .value < 3.2' | sort -u)" true
 }
+
+@test "examples/sweep: make runs the sweep, a second make is all hits, jq tabulates it" {
+	cp -R "$top_srcdir/examples/sweep" sweep
+	chmod -R u+w sweep
+	export COREN_PLUGIN_PATH="$P"
+	unset MAKEFLAGS MFLAGS
+	run -0 make -s -C sweep
+	assert_output --partial "sweep: 12 chunks, 0 cached, 12 computed, 289 points run"
+	run -0 make -s -C sweep
+	assert_output --partial "sweep: 12 chunks, 12 cached, 0 computed, 0 points run"
+	run -0 make -s -C sweep results.tsv minimum
+	assert_line '{"x":1,"y":1,"f":0}'
+	assert_equal "$(wc -l < sweep/results.tsv)" 289
+	run -0 make -s -C sweep plot
+}
