@@ -60,7 +60,7 @@ PY
 	record "$(printf '{"type":"bench","name":"swarm.coproc","n":%d,"seconds":%.4f,"points_per_second":%.0f}' "$M" "$co" "$(rate $M "$co")")"
 fi
 
-mc="--split seed=1..16 --memo-chunk seed=1 --param samples=4000000 --exec $P/montecarlo_pi.so"
+mc="--split seed=1..16 --memo-chunk seed=1 --param samples=20000000 --exec $P/montecarlo_pi.so"
 one=$(seconds "swarm-run $mc --workers 1 --cache $work/c4")
 two=$(seconds "swarm-run $mc --workers 2 --cache $work/c5")
 printf 'montecarlo_pi, 16 points: 1 worker %.2fs, 2 workers %.2fs: speed-up %.2fx\n' "$one" "$two" "$(echo "$one / $two" | bc -l)"
@@ -68,7 +68,7 @@ record "$(printf '{"type":"bench","name":"swarm.speedup","seconds_1":%.4f,"secon
 
 rss() { /usr/bin/time -f %M swarm-run "$@" 2>&1 > /dev/null | tail -n 1; }
 if [ -x /usr/bin/time ]; then
-	r1=$(rss --split x=0..999999 --memo-chunk x=10000 --exec-chunk 1000 --workers 2 --exec $P/noop.so --cache $work/c6 --stream)
+	r1=$(rss --split x=0..0 --split y=0..999999 --memo-chunk x=1 --memo-chunk y=10000 --exec-chunk 1000 --workers 2 --exec $P/noop.so --cache $work/c6 --stream)
 	r10=$(rss --split x=0..9 --split y=0..999999 --memo-chunk x=1 --memo-chunk y=10000 --exec-chunk 1000 --workers 2 --exec $P/noop.so --cache $work/c7 --stream)
 	printf -- '--stream peak RSS: 1M points %d KiB, 10M points %d KiB\n' "$r1" "$r10"
 	record "$(printf '{"type":"bench","name":"swarm.stream.rss","rss_kib_1m":%d,"rss_kib_10m":%d}' "$r1" "$r10")"
