@@ -286,6 +286,11 @@ static void *worker(void *arg)
 			pthread_cond_wait(&r->work, &r->mu);
 		if (!r->head)
 			break;
+		if (r->abort) { /* a point failed or a stop: start nothing */
+			pthread_cond_broadcast(&r->done);
+			pthread_cond_wait(&r->work, &r->mu);
+			continue;
+		}
 		j = r->head;
 		r->head = j->next;
 		if (!r->head)
@@ -673,7 +678,8 @@ static void window_drop(struct run *r, size_t k)
 		r->held -= r->win[i]->npoints;
 		slot_free(r->win[i]);
 	}
-	memmove(r->win, r->win + k, (r->n - k) * sizeof *r->win);
+	if (k < r->n)
+		memmove(r->win, r->win + k, (r->n - k) * sizeof *r->win);
 	r->n -= k;
 	r->base += k;
 }
