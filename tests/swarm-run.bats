@@ -211,6 +211,13 @@ nchunks() { find "${1:-cache}" -name '*.zst' | wc -l; }
 	[ ! -d cache ]
 }
 
+@test "--progress draws a bar on stderr (by default only on a terminal)" {
+	run -0 --separate-stderr swarm-run -c exp.yaml --exec "$P/noop.so" --progress
+	[[ "$stderr" == *"swarm-run ["*"4/4 chunks"* ]]
+	run -0 --separate-stderr swarm-run -c exp.yaml --exec "$P/noop.so"
+	assert_equal "$stderr" ""
+}
+
 @test "--stream writes the chunks, no results" {
 	run -0 swarm-run -c exp.yaml --exec "$P/noop.so" --stream
 	assert_equal "${#lines[@]}" 1

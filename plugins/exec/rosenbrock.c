@@ -57,6 +57,17 @@ static enum coren_err rb_exec(void *state, const json_t *point, json_t **value,
 		      : coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 }
 
+/* A batch: each point as rb_exec would, failures per point. */
+static enum coren_err rb_exec_batch(void *state, size_t n,
+				    const json_t *const *points, json_t **values,
+				    struct coren_error *errs)
+{
+	for (size_t i = 0; i < n; i++)
+		if (rb_exec(state, points[i], &values[i], &errs[i]))
+			values[i] = NULL;
+	return COREN_OK;
+}
+
 static void rb_fini(void *state)
 {
 	free(state);
@@ -77,6 +88,7 @@ static const struct coren_exec_ops ops = {
 	.init = rb_init,
 	.exec = rb_exec,
 	.fini = rb_fini,
+	.exec_batch = rb_exec_batch,
 	.cost = rb_cost,
 };
 
