@@ -4,6 +4,7 @@
 
 #include "common/tool.h"
 
+#include <coren/cap.h>
 #include <coren/json.h>
 #include <coren/log.h>
 #include <coren/memo.h>
@@ -248,28 +249,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 		tool_usage_error("--max-age goes with --gc");
 }
 
-static char **dup_argv(char **v)
-{
-	size_t n = 0;
-	char **d;
-
-	while (v[n])
-		n++;
-	d = calloc(n + 1, sizeof *d);
-	for (size_t i = 0; d && i < n; i++)
-		d[i] = strdup(v[i]);
-	return d;
-}
-
-static void free_argv(char **v)
-{
-	for (char **p = v; p && *p; p++)
-		free(*p);
-	free(v);
-}
-
 /* An option applied over the experiment. */
-static void apply(struct coren_memo_exp *e, struct args *a, int opt, char *arg)
+static void apply(struct coren_memo_exp *e, int opt, char *arg)
 {
 	struct coren_error err = {0};
 	enum coren_err rc = COREN_OK;
@@ -330,25 +311,19 @@ static void apply(struct coren_memo_exp *e, struct args *a, int opt, char *arg)
 		e->exec = strdup(arg);
 		break;
 	}
-	(void)a;
 	if (rc)
 		tool_usage_error("%s", err.msg);
 }
 
+/* The cache directory of coren-probe's cap, plus /chunks. */
 static char *default_cache(void)
 {
-	const char *d = getenv("COREN_CACHE_DIR"), *x = getenv("XDG_CACHE_HOME");
-	const char *home = getenv("HOME");
-	char buf[PATH_MAX];
+	char *dir = coren_cap_cache_dir(), *out = NULL;
 
-	if (d && *d)
-		snprintf(buf, sizeof buf, "%s/chunks", d);
-	else if (x && *x)
-		snprintf(buf, sizeof buf, "%s/coren/chunks", x);
-	else
-		snprintf(buf, sizeof buf, "%s/.cache/coren/chunks",
-			 home && *home ? home : ".");
-	return strdup(buf);
+	if (asprintf(&out, "%s/chunks", dir ? dir : ".cache/coren") < 0)
+		out = NULL;
+	free(dir);
+	return out;
 }
 
 static void load_experiment(struct coren_memo_exp *e, struct args *a)
@@ -369,15 +344,12 @@ static void load_experiment(struct coren_memo_exp *e, struct args *a)
 		coren_yaml_free(doc);
 	}
 	for (size_t i = 0; i < a->nlater; i++)
-		apply(e, a, a->later_opt[i], a->later[i]);
-	if (a->cmd) {
-		free_argv(e->cmd);
-		e->cmd = dup_argv(a->cmd);
-	}
-	if (a->coproc) {
-		free_argv(e->coproc);
-		e->coproc = dup_argv(a->coproc);
-	}
+		apply(e, a->later_opt[i], a->later[i]);
+	if ((a->cmd && coren_memo_exp_command(e, (const char *const *)a->cmd,
+					      false, &err)) ||
+	    (a->coproc && coren_memo_exp_command(e, (const char *const *)a->coproc,
+						 true, &err)))
+		tool_die(&err);
 	if (!e->cache)
 		e->cache = default_cache();
 	if (!e->workers) {

@@ -20,62 +20,39 @@
 
 static json_t *chunk_record(const struct coren_memo_plan *p,
 			    struct coren_memo_exec *x, uint64_t c,
-			    size_t *bins, size_t *vidx, const char *cache)
+			    const size_t *bins, const char *cache)
 {
-	const struct coren_memo_exp *e = coren_memo_plan_exp(p);
 	json_t *rec = coren_record_new("chunk"), *key = json_object();
+	json_t *pairs = coren_memo_plan_chunk_key(p, bins, NULL), *pair;
 	uint64_t n = coren_memo_plan_chunk_points(p, bins);
+	struct coren_cost cost;
 	char id[65], *path;
 	struct stat st;
+	size_t i;
 
-	if (!rec || !key || coren_memo_plan_chunk_id(p, bins, NULL, id)) {
+	if (!rec || !key || !pairs ||
+	    coren_memo_plan_chunk_id(p, bins, NULL, id)) {
 		json_decref(rec);
 		json_decref(key);
+		json_decref(pairs);
 		return NULL;
 	}
 	path = coren_chunk_path(cache, id);
 	json_object_set_new(rec, "id", json_string(id));
 	json_object_set_new(rec, "index", coren_json_u64(c));
-	for (size_t a = 0; a < e->naxes; a++) {
-		json_t *vals = json_array();
-		size_t lo = bins[a] * e->axes[a].bin;
-		size_t hi = lo + e->axes[a].bin;
-
-		if (hi > json_array_size(e->axes[a].values))
-			hi = json_array_size(e->axes[a].values);
-		for (size_t v = lo; v < hi; v++)
-			json_array_append(vals, json_array_get(e->axes[a].values, v));
-		json_object_set_new(key, e->axes[a].name, vals);
-	}
+	json_array_foreach(pairs, i, pair) /* [[axis, [values]], ...] */
+		json_object_set(key, json_string_value(json_array_get(pair, 0)),
+				json_array_get(pair, 1));
+	json_decref(pairs);
 	json_object_set_new(rec, "chunk_key", key);
 	json_object_set_new(rec, "points", coren_json_u64(n));
 	json_object_set_new(rec, "cached",
 			    json_boolean(path && !stat(path, &st)));
 	json_object_set_new(rec, "path", path ? json_string(path) : json_null());
 	free(path);
-	if (coren_memo_exec_has_cost(x)) {
-		struct coren_cost sum = {0, 0, 0, 0}, one;
-		bool ok = true;
-
-		for (uint64_t i = 0; ok && i < n; i++) {
-			json_t *pt;
-
-			coren_memo_plan_point(p, bins, i, vidx);
-			pt = coren_memo_plan_point_json(p, vidx);
-			ok = pt && !coren_memo_exec_cost(x, e->params, pt, &one,
-							 NULL);
-			if (ok)
-				sum = memo_cost_add(sum, one);
-			json_decref(pt);
-		}
-		if (ok) {
-			json_t *cr = coren_cost_to_record(&sum, NULL);
-
-			json_object_del(cr, "type");
-			json_object_del(cr, "name");
-			json_object_set_new(rec, "cost", cr);
-		}
-	}
+	if (coren_memo_exec_has_cost(x) &&
+	    !coren_memo_exec_chunk_cost(x, p, bins, &cost))
+		json_object_set_new(rec, "cost", memo_cost_json(&cost));
 	return rec;
 }
 
@@ -84,7 +61,7 @@ enum coren_err coren_memo_plan_write(const struct coren_memo_plan *p,
 				     struct coren_error *err)
 {
 	size_t na = coren_memo_plan_naxes(p);
-	size_t *bins = malloc((2 * na + 1) * sizeof *bins), *vidx = bins + na;
+	size_t *bins = malloc((na + 1) * sizeof *bins);
 	const char *cache = coren_memo_plan_exp(p)->cache;
 	enum coren_err rc = bins ? COREN_OK : COREN_ERR_NOMEM;
 
@@ -92,7 +69,7 @@ enum coren_err coren_memo_plan_write(const struct coren_memo_plan *p,
 		json_t *rec;
 
 		coren_memo_plan_chunk_bins(p, c, bins);
-		rec = chunk_record(p, x, c, bins, vidx, cache);
+		rec = chunk_record(p, x, c, bins, cache);
 		rc = rec ? coren_record_write(out, rec) : COREN_ERR_NOMEM;
 		json_decref(rec);
 	}
@@ -156,6 +133,7 @@ static enum coren_err walk(const char *cache, visit_fn *fn, void *data,
 }
 
 struct verify_ctx {
+	const char *cache;
 	size_t max;
 	bool all;
 	FILE *out;
@@ -168,8 +146,8 @@ static enum coren_err verify_one(const char *path, const char *name,
 	struct verify_ctx *v = data;
 	struct coren_chunk_header h;
 	struct coren_error err = {0};
-	char id[65], *buf = NULL, *content = NULL;
-	size_t size, len;
+	char id[65], *content = NULL;
+	size_t len;
 	enum coren_err rc;
 	json_t *rec;
 
@@ -179,11 +157,7 @@ static enum coren_err verify_one(const char *path, const char *name,
 	memcpy(id, name, 64);
 	id[64] = '\0';
 	v->st->checked++;
-	rc = coren_file_read(path, (size_t)st->st_size + 1, &buf, &size, &err);
-	if (!rc)
-		rc = coren_chunk_decode(buf, size, id, v->max, &h, &content,
-					&len, &err);
-	free(buf);
+	rc = coren_chunk_load(v->cache, id, v->max, &h, &content, &len, &err);
 	free(content);
 	if (!rc)
 		coren_chunk_header_release(&h);
@@ -207,8 +181,8 @@ enum coren_err coren_memo_cache_verify(const char *cache, size_t max_content,
 				       struct coren_memo_cache_stats *st,
 				       struct coren_error *err)
 {
-	struct verify_ctx v = {max_content ? max_content
-					   : COREN_CHUNK_MAX_DEFAULT,
+	struct verify_ctx v = {cache,
+			       max_content ? max_content : COREN_CHUNK_MAX_DEFAULT,
 			       all, out, st};
 
 	memset(st, 0, sizeof *st);

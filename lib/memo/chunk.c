@@ -4,6 +4,8 @@
 
 #include <coren/file.h>
 #include <coren/json.h>
+#include "memo_int.h"
+
 #include <coren/memo.h>
 
 #include <pthread.h>
@@ -72,6 +74,15 @@ static uint32_t get_le32(const unsigned char *p)
 	       (uint32_t)p[3] << 24;
 }
 
+json_t *memo_cost_json(const struct coren_cost *c)
+{
+	json_t *j = coren_cost_to_record(c, NULL);
+
+	json_object_del(j, "type");
+	json_object_del(j, "name");
+	return j;
+}
+
 static json_t *header_json(const struct coren_chunk_header *h)
 {
 	json_t *j = json_object();
@@ -87,14 +98,7 @@ static json_t *header_json(const struct coren_chunk_header *h)
 	json_object_set_new(j, "version", json_string(h->version));
 	json_object_set_new(j, "points", coren_json_u64(h->points));
 	json_object_set_new(j, "cost",
-			    h->has_cost ? coren_cost_to_record(&h->cost, NULL)
-					: json_null());
-	if (h->has_cost) {
-		json_t *c = json_object_get(j, "cost");
-
-		json_object_del(c, "type");
-		json_object_del(c, "name");
-	}
+			    h->has_cost ? memo_cost_json(&h->cost) : json_null());
 	json_object_set_new(j, "producer",
 			    json_string(h->producer ? h->producer : ""));
 	json_object_set_new(j, "hlc", coren_json_u64(h->hlc));

@@ -79,35 +79,12 @@ void batch_output(struct exec_batch *b, size_t i, const char *out, size_t len)
 		b->vlen[i] = b->vals.len - b->voff[i];
 }
 
-static void free_argv(char **v)
-{
-	for (char **p = v; p && *p; p++)
-		free(*p);
-	free(v);
-}
-
-static char **copy_argv(const char *const *argv)
-{
-	size_t n = 0;
-	char **v;
-
-	while (argv[n])
-		n++;
-	v = calloc(n + 1, sizeof *v);
-	for (size_t i = 0; v && i < n; i++)
-		if (!(v[i] = strdup(argv[i]))) {
-			free_argv(v);
-			return NULL;
-		}
-	return v;
-}
-
 void coren_memo_exec_free(struct coren_memo_exec *x)
 {
 	if (!x)
 		return;
 	coren_plugin_free(x->plugin);
-	free_argv(x->argv);
+	memo_argv_free(x->argv);
 	free(x);
 }
 
@@ -128,6 +105,39 @@ enum coren_err coren_memo_exec_cost(const struct coren_memo_exec *x,
 		return coren_error_set(err, COREN_ERR_USAGE,
 				       "the exec function has no cost");
 	return x->ops->cost(params, point, out, err);
+}
+
+enum coren_err coren_memo_exec_chunk_cost(const struct coren_memo_exec *x,
+					  const struct coren_memo_plan *p,
+					  const size_t *bins,
+					  struct coren_cost *out)
+{
+	const struct coren_memo_exp *e = coren_memo_plan_exp(p);
+	size_t *vidx = malloc((coren_memo_plan_naxes(p) + 1) * sizeof *vidx);
+	uint64_t n = coren_memo_plan_chunk_points(p, bins);
+	enum coren_err rc = vidx ? COREN_OK : COREN_ERR_NOMEM;
+	struct coren_cost sum = {0, 0, 0, 0}, one;
+
+	if (!coren_memo_exec_has_cost(x))
+		rc = COREN_ERR_USAGE;
+	for (uint64_t i = 0; !rc && i < n; i++) {
+		json_t *pt;
+
+		coren_memo_plan_point(p, bins, i, vidx);
+		pt = coren_memo_plan_point_json(p, vidx);
+		rc = pt ? x->ops->cost(e->params, pt, &one, NULL) : COREN_ERR_NOMEM;
+		json_decref(pt);
+		if (!rc) { /* one point after another, every result kept */
+			struct coren_cost t = coren_cost_then(sum, one);
+
+			t.result_bytes = coren_cost_add(sum.result_bytes,
+							one.result_bytes);
+			sum = t;
+		}
+	}
+	free(vidx);
+	*out = sum;
+	return rc;
 }
 
 /* ---- in-process plugin ---------------------------------------------------- */
@@ -208,6 +218,7 @@ static void plugin_run_batch(struct plugin_worker *w, struct exec_batch *b)
 static void plugin_run(void *p, struct exec_batch *b)
 {
 	struct plugin_worker *w = p;
+	const struct coren_memo_exp *e = coren_memo_plan_exp(w->plan);
 	size_t na = coren_memo_plan_naxes(w->plan);
 
 	if (w->batch) {
@@ -220,19 +231,12 @@ static void plugin_run(void *p, struct exec_batch *b)
 		json_t *v = NULL;
 		enum coren_err rc = COREN_OK;
 
-		for (size_t a = 0; a < na && !rc; a++) {
-			size_t len;
-
-			(void)coren_memo_plan_value_text(w->plan, a, vidx[a], &len);
-			rc = json_object_set(
-				     w->point, coren_memo_plan_axis_name(w->plan, a),
-				     json_array_get(coren_memo_plan_exp(w->plan)
-							    ->axes[a]
-							    .values,
-						    vidx[a]))
-				     ? COREN_ERR_NOMEM
-				     : COREN_OK;
-		}
+		for (size_t a = 0; a < na && !rc; a++)
+			if (json_object_set(w->point,
+					    coren_memo_plan_axis_name(w->plan, a),
+					    json_array_get(e->axes[a].values,
+							   vidx[a])))
+				rc = COREN_ERR_NOMEM;
 		if (!rc)
 			rc = w->ops->exec(w->state, w->point, &v, &err);
 		if (!rc && v)
@@ -596,7 +600,7 @@ static enum coren_err argv_exec(const char *const *argv, const struct exec_vt *v
 	if (!argv || !argv[0] || !argv[0][0])
 		return coren_error_set(err, COREN_ERR_USAGE, "empty command");
 	x = calloc(1, sizeof *x);
-	if (!x || !(x->argv = copy_argv(argv))) {
+	if (!x || !(x->argv = memo_argv_copy(argv))) {
 		free(x);
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	}

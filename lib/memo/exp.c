@@ -1,6 +1,8 @@
 /* exp.c - an experiment from YAML and options (DESIGN §5). */
 #include "config.h"
 
+#include "memo_int.h"
+
 #include <coren/json.h>
 #include <coren/memo.h>
 
@@ -19,13 +21,40 @@ void coren_memo_exp_init(struct coren_memo_exp *e)
 	e->exec_chunk = 1;
 }
 
-static void free_argv(char **v)
+void memo_argv_free(char **v)
 {
-	if (!v)
-		return;
-	for (char **p = v; *p; p++)
+	for (char **p = v; p && *p; p++)
 		free(*p);
 	free(v);
+}
+
+char **memo_argv_copy(const char *const *argv)
+{
+	size_t n = 0;
+	char **v;
+
+	while (argv[n])
+		n++;
+	v = calloc(n + 1, sizeof *v);
+	for (size_t i = 0; v && i < n; i++)
+		if (!(v[i] = strdup(argv[i]))) {
+			memo_argv_free(v);
+			return NULL;
+		}
+	return v;
+}
+
+enum coren_err coren_memo_exp_command(struct coren_memo_exp *e,
+				      const char *const *argv, bool coproc,
+				      struct coren_error *err)
+{
+	char **v = memo_argv_copy(argv), ***slot = coproc ? &e->coproc : &e->cmd;
+
+	if (!v)
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	memo_argv_free(*slot);
+	*slot = v;
+	return COREN_OK;
 }
 
 void coren_memo_exp_release(struct coren_memo_exp *e)
@@ -42,8 +71,8 @@ void coren_memo_exp_release(struct coren_memo_exp *e)
 	free(e->version);
 	free(e->cache);
 	free(e->exec);
-	free_argv(e->cmd);
-	free_argv(e->coproc);
+	memo_argv_free(e->cmd);
+	memo_argv_free(e->coproc);
 	memset(e, 0, sizeof *e);
 }
 
@@ -311,11 +340,11 @@ static enum coren_err yaml_argv(const struct coren_yaml_node *n, char ***out,
 			n->kind == COREN_YAML_SEQUENCE ? n->items[i] : n;
 
 		if (yaml_string(item, &v[i], err)) {
-			free_argv(v);
+			memo_argv_free(v);
 			return err->code;
 		}
 	}
-	free_argv(*out);
+	memo_argv_free(*out);
 	*out = v;
 	return COREN_OK;
 }

@@ -26,16 +26,13 @@ void batch_fail(struct exec_batch *b, size_t i, const char *fmt, ...)
 /* A command's output as a value: JSON if it parses, else a string. */
 void batch_output(struct exec_batch *b, size_t i, const char *out, size_t len);
 
-/* The cost of a chunk grows by a point's: one point after another, every
- * result kept (W, Q and R add up, M is the largest). */
-static inline struct coren_cost memo_cost_add(struct coren_cost sum,
-					      struct coren_cost c)
-{
-	struct coren_cost t = coren_cost_then(sum, c);
+/* A cost as the object records carry: {flops, mem_bytes, peak_mem,
+ * result_bytes} (new reference, NULL on ENOMEM). */
+json_t *memo_cost_json(const struct coren_cost *c);
 
-	t.result_bytes = coren_cost_add(sum.result_bytes, c.result_bytes);
-	return t;
-}
+/* argv copies (NULL-terminated), and their release (accepts NULL). */
+char **memo_argv_copy(const char *const *argv);
+void memo_argv_free(char **argv);
 
 struct exec_vt {
 	/* Starts a worker for plan (one per thread). */

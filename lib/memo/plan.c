@@ -169,6 +169,18 @@ static size_t bin_len(const struct plan_axis *a, size_t b)
 	return a->nvalues - start < a->bin ? a->nvalues - start : a->bin;
 }
 
+size_t coren_memo_plan_nbins(const struct coren_memo_plan *p, size_t a)
+{
+	return p->axes[a].nbins;
+}
+
+void coren_memo_plan_chunk_lens(const struct coren_memo_plan *p,
+				const size_t *bins, size_t *lens)
+{
+	for (size_t a = 0; a < p->naxes; a++)
+		lens[a] = bin_len(&p->axes[a], bins[a]);
+}
+
 uint64_t coren_memo_plan_chunk_points(const struct coren_memo_plan *p,
 				      const size_t *bins)
 {

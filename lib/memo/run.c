@@ -115,26 +115,8 @@ static void header_of(struct run *r, struct slot *s, struct coren_chunk_header *
 	h->points = s->npoints;
 	h->producer = r->producer;
 	h->hlc = hlc_now();
-	if (coren_memo_exec_has_cost(r->x)) {
-		size_t *vidx = malloc(r->naxes * sizeof *vidx + 1);
-		struct coren_cost sum = {0, 0, 0, 0}, c;
-
-		h->has_cost = vidx != NULL;
-		for (uint64_t i = 0; vidx && h->has_cost && i < s->npoints; i++) {
-			json_t *pt;
-
-			coren_memo_plan_point(r->p, s->bins, i, vidx);
-			pt = coren_memo_plan_point_json(r->p, vidx);
-			if (!pt || coren_memo_exec_cost(r->x, r->e->params, pt,
-							&c, NULL))
-				h->has_cost = false;
-			else
-				sum = memo_cost_add(sum, c);
-			json_decref(pt);
-		}
-		free(vidx);
-		h->cost = sum;
-	}
+	h->has_cost = coren_memo_exec_has_cost(r->x) &&
+		      !coren_memo_exec_chunk_cost(r->x, r->p, s->bins, &h->cost);
 }
 
 /* Joins the lines of a slot whose points all succeeded, and stores it. */
@@ -362,26 +344,17 @@ static enum coren_err add_point(struct run *r, struct slot *s, uint64_t local)
 
 /* ---- resolving a chunk: cached, partly reusable, or missing ------------- */
 
-/* Copies the lines of an earlier, shorter chunk (lens per axis) into s;
- * returns the points reused. */
+/* Copies the lines of an earlier, shorter chunk (lens per axis, within
+ * the bins of s, whose lengths are full) into s; returns the points
+ * reused. */
 static uint64_t reuse(struct run *r, struct slot *s, const size_t *lens,
-		      const char *content)
+		      const size_t *full, const char *content)
 {
-	size_t *full = malloc(r->naxes * sizeof *full + 1);
 	uint64_t got = 0, j = 0;
 
-	if (!full)
-		return 0;
-	/* lengths of the bins of s, from the point count of each axis */
-	for (size_t a = 0; a < r->naxes; a++) {
-		size_t lo = s->bins[a] * r->e->axes[a].bin;
-		size_t nv = json_array_size(r->e->axes[a].values);
-
-		full[a] = nv - lo < r->e->axes[a].bin ? nv - lo
-						      : r->e->axes[a].bin;
-	}
 	for (const char *p = content, *nl; (nl = strchr(p, '\n')); p = nl + 1, j++) {
 		uint64_t rest = j, local = 0, mul = 1;
+		size_t n = (size_t)(nl - p) + 1;
 
 		/* j in the short chunk -> coordinates -> local index in s */
 		for (size_t a = r->naxes; a-- > 0;) {
@@ -389,72 +362,62 @@ static uint64_t reuse(struct run *r, struct slot *s, const size_t *lens,
 			rest /= lens[a];
 			mul *= full[a];
 		}
-		if (s->lines[local] || !(s->lines[local] = malloc((size_t)(nl - p) + 1)))
+		if (s->lines[local] || !(s->lines[local] = malloc(n)))
 			continue;
-		memcpy(s->lines[local], p, (size_t)(nl - p) + 1);
-		s->lens[local] = (size_t)(nl - p) + 1;
+		memcpy(s->lines[local], p, n);
+		s->lens[local] = n;
 		got++;
 	}
-	free(full);
 	return got;
 }
 
 /* Looks for chunks an earlier, shorter grid left for the trailing bins of
- * s, and takes their points. */
+ * s (an axis's last bin, of more than one value), and takes their points.
+ * Every combination of shorter lengths on those axes is a candidate,
+ * longest first. */
 static uint64_t probe_shorter(struct run *r, struct slot *s)
 {
-	size_t *lens = malloc(r->naxes * sizeof *lens + 1);
-	size_t *full = malloc(r->naxes * sizeof *full + 1);
+	size_t *full = malloc((2 * r->naxes + 1) * sizeof *full);
+	size_t *lens = full + r->naxes;
 	uint64_t combos = 1, got = 0;
-	bool any = false;
+	bool *trailing = calloc(r->naxes + 1, sizeof *trailing);
 
-	for (size_t a = 0; lens && full && a < r->naxes; a++) {
-		size_t nv = json_array_size(r->e->axes[a].values);
-		size_t lo = s->bins[a] * r->e->axes[a].bin;
-
-		full[a] = nv - lo < r->e->axes[a].bin ? nv - lo : r->e->axes[a].bin;
-		if (lo + full[a] == nv && full[a] > 1) { /* a trailing bin */
-			any = true;
-			combos = combos > PROBES_MAX ? combos : combos * full[a];
-		}
+	if (!full || !trailing)
+		goto out;
+	coren_memo_plan_chunk_lens(r->p, s->bins, full);
+	for (size_t a = 0; a < r->naxes; a++) {
+		trailing[a] = s->bins[a] + 1 == coren_memo_plan_nbins(r->p, a) &&
+			      full[a] > 1;
+		if (trailing[a] && combos <= PROBES_MAX)
+			combos *= full[a];
 	}
-	if (!lens || !full || !any || combos > PROBES_MAX + 1) {
-		free(lens);
-		free(full);
-		return 0;
-	}
-	/* every combination of lengths, longest first; trailing axes only */
-	for (uint64_t c = 0; c < combos && got < s->npoints; c++) {
+	if (combos == 1 || combos > PROBES_MAX + 1)
+		goto out;
+	for (uint64_t c = 1; c < combos && got < s->npoints; c++) {
 		uint64_t rest = c;
-		bool all_full = true;
-		char id[65];
 		struct coren_chunk_header h;
 		struct coren_error err = {0};
-		char *content;
+		char id[65], *content;
 		size_t len;
 
 		for (size_t a = r->naxes; a-- > 0;) {
-			size_t nv = json_array_size(r->e->axes[a].values);
-			size_t lo = s->bins[a] * r->e->axes[a].bin;
-
 			lens[a] = full[a];
-			if (lo + full[a] == nv && full[a] > 1) {
-				lens[a] = full[a] - (size_t)(rest % full[a]);
+			if (trailing[a]) {
+				lens[a] -= (size_t)(rest % full[a]);
 				rest /= full[a];
 			}
-			all_full &= lens[a] == full[a];
 		}
-		if (all_full || coren_memo_plan_chunk_id(r->p, s->bins, lens, id))
-			continue;
-		if (coren_chunk_load(r->e->cache, id, r->o->max_content, &h,
+		if (coren_memo_plan_chunk_id(r->p, s->bins, lens, id) ||
+		    coren_chunk_load(r->e->cache, id, r->o->max_content, &h,
 				     &content, &len, &err))
 			continue;
-		got += reuse(r, s, lens, content);
+		got += reuse(r, s, lens, full, content);
 		coren_chunk_header_release(&h);
 		free(content);
 	}
-	free(lens);
+out:
 	free(full);
+	free(trailing);
 	return got;
 }
 
@@ -585,12 +548,13 @@ static enum coren_err emit_point(struct run *r, struct slot *s, uint64_t local)
 			  s->errs[local] ? s->errs[local] : "not run");
 }
 
-/* Emits the slab of window slots [0, r->slab) in grid order. */
+/* Emits the slab of window slots [0, r->slab) in grid order: the chunks
+ * that share the first axis's bin, interleaved point by point. */
 static enum coren_err emit_slab(struct run *r)
 {
 	struct slot *first = r->win[0];
-	size_t na = r->naxes;
-	size_t *v, *lo, *hi;
+	size_t na = r->naxes, bin0 = r->e->axes[0].bin;
+	size_t *v, *hi;
 	enum coren_err rc = COREN_OK;
 
 	if (r->slab == 1 && first->state == SLOT_READY)
@@ -600,50 +564,34 @@ static enum coren_err emit_slab(struct run *r)
 			rc = emit_point(r, first, i);
 		return rc;
 	}
-	/* several chunks share the slab: walk its points in grid order */
-	v = calloc(3 * na, sizeof *v);
+	v = calloc(2 * na, sizeof *v);
 	if (!v)
 		return COREN_ERR_NOMEM;
-	lo = v + na;
-	hi = lo + na;
-	for (size_t a = 0; a < na; a++) {
-		size_t nv = json_array_size(r->e->axes[a].values);
-
-		lo[a] = a ? 0 : first->bins[0] * r->e->axes[0].bin;
-		hi[a] = a ? nv : (lo[0] + r->e->axes[0].bin < nv
-					  ? lo[0] + r->e->axes[0].bin
-					  : nv);
-		v[a] = lo[a];
-	}
-	while (!rc) {
+	hi = v + na;
+	for (size_t a = 0; a < na; a++)
+		hi[a] = json_array_size(r->e->axes[a].values);
+	v[0] = first->bins[0] * bin0;
+	hi[0] = v[0] + bin0 < hi[0] ? v[0] + bin0 : hi[0];
+	for (bool more = true; !rc && more;) {
 		uint64_t c = 0, cmul = 1, local = 0, lmul = 1;
 
-		/* the chunk (within the slab) and the point within it */
+		/* the chunk within the slab, and the point within the chunk */
 		for (size_t a = na; a-- > 1;) {
-			size_t bin = r->e->axes[a].bin;
-			size_t nv = json_array_size(r->e->axes[a].values);
-			size_t b = v[a] / bin;
-			size_t blen = nv - b * bin < bin ? nv - b * bin : bin;
+			size_t bin = r->e->axes[a].bin, b = v[a] / bin;
+			size_t blen = hi[a] - b * bin < bin ? hi[a] - b * bin : bin;
 
 			c += b * cmul;
-			cmul *= (nv + bin - 1) / bin;
+			cmul *= coren_memo_plan_nbins(r->p, a);
 			local += (v[a] % bin) * lmul;
 			lmul *= blen;
 		}
-		local += (v[0] - lo[0]) * lmul;
+		local += (v[0] - first->bins[0] * bin0) * lmul;
 		rc = emit_point(r, r->win[c], local);
-		/* next point: last axis fastest */
-		{
-			size_t a = na;
-
-			while (a-- > 0) {
-				if (++v[a] < hi[a])
-					break;
-				v[a] = lo[a];
-			}
-			if (a == (size_t)-1)
-				break;
-		}
+		/* the next point, last axis fastest */
+		more = false;
+		for (size_t a = na; !more && a-- > 0;)
+			if (!(more = ++v[a] < hi[a]))
+				v[a] = a ? 0 : first->bins[0] * bin0;
 	}
 	free(v);
 	return rc;
@@ -834,11 +782,8 @@ enum coren_err coren_memo_run(const struct coren_memo_plan *p,
 	r.st = stats;
 	r.naxes = coren_memo_plan_naxes(p);
 	r.slab = 1;
-	for (size_t a = 1; a < r.naxes; a++) {
-		size_t nv = json_array_size(r.e->axes[a].values);
-
-		r.slab *= (nv + r.e->axes[a].bin - 1) / r.e->axes[a].bin;
-	}
+	for (size_t a = 1; a < r.naxes; a++)
+		r.slab *= coren_memo_plan_nbins(p, a);
 	stats->chunks_total = coren_memo_plan_chunks(p);
 	stats->points_total = coren_memo_plan_points(p);
 	gethostname(host, sizeof host - 1);

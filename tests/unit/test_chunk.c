@@ -56,7 +56,6 @@ int main(void)
 	struct coren_error err = {0};
 	char *c = NULL;
 	size_t len = 0, hlen;
-	(void)hlen;
 
 	header(&h);
 	coren_buf_init(&b, 0);

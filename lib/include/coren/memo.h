@@ -81,6 +81,11 @@ enum coren_err coren_memo_exp_memo_chunk(struct coren_memo_exp *e,
 					 const char *spec,
 					 struct coren_error *err);
 
+/* Sets the experiment's --cmd (coproc false) or --coproc argv (copied). */
+enum coren_err coren_memo_exp_command(struct coren_memo_exp *e,
+				      const char *const *argv, bool coproc,
+				      struct coren_error *err);
+
 /* A command-line value as JSON: a JSON number, true, false, null or a
  * quoted JSON string as such; any other text as a string. */
 json_t *coren_memo_parse_value(const char *s);
@@ -110,6 +115,12 @@ void coren_memo_plan_chunk_bins(const struct coren_memo_plan *p, uint64_t c,
 				size_t *bins);
 uint64_t coren_memo_plan_chunk_points(const struct coren_memo_plan *p,
 				      const size_t *bins);
+
+/* The number of bins of axis a, and the length of each bin of a chunk on
+ * its axis (naxes entries; the last bin of an axis may be short). */
+size_t coren_memo_plan_nbins(const struct coren_memo_plan *p, size_t a);
+void coren_memo_plan_chunk_lens(const struct coren_memo_plan *p,
+				const size_t *bins, size_t *lens);
 
 /* The id of the chunk whose bins are bins and whose length on each axis
  * is lens (NULL: the bins' lengths; shorter lengths name the chunk of a
@@ -220,6 +231,13 @@ enum coren_err coren_memo_exec_coproc(const char *const *argv,
 				      struct coren_memo_exec **out,
 				      struct coren_error *err);
 void coren_memo_exec_free(struct coren_memo_exec *x);
+
+/* The cost of the chunk bins of p: the sum of its points' costs (W, Q, R
+ * add up, M is the largest). COREN_ERR_USAGE if x has no cost function. */
+enum coren_err coren_memo_exec_chunk_cost(const struct coren_memo_exec *x,
+					  const struct coren_memo_plan *p,
+					  const size_t *bins,
+					  struct coren_cost *out);
 
 /* Whether x has a per-point cost function, and the cost of point. */
 bool coren_memo_exec_has_cost(const struct coren_memo_exec *x);
