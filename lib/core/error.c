@@ -27,6 +27,17 @@ static const char *const messages[COREN_ERR__COUNT] = {
 	[COREN_ERR_CORRUPT] = "data is corrupt",
 	[COREN_ERR_PARTIAL] = "some items failed",
 	[COREN_ERR_INTERRUPTED] = "interrupted",
+	[COREN_ERR_ENV_SHORT] = "envelope shorter than its header",
+	[COREN_ERR_ENV_MAGIC] = "envelope has a bad magic",
+	[COREN_ERR_ENV_VERSION] = "envelope version not supported",
+	[COREN_ERR_ENV_TOOBIG] = "envelope payload too large",
+	[COREN_ERR_ENV_TRUNCATED] = "envelope payload truncated",
+	[COREN_ERR_ENV_CHECKSUM] = "envelope checksum mismatch",
+	[COREN_ERR_CLOCK_SKEW] = "clock skew beyond the drift limit",
+	[COREN_ERR_FULL] = "queue full",
+	[COREN_ERR_TIMEOUT] = "timed out",
+	[COREN_ERR_STATE] = "not allowed in this state",
+	[COREN_ERR_LIMIT] = "resource limit exceeded",
 };
 
 const char *coren_strerror(enum coren_err code)
@@ -44,6 +55,12 @@ int coren_exit_code(enum coren_err code)
 	case COREN_ERR_JSON:
 	case COREN_ERR_RECORD:
 	case COREN_ERR_TOOLONG:
+	case COREN_ERR_ENV_SHORT:
+	case COREN_ERR_ENV_MAGIC:
+	case COREN_ERR_ENV_VERSION:
+	case COREN_ERR_ENV_TOOBIG:
+	case COREN_ERR_ENV_TRUNCATED:
+	case COREN_ERR_ENV_CHECKSUM:
 		return COREN_EXIT_RECORD;
 	case COREN_ERR_PLUGIN_NOTREG:
 	case COREN_ERR_PLUGIN_DLOPEN:

@@ -3,6 +3,7 @@
 
 #include <coren/buf.h>
 #include <coren/plugin.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <stddef.h>
@@ -262,4 +263,58 @@ void coren_plugin_free(struct coren_plugin *p)
 		dlclose(p->handle);
 	free(p->path);
 	free(p);
+}
+
+/* Calls fn for each plugin of kind in dir (dlen bytes of it). */
+static void list_dir(const char *dir, size_t dlen, enum coren_plugin_kind kind,
+		     struct coren_buf *seen, coren_plugin_list_fn *fn, void *data)
+{
+	char *path;
+	DIR *d;
+	struct dirent *e;
+
+	if (asprintf(&path, "%.*s", (int)dlen, dir) < 0)
+		return;
+	d = opendir(path);
+	free(path);
+	while (d && (e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		struct coren_plugin *p;
+		char key[300];
+
+		if (n < 4 || strcmp(e->d_name + n - 3, ".so") ||
+		    asprintf(&path, "%.*s/%s", (int)dlen, dir, e->d_name) < 0)
+			continue;
+		if (!coren_plugin_open(path, kind, NULL, &p, NULL)) {
+			snprintf(key, sizeof key, "\n%u:%s\n", p->desc->kind, p->desc->name);
+			if (!seen->data || !strstr(seen->data, key)) {
+				coren_buf_append(seen, key, strlen(key));
+				fn(p, data);
+			}
+			coren_plugin_free(p);
+		}
+		free(path);
+	}
+	if (d)
+		closedir(d);
+}
+
+void coren_plugin_list(enum coren_plugin_kind kind, const char *const *dirs,
+		       coren_plugin_list_fn *fn, void *data)
+{
+	const char *env = getenv("COREN_PLUGIN_PATH"), *p, *colon;
+	struct coren_buf seen;
+
+	coren_buf_init(&seen, 0);
+	for (size_t i = 0; dirs && dirs[i]; i++)
+		list_dir(dirs[i], strlen(dirs[i]), kind, &seen, fn, data);
+	for (p = env; p && *p; p = *colon ? colon + 1 : colon) {
+		colon = strchr(p, ':');
+		if (!colon)
+			colon = p + strlen(p);
+		if (colon > p)
+			list_dir(p, (size_t)(colon - p), kind, &seen, fn, data);
+	}
+	list_dir(COREN_PLUGIN_DIR, strlen(COREN_PLUGIN_DIR), kind, &seen, fn, data);
+	coren_buf_release(&seen);
 }

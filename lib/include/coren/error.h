@@ -41,6 +41,17 @@ enum coren_err {
 	COREN_ERR_CORRUPT,	 /* stored data failed verification */
 	COREN_ERR_PARTIAL,	 /* some points or items failed, the rest is done */
 	COREN_ERR_INTERRUPTED,	 /* stopped by a signal; finished work is kept */
+	COREN_ERR_ENV_SHORT,	 /* envelope: buffer shorter than a header */
+	COREN_ERR_ENV_MAGIC,	 /* envelope: bad magic */
+	COREN_ERR_ENV_VERSION,	 /* envelope: unsupported version */
+	COREN_ERR_ENV_TOOBIG,	 /* envelope: payload larger than 64 KiB */
+	COREN_ERR_ENV_TRUNCATED, /* envelope: payload shorter than announced */
+	COREN_ERR_ENV_CHECKSUM,	 /* envelope: payload CRC-32C mismatch */
+	COREN_ERR_CLOCK_SKEW,	 /* HLC: remote clock too far ahead */
+	COREN_ERR_FULL,		 /* queue or inbox full */
+	COREN_ERR_TIMEOUT,	 /* deadline passed */
+	COREN_ERR_STATE,	 /* not allowed in the current state */
+	COREN_ERR_LIMIT,	 /* resource limit would be exceeded */
 	COREN_ERR__COUNT
 };
 

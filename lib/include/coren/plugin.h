@@ -103,6 +103,16 @@ enum coren_err coren_plugin_open(const char *spec, enum coren_plugin_kind kind,
 				 struct coren_plugin **out,
 				 struct coren_error *err);
 
+/* Called by coren_plugin_list() with a plugin loaded for the call only. */
+typedef void coren_plugin_list_fn(const struct coren_plugin *p, void *data);
+
+/* Calls fn for every loadable plugin of kind (COREN_PLUGIN_ANY: all) named
+ * *.so in the directories coren_plugin_open() searches, in its order; a
+ * name found twice is listed once (the first). Files that fail to load
+ * are skipped. */
+void coren_plugin_list(enum coren_plugin_kind kind, const char *const *dirs,
+		       coren_plugin_list_fn *fn, void *data);
+
 /* Unloads and frees a plugin (accepts NULL). */
 void coren_plugin_free(struct coren_plugin *p);
 

@@ -1,0 +1,527 @@
+/* coren/rk.h - persistent actors: messages, the K2K broker, the runtime,
+ * and the interfaces of backend and kernel plugins (coren-rk(3)).
+ *
+ * A kernel is a plugin handler with state that lives as long as the
+ * runtime. The runtime launches it on a backend (the CPU backend runs
+ * persistent worker threads; a CUDA backend runs a persistent GPU kernel),
+ * hands it the messages the host sends, and collects what it answers. Every
+ * message the host sends produces exactly one message back: the reply,
+ * or an error message carrying the same correlation id.
+ *
+ * Ownership: a struct coren_rk_msg is owned by whoever holds it; sending
+ * it hands it to the runtime, receiving it hands it back to the caller.
+ * Threads: one host thread sends; any one thread receives.
+ */
+#ifndef COREN_RK_H
+#define COREN_RK_H
+
+#include <coren/buf.h>
+#include <coren/envelope.h>
+#include <coren/error.h>
+#include <coren/hlc.h>
+#include <coren/plugin.h>
+#include <coren/queue.h>
+#include <coren/rkpolicy.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- messages ----------------------------------------------------------- */
+
+struct coren_rk_msg {
+	struct coren_rk_header hdr; /* hdr.payload_size bytes are valid */
+	uint32_t capacity;	    /* payload bytes allocated */
+	uint32_t reserved;
+	uint64_t sent_us;	    /* when the runtime accepted it */
+	unsigned char payload[];    /* 16-byte aligned */
+};
+
+/* A message with room for capacity payload bytes, header initialised
+ * (coren_env_header_init), payload_size 0. NULL on ENOMEM or when capacity
+ * exceeds COREN_ENV_PAYLOAD_MAX. */
+struct coren_rk_msg *coren_rk_msg_new(size_t capacity);
+
+/* Frees a message (accepts NULL). */
+void coren_rk_msg_free(struct coren_rk_msg *m);
+
+/* Copies n bytes into m's payload, growing it (so *m may move).
+ * COREN_ERR_ENV_TOOBIG past 64 KiB, COREN_ERR_NOMEM. */
+enum coren_err coren_rk_msg_set_payload(struct coren_rk_msg **m,
+					const void *data, size_t n);
+
+/* A message decoded from an envelope of len bytes (coren_env_decode's
+ * checks and errors). */
+enum coren_err coren_rk_msg_decode(const void *buf, size_t len,
+				   struct coren_rk_msg **out,
+				   struct coren_error *err);
+
+/* ---- the K2K broker ------------------------------------------------------- */
+
+enum coren_k2k_status {
+	COREN_K2K_DELIVERED = 0, /* in the destination's inbox */
+	COREN_K2K_PENDING,	 /* in a next hop's inbox, on its way */
+	COREN_K2K_NOT_FOUND,	 /* no such endpoint, nor a route to it */
+	COREN_K2K_QUEUE_FULL,	 /* inbox full and no time to wait */
+	COREN_K2K_TIMEOUT,	 /* deadline or delivery timeout passed */
+	COREN_K2K_MAX_HOPS,	 /* more hops than the limit */
+	COREN_K2K__COUNT
+};
+
+#define COREN_K2K_INBOX_DEFAULT 1024
+#define COREN_K2K_MAX_HOPS_DEFAULT 8
+#define COREN_K2K_TIMEOUT_MS_DEFAULT 5000
+#define COREN_K2K_ENDPOINTS_MAX 4096
+
+struct coren_k2k;
+
+struct coren_k2k_stats {
+	uint64_t status[COREN_K2K__COUNT]; /* sends by outcome */
+	uint64_t received;
+};
+
+/* A broker whose inboxes hold inbox_capacity messages (0: 1024, rounded
+ * up to a power of two), enforcing max_hops (0: 8) and a delivery timeout
+ * (0: 5000 ms; a send waits at most that long for room). */
+enum coren_err coren_k2k_new(size_t inbox_capacity, unsigned max_hops,
+			     unsigned timeout_ms, struct coren_k2k **out,
+			     struct coren_error *err);
+void coren_k2k_free(struct coren_k2k *b); /* frees queued messages too */
+
+/* Registers endpoint id (1 to 4095) with an inbox; bell (may be NULL) is
+ * rung on each delivery. Register every endpoint before sending. */
+enum coren_err coren_k2k_register(struct coren_k2k *b, uint32_t id,
+				  struct coren_doorbell *bell,
+				  struct coren_error *err);
+
+/* Messages for dest go to next_hop's inbox first. */
+enum coren_err coren_k2k_route(struct coren_k2k *b, uint32_t dest,
+			       uint32_t next_hop, struct coren_error *err);
+
+/* Sends m to m->hdr.destination: DELIVERED or PENDING hand m over; any
+ * other status leaves m with the caller. Counts a hop; refuses past the
+ * limit, a passed deadline, and waits for room up to the timeout. */
+enum coren_k2k_status coren_k2k_send(struct coren_k2k *b,
+				     struct coren_rk_msg *m);
+
+/* The same without waiting: COREN_K2K_QUEUE_FULL when the inbox is full. */
+enum coren_k2k_status coren_k2k_try_send(struct coren_k2k *b,
+					 struct coren_rk_msg *m);
+
+/* Takes up to max messages from id's inbox. */
+size_t coren_k2k_recv(struct coren_k2k *b, uint32_t id,
+		      struct coren_rk_msg **out, size_t max);
+
+/* Messages waiting in id's inbox. */
+size_t coren_k2k_depth(struct coren_k2k *b, uint32_t id);
+
+void coren_k2k_get_stats(struct coren_k2k *b, struct coren_k2k_stats *out);
+
+/* "delivered", "pending", "not_found", "queue_full", "timeout",
+ * "max_hops". */
+const char *coren_k2k_status_name(enum coren_k2k_status s);
+
+/* ---- kernels (plugin kind "kernel") ----------------------------------------- */
+
+struct coren_rk_ctx; /* the runtime, as one handler call sees it */
+
+#define COREN_KERNEL_F_CPU 0x1u	 /* has a CPU handler */
+#define COREN_KERNEL_F_CUDA 0x2u /* has a CUDA entry */
+
+struct coren_kernel_ops {
+	uint32_t struct_size; /* sizeof(struct coren_kernel_ops) when built */
+	uint32_t flags;	      /* COREN_KERNEL_F_* */
+	/* Optional. Makes the state of one worker from the launch arguments
+	 * (an object, borrowed). */
+	enum coren_err (*init)(void **state, const json_t *args,
+			       struct coren_error *err);
+	/* Optional. */
+	void (*fini)(void *state);
+	/* The CPU handler: handles m (owned by the runtime). Answer with
+	 * coren_rk_reply() or pass it on with coren_rk_forward(), at most
+	 * once; returning without either answers with an empty reply, and
+	 * an error answers with an error message. Never resize m (it
+	 * would move): answer with a new message instead. */
+	enum coren_err (*handle)(void *state, struct coren_rk_ctx *ctx,
+				 struct coren_rk_msg *m,
+				 struct coren_error *err);
+	/* Optional: what the state holds now, for the kernel record. */
+	json_t *(*status)(void *state);
+	/* The CUDA entry (coren-rk(3)); NULL for CPU-only kernels. */
+	const void *cuda;
+};
+
+/* Answers the message being handled with m (which may be that message):
+ * m goes to the host with the request's correlation id. COREN_ERR_STATE if
+ * the message was already answered or passed on (m is then freed unless it
+ * is the request). */
+enum coren_err coren_rk_reply(struct coren_rk_ctx *ctx, struct coren_rk_msg *m);
+
+/* Passes the message being handled on to kernel dest as m (which may be
+ * that message) over K2K; whoever answers it answers the request. Errors
+ * as coren_rk_reply(); a failed delivery answers the request with an
+ * error naming the K2K status. */
+enum coren_err coren_rk_forward(struct coren_rk_ctx *ctx, uint32_t dest,
+				struct coren_rk_msg *m);
+
+/* The id of the kernel named name (0 if none), and of the one handling. */
+uint32_t coren_rk_lookup(struct coren_rk_ctx *ctx, const char *name);
+uint32_t coren_rk_self(struct coren_rk_ctx *ctx);
+
+/* ---- backends (plugin kind "backend") ----------------------------------------- */
+
+struct coren_rk_actor; /* one launched kernel, as its backend sees it */
+
+#define COREN_BACKEND_F_PERSISTENT 0x1u /* actors stay resident */
+#define COREN_BACKEND_F_K2K 0x2u	/* kernel-to-kernel messages */
+#define COREN_BACKEND_F_BATCH 0x4u	/* infer_batch */
+#define COREN_BACKEND_F_GPU 0x8u	/* the dispatcher's GPU target */
+
+/* memory classes */
+#define COREN_MEM_HOST 0x1u
+#define COREN_MEM_PINNED_HOST 0x2u
+#define COREN_MEM_DEVICE 0x4u
+#define COREN_MEM_SHARED 0x8u
+
+struct coren_backend_caps {
+	uint32_t struct_size;
+	uint32_t flags;		 /* COREN_BACKEND_F_* */
+	uint32_t device_streams; /* concurrent streams or workers */
+	uint32_t max_batch;	 /* messages per infer_batch */
+	uint32_t dtype_mask;	 /* 1 << enum coren_rk_encoding accepted */
+	uint32_t memory_classes; /* COREN_MEM_* */
+};
+
+struct coren_backend_ops {
+	uint32_t struct_size; /* sizeof(struct coren_backend_ops) when built */
+	void (*capabilities)(struct coren_backend_caps *out);
+	/* Opens the backend (options: an object, may be NULL). */
+	enum coren_err (*load)(void **bstate, const json_t *options,
+			       struct coren_error *err);
+	void (*unload)(void *bstate);
+	/* Devices, threads, versions: an object (new reference). */
+	json_t *(*metadata)(void *bstate);
+	/* Starts the persistent workers of actor a. */
+	enum coren_err (*init)(void *bstate, struct coren_rk_actor *a,
+			       struct coren_error *err);
+	/* Queues host messages for a: takes a prefix of msgs and returns its
+	 * length (short when a's queues are full: backpressure). */
+	size_t (*infer_batch)(void *bstate, struct coren_rk_actor *a,
+			      struct coren_rk_msg **msgs, size_t n);
+	/* Queues one message: 0, or -1 when full. */
+	int (*infer_one)(void *bstate, struct coren_rk_actor *a,
+			 struct coren_rk_msg *m);
+	/* Waits until a's queues are empty and its workers idle. */
+	enum coren_err (*drain)(void *bstate, struct coren_rk_actor *a,
+				int timeout_ms, struct coren_error *err);
+	/* Stops a's workers (messages still queued are answered with
+	 * errors by the runtime). */
+	enum coren_err (*reset)(void *bstate, struct coren_rk_actor *a,
+				struct coren_error *err);
+	/* Something for a is waiting (a K2K message, a state change). */
+	void (*wake)(void *bstate, struct coren_rk_actor *a);
+};
+
+enum coren_rk_state {
+	COREN_RK_CREATED = 0,
+	COREN_RK_LAUNCHED,
+	COREN_RK_ACTIVE,
+	COREN_RK_DEACTIVATED,
+	COREN_RK_TERMINATED
+};
+
+/* "created", "launched", "active", "deactivated", "terminated". */
+const char *coren_rk_state_name(enum coren_rk_state s);
+
+/* What a backend reads of an actor. */
+uint32_t coren_rk_actor_id(const struct coren_rk_actor *a);
+const char *coren_rk_actor_name(const struct coren_rk_actor *a);
+unsigned coren_rk_actor_grid(const struct coren_rk_actor *a);	/* workers */
+size_t coren_rk_actor_block(const struct coren_rk_actor *a);	/* batch */
+size_t coren_rk_actor_queue_capacity(const struct coren_rk_actor *a);
+enum coren_rk_state coren_rk_actor_state(const struct coren_rk_actor *a);
+struct coren_doorbell *coren_rk_actor_doorbell(struct coren_rk_actor *a);
+void *coren_rk_actor_data(const struct coren_rk_actor *a);
+void coren_rk_actor_set_data(struct coren_rk_actor *a, void *data);
+
+/* Takes up to max K2K messages waiting for a (at most one worker at a
+ * time gets any: others get 0). */
+size_t coren_rk_actor_k2k_pop(struct coren_rk_actor *a,
+			      struct coren_rk_msg **out, size_t max);
+
+/* K2K messages waiting for a. */
+size_t coren_rk_actor_k2k_depth(struct coren_rk_actor *a);
+
+/* Runs the CPU handler of worker's state over n messages and routes every
+ * outcome (replies to the host, forwards over K2K, errors). Takes the
+ * messages. Blocks while the host's outbox is full. */
+void coren_rk_actor_process(struct coren_rk_actor *a, unsigned worker,
+			    struct coren_rk_msg **msgs, size_t n);
+
+/* Answers n messages taken for a but never processed (a reset) with
+ * errors. Takes the messages. */
+void coren_rk_actor_reject(struct coren_rk_actor *a,
+			   struct coren_rk_msg **msgs, size_t n,
+			   const char *reason);
+
+/* ---- the runtime ------------------------------------------------------------- */
+
+struct coren_rk;
+
+struct coren_rk_config {
+	uint16_t node_id;
+	enum coren_dispatch_mode dispatch;
+	uint64_t gpu_threshold;	 /* 0: 10000 */
+	uint64_t max_memory;	 /* guard limit; 0: 80% of RAM */
+	double memory_margin;	 /* negative: 0.1 */
+	size_t max_payload;	 /* 0: 64 KiB; used by the memory estimate */
+	size_t outbox_capacity;	 /* host-bound messages; 0: 65536 */
+	size_t inbox_capacity;	 /* K2K inbox; 0: 1024 */
+	unsigned max_hops;	 /* 0: 8 */
+	unsigned delivery_timeout_ms; /* 0: 5000 */
+	size_t hints_capacity;	 /* 0: 256 */
+};
+
+#define COREN_RK_CONFIG_INIT {0, COREN_DISPATCH_CPU_ONLY, 0, 0, -1, 0, 0, 0, 0, 0, 0}
+
+struct coren_rk_launch {
+	size_t queue_capacity; /* per worker; 0: 1024 (rounded to 2^k) */
+	size_t block_size;     /* messages per batch; 0: 64 */
+	unsigned grid_size;    /* workers; 0: 1 */
+	bool k2k;	       /* register a K2K inbox */
+	bool auto_activate;    /* active at once, else launched */
+};
+
+#define COREN_RK_LAUNCH_INIT {0, 0, 0, true, true}
+
+struct coren_rk_status {
+	enum coren_rk_state state;
+	uint64_t received;  /* messages queued for it */
+	uint64_t processed; /* handled */
+	uint64_t in_flight; /* received - processed */
+	uint64_t replied, forwarded, errors;
+	size_t queue_depth, queue_capacity, k2k_depth;
+	uint64_t queue_full; /* pushes refused (backpressure) */
+	double busy_ns;	     /* time in the handler */
+};
+
+/* A runtime (config NULL: the defaults). */
+enum coren_err coren_rk_new(const struct coren_rk_config *config,
+			    struct coren_rk **out, struct coren_error *err);
+
+/* Terminates every kernel and frees everything (accepts NULL). */
+void coren_rk_free(struct coren_rk *rt);
+
+/* Adds a backend plugin (kind backend; the runtime does not own p) with
+ * options (may be NULL). The first backend is the CPU target; one whose
+ * capabilities say GPU is the GPU target. */
+enum coren_err coren_rk_add_backend(struct coren_rk *rt,
+				    const struct coren_plugin *p,
+				    const json_t *options,
+				    struct coren_error *err);
+
+/* Launches kernel plugin p (kind kernel; not owned) as name with args (an
+ * object or NULL) on the CPU backend: reserves its memory estimate with
+ * the guard, makes grid_size states, starts the workers. *id is 1, 2, ...
+ * in launch order. */
+enum coren_err coren_rk_launch(struct coren_rk *rt, const char *name,
+			       const struct coren_plugin *p,
+			       const json_t *args,
+			       const struct coren_rk_launch *opts,
+			       uint32_t *id, struct coren_error *err);
+
+/* The memory a launch with opts may hold at most, in bytes. */
+uint64_t coren_rk_memory_estimate(const struct coren_rk *rt,
+				  const struct coren_rk_launch *opts);
+
+/* Life cycle: launched/deactivated -> active, active -> deactivated,
+ * anything -> terminated. COREN_ERR_STATE otherwise. */
+enum coren_err coren_rk_activate(struct coren_rk *rt, uint32_t id,
+				 struct coren_error *err);
+enum coren_err coren_rk_deactivate(struct coren_rk *rt, uint32_t id,
+				   struct coren_error *err);
+enum coren_err coren_rk_terminate(struct coren_rk *rt, uint32_t id,
+				  struct coren_error *err);
+
+/* Adds a K2K route: messages for dest go through via. */
+enum coren_err coren_rk_route(struct coren_rk *rt, const char *dest,
+			      const char *via, struct coren_error *err);
+
+/* The id of the kernel named name (0: none); the name of id (NULL). */
+uint32_t coren_rk_kernel_id(const struct coren_rk *rt, const char *name);
+const char *coren_rk_kernel_name(const struct coren_rk *rt, uint32_t id);
+uint32_t coren_rk_kernel_count(const struct coren_rk *rt);
+
+/* Sends n host messages (each m->hdr.destination a kernel id) and takes
+ * them: stamps id, source 0 and the HLC, then queues them, waiting while
+ * queues are full. A message for an unknown or terminated kernel is
+ * answered at once with an error message. */
+void coren_rk_send(struct coren_rk *rt, struct coren_rk_msg **msgs, size_t n);
+
+/* Puts m straight into the host's outbox, as if answered (an error the
+ * host found in its own input, so that it comes out in order). */
+void coren_rk_post(struct coren_rk *rt, struct coren_rk_msg *m);
+
+/* Takes up to max answered messages, waiting up to timeout_ms (negative:
+ * forever) for the first. */
+size_t coren_rk_recv(struct coren_rk *rt, struct coren_rk_msg **out,
+		     size_t max, int timeout_ms);
+
+/* Messages sent (or posted) and not yet answered into the outbox. */
+uint64_t coren_rk_in_flight(struct coren_rk *rt);
+
+/* Waits until every message sent has been answered into the outbox (a
+ * receiver must keep it from filling). COREN_ERR_TIMEOUT. */
+enum coren_err coren_rk_drain(struct coren_rk *rt, int timeout_ms,
+			      struct coren_error *err);
+
+/* A snapshot of kernel id. COREN_ERR_NOTFOUND. */
+enum coren_err coren_rk_status(struct coren_rk *rt, uint32_t id,
+			       struct coren_rk_status *out,
+			       struct coren_error *err);
+
+/* The kernel record of id (coren-records(5)); NULL if none. */
+json_t *coren_rk_status_json(struct coren_rk *rt, uint32_t id);
+
+/* The metrics record of the runtime. */
+json_t *coren_rk_metrics_json(struct coren_rk *rt);
+
+/* The runtime's clock, dispatcher, guard and hints (hints: hold the
+ * runtime quiet, between runs or after drain, to read or load them). */
+struct coren_hlc *coren_rk_clock(struct coren_rk *rt);
+struct coren_dispatcher *coren_rk_dispatcher(struct coren_rk *rt);
+struct coren_guard *coren_rk_guard(struct coren_rk *rt);
+struct coren_hints *coren_rk_hints(struct coren_rk *rt);
+
+/* The backends: an array of {name, capabilities, metadata} objects. */
+json_t *coren_rk_backends_json(struct coren_rk *rt);
+
+/* ---- msg records (coren-records(5)) -------------------------------------------- */
+
+/* The kernel id of name, for coren_rk_msg_from_record (0: none). */
+typedef uint32_t coren_rk_lookup_fn(void *data, const char *name);
+
+/* Makes a host message from a msg record: "to" (a kernel name, required),
+ * "corr" (default: seq), "mtype", "priority" (a name or 0-3),
+ * "deadline_ms" (from now), and the payload: "payload" (an array of
+ * numbers: f32, or f64/u64 with "enc"; a string: utf8; anything else: its
+ * JSON text) or "payload_b64" (raw, or "enc"). A payload over max_payload
+ * bytes (0: 64 KiB) is COREN_ERR_ENV_TOOBIG; a bad field COREN_ERR_RECORD;
+ * an unknown kernel COREN_ERR_NOTFOUND. */
+enum coren_err coren_rk_msg_from_record(const json_t *rec,
+					coren_rk_lookup_fn *lookup, void *data,
+					uint64_t seq, size_t max_payload,
+					struct coren_rk_msg **out,
+					struct coren_error *err);
+
+/* Appends an answer as one JSON line (with a newline) to b: a msg record with
+ * "from" (the kernel's name, from_name) and the payload decoded by its
+ * encoding, or, for an error message, an error record with "corr",
+ * "from" and "reason" (and "at" when the host found the error). */
+enum coren_err coren_rk_msg_to_record(const struct coren_rk_msg *m,
+				      const char *from_name,
+				      struct coren_buf *b);
+
+/* Base64 (RFC 4648, padded). decode: COREN_ERR_RECORD for bad input or
+ * more than cap bytes of output. */
+enum coren_err coren_base64_encode(const void *data, size_t n,
+				   struct coren_buf *b);
+enum coren_err coren_base64_decode(const char *s, size_t n, void *out,
+				   size_t cap, size_t *len);
+
+/* ---- envelope streams -------------------------------------------------------- */
+
+struct coren_env_reader;
+
+/* A reader of envelopes from in (not owned), named name in positions. */
+struct coren_env_reader *coren_env_reader_new(FILE *in, const char *name);
+void coren_env_reader_free(struct coren_env_reader *r); /* accepts NULL */
+
+/* The next envelope as a message (*m NULL at end of input). A bad one is
+ * its coren_env_decode() error with err->where "name:@OFFSET" (the byte
+ * offset of its header), and the reader has moved past it: past the
+ * payload for COREN_ERR_ENV_CHECKSUM (then *m is the message as read, for
+ * the caller to answer and free), else to the next magic. COREN_ERR_IO. */
+enum coren_err coren_env_reader_next(struct coren_env_reader *r,
+				     struct coren_rk_msg **m,
+				     struct coren_error *err);
+
+/* ---- topologies (rk-launch -c, -k, --route) ------------------------------------- */
+
+struct coren_rk_kernel_spec {
+	char *name, *plugin;
+	json_t *args;			/* an object */
+	struct coren_rk_launch launch;	/* 0 fields: the topology's */
+};
+
+struct coren_rk_topology {
+	char *backend;			/* plugin spec; NULL: "cpu" */
+	struct coren_rk_config config;
+	struct coren_rk_launch launch;	/* defaults for every kernel */
+	struct coren_rk_kernel_spec *kernels;
+	size_t nkernels;
+	char **routes;			/* "DEST>VIA" */
+	size_t nroutes;
+	char *hints;			/* hints file, or NULL */
+	char *wire;			/* "json", "bin", or NULL */
+};
+
+/* An empty topology with default config and launch options. */
+void coren_rk_topology_init(struct coren_rk_topology *t);
+void coren_rk_topology_release(struct coren_rk_topology *t);
+
+/* Reads a YAML topology (coren-rk(3): backend, node_id, wire, k2k,
+ * queue_capacity, block_size, grid_size, inbox_capacity, max_hops,
+ * delivery_timeout_ms, dispatch, gpu_threshold, max_memory, max_payload,
+ * hints, kernels: [{name, plugin, args, queue_capacity, block_size,
+ * grid_size}], routes: ["DEST>VIA" or {dest, via}]). Errors at
+ * file:line:col (COREN_ERR_CONFIG). */
+enum coren_err coren_rk_topology_load(struct coren_rk_topology *t,
+				      const char *path,
+				      struct coren_error *err);
+
+/* Adds "NAME=PLUGIN[:ARGS]" (ARGS as coren_rk_parse_args()), and a route
+ * "DEST>VIA". COREN_ERR_USAGE. */
+enum coren_err coren_rk_topology_add_kernel(struct coren_rk_topology *t,
+					    const char *spec,
+					    struct coren_error *err);
+enum coren_err coren_rk_topology_add_route(struct coren_rk_topology *t,
+					   const char *spec,
+					   struct coren_error *err);
+
+/* A running topology: the runtime and the plugins it uses. */
+struct coren_rk_system {
+	struct coren_rk *rt;
+	struct coren_plugin *backend;
+	struct coren_plugin **kernels;
+	size_t nkernels;
+};
+
+/* Loads the plugins (searching dirs, as coren_plugin_open()), makes the
+ * runtime, loads the hints file if any, launches every kernel and adds the
+ * routes. On failure nothing is left running. */
+enum coren_err coren_rk_system_start(struct coren_rk_system *s,
+				     const struct coren_rk_topology *t,
+				     const char *const *dirs,
+				     struct coren_error *err);
+
+/* Terminates, saves the hints file if the topology names one, and frees
+ * (accepts a zeroed s). */
+enum coren_err coren_rk_system_stop(struct coren_rk_system *s,
+				    const struct coren_rk_topology *t,
+				    struct coren_error *err);
+
+/* The args string "k=v,k=v" as an object: each value JSON if it parses
+ * (2, 1.5, true, [1,2]), else a string. COREN_ERR_USAGE. */
+enum coren_err coren_rk_parse_args(const char *s, json_t **out,
+				   struct coren_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,207 @@
+/* k2k.c - the kernel-to-kernel broker: inboxes, routes, hops, timeouts. */
+#include "config.h"
+
+#include <coren/rk.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct endpoint {
+	struct coren_queue *inbox; /* MPSC of struct coren_rk_msg * */
+	struct coren_doorbell *bell;
+	uint32_t next_hop;	   /* route for this destination; 0: direct */
+};
+
+struct coren_k2k {
+	struct endpoint *ep; /* indexed by id */
+	uint32_t n;	     /* ids below n are valid indices */
+	size_t inbox_capacity;
+	unsigned max_hops, timeout_ms;
+	_Atomic uint64_t status[COREN_K2K__COUNT];
+	_Atomic uint64_t received;
+};
+
+static size_t pow2_at_least(size_t n)
+{
+	size_t p = 2;
+
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+enum coren_err coren_k2k_new(size_t inbox_capacity, unsigned max_hops,
+			     unsigned timeout_ms, struct coren_k2k **out,
+			     struct coren_error *err)
+{
+	struct coren_k2k *b = calloc(1, sizeof *b);
+
+	if (!b)
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	b->inbox_capacity = pow2_at_least(inbox_capacity ? inbox_capacity
+							 : COREN_K2K_INBOX_DEFAULT);
+	b->max_hops = max_hops ? max_hops : COREN_K2K_MAX_HOPS_DEFAULT;
+	b->timeout_ms = timeout_ms ? timeout_ms : COREN_K2K_TIMEOUT_MS_DEFAULT;
+	*out = b;
+	return COREN_OK;
+}
+
+void coren_k2k_free(struct coren_k2k *b)
+{
+	if (!b)
+		return;
+	for (uint32_t i = 0; i < b->n; i++) {
+		struct coren_rk_msg *m;
+
+		if (!b->ep[i].inbox)
+			continue;
+		while (!coren_queue_pop(b->ep[i].inbox, &m))
+			coren_rk_msg_free(m);
+		coren_queue_free(b->ep[i].inbox);
+	}
+	free(b->ep);
+	free(b);
+}
+
+static enum coren_err grow(struct coren_k2k *b, uint32_t id,
+			   struct coren_error *err)
+{
+	struct endpoint *ep;
+
+	if (id == 0 || id >= COREN_K2K_ENDPOINTS_MAX)
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "endpoint id %u is not from 1 to %d", id,
+				       COREN_K2K_ENDPOINTS_MAX - 1);
+	if (id < b->n)
+		return COREN_OK;
+	ep = realloc(b->ep, (id + 1) * sizeof *ep);
+	if (!ep)
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	memset(ep + b->n, 0, (id + 1 - b->n) * sizeof *ep);
+	b->ep = ep;
+	b->n = id + 1;
+	return COREN_OK;
+}
+
+enum coren_err coren_k2k_register(struct coren_k2k *b, uint32_t id,
+				  struct coren_doorbell *bell,
+				  struct coren_error *err)
+{
+	enum coren_err rc = grow(b, id, err);
+
+	if (rc)
+		return rc;
+	if (b->ep[id].inbox)
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "endpoint %u is already registered", id);
+	rc = coren_queue_new(COREN_QUEUE_MPSC, b->inbox_capacity,
+			     sizeof(struct coren_rk_msg *), &b->ep[id].inbox, err);
+	if (!rc)
+		b->ep[id].bell = bell;
+	return rc;
+}
+
+enum coren_err coren_k2k_route(struct coren_k2k *b, uint32_t dest,
+			       uint32_t next_hop, struct coren_error *err)
+{
+	enum coren_err rc = grow(b, dest, err);
+
+	if (!rc)
+		rc = grow(b, next_hop, err);
+	if (!rc)
+		b->ep[dest].next_hop = next_hop == dest ? 0 : next_hop;
+	return rc;
+}
+
+static enum coren_k2k_status count(struct coren_k2k *b, enum coren_k2k_status s)
+{
+	atomic_fetch_add_explicit(&b->status[s], 1, memory_order_relaxed);
+	return s;
+}
+
+static enum coren_k2k_status send(struct coren_k2k *b, struct coren_rk_msg *m,
+				  bool wait)
+{
+	uint32_t dest = m->hdr.destination, hop;
+	uint64_t start = 0;
+	struct endpoint *e;
+
+	if (dest >= b->n)
+		return count(b, COREN_K2K_NOT_FOUND);
+	hop = b->ep[dest].next_hop ? b->ep[dest].next_hop : dest;
+	if (hop >= b->n || !b->ep[hop].inbox)
+		return count(b, COREN_K2K_NOT_FOUND);
+	if ((unsigned)m->hdr.hops + 1 > b->max_hops)
+		return count(b, COREN_K2K_MAX_HOPS);
+	if (m->hdr.deadline && coren_hlc_wall_us() > m->hdr.deadline)
+		return count(b, COREN_K2K_TIMEOUT);
+	e = &b->ep[hop];
+	m->hdr.hops++;
+	while (coren_queue_push(e->inbox, &m)) {
+		uint64_t now = coren_hlc_wall_us();
+
+		if (!wait) {
+			m->hdr.hops--;
+			coren_queue_drop(e->inbox);
+			return count(b, COREN_K2K_QUEUE_FULL);
+		}
+		if (!start)
+			start = now;
+		else if (now - start >= (uint64_t)b->timeout_ms * 1000) {
+			m->hdr.hops--;
+			coren_queue_drop(e->inbox);
+			return count(b, COREN_K2K_TIMEOUT);
+		}
+		if (e->bell)
+			coren_doorbell_ring(e->bell);
+		sched_yield();
+	}
+	if (e->bell)
+		coren_doorbell_ring(e->bell);
+	return count(b, hop == dest ? COREN_K2K_DELIVERED : COREN_K2K_PENDING);
+}
+
+enum coren_k2k_status coren_k2k_send(struct coren_k2k *b,
+				     struct coren_rk_msg *m)
+{
+	return send(b, m, true);
+}
+
+enum coren_k2k_status coren_k2k_try_send(struct coren_k2k *b,
+					 struct coren_rk_msg *m)
+{
+	return send(b, m, false);
+}
+
+size_t coren_k2k_recv(struct coren_k2k *b, uint32_t id,
+		      struct coren_rk_msg **out, size_t max)
+{
+	size_t k;
+
+	if (id >= b->n || !b->ep[id].inbox)
+		return 0;
+	k = coren_queue_pop_n(b->ep[id].inbox, out, max);
+	if (k)
+		atomic_fetch_add_explicit(&b->received, k, memory_order_relaxed);
+	return k;
+}
+
+size_t coren_k2k_depth(struct coren_k2k *b, uint32_t id)
+{
+	return id < b->n && b->ep[id].inbox ? coren_queue_depth(b->ep[id].inbox) : 0;
+}
+
+void coren_k2k_get_stats(struct coren_k2k *b, struct coren_k2k_stats *out)
+{
+	for (int i = 0; i < COREN_K2K__COUNT; i++)
+		out->status[i] = atomic_load_explicit(&b->status[i], memory_order_relaxed);
+	out->received = atomic_load_explicit(&b->received, memory_order_relaxed);
+}
+
+const char *coren_k2k_status_name(enum coren_k2k_status s)
+{
+	static const char *const names[] = {"delivered", "pending", "not_found",
+					    "queue_full", "timeout", "max_hops"};
+
+	return (unsigned)s < COREN_K2K__COUNT ? names[s] : "unknown";
+}

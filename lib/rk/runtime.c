@@ -1,0 +1,986 @@
+/* runtime.c - the actor runtime: launch, life cycle, the host's send and
+ * receive, handler calls and the routing of their outcomes. */
+#include "config.h"
+
+#include <coren/json.h>
+#include <coren/record.h>
+#include <coren/rk.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BACKENDS_MAX 4
+#define OUTBOX_DEFAULT 65536
+#define QUEUE_DEFAULT 1024
+#define BLOCK_DEFAULT 64
+#define RELAXED memory_order_relaxed
+
+struct backend {
+	const struct coren_plugin *p;
+	const struct coren_backend_ops *ops;
+	struct coren_backend_caps caps;
+	void *state;
+};
+
+/* What one worker owns: its handler state and its answers to the host. */
+struct worker {
+	void *kstate;
+	uint64_t next_id;
+	struct coren_rk_msg **out;
+	size_t nout, cap;
+};
+
+struct coren_rk_actor {
+	struct coren_rk *rt;
+	uint32_t id;
+	char *name;
+	const struct coren_plugin *plugin;
+	const struct coren_kernel_ops *kops;
+	struct backend *be;
+	struct coren_rk_launch opts;
+	_Atomic int state;
+	struct coren_doorbell bell;
+	void *bdata;
+	struct worker *w;
+	atomic_flag k2k_lock;
+	_Atomic uint64_t received, processed, replied, forwarded, errors;
+	_Atomic uint64_t busy_ns, queue_full;
+	uint64_t reserved;
+	unsigned rr;
+};
+
+struct coren_rk {
+	struct coren_rk_config cfg;
+	struct backend be[BACKENDS_MAX];
+	unsigned nbe;
+	int gpu; /* index of the GPU backend, -1 if none */
+	struct coren_rk_actor **a; /* a[id - 1] */
+	uint32_t na;
+	struct coren_k2k *k2k;
+	struct coren_queue *outbox; /* MPSC of struct coren_rk_msg * */
+	struct coren_doorbell outbell;
+	struct coren_hlc clock;
+	struct coren_dispatcher disp;
+	struct coren_guard guard;
+	struct coren_hints hints;
+	pthread_mutex_t hints_lock;
+	_Atomic uint64_t sent, answered, errors;
+	uint64_t next_host_id;
+	uint64_t start_us;
+};
+
+struct coren_rk_ctx {
+	struct coren_rk_actor *a;
+	struct worker *w;
+	struct coren_rk_msg *req;
+	int answered;  /* replied or forwarded */
+	int req_taken; /* the request itself went on */
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+const char *coren_rk_state_name(enum coren_rk_state s)
+{
+	static const char *const names[] = {"created", "launched", "active",
+					    "deactivated", "terminated"};
+
+	return (unsigned)s < 5 ? names[s] : "unknown";
+}
+
+/* ---- actor accessors (the backend's view) -------------------------------- */
+
+uint32_t coren_rk_actor_id(const struct coren_rk_actor *a) { return a->id; }
+const char *coren_rk_actor_name(const struct coren_rk_actor *a) { return a->name; }
+unsigned coren_rk_actor_grid(const struct coren_rk_actor *a) { return a->opts.grid_size; }
+size_t coren_rk_actor_block(const struct coren_rk_actor *a) { return a->opts.block_size; }
+size_t coren_rk_actor_queue_capacity(const struct coren_rk_actor *a) { return a->opts.queue_capacity; }
+struct coren_doorbell *coren_rk_actor_doorbell(struct coren_rk_actor *a) { return &a->bell; }
+void *coren_rk_actor_data(const struct coren_rk_actor *a) { return a->bdata; }
+void coren_rk_actor_set_data(struct coren_rk_actor *a, void *data) { a->bdata = data; }
+
+enum coren_rk_state coren_rk_actor_state(const struct coren_rk_actor *a)
+{
+	return (enum coren_rk_state)atomic_load_explicit(&a->state, memory_order_acquire);
+}
+
+size_t coren_rk_actor_k2k_pop(struct coren_rk_actor *a,
+			      struct coren_rk_msg **out, size_t max)
+{
+	size_t k;
+
+	if (!a->opts.k2k || !coren_k2k_depth(a->rt->k2k, a->id))
+		return 0;
+	if (atomic_flag_test_and_set_explicit(&a->k2k_lock, memory_order_acquire))
+		return 0;
+	k = coren_k2k_recv(a->rt->k2k, a->id, out, max);
+	atomic_flag_clear_explicit(&a->k2k_lock, memory_order_release);
+	return k;
+}
+
+size_t coren_rk_actor_k2k_depth(struct coren_rk_actor *a)
+{
+	return a->opts.k2k ? coren_k2k_depth(a->rt->k2k, a->id) : 0;
+}
+
+/* ---- the outbox ------------------------------------------------------------- */
+
+static void outbox_push(struct coren_rk *rt, struct coren_rk_msg **m, size_t n)
+{
+	while (n) {
+		size_t k = coren_queue_push_n(rt->outbox, m, n);
+
+		if (k) {
+			atomic_fetch_add_explicit(&rt->answered, k, memory_order_release);
+			m += k;
+			n -= k;
+		}
+		coren_doorbell_ring(&rt->outbell);
+		if (n)
+			sched_yield();
+	}
+}
+
+static void stamp(struct coren_rk_actor *a, struct worker *w,
+		  struct coren_rk_msg *m)
+{
+	m->hdr.message_id = w->next_id++;
+	m->hdr.source = a->id;
+	coren_env_set_hlc(&m->hdr, coren_hlc_tick(&a->rt->clock));
+}
+
+/* Queues m for the host from worker w (flushed after the batch). */
+static void to_host(struct coren_rk_actor *a, struct worker *w,
+		    struct coren_rk_msg *m)
+{
+	stamp(a, w, m);
+	m->hdr.destination = COREN_RK_HOST;
+	m->hdr.flags |= COREN_ENV_F_RESPONSE;
+	if (w->nout == w->cap) {
+		outbox_push(a->rt, w->out, w->nout);
+		w->nout = 0;
+	}
+	w->out[w->nout++] = m;
+}
+
+/* Makes m an error answer: payload {"reason": "..."} (JSON). */
+static struct coren_rk_msg *as_error(struct coren_rk_msg *m, const char *reason)
+{
+	char buf[COREN_ERROR_MSG_MAX + 64];
+	struct coren_buf b;
+	size_t n;
+
+	coren_buf_init(&b, sizeof buf);
+	if (coren_buf_append(&b, "{\"reason\":", 10) ||
+	    coren_json_dump_string(reason, strlen(reason), &b) ||
+	    coren_buf_putc(&b, '}')) {
+		coren_buf_reset(&b);
+		coren_buf_append(&b, "{\"reason\":\"error\"}", 18);
+	}
+	n = b.len < sizeof buf ? b.len : sizeof buf - 1;
+	memcpy(buf, b.data, n);
+	coren_buf_release(&b);
+	if (coren_rk_msg_set_payload(&m, buf, n))
+		m->hdr.payload_size = 0;
+	m->hdr.encoding = COREN_RK_ENC_JSON;
+	m->hdr.flags |= COREN_ENV_F_ERROR;
+	return m;
+}
+
+static void answer_error(struct coren_rk_actor *a, struct worker *w,
+			 struct coren_rk_msg *m, const char *reason)
+{
+	atomic_fetch_add_explicit(&a->errors, 1, RELAXED);
+	atomic_fetch_add_explicit(&a->rt->errors, 1, RELAXED);
+	to_host(a, w, as_error(m, reason));
+}
+
+/* ---- the handler's context ---------------------------------------------- */
+
+static enum coren_err take(struct coren_rk_ctx *ctx, struct coren_rk_msg *m)
+{
+	if (ctx->answered) {
+		if (m != ctx->req)
+			coren_rk_msg_free(m);
+		return COREN_ERR_STATE;
+	}
+	ctx->answered = 1;
+	if (m == ctx->req)
+		ctx->req_taken = 1;
+	m->hdr.correlation_id = ctx->req->hdr.correlation_id;
+	if (m != ctx->req) {
+		m->hdr.priority = ctx->req->hdr.priority;
+		m->hdr.hops = ctx->req->hdr.hops;
+		m->hdr.deadline = ctx->req->hdr.deadline;
+	}
+	return COREN_OK;
+}
+
+enum coren_err coren_rk_reply(struct coren_rk_ctx *ctx, struct coren_rk_msg *m)
+{
+	enum coren_err rc = take(ctx, m);
+
+	if (rc)
+		return rc;
+	atomic_fetch_add_explicit(&ctx->a->replied, 1, RELAXED);
+	to_host(ctx->a, ctx->w, m);
+	return COREN_OK;
+}
+
+/* Sends m over K2K from a; a failure becomes an error answer. */
+static void k2k_send(struct coren_rk_actor *a, struct worker *w,
+		     struct coren_rk_msg *m)
+{
+	enum coren_k2k_status s = coren_k2k_send(a->rt->k2k, m);
+	char why[256];
+
+	if (s == COREN_K2K_DELIVERED || s == COREN_K2K_PENDING)
+		return;
+	snprintf(why, sizeof why, "k2k delivery from '%s' to kernel %u failed: %s",
+		 a->name, m->hdr.destination, coren_k2k_status_name(s));
+	answer_error(a, w, m, why);
+}
+
+enum coren_err coren_rk_forward(struct coren_rk_ctx *ctx, uint32_t dest,
+				struct coren_rk_msg *m)
+{
+	enum coren_err rc = take(ctx, m);
+
+	if (rc)
+		return rc;
+	atomic_fetch_add_explicit(&ctx->a->forwarded, 1, RELAXED);
+	stamp(ctx->a, ctx->w, m);
+	m->hdr.destination = dest;
+	m->hdr.flags |= COREN_ENV_F_K2K;
+	if (!ctx->a->rt->k2k || !ctx->a->opts.k2k) {
+		answer_error(ctx->a, ctx->w, m, "k2k is off for this kernel");
+		return COREN_OK;
+	}
+	k2k_send(ctx->a, ctx->w, m);
+	return COREN_OK;
+}
+
+uint32_t coren_rk_lookup(struct coren_rk_ctx *ctx, const char *name)
+{
+	return coren_rk_kernel_id(ctx->a->rt, name);
+}
+
+uint32_t coren_rk_self(struct coren_rk_ctx *ctx)
+{
+	return ctx->a->id;
+}
+
+/* ---- processing ------------------------------------------------------------ */
+
+static void handle_one(struct coren_rk_actor *a, struct worker *w,
+		       struct coren_rk_msg *m)
+{
+	struct coren_rk_ctx ctx = {a, w, m, 0, 0};
+	struct coren_error err = {0};
+	enum coren_err rc;
+
+	if (m->hdr.destination != a->id) { /* passing through */
+		k2k_send(a, w, m);
+		return;
+	}
+	rc = a->kops->handle(w->kstate, &ctx, m, &err);
+	atomic_fetch_add_explicit(&a->processed, 1, RELAXED);
+	if (rc && !ctx.answered) {
+		answer_error(a, w, m, err.msg[0] ? err.msg : coren_strerror(rc));
+		return;
+	}
+	if (rc)
+		atomic_fetch_add_explicit(&a->errors, 1, RELAXED);
+	if (!ctx.answered) {
+		m->hdr.payload_size = 0;
+		m->hdr.encoding = COREN_RK_ENC_RAW;
+		atomic_fetch_add_explicit(&a->replied, 1, RELAXED);
+		to_host(a, w, m);
+	} else if (!ctx.req_taken) {
+		coren_rk_msg_free(m);
+	}
+}
+
+void coren_rk_actor_process(struct coren_rk_actor *a, unsigned worker,
+			    struct coren_rk_msg **msgs, size_t n)
+{
+	struct worker *w = &a->w[worker];
+	uint64_t t0 = now_ns(), items = 0, bytes = 0, dt;
+
+	for (size_t i = 0; i < n; i++) {
+		bytes += msgs[i]->hdr.payload_size;
+		handle_one(a, w, msgs[i]);
+	}
+	if (w->nout) {
+		outbox_push(a->rt, w->out, w->nout);
+		w->nout = 0;
+	}
+	dt = now_ns() - t0;
+	items = bytes / 4;
+	atomic_fetch_add_explicit(&a->busy_ns, dt, RELAXED);
+	coren_dispatch_record(&a->rt->disp, COREN_TARGET_CPU, items, (double)dt);
+	pthread_mutex_lock(&a->rt->hints_lock);
+	coren_hints_record(&a->rt->hints, a->name, (double)dt / (double)n, bytes);
+	pthread_mutex_unlock(&a->rt->hints_lock);
+}
+
+void coren_rk_actor_reject(struct coren_rk_actor *a,
+			   struct coren_rk_msg **msgs, size_t n,
+			   const char *reason)
+{
+	struct worker *w = &a->w[0];
+
+	for (size_t i = 0; i < n; i++)
+		answer_error(a, w, msgs[i], reason);
+	if (w->nout) {
+		outbox_push(a->rt, w->out, w->nout);
+		w->nout = 0;
+	}
+}
+
+/* ---- the runtime ------------------------------------------------------------- */
+
+enum coren_err coren_rk_new(const struct coren_rk_config *config,
+			    struct coren_rk **out, struct coren_error *err)
+{
+	static const struct coren_rk_config defaults = COREN_RK_CONFIG_INIT;
+	struct coren_rk *rt = calloc(1, sizeof *rt);
+	enum coren_err rc;
+	size_t outcap = 2;
+
+	if (!rt)
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	rt->cfg = config ? *config : defaults;
+	if (!rt->cfg.max_payload || rt->cfg.max_payload > COREN_ENV_PAYLOAD_MAX)
+		rt->cfg.max_payload = COREN_ENV_PAYLOAD_MAX;
+	while (outcap < (rt->cfg.outbox_capacity ? rt->cfg.outbox_capacity : OUTBOX_DEFAULT))
+		outcap <<= 1;
+	rt->gpu = -1;
+	coren_hlc_init(&rt->clock, rt->cfg.node_id);
+	coren_dispatch_init(&rt->disp, rt->cfg.dispatch, rt->cfg.gpu_threshold, false);
+	coren_guard_init(&rt->guard, rt->cfg.max_memory, rt->cfg.memory_margin);
+	coren_doorbell_init(&rt->outbell);
+	pthread_mutex_init(&rt->hints_lock, NULL);
+	rt->start_us = coren_hlc_wall_us();
+	rc = coren_hints_init(&rt->hints, rt->cfg.hints_capacity, 0);
+	if (rc)
+		coren_error_set(err, rc, "out of memory");
+	if (!rc)
+		rc = coren_queue_new(COREN_QUEUE_MPSC, outcap, sizeof(struct coren_rk_msg *),
+				     &rt->outbox, err);
+	if (!rc)
+		rc = coren_k2k_new(rt->cfg.inbox_capacity, rt->cfg.max_hops,
+				   rt->cfg.delivery_timeout_ms, &rt->k2k, err);
+	if (rc) {
+		coren_rk_free(rt);
+		return rc;
+	}
+	*out = rt;
+	return COREN_OK;
+}
+
+enum coren_err coren_rk_add_backend(struct coren_rk *rt,
+				    const struct coren_plugin *p,
+				    const json_t *options,
+				    struct coren_error *err)
+{
+	const struct coren_backend_ops *ops = p->desc->ops;
+	struct backend *b;
+	enum coren_err rc;
+
+	if (p->desc->kind != COREN_PLUGIN_BACKEND)
+		return coren_error_set(err, COREN_ERR_PLUGIN_KIND,
+				       "plugin '%s' is not a backend", p->desc->name);
+	if (rt->nbe == BACKENDS_MAX)
+		return coren_error_set(err, COREN_ERR_USAGE, "at most %d backends",
+				       BACKENDS_MAX);
+	if (!ops || ops->struct_size < offsetof(struct coren_backend_ops, wake) ||
+	    !ops->capabilities || !ops->load || !ops->init || !ops->infer_batch ||
+	    !ops->drain || !ops->reset)
+		return coren_error_set(err, COREN_ERR_PLUGIN_DESC,
+				       "backend '%s' lacks required operations", p->desc->name);
+	b = &rt->be[rt->nbe];
+	memset(b, 0, sizeof *b);
+	b->p = p;
+	b->ops = ops;
+	b->caps.struct_size = sizeof b->caps;
+	ops->capabilities(&b->caps);
+	rc = ops->load(&b->state, options, err);
+	if (rc)
+		return rc;
+	if (b->caps.flags & COREN_BACKEND_F_GPU && rt->gpu < 0) {
+		rt->gpu = (int)rt->nbe;
+		rt->disp.gpu_present = true;
+	}
+	rt->nbe++;
+	return COREN_OK;
+}
+
+static size_t pow2_at_least(size_t n)
+{
+	size_t p = 2;
+
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+static void normalise(struct coren_rk_launch *o)
+{
+	o->queue_capacity = pow2_at_least(o->queue_capacity ? o->queue_capacity : QUEUE_DEFAULT);
+	if (!o->block_size)
+		o->block_size = BLOCK_DEFAULT;
+	if (!o->grid_size)
+		o->grid_size = 1;
+}
+
+uint64_t coren_rk_memory_estimate(const struct coren_rk *rt,
+				  const struct coren_rk_launch *opts)
+{
+	struct coren_rk_launch o = *opts;
+	uint64_t per_msg = sizeof(struct coren_rk_msg) + rt->cfg.max_payload + 8;
+	uint64_t slots;
+
+	normalise(&o);
+	slots = (uint64_t)o.grid_size * o.queue_capacity;
+	if (o.k2k)
+		slots += pow2_at_least(rt->cfg.inbox_capacity ? rt->cfg.inbox_capacity
+							    : COREN_K2K_INBOX_DEFAULT);
+	return slots * per_msg + (uint64_t)o.grid_size * o.block_size * 8;
+}
+
+static void actor_free(struct coren_rk_actor *a)
+{
+	if (!a)
+		return;
+	if (a->w) {
+		for (unsigned i = 0; i < a->opts.grid_size; i++) {
+			if (a->kops->fini && a->w[i].kstate)
+				a->kops->fini(a->w[i].kstate);
+			free(a->w[i].out);
+		}
+		free(a->w);
+	}
+	free(a->name);
+	free(a);
+}
+
+static enum coren_err check_name(const struct coren_rk *rt, const char *name,
+				 struct coren_error *err)
+{
+	if (!*name || strlen(name) >= COREN_HINTS_NAME_MAX ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != strlen(name))
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "kernel name '%s' is not 1 to 63 letters, digits, '_', '-' or '.'",
+				       name);
+	if (!strcmp(name, "host") || coren_rk_kernel_id(rt, name))
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "kernel name '%s' is taken", name);
+	return COREN_OK;
+}
+
+static enum coren_err make_workers(struct coren_rk_actor *a, const json_t *args,
+				   struct coren_error *err)
+{
+	json_t *empty = args ? NULL : json_object();
+	enum coren_err rc = COREN_OK;
+
+	a->w = calloc(a->opts.grid_size, sizeof *a->w);
+	if (!a->w)
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	for (unsigned i = 0; i < a->opts.grid_size && !rc; i++) {
+		struct worker *w = &a->w[i];
+
+		w->cap = a->opts.block_size;
+		w->out = malloc(w->cap * sizeof *w->out);
+		w->next_id = (uint64_t)a->id << 48 | (uint64_t)i << 40 | 1;
+		if (!w->out)
+			rc = coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+		else if (a->kops->init)
+			rc = a->kops->init(&w->kstate, args ? args : empty, err);
+	}
+	json_decref(empty);
+	return rc;
+}
+
+enum coren_err coren_rk_launch(struct coren_rk *rt, const char *name,
+			       const struct coren_plugin *p, const json_t *args,
+			       const struct coren_rk_launch *opts, uint32_t *id,
+			       struct coren_error *err)
+{
+	static const struct coren_rk_launch defaults = COREN_RK_LAUNCH_INIT;
+	const struct coren_kernel_ops *kops = p->desc->ops;
+	struct coren_rk_actor *a, **grown;
+	enum coren_err rc;
+
+	if ((rc = check_name(rt, name, err)))
+		return rc;
+	if (p->desc->kind != COREN_PLUGIN_KERNEL)
+		return coren_error_set(err, COREN_ERR_PLUGIN_KIND,
+				       "plugin '%s' is not a kernel", p->desc->name);
+	if (!kops || kops->struct_size < offsetof(struct coren_kernel_ops, status) ||
+	    !(kops->flags & COREN_KERNEL_F_CPU) || !kops->handle)
+		return coren_error_set(err, COREN_ERR_PLUGIN_DESC,
+				       "kernel '%s' has no CPU handler", p->desc->name);
+	if (!rt->nbe)
+		return coren_error_set(err, COREN_ERR_USAGE, "no backend to launch '%s' on",
+				       name);
+	if (rt->na + 1 >= COREN_K2K_ENDPOINTS_MAX)
+		return coren_error_set(err, COREN_ERR_USAGE, "too many kernels");
+	a = calloc(1, sizeof *a);
+	grown = realloc(rt->a, (rt->na + 1) * sizeof *rt->a);
+	if (!a || !grown || !(a->name = strdup(name))) {
+		free(a);
+		if (grown)
+			rt->a = grown;
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	}
+	rt->a = grown;
+	a->rt = rt;
+	a->id = rt->na + 1;
+	a->plugin = p;
+	a->kops = kops;
+	a->be = &rt->be[0];
+	a->opts = opts ? *opts : defaults;
+	normalise(&a->opts);
+	atomic_flag_clear(&a->k2k_lock);
+	coren_doorbell_init(&a->bell);
+	a->reserved = coren_rk_memory_estimate(rt, &a->opts);
+	rc = coren_guard_reserve(&rt->guard, a->reserved, err);
+	if (rc) {
+		char why[COREN_ERROR_MSG_MAX];
+
+		snprintf(why, sizeof why, "%s", err ? err->msg : "");
+		coren_error_set(err, rc, "cannot launch '%s': %s", name, why);
+		a->reserved = 0;
+	}
+	if (!rc)
+		rc = make_workers(a, args, err);
+	if (!rc && a->opts.k2k)
+		rc = coren_k2k_register(rt->k2k, a->id, &a->bell, err);
+	atomic_store(&a->state, a->opts.auto_activate ? COREN_RK_ACTIVE : COREN_RK_LAUNCHED);
+	if (!rc)
+		rc = a->be->ops->init(a->be->state, a, err);
+	if (rc) {
+		coren_guard_free(&rt->guard, a->reserved, false);
+		actor_free(a);
+		return rc;
+	}
+	coren_guard_commit(&rt->guard, a->reserved);
+	rt->a[rt->na++] = a;
+	if (id)
+		*id = a->id;
+	return COREN_OK;
+}
+
+static struct coren_rk_actor *actor(const struct coren_rk *rt, uint32_t id)
+{
+	return id >= 1 && id <= rt->na ? rt->a[id - 1] : NULL;
+}
+
+static enum coren_err move(struct coren_rk *rt, uint32_t id, int from_mask,
+			   enum coren_rk_state to, struct coren_error *err)
+{
+	struct coren_rk_actor *a = actor(rt, id);
+	int s;
+
+	if (!a)
+		return coren_error_set(err, COREN_ERR_NOTFOUND, "no kernel %u", id);
+	s = atomic_load(&a->state);
+	if (!(from_mask & 1 << s))
+		return coren_error_set(err, COREN_ERR_STATE, "kernel '%s' is %s, cannot become %s",
+				       a->name, coren_rk_state_name((enum coren_rk_state)s),
+				       coren_rk_state_name(to));
+	atomic_store(&a->state, (int)to);
+	if (a->be->ops->wake)
+		a->be->ops->wake(a->be->state, a);
+	coren_doorbell_ring(&a->bell);
+	return COREN_OK;
+}
+
+enum coren_err coren_rk_activate(struct coren_rk *rt, uint32_t id,
+				 struct coren_error *err)
+{
+	return move(rt, id, 1 << COREN_RK_LAUNCHED | 1 << COREN_RK_DEACTIVATED |
+			    1 << COREN_RK_ACTIVE, COREN_RK_ACTIVE, err);
+}
+
+enum coren_err coren_rk_deactivate(struct coren_rk *rt, uint32_t id,
+				   struct coren_error *err)
+{
+	return move(rt, id, 1 << COREN_RK_ACTIVE | 1 << COREN_RK_DEACTIVATED,
+		    COREN_RK_DEACTIVATED, err);
+}
+
+enum coren_err coren_rk_terminate(struct coren_rk *rt, uint32_t id,
+				  struct coren_error *err)
+{
+	struct coren_rk_actor *a = actor(rt, id);
+	struct coren_rk_msg *m[64];
+	enum coren_err rc;
+	size_t k;
+
+	if (!a)
+		return coren_error_set(err, COREN_ERR_NOTFOUND, "no kernel %u", id);
+	if (atomic_load(&a->state) == COREN_RK_TERMINATED)
+		return COREN_OK;
+	atomic_store(&a->state, COREN_RK_TERMINATED);
+	coren_doorbell_ring(&a->bell);
+	rc = a->be->ops->reset(a->be->state, a, err);
+	while ((k = coren_rk_actor_k2k_pop(a, m, 64)))
+		coren_rk_actor_reject(a, m, k, "kernel terminated");
+	coren_guard_free(&rt->guard, a->reserved, true);
+	a->reserved = 0;
+	return rc;
+}
+
+void coren_rk_free(struct coren_rk *rt)
+{
+	struct coren_rk_msg *m;
+
+	if (!rt)
+		return;
+	for (uint32_t i = 1; i <= rt->na; i++)
+		coren_rk_terminate(rt, i, NULL);
+	for (uint32_t i = 0; i < rt->na; i++)
+		actor_free(rt->a[i]);
+	free(rt->a);
+	for (unsigned i = 0; i < rt->nbe; i++)
+		if (rt->be[i].ops->unload)
+			rt->be[i].ops->unload(rt->be[i].state);
+	if (rt->outbox) {
+		while (!coren_queue_pop(rt->outbox, &m))
+			coren_rk_msg_free(m);
+		coren_queue_free(rt->outbox);
+	}
+	coren_k2k_free(rt->k2k);
+	coren_hints_release(&rt->hints);
+	coren_dispatch_release(&rt->disp);
+	coren_guard_release(&rt->guard);
+	pthread_mutex_destroy(&rt->hints_lock);
+	free(rt);
+}
+
+enum coren_err coren_rk_route(struct coren_rk *rt, const char *dest,
+			      const char *via, struct coren_error *err)
+{
+	uint32_t d = coren_rk_kernel_id(rt, dest), v = coren_rk_kernel_id(rt, via);
+
+	if (!d || !v)
+		return coren_error_set(err, COREN_ERR_NOTFOUND,
+				       "route '%s>%s': no kernel named '%s'", dest, via,
+				       d ? via : dest);
+	return coren_k2k_route(rt->k2k, d, v, err);
+}
+
+uint32_t coren_rk_kernel_id(const struct coren_rk *rt, const char *name)
+{
+	for (uint32_t i = 0; i < rt->na; i++)
+		if (!strcmp(rt->a[i]->name, name))
+			return i + 1;
+	return 0;
+}
+
+const char *coren_rk_kernel_name(const struct coren_rk *rt, uint32_t id)
+{
+	struct coren_rk_actor *a = actor(rt, id);
+
+	return a ? a->name : NULL;
+}
+
+uint32_t coren_rk_kernel_count(const struct coren_rk *rt)
+{
+	return rt->na;
+}
+
+/* ---- the host side -------------------------------------------------------------- */
+
+void coren_rk_post(struct coren_rk *rt, struct coren_rk_msg *m)
+{
+	atomic_fetch_add_explicit(&rt->sent, 1, RELAXED);
+	m->hdr.flags |= COREN_ENV_F_RESPONSE;
+	if (m->hdr.flags & COREN_ENV_F_ERROR)
+		atomic_fetch_add_explicit(&rt->errors, 1, RELAXED);
+	if (!m->hdr.message_id)
+		m->hdr.message_id = ++rt->next_host_id;
+	coren_env_set_hlc(&m->hdr, coren_hlc_tick(&rt->clock));
+	outbox_push(rt, &m, 1);
+}
+
+static void post_error(struct coren_rk *rt, struct coren_rk_msg *m,
+		       const char *reason)
+{
+	m = as_error(m, reason);
+	m->hdr.source = COREN_RK_HOST;
+	m->hdr.destination = COREN_RK_HOST;
+	coren_rk_post(rt, m);
+}
+
+/* Queues msgs (all for a) on its backend, waiting while it is full. */
+static void submit(struct coren_rk *rt, struct coren_rk_actor *a,
+		   struct coren_rk_msg **msgs, size_t n)
+{
+	uint64_t items = 0;
+
+	for (size_t i = 0; i < n; i++)
+		items += msgs[i]->hdr.payload_size / 4;
+	coren_dispatch_choose(&rt->disp, items);
+	atomic_fetch_add_explicit(&a->received, n, RELAXED);
+	while (n) {
+		size_t k;
+
+		if (atomic_load(&a->state) == COREN_RK_TERMINATED) {
+			atomic_fetch_sub_explicit(&rt->sent, n, RELAXED);
+			for (size_t i = 0; i < n; i++)
+				post_error(rt, msgs[i], "kernel terminated");
+			return;
+		}
+		k = a->be->ops->infer_batch(a->be->state, a, msgs, n);
+		msgs += k;
+		n -= k;
+		if (n) {
+			atomic_fetch_add_explicit(&a->queue_full, 1, RELAXED);
+			sched_yield();
+		}
+	}
+}
+
+void coren_rk_send(struct coren_rk *rt, struct coren_rk_msg **msgs, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		struct coren_rk_actor *a = actor(rt, msgs[i]->hdr.destination);
+		size_t j = i;
+		char why[96];
+
+		for (; j < n && msgs[j]->hdr.destination == msgs[i]->hdr.destination; j++) {
+			struct coren_rk_msg *m = msgs[j];
+
+			m->hdr.message_id = ++rt->next_host_id;
+			m->hdr.source = COREN_RK_HOST;
+			m->hdr.hops = 0;
+			m->hdr.flags &= (uint16_t)~(COREN_ENV_F_RESPONSE | COREN_ENV_F_ERROR |
+						    COREN_ENV_F_K2K);
+			coren_env_set_hlc(&m->hdr, coren_hlc_tick(&rt->clock));
+		}
+		if (!a || atomic_load(&a->state) == COREN_RK_TERMINATED) {
+			snprintf(why, sizeof why, "no kernel %u to receive the message",
+				 msgs[i]->hdr.destination);
+			for (size_t k = i; k < j; k++)
+				post_error(rt, msgs[k], why);
+		} else {
+			atomic_fetch_add_explicit(&rt->sent, j - i, RELAXED);
+			submit(rt, a, msgs + i, j - i);
+		}
+		i = j;
+	}
+}
+
+size_t coren_rk_recv(struct coren_rk *rt, struct coren_rk_msg **out,
+		     size_t max, int timeout_ms)
+{
+	size_t k = coren_queue_pop_n(rt->outbox, out, max);
+	uint32_t seq;
+
+	if (k || !timeout_ms)
+		return k;
+	for (int spin = 0; spin < 200; spin++) {
+		sched_yield();
+		if ((k = coren_queue_pop_n(rt->outbox, out, max)))
+			return k;
+	}
+	seq = coren_doorbell_prepare(&rt->outbell);
+	if ((k = coren_queue_pop_n(rt->outbox, out, max))) {
+		coren_doorbell_cancel(&rt->outbell);
+		return k;
+	}
+	coren_doorbell_wait(&rt->outbell, seq, timeout_ms);
+	return coren_queue_pop_n(rt->outbox, out, max);
+}
+
+uint64_t coren_rk_in_flight(struct coren_rk *rt)
+{
+	uint64_t answered = atomic_load_explicit(&rt->answered, memory_order_acquire);
+	uint64_t sent = atomic_load_explicit(&rt->sent, memory_order_acquire);
+
+	return sent > answered ? sent - answered : 0;
+}
+
+enum coren_err coren_rk_drain(struct coren_rk *rt, int timeout_ms,
+			      struct coren_error *err)
+{
+	uint64_t start = now_ns();
+	struct timespec nap = {0, 100000};
+
+	while (coren_rk_in_flight(rt)) {
+		if (timeout_ms >= 0 && now_ns() - start > (uint64_t)timeout_ms * 1000000u)
+			return coren_error_set(err, COREN_ERR_TIMEOUT,
+					       "%llu messages still unanswered after %d ms",
+					       (unsigned long long)coren_rk_in_flight(rt),
+					       timeout_ms);
+		nanosleep(&nap, NULL);
+	}
+	for (unsigned i = 0; i < rt->nbe; i++)
+		for (uint32_t id = 1; id <= rt->na; id++)
+			if (rt->a[id - 1]->be == &rt->be[i] &&
+			    atomic_load(&rt->a[id - 1]->state) != COREN_RK_TERMINATED &&
+			    rt->be[i].ops->drain(rt->be[i].state, rt->a[id - 1], timeout_ms, err))
+				return err ? err->code : COREN_ERR_TIMEOUT;
+	return COREN_OK;
+}
+
+/* ---- reports ------------------------------------------------------------------- */
+
+enum coren_err coren_rk_status(struct coren_rk *rt, uint32_t id,
+			       struct coren_rk_status *st,
+			       struct coren_error *err)
+{
+	struct coren_rk_actor *a = actor(rt, id);
+
+	if (!a)
+		return coren_error_set(err, COREN_ERR_NOTFOUND, "no kernel %u", id);
+	memset(st, 0, sizeof *st);
+	st->state = (enum coren_rk_state)atomic_load(&a->state);
+	st->received = atomic_load_explicit(&a->received, RELAXED);
+	st->processed = atomic_load_explicit(&a->processed, RELAXED);
+	st->replied = atomic_load_explicit(&a->replied, RELAXED);
+	st->forwarded = atomic_load_explicit(&a->forwarded, RELAXED);
+	st->errors = atomic_load_explicit(&a->errors, RELAXED);
+	st->in_flight = st->received > st->processed ? st->received - st->processed : 0;
+	st->queue_depth = st->in_flight;
+	st->queue_capacity = a->opts.queue_capacity * a->opts.grid_size;
+	if (st->queue_depth > st->queue_capacity)
+		st->queue_depth = st->queue_capacity;
+	st->k2k_depth = a->opts.k2k ? coren_k2k_depth(rt->k2k, id) : 0;
+	st->queue_full = atomic_load_explicit(&a->queue_full, RELAXED);
+	st->busy_ns = (double)atomic_load_explicit(&a->busy_ns, RELAXED);
+	return COREN_OK;
+}
+
+static void set_u64(json_t *o, const char *k, uint64_t v)
+{
+	json_object_set_new(o, k, coren_json_u64(v));
+}
+
+json_t *coren_rk_status_json(struct coren_rk *rt, uint32_t id)
+{
+	struct coren_rk_actor *a = actor(rt, id);
+	struct coren_rk_status st;
+	json_t *r;
+	bool hot;
+
+	if (!a || coren_rk_status(rt, id, &st, NULL))
+		return NULL;
+	pthread_mutex_lock(&rt->hints_lock);
+	hot = coren_hints_is_hot(&rt->hints, a->name);
+	pthread_mutex_unlock(&rt->hints_lock);
+	r = coren_record_new("kernel");
+	json_object_set_new(r, "name", json_string(a->name));
+	set_u64(r, "id", id);
+	json_object_set_new(r, "plugin", json_string(a->plugin->desc->name));
+	json_object_set_new(r, "backend", json_string(a->be->p->desc->name));
+	json_object_set_new(r, "state", json_string(coren_rk_state_name(st.state)));
+	set_u64(r, "received", st.received);
+	set_u64(r, "processed", st.processed);
+	set_u64(r, "in_flight", st.in_flight);
+	set_u64(r, "replied", st.replied);
+	set_u64(r, "forwarded", st.forwarded);
+	set_u64(r, "errors", st.errors);
+	set_u64(r, "queue_depth", st.queue_depth);
+	set_u64(r, "queue_capacity", st.queue_capacity);
+	json_object_set_new(r, "queue_health",
+			    json_string(coren_queue_health_name(
+				    coren_queue_health_of(st.queue_depth, st.queue_capacity))));
+	set_u64(r, "queue_full", st.queue_full);
+	set_u64(r, "k2k_depth", st.k2k_depth);
+	set_u64(r, "grid", a->opts.grid_size);
+	set_u64(r, "block", a->opts.block_size);
+	json_object_set_new(r, "busy_s", json_real(st.busy_ns / 1e9));
+	json_object_set_new(r, "hot", json_boolean(hot));
+	if (a->kops->status) {
+		json_t *s = a->kops->status(a->w[0].kstate);
+
+		if (s)
+			json_object_set_new(r, "kernel_state", s);
+	}
+	return r;
+}
+
+json_t *coren_rk_metrics_json(struct coren_rk *rt)
+{
+	struct coren_k2k_stats ks;
+	struct coren_dispatch_stats ds;
+	struct coren_queue_stats qs;
+	struct coren_hlc_ts now = coren_hlc_now(&rt->clock);
+	double elapsed = (double)(coren_hlc_wall_us() - rt->start_us) / 1e6;
+	uint64_t answered = atomic_load(&rt->answered);
+	json_t *r = coren_record_new("metrics"), *k = json_object(),
+	       *d = json_object(), *g = json_object();
+
+	coren_k2k_get_stats(rt->k2k, &ks);
+	coren_dispatch_get_stats(&rt->disp, &ds);
+	coren_queue_stats(rt->outbox, &qs);
+	set_u64(r, "node", rt->cfg.node_id);
+	set_u64(r, "kernels", rt->na);
+	set_u64(r, "sent", atomic_load(&rt->sent));
+	set_u64(r, "answered", answered);
+	set_u64(r, "errors", atomic_load(&rt->errors));
+	set_u64(r, "in_flight", coren_rk_in_flight(rt));
+	json_object_set_new(r, "elapsed_s", json_real(elapsed));
+	json_object_set_new(r, "msgs_per_s", json_real(elapsed > 0 ? (double)answered / elapsed : 0));
+	set_u64(r, "outbox_high_water", qs.high_water);
+	for (int i = 0; i < COREN_K2K__COUNT; i++)
+		set_u64(k, coren_k2k_status_name((enum coren_k2k_status)i), ks.status[i]);
+	set_u64(k, "received", ks.received);
+	json_object_set_new(r, "k2k", k);
+	json_object_set_new(d, "mode", json_string(coren_dispatch_mode_name(rt->disp.mode)));
+	set_u64(d, "threshold", ds.threshold);
+	set_u64(d, "cpu", ds.cpu);
+	set_u64(d, "gpu", ds.gpu);
+	set_u64(d, "samples_cpu", ds.samples[0]);
+	set_u64(d, "samples_gpu", ds.samples[1]);
+	json_object_set_new(r, "dispatch", d);
+	set_u64(g, "limit", rt->guard.limit);
+	set_u64(g, "usable", coren_guard_usable(&rt->guard) == UINT64_MAX ? 0 : coren_guard_usable(&rt->guard));
+	set_u64(g, "committed", rt->guard.committed);
+	set_u64(g, "reserved", rt->guard.reserved);
+	json_object_set_new(r, "memory", g);
+	json_object_set_new(r, "hlc", json_pack("[o,o,i]", coren_json_u64(now.physical),
+						coren_json_u64(now.logical), (int)now.node));
+	return r;
+}
+
+struct coren_hlc *coren_rk_clock(struct coren_rk *rt) { return &rt->clock; }
+struct coren_dispatcher *coren_rk_dispatcher(struct coren_rk *rt) { return &rt->disp; }
+struct coren_guard *coren_rk_guard(struct coren_rk *rt) { return &rt->guard; }
+struct coren_hints *coren_rk_hints(struct coren_rk *rt) { return &rt->hints; }
+
+json_t *coren_rk_backends_json(struct coren_rk *rt)
+{
+	json_t *arr = json_array();
+
+	for (unsigned i = 0; i < rt->nbe; i++) {
+		const struct backend *b = &rt->be[i];
+		json_t *o = json_object(), *caps = json_object();
+
+		json_object_set_new(o, "name", json_string(b->p->desc->name));
+		set_u64(caps, "flags", b->caps.flags);
+		set_u64(caps, "device_streams", b->caps.device_streams);
+		set_u64(caps, "max_batch", b->caps.max_batch);
+		set_u64(caps, "dtype_mask", b->caps.dtype_mask);
+		set_u64(caps, "memory_classes", b->caps.memory_classes);
+		json_object_set_new(o, "capabilities", caps);
+		if (b->ops->metadata)
+			json_object_set_new(o, "metadata", b->ops->metadata(b->state));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}

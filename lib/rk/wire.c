@@ -1,0 +1,584 @@
+/* wire.c - msg records to messages and answers to records; base64. */
+#include "config.h"
+
+#include <coren/json.h>
+#include <coren/record.h>
+#include <coren/rk.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- base64 ------------------------------------------------------------- */
+
+static const char b64[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+enum coren_err coren_base64_encode(const void *data, size_t n,
+				   struct coren_buf *b)
+{
+	const unsigned char *p = data;
+	enum coren_err rc = coren_buf_reserve(b, (n + 2) / 3 * 4);
+	char *o;
+
+	if (rc)
+		return rc;
+	o = b->data + b->len;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+
+		if (i + 1 < n)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		*o++ = b64[v >> 18];
+		*o++ = b64[(v >> 12) & 63];
+		*o++ = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+		*o++ = i + 2 < n ? b64[v & 63] : '=';
+	}
+	b->len = (size_t)(o - b->data);
+	b->data[b->len] = '\0';
+	return COREN_OK;
+}
+
+static int b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+enum coren_err coren_base64_decode(const char *s, size_t n, void *out,
+				   size_t cap, size_t *len)
+{
+	unsigned char *o = out;
+	size_t k = 0;
+
+	if (n % 4)
+		return COREN_ERR_RECORD;
+	for (size_t i = 0; i < n; i += 4) {
+		int v[4], pad = 0;
+
+		for (int j = 0; j < 4; j++) {
+			unsigned char c = (unsigned char)s[i + j];
+
+			if (c == '=' && i + 4 == n && j >= 2 && (j == 3 || s[i + 3] == '=')) {
+				v[j] = 0;
+				pad++;
+			} else if ((v[j] = b64_value(c)) < 0 || pad) {
+				return COREN_ERR_RECORD;
+			}
+		}
+		if (k + 3 - (size_t)pad > cap)
+			return COREN_ERR_RECORD;
+		o[k++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+		if (pad < 2)
+			o[k++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
+		if (pad < 1)
+			o[k++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
+	}
+	*len = k;
+	return COREN_OK;
+}
+
+/* ---- msg records to messages -------------------------------------------- */
+
+#define bad(err, fmt, field) coren_error_set(err, COREN_ERR_RECORD, fmt, field)
+
+static enum coren_err too_big(struct coren_error *err, size_t n, size_t max)
+{
+	return coren_error_set(err, COREN_ERR_ENV_TOOBIG,
+			       "payload of %zu bytes is larger than %zu", n, max);
+}
+
+/* An array of numbers as a vector of enc. */
+static enum coren_err vector(const json_t *arr, int enc, size_t max,
+			     struct coren_rk_msg **m, struct coren_error *err)
+{
+	size_t n = json_array_size(arr), es = enc == COREN_RK_ENC_F32 ? 4 : 8;
+	size_t i;
+	const json_t *v;
+
+	if (enc != COREN_RK_ENC_F32 && enc != COREN_RK_ENC_F64 && enc != COREN_RK_ENC_U64)
+		return bad(err, "field '%s': an array payload is f32, f64 or u64", "enc");
+	if (n > max / es)
+		return too_big(err, n * es, max);
+	if (!(*m = coren_rk_msg_new(n * es)))
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	json_array_foreach(arr, i, v) {
+		double d;
+		uint64_t u;
+
+		if (enc == COREN_RK_ENC_U64) {
+			if (coren_json_get_u64(v, &u))
+				return coren_error_set(err, COREN_ERR_RECORD,
+						       "field 'payload': element %zu is not an unsigned integer", i);
+			memcpy((*m)->payload + i * 8, &u, 8);
+		} else if (!json_is_number(v)) {
+			return coren_error_set(err, COREN_ERR_RECORD,
+					       "field 'payload': element %zu is not a number", i);
+		} else if (enc == COREN_RK_ENC_F64) {
+			d = json_number_value(v);
+			memcpy((*m)->payload + i * 8, &d, 8);
+		} else {
+			float f = (float)json_number_value(v);
+
+			memcpy((*m)->payload + i * 4, &f, 4);
+		}
+	}
+	(*m)->hdr.payload_size = (uint32_t)(n * es);
+	(*m)->hdr.encoding = (uint8_t)enc;
+	return COREN_OK;
+}
+
+static enum coren_err bytes(const void *p, size_t n, int enc, size_t max,
+			    struct coren_rk_msg **m, struct coren_error *err)
+{
+	if (n > max)
+		return too_big(err, n, max);
+	if (!(*m = coren_rk_msg_new(n)))
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	memcpy((*m)->payload, p, n);
+	(*m)->hdr.payload_size = (uint32_t)n;
+	(*m)->hdr.encoding = (uint8_t)enc;
+	return COREN_OK;
+}
+
+static enum coren_err payload(const json_t *rec, int enc, size_t max,
+			      struct coren_rk_msg **m, struct coren_error *err)
+{
+	const json_t *p = json_object_get(rec, "payload");
+	const json_t *b = json_object_get(rec, "payload_b64");
+	enum coren_err rc;
+
+	if (p && b)
+		return bad(err, "fields 'payload' and '%s' exclude each other", "payload_b64");
+	if (b) {
+		const char *s = json_string_value(b);
+		size_t n = json_string_length(b), len;
+		unsigned char *buf;
+
+		if (!s)
+			return bad(err, "field '%s' is not a string", "payload_b64");
+		if (n / 4 * 3 > max + 2)
+			return too_big(err, n / 4 * 3, max);
+		buf = malloc(n / 4 * 3 + 3);
+		if (!buf)
+			return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+		rc = coren_base64_decode(s, n, buf, n / 4 * 3 + 3, &len);
+		if (rc)
+			rc = bad(err, "field '%s' is not base64", "payload_b64");
+		else
+			rc = bytes(buf, len, enc < 0 ? COREN_RK_ENC_RAW : enc, max, m, err);
+		free(buf);
+		return rc;
+	}
+	if (!p)
+		return bytes("", 0, enc < 0 ? COREN_RK_ENC_RAW : enc, max, m, err);
+	if (json_is_array(p) && (enc >= 0 || json_array_size(p)))
+		return vector(p, enc < 0 ? COREN_RK_ENC_F32 : enc, max, m, err);
+	if (json_is_string(p))
+		return bytes(json_string_value(p), json_string_length(p),
+			     COREN_RK_ENC_UTF8, max, m, err);
+	{
+		char *text = json_dumps(p, JSON_COMPACT | JSON_ENCODE_ANY);
+
+		if (!text)
+			return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+		rc = bytes(text, strlen(text), COREN_RK_ENC_JSON, max, m, err);
+		free(text);
+		return rc;
+	}
+}
+
+static enum coren_err header_fields(const json_t *rec, uint64_t seq,
+				    struct coren_rk_header *h,
+				    struct coren_error *err)
+{
+	const json_t *v;
+	uint64_t u;
+
+	h->correlation_id = seq;
+	if ((v = json_object_get(rec, "corr")) && coren_json_get_u64(v, &h->correlation_id))
+		return bad(err, "field '%s' is not an unsigned integer", "corr");
+	if ((v = json_object_get(rec, "mtype"))) {
+		if (coren_json_get_u64(v, &u) || u > UINT32_MAX)
+			return bad(err, "field '%s' is not a 32-bit unsigned integer", "mtype");
+		h->message_type = (uint32_t)u;
+	}
+	if ((v = json_object_get(rec, "priority"))) {
+		int p = json_is_string(v) ? coren_rk_priority_parse(json_string_value(v))
+			: coren_json_get_u64(v, &u) || u > 3 ? -1 : (int)u;
+
+		if (p < 0)
+			return bad(err, "field '%s' is not low, normal, high, critical or 0-3",
+				   "priority");
+		h->priority = (uint8_t)p;
+	}
+	if ((v = json_object_get(rec, "deadline_ms"))) {
+		double ms = json_number_value(v);
+
+		if (!json_is_number(v) || !(ms >= 0) || ms > 1e12)
+			return bad(err, "field '%s' is not a number of milliseconds", "deadline_ms");
+		h->deadline = coren_hlc_wall_us() + (uint64_t)(ms * 1000);
+	}
+	return COREN_OK;
+}
+
+enum coren_err coren_rk_msg_from_record(const json_t *rec,
+					coren_rk_lookup_fn *lookup, void *data,
+					uint64_t seq, size_t max_payload,
+					struct coren_rk_msg **out,
+					struct coren_error *err)
+{
+	struct coren_rk_header h;
+	struct coren_rk_msg *m = NULL;
+	const json_t *v;
+	const char *to;
+	uint32_t dest;
+	int enc = -1;
+	enum coren_err rc;
+
+	if (!max_payload || max_payload > COREN_ENV_PAYLOAD_MAX)
+		max_payload = COREN_ENV_PAYLOAD_MAX;
+	if ((rc = coren_record_get_string(rec, "to", &to, err)))
+		return rc;
+	dest = lookup(data, to);
+	if (!dest)
+		return coren_error_set(err, COREN_ERR_NOTFOUND, "no kernel named '%s'", to);
+	coren_env_header_init(&h);
+	if ((rc = header_fields(rec, seq, &h, err)))
+		return rc;
+	if ((v = json_object_get(rec, "enc")) &&
+	    (!json_is_string(v) || (enc = coren_rk_encoding_parse(json_string_value(v))) < 0))
+		return bad(err, "field '%s' is not raw, utf8, json, f32, f64 or u64", "enc");
+	rc = payload(rec, enc, max_payload, &m, err);
+	if (rc) {
+		coren_rk_msg_free(m);
+		return rc;
+	}
+	h.payload_size = m->hdr.payload_size;
+	h.encoding = m->hdr.encoding;
+	h.destination = dest;
+	m->hdr = h;
+	*out = m;
+	return COREN_OK;
+}
+
+/* ---- answers to records ---------------------------------------------------- */
+
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i], k;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			k = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			k = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			k = 3, cp = c & 0x07;
+		else
+			return 0;
+		for (unsigned j = 1; j <= k; j++) {
+			if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + j] & 0x3f);
+		}
+		if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return 0;
+		i += k + 1;
+	}
+	return 1;
+}
+
+static enum coren_err put_f32(float f, struct coren_buf *b)
+{
+	char tmp[32];
+
+	if (!isfinite(f))
+		return coren_buf_append(b, "null", 4);
+	for (int prec = 6; prec <= 9; prec++) {
+		snprintf(tmp, sizeof tmp, "%.*g", prec, (double)f);
+		if (prec == 9 || strtof(tmp, NULL) == f)
+			break;
+	}
+	return coren_buf_append(b, tmp, strlen(tmp));
+}
+
+static enum coren_err put_vector(const struct coren_rk_msg *m, struct coren_buf *b)
+{
+	size_t es = m->hdr.encoding == COREN_RK_ENC_F32 ? 4 : 8;
+	size_t n = m->hdr.payload_size / es;
+	enum coren_err rc = coren_buf_putc(b, '[');
+
+	for (size_t i = 0; i < n && !rc; i++) {
+		const unsigned char *p = m->payload + i * es;
+
+		if (i)
+			rc = coren_buf_putc(b, ',');
+		if (rc)
+			break;
+		if (m->hdr.encoding == COREN_RK_ENC_F32) {
+			float f;
+
+			memcpy(&f, p, 4);
+			rc = put_f32(f, b);
+		} else if (m->hdr.encoding == COREN_RK_ENC_F64) {
+			double d;
+
+			memcpy(&d, p, 8);
+			rc = isfinite(d) ? coren_json_dump_double(d, b)
+					 : coren_buf_append(b, "null", 4);
+		} else {
+			uint64_t u;
+
+			memcpy(&u, p, 8);
+			rc = coren_json_dump_u64(u, b);
+		}
+	}
+	return rc ? rc : coren_buf_putc(b, ']');
+}
+
+static int json_ok(const struct coren_rk_msg *m)
+{
+	json_t *v = json_loadb((const char *)m->payload, m->hdr.payload_size,
+			       JSON_DECODE_ANY, NULL);
+
+	json_decref(v);
+	return v != NULL;
+}
+
+static enum coren_err put_payload(const struct coren_rk_msg *m, struct coren_buf *b)
+{
+	unsigned enc = m->hdr.encoding;
+	size_t n = m->hdr.payload_size, es = enc == COREN_RK_ENC_F32 ? 4 : 8;
+	enum coren_err rc;
+
+	if ((enc == COREN_RK_ENC_F32 || enc == COREN_RK_ENC_F64 ||
+	     enc == COREN_RK_ENC_U64) && n % es == 0) {
+		rc = coren_buf_printf(b, ",\"enc\":\"%s\",\"payload\":",
+				      coren_rk_encoding_name(enc));
+		return rc ? rc : put_vector(m, b);
+	}
+	if (enc == COREN_RK_ENC_UTF8 && utf8_valid(m->payload, n)) {
+		rc = coren_buf_append(b, ",\"enc\":\"utf8\",\"payload\":", 25);
+		return rc ? rc : coren_json_dump_string((const char *)m->payload, n, b);
+	}
+	if (enc == COREN_RK_ENC_JSON && n && json_ok(m)) {
+		rc = coren_buf_append(b, ",\"enc\":\"json\",\"payload\":", 25);
+		return rc ? rc : coren_buf_append(b, m->payload, n);
+	}
+	rc = coren_buf_printf(b, ",\"enc\":\"%s\",\"payload_b64\":\"",
+			      coren_rk_encoding_name(enc));
+	if (!rc)
+		rc = coren_base64_encode(m->payload, n, b);
+	return rc ? rc : coren_buf_putc(b, '"');
+}
+
+static enum coren_err put_error(const struct coren_rk_msg *m, const char *from,
+				struct coren_buf *b)
+{
+	json_t *v = NULL;
+	enum coren_err rc;
+
+	if (m->hdr.encoding == COREN_RK_ENC_JSON)
+		v = json_loadb((const char *)m->payload, m->hdr.payload_size, 0, NULL);
+	rc = coren_buf_printf(b, "{\"type\":\"error\",\"corr\":%" PRIu64 ",\"from\":",
+			      m->hdr.correlation_id);
+	if (!rc)
+		rc = coren_json_dump_string(from, strlen(from), b);
+	if (!rc && json_is_object(v) && json_is_string(json_object_get(v, "at"))) {
+		const char *at = json_string_value(json_object_get(v, "at"));
+
+		rc = coren_buf_append(b, ",\"at\":", 6);
+		if (!rc)
+			rc = coren_json_dump_string(at, strlen(at), b);
+	}
+	if (!rc)
+		rc = coren_buf_append(b, ",\"reason\":", 10);
+	if (!rc && json_is_object(v) && json_is_string(json_object_get(v, "reason"))) {
+		const char *r = json_string_value(json_object_get(v, "reason"));
+
+		rc = coren_json_dump_string(r, strlen(r), b);
+	} else if (!rc && utf8_valid(m->payload, m->hdr.payload_size)) {
+		rc = coren_json_dump_string((const char *)m->payload, m->hdr.payload_size, b);
+	} else if (!rc) {
+		rc = coren_buf_append(b, "\"error\"", 7);
+	}
+	json_decref(v);
+	return rc ? rc : coren_buf_append(b, "}\n", 2);
+}
+
+enum coren_err coren_rk_msg_to_record(const struct coren_rk_msg *m,
+				      const char *from, struct coren_buf *b)
+{
+	const struct coren_rk_header *h = &m->hdr;
+	enum coren_err rc;
+
+	if (h->flags & COREN_ENV_F_ERROR)
+		return put_error(m, from, b);
+	rc = coren_buf_append(b, "{\"type\":\"msg\",\"from\":", 21);
+	if (!rc)
+		rc = coren_json_dump_string(from, strlen(from), b);
+	if (!rc)
+		rc = coren_buf_printf(b, ",\"corr\":%" PRIu64 ",\"id\":%" PRIu64
+				      ",\"mtype\":%" PRIu32 ",\"hlc\":[%" PRIu64 ",%" PRIu64
+				      ",%u]",
+				      h->correlation_id, h->message_id, h->message_type,
+				      h->hlc_physical, h->hlc_logical, (unsigned)h->hlc_node);
+	if (!rc && h->priority != COREN_RK_PRIO_NORMAL)
+		rc = coren_buf_printf(b, ",\"priority\":\"%s\"",
+				      coren_rk_priority_name(h->priority));
+	if (!rc)
+		rc = put_payload(m, b);
+	return rc ? rc : coren_buf_append(b, "}\n", 2);
+}
+
+/* ---- envelope streams -------------------------------------------------------- */
+
+#define READ_BUF (1u << 20) /* >= a whole envelope */
+
+struct coren_env_reader {
+	FILE *in;
+	char *name;
+	unsigned char *buf;
+	size_t start, end; /* unread bytes: buf[start, end) */
+	uint64_t offset;   /* stream offset of buf[start] */
+	int eof;
+};
+
+struct coren_env_reader *coren_env_reader_new(FILE *in, const char *name)
+{
+	struct coren_env_reader *r = calloc(1, sizeof *r);
+
+	if (!r || !(r->buf = malloc(READ_BUF)) || !(r->name = strdup(name))) {
+		if (r)
+			free(r->buf);
+		free(r);
+		return NULL;
+	}
+	r->in = in;
+	return r;
+}
+
+void coren_env_reader_free(struct coren_env_reader *r)
+{
+	if (!r)
+		return;
+	free(r->buf);
+	free(r->name);
+	free(r);
+}
+
+/* Makes at least want bytes available if the input has them. */
+static enum coren_err fill(struct coren_env_reader *r, size_t want)
+{
+	while (r->end - r->start < want && !r->eof) {
+		size_t got;
+
+		if (r->start) {
+			memmove(r->buf, r->buf + r->start, r->end - r->start);
+			r->end -= r->start;
+			r->start = 0;
+		}
+		got = fread(r->buf + r->end, 1, READ_BUF - r->end, r->in);
+		r->end += got;
+		if (!got) {
+			if (ferror(r->in))
+				return COREN_ERR_IO;
+			r->eof = 1;
+		}
+	}
+	return COREN_OK;
+}
+
+static void skip(struct coren_env_reader *r, size_t n)
+{
+	r->start += n;
+	r->offset += n;
+}
+
+/* Skips to the next magic after the current byte (or to the end). */
+static enum coren_err resync(struct coren_env_reader *r)
+{
+	static const unsigned char magic[8] = {'N', 'R', 'E', 'K', 'G', 'N', 'I', 'R'};
+	enum coren_err rc;
+
+	skip(r, 1);
+	for (;;) {
+		unsigned char *p;
+
+		if ((rc = fill(r, 8)))
+			return rc;
+		if (r->end - r->start < 8) {
+			skip(r, r->end - r->start);
+			return COREN_OK;
+		}
+		p = memmem(r->buf + r->start, r->end - r->start, magic, 8);
+		if (p) {
+			skip(r, (size_t)(p - (r->buf + r->start)));
+			return COREN_OK;
+		}
+		skip(r, r->end - r->start - 7);
+	}
+}
+
+enum coren_err coren_env_reader_next(struct coren_env_reader *r,
+				     struct coren_rk_msg **m,
+				     struct coren_error *err)
+{
+	struct coren_rk_header h;
+	const unsigned char *payload;
+	uint64_t at = r->offset;
+	size_t avail;
+	enum coren_err rc;
+
+	*m = NULL;
+	if ((rc = fill(r, COREN_ENV_HEADER_SIZE)))
+		return coren_error_set(err, rc, "cannot read '%s'", r->name);
+	avail = r->end - r->start;
+	if (!avail)
+		return COREN_OK;
+	rc = coren_env_decode_header(r->buf + r->start, avail, &h, err);
+	if (rc) {
+		coren_error_at(err, "%s:@%llu", r->name, (unsigned long long)at);
+		if (rc == COREN_ERR_ENV_SHORT)
+			skip(r, avail);
+		else if (resync(r))
+			return coren_error_set(err, COREN_ERR_IO, "cannot read '%s'", r->name);
+		return rc;
+	}
+	if ((rc = fill(r, COREN_ENV_HEADER_SIZE + h.payload_size)))
+		return coren_error_set(err, rc, "cannot read '%s'", r->name);
+	avail = r->end - r->start;
+	rc = coren_env_decode(r->buf + r->start, avail, &h, &payload, err);
+	if (rc == COREN_ERR_ENV_CHECKSUM || !rc) {
+		*m = coren_rk_msg_new(h.payload_size);
+		if (!*m)
+			return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+		(*m)->hdr = h;
+		memcpy((*m)->payload, r->buf + r->start + COREN_ENV_HEADER_SIZE, h.payload_size);
+		skip(r, COREN_ENV_HEADER_SIZE + h.payload_size);
+	} else {
+		skip(r, avail); /* truncated: the input ended */
+	}
+	if (rc)
+		coren_error_at(err, "%s:@%llu", r->name, (unsigned long long)at);
+	return rc;
+}
