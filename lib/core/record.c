@@ -21,6 +21,7 @@ struct coren_reader {
 	char *block; /* read-ahead from in: [pos, end) not consumed yet */
 	size_t pos, end;
 	int eof;
+	int interactive; /* read(2) what is there, not a whole block */
 	const char *cur; /* the line last read: in block, or line.data */
 	size_t cur_len;
 };
@@ -49,6 +50,16 @@ struct coren_reader *coren_reader_new(FILE *in, const char *name,
 	return r;
 }
 
+void coren_reader_set_interactive(struct coren_reader *r, int on)
+{
+	r->interactive = on;
+}
+
+size_t coren_reader_buffered(const struct coren_reader *r)
+{
+	return r->end - r->pos;
+}
+
 void coren_reader_free(struct coren_reader *r)
 {
 	if (!r)
@@ -66,6 +77,20 @@ static int refill(struct coren_reader *r)
 
 	if (r->eof)
 		return 0;
+	if (r->interactive) {
+		ssize_t got;
+
+		do
+			got = read(fileno(r->in), r->block, BLOCK_SIZE);
+		while (got < 0 && errno == EINTR);
+		r->pos = 0;
+		r->end = got > 0 ? (size_t)got : 0;
+		if (got <= 0) {
+			r->eof = 1;
+			return got < 0 ? -1 : 0;
+		}
+		return 1;
+	}
 	n = fread(r->block, 1, BLOCK_SIZE, r->in);
 	r->pos = 0;
 	r->end = n;

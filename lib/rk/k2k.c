@@ -129,6 +129,8 @@ static enum coren_k2k_status send(struct coren_k2k *b, struct coren_rk_msg *m,
 	if (dest >= b->n)
 		return count(b, COREN_K2K_NOT_FOUND);
 	hop = b->ep[dest].next_hop ? b->ep[dest].next_hop : dest;
+	if (hop == m->hdr.source) /* the next hop is passing it on */
+		hop = dest;
 	if (hop >= b->n || !b->ep[hop].inbox)
 		return count(b, COREN_K2K_NOT_FOUND);
 	if ((unsigned)m->hdr.hops + 1 > b->max_hops)

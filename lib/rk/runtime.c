@@ -122,6 +122,7 @@ size_t coren_rk_actor_k2k_pop(struct coren_rk_actor *a,
 		return 0;
 	k = coren_k2k_recv(a->rt->k2k, a->id, out, max);
 	atomic_flag_clear_explicit(&a->k2k_lock, memory_order_release);
+	atomic_fetch_add_explicit(&a->received, k, RELAXED);
 	return k;
 }
 
@@ -286,12 +287,13 @@ static void handle_one(struct coren_rk_actor *a, struct worker *w,
 	struct coren_error err = {0};
 	enum coren_err rc;
 
+	atomic_fetch_add_explicit(&a->processed, 1, RELAXED);
 	if (m->hdr.destination != a->id) { /* passing through */
+		m->hdr.source = a->id;
 		k2k_send(a, w, m);
 		return;
 	}
 	rc = a->kops->handle(w->kstate, &ctx, m, &err);
-	atomic_fetch_add_explicit(&a->processed, 1, RELAXED);
 	if (rc && !ctx.answered) {
 		answer_error(a, w, m, err.msg[0] ? err.msg : coren_strerror(rc));
 		return;

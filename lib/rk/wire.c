@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <unistd.h>
 
 /* ---- base64 ------------------------------------------------------------- */
 
@@ -377,11 +379,11 @@ static enum coren_err put_payload(const struct coren_rk_msg *m, struct coren_buf
 		return rc ? rc : put_vector(m, b);
 	}
 	if (enc == COREN_RK_ENC_UTF8 && utf8_valid(m->payload, n)) {
-		rc = coren_buf_append(b, ",\"enc\":\"utf8\",\"payload\":", 25);
+		rc = coren_buf_printf(b, ",\"enc\":\"utf8\",\"payload\":");
 		return rc ? rc : coren_json_dump_string((const char *)m->payload, n, b);
 	}
 	if (enc == COREN_RK_ENC_JSON && n && json_ok(m)) {
-		rc = coren_buf_append(b, ",\"enc\":\"json\",\"payload\":", 25);
+		rc = coren_buf_printf(b, ",\"enc\":\"json\",\"payload\":");
 		return rc ? rc : coren_buf_append(b, m->payload, n);
 	}
 	rc = coren_buf_printf(b, ",\"enc\":\"%s\",\"payload_b64\":\"",
@@ -490,20 +492,21 @@ void coren_env_reader_free(struct coren_env_reader *r)
 static enum coren_err fill(struct coren_env_reader *r, size_t want)
 {
 	while (r->end - r->start < want && !r->eof) {
-		size_t got;
+		ssize_t got;
 
 		if (r->start) {
 			memmove(r->buf, r->buf + r->start, r->end - r->start);
 			r->end -= r->start;
 			r->start = 0;
 		}
-		got = fread(r->buf + r->end, 1, READ_BUF - r->end, r->in);
-		r->end += got;
-		if (!got) {
-			if (ferror(r->in))
-				return COREN_ERR_IO;
+		do
+			got = read(fileno(r->in), r->buf + r->end, READ_BUF - r->end);
+		while (got < 0 && errno == EINTR);
+		if (got < 0)
+			return COREN_ERR_IO;
+		r->end += (size_t)got;
+		if (!got)
 			r->eof = 1;
-		}
 	}
 	return COREN_OK;
 }
@@ -512,6 +515,11 @@ static void skip(struct coren_env_reader *r, size_t n)
 {
 	r->start += n;
 	r->offset += n;
+}
+
+size_t coren_env_reader_buffered(const struct coren_env_reader *r)
+{
+	return r->end - r->start;
 }
 
 /* Skips to the next magic after the current byte (or to the end). */

@@ -29,6 +29,15 @@ struct coren_reader;
 struct coren_reader *coren_reader_new(FILE *in, const char *name,
 				      size_t max_record);
 
+/* Interactive mode reads with read(2) on the FILE's descriptor, taking
+ * what is there instead of waiting for a whole block, so a line is seen as
+ * soon as it arrives; the FILE's own stdio buffer must be unused. */
+void coren_reader_set_interactive(struct coren_reader *r, int on);
+
+/* Bytes read ahead and not yet returned: 0 means the next call may wait
+ * for input. */
+size_t coren_reader_buffered(const struct coren_reader *r);
+
 /* Frees the reader (accepts NULL); does not close its FILE. */
 void coren_reader_free(struct coren_reader *r);
 

@@ -103,7 +103,8 @@ enum coren_err coren_k2k_register(struct coren_k2k *b, uint32_t id,
 enum coren_err coren_k2k_route(struct coren_k2k *b, uint32_t dest,
 			       uint32_t next_hop, struct coren_error *err);
 
-/* Sends m to m->hdr.destination: DELIVERED or PENDING hand m over; any
+/* Sends m from endpoint m->hdr.source to m->hdr.destination, through the
+ * route's next hop unless the sender is that hop: DELIVERED or PENDING hand m over; any
  * other status leaves m with the caller. Counts a hop; refuses past the
  * limit, a passed deadline, and waits for room up to the timeout. */
 enum coren_k2k_status coren_k2k_send(struct coren_k2k *b,
@@ -441,6 +442,11 @@ struct coren_env_reader;
 /* A reader of envelopes from in (not owned), named name in positions. */
 struct coren_env_reader *coren_env_reader_new(FILE *in, const char *name);
 void coren_env_reader_free(struct coren_env_reader *r); /* accepts NULL */
+
+/* Bytes read ahead: 0 means the next call may wait for input. The reader
+ * reads the descriptor of in with read(2): in's stdio buffer must be
+ * unused. */
+size_t coren_env_reader_buffered(const struct coren_env_reader *r);
 
 /* The next envelope as a message (*m NULL at end of input). A bad one is
  * its coren_env_decode() error with err->where "name:@OFFSET" (the byte

@@ -1,0 +1,579 @@
+/* rk-launch - run persistent actor kernels and push messages through them
+ * (rk-launch(1)). */
+#include "config.h"
+
+#include "common/tool.h"
+
+#include <coren/buf.h>
+#include <coren/json.h>
+#include <coren/record.h>
+#include <coren/rk.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: rk-launch [OPTION]... -k NAME=PLUGIN[:ARGS]... [FILE]\n"
+	"       rk-launch [OPTION]... -c TOPOLOGY.yaml [FILE]\n"
+	"       rk-launch --list\n"
+	"Launches persistent actor kernels, sends them the 'msg' records (or\n"
+	"binary envelopes) read from FILE or stdin, writes each answer, then\n"
+	"drains, terminates and writes a 'kernel' record per kernel and a\n"
+	"'metrics' record. Every message gets exactly one answer: a 'msg'\n"
+	"record, or an 'error' record with its correlation id.\n"
+	"\n"
+	"  -k, --kernel NAME=PLUGIN[:ARGS]  launch PLUGIN as NAME (ARGS: k=v,k=v)\n"
+	"  -c, --config FILE        a YAML topology (options given too win)\n"
+	"  -b, --backend NAME       compute backend (default cpu)\n"
+	"      --route DEST>VIA     K2K messages for DEST go through VIA\n"
+	"      --k2k                kernels may send to kernels (forward needs it)\n"
+	"      --queue-capacity N   inbound queue per worker (default 1024)\n"
+	"      --block-size N       messages per batch (default 64)\n"
+	"      --grid-size N        workers per kernel (default 1)\n"
+	"      --inbox-capacity N   K2K inbox per kernel (default 1024)\n"
+	"      --max-hops N         K2K hop limit (default 8)\n"
+	"      --delivery-timeout MS  K2K delivery timeout (default 5000)\n"
+	"      --dispatch MODE      cpu-only, gpu-only, hybrid, adaptive\n"
+	"      --gpu-threshold N    hybrid: GPU from N items (default 10000)\n"
+	"      --max-memory BYTES   memory guard limit (default 80%% of RAM)\n"
+	"      --max-payload BYTES  largest payload (default and limit 64KiB)\n"
+	"      --hints FILE         load hot-path hints from FILE, save them back\n"
+	"      --wire json|bin      input and answers: msg records or envelopes\n"
+	"      --records FILE       with --wire bin: where records go (stderr)\n"
+	"      --node-id N          HLC node id (default 0)\n"
+	"      --status SECONDS     write kernel records every SECONDS\n"
+	"      --list               list backends and kernels, then exit\n"
+	"      --plugin-dir DIR     look for plugins in DIR first\n"
+	"      --keep-going         answer bad input with error records, go on\n"
+	"      --max-record SIZE    longest input line (default 16MiB)\n"
+	"  -q, -v                   quieter, more verbose\n"
+	"      --help, --version\n"
+	"\n"
+	"A msg record: {\"type\":\"msg\",\"to\":\"NAME\",\"corr\":N,\"payload\":[1,2]}\n"
+	"(see coren-records(5)). Other records pass through.\n"
+	"Exit status: 0 ok, 2 usage or I/O error, 3 plugin load failure,\n"
+	"4 some messages were answered with errors, 5 bad input.\n"
+	"See rk-launch(1), coren-rk(3), coren-envelope(5).\n";
+
+enum {
+	OPT_ROUTE = TOOL_OPT__END,
+	OPT_K2K,
+	OPT_QUEUE,
+	OPT_BLOCK,
+	OPT_GRID,
+	OPT_INBOX,
+	OPT_HOPS,
+	OPT_TIMEOUT,
+	OPT_DISPATCH,
+	OPT_THRESHOLD,
+	OPT_MAX_MEMORY,
+	OPT_MAX_PAYLOAD,
+	OPT_HINTS,
+	OPT_WIRE,
+	OPT_RECORDS,
+	OPT_NODE,
+	OPT_STATUS,
+	OPT_LIST,
+	OPT_PLUGIN_DIR,
+};
+
+static const struct option options[] = {
+	{"kernel", required_argument, NULL, 'k'},
+	{"config", required_argument, NULL, 'c'},
+	{"backend", required_argument, NULL, 'b'},
+	{"route", required_argument, NULL, OPT_ROUTE},
+	{"k2k", no_argument, NULL, OPT_K2K},
+	{"queue-capacity", required_argument, NULL, OPT_QUEUE},
+	{"block-size", required_argument, NULL, OPT_BLOCK},
+	{"grid-size", required_argument, NULL, OPT_GRID},
+	{"inbox-capacity", required_argument, NULL, OPT_INBOX},
+	{"max-hops", required_argument, NULL, OPT_HOPS},
+	{"delivery-timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"dispatch", required_argument, NULL, OPT_DISPATCH},
+	{"gpu-threshold", required_argument, NULL, OPT_THRESHOLD},
+	{"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
+	{"max-payload", required_argument, NULL, OPT_MAX_PAYLOAD},
+	{"hints", required_argument, NULL, OPT_HINTS},
+	{"wire", required_argument, NULL, OPT_WIRE},
+	{"records", required_argument, NULL, OPT_RECORDS},
+	{"node-id", required_argument, NULL, OPT_NODE},
+	{"status", required_argument, NULL, OPT_STATUS},
+	{"list", no_argument, NULL, OPT_LIST},
+	{"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
+	TOOL_COMMON_OPTIONS,
+	{NULL, 0, NULL, 0}};
+
+static struct {
+	struct coren_rk_topology t;
+	const char *dirs[17];
+	size_t ndirs;
+	int list, bin;
+	double status_every;
+	const char *records, *input;
+} opt;
+
+/* ---- options -------------------------------------------------------------- */
+
+static uint64_t count_option(const char *name, const char *arg, uint64_t max)
+{
+	size_t v;
+
+	if (tool_parse_size(arg, &v) || v > max)
+		tool_usage_error("--%s: '%s' is not a count from 0 to %llu", name, arg,
+				 (unsigned long long)max);
+	return v;
+}
+
+static void die_on(enum coren_err rc, const struct coren_error *err)
+{
+	if (rc)
+		tool_die(err);
+}
+
+static void topology_option(int c, const char *arg)
+{
+	struct coren_rk_topology *t = &opt.t;
+	struct coren_error err = {0};
+	int m;
+
+	switch (c) {
+	case 'k':
+		if (coren_rk_topology_add_kernel(t, arg, &err))
+			tool_usage_error("%s", err.msg);
+		break;
+	case 'b':
+		free(t->backend);
+		t->backend = strdup(arg);
+		break;
+	case OPT_ROUTE:
+		if (coren_rk_topology_add_route(t, arg, &err))
+			tool_usage_error("%s", err.msg);
+		break;
+	case OPT_K2K: t->launch.k2k = true; break;
+	case OPT_QUEUE: t->launch.queue_capacity = count_option("queue-capacity", arg, 1 << 24); break;
+	case OPT_BLOCK: t->launch.block_size = count_option("block-size", arg, 4096); break;
+	case OPT_GRID: t->launch.grid_size = (unsigned)count_option("grid-size", arg, 256); break;
+	case OPT_INBOX: t->config.inbox_capacity = count_option("inbox-capacity", arg, 1 << 24); break;
+	case OPT_HOPS: t->config.max_hops = (unsigned)count_option("max-hops", arg, 255); break;
+	case OPT_TIMEOUT: t->config.delivery_timeout_ms = (unsigned)count_option("delivery-timeout", arg, 86400000); break;
+	case OPT_THRESHOLD: t->config.gpu_threshold = count_option("gpu-threshold", arg, UINT64_MAX); break;
+	case OPT_MAX_MEMORY: t->config.max_memory = count_option("max-memory", arg, UINT64_MAX); break;
+	case OPT_MAX_PAYLOAD:
+		t->config.max_payload = count_option("max-payload", arg, COREN_ENV_PAYLOAD_MAX);
+		break;
+	case OPT_NODE: t->config.node_id = (uint16_t)count_option("node-id", arg, 65535); break;
+	case OPT_DISPATCH:
+		if ((m = coren_dispatch_mode_parse(arg)) < 0)
+			tool_usage_error("--dispatch: '%s' is not cpu-only, gpu-only, hybrid or adaptive", arg);
+		t->config.dispatch = (enum coren_dispatch_mode)m;
+		break;
+	case OPT_HINTS:
+		free(t->hints);
+		t->hints = strdup(arg);
+		break;
+	case OPT_WIRE:
+		if (strcmp(arg, "json") && strcmp(arg, "bin"))
+			tool_usage_error("--wire: '%s' is not json or bin", arg);
+		free(t->wire);
+		t->wire = strdup(arg);
+		break;
+	}
+}
+
+static void parse_options(int argc, char **argv)
+{
+	struct coren_error err = {0};
+	int c;
+
+	/* A topology file first: the other options override it. */
+	while ((c = getopt_long(argc, argv, "k:c:b:hqv", options, NULL)) != -1)
+		if (c == 'c' && coren_rk_topology_load(&opt.t, optarg, &err))
+			tool_die_code(&err, COREN_EXIT_USAGE);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "k:c:b:hqv", options, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(COREN_EXIT_OK);
+		case OPT_RECORDS: opt.records = optarg; break;
+		case OPT_STATUS: opt.status_every = tool_number_option("status", optarg, 1); break;
+		case OPT_LIST: opt.list = 1; break;
+		case OPT_PLUGIN_DIR:
+			if (opt.ndirs + 1 < sizeof opt.dirs / sizeof *opt.dirs)
+				opt.dirs[opt.ndirs++] = optarg;
+			break;
+		case '?':
+			tool_usage_error("unknown or incomplete option");
+		default:
+			if (!tool_common_option(c, optarg))
+				topology_option(c, optarg);
+		}
+	}
+	if (optind + 1 < argc)
+		tool_usage_error("one input file at most");
+	opt.input = optind < argc ? argv[optind] : "-";
+	opt.bin = opt.t.wire && !strcmp(opt.t.wire, "bin");
+	if (opt.records && !opt.bin)
+		tool_usage_error("--records is for --wire bin");
+	die_on(COREN_OK, &err);
+}
+
+/* ---- --list ------------------------------------------------------------------ */
+
+static void list_one(const struct coren_plugin *p, void *data)
+{
+	json_t *r = coren_record_new("plugin");
+	const struct coren_plugin_desc *d = p->desc;
+
+	(void)data;
+	json_object_set_new(r, "kind", json_string(coren_plugin_kind_name(d->kind)));
+	json_object_set_new(r, "name", json_string(d->name));
+	json_object_set_new(r, "version", json_string(d->version));
+	if (d->summary)
+		json_object_set_new(r, "summary", json_string(d->summary));
+	if (d->kind == COREN_PLUGIN_BACKEND) {
+		const struct coren_backend_ops *ops = d->ops;
+		struct coren_backend_caps caps = {sizeof caps, 0, 0, 0, 0, 0};
+		void *st = NULL;
+
+		ops->capabilities(&caps);
+		json_object_set_new(r, "persistent", json_boolean(caps.flags & COREN_BACKEND_F_PERSISTENT));
+		json_object_set_new(r, "k2k", json_boolean(caps.flags & COREN_BACKEND_F_K2K));
+		json_object_set_new(r, "gpu", json_boolean(caps.flags & COREN_BACKEND_F_GPU));
+		json_object_set_new(r, "max_batch", json_integer(caps.max_batch));
+		json_object_set_new(r, "streams", json_integer(caps.device_streams));
+		if (ops->metadata && !ops->load(&st, NULL, NULL)) {
+			json_object_set_new(r, "metadata", ops->metadata(st));
+			if (ops->unload)
+				ops->unload(st);
+		}
+	} else {
+		const struct coren_kernel_ops *ops = d->ops;
+
+		json_object_set_new(r, "cpu", json_boolean(ops->flags & COREN_KERNEL_F_CPU));
+		json_object_set_new(r, "cuda", json_boolean(ops->flags & COREN_KERNEL_F_CUDA));
+	}
+	json_object_set_new(r, "path", json_string(p->path));
+	if (coren_record_write(stdout, r))
+		exit(COREN_EXIT_USAGE);
+	json_decref(r);
+}
+
+static void list_plugins(void)
+{
+	opt.dirs[opt.ndirs] = NULL;
+	coren_plugin_list(COREN_PLUGIN_BACKEND, opt.dirs, list_one, NULL);
+	coren_plugin_list(COREN_PLUGIN_KERNEL, opt.dirs, list_one, NULL);
+}
+
+/* ---- output: the writer thread --------------------------------------------------- */
+
+static struct {
+	struct coren_rk *rt;
+	pthread_t thread;
+	pthread_mutex_t lock; /* stdout */
+	_Atomic int done;
+	FILE *records;
+	uint64_t answer_errors;
+	struct coren_error io;
+} out = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static const char *from_name(const struct coren_rk_msg *m)
+{
+	const char *n = coren_rk_kernel_name(out.rt, m->hdr.source);
+
+	return n ? n : "host";
+}
+
+static void format(struct coren_buf *b, struct coren_rk_msg *m)
+{
+	size_t len;
+
+	if (m->hdr.flags & COREN_ENV_F_ERROR)
+		out.answer_errors++;
+	if (!opt.bin) {
+		coren_rk_msg_to_record(m, from_name(m), b);
+		return;
+	}
+	if (!coren_buf_reserve(b, COREN_ENV_HEADER_SIZE + m->hdr.payload_size) &&
+	    !coren_env_encode(&m->hdr, m->payload, b->data + b->len,
+			      b->alloc - b->len, &len, NULL))
+		b->len += len;
+}
+
+static void flush(struct coren_buf *b)
+{
+	if (!b->len)
+		return;
+	pthread_mutex_lock(&out.lock);
+	if (fwrite(b->data, 1, b->len, stdout) != b->len || fflush(stdout))
+		coren_error_set(&out.io, COREN_ERR_IO, "write error on stdout");
+	pthread_mutex_unlock(&out.lock);
+	coren_buf_reset(b);
+}
+
+static void write_records(FILE *f, json_t *r)
+{
+	pthread_mutex_lock(&out.lock);
+	if (r && coren_record_write(f, r))
+		coren_error_set(&out.io, COREN_ERR_IO, "write error");
+	fflush(f);
+	pthread_mutex_unlock(&out.lock);
+	json_decref(r);
+}
+
+static void write_status(void)
+{
+	for (uint32_t id = 1; id <= coren_rk_kernel_count(out.rt); id++)
+		write_records(out.records, coren_rk_status_json(out.rt, id));
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void *writer_main(void *arg)
+{
+	struct coren_rk_msg *m[256];
+	struct coren_buf b;
+	double next_status = opt.status_every > 0 ? now_s() + opt.status_every : 0;
+
+	(void)arg;
+	coren_buf_init(&b, 0);
+	for (;;) {
+		size_t k = coren_rk_recv(out.rt, m, 256, 50);
+
+		for (size_t i = 0; i < k; i++) {
+			format(&b, m[i]);
+			coren_rk_msg_free(m[i]);
+		}
+		if (b.len >= (1 << 16) || (!k && b.len) ||
+		    (k < 256 && !coren_rk_in_flight(out.rt)))
+			flush(&b);
+		if (next_status && now_s() >= next_status) {
+			write_status();
+			next_status += opt.status_every;
+		}
+		if (!k && atomic_load(&out.done) && !coren_rk_in_flight(out.rt))
+			break;
+	}
+	flush(&b);
+	coren_buf_release(&b);
+	return NULL;
+}
+
+/* ---- input ------------------------------------------------------------------------ */
+
+struct batch {
+	struct coren_rk_msg *m[256];
+	size_t n;
+};
+
+static void send_batch(struct batch *bt)
+{
+	coren_rk_send(out.rt, bt->m, bt->n);
+	bt->n = 0;
+}
+
+/* A bad input item: an error answer (--keep-going), or the end of input. */
+static int bad_input(struct batch *bt, const struct coren_error *err,
+		     uint64_t corr, struct coren_error *first)
+{
+	struct coren_rk_msg *m;
+	char buf[COREN_ERROR_MSG_MAX + COREN_ERROR_WHERE_MAX + 64];
+	struct coren_buf j;
+
+	send_batch(bt);
+	if (!tool.keep_going || err->code == COREN_ERR_IO || err->code == COREN_ERR_NOMEM) {
+		*first = *err;
+		return -1;
+	}
+	tool_report(err);
+	coren_buf_init(&j, sizeof buf);
+	coren_buf_append(&j, "{\"at\":", 6);
+	coren_json_dump_string(err->where, strlen(err->where), &j);
+	coren_buf_append(&j, ",\"reason\":", 10);
+	coren_json_dump_string(err->msg, strlen(err->msg), &j);
+	coren_buf_putc(&j, '}');
+	m = coren_rk_msg_new(0);
+	if (m && !coren_rk_msg_set_payload(&m, j.data, j.len)) {
+		m->hdr.encoding = COREN_RK_ENC_JSON;
+		m->hdr.flags = COREN_ENV_F_ERROR;
+		m->hdr.correlation_id = corr;
+		coren_rk_post(out.rt, m);
+	} else {
+		coren_rk_msg_free(m);
+	}
+	coren_buf_release(&j);
+	return 0;
+}
+
+static uint32_t lookup(void *data, const char *name)
+{
+	return coren_rk_kernel_id(data, name);
+}
+
+static void pass_through(struct batch *bt, const char *line, size_t len)
+{
+	send_batch(bt);
+	pthread_mutex_lock(&out.lock);
+	if (coren_record_write_raw(stdout, line, len))
+		coren_error_set(&out.io, COREN_ERR_IO, "write error on stdout");
+	pthread_mutex_unlock(&out.lock);
+}
+
+static void read_json(FILE *in, struct coren_error *first)
+{
+	struct coren_reader *r = coren_reader_new(in, opt.input[0] == '-' && !opt.input[1] ? "stdin" : opt.input, tool.max_record);
+	struct batch bt = {.n = 0};
+	if (!r)
+		return (void)coren_error_set(first, COREN_ERR_NOMEM, "out of memory");
+	coren_reader_set_interactive(r, 1);
+	for (;;) {
+		struct coren_error err = {0};
+		const char *line;
+		size_t len;
+		json_t *rec = NULL;
+		enum coren_err rc;
+
+		if (!coren_reader_buffered(r) && bt.n)
+			send_batch(&bt);
+		rc = coren_reader_next_line(r, &line, &len, &err);
+		if (!rc && !line)
+			break;
+		if (!rc && (rc = coren_record_parse(line, len, &rec, &err)) == COREN_OK &&
+		    strcmp(coren_record_type(rec), "msg")) {
+			pass_through(&bt, line, len);
+			json_decref(rec);
+			continue;
+		}
+		if (!rc) {
+			rc = coren_rk_msg_from_record(rec, lookup, out.rt, coren_reader_lineno(r),
+						      opt.t.config.max_payload, &bt.m[bt.n], &err);
+			json_decref(rec);
+		}
+		if (rc) {
+			coren_reader_locate(r, &err);
+			if (bad_input(&bt, &err, coren_reader_lineno(r), first))
+				break;
+			continue;
+		}
+		if (++bt.n == sizeof bt.m / sizeof *bt.m)
+			send_batch(&bt);
+	}
+	send_batch(&bt);
+	coren_reader_free(r);
+}
+
+static void read_bin(FILE *in, struct coren_error *first)
+{
+	struct coren_env_reader *r = coren_env_reader_new(in, opt.input[0] == '-' && !opt.input[1] ? "stdin" : opt.input);
+	struct batch bt = {.n = 0};
+	uint32_t nk = coren_rk_kernel_count(out.rt);
+
+	if (!r)
+		return (void)coren_error_set(first, COREN_ERR_NOMEM, "out of memory");
+	for (;;) {
+		struct coren_error err = {0};
+		struct coren_rk_msg *m = NULL;
+		enum coren_err rc;
+
+		if (!coren_env_reader_buffered(r) && bt.n)
+			send_batch(&bt);
+		rc = coren_env_reader_next(r, &m, &err);
+		if (!rc && !m)
+			break;
+		if (!rc && (m->hdr.destination == 0 || m->hdr.destination > nk))
+			rc = coren_error_set(&err, COREN_ERR_NOTFOUND,
+					     "envelope for kernel %u: there are kernels 1 to %u",
+					     m->hdr.destination, nk);
+		if (!rc && m->hdr.payload_size > opt.t.config.max_payload && opt.t.config.max_payload)
+			rc = coren_error_set(&err, COREN_ERR_ENV_TOOBIG,
+					     "payload of %u bytes is larger than --max-payload %zu",
+					     m->hdr.payload_size, opt.t.config.max_payload);
+		if (rc) {
+			uint64_t corr = m ? m->hdr.correlation_id : 0;
+
+			coren_rk_msg_free(m);
+			if (bad_input(&bt, &err, corr, first))
+				break;
+			continue;
+		}
+		bt.m[bt.n++] = m;
+		if (bt.n == sizeof bt.m / sizeof *bt.m)
+			send_batch(&bt);
+	}
+	send_batch(&bt);
+	coren_env_reader_free(r);
+}
+
+/* ---- main ------------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	struct coren_rk_system sys;
+	struct coren_error err = {0}, first = {0};
+	FILE *in;
+	int status;
+
+	tool_init("rk-launch");
+	coren_rk_topology_init(&opt.t);
+	parse_options(argc, argv);
+	if (opt.list) {
+		list_plugins();
+		return COREN_EXIT_OK;
+	}
+	opt.dirs[opt.ndirs] = NULL;
+	in = tool_open(opt.input);
+	if (coren_rk_system_start(&sys, &opt.t, opt.dirs, &err))
+		tool_die(&err);
+	out.rt = sys.rt;
+	out.records = stdout;
+	if (opt.bin) {
+		out.records = opt.records ? fopen(opt.records, "w") : stderr;
+		if (!out.records) {
+			coren_error_set(&err, COREN_ERR_IO, "cannot open '%s'", opt.records);
+			tool_die(&err);
+		}
+	}
+	if (pthread_create(&out.thread, NULL, writer_main, NULL)) {
+		coren_error_set(&err, COREN_ERR_NOMEM, "cannot start the writer thread");
+		tool_die(&err);
+	}
+	if (opt.bin)
+		read_bin(in, &first);
+	else
+		read_json(in, &first);
+	coren_rk_drain(sys.rt, -1, NULL);
+	atomic_store(&out.done, 1);
+	pthread_join(out.thread, NULL);
+	for (uint32_t id = 1; id <= coren_rk_kernel_count(sys.rt); id++)
+		coren_rk_terminate(sys.rt, id, NULL);
+	write_status();
+	write_records(out.records, coren_rk_metrics_json(sys.rt));
+	if (out.records != stdout && out.records != stderr && fclose(out.records))
+		coren_error_set(&out.io, COREN_ERR_IO, "write error on '%s'", opt.records);
+	if (coren_rk_system_stop(&sys, &opt.t, &err))
+		tool_die(&err);
+	coren_rk_topology_release(&opt.t);
+	if (in != stdin)
+		fclose(in);
+	if (out.io.code)
+		tool_die(&out.io);
+	if (first.code)
+		tool_die_code(&first, first.code == COREN_ERR_IO ? COREN_EXIT_USAGE : COREN_EXIT_RECORD);
+	status = out.answer_errors ? COREN_EXIT_PARTIAL : COREN_EXIT_OK;
+	if (out.answer_errors && tool.verbosity)
+		tool_warn("%llu of the answers were errors", (unsigned long long)out.answer_errors);
+	return status;
+}
