@@ -536,7 +536,8 @@ int main(int argc, char **argv)
 	opt.dirs[opt.ndirs] = NULL;
 	in = tool_open(opt.input);
 	if (coren_rk_system_start(&sys, &opt.t, opt.dirs, &err))
-		tool_die(&err);
+		tool_die_code(&err, err.code == COREN_ERR_NOTFOUND ? COREN_EXIT_PLUGIN
+								 : coren_exit_code(err.code));
 	out.rt = sys.rt;
 	out.records = stdout;
 	if (opt.bin) {

@@ -676,7 +676,7 @@ enum coren_err coren_rk_route(struct coren_rk *rt, const char *dest,
 	uint32_t d = coren_rk_kernel_id(rt, dest), v = coren_rk_kernel_id(rt, via);
 
 	if (!d || !v)
-		return coren_error_set(err, COREN_ERR_NOTFOUND,
+		return coren_error_set(err, COREN_ERR_USAGE,
 				       "route '%s>%s': no kernel named '%s'", dest, via,
 				       d ? via : dest);
 	return coren_k2k_route(rt->k2k, d, v, err);

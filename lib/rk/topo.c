@@ -396,8 +396,11 @@ enum coren_err coren_rk_system_start(struct coren_rk_system *s,
 				     s->backend->desc->name);
 	if (!rc)
 		rc = coren_rk_add_backend(s->rt, s->backend, NULL, err);
-	if (!rc && t->hints && (rc = coren_hints_load(coren_rk_hints(s->rt), t->hints, err)))
+	if (!rc && t->hints && (rc = coren_hints_load(coren_rk_hints(s->rt), t->hints, err))) {
 		coren_error_at(err, "%s", t->hints);
+		if (err && rc != COREN_ERR_IO && rc != COREN_ERR_NOMEM)
+			rc = err->code = COREN_ERR_CONFIG; /* a bad file, not bad input */
+	}
 	if (!rc)
 		rc = launch_all(s, t, dirs, err);
 	if (!rc)

@@ -1,0 +1,262 @@
+#!/usr/bin/env bats
+# rk-launch: every kernel, chains over K2K, both wires, exactly one answer
+# per message, bad input, hints, topologies, the memory guard.
+
+load test_helper
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	export COREN_PLUGIN_PATH="$COREN_RK_PLUGINS"
+}
+
+msg() { # msg TO PAYLOAD [EXTRA]
+	printf '{"type":"msg","to":"%s","payload":%s%s}\n' "$1" "$2" "${3:-}"
+}
+
+@test "--help and --version exit 0" {
+	run -0 rk-launch --help
+	assert_line --partial 'usage: rk-launch'
+	assert_output --partial 'Exit status'
+	run -0 rk-launch --version
+}
+
+@test "a usage error is one line and a hint, exit 2" {
+	run -2 --separate-stderr rk-launch --wire xml -k e=echo
+	assert_equal "${stderr_lines[0]}" "rk-launch: --wire: 'xml' is not json or bin"
+	assert_equal "${stderr_lines[1]}" "try 'rk-launch --help'"
+	run -2 --separate-stderr rk-launch -k noequals
+	assert_equal "${stderr_lines[0]}" "rk-launch: kernel 'noequals' is not NAME=PLUGIN[:ARGS]"
+	run -2 --separate-stderr rk-launch </dev/null
+	assert_output --partial ''
+	assert_equal "${stderr_lines[0]}" "rk-launch: error: no kernels: give -k NAME=PLUGIN or a topology with 'kernels'"
+}
+
+@test "--list shows the cpu backend and the five kernels" {
+	run -0 rk-launch --list
+	for k in echo saxpy reduce histogram forward; do
+		assert_line --regexp "\"kind\":\"kernel\",\"name\":\"$k\".*\"cpu\":true"
+	done
+	assert_line --regexp '"kind":"backend","name":"cpu".*"persistent":true,"k2k":true,"gpu":false'
+}
+
+@test "echo answers with the same payload, correlation id and an HLC stamp" {
+	{ msg e '[1,2.5,-3]' ',"corr":7'; msg e '"text"'; msg e '{"a":[1,2]}'; } > in
+	run -0 --separate-stderr rk-launch -k e=echo --node-id 3 in
+	assert_line '{"type":"msg","from":"e","corr":7,"id":281474976710657,"mtype":0,"hlc":'"$(echo "${lines[0]}" | jq -c .hlc)"',"enc":"f32","payload":[1,2.5,-3]}'
+	run jq -c 'select(.type=="msg") | [.corr, .enc, .payload, .hlc[2]]' <<<"$output"
+	assert_line '[7,"f32",[1,2.5,-3],3]'
+	assert_line '[2,"utf8","text",3]'
+	assert_line '[3,"json",{"a":[1,2]},3]'
+}
+
+@test "the HLC stamps of the answers of one kernel increase" {
+	for i in $(seq 50); do msg e "[$i]"; done > in
+	rk-launch -k e=echo in | jq -r 'select(.type=="msg") | "\(.hlc[0]) \(.hlc[1])"' > stamps
+	run -0 sort -n -k1,1 -k2,2 -c stamps
+	[ "$(sort -u stamps | wc -l)" -eq 50 ]
+}
+
+@test "saxpy: a*x + y" {
+	msg s '[1,2,10,20]' > in
+	run -0 rk-launch -k s=saxpy:a=3 in
+	assert_line --partial '"from":"s","corr":1,'
+	run jq -c 'select(.type=="msg") | .payload' <<<"$output"
+	assert_output '[13,26]'
+}
+
+@test "reduce: sum, min and max, and the running total in the kernel record" {
+	{ msg r '[1,2,3.5]'; msg r '[10]'; } > in
+	for op in sum min max; do
+		rk-launch -k r=reduce:op=$op in > out.$op
+	done
+	run jq -c 'select(.type=="msg") | .payload[0]' out.sum
+	assert_output $'6.5\n10'
+	run jq -c 'select(.type=="msg") | .payload[0]' out.min
+	assert_output $'1\n10'
+	run jq -c 'select(.type=="kernel") | .kernel_state' out.max
+	assert_output '{"op":"max","total":10,"messages":2,"elements":4}'
+	run -2 --separate-stderr rk-launch -k r=reduce:op=median in
+	assert_output ''
+	assert_equal "$stderr" "rk-launch: error: reduce: op 'median' is not sum, min or max"
+}
+
+@test "histogram: counts per message and in the kernel's state" {
+	{ msg h '[0.1,0.3,0.3,0.9]'; msg h '[-5,5,0.6]'; } > in
+	run -0 rk-launch -k h=histogram:bins=4 in
+	run jq -c 'select(.type=="msg") | [.enc, .payload]' <<<"$output"
+	assert_line '["u64",[1,2,0,1]]'
+	assert_line '["u64",[1,0,1,1]]'
+	run jq -c 'select(.type=="kernel") | .kernel_state.counts' < <(rk-launch -k h=histogram:bins=4 in)
+	assert_output '[2,2,1,2]'
+}
+
+@test "a three-kernel K2K chain: forward -> forward -> saxpy" {
+	for i in 1 2 3; do msg a "[$i,0,0,100]" ",\"corr\":$i"; done > in
+	run -0 rk-launch --k2k -k a=forward:to=b -k b=forward:to=s -k s=saxpy:a=2 in
+	run jq -c 'select(.type=="msg") | [.corr, .from, .payload]' <<<"$output"
+	assert_line '[1,"s",[2,100]]'
+	assert_line '[2,"s",[4,100]]'
+	assert_line '[3,"s",[6,100]]'
+	run jq -c 'select(.type=="metrics") | .k2k | [.delivered, .received]' < <(rk-launch --k2k -k a=forward:to=b -k b=forward:to=s -k s=saxpy in)
+	assert_output '[6,6]'
+}
+
+@test "K2K off: forward answers with an error, exit 4" {
+	msg a '[1]' > in
+	run -4 --separate-stderr rk-launch -k a=forward:to=b -k b=echo in
+	assert_line '{"type":"error","corr":1,"from":"a","reason":"k2k is off for this kernel"}'
+}
+
+@test "routes: through a next hop, and a routing loop stopped by max hops" {
+	msg a '"x"' > in
+	run -0 rk-launch -k a=forward:to=c -k b=echo -k c=echo --route 'c>b' in
+	assert_line --partial '"from":"c","corr":1,'
+	run -4 --separate-stderr rk-launch -k a=forward:to=b -k b=forward:to=a --k2k --max-hops 4 in
+	assert_line --regexp '^\{"type":"error","corr":1,"from":"[ab]","reason":"k2k delivery from .* failed: max_hops"\}$'
+	run jq -c 'select(.type=="metrics") | .k2k.max_hops' <<<"$output"
+	assert_output 1
+}
+
+@test "the binary wire: envelopes in, envelopes out, records on stderr or --records" {
+	{ msg e '[1,2]' ',"corr":5'; msg s '[1,2,3,4]' ',"corr":6'; } > in.jsonl
+	rkenv encode e s < in.jsonl > in.bin
+	[ "$(stat -c %s in.bin)" -eq $((256 + 8 + 256 + 16)) ]
+	rk-launch --wire bin -k e=echo -k s=saxpy:a=2 --records rec.jsonl in.bin > out.bin
+	run -0 rkenv decode e s < out.bin
+	run jq -c '[.corr, .from, .payload]' <<<"$output"
+	assert_line '[5,"e",[1,2]]'
+	assert_line '[6,"s",[5,8]]'
+	run jq -r .type rec.jsonl
+	assert_output $'kernel\nkernel\nmetrics'
+	rk-launch --wire bin -k e=echo in.bin 2> rec.stderr > /dev/null || true
+	grep -q '"type":"metrics"' rec.stderr
+}
+
+@test "the binary wire: a corrupt envelope is exit 5 at its byte offset; --keep-going answers it" {
+	rkenv gen 3 16 1 > in.bin
+	printf '\x01' | dd of=in.bin bs=1 seek=$((272 + 256 + 3)) conv=notrunc 2>/dev/null
+	run -5 --separate-stderr rk-launch --wire bin --records /dev/null -k e=echo in.bin
+	[[ "$stderr" == "rk-launch: error (at in.bin:@272): envelope checksum 0x"*", payload has 0x"* ]]
+	run -4 --separate-stderr rk-launch --wire bin --records /dev/null --keep-going -k e=echo in.bin
+	rk-launch --wire bin --records /dev/null --keep-going -k e=echo in.bin > out.bin 2>/dev/null || true
+	run -0 rkenv decode e < out.bin
+	run jq -c '[.type, .corr]' <<<"$output"
+	assert_line '["msg",1]'
+	assert_line '["error",2]'
+	assert_line '["msg",3]'
+}
+
+@test "exactly one answer per message for 1000000 messages" {
+	awk 'BEGIN { for (i = 1; i <= 1000000; i++) print "{\"type\":\"msg\",\"to\":\"e\",\"payload\":\"x\"}" }' > in
+	rk-launch -k e=echo --grid-size 2 in > out
+	[ "$(grep -c '"type":"msg"' out)" -eq 1000000 ]
+	[ "$(grep '"type":"msg"' out | sed 's/.*"corr":\([0-9]*\),.*/\1/' | sort -u | wc -l)" -eq 1000000 ]
+	run jq -c 'select(.type=="metrics") | [.sent, .answered, .errors, .in_flight]' out
+	assert_output '[1000000,1000000,0,0]'
+}
+
+@test "the same over the binary wire" {
+	rkenv gen 1000000 64 1 > in.bin
+	rk-launch --wire bin -k e=echo --records rec in.bin > out.bin
+	[ "$(stat -c %s out.bin)" -eq $((1000000 * (256 + 64))) ]
+	run jq -c 'select(.type=="metrics") | [.sent, .answered, .errors]' rec
+	assert_output '[1000000,1000000,0]'
+	[ "$(rkenv decode e < out.bin | sed 's/.*"corr":\([0-9]*\),.*/\1/' | sort -u | wc -l)" -eq 1000000 ]
+}
+
+@test "bad input stops at its line, exit 5, after answering what came before" {
+	{ msg e '[1]'; echo 'not json'; msg e '[2]'; } > in
+	run -5 --separate-stderr rk-launch -k e=echo in
+	assert_equal "$stderr" "rk-launch: error (at in:2): invalid JSON at column 3: invalid token near 'not'"
+	assert_line --partial '"from":"e","corr":1,'
+	refute_line --partial '"corr":3,'
+	run -5 --separate-stderr rk-launch -k e=echo < <(msg nobody '[1]')
+	assert_equal "$stderr" "rk-launch: error (at stdin:1): no kernel named 'nobody'"
+	run -5 --separate-stderr rk-launch -k e=echo --max-payload 16 < <(msg e '[1,2,3,4,5]')
+	assert_equal "$stderr" "rk-launch: error (at stdin:1): payload of 20 bytes is larger than 16"
+	run -5 --separate-stderr rk-launch -k e=echo < <(echo '{"type":"msg","to":"e","payload":[1,"a"]}')
+	assert_equal "$stderr" "rk-launch: error (at stdin:1): field 'payload': element 1 is not a number"
+	run -5 --separate-stderr rk-launch -k e=echo < <(echo '{"type":"msg","to":"e","priority":"urgent"}')
+	assert_equal "$stderr" "rk-launch: error (at stdin:1): field 'priority' is not low, normal, high, critical or 0-3"
+}
+
+@test "--keep-going: one error record per bad line, every message answered once, exit 4" {
+	{ msg e '[1]'; echo 'not json'; msg nobody '[1]'; msg e '[2]'; echo '{"type":"note"}'; msg s '[1]'; } > in
+	run -4 --separate-stderr rk-launch --keep-going -k e=echo -k s=saxpy in
+	run jq -c 'select(.type=="msg" or .type=="error") | [.type, .corr, .at]' <<<"$output"
+	assert_line '["msg",1,null]'
+	assert_line '["error",2,"in:2"]'
+	assert_line '["error",3,"in:3"]'
+	assert_line '["msg",4,null]'
+	assert_line '["error",6,null]'
+	[ "${#lines[@]}" -eq 5 ]
+	run -4 rk-launch --keep-going -k e=echo -k s=saxpy in
+	assert_line '{"type":"note"}'
+}
+
+@test "--hints: saved at the end and merged on the next run" {
+	for i in $(seq 20); do msg e "[$i]"; done > in
+	rk-launch -k e=echo --hints hints.jsonl in > /dev/null
+	run jq -c '[.type, .region]' hints.jsonl
+	assert_output '["hint","e"]'
+	c1=$(jq .count hints.jsonl)
+	rk-launch -k e=echo --hints hints.jsonl in > /dev/null
+	c2=$(jq .count hints.jsonl)
+	[ "$c2" -gt "$c1" ]
+	echo 'not json' > bad.jsonl
+	run -2 --separate-stderr rk-launch -k e=echo --hints bad.jsonl in
+	assert_equal "$stderr" "rk-launch: error (at bad.jsonl:1): invalid JSON at column 3: invalid token near 'not'"
+}
+
+@test "a YAML topology, with options that override it" {
+	cat > topo.yaml <<-'YAML'
+	k2k: true
+	node_id: 4
+	kernels:
+	  - {name: in, plugin: forward, args: {to: sum}}
+	  - name: sum
+	    plugin: reduce
+	    args: "op=sum"
+	YAML
+	msg in '[1,2,3]' > in
+	run -0 rk-launch -c topo.yaml in
+	run jq -c 'select(.type=="msg") | [.from, .payload, .hlc[2]]' <<<"$output"
+	assert_output '["sum",[6],4]'
+	run -0 rk-launch -c topo.yaml --node-id 9 in
+	run jq -c 'select(.type=="msg") | .hlc[2]' <<<"$output"
+	assert_output 9
+	printf 'kernels:\n  - {name: a, plugin: echo, colour: red}\n' > bad.yaml
+	run -2 --separate-stderr rk-launch -c bad.yaml in
+	assert_equal "$stderr" "rk-launch: error (at bad.yaml:2:29): unknown key 'colour'"
+}
+
+@test "the memory guard refuses a launch past --max-memory, exit 2" {
+	run -2 --separate-stderr rk-launch -k e=echo --max-memory 1MiB </dev/null
+	[[ "$stderr" == "rk-launch: error: cannot launch 'e': "*" bytes do not fit: 0 of 943718 usable bytes in use (limit 1048576, margin 0.10)" ]]
+	run -0 rk-launch -k e=echo --max-memory 1MiB --queue-capacity 2 --max-payload 1k </dev/null
+}
+
+@test "a missing plugin is exit 3, a plugin of the wrong kind too" {
+	run -3 --separate-stderr rk-launch -k e=nosuch </dev/null
+	[[ "$stderr" == "rk-launch: error: plugin 'nosuch' not found (searched "* ]]
+	run -3 --separate-stderr rk-launch -k e=cpu </dev/null
+	[[ "$stderr" == *"is a backend plugin, not a kernel"* || "$stderr" == *"kernel"* ]]
+}
+
+@test "--status writes kernel records while running" {
+	{ msg e '[1]'; sleep 0.5; msg e '[2]'; } | rk-launch -k e=echo --status 0.1 > out
+	[ "$(grep -c '"type":"kernel"' out)" -ge 3 ]
+	[ "$(grep -c '"type":"msg"' out)" -eq 2 ]
+}
+
+@test "answers come as soon as messages arrive, before the input ends" {
+	mkfifo fifo
+	rk-launch -k e=echo < fifo > out &
+	exec 7> fifo
+	msg e '[1]' >&7
+	for i in $(seq 50); do grep -q '"corr":1,' out && break; sleep 0.1; done
+	grep -q '"corr":1,' out
+	exec 7>&-
+	wait
+	grep -q '"type":"metrics"' out
+}
