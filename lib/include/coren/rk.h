@@ -21,6 +21,7 @@
 #include <coren/hlc.h>
 #include <coren/plugin.h>
 #include <coren/queue.h>
+#include <coren/record.h>
 #include <coren/rkpolicy.h>
 #include <jansson.h>
 #include <stdbool.h>

@@ -1,0 +1,47 @@
+/* libFuzzer harness: msg records (rk-launch's input) on any bytes. A record
+ * that parses must make a message whose answer formats as one JSON line. */
+#include <coren/rk.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static uint32_t lookup(void *data, const char *name)
+{
+	(void)data;
+	return !strcmp(name, "a") ? 1 : !strcmp(name, "b") ? 2 : 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct coren_rk_msg *m = NULL;
+	struct coren_buf b;
+	json_t *rec, *back;
+
+	if (coren_record_parse((const char *)data, size, &rec, NULL))
+		return 0;
+	if (coren_rk_msg_from_record(rec, lookup, NULL, 1, 4096, &m, NULL)) {
+		json_decref(rec);
+		return 0;
+	}
+	if (m->hdr.payload_size > 4096 || !m->hdr.destination)
+		abort();
+	coren_buf_init(&b, 0);
+	if (coren_rk_msg_to_record(m, "a", &b) || !b.len || b.data[b.len - 1] != '\n' ||
+	    memchr(b.data, '\n', b.len - 1))
+		abort();
+	back = json_loadb(b.data, b.len, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
+	if (!back)
+		abort(); /* every answer is valid JSON */
+	json_decref(back);
+	m->hdr.flags |= COREN_ENV_F_ERROR;
+	coren_buf_reset(&b);
+	if (coren_rk_msg_to_record(m, "a", &b) || !(back = json_loadb(b.data, b.len, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL)))
+		abort(); /* so is an error made of any payload */
+	json_decref(back);
+	coren_buf_release(&b);
+	coren_rk_msg_free(m);
+	json_decref(rec);
+	return 0;
+}
