@@ -110,3 +110,20 @@ emit() {
 	export COREN_PLUGIN_PATH="$COREN_EXEC_PLUGINS"
 	run_sessions "$top_srcdir/man/coren-chunk.5"
 }
+
+@test "rk-launch(1) EXAMPLES run" {
+	export COREN_PLUGIN_PATH="$COREN_RK_PLUGINS"
+	run_sessions "$top_srcdir/man/rk-launch.1"
+}
+
+@test "coren-rk(3) EXAMPLES run: the kernel in the page builds and runs" {
+	export COREN_PLUGIN_PATH="$COREN_RK_PLUGINS"
+	blocks "$top_srcdir/man/coren-rk.3" |
+		awk '/^#include <coren\/rk.h>/ {on=1} on && /^@@END/ {exit} on' > negate.c
+	grep -q COREN_PLUGIN_DESCRIBE negate.c
+	run_sessions "$top_srcdir/man/coren-rk.3"
+}
+
+@test "coren-envelope(5) EXAMPLES run" {
+	run_sessions "$top_srcdir/man/coren-envelope.5"
+}

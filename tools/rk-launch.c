@@ -398,7 +398,8 @@ static int bad_input(struct batch *bt, const struct coren_error *err,
 		*first = *err;
 		return -1;
 	}
-	tool_report(err);
+	if (tool.verbosity)
+		tool_report(err);
 	coren_buf_init(&j, sizeof buf);
 	coren_buf_append(&j, "{\"at\":", 6);
 	coren_json_dump_string(err->where, strlen(err->where), &j);
