@@ -70,6 +70,16 @@ echo "\$ swarm-run ... --plan | coren-verdict --table   (price every chunk here)
 swarm-run -c "$work/sweep/exp.yaml" --cache "$work/chunks" --plan |
 	coren-verdict --table | head -n 4
 
-for tool in rk-launch rk-bench; do
-	[ -x "$top_builddir/tools/$tool" ] || echo "($tool: not built yet)"
-done
+section "4. messages through persistent actor kernels (rk-launch)"
+export COREN_PLUGIN_PATH="$top_builddir/plugins/backend/.libs:$top_builddir/plugins/kernel/.libs"
+awk 'BEGIN { srand(1); for (i = 1; i <= 1000; i++) printf "{\"type\":\"msg\",\"to\":\"in\",\"payload\":[%.3f,%.3f,%.3f]}\n", rand(), rand(), rand() }' > "$work/samples.jsonl"
+echo "\$ rk-launch --k2k -k in=forward:to=h -k h=histogram:bins=5 < samples.jsonl   (1000 messages)"
+rk-launch --k2k -k in=forward:to=h -k h=histogram:bins=5 < "$work/samples.jsonl" > "$work/answers.jsonl"
+echo "answers: $(grep -c '"type":"msg"' "$work/answers.jsonl") msg records, one per message"
+grep '"type":"kernel"' "$work/answers.jsonl" | jq -c '{name, state, processed, forwarded, kernel_state}'
+echo "\$ echo '{\"type\":\"msg\",\"to\":\"s\",\"payload\":[1,2,10,20]}' | rk-launch -k s=saxpy:a=3"
+echo '{"type":"msg","to":"s","payload":[1,2,10,20]}' | rk-launch -k s=saxpy:a=3 | head -n 1
+echo "\$ rk-launch --list"
+rk-launch --list | jq -r '"\(.kind)\t\(.name)\t\(.summary)"'
+
+[ -x "$top_builddir/tools/rk-bench" ] || echo "(rk-bench: not built yet)"
