@@ -158,7 +158,16 @@ enum coren_err coren_env_encode(const struct coren_rk_header *h,
 		return coren_error_set(err, COREN_ERR_TOOLONG,
 				       "envelope of %zu bytes does not fit in %zu",
 				       COREN_ENV_HEADER_SIZE + n, cap);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* The struct is the wire layout: copy the fields, zero the rest. */
+	memcpy(p, h, OFF(reserved));
+	memset(p + OFF(reserved), 0, COREN_ENV_HEADER_SIZE - OFF(reserved));
+	p[OFF(reserved0)] = 0;
+	memset(p + OFF(reserved1), 0, 4);
+	memset(p + OFF(reserved2), 0, 6);
+#else
 	memset(p, 0, COREN_ENV_HEADER_SIZE);
+#endif
 	put64(p + OFF(magic), COREN_ENV_MAGIC);
 	put16(p + OFF(version), COREN_ENV_VERSION);
 	put16(p + OFF(flags), h->flags);
@@ -197,7 +206,15 @@ enum coren_err coren_env_decode_header(const void *buf, size_t len,
 	if (magic != COREN_ENV_MAGIC)
 		return coren_error_set(err, COREN_ERR_ENV_MAGIC,
 				       "bad envelope magic 0x%016llx", (unsigned long long)magic);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(h, p, OFF(reserved));
+	memset(h->reserved, 0, sizeof h->reserved);
+	h->reserved0 = 0;
+	h->reserved1 = 0;
+	memset(h->reserved2, 0, sizeof h->reserved2);
+#else
 	memset(h, 0, sizeof *h);
+#endif
 	h->magic = magic;
 	h->version = get16(p + OFF(version));
 	if (h->version == 0 || h->version > COREN_ENV_VERSION)
