@@ -318,13 +318,20 @@ static void flush(struct coren_buf *b)
 	coren_buf_reset(b);
 }
 
+/* Writes a record and takes it (not coren_record_write: its per-thread
+ * buffer would outlive the writer thread). */
 static void write_records(FILE *f, json_t *r)
 {
+	struct coren_buf b;
+
+	coren_buf_init(&b, 0);
 	pthread_mutex_lock(&out.lock);
-	if (r && coren_record_write(f, r))
+	if (r && (coren_json_dumpb(r, 0, &b) || coren_buf_putc(&b, '\n') ||
+		  fwrite(b.data, 1, b.len, f) != b.len))
 		coren_error_set(&out.io, COREN_ERR_IO, "write error");
 	fflush(f);
 	pthread_mutex_unlock(&out.lock);
+	coren_buf_release(&b);
 	json_decref(r);
 }
 
