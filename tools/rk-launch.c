@@ -113,7 +113,7 @@ static struct {
 	size_t ndirs;
 	int list, bin;
 	double status_every;
-	const char *records, *input;
+	const char *records, *input, *input_name; /* the name in positions */
 } opt;
 
 /* ---- options -------------------------------------------------------------- */
@@ -126,12 +126,6 @@ static uint64_t count_option(const char *name, const char *arg, uint64_t max)
 		tool_usage_error("--%s: '%s' is not a count from 0 to %llu", name, arg,
 				 (unsigned long long)max);
 	return v;
-}
-
-static void die_on(enum coren_err rc, const struct coren_error *err)
-{
-	if (rc)
-		tool_die(err);
 }
 
 static void topology_option(int c, const char *arg)
@@ -218,49 +212,20 @@ static void parse_options(int argc, char **argv)
 	if (optind + 1 < argc)
 		tool_usage_error("one input file at most");
 	opt.input = optind < argc ? argv[optind] : "-";
+	opt.input_name = strcmp(opt.input, "-") ? opt.input : "stdin";
 	opt.bin = opt.t.wire && !strcmp(opt.t.wire, "bin");
 	if (opt.records && !opt.bin)
 		tool_usage_error("--records is for --wire bin");
-	die_on(COREN_OK, &err);
 }
 
 /* ---- --list ------------------------------------------------------------------ */
 
 static void list_one(const struct coren_plugin *p, void *data)
 {
-	json_t *r = coren_record_new("plugin");
-	const struct coren_plugin_desc *d = p->desc;
+	json_t *r = coren_rk_plugin_json(p);
 
 	(void)data;
-	json_object_set_new(r, "kind", json_string(coren_plugin_kind_name(d->kind)));
-	json_object_set_new(r, "name", json_string(d->name));
-	json_object_set_new(r, "version", json_string(d->version));
-	if (d->summary)
-		json_object_set_new(r, "summary", json_string(d->summary));
-	if (d->kind == COREN_PLUGIN_BACKEND) {
-		const struct coren_backend_ops *ops = d->ops;
-		struct coren_backend_caps caps = {sizeof caps, 0, 0, 0, 0, 0};
-		void *st = NULL;
-
-		ops->capabilities(&caps);
-		json_object_set_new(r, "persistent", json_boolean(caps.flags & COREN_BACKEND_F_PERSISTENT));
-		json_object_set_new(r, "k2k", json_boolean(caps.flags & COREN_BACKEND_F_K2K));
-		json_object_set_new(r, "gpu", json_boolean(caps.flags & COREN_BACKEND_F_GPU));
-		json_object_set_new(r, "max_batch", json_integer(caps.max_batch));
-		json_object_set_new(r, "streams", json_integer(caps.device_streams));
-		if (ops->metadata && !ops->load(&st, NULL, NULL)) {
-			json_object_set_new(r, "metadata", ops->metadata(st));
-			if (ops->unload)
-				ops->unload(st);
-		}
-	} else {
-		const struct coren_kernel_ops *ops = d->ops;
-
-		json_object_set_new(r, "cpu", json_boolean(ops->flags & COREN_KERNEL_F_CPU));
-		json_object_set_new(r, "cuda", json_boolean(ops->flags & COREN_KERNEL_F_CUDA));
-	}
-	json_object_set_new(r, "path", json_string(p->path));
-	if (coren_record_write(stdout, r))
+	if (!r || coren_record_write(stdout, r))
 		exit(COREN_EXIT_USAGE);
 	json_decref(r);
 }
@@ -397,8 +362,6 @@ static int bad_input(struct batch *bt, const struct coren_error *err,
 		     uint64_t corr, struct coren_error *first)
 {
 	struct coren_rk_msg *m;
-	char buf[COREN_ERROR_MSG_MAX + COREN_ERROR_WHERE_MAX + 64];
-	struct coren_buf j;
 
 	send_batch(bt);
 	if (!tool.keep_going || err->code == COREN_ERR_IO || err->code == COREN_ERR_NOMEM) {
@@ -407,22 +370,12 @@ static int bad_input(struct batch *bt, const struct coren_error *err,
 	}
 	if (tool.verbosity)
 		tool_report(err);
-	coren_buf_init(&j, sizeof buf);
-	coren_buf_append(&j, "{\"at\":", 6);
-	coren_json_dump_string(err->where, strlen(err->where), &j);
-	coren_buf_append(&j, ",\"reason\":", 10);
-	coren_json_dump_string(err->msg, strlen(err->msg), &j);
-	coren_buf_putc(&j, '}');
 	m = coren_rk_msg_new(0);
-	if (m && !coren_rk_msg_set_payload(&m, j.data, j.len)) {
-		m->hdr.encoding = COREN_RK_ENC_JSON;
-		m->hdr.flags = COREN_ENV_F_ERROR;
-		m->hdr.correlation_id = corr;
-		coren_rk_post(out.rt, m);
-	} else {
-		coren_rk_msg_free(m);
-	}
-	coren_buf_release(&j);
+	if (!m)
+		return 0; /* out of memory: reported above, the rest goes on */
+	coren_rk_msg_set_error(&m, err->where, err->msg);
+	m->hdr.correlation_id = corr;
+	coren_rk_post(out.rt, m);
 	return 0;
 }
 
@@ -442,7 +395,7 @@ static void pass_through(struct batch *bt, const char *line, size_t len)
 
 static void read_json(FILE *in, struct coren_error *first)
 {
-	struct coren_reader *r = coren_reader_new(in, opt.input[0] == '-' && !opt.input[1] ? "stdin" : opt.input, tool.max_record);
+	struct coren_reader *r = coren_reader_new(in, opt.input_name, tool.max_record);
 	struct batch bt = {.n = 0};
 	if (!r)
 		return (void)coren_error_set(first, COREN_ERR_NOMEM, "out of memory");
@@ -485,7 +438,7 @@ static void read_json(FILE *in, struct coren_error *first)
 
 static void read_bin(FILE *in, struct coren_error *first)
 {
-	struct coren_env_reader *r = coren_env_reader_new(in, opt.input[0] == '-' && !opt.input[1] ? "stdin" : opt.input);
+	struct coren_env_reader *r = coren_env_reader_new(in, opt.input_name);
 	struct batch bt = {.n = 0};
 	uint32_t nk = coren_rk_kernel_count(out.rt);
 

@@ -105,7 +105,6 @@ enum coren_err coren_hints_save(const struct coren_hints *h, const char *path,
 	for (size_t i = 0; i < h->n && !rc; i++) {
 		const struct coren_hint *e = &h->v[i];
 		json_t *r = coren_record_new("hint");
-		char *line;
 
 		json_object_set_new(r, "region", json_string(e->region));
 		json_object_set_new(r, "count", coren_json_u64(e->count));
@@ -113,12 +112,10 @@ enum coren_err coren_hints_save(const struct coren_hints *h, const char *path,
 		json_object_set_new(r, "max_ns", json_real(e->max_ns));
 		json_object_set_new(r, "bytes", coren_json_u64(e->bytes));
 		json_object_set_new(r, "hot", json_boolean(e->mean_ns >= h->hot_ns));
-		line = json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		rc = coren_json_dumpb(r, 0, &b);
+		if (!rc)
+			rc = coren_buf_putc(&b, '\n');
 		json_decref(r);
-		if (!line)
-			return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-		rc = coren_buf_printf(&b, "%s\n", line);
-		free(line);
 	}
 	if (!rc)
 		rc = coren_file_replace(path, b.data ? b.data : "", b.len, 0644, err);

@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <coren/rk.h>
+
+#include "rk_int.h"
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,15 +23,6 @@ struct coren_k2k {
 	_Atomic uint64_t received;
 };
 
-static size_t pow2_at_least(size_t n)
-{
-	size_t p = 2;
-
-	while (p < n)
-		p <<= 1;
-	return p;
-}
-
 enum coren_err coren_k2k_new(size_t inbox_capacity, unsigned max_hops,
 			     unsigned timeout_ms, struct coren_k2k **out,
 			     struct coren_error *err)
@@ -38,7 +31,7 @@ enum coren_err coren_k2k_new(size_t inbox_capacity, unsigned max_hops,
 
 	if (!b)
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-	b->inbox_capacity = pow2_at_least(inbox_capacity ? inbox_capacity
+	b->inbox_capacity = rk_pow2_at_least(inbox_capacity ? inbox_capacity
 							 : COREN_K2K_INBOX_DEFAULT);
 	b->max_hops = max_hops ? max_hops : COREN_K2K_MAX_HOPS_DEFAULT;
 	b->timeout_ms = timeout_ms ? timeout_ms : COREN_K2K_TIMEOUT_MS_DEFAULT;

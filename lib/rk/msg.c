@@ -50,6 +50,37 @@ enum coren_err coren_rk_msg_set_payload(struct coren_rk_msg **mp,
 	return COREN_OK;
 }
 
+enum coren_err coren_rk_msg_set_error(struct coren_rk_msg **m, const char *at,
+				      const char *reason)
+{
+	struct coren_buf b;
+	enum coren_err rc;
+
+	coren_buf_init(&b, COREN_ENV_PAYLOAD_MAX);
+	rc = coren_buf_putc(&b, '{');
+	if (!rc && at) {
+		rc = coren_buf_append(&b, "\"at\":", 5);
+		if (!rc)
+			rc = coren_json_dump_string(at, strlen(at), &b);
+		if (!rc)
+			rc = coren_buf_putc(&b, ',');
+	}
+	if (!rc)
+		rc = coren_buf_append(&b, "\"reason\":", 9);
+	if (!rc)
+		rc = coren_json_dump_string(reason, strlen(reason), &b);
+	if (!rc)
+		rc = coren_buf_putc(&b, '}');
+	if (!rc)
+		rc = coren_rk_msg_set_payload(m, b.data, b.len);
+	if (rc)
+		(*m)->hdr.payload_size = 0; /* still an error, without words */
+	(*m)->hdr.encoding = COREN_RK_ENC_JSON;
+	(*m)->hdr.flags |= COREN_ENV_F_ERROR;
+	coren_buf_release(&b);
+	return rc;
+}
+
 enum coren_err coren_rk_msg_decode(const void *buf, size_t len,
 				   struct coren_rk_msg **out,
 				   struct coren_error *err)

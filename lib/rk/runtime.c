@@ -5,6 +5,8 @@
 #include <coren/json.h>
 #include <coren/record.h>
 #include <coren/rk.h>
+
+#include "rk_int.h"
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,27 +173,9 @@ static void to_host(struct coren_rk_actor *a, struct worker *w,
 	w->out[w->nout++] = m;
 }
 
-/* Makes m an error answer: payload {"reason": "..."} (JSON). */
 static struct coren_rk_msg *as_error(struct coren_rk_msg *m, const char *reason)
 {
-	char buf[COREN_ERROR_MSG_MAX + 64];
-	struct coren_buf b;
-	size_t n;
-
-	coren_buf_init(&b, sizeof buf);
-	if (coren_buf_append(&b, "{\"reason\":", 10) ||
-	    coren_json_dump_string(reason, strlen(reason), &b) ||
-	    coren_buf_putc(&b, '}')) {
-		coren_buf_reset(&b);
-		coren_buf_append(&b, "{\"reason\":\"error\"}", 18);
-	}
-	n = b.len < sizeof buf ? b.len : sizeof buf - 1;
-	memcpy(buf, b.data, n);
-	coren_buf_release(&b);
-	if (coren_rk_msg_set_payload(&m, buf, n))
-		m->hdr.payload_size = 0;
-	m->hdr.encoding = COREN_RK_ENC_JSON;
-	m->hdr.flags |= COREN_ENV_F_ERROR;
+	coren_rk_msg_set_error(&m, NULL, reason);
 	return m;
 }
 
@@ -355,15 +339,12 @@ enum coren_err coren_rk_new(const struct coren_rk_config *config,
 	static const struct coren_rk_config defaults = COREN_RK_CONFIG_INIT;
 	struct coren_rk *rt = calloc(1, sizeof *rt);
 	enum coren_err rc;
-	size_t outcap = 2;
 
 	if (!rt)
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	rt->cfg = config ? *config : defaults;
 	if (!rt->cfg.max_payload || rt->cfg.max_payload > COREN_ENV_PAYLOAD_MAX)
 		rt->cfg.max_payload = COREN_ENV_PAYLOAD_MAX;
-	while (outcap < (rt->cfg.outbox_capacity ? rt->cfg.outbox_capacity : OUTBOX_DEFAULT))
-		outcap <<= 1;
 	rt->gpu = -1;
 	coren_hlc_init(&rt->clock, rt->cfg.node_id);
 	coren_dispatch_init(&rt->disp, rt->cfg.dispatch, rt->cfg.gpu_threshold, false);
@@ -375,7 +356,10 @@ enum coren_err coren_rk_new(const struct coren_rk_config *config,
 	if (rc)
 		coren_error_set(err, rc, "out of memory");
 	if (!rc)
-		rc = coren_queue_new(COREN_QUEUE_MPSC, outcap, sizeof(struct coren_rk_msg *),
+		rc = coren_queue_new(COREN_QUEUE_MPSC,
+				     rk_pow2_at_least(rt->cfg.outbox_capacity ? rt->cfg.outbox_capacity
+									     : OUTBOX_DEFAULT),
+				     sizeof(struct coren_rk_msg *),
 				     &rt->outbox, err);
 	if (!rc)
 		rc = coren_k2k_new(rt->cfg.inbox_capacity, rt->cfg.max_hops,
@@ -425,18 +409,9 @@ enum coren_err coren_rk_add_backend(struct coren_rk *rt,
 	return COREN_OK;
 }
 
-static size_t pow2_at_least(size_t n)
-{
-	size_t p = 2;
-
-	while (p < n)
-		p <<= 1;
-	return p;
-}
-
 static void normalise(struct coren_rk_launch *o)
 {
-	o->queue_capacity = pow2_at_least(o->queue_capacity ? o->queue_capacity : QUEUE_DEFAULT);
+	o->queue_capacity = rk_pow2_at_least(o->queue_capacity ? o->queue_capacity : QUEUE_DEFAULT);
 	if (!o->block_size)
 		o->block_size = BLOCK_DEFAULT;
 	if (!o->grid_size)
@@ -453,7 +428,7 @@ uint64_t coren_rk_memory_estimate(const struct coren_rk *rt,
 	normalise(&o);
 	slots = (uint64_t)o.grid_size * o.queue_capacity;
 	if (o.k2k)
-		slots += pow2_at_least(rt->cfg.inbox_capacity ? rt->cfg.inbox_capacity
+		slots += rk_pow2_at_least(rt->cfg.inbox_capacity ? rt->cfg.inbox_capacity
 							    : COREN_K2K_INBOX_DEFAULT);
 	return slots * per_msg + (uint64_t)o.grid_size * o.block_size * 8;
 }
@@ -965,24 +940,38 @@ struct coren_dispatcher *coren_rk_dispatcher(struct coren_rk *rt) { return &rt->
 struct coren_guard *coren_rk_guard(struct coren_rk *rt) { return &rt->guard; }
 struct coren_hints *coren_rk_hints(struct coren_rk *rt) { return &rt->hints; }
 
-json_t *coren_rk_backends_json(struct coren_rk *rt)
+json_t *coren_rk_plugin_json(const struct coren_plugin *p)
 {
-	json_t *arr = json_array();
+	const struct coren_plugin_desc *d = p->desc;
+	json_t *r = coren_record_new("plugin");
 
-	for (unsigned i = 0; i < rt->nbe; i++) {
-		const struct backend *b = &rt->be[i];
-		json_t *o = json_object(), *caps = json_object();
+	json_object_set_new(r, "kind", json_string(coren_plugin_kind_name(d->kind)));
+	json_object_set_new(r, "name", json_string(d->name));
+	json_object_set_new(r, "version", json_string(d->version));
+	if (d->summary)
+		json_object_set_new(r, "summary", json_string(d->summary));
+	if (d->kind == COREN_PLUGIN_BACKEND) {
+		const struct coren_backend_ops *ops = d->ops;
+		struct coren_backend_caps caps = {sizeof caps, 0, 0, 0, 0, 0};
+		void *st = NULL;
 
-		json_object_set_new(o, "name", json_string(b->p->desc->name));
-		set_u64(caps, "flags", b->caps.flags);
-		set_u64(caps, "device_streams", b->caps.device_streams);
-		set_u64(caps, "max_batch", b->caps.max_batch);
-		set_u64(caps, "dtype_mask", b->caps.dtype_mask);
-		set_u64(caps, "memory_classes", b->caps.memory_classes);
-		json_object_set_new(o, "capabilities", caps);
-		if (b->ops->metadata)
-			json_object_set_new(o, "metadata", b->ops->metadata(b->state));
-		json_array_append_new(arr, o);
+		ops->capabilities(&caps);
+		json_object_set_new(r, "persistent", json_boolean(caps.flags & COREN_BACKEND_F_PERSISTENT));
+		json_object_set_new(r, "k2k", json_boolean(caps.flags & COREN_BACKEND_F_K2K));
+		json_object_set_new(r, "gpu", json_boolean(caps.flags & COREN_BACKEND_F_GPU));
+		json_object_set_new(r, "max_batch", json_integer(caps.max_batch));
+		json_object_set_new(r, "streams", json_integer(caps.device_streams));
+		if (ops->metadata && !ops->load(&st, NULL, NULL)) {
+			json_object_set_new(r, "metadata", ops->metadata(st));
+			if (ops->unload)
+				ops->unload(st);
+		}
+	} else if (d->kind == COREN_PLUGIN_KERNEL) {
+		const struct coren_kernel_ops *ops = d->ops;
+
+		json_object_set_new(r, "cpu", json_boolean(ops->flags & COREN_KERNEL_F_CPU));
+		json_object_set_new(r, "cuda", json_boolean(ops->flags & COREN_KERNEL_F_CUDA));
 	}
-	return arr;
+	json_object_set_new(r, "path", json_string(p->path));
+	return r;
 }

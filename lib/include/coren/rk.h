@@ -56,6 +56,12 @@ void coren_rk_msg_free(struct coren_rk_msg *m);
 enum coren_err coren_rk_msg_set_payload(struct coren_rk_msg **m,
 					const void *data, size_t n);
 
+/* Makes *m an error message (it may move): flag COREN_ENV_F_ERROR, JSON
+ * payload {"at": at, "reason": reason} ("at" only when at is not NULL).
+ * COREN_ERR_NOMEM leaves an error message with an empty payload. */
+enum coren_err coren_rk_msg_set_error(struct coren_rk_msg **m, const char *at,
+				      const char *reason);
+
 /* A message decoded from an envelope of len bytes (coren_env_decode's
  * checks and errors). */
 enum coren_err coren_rk_msg_decode(const void *buf, size_t len,
@@ -400,8 +406,10 @@ struct coren_dispatcher *coren_rk_dispatcher(struct coren_rk *rt);
 struct coren_guard *coren_rk_guard(struct coren_rk *rt);
 struct coren_hints *coren_rk_hints(struct coren_rk *rt);
 
-/* The backends: an array of {name, capabilities, metadata} objects. */
-json_t *coren_rk_backends_json(struct coren_rk *rt);
+/* A plugin record (coren-records(5)) for a backend or kernel plugin:
+ * kind, name, version, summary, the capabilities (a backend's metadata
+ * too, from loading it briefly) and path. NULL on ENOMEM. */
+json_t *coren_rk_plugin_json(const struct coren_plugin *p);
 
 /* ---- msg records (coren-records(5)) -------------------------------------------- */
 
