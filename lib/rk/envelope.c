@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <coren/envelope.h>
-#include <pthread.h>
 #include <string.h>
 #if defined(__x86_64__)
 #include <nmmintrin.h>
@@ -11,10 +10,10 @@
 /* ---- CRC-32C -------------------------------------------------------- */
 
 static uint32_t crc_table[8][256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 static int crc_hw;
 
-static void crc_init(void)
+/* Runs when the library is loaded, so the hot path tests nothing. */
+__attribute__((constructor)) static void crc_init(void)
 {
 	for (unsigned i = 0; i < 256; i++) {
 		uint32_t c = i;
@@ -75,7 +74,6 @@ uint32_t coren_crc32c(uint32_t crc, const void *data, size_t n)
 {
 	uint32_t c = ~crc;
 
-	pthread_once(&crc_once, crc_init);
 #if defined(__x86_64__)
 	if (crc_hw)
 		return ~crc_sse42(c, data, n);
@@ -85,6 +83,12 @@ uint32_t coren_crc32c(uint32_t crc, const void *data, size_t n)
 
 /* ---- little-endian fields ------------------------------------------ */
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ENV_LE 1
+#else
+#define ENV_LE 0
+#endif
+
 static void put16(unsigned char *p, uint16_t v)
 {
 	p[0] = (unsigned char)v;
@@ -93,12 +97,20 @@ static void put16(unsigned char *p, uint16_t v)
 
 static void put32(unsigned char *p, uint32_t v)
 {
+	if (ENV_LE) {
+		memcpy(p, &v, 4);
+		return;
+	}
 	for (int i = 0; i < 4; i++)
 		p[i] = (unsigned char)(v >> (8 * i));
 }
 
 static void put64(unsigned char *p, uint64_t v)
 {
+	if (ENV_LE) {
+		memcpy(p, &v, 8);
+		return;
+	}
 	for (int i = 0; i < 8; i++)
 		p[i] = (unsigned char)(v >> (8 * i));
 }
@@ -110,12 +122,24 @@ static uint16_t get16(const unsigned char *p)
 
 static uint32_t get32(const unsigned char *p)
 {
+	uint32_t v;
+
+	if (ENV_LE) {
+		memcpy(&v, p, 4);
+		return v;
+	}
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
 	       (uint32_t)p[3] << 24;
 }
 
 static uint64_t get64(const unsigned char *p)
 {
+	uint64_t v;
+
+	if (ENV_LE) {
+		memcpy(&v, p, 8);
+		return v;
+	}
 	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
@@ -143,6 +167,67 @@ void coren_env_set_hlc(struct coren_rk_header *h, struct coren_hlc_ts t)
 	h->hlc_node = t.node;
 }
 
+/* The fields of h at their wire offsets in p (all 256 bytes written). On a
+ * little-endian host the struct is the wire layout, so the fields are one
+ * copy and only the constants and reserved bytes are rewritten. */
+static void put_header(unsigned char *p, const struct coren_rk_header *h)
+{
+	if (ENV_LE) {
+		memcpy(p, h, OFF(reserved));
+	} else {
+		put16(p + OFF(flags), h->flags);
+		p[OFF(priority)] = h->priority;
+		p[OFF(hops)] = h->hops;
+		p[OFF(encoding)] = h->encoding;
+		put64(p + OFF(message_id), h->message_id);
+		put64(p + OFF(correlation_id), h->correlation_id);
+		put32(p + OFF(source), h->source);
+		put32(p + OFF(destination), h->destination);
+		put32(p + OFF(message_type), h->message_type);
+		put32(p + OFF(payload_size), h->payload_size);
+		put64(p + OFF(hlc_physical), h->hlc_physical);
+		put64(p + OFF(hlc_logical), h->hlc_logical);
+		put16(p + OFF(hlc_node), h->hlc_node);
+		put64(p + OFF(deadline), h->deadline);
+	}
+	put64(p + OFF(magic), COREN_ENV_MAGIC);
+	put16(p + OFF(version), COREN_ENV_VERSION);
+	p[OFF(reserved0)] = 0;
+	put32(p + OFF(reserved1), 0);
+	memset(p + OFF(reserved2), 0, sizeof h->reserved2);
+	memset(p + OFF(reserved), 0, sizeof h->reserved);
+}
+
+/* The reverse; the caller has checked magic, version and size. */
+static void get_header(const unsigned char *p, struct coren_rk_header *h)
+{
+	if (ENV_LE) {
+		memcpy(h, p, OFF(reserved));
+	} else {
+		h->magic = get64(p + OFF(magic));
+		h->version = get16(p + OFF(version));
+		h->flags = get16(p + OFF(flags));
+		h->priority = p[OFF(priority)];
+		h->hops = p[OFF(hops)];
+		h->encoding = p[OFF(encoding)];
+		h->message_id = get64(p + OFF(message_id));
+		h->correlation_id = get64(p + OFF(correlation_id));
+		h->source = get32(p + OFF(source));
+		h->destination = get32(p + OFF(destination));
+		h->message_type = get32(p + OFF(message_type));
+		h->payload_size = get32(p + OFF(payload_size));
+		h->payload_crc = get32(p + OFF(payload_crc));
+		h->hlc_physical = get64(p + OFF(hlc_physical));
+		h->hlc_logical = get64(p + OFF(hlc_logical));
+		h->hlc_node = get16(p + OFF(hlc_node));
+		h->deadline = get64(p + OFF(deadline));
+	}
+	h->reserved0 = 0;
+	h->reserved1 = 0;
+	memset(h->reserved2, 0, sizeof h->reserved2);
+	memset(h->reserved, 0, sizeof h->reserved);
+}
+
 enum coren_err coren_env_encode(const struct coren_rk_header *h,
 				const void *payload, void *out, size_t cap,
 				size_t *len, struct coren_error *err)
@@ -158,33 +243,8 @@ enum coren_err coren_env_encode(const struct coren_rk_header *h,
 		return coren_error_set(err, COREN_ERR_TOOLONG,
 				       "envelope of %zu bytes does not fit in %zu",
 				       COREN_ENV_HEADER_SIZE + n, cap);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	/* The struct is the wire layout: copy the fields, zero the rest. */
-	memcpy(p, h, OFF(reserved));
-	memset(p + OFF(reserved), 0, COREN_ENV_HEADER_SIZE - OFF(reserved));
-	p[OFF(reserved0)] = 0;
-	memset(p + OFF(reserved1), 0, 4);
-	memset(p + OFF(reserved2), 0, 6);
-#else
-	memset(p, 0, COREN_ENV_HEADER_SIZE);
-#endif
-	put64(p + OFF(magic), COREN_ENV_MAGIC);
-	put16(p + OFF(version), COREN_ENV_VERSION);
-	put16(p + OFF(flags), h->flags);
-	p[OFF(priority)] = h->priority;
-	p[OFF(hops)] = h->hops;
-	p[OFF(encoding)] = h->encoding;
-	put64(p + OFF(message_id), h->message_id);
-	put64(p + OFF(correlation_id), h->correlation_id);
-	put32(p + OFF(source), h->source);
-	put32(p + OFF(destination), h->destination);
-	put32(p + OFF(message_type), h->message_type);
-	put32(p + OFF(payload_size), (uint32_t)n);
+	put_header(p, h);
 	put32(p + OFF(payload_crc), coren_crc32c(0, payload, n));
-	put64(p + OFF(hlc_physical), h->hlc_physical);
-	put64(p + OFF(hlc_logical), h->hlc_logical);
-	put16(p + OFF(hlc_node), h->hlc_node);
-	put64(p + OFF(deadline), h->deadline);
 	if (n)
 		memcpy(p + COREN_ENV_HEADER_SIZE, payload, n);
 	*len = COREN_ENV_HEADER_SIZE + n;
@@ -197,6 +257,8 @@ enum coren_err coren_env_decode_header(const void *buf, size_t len,
 {
 	const unsigned char *p = buf;
 	uint64_t magic;
+	unsigned version;
+	uint32_t size;
 
 	if (len < COREN_ENV_HEADER_SIZE)
 		return coren_error_set(err, COREN_ERR_ENV_SHORT,
@@ -206,39 +268,16 @@ enum coren_err coren_env_decode_header(const void *buf, size_t len,
 	if (magic != COREN_ENV_MAGIC)
 		return coren_error_set(err, COREN_ERR_ENV_MAGIC,
 				       "bad envelope magic 0x%016llx", (unsigned long long)magic);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	memcpy(h, p, OFF(reserved));
-	memset(h->reserved, 0, sizeof h->reserved);
-	h->reserved0 = 0;
-	h->reserved1 = 0;
-	memset(h->reserved2, 0, sizeof h->reserved2);
-#else
-	memset(h, 0, sizeof *h);
-#endif
-	h->magic = magic;
-	h->version = get16(p + OFF(version));
-	if (h->version == 0 || h->version > COREN_ENV_VERSION)
+	version = get16(p + OFF(version));
+	if (version == 0 || version > COREN_ENV_VERSION)
 		return coren_error_set(err, COREN_ERR_ENV_VERSION,
-				       "envelope version %u is not supported (1)", h->version);
-	h->payload_size = get32(p + OFF(payload_size));
-	if (h->payload_size > COREN_ENV_PAYLOAD_MAX)
+				       "envelope version %u is not supported (1)", version);
+	size = get32(p + OFF(payload_size));
+	if (size > COREN_ENV_PAYLOAD_MAX)
 		return coren_error_set(err, COREN_ERR_ENV_TOOBIG,
 				       "envelope payload of %u bytes is larger than %u",
-				       h->payload_size, COREN_ENV_PAYLOAD_MAX);
-	h->flags = get16(p + OFF(flags));
-	h->priority = p[OFF(priority)];
-	h->hops = p[OFF(hops)];
-	h->encoding = p[OFF(encoding)];
-	h->message_id = get64(p + OFF(message_id));
-	h->correlation_id = get64(p + OFF(correlation_id));
-	h->source = get32(p + OFF(source));
-	h->destination = get32(p + OFF(destination));
-	h->message_type = get32(p + OFF(message_type));
-	h->payload_crc = get32(p + OFF(payload_crc));
-	h->hlc_physical = get64(p + OFF(hlc_physical));
-	h->hlc_logical = get64(p + OFF(hlc_logical));
-	h->hlc_node = get16(p + OFF(hlc_node));
-	h->deadline = get64(p + OFF(deadline));
+				       size, COREN_ENV_PAYLOAD_MAX);
+	get_header(p, h);
 	return COREN_OK;
 }
 

@@ -7,6 +7,7 @@
 #include <coren/hlc.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 static struct coren_hlc_ts ts(uint64_t p, uint64_t l, uint16_t n)
 {
@@ -154,8 +155,38 @@ static void unique(void)
 	free(all);
 }
 
+static uint64_t realtime_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+/* The wall clock (read from the TSC where it is invariant) stays within
+ * 1 ms of CLOCK_REALTIME across calibration and several renewals: each
+ * reading is bracketed by two real-time readings, so a preemption can only
+ * widen the bracket. */
+static void wall(void)
+{
+	uint64_t start = realtime_us(), last = 0, n = 0, bad = 0, back = 0;
+
+	while (realtime_us() - start < 350000) {
+		uint64_t r1 = realtime_us(), w = coren_hlc_wall_us(), r2 = realtime_us();
+
+		bad += w + 1000 < r1 || w > r2 + 1000;
+		back += w + 1000 < last;
+		last = w;
+		n++;
+	}
+	ok(n > 1000, "%llu readings in 350 ms", (unsigned long long)n);
+	is_int(bad, 0, "wall clock within 1 ms of CLOCK_REALTIME");
+	is_int(back, 0, "wall clock never steps back by 1 ms");
+}
+
 int main(void)
 {
+	wall();
 	order();
 	pack();
 	tick();
