@@ -164,6 +164,18 @@ msg() { # msg TO PAYLOAD [EXTRA]
 	[ "$(rkenv decode e < out.bin | sed 's/.*"corr":\([0-9]*\),.*/\1/' | sort -u | wc -l)" -eq 1000000 ]
 }
 
+@test "from a pipe (the answers change hands while input waits): one answer each" {
+	rkenv gen 300000 16 1 > in.bin
+	cat in.bin | rk-launch --wire bin -k e=echo --records rec > out.bin
+	[ "$(rkenv decode e < out.bin | sed 's/.*"corr":\([0-9]*\),.*/\1/' | sort -u | wc -l)" -eq 300000 ]
+	awk 'BEGIN { for (i = 1; i <= 1000; i++) print "{\"type\":\"msg\",\"to\":\"e\",\"payload\":[1]}" }' > in
+	{ for i in 1 2 3; do cat in; sleep 0.2; done; } |
+		rk-launch -k e=echo > out
+	[ "$(grep -c '"type":"msg"' out)" -eq 3000 ]
+	run jq -c 'select(.type=="metrics") | [.sent, .answered, .in_flight]' out
+	assert_output '[3000,3000,0]'
+}
+
 @test "bad input stops at its line, exit 5, after answering what came before" {
 	{ msg e '[1]'; echo 'not json'; msg e '[2]'; } > in
 	run -5 --separate-stderr rk-launch -k e=echo in

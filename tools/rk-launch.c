@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -237,17 +238,32 @@ static void list_plugins(void)
 	coren_plugin_list(COREN_PLUGIN_KERNEL, opt.dirs, list_one, NULL);
 }
 
-/* ---- output: the writer thread --------------------------------------------------- */
+/* ---- output ---------------------------------------------------------------------- */
 
+/*
+ * The main thread reads, sends, and writes the answers itself: after each
+ * batch it takes what the outbox holds, and it never lets the backlog
+ * (sent, not yet taken) outgrow the outbox, so no worker ever waits on it.
+ * Two busy threads (main and the worker) fit two cores; a separate writer
+ * would make three. The helper thread only writes answers while the main
+ * thread may be blocked reading a pipe or terminal (so answers to what was
+ * sent come out while the input is idle), and writes --status records.
+ * Whoever takes answers holds out.consumer; out.lock orders stdout.
+ */
 static struct {
 	struct coren_rk *rt;
 	pthread_t thread;
-	pthread_mutex_t lock; /* stdout */
-	_Atomic int done;
+	pthread_mutex_t lock;	  /* stdout and the records file */
+	pthread_mutex_t consumer; /* the outbox, buf, answer_errors */
+	struct coren_buf buf;
+	struct coren_doorbell bell; /* rung when main may block, or ends */
+	_Atomic int done, reading;
+	int may_block; /* the input is not a regular file */
+	uint64_t window; /* the most messages sent and not taken */
 	FILE *records;
 	uint64_t answer_errors;
 	struct coren_error io;
-} out = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} out = {.lock = PTHREAD_MUTEX_INITIALIZER, .consumer = PTHREAD_MUTEX_INITIALIZER};
 
 static const char *from_name(const struct coren_rk_msg *m)
 {
@@ -283,8 +299,68 @@ static void flush(struct coren_buf *b)
 	coren_buf_reset(b);
 }
 
+/* Takes up to a batch of answers, waiting up to timeout_ms for the first,
+ * and formats them; writes when the buffer is large, or (when the caller
+ * is about to wait) when the stream paused. The caller holds out.consumer.
+ * Returns how many it took. */
+static size_t pump(int timeout_ms, int waiting)
+{
+	struct coren_rk_msg *m[256];
+	size_t k = coren_rk_recv(out.rt, m, 256, timeout_ms);
+
+	for (size_t i = 0; i < k; i++) {
+		if (i + 4 < k) { /* answers come from another core's cache */
+			__builtin_prefetch(m[i + 4]);
+			__builtin_prefetch((char *)m[i + 4] + 64);
+			__builtin_prefetch(m[i + 4]->payload);
+		}
+		format(&out.buf, m[i]);
+		coren_rk_msg_free(m[i]);
+	}
+	if (out.buf.len >= (1 << 16) || (waiting && k < 256))
+		flush(&out.buf);
+	return k;
+}
+
+/* The main thread: whatever answers are ready, unless the helper has them;
+ * written when waiting is set (the main thread is about to block). */
+static void pump_ready(int waiting)
+{
+	if (pthread_mutex_trylock(&out.consumer))
+		return;
+	while (pump(0, waiting) == 256)
+		;
+	pthread_mutex_unlock(&out.consumer);
+}
+
+/* The main thread: answers until the backlog leaves room for n more. */
+static void make_room(size_t n)
+{
+	if (coren_rk_backlog(out.rt) + n <= out.window)
+		return;
+	pthread_mutex_lock(&out.consumer);
+	while (coren_rk_backlog(out.rt) + n > out.window)
+		pump(50, 1);
+	pthread_mutex_unlock(&out.consumer);
+}
+
+/* The main thread is about to read and may block: the helper takes over
+ * the answers until it is back (reading(0)). */
+static void reading(int on)
+{
+	if (!out.may_block)
+		return;
+	if (on) {
+		pump_ready(1);
+		atomic_store(&out.reading, 1);
+		coren_doorbell_ring(&out.bell);
+	} else {
+		atomic_store(&out.reading, 0);
+	}
+}
+
 /* Writes a record and takes it (not coren_record_write: its per-thread
- * buffer would outlive the writer thread). */
+ * buffer would outlive the helper thread). */
 static void write_records(FILE *f, json_t *r)
 {
 	struct coren_buf b;
@@ -314,33 +390,32 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void *writer_main(void *arg)
+static void *helper_main(void *arg)
 {
-	struct coren_rk_msg *m[256];
-	struct coren_buf b;
 	double next_status = opt.status_every > 0 ? now_s() + opt.status_every : 0;
 
 	(void)arg;
-	coren_buf_init(&b, 0);
-	for (;;) {
-		size_t k = coren_rk_recv(out.rt, m, 256, 50);
+	while (!atomic_load(&out.done)) {
+		int wait_ms = 1000;
+		uint32_t seq = coren_doorbell_prepare(&out.bell);
 
-		for (size_t i = 0; i < k; i++) {
-			format(&b, m[i]);
-			coren_rk_msg_free(m[i]);
+		if (next_status)
+			wait_ms = (int)((next_status - now_s()) * 1000) + 1;
+		if (atomic_load(&out.reading) || atomic_load(&out.done) || wait_ms <= 0)
+			coren_doorbell_cancel(&out.bell);
+		else
+			coren_doorbell_wait(&out.bell, seq, wait_ms);
+		if (atomic_load(&out.reading) && !pthread_mutex_trylock(&out.consumer)) {
+			while (atomic_load(&out.reading) && !atomic_load(&out.done) &&
+			       (!next_status || now_s() < next_status))
+				pump(20, 1);
+			pthread_mutex_unlock(&out.consumer);
 		}
-		if (b.len >= (1 << 16) || (!k && b.len) ||
-		    (k < 256 && !coren_rk_in_flight(out.rt)))
-			flush(&b);
 		if (next_status && now_s() >= next_status) {
 			write_status();
 			next_status += opt.status_every;
 		}
-		if (!k && atomic_load(&out.done) && !coren_rk_in_flight(out.rt))
-			break;
 	}
-	flush(&b);
-	coren_buf_release(&b);
 	return NULL;
 }
 
@@ -353,8 +428,12 @@ struct batch {
 
 static void send_batch(struct batch *bt)
 {
+	if (!bt->n)
+		return;
+	make_room(bt->n);
 	coren_rk_send(out.rt, bt->m, bt->n);
 	bt->n = 0;
+	pump_ready(0);
 }
 
 /* A bad input item: an error answer (--keep-going), or the end of input. */
@@ -375,6 +454,7 @@ static int bad_input(struct batch *bt, const struct coren_error *err,
 		return 0; /* out of memory: reported above, the rest goes on */
 	coren_rk_msg_set_error(&m, err->where, err->msg);
 	m->hdr.correlation_id = corr;
+	make_room(1);
 	coren_rk_post(out.rt, m);
 	return 0;
 }
@@ -401,15 +481,20 @@ static void read_json(FILE *in, struct coren_error *first)
 		return (void)coren_error_set(first, COREN_ERR_NOMEM, "out of memory");
 	coren_reader_set_interactive(r, 1);
 	for (;;) {
-		struct coren_error err = {0};
+		struct coren_error err; /* not = {0}: 400 bytes a message */
 		const char *line;
 		size_t len;
 		json_t *rec = NULL;
 		enum coren_err rc;
 
-		if (!coren_reader_buffered(r) && bt.n)
+		err.code = COREN_OK;
+		err.where[0] = err.msg[0] = '\0';
+		if (!coren_reader_buffered(r)) {
 			send_batch(&bt);
+			reading(1);
+		}
 		rc = coren_reader_next_line(r, &line, &len, &err);
+		reading(0);
 		if (!rc && !line)
 			break;
 		if (!rc && (rc = coren_record_parse(line, len, &rec, &err)) == COREN_OK &&
@@ -445,13 +530,18 @@ static void read_bin(FILE *in, struct coren_error *first)
 	if (!r)
 		return (void)coren_error_set(first, COREN_ERR_NOMEM, "out of memory");
 	for (;;) {
-		struct coren_error err = {0};
+		struct coren_error err; /* not = {0}: 400 bytes a message */
 		struct coren_rk_msg *m = NULL;
 		enum coren_err rc;
 
-		if (!coren_env_reader_buffered(r) && bt.n)
+		err.code = COREN_OK;
+		err.where[0] = err.msg[0] = '\0';
+		if (!coren_env_reader_buffered(r)) {
 			send_batch(&bt);
+			reading(1);
+		}
 		rc = coren_env_reader_next(r, &m, &err);
+		reading(0);
 		if (!rc && !m)
 			break;
 		if (!rc && (m->hdr.destination == 0 || m->hdr.destination > nk))
@@ -485,6 +575,7 @@ int main(int argc, char **argv)
 	struct coren_rk_system sys;
 	struct coren_error err = {0}, first = {0};
 	FILE *in;
+	struct stat st;
 	int status;
 
 	tool_init("rk-launch");
@@ -508,17 +599,29 @@ int main(int argc, char **argv)
 			tool_die(&err);
 		}
 	}
-	if (pthread_create(&out.thread, NULL, writer_main, NULL)) {
-		coren_error_set(&err, COREN_ERR_NOMEM, "cannot start the writer thread");
+	coren_buf_init(&out.buf, 0);
+	coren_doorbell_init(&out.bell);
+	out.may_block = !fstat(fileno(in), &st) && !S_ISREG(st.st_mode);
+	out.window = coren_rk_outbox_capacity(sys.rt);
+	if (pthread_create(&out.thread, NULL, helper_main, NULL)) {
+		coren_error_set(&err, COREN_ERR_NOMEM, "cannot start the helper thread");
 		tool_die(&err);
 	}
 	if (opt.bin)
 		read_bin(in, &first);
 	else
 		read_json(in, &first);
+	make_room(out.window); /* everything */
 	coren_rk_drain(sys.rt, -1, NULL);
 	atomic_store(&out.done, 1);
+	coren_doorbell_ring(&out.bell);
 	pthread_join(out.thread, NULL);
+	pthread_mutex_lock(&out.consumer);
+	while (pump(0, 1))
+		;
+	flush(&out.buf);
+	pthread_mutex_unlock(&out.consumer);
+	coren_buf_release(&out.buf);
 	for (uint32_t id = 1; id <= coren_rk_kernel_count(sys.rt); id++)
 		coren_rk_terminate(sys.rt, id, NULL);
 	write_status();

@@ -170,7 +170,7 @@ static struct coren_hlc_ts current(const struct coren_hlc *c)
 	return t;
 }
 
-struct coren_hlc_ts coren_hlc_tick(struct coren_hlc *c)
+struct coren_hlc_ts coren_hlc_tick_n(struct coren_hlc *c, uint64_t n)
 {
 	uint64_t wall = c->wall(c->wall_data);
 	struct coren_hlc_ts t;
@@ -183,8 +183,14 @@ struct coren_hlc_ts coren_hlc_tick(struct coren_hlc *c)
 		c->logical++;
 	}
 	t = current(c);
+	c->logical += n - 1;
 	unlock(c);
 	return t;
+}
+
+struct coren_hlc_ts coren_hlc_tick(struct coren_hlc *c)
+{
+	return coren_hlc_tick_n(c, 1);
 }
 
 struct coren_hlc_ts coren_hlc_now(struct coren_hlc *c)

@@ -3,20 +3,139 @@
 
 #include <coren/json.h>
 #include <coren/rk.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 _Static_assert(offsetof(struct coren_rk_msg, payload) % 16 == 0,
 	       "payloads are 16-byte aligned");
 
-struct coren_rk_msg *coren_rk_msg_new(size_t capacity)
+/*
+ * Small messages are recycled. A host reader allocates every message and
+ * another thread frees it; through malloc every such free takes the
+ * reader's arena lock, and trimming returns pages the next allocation
+ * faults back in. Messages with a capacity of POOL_PAYLOAD (every request
+ * for less gets that) go instead to a free list of the thread that frees
+ * them; a full list of POOL_BATCH moves as one piece to a shared stack, and
+ * a thread whose list is empty takes one from there: one mutex per
+ * POOL_BATCH messages. The shared stack holds at most POOL_BATCHES lists
+ * (the rest are freed), and a thread's lists go there when it exits.
+ * Under AddressSanitizer every message is malloc'd and freed, so a use
+ * after free is still caught.
+ */
+#define POOL_PAYLOAD 256
+#define POOL_BATCH 256
+#define POOL_BATCHES 64
+
+#if defined(__SANITIZE_ADDRESS__)
+#define POOL 0
+#else
+#define POOL 1
+#endif
+
+struct pool_list {
+	struct coren_rk_msg *head; /* linked through the payload */
+	size_t n;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_once_t once;
+	pthread_key_t key; /* a thread's exit gives its lists back */
+	struct pool_list full[POOL_BATCHES];
+	size_t nfull;
+} pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .once = PTHREAD_ONCE_INIT};
+
+static __thread struct pool_list mine;
+static __thread int registered;
+
+static struct coren_rk_msg *next_of(struct coren_rk_msg *m)
+{
+	struct coren_rk_msg *n;
+
+	memcpy(&n, m->payload, sizeof n);
+	return n;
+}
+
+static void list_free(struct pool_list *l)
+{
+	while (l->head) {
+		struct coren_rk_msg *n = next_of(l->head);
+
+		free(l->head);
+		l->head = n;
+	}
+	l->n = 0;
+}
+
+/* Gives a list to the shared stack, or frees it when that is full. */
+static void pool_give(struct pool_list *l)
+{
+	pthread_mutex_lock(&pool.lock);
+	if (pool.nfull < POOL_BATCHES) {
+		pool.full[pool.nfull++] = *l;
+		l->head = NULL;
+		l->n = 0;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	list_free(l);
+}
+
+static void thread_exit(void *unused)
+{
+	(void)unused;
+	if (mine.n)
+		pool_give(&mine);
+}
+
+static void pool_init(void)
+{
+	pthread_key_create(&pool.key, thread_exit);
+}
+
+static struct coren_rk_msg *pool_take(void)
 {
 	struct coren_rk_msg *m;
 
+	if (!mine.head) {
+		pthread_mutex_lock(&pool.lock);
+		if (pool.nfull)
+			mine = pool.full[--pool.nfull];
+		pthread_mutex_unlock(&pool.lock);
+		if (!mine.head)
+			return NULL;
+	}
+	m = mine.head;
+	mine.head = next_of(m);
+	mine.n--;
+	return m;
+}
+
+static void pool_put(struct coren_rk_msg *m)
+{
+	if (!registered) {
+		pthread_once(&pool.once, pool_init);
+		pthread_setspecific(pool.key, &mine);
+		registered = 1;
+	}
+	if (mine.n == POOL_BATCH)
+		pool_give(&mine);
+	memcpy(m->payload, &mine.head, sizeof mine.head);
+	mine.head = m;
+	mine.n++;
+}
+
+struct coren_rk_msg *coren_rk_msg_new(size_t capacity)
+{
+	struct coren_rk_msg *m = NULL;
+
 	if (capacity > COREN_ENV_PAYLOAD_MAX)
 		return NULL;
-	m = malloc(sizeof *m + capacity);
-	if (!m)
+	if (POOL && capacity <= POOL_PAYLOAD) {
+		capacity = POOL_PAYLOAD;
+		m = pool_take();
+	}
+	if (!m && !(m = malloc(sizeof *m + capacity)))
 		return NULL;
 	coren_env_header_init(&m->hdr);
 	m->capacity = (uint32_t)capacity;
@@ -27,7 +146,10 @@ struct coren_rk_msg *coren_rk_msg_new(size_t capacity)
 
 void coren_rk_msg_free(struct coren_rk_msg *m)
 {
-	free(m);
+	if (POOL && m && m->capacity == POOL_PAYLOAD)
+		pool_put(m);
+	else
+		free(m);
 }
 
 enum coren_err coren_rk_msg_set_payload(struct coren_rk_msg **mp,

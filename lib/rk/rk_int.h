@@ -14,4 +14,12 @@ static inline size_t rk_pow2_at_least(size_t n)
 	return p;
 }
 
+/* A spin-wait hint to the CPU. */
+static inline void rk_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
 #endif

@@ -18,6 +18,7 @@
 #define QUEUE_DEFAULT 1024
 #define BLOCK_DEFAULT 64
 #define RELAXED memory_order_relaxed
+#define RECV_SPIN 256 /* empty polls before coren_rk_recv sleeps */
 
 struct backend {
 	const struct coren_plugin *p;
@@ -69,6 +70,7 @@ struct coren_rk {
 	struct coren_hints hints;
 	pthread_mutex_t hints_lock;
 	_Atomic uint64_t sent, answered, errors;
+	_Atomic uint64_t taken; /* by coren_rk_recv */
 	uint64_t next_host_id;
 	uint64_t start_us;
 };
@@ -135,8 +137,22 @@ size_t coren_rk_actor_k2k_depth(struct coren_rk_actor *a)
 
 /* ---- the outbox ------------------------------------------------------------- */
 
+/* Stamps n messages with consecutive HLC timestamps (one clock lock). */
+static void stamp_n(struct coren_rk *rt, struct coren_rk_msg **m, size_t n)
+{
+	struct coren_hlc_ts t;
+
+	if (!n)
+		return;
+	t = coren_hlc_tick_n(&rt->clock, n);
+	for (size_t i = 0; i < n; i++, t.logical++)
+		coren_env_set_hlc(&m[i]->hdr, t);
+}
+
+/* Stamps n answers and hands them to the host. */
 static void outbox_push(struct coren_rk *rt, struct coren_rk_msg **m, size_t n)
 {
+	stamp_n(rt, m, n);
 	while (n) {
 		size_t k = coren_queue_push_n(rt->outbox, m, n);
 
@@ -151,12 +167,12 @@ static void outbox_push(struct coren_rk *rt, struct coren_rk_msg **m, size_t n)
 	}
 }
 
+/* A message leaving kernel a (its HLC stamp comes with the batch). */
 static void stamp(struct coren_rk_actor *a, struct worker *w,
 		  struct coren_rk_msg *m)
 {
 	m->hdr.message_id = w->next_id++;
 	m->hdr.source = a->id;
-	coren_env_set_hlc(&m->hdr, coren_hlc_tick(&a->rt->clock));
 }
 
 /* Queues m for the host from worker w (flushed after the batch). */
@@ -242,6 +258,7 @@ enum coren_err coren_rk_forward(struct coren_rk_ctx *ctx, uint32_t dest,
 		return rc;
 	atomic_fetch_add_explicit(&ctx->a->forwarded, 1, RELAXED);
 	stamp(ctx->a, ctx->w, m);
+	coren_env_set_hlc(&m->hdr, coren_hlc_tick(&ctx->a->rt->clock));
 	m->hdr.destination = dest;
 	m->hdr.flags |= COREN_ENV_F_K2K;
 	if (!ctx->a->rt->k2k || !ctx->a->opts.k2k) {
@@ -687,7 +704,6 @@ void coren_rk_post(struct coren_rk *rt, struct coren_rk_msg *m)
 		atomic_fetch_add_explicit(&rt->errors, 1, RELAXED);
 	if (!m->hdr.message_id)
 		m->hdr.message_id = ++rt->next_host_id;
-	coren_env_set_hlc(&m->hdr, coren_hlc_tick(&rt->clock));
 	outbox_push(rt, &m, 1);
 }
 
@@ -746,8 +762,8 @@ void coren_rk_send(struct coren_rk *rt, struct coren_rk_msg **msgs, size_t n)
 			m->hdr.hops = 0;
 			m->hdr.flags &= (uint16_t)~(COREN_ENV_F_RESPONSE | COREN_ENV_F_ERROR |
 						    COREN_ENV_F_K2K);
-			coren_env_set_hlc(&m->hdr, coren_hlc_tick(&rt->clock));
 		}
+		stamp_n(rt, msgs + i, j - i);
 		if (!a || atomic_load(&a->state) == COREN_RK_TERMINATED) {
 			snprintf(why, sizeof why, "no kernel %u to receive the message",
 				 msgs[i]->hdr.destination);
@@ -761,26 +777,37 @@ void coren_rk_send(struct coren_rk *rt, struct coren_rk_msg **msgs, size_t n)
 	}
 }
 
+static size_t take_answers(struct coren_rk *rt, struct coren_rk_msg **out, size_t max)
+{
+	size_t k = coren_queue_pop_n(rt->outbox, out, max);
+
+	if (k)
+		atomic_fetch_add_explicit(&rt->taken, k, RELAXED);
+	return k;
+}
+
 size_t coren_rk_recv(struct coren_rk *rt, struct coren_rk_msg **out,
 		     size_t max, int timeout_ms)
 {
-	size_t k = coren_queue_pop_n(rt->outbox, out, max);
+	size_t k = take_answers(rt, out, max);
 	uint32_t seq;
 
 	if (k || !timeout_ms)
 		return k;
-	for (int spin = 0; spin < 200; spin++) {
-		sched_yield();
-		if ((k = coren_queue_pop_n(rt->outbox, out, max)))
+	/* A short spin catches the next batch of a busy stream; then sleep
+	 * until a worker rings, leaving the CPU to it. */
+	for (int spin = 0; spin < RECV_SPIN; spin++) {
+		rk_relax();
+		if ((k = take_answers(rt, out, max)))
 			return k;
 	}
 	seq = coren_doorbell_prepare(&rt->outbell);
-	if ((k = coren_queue_pop_n(rt->outbox, out, max))) {
+	if ((k = take_answers(rt, out, max))) {
 		coren_doorbell_cancel(&rt->outbell);
 		return k;
 	}
 	coren_doorbell_wait(&rt->outbell, seq, timeout_ms);
-	return coren_queue_pop_n(rt->outbox, out, max);
+	return take_answers(rt, out, max);
 }
 
 uint64_t coren_rk_in_flight(struct coren_rk *rt)
@@ -789,6 +816,19 @@ uint64_t coren_rk_in_flight(struct coren_rk *rt)
 	uint64_t sent = atomic_load_explicit(&rt->sent, memory_order_acquire);
 
 	return sent > answered ? sent - answered : 0;
+}
+
+uint64_t coren_rk_backlog(struct coren_rk *rt)
+{
+	uint64_t taken = atomic_load_explicit(&rt->taken, RELAXED);
+	uint64_t sent = atomic_load_explicit(&rt->sent, RELAXED);
+
+	return sent > taken ? sent - taken : 0;
+}
+
+size_t coren_rk_outbox_capacity(const struct coren_rk *rt)
+{
+	return coren_queue_capacity(rt->outbox);
 }
 
 enum coren_err coren_rk_drain(struct coren_rk *rt, int timeout_ms,

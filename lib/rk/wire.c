@@ -454,7 +454,7 @@ enum coren_err coren_rk_msg_to_record(const struct coren_rk_msg *m,
 
 /* ---- envelope streams -------------------------------------------------------- */
 
-#define READ_BUF (1u << 20) /* >= a whole envelope */
+#define READ_BUF (1u << 18) /* >= a whole envelope */
 
 struct coren_env_reader {
 	FILE *in;

@@ -64,6 +64,15 @@ static void tick(void)
 	wall = 2000;
 	a = coren_hlc_tick(&c);
 	ok(a.physical == 2000 && a.logical == 0, "wall ahead: (wall, 0)");
+	a = coren_hlc_tick_n(&c, 5);
+	b = coren_hlc_tick(&c);
+	ok(a.physical == 2000 && a.logical == 1 && b.logical == 6,
+	   "tick_n(5) takes logical 1 to 5, the next tick is 6");
+	wall = 3000;
+	a = coren_hlc_tick_n(&c, 3);
+	b = coren_hlc_tick(&c);
+	ok(a.physical == 3000 && a.logical == 0 && b.physical == 3000 && b.logical == 3,
+	   "tick_n(3) on a new wall time: 0 to 2, then 3");
 	coren_hlc_set_wall(&c, NULL, NULL);
 	a = coren_hlc_tick(&c);
 	for (int i = 0; i < 100000; i++) {

@@ -6,6 +6,7 @@
 #include "tap.h"
 
 #include <coren/rk.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -109,6 +110,117 @@ static void echo_many(struct coren_plugin *cpu, struct coren_plugin *echo)
 	   st.state == COREN_RK_TERMINATED, "terminated");
 	coren_rk_free(rt);
 	free(seen);
+}
+
+/* One thread sends and receives, keeping the backlog within the outbox
+ * (as rk-launch does): with a 512-answer outbox and a 64-message queue,
+ * 100000 messages go through without deadlock. */
+static void one_thread(struct coren_plugin *cpu, struct coren_plugin *echo)
+{
+	struct coren_rk_config cfg = COREN_RK_CONFIG_INIT;
+	struct coren_rk_launch l = COREN_RK_LAUNCH_INIT;
+	struct coren_rk *rt;
+	struct coren_rk_msg *batch[100], *m[256];
+	uint64_t sent = 0, got = 0, over = 0, corr_sum = 0;
+	uint32_t id;
+	float x = 2;
+	int stuck = 0;
+
+	cfg.outbox_capacity = 500; /* rounded up to 512 */
+	l.queue_capacity = 64;
+	ok(!coren_rk_new(&cfg, &rt, NULL) && !coren_rk_add_backend(rt, cpu, NULL, NULL) &&
+	   !coren_rk_launch(rt, "echo", echo, NULL, &l, &id, NULL), "small outbox, small queue");
+	is_u64(coren_rk_outbox_capacity(rt), 512, "outbox capacity is a power of two");
+	while (sent < 100000 && !stuck) {
+		size_t n = 0;
+
+		while (coren_rk_backlog(rt) + 100 > 512 && !stuck) {
+			size_t k = coren_rk_recv(rt, m, 256, 2000);
+
+			stuck = !k;
+			for (size_t i = 0; i < k; i++) {
+				corr_sum += m[i]->hdr.correlation_id;
+				coren_rk_msg_free(m[i]);
+			}
+			got += k;
+		}
+		for (; n < 100; n++)
+			batch[n] = f32_msg(id, ++sent, &x, 1);
+		coren_rk_send(rt, batch, n);
+		over += coren_rk_backlog(rt) > 512;
+	}
+	while (got < sent && !stuck) {
+		size_t k = coren_rk_recv(rt, m, 256, 2000);
+
+		stuck = !k;
+		for (size_t i = 0; i < k; i++) {
+			corr_sum += m[i]->hdr.correlation_id;
+			coren_rk_msg_free(m[i]);
+		}
+		got += k;
+	}
+	ok(!stuck && got == 100000 && corr_sum == 100000ull * 100001 / 2,
+	   "100000 sent and received by one thread: %llu answers",
+	   (unsigned long long)got);
+	is_u64(over, 0, "the backlog never passed the outbox");
+	is_u64(coren_rk_backlog(rt), 0, "backlog 0 once all are taken");
+	coren_rk_free(rt);
+}
+
+/* Messages allocated on one thread and freed on another (the host reader
+ * and writer) keep their capacity and contents. */
+struct pool_run {
+	struct coren_queue *q;
+	long n, bad;
+};
+
+static void *pool_consumer(void *arg)
+{
+	struct pool_run *p = arg;
+	long got = 0;
+
+	while (got < p->n) {
+		struct coren_rk_msg *m;
+
+		if (!coren_queue_pop_n(p->q, &m, 1))
+			continue;
+		for (uint32_t i = 0; i < m->hdr.payload_size; i++)
+			p->bad += m->payload[i] != (unsigned char)(m->hdr.correlation_id + i);
+		p->bad += m->capacity < m->hdr.payload_size;
+		coren_rk_msg_free(m);
+		got++;
+	}
+	return NULL;
+}
+
+static void pool(void)
+{
+	struct pool_run p = {NULL, 300000, 0};
+	pthread_t th;
+	long fails = 0;
+
+	coren_queue_new(COREN_QUEUE_SPSC, 1024, sizeof(struct coren_rk_msg *), &p.q, NULL);
+	pthread_create(&th, NULL, pool_consumer, &p);
+	for (long c = 0; c < p.n; c++) {
+		size_t size = (size_t)(c * 7 % 600);
+		struct coren_rk_msg *m = coren_rk_msg_new(size);
+
+		if (!m || m->capacity < size || m->hdr.payload_size) {
+			fails++;
+			coren_rk_msg_free(m);
+			m = coren_rk_msg_new(0);
+		}
+		m->hdr.correlation_id = (uint64_t)c;
+		m->hdr.payload_size = (uint32_t)(size <= m->capacity ? size : 0);
+		for (size_t i = 0; i < m->hdr.payload_size; i++)
+			m->payload[i] = (unsigned char)(c + (long)i);
+		while (!coren_queue_push_n(p.q, &m, 1))
+			;
+	}
+	pthread_join(th, NULL);
+	coren_queue_free(p.q);
+	is_int(fails, 0, "300000 new messages: fresh header, capacity at least asked");
+	is_int(p.bad, 0, "freed on another thread: contents intact until then");
 }
 
 static void life_cycle(struct coren_plugin *cpu, struct coren_plugin *echo)
@@ -286,8 +398,10 @@ int main(void)
 	fwd = open_plugin("forward", COREN_PLUGIN_KERNEL);
 	saxpy = open_plugin("saxpy", COREN_PLUGIN_KERNEL);
 	ok(cpu && echo && fwd && saxpy, "plugins load");
+	pool();
 	if (cpu && echo && fwd && saxpy) {
 		echo_many(cpu, echo);
+		one_thread(cpu, echo);
 		life_cycle(cpu, echo);
 		chain(cpu, fwd, saxpy);
 		guarded(cpu, echo);

@@ -58,6 +58,11 @@ uint64_t coren_hlc_wall_us(void);
  * moved past the clock's physical time, else (physical, logical + 1). */
 struct coren_hlc_ts coren_hlc_tick(struct coren_hlc *c);
 
+/* n timestamps at once (n >= 1), for a batch of events: returns the first,
+ * t; the others are t with logical + 1, ..., + n - 1. All n are unique and
+ * later than any timestamp the clock gave before; one lock for the lot. */
+struct coren_hlc_ts coren_hlc_tick_n(struct coren_hlc *c, uint64_t n);
+
 /* The clock's current timestamp, without advancing it. */
 struct coren_hlc_ts coren_hlc_now(struct coren_hlc *c);
 

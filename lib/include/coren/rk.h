@@ -383,6 +383,17 @@ size_t coren_rk_recv(struct coren_rk *rt, struct coren_rk_msg **out,
 /* Messages sent (or posted) and not yet answered into the outbox. */
 uint64_t coren_rk_in_flight(struct coren_rk *rt);
 
+/* Messages sent (or posted) and not yet taken by coren_rk_recv: those in
+ * flight plus the answers waiting in the outbox. Every message has exactly
+ * one answer, so a host that sends n more only while backlog + n stays
+ * within coren_rk_outbox_capacity never makes a worker wait on a full
+ * outbox: one thread may then both send and receive without deadlock. */
+uint64_t coren_rk_backlog(struct coren_rk *rt);
+
+/* How many answers the outbox holds (config.outbox_capacity rounded up to
+ * a power of two). */
+size_t coren_rk_outbox_capacity(const struct coren_rk *rt);
+
 /* Waits until every message sent has been answered into the outbox (a
  * receiver must keep it from filling). COREN_ERR_TIMEOUT. */
 enum coren_err coren_rk_drain(struct coren_rk *rt, int timeout_ms,
