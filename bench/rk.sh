@@ -27,17 +27,23 @@ now() { date +%s.%N; }
 N=1000000
 rkenv gen $N 64 1 > "$work/in.bin"
 awk -v n=$N 'BEGIN { for (i = 1; i <= n; i++) print "{\"type\":\"msg\",\"to\":\"e\",\"payload_b64\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}" }' > "$work/in.jsonl"
+# Input from a file (in the page cache), answers to /dev/null: rk-launch
+# alone is measured, not the disk. Best of 3 runs (this is a shared machine).
 for wire in bin json; do
-	s=$(now)
-	if [ $wire = bin ]; then
-		rk-launch --wire bin --records /dev/null -k e=echo "$work/in.bin" > "$work/out"
-	else
-		rk-launch -k e=echo "$work/in.jsonl" > "$work/out"
-	fi
-	e=$(now)
-	t=$(echo "$e - $s" | bc -l)
-	printf 'rk-launch echo, %s wire, %d messages of 64 bytes: %.3fs = %.0f msg/s\n' \
-		"$wire" $N "$t" "$(echo "$N / $t" | bc -l)"
+	best=
+	for run in 1 2 3; do
+		s=$(now)
+		if [ $wire = bin ]; then
+			rk-launch --wire bin --records /dev/null -k e=echo "$work/in.bin" > /dev/null
+		else
+			rk-launch -k e=echo "$work/in.jsonl" > /dev/null
+		fi
+		e=$(now)
+		t=$(echo "$e - $s" | bc -l)
+		if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
+	done
+	printf 'rk-launch echo, %s wire, %d messages of 64 bytes: %.3fs = %.0f msg/s (best of 3)\n' \
+		"$wire" $N "$best" "$(echo "$N / $best" | bc -l)"
 	printf '{"type":"bench","name":"rk.launch.echo.%s","n":%d,"payload_bytes":64,"seconds":%.4f,"msgs_per_s":%.0f}\n' \
-		"$wire" $N "$t" "$(echo "$N / $t" | bc -l)" >> "$rec"
+		"$wire" $N "$best" "$(echo "$N / $best" | bc -l)" >> "$rec"
 done

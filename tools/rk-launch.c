@@ -477,6 +477,7 @@ static void read_json(FILE *in, struct coren_error *first)
 {
 	struct coren_reader *r = coren_reader_new(in, opt.input_name, tool.max_record);
 	struct batch bt = {.n = 0};
+
 	if (!r)
 		return (void)coren_error_set(first, COREN_ERR_NOMEM, "out of memory");
 	coren_reader_set_interactive(r, 1);
@@ -484,7 +485,6 @@ static void read_json(FILE *in, struct coren_error *first)
 		struct coren_error err; /* not = {0}: 400 bytes a message */
 		const char *line;
 		size_t len;
-		json_t *rec = NULL;
 		enum coren_err rc;
 
 		err.code = COREN_OK;
@@ -497,16 +497,12 @@ static void read_json(FILE *in, struct coren_error *first)
 		reading(0);
 		if (!rc && !line)
 			break;
-		if (!rc && (rc = coren_record_parse(line, len, &rec, &err)) == COREN_OK &&
-		    strcmp(coren_record_type(rec), "msg")) {
+		if (!rc)
+			rc = coren_rk_msg_from_line(line, len, lookup, out.rt, coren_reader_lineno(r),
+						    opt.t.config.max_payload, &bt.m[bt.n], &err);
+		if (!rc && !bt.m[bt.n]) {
 			pass_through(&bt, line, len);
-			json_decref(rec);
 			continue;
-		}
-		if (!rc) {
-			rc = coren_rk_msg_from_record(rec, lookup, out.rt, coren_reader_lineno(r),
-						      opt.t.config.max_payload, &bt.m[bt.n], &err);
-			json_decref(rec);
 		}
 		if (rc) {
 			coren_reader_locate(r, &err);

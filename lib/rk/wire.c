@@ -276,6 +276,322 @@ enum coren_err coren_rk_msg_from_record(const json_t *rec,
 	return COREN_OK;
 }
 
+/* ---- the one-pass reader -------------------------------------------------- */
+
+/* A value's text in the line: [p, e). */
+struct span {
+	const char *p, *e;
+};
+
+enum { F_TYPE, F_TO, F_CORR, F_MTYPE, F_ENC, F_PAYLOAD, F_B64, F__COUNT };
+
+static const char *const fast_keys[F__COUNT] = {"type", "to", "corr", "mtype",
+						"enc", "payload", "payload_b64"};
+
+static const char *skip_ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* A string of printable ASCII without escapes, p at its opening quote:
+ * the end of its contents, or NULL (anything else). */
+static const char *plain_string(const char *p, const char *e)
+{
+	for (p++; p < e; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '"')
+			return p;
+		if (c < 0x20 || c >= 0x7f || c == '\\')
+			return NULL;
+	}
+	return NULL;
+}
+
+/* A JSON number token at p: its end, or NULL. *integer: no fraction or
+ * exponent. */
+static const char *number(const char *p, const char *e, int *integer)
+{
+	const char *s = p;
+
+	*integer = 1;
+	if (p < e && *p == '-')
+		p++;
+	if (p < e && *p == '0')
+		p++;
+	else if (p < e && *p >= '1' && *p <= '9')
+		while (p < e && *p >= '0' && *p <= '9')
+			p++;
+	else
+		return NULL;
+	if (p < e && *p == '.') {
+		*integer = 0;
+		if (++p >= e || *p < '0' || *p > '9')
+			return NULL;
+		while (p < e && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < e && (*p == 'e' || *p == 'E')) {
+		*integer = 0;
+		if (++p < e && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= e || *p < '0' || *p > '9')
+			return NULL;
+		while (p < e && *p >= '0' && *p <= '9')
+			p++;
+	}
+	return p - s > 40 ? NULL : p;
+}
+
+/* An unsigned integer of at most 18 digits (below INT64_MAX, as jansson
+ * reads it), or -1. */
+static int small_uint(struct span v, uint64_t *out)
+{
+	size_t n = (size_t)(v.e - v.p);
+	uint64_t u = 0;
+
+	if (!n || n > 18 || (*v.p == '0' && n > 1))
+		return -1;
+	for (const char *p = v.p; p < v.e; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		u = u * 10 + (uint64_t)(*p - '0');
+	}
+	*out = u;
+	return 0;
+}
+
+/* A number array [a,b,...] (flat: its commas separate elements) as f32 or
+ * f64 into a new message; 0 if it is not of the plain kind (the caller
+ * falls back). */
+static int fast_vector(struct span v, int enc, size_t max, struct coren_rk_msg **m)
+{
+	size_t es = enc == COREN_RK_ENC_F32 ? 4 : 8, n = 1, i = 0;
+	const char *p;
+
+	for (p = v.p; p < v.e; p++)
+		n += *p == ',';
+	if (n * es > max || !(*m = coren_rk_msg_new(n * es)))
+		return 0;
+	p = skip_ws(v.p + 1, v.e);
+	for (;;) {
+		char num[48];
+		const char *q;
+		int integer;
+		double d;
+
+		if (i == n || !(q = number(p, v.e, &integer)) || (integer && q - p > 18))
+			return 0;
+		if (integer) { /* as jansson: an int64, so "-0" is +0 */
+			int64_t k = 0;
+
+			for (const char *c = *p == '-' ? p + 1 : p; c < q; c++)
+				k = k * 10 + (*c - '0');
+			d = (double)(*p == '-' ? -k : k);
+		} else {
+			memcpy(num, p, (size_t)(q - p));
+			num[q - p] = '\0';
+			errno = 0;
+			d = strtod(num, NULL);
+			if (errno || !isfinite(d))
+				return 0;
+		}
+		if (es == 4) {
+			float f = (float)d;
+
+			memcpy((*m)->payload + i * 4, &f, 4);
+		} else {
+			memcpy((*m)->payload + i * 8, &d, 8);
+		}
+		i++;
+		p = skip_ws(q, v.e);
+		if (p < v.e && *p == ',') {
+			p = skip_ws(p + 1, v.e);
+			continue;
+		}
+		if (p + 1 == v.e && *p == ']' && i == n)
+			break;
+		return 0;
+	}
+	(*m)->hdr.payload_size = (uint32_t)(n * es);
+	(*m)->hdr.encoding = (uint8_t)enc;
+	return 1;
+}
+
+/* The end of an array value at p ('['), without nested containers or
+ * strings, or NULL. */
+static const char *flat_array(const char *p, const char *e)
+{
+	for (p++; p < e; p++) {
+		if (*p == ']')
+			return p + 1;
+		if (*p == '[' || *p == '{' || *p == '"' || *p == '}')
+			return NULL;
+	}
+	return NULL;
+}
+
+/* The one-pass reader: 1 and *out made, 0 to fall back. */
+static int fast_msg(const char *line, size_t len, coren_rk_lookup_fn *lookup,
+		    void *data, uint64_t seq, size_t max, struct coren_rk_msg **out)
+{
+	const char *p = line, *e = line + len;
+	struct span f[F__COUNT] = {{NULL, NULL}};
+	struct coren_rk_header h;
+	struct coren_rk_msg *m = NULL;
+	char to[256];
+	int enc = -1;
+	uint64_t u;
+
+	p = skip_ws(p, e);
+	if (p == e || *p++ != '{')
+		return 0;
+	for (;;) {
+		const char *k, *ke;
+		int i;
+
+		p = skip_ws(p, e);
+		if (p == e || *p != '"' || !(ke = plain_string(p, e)))
+			return 0;
+		k = p + 1;
+		for (i = 0; i < F__COUNT; i++)
+			if ((size_t)(ke - k) == strlen(fast_keys[i]) &&
+			    !memcmp(k, fast_keys[i], (size_t)(ke - k)))
+				break;
+		if (i == F__COUNT || f[i].p) /* unknown, or twice */
+			return 0;
+		p = skip_ws(ke + 1, e);
+		if (p == e || *p++ != ':')
+			return 0;
+		p = skip_ws(p, e);
+		if (p == e)
+			return 0;
+		f[i].p = p;
+		if (*p == '"') {
+			if (!(p = plain_string(p, e)))
+				return 0;
+			f[i].p++; /* the contents */
+			f[i].e = p++;
+		} else if (*p == '[') {
+			if (!(p = flat_array(p, e)))
+				return 0;
+			f[i].e = p;
+		} else {
+			int integer;
+
+			if (!(p = number(p, e, &integer)))
+				return 0;
+			f[i].e = p;
+		}
+		p = skip_ws(p, e);
+		if (p < e && *p == ',') {
+			p++;
+			continue;
+		}
+		if (p < e && *p == '}' && skip_ws(p + 1, e) == e)
+			break;
+		return 0;
+	}
+	/* Strings where strings belong: the string spans were moved past
+	 * their quote, so the byte before tells. */
+#define IS_STR(x) (f[x].p && f[x].p[-1] == '"')
+	if (!IS_STR(F_TYPE) || f[F_TYPE].e - f[F_TYPE].p != 3 || memcmp(f[F_TYPE].p, "msg", 3))
+		return 0;
+	if (!IS_STR(F_TO) || (size_t)(f[F_TO].e - f[F_TO].p) >= sizeof to)
+		return 0;
+	memcpy(to, f[F_TO].p, (size_t)(f[F_TO].e - f[F_TO].p));
+	to[f[F_TO].e - f[F_TO].p] = '\0';
+	coren_env_header_init(&h);
+	h.correlation_id = seq;
+	if (f[F_CORR].p && (IS_STR(F_CORR) || small_uint(f[F_CORR], &h.correlation_id)))
+		return 0;
+	if (f[F_MTYPE].p) {
+		if (IS_STR(F_MTYPE) || small_uint(f[F_MTYPE], &u) || u > UINT32_MAX)
+			return 0;
+		h.message_type = (uint32_t)u;
+	}
+	if (f[F_ENC].p) {
+		char name[8];
+		size_t n = (size_t)(f[F_ENC].e - f[F_ENC].p);
+
+		if (!IS_STR(F_ENC) || n >= sizeof name)
+			return 0;
+		memcpy(name, f[F_ENC].p, n);
+		name[n] = '\0';
+		if ((enc = coren_rk_encoding_parse(name)) < 0)
+			return 0;
+	}
+	if (!(h.destination = lookup(data, to)))
+		return 0;
+	if (f[F_PAYLOAD].p && f[F_B64].p)
+		return 0;
+	if (f[F_B64].p) {
+		size_t n = (size_t)(f[F_B64].e - f[F_B64].p), got;
+
+		if (!IS_STR(F_B64) || n / 4 * 3 > max || !(m = coren_rk_msg_new(n / 4 * 3)) ||
+		    coren_base64_decode(f[F_B64].p, n, m->payload, m->capacity, &got) ||
+		    got > max) {
+			coren_rk_msg_free(m);
+			return 0;
+		}
+		m->hdr.payload_size = (uint32_t)got;
+		m->hdr.encoding = (uint8_t)(enc < 0 ? COREN_RK_ENC_RAW : enc);
+	} else if (!f[F_PAYLOAD].p) {
+		if (!(m = coren_rk_msg_new(0)))
+			return 0;
+		m->hdr.encoding = (uint8_t)(enc < 0 ? COREN_RK_ENC_RAW : enc);
+	} else if (IS_STR(F_PAYLOAD)) {
+		size_t n = (size_t)(f[F_PAYLOAD].e - f[F_PAYLOAD].p);
+
+		if (n > max || !(m = coren_rk_msg_new(n)))
+			return 0;
+		memcpy(m->payload, f[F_PAYLOAD].p, n);
+		m->hdr.payload_size = (uint32_t)n;
+		m->hdr.encoding = COREN_RK_ENC_UTF8;
+	} else if (*f[F_PAYLOAD].p == '[') {
+		if (enc < 0)
+			enc = COREN_RK_ENC_F32;
+		if ((enc != COREN_RK_ENC_F32 && enc != COREN_RK_ENC_F64) ||
+		    skip_ws(f[F_PAYLOAD].p + 1, f[F_PAYLOAD].e) + 1 == f[F_PAYLOAD].e ||
+		    !fast_vector(f[F_PAYLOAD], enc, max, &m)) {
+			coren_rk_msg_free(m);
+			return 0;
+		}
+	} else {
+		return 0; /* a number: JSON text */
+	}
+#undef IS_STR
+	h.payload_size = m->hdr.payload_size;
+	h.encoding = m->hdr.encoding;
+	m->hdr = h;
+	*out = m;
+	return 1;
+}
+
+enum coren_err coren_rk_msg_from_line(const char *line, size_t len,
+				      coren_rk_lookup_fn *lookup, void *data,
+				      uint64_t seq, size_t max_payload,
+				      struct coren_rk_msg **out,
+				      struct coren_error *err)
+{
+	json_t *rec;
+	enum coren_err rc;
+	size_t max = !max_payload || max_payload > COREN_ENV_PAYLOAD_MAX
+			     ? COREN_ENV_PAYLOAD_MAX : max_payload;
+
+	*out = NULL;
+	if (fast_msg(line, len, lookup, data, seq, max, out))
+		return COREN_OK;
+	if ((rc = coren_record_parse(line, len, &rec, err)))
+		return rc;
+	if (!strcmp(coren_record_type(rec), "msg"))
+		rc = coren_rk_msg_from_record(rec, lookup, data, seq, max_payload, out, err);
+	json_decref(rec);
+	return rc;
+}
+
 /* ---- answers to records ---------------------------------------------------- */
 
 static int utf8_valid(const unsigned char *s, size_t n)
@@ -374,8 +690,11 @@ static enum coren_err put_payload(const struct coren_rk_msg *m, struct coren_buf
 
 	if ((enc == COREN_RK_ENC_F32 || enc == COREN_RK_ENC_F64 ||
 	     enc == COREN_RK_ENC_U64) && n % es == 0) {
-		rc = coren_buf_printf(b, ",\"enc\":\"%s\",\"payload\":",
-				      coren_rk_encoding_name(enc));
+		rc = coren_buf_append(b, ",\"enc\":\"", 8);
+		if (!rc)
+			rc = coren_buf_append(b, coren_rk_encoding_name(enc), 3);
+		if (!rc)
+			rc = coren_buf_append(b, "\",\"payload\":", 12);
 		return rc ? rc : put_vector(m, b);
 	}
 	if (enc == COREN_RK_ENC_UTF8 && utf8_valid(m->payload, n)) {
@@ -386,8 +705,12 @@ static enum coren_err put_payload(const struct coren_rk_msg *m, struct coren_buf
 		rc = coren_buf_printf(b, ",\"enc\":\"json\",\"payload\":");
 		return rc ? rc : coren_buf_append(b, m->payload, n);
 	}
-	rc = coren_buf_printf(b, ",\"enc\":\"%s\",\"payload_b64\":\"",
-			      coren_rk_encoding_name(enc));
+	rc = coren_buf_append(b, ",\"enc\":\"", 8);
+	if (!rc)
+		rc = coren_buf_append(b, coren_rk_encoding_name(enc),
+				      strlen(coren_rk_encoding_name(enc)));
+	if (!rc)
+		rc = coren_buf_append(b, "\",\"payload_b64\":\"", 17);
 	if (!rc)
 		rc = coren_base64_encode(m->payload, n, b);
 	return rc ? rc : coren_buf_putc(b, '"');
@@ -427,6 +750,23 @@ static enum coren_err put_error(const struct coren_rk_msg *m, const char *from,
 	return rc ? rc : coren_buf_append(b, "}\n", 2);
 }
 
+/* Writes key (a literal) and u in decimal at o; returns the new end. */
+static char *put_field(char *o, const char *key, uint64_t u)
+{
+	char tmp[24], *t = tmp + sizeof tmp;
+	size_t n = strlen(key);
+
+	memcpy(o, key, n);
+	o += n;
+	do {
+		*--t = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	n = (size_t)(tmp + sizeof tmp - t);
+	memcpy(o, t, n);
+	return o + n;
+}
+
 enum coren_err coren_rk_msg_to_record(const struct coren_rk_msg *m,
 				      const char *from, struct coren_buf *b)
 {
@@ -439,11 +779,19 @@ enum coren_err coren_rk_msg_to_record(const struct coren_rk_msg *m,
 	if (!rc)
 		rc = coren_json_dump_string(from, strlen(from), b);
 	if (!rc)
-		rc = coren_buf_printf(b, ",\"corr\":%" PRIu64 ",\"id\":%" PRIu64
-				      ",\"mtype\":%" PRIu32 ",\"hlc\":[%" PRIu64 ",%" PRIu64
-				      ",%u]",
-				      h->correlation_id, h->message_id, h->message_type,
-				      h->hlc_physical, h->hlc_logical, (unsigned)h->hlc_node);
+		rc = coren_buf_reserve(b, 160);
+	if (!rc) { /* six integers: room reserved, no printf */
+		char *o = b->data + b->len;
+
+		o = put_field(o, ",\"corr\":", h->correlation_id);
+		o = put_field(o, ",\"id\":", h->message_id);
+		o = put_field(o, ",\"mtype\":", h->message_type);
+		o = put_field(o, ",\"hlc\":[", h->hlc_physical);
+		o = put_field(o, ",", h->hlc_logical);
+		o = put_field(o, ",", h->hlc_node);
+		*o++ = ']';
+		b->len = (size_t)(o - b->data);
+	}
 	if (!rc && h->priority != COREN_RK_PRIO_NORMAL)
 		rc = coren_buf_printf(b, ",\"priority\":\"%s\"",
 				      coren_rk_priority_name(h->priority));

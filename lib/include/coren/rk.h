@@ -440,6 +440,19 @@ enum coren_err coren_rk_msg_from_record(const json_t *rec,
 					struct coren_rk_msg **out,
 					struct coren_error *err);
 
+/* One input line: a msg record becomes *out, as coren_record_parse and
+ * coren_rk_msg_from_record would make it (same rules, same errors); a
+ * record of another type leaves *out NULL (COREN_OK), for the caller to
+ * pass through. A record of the usual shape (ASCII strings without
+ * escapes, f32/f64 arrays or base64, the fields above but priority and
+ * deadline_ms) is read in one pass without building a JSON tree; any
+ * other goes through jansson. */
+enum coren_err coren_rk_msg_from_line(const char *line, size_t len,
+				      coren_rk_lookup_fn *lookup, void *data,
+				      uint64_t seq, size_t max_payload,
+				      struct coren_rk_msg **out,
+				      struct coren_error *err);
+
 /* Appends an answer as one JSON line (with a newline) to b: a msg record with
  * "from" (the kernel's name, from_name) and the payload decoded by its
  * encoding, or, for an error message, an error record with "corr",
