@@ -93,11 +93,22 @@ static void pool_init(void)
 	pthread_key_create(&pool.key, thread_exit);
 }
 
+/* The thread's list goes back to the shared stack when the thread ends. */
+static void pool_register(void)
+{
+	if (registered)
+		return;
+	pthread_once(&pool.once, pool_init);
+	pthread_setspecific(pool.key, &mine);
+	registered = 1;
+}
+
 static struct coren_rk_msg *pool_take(void)
 {
 	struct coren_rk_msg *m;
 
 	if (!mine.head) {
+		pool_register();
 		pthread_mutex_lock(&pool.lock);
 		if (pool.nfull)
 			mine = pool.full[--pool.nfull];
@@ -113,11 +124,7 @@ static struct coren_rk_msg *pool_take(void)
 
 static void pool_put(struct coren_rk_msg *m)
 {
-	if (!registered) {
-		pthread_once(&pool.once, pool_init);
-		pthread_setspecific(pool.key, &mine);
-		registered = 1;
-	}
+	pool_register();
 	if (mine.n == POOL_BATCH)
 		pool_give(&mine);
 	memcpy(m->payload, &mine.head, sizeof mine.head);
