@@ -8,15 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Kernels are launched, and routes set, while other kernels already send
+ * and receive: the table has every possible id from the start (calloc'd,
+ * so untouched pages cost nothing) and is never moved; an inbox is
+ * published, after its bell, with a release store. */
 struct endpoint {
-	struct coren_queue *inbox; /* MPSC of struct coren_rk_msg * */
+	struct coren_queue *_Atomic inbox; /* MPSC of struct coren_rk_msg * */
 	struct coren_doorbell *bell;
-	uint32_t next_hop;	   /* route for this destination; 0: direct */
+	_Atomic uint32_t next_hop; /* route for this destination; 0: direct */
 };
 
 struct coren_k2k {
-	struct endpoint *ep; /* indexed by id */
-	uint32_t n;	     /* ids below n are valid indices */
+	struct endpoint *ep; /* COREN_K2K_ENDPOINTS_MAX, indexed by id */
 	size_t inbox_capacity;
 	unsigned max_hops, timeout_ms;
 	_Atomic uint64_t status[COREN_K2K__COUNT];
@@ -29,8 +32,10 @@ enum coren_err coren_k2k_new(size_t inbox_capacity, unsigned max_hops,
 {
 	struct coren_k2k *b = calloc(1, sizeof *b);
 
-	if (!b)
+	if (!b || !(b->ep = calloc(COREN_K2K_ENDPOINTS_MAX, sizeof *b->ep))) {
+		free(b);
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	}
 	b->inbox_capacity = rk_pow2_at_least(inbox_capacity ? inbox_capacity
 							 : COREN_K2K_INBOX_DEFAULT);
 	b->max_hops = max_hops ? max_hops : COREN_K2K_MAX_HOPS_DEFAULT;
@@ -39,40 +44,38 @@ enum coren_err coren_k2k_new(size_t inbox_capacity, unsigned max_hops,
 	return COREN_OK;
 }
 
+/* The inbox of id, or NULL (none registered, or an id out of range). */
+static struct coren_queue *inbox(const struct coren_k2k *b, uint32_t id)
+{
+	return id < COREN_K2K_ENDPOINTS_MAX
+		       ? atomic_load_explicit(&b->ep[id].inbox, memory_order_acquire)
+		       : NULL;
+}
+
 void coren_k2k_free(struct coren_k2k *b)
 {
 	if (!b)
 		return;
-	for (uint32_t i = 0; i < b->n; i++) {
+	for (uint32_t i = 0; i < COREN_K2K_ENDPOINTS_MAX; i++) {
+		struct coren_queue *q = inbox(b, i);
 		struct coren_rk_msg *m;
 
-		if (!b->ep[i].inbox)
+		if (!q)
 			continue;
-		while (!coren_queue_pop(b->ep[i].inbox, &m))
+		while (!coren_queue_pop(q, &m))
 			coren_rk_msg_free(m);
-		coren_queue_free(b->ep[i].inbox);
+		coren_queue_free(q);
 	}
 	free(b->ep);
 	free(b);
 }
 
-static enum coren_err grow(struct coren_k2k *b, uint32_t id,
-			   struct coren_error *err)
+static enum coren_err check_id(uint32_t id, struct coren_error *err)
 {
-	struct endpoint *ep;
-
 	if (id == 0 || id >= COREN_K2K_ENDPOINTS_MAX)
 		return coren_error_set(err, COREN_ERR_USAGE,
 				       "endpoint id %u is not from 1 to %d", id,
 				       COREN_K2K_ENDPOINTS_MAX - 1);
-	if (id < b->n)
-		return COREN_OK;
-	ep = realloc(b->ep, (id + 1) * sizeof *ep);
-	if (!ep)
-		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-	memset(ep + b->n, 0, (id + 1 - b->n) * sizeof *ep);
-	b->ep = ep;
-	b->n = id + 1;
 	return COREN_OK;
 }
 
@@ -80,29 +83,33 @@ enum coren_err coren_k2k_register(struct coren_k2k *b, uint32_t id,
 				  struct coren_doorbell *bell,
 				  struct coren_error *err)
 {
-	enum coren_err rc = grow(b, id, err);
+	enum coren_err rc = check_id(id, err);
+	struct coren_queue *q;
 
 	if (rc)
 		return rc;
-	if (b->ep[id].inbox)
+	if (inbox(b, id))
 		return coren_error_set(err, COREN_ERR_USAGE,
 				       "endpoint %u is already registered", id);
 	rc = coren_queue_new(COREN_QUEUE_MPSC, b->inbox_capacity,
-			     sizeof(struct coren_rk_msg *), &b->ep[id].inbox, err);
-	if (!rc)
-		b->ep[id].bell = bell;
-	return rc;
+			     sizeof(struct coren_rk_msg *), &q, err);
+	if (rc)
+		return rc;
+	b->ep[id].bell = bell;
+	atomic_store_explicit(&b->ep[id].inbox, q, memory_order_release);
+	return COREN_OK;
 }
 
 enum coren_err coren_k2k_route(struct coren_k2k *b, uint32_t dest,
 			       uint32_t next_hop, struct coren_error *err)
 {
-	enum coren_err rc = grow(b, dest, err);
+	enum coren_err rc = check_id(dest, err);
 
 	if (!rc)
-		rc = grow(b, next_hop, err);
+		rc = check_id(next_hop, err);
 	if (!rc)
-		b->ep[dest].next_hop = next_hop == dest ? 0 : next_hop;
+		atomic_store_explicit(&b->ep[dest].next_hop, next_hop == dest ? 0 : next_hop,
+				      memory_order_relaxed);
 	return rc;
 }
 
@@ -117,14 +124,15 @@ static enum coren_k2k_status send(struct coren_k2k *b, struct coren_rk_msg *m,
 {
 	uint32_t dest = m->hdr.destination, hop;
 	uint64_t start = 0;
+	struct coren_queue *q;
 	struct endpoint *e;
 
-	if (dest >= b->n)
+	if (dest >= COREN_K2K_ENDPOINTS_MAX)
 		return count(b, COREN_K2K_NOT_FOUND);
-	hop = b->ep[dest].next_hop ? b->ep[dest].next_hop : dest;
-	if (hop == m->hdr.source) /* the next hop is passing it on */
+	hop = atomic_load_explicit(&b->ep[dest].next_hop, memory_order_relaxed);
+	if (!hop || hop == m->hdr.source) /* direct, or the hop passes it on */
 		hop = dest;
-	if (hop >= b->n || !b->ep[hop].inbox)
+	if (!(q = inbox(b, hop)))
 		return count(b, COREN_K2K_NOT_FOUND);
 	if ((unsigned)m->hdr.hops + 1 > b->max_hops)
 		return count(b, COREN_K2K_MAX_HOPS);
@@ -132,19 +140,19 @@ static enum coren_k2k_status send(struct coren_k2k *b, struct coren_rk_msg *m,
 		return count(b, COREN_K2K_TIMEOUT);
 	e = &b->ep[hop];
 	m->hdr.hops++;
-	while (coren_queue_push(e->inbox, &m)) {
+	while (coren_queue_push(q, &m)) {
 		uint64_t now = coren_hlc_wall_us();
 
 		if (!wait) {
 			m->hdr.hops--;
-			coren_queue_drop(e->inbox);
+			coren_queue_drop(q);
 			return count(b, COREN_K2K_QUEUE_FULL);
 		}
 		if (!start)
 			start = now;
 		else if (now - start >= (uint64_t)b->timeout_ms * 1000) {
 			m->hdr.hops--;
-			coren_queue_drop(e->inbox);
+			coren_queue_drop(q);
 			return count(b, COREN_K2K_TIMEOUT);
 		}
 		if (e->bell)
@@ -171,11 +179,12 @@ enum coren_k2k_status coren_k2k_try_send(struct coren_k2k *b,
 size_t coren_k2k_recv(struct coren_k2k *b, uint32_t id,
 		      struct coren_rk_msg **out, size_t max)
 {
+	struct coren_queue *q = inbox(b, id);
 	size_t k;
 
-	if (id >= b->n || !b->ep[id].inbox)
+	if (!q)
 		return 0;
-	k = coren_queue_pop_n(b->ep[id].inbox, out, max);
+	k = coren_queue_pop_n(q, out, max);
 	if (k)
 		atomic_fetch_add_explicit(&b->received, k, memory_order_relaxed);
 	return k;
@@ -183,7 +192,9 @@ size_t coren_k2k_recv(struct coren_k2k *b, uint32_t id,
 
 size_t coren_k2k_depth(struct coren_k2k *b, uint32_t id)
 {
-	return id < b->n && b->ep[id].inbox ? coren_queue_depth(b->ep[id].inbox) : 0;
+	struct coren_queue *q = inbox(b, id);
+
+	return q ? coren_queue_depth(q) : 0;
 }
 
 void coren_k2k_get_stats(struct coren_k2k *b, struct coren_k2k_stats *out)
