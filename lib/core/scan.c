@@ -112,8 +112,28 @@ static const char *literal(const char *p, const char *end, char *kind)
 	return NULL;
 }
 
-int coren_record_scan_flat(const char *line, size_t len,
-			   struct coren_field *f, int max)
+/* An array of numbers at p ('['), nothing nested: its end, or NULL. */
+static const char *number_array(const char *p, const char *end)
+{
+	const char *q;
+
+	p = skip_ws(p + 1, end);
+	if (p < end && *p == ']')
+		return p + 1;
+	for (;;) {
+		if (!(q = number(p, end)) || !number_ok(p, q))
+			return NULL;
+		p = skip_ws(q, end);
+		if (p < end && *p == ']')
+			return p + 1;
+		if (p == end || *p != ',')
+			return NULL;
+		p = skip_ws(p + 1, end);
+	}
+}
+
+static int scan(const char *line, size_t len, struct coren_field *f, int max,
+		int arrays)
 {
 	const char *p = line, *end = line + len, *q;
 	int n = 0, i;
@@ -149,6 +169,9 @@ int coren_record_scan_flat(const char *line, size_t len,
 				if (q && !number_ok(p, q))
 					q = NULL;
 				f[n].kind = 'n';
+			} else if (arrays && *p == '[') {
+				q = number_array(p, end);
+				f[n].kind = 'a';
 			} else {
 				q = literal(p, end, &f[n].kind);
 			}
@@ -169,6 +192,18 @@ int coren_record_scan_flat(const char *line, size_t len,
 			return -1;
 		}
 	return skip_ws(p, end) == end ? n : -1;
+}
+
+int coren_record_scan_flat(const char *line, size_t len,
+			   struct coren_field *f, int max)
+{
+	return scan(line, len, f, max, 0);
+}
+
+int coren_record_scan_vectors(const char *line, size_t len,
+			      struct coren_field *f, int max)
+{
+	return scan(line, len, f, max, 1);
 }
 
 const struct coren_field *coren_field_find(const struct coren_field *f, int n,

@@ -278,125 +278,42 @@ enum coren_err coren_rk_msg_from_record(const json_t *rec,
 
 /* ---- the one-pass reader -------------------------------------------------- */
 
-/* A value's text in the line: [p, e). */
-struct span {
-	const char *p, *e;
-};
-
-enum { F_TYPE, F_TO, F_CORR, F_MTYPE, F_ENC, F_PAYLOAD, F_B64, F__COUNT };
-
-static const char *const fast_keys[F__COUNT] = {"type", "to", "corr", "mtype",
-						"enc", "payload", "payload_b64"};
-
-static const char *skip_ws(const char *p, const char *e)
-{
-	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	return p;
-}
-
-/* A string of printable ASCII without escapes, p at its opening quote:
- * the end of its contents, or NULL (anything else). */
-static const char *plain_string(const char *p, const char *e)
-{
-	for (p++; p < e; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c == '"')
-			return p;
-		if (c < 0x20 || c >= 0x7f || c == '\\')
-			return NULL;
-	}
-	return NULL;
-}
-
-/* A JSON number token at p: its end, or NULL. *integer: no fraction or
- * exponent. */
-static const char *number(const char *p, const char *e, int *integer)
-{
-	const char *s = p;
-
-	*integer = 1;
-	if (p < e && *p == '-')
-		p++;
-	if (p < e && *p == '0')
-		p++;
-	else if (p < e && *p >= '1' && *p <= '9')
-		while (p < e && *p >= '0' && *p <= '9')
-			p++;
-	else
-		return NULL;
-	if (p < e && *p == '.') {
-		*integer = 0;
-		if (++p >= e || *p < '0' || *p > '9')
-			return NULL;
-		while (p < e && *p >= '0' && *p <= '9')
-			p++;
-	}
-	if (p < e && (*p == 'e' || *p == 'E')) {
-		*integer = 0;
-		if (++p < e && (*p == '+' || *p == '-'))
-			p++;
-		if (p >= e || *p < '0' || *p > '9')
-			return NULL;
-		while (p < e && *p >= '0' && *p <= '9')
-			p++;
-	}
-	return p - s > 40 ? NULL : p;
-}
-
-/* An unsigned integer of at most 18 digits (below INT64_MAX, as jansson
- * reads it), or -1. */
-static int small_uint(struct span v, uint64_t *out)
-{
-	size_t n = (size_t)(v.e - v.p);
-	uint64_t u = 0;
-
-	if (!n || n > 18 || (*v.p == '0' && n > 1))
-		return -1;
-	for (const char *p = v.p; p < v.e; p++) {
-		if (*p < '0' || *p > '9')
-			return -1;
-		u = u * 10 + (uint64_t)(*p - '0');
-	}
-	*out = u;
-	return 0;
-}
-
-/* A number array [a,b,...] (flat: its commas separate elements) as f32 or
- * f64 into a new message; 0 if it is not of the plain kind (the caller
- * falls back). */
-static int fast_vector(struct span v, int enc, size_t max, struct coren_rk_msg **m)
+/* A flat array of numbers (coren_record_scan_vectors checked its grammar)
+ * as f32 or f64 into a new message; 0 to fall back: empty, or an integer
+ * past 18 digits, which jansson does not read as a number. */
+static int fast_vector(const struct coren_field *v, int enc, size_t max,
+		       struct coren_rk_msg **m)
 {
 	size_t es = enc == COREN_RK_ENC_F32 ? 4 : 8, n = 1, i = 0;
-	const char *p;
+	const char *p = v->val + 1, *e = v->val + v->vlen - 1; /* inside [] */
 
-	for (p = v.p; p < v.e; p++)
-		n += *p == ',';
+	for (const char *c = p; c < e; c++)
+		n += *c == ',';
+	if (p + strspn(p, " \t\r\n") == e)
+		return 0; /* [] */
 	if (n * es > max || !(*m = coren_rk_msg_new(n * es)))
 		return 0;
-	p = skip_ws(v.p + 1, v.e);
-	for (;;) {
+	for (; i < n; i++) {
 		char num[48];
-		const char *q;
-		int integer;
+		size_t len;
 		double d;
 
-		if (i == n || !(q = number(p, v.e, &integer)) || (integer && q - p > 18))
+		p += strspn(p, " \t\r\n,");
+		len = strspn(p, "+-.eE0123456789");
+		if (len >= sizeof num)
 			return 0;
-		if (integer) { /* as jansson: an int64, so "-0" is +0 */
-			int64_t k = 0;
+		if (!memchr(p, '.', len) && !memchr(p, 'e', len) && !memchr(p, 'E', len)) {
+			int64_t k = 0; /* as jansson: an int64, so "-0" is +0 */
 
-			for (const char *c = *p == '-' ? p + 1 : p; c < q; c++)
+			if (len - (*p == '-') > 18)
+				return 0;
+			for (const char *c = *p == '-' ? p + 1 : p; c < p + len; c++)
 				k = k * 10 + (*c - '0');
 			d = (double)(*p == '-' ? -k : k);
 		} else {
-			memcpy(num, p, (size_t)(q - p));
-			num[q - p] = '\0';
-			errno = 0;
+			memcpy(num, p, len);
+			num[len] = '\0';
 			d = strtod(num, NULL);
-			if (errno || !isfinite(d))
-				return 0;
 		}
 		if (es == 4) {
 			float f = (float)d;
@@ -405,164 +322,105 @@ static int fast_vector(struct span v, int enc, size_t max, struct coren_rk_msg *
 		} else {
 			memcpy((*m)->payload + i * 8, &d, 8);
 		}
-		i++;
-		p = skip_ws(q, v.e);
-		if (p < v.e && *p == ',') {
-			p = skip_ws(p + 1, v.e);
-			continue;
-		}
-		if (p + 1 == v.e && *p == ']' && i == n)
-			break;
-		return 0;
+		p += len;
 	}
 	(*m)->hdr.payload_size = (uint32_t)(n * es);
 	(*m)->hdr.encoding = (uint8_t)enc;
 	return 1;
 }
 
-/* The end of an array value at p ('['), without nested containers or
- * strings, or NULL. */
-static const char *flat_array(const char *p, const char *e)
+/* The payload of the one-pass reader: 1 and *m made, 0 to fall back. */
+static int fast_payload(const struct coren_field *p, const struct coren_field *b,
+			int enc, size_t max, struct coren_rk_msg **m)
 {
-	for (p++; p < e; p++) {
-		if (*p == ']')
-			return p + 1;
-		if (*p == '[' || *p == '{' || *p == '"' || *p == '}')
-			return NULL;
+	size_t got;
+
+	if (p && b)
+		return 0;
+	if (b) {
+		if (b->kind != 's' || b->vlen / 4 * 3 > max ||
+		    !(*m = coren_rk_msg_new(b->vlen / 4 * 3)) ||
+		    coren_base64_decode(b->val, b->vlen, (*m)->payload, (*m)->capacity, &got))
+			return 0;
+		(*m)->hdr.payload_size = (uint32_t)got;
+		(*m)->hdr.encoding = (uint8_t)(enc < 0 ? COREN_RK_ENC_RAW : enc);
+		return 1;
 	}
-	return NULL;
+	if (!p) {
+		if (!(*m = coren_rk_msg_new(0)))
+			return 0;
+		(*m)->hdr.encoding = (uint8_t)(enc < 0 ? COREN_RK_ENC_RAW : enc);
+		return 1;
+	}
+	if (p->kind == 's') {
+		if (p->vlen > max || !(*m = coren_rk_msg_new(p->vlen)))
+			return 0;
+		memcpy((*m)->payload, p->val, p->vlen);
+		(*m)->hdr.payload_size = (uint32_t)p->vlen;
+		(*m)->hdr.encoding = COREN_RK_ENC_UTF8;
+		return 1;
+	}
+	if (enc < 0)
+		enc = COREN_RK_ENC_F32;
+	return p->kind == 'a' && (enc == COREN_RK_ENC_F32 || enc == COREN_RK_ENC_F64) &&
+	       fast_vector(p, enc, max, m);
 }
 
-/* The one-pass reader: 1 and *out made, 0 to fall back. */
+/* The one-pass reader: a msg record of plain fields (coren_record_scan_
+ * vectors), all of them known; 1 and *out made, 0 to fall back. */
 static int fast_msg(const char *line, size_t len, coren_rk_lookup_fn *lookup,
 		    void *data, uint64_t seq, size_t max, struct coren_rk_msg **out)
 {
-	const char *p = line, *e = line + len;
-	struct span f[F__COUNT] = {{NULL, NULL}};
+	static const char *const known[] = {"type", "to", "corr", "mtype",
+					    "enc", "payload", "payload_b64"};
+	struct coren_field f[8];
+	const struct coren_field *to, *v;
 	struct coren_rk_header h;
 	struct coren_rk_msg *m = NULL;
-	char to[256];
-	int enc = -1;
+	char name[256], enc_name[8];
+	int n = coren_record_scan_vectors(line, len, f, 8), enc = -1;
 	uint64_t u;
 
-	p = skip_ws(p, e);
-	if (p == e || *p++ != '{')
+	if (n < 0)
 		return 0;
-	for (;;) {
-		const char *k, *ke;
-		int i;
+	for (int i = 0; i < n; i++) {
+		size_t k = 0;
 
-		p = skip_ws(p, e);
-		if (p == e || *p != '"' || !(ke = plain_string(p, e)))
-			return 0;
-		k = p + 1;
-		for (i = 0; i < F__COUNT; i++)
-			if ((size_t)(ke - k) == strlen(fast_keys[i]) &&
-			    !memcmp(k, fast_keys[i], (size_t)(ke - k)))
-				break;
-		if (i == F__COUNT || f[i].p) /* unknown, or twice */
-			return 0;
-		p = skip_ws(ke + 1, e);
-		if (p == e || *p++ != ':')
-			return 0;
-		p = skip_ws(p, e);
-		if (p == e)
-			return 0;
-		f[i].p = p;
-		if (*p == '"') {
-			if (!(p = plain_string(p, e)))
-				return 0;
-			f[i].p++; /* the contents */
-			f[i].e = p++;
-		} else if (*p == '[') {
-			if (!(p = flat_array(p, e)))
-				return 0;
-			f[i].e = p;
-		} else {
-			int integer;
-
-			if (!(p = number(p, e, &integer)))
-				return 0;
-			f[i].e = p;
-		}
-		p = skip_ws(p, e);
-		if (p < e && *p == ',') {
-			p++;
-			continue;
-		}
-		if (p < e && *p == '}' && skip_ws(p + 1, e) == e)
-			break;
-		return 0;
+		while (k < sizeof known / sizeof *known &&
+		       (strlen(known[k]) != f[i].klen || memcmp(known[k], f[i].key, f[i].klen)))
+			k++;
+		if (k == sizeof known / sizeof *known)
+			return 0; /* the full path knows what to do with it */
 	}
-	/* Strings where strings belong: the string spans were moved past
-	 * their quote, so the byte before tells. */
-#define IS_STR(x) (f[x].p && f[x].p[-1] == '"')
-	if (!IS_STR(F_TYPE) || f[F_TYPE].e - f[F_TYPE].p != 3 || memcmp(f[F_TYPE].p, "msg", 3))
+	if (!coren_field_is(coren_field_find(f, n, "type"), "msg") ||
+	    !(to = coren_field_find(f, n, "to")) || to->kind != 's' || to->vlen >= sizeof name)
 		return 0;
-	if (!IS_STR(F_TO) || (size_t)(f[F_TO].e - f[F_TO].p) >= sizeof to)
-		return 0;
-	memcpy(to, f[F_TO].p, (size_t)(f[F_TO].e - f[F_TO].p));
-	to[f[F_TO].e - f[F_TO].p] = '\0';
+	memcpy(name, to->val, to->vlen);
+	name[to->vlen] = '\0';
 	coren_env_header_init(&h);
 	h.correlation_id = seq;
-	if (f[F_CORR].p && (IS_STR(F_CORR) || small_uint(f[F_CORR], &h.correlation_id)))
+	if ((v = coren_field_find(f, n, "corr")) && coren_field_u64(v, &h.correlation_id))
 		return 0;
-	if (f[F_MTYPE].p) {
-		if (IS_STR(F_MTYPE) || small_uint(f[F_MTYPE], &u) || u > UINT32_MAX)
+	if ((v = coren_field_find(f, n, "mtype"))) {
+		if (coren_field_u64(v, &u) || u > UINT32_MAX)
 			return 0;
 		h.message_type = (uint32_t)u;
 	}
-	if (f[F_ENC].p) {
-		char name[8];
-		size_t n = (size_t)(f[F_ENC].e - f[F_ENC].p);
-
-		if (!IS_STR(F_ENC) || n >= sizeof name)
+	if ((v = coren_field_find(f, n, "enc"))) {
+		if (v->kind != 's' || v->vlen >= sizeof enc_name)
 			return 0;
-		memcpy(name, f[F_ENC].p, n);
-		name[n] = '\0';
-		if ((enc = coren_rk_encoding_parse(name)) < 0)
+		memcpy(enc_name, v->val, v->vlen);
+		enc_name[v->vlen] = '\0';
+		if ((enc = coren_rk_encoding_parse(enc_name)) < 0)
 			return 0;
 	}
-	if (!(h.destination = lookup(data, to)))
+	if (!(h.destination = lookup(data, name)))
 		return 0;
-	if (f[F_PAYLOAD].p && f[F_B64].p)
+	if (!fast_payload(coren_field_find(f, n, "payload"),
+			  coren_field_find(f, n, "payload_b64"), enc, max, &m)) {
+		coren_rk_msg_free(m);
 		return 0;
-	if (f[F_B64].p) {
-		size_t n = (size_t)(f[F_B64].e - f[F_B64].p), got;
-
-		if (!IS_STR(F_B64) || n / 4 * 3 > max || !(m = coren_rk_msg_new(n / 4 * 3)) ||
-		    coren_base64_decode(f[F_B64].p, n, m->payload, m->capacity, &got) ||
-		    got > max) {
-			coren_rk_msg_free(m);
-			return 0;
-		}
-		m->hdr.payload_size = (uint32_t)got;
-		m->hdr.encoding = (uint8_t)(enc < 0 ? COREN_RK_ENC_RAW : enc);
-	} else if (!f[F_PAYLOAD].p) {
-		if (!(m = coren_rk_msg_new(0)))
-			return 0;
-		m->hdr.encoding = (uint8_t)(enc < 0 ? COREN_RK_ENC_RAW : enc);
-	} else if (IS_STR(F_PAYLOAD)) {
-		size_t n = (size_t)(f[F_PAYLOAD].e - f[F_PAYLOAD].p);
-
-		if (n > max || !(m = coren_rk_msg_new(n)))
-			return 0;
-		memcpy(m->payload, f[F_PAYLOAD].p, n);
-		m->hdr.payload_size = (uint32_t)n;
-		m->hdr.encoding = COREN_RK_ENC_UTF8;
-	} else if (*f[F_PAYLOAD].p == '[') {
-		if (enc < 0)
-			enc = COREN_RK_ENC_F32;
-		if ((enc != COREN_RK_ENC_F32 && enc != COREN_RK_ENC_F64) ||
-		    skip_ws(f[F_PAYLOAD].p + 1, f[F_PAYLOAD].e) + 1 == f[F_PAYLOAD].e ||
-		    !fast_vector(f[F_PAYLOAD], enc, max, &m)) {
-			coren_rk_msg_free(m);
-			return 0;
-		}
-	} else {
-		return 0; /* a number: JSON text */
 	}
-#undef IS_STR
 	h.payload_size = m->hdr.payload_size;
 	h.encoding = m->hdr.encoding;
 	m->hdr = h;

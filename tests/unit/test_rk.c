@@ -131,27 +131,18 @@ static void one_thread(struct coren_plugin *cpu, struct coren_plugin *echo)
 	ok(!coren_rk_new(&cfg, &rt, NULL) && !coren_rk_add_backend(rt, cpu, NULL, NULL) &&
 	   !coren_rk_launch(rt, "echo", echo, NULL, &l, &id, NULL), "small outbox, small queue");
 	is_u64(coren_rk_outbox_capacity(rt), 512, "outbox capacity is a power of two");
-	while (sent < 100000 && !stuck) {
-		size_t n = 0;
+	/* Send while the backlog leaves room for a batch, else receive. */
+	while (!stuck && (sent < 100000 || got < sent)) {
+		size_t k;
 
-		while (coren_rk_backlog(rt) + 100 > 512 && !stuck) {
-			size_t k = coren_rk_recv(rt, m, 256, 2000);
-
-			stuck = !k;
-			for (size_t i = 0; i < k; i++) {
-				corr_sum += m[i]->hdr.correlation_id;
-				coren_rk_msg_free(m[i]);
-			}
-			got += k;
+		if (sent < 100000 && coren_rk_backlog(rt) + 100 <= 512) {
+			for (k = 0; k < 100; k++)
+				batch[k] = f32_msg(id, ++sent, &x, 1);
+			coren_rk_send(rt, batch, k);
+			over += coren_rk_backlog(rt) > 512;
+			continue;
 		}
-		for (; n < 100; n++)
-			batch[n] = f32_msg(id, ++sent, &x, 1);
-		coren_rk_send(rt, batch, n);
-		over += coren_rk_backlog(rt) > 512;
-	}
-	while (got < sent && !stuck) {
-		size_t k = coren_rk_recv(rt, m, 256, 2000);
-
+		k = coren_rk_recv(rt, m, 256, 2000);
 		stuck = !k;
 		for (size_t i = 0; i < k; i++) {
 			corr_sum += m[i]->hdr.correlation_id;

@@ -76,6 +76,23 @@ int main(void)
 	ok(coren_field_u64(&f[0], &u) == -1 && coren_field_u64(&f[1], &u) == -1 &&
 	   coren_field_u64(&f[2], &u) == -1, "negative, real and string are not u64");
 
+	/* arrays of numbers, for msg payloads: coren_record_scan_vectors only */
+	{
+		static const char *const bad_arrays[] = {"{\"a\":[1,]}", "{\"a\":[[1]]}",
+			"{\"a\":[\"x\"]}", "{\"a\":[1e400]}", "{\"a\":[1 2]}", "{\"a\":[01]}",
+			"{\"a\":[1}"};
+		const char *line = "{\"a\":[ 1, -2.5e3 ],\"b\":[]}";
+		int bad = 0;
+
+		n = coren_record_scan_vectors(line, strlen(line), f, 4);
+		ok(n == 2 && f[0].kind == 'a' && f[0].vlen == 13 && !memcmp(f[0].val, "[ 1, -2.5e3 ]", 13) &&
+		   f[1].kind == 'a' && f[1].vlen == 2, "vectors: arrays of numbers are fields, brackets included");
+		is_int(coren_record_scan_flat(line, strlen(line), f, 4), -1, "scan_flat still refuses them");
+		for (i = 0; i < sizeof bad_arrays / sizeof *bad_arrays; i++)
+			bad += coren_record_scan_vectors(bad_arrays[i], strlen(bad_arrays[i]), f, 4) != -1;
+		is_int(bad, 0, "vectors: malformed, nested, string or overflowing arrays refused");
+	}
+
 	/* random mutations of valid records: never a disagreement */
 	{
 		const char *seed = "{\"type\":\"cost\",\"name\":\"x y\",\"flops\":123,\"t\":-1.5e-3,\"b\":true,\"z\":null}";

@@ -68,7 +68,8 @@ struct coren_field {
 	size_t klen;
 	const char *val; /* a string's content (no quotes), or the literal */
 	size_t vlen;
-	char kind;	 /* 's' string, 'n' number, 'b' boolean, 'z' null */
+	char kind;	 /* 's' string, 'n' number, 'b' boolean, 'z' null,
+			  * 'a' array of numbers (val: the whole "[...]") */
 };
 
 /* The fast path of a filter: splits a line that is a JSON object of plain
@@ -78,6 +79,10 @@ struct coren_field {
  * then use coren_record_parse(), which also explains errors. */
 int coren_record_scan_flat(const char *line, size_t len,
 			   struct coren_field *f, int max);
+
+/* The same, and also arrays of numbers (kind 'a'), as msg payloads are. */
+int coren_record_scan_vectors(const char *line, size_t len,
+			      struct coren_field *f, int max);
 
 /* The field named key among n, or NULL. */
 const struct coren_field *coren_field_find(const struct coren_field *f, int n,
