@@ -1,0 +1,368 @@
+/* Measuring: workloads in process, instruction counts, shell commands. */
+#include "config.h"
+
+#include <coren/bench.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <math.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* posix_spawn's argv is char *const[]: the strings are not written. */
+static char *unconst(const char *s)
+{
+	union {
+		const char *c;
+		char *m;
+	} u = {s};
+
+	return u.m;
+}
+
+double coren_bench_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+__attribute__((noinline)) enum coren_err
+coren_bench_region(const struct coren_workload *w, void *state, uint64_t iters,
+		   struct coren_error *err)
+{
+	enum coren_err rc = w->ops->run(state, iters, err);
+
+	__asm__ volatile("" ::: "memory"); /* no tail call: the region ends here */
+	return rc;
+}
+
+/* Seconds for iters iterations. */
+static enum coren_err timed(const struct coren_workload *w, void *state,
+			    uint64_t iters, double *secs, struct coren_error *err)
+{
+	double t0 = coren_bench_now();
+	enum coren_err rc = coren_bench_region(w, state, iters, err);
+
+	*secs = coren_bench_now() - t0;
+	return rc;
+}
+
+/* The iteration count that makes a sample last min_time. */
+static enum coren_err calibrate(const struct coren_workload *w, void *state,
+				const struct coren_bench_opts *o, uint64_t *iters,
+				struct coren_error *err)
+{
+	uint64_t n = 1, next;
+	enum coren_err rc;
+	double t;
+
+	for (;;) {
+		if ((rc = timed(w, state, n, &t, err)))
+			return rc;
+		if (n == 1 && o->timeout > 0 && t > o->timeout)
+			return coren_error_set(err, COREN_ERR_TIMEOUT,
+					       "workload '%s': one iteration took %.3g s, "
+					       "more than the timeout", w->name, t);
+		if (t >= o->min_time || n >= (UINT64_C(1) << 40))
+			break;
+		next = t > 0 ? (uint64_t)ceil((double)n * o->min_time * 1.1 / t) : n * 100;
+		if (next > n * 100)
+			next = n * 100;
+		n = next > n * 2 ? next : n * 2;
+	}
+	*iters = n;
+	return COREN_OK;
+}
+
+enum coren_err coren_bench_measure(const struct coren_workload *w, uint64_t size,
+				   const struct coren_bench_opts *o, double *times,
+				   uint64_t *iters, double *ops,
+				   struct coren_error *err)
+{
+	void *state = NULL;
+	enum coren_err rc;
+	unsigned i;
+	double t;
+
+	if (o->runs < 1)
+		return coren_error_set(err, COREN_ERR_USAGE, "runs must be at least 1");
+	if ((rc = w->ops->setup(size, &state, err)))
+		return rc;
+	if ((rc = calibrate(w, state, o, iters, err)))
+		goto out;
+	for (i = 0; i < o->warmup; i++)
+		if ((rc = timed(w, state, *iters, &t, err)))
+			goto out;
+	for (i = 0; i < o->runs; i++) {
+		if ((rc = timed(w, state, *iters, &t, err)))
+			goto out;
+		times[i] = t / (double)*iters;
+	}
+	*ops = w->ops->ops ? w->ops->ops(state, size) : 1.0;
+out:
+	if (w->ops->teardown)
+		w->ops->teardown(state);
+	return rc;
+}
+
+/* A user-space instruction counter on this thread; -1 when none. */
+static int insn_counter(void)
+{
+	struct perf_event_attr a;
+
+	memset(&a, 0, sizeof a);
+	a.type = PERF_TYPE_HARDWARE;
+	a.size = sizeof a;
+	a.config = PERF_COUNT_HW_INSTRUCTIONS;
+	a.disabled = 1;
+	a.exclude_kernel = 1;
+	a.exclude_hv = 1;
+	return (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, 0);
+}
+
+enum coren_err coren_bench_instructions(const struct coren_workload *w,
+					uint64_t size, uint64_t iters,
+					double *per_iter, struct coren_error *err)
+{
+	uint64_t count = 0;
+	void *state = NULL;
+	enum coren_err rc;
+	int fd = insn_counter();
+
+	if (fd < 0)
+		return coren_error_set(err, COREN_ERR_NOTFOUND,
+				       "no instruction counter: perf_event_open: %s",
+				       strerror(errno));
+	if (iters < 1)
+		iters = 1;
+	if ((rc = w->ops->setup(size, &state, err)))
+		goto out;
+	if ((rc = coren_bench_region(w, state, 1, err))) /* warm */
+		goto done;
+	ioctl(fd, PERF_EVENT_IOC_RESET, 0);
+	ioctl(fd, PERF_EVENT_IOC_ENABLE, 0);
+	rc = coren_bench_region(w, state, iters, err);
+	ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
+	if (!rc && read(fd, &count, sizeof count) != sizeof count)
+		rc = coren_error_set(err, COREN_ERR_IO, "cannot read the instruction counter");
+	*per_iter = (double)count / (double)iters;
+done:
+	if (w->ops->teardown)
+		w->ops->teardown(state);
+out:
+	close(fd);
+	return rc;
+}
+
+/* Sums the "totals:" (or "summary:") lines of the callgrind files in dir,
+ * one per process, and removes them and dir. */
+static enum coren_err sum_callgrind(const char *dir, double *total,
+				    struct coren_error *err)
+{
+	char path[4096], line[512];
+	unsigned found = 0;
+	struct dirent *e;
+	DIR *d;
+	FILE *f;
+
+	*total = 0;
+	if (!(d = opendir(dir)))
+		return coren_error_set(err, COREN_ERR_IO, "cannot read '%s': %s", dir,
+				       strerror(errno));
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if ((f = fopen(path, "r"))) {
+			while (fgets(line, sizeof line, f))
+				if (!strncmp(line, "totals:", 7) ||
+				    !strncmp(line, "summary:", 8)) {
+					*total += strtod(strchr(line, ':') + 1, NULL);
+					found++;
+					break;
+				}
+			fclose(f);
+		}
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+	if (!found)
+		return coren_error_set(err, COREN_ERR_IO, "callgrind wrote no totals");
+	return COREN_OK;
+}
+
+enum coren_err coren_bench_callgrind(const char *const *argv, const char *toggle,
+				     double *instructions, struct coren_error *err)
+{
+	char dir[] = "/tmp/coren-callgrind-XXXXXX", out[64 + sizeof dir], tog[256];
+	char *vg[64];
+	enum coren_err rc;
+	size_t n = 0, i;
+	int status;
+	pid_t pid;
+
+	if (system("command -v valgrind >/dev/null 2>&1"))
+		return coren_error_set(err, COREN_ERR_NOTFOUND,
+				       "valgrind is not installed (apt-get install valgrind)");
+	if (!mkdtemp(dir))
+		return coren_error_set(err, COREN_ERR_IO, "cannot make a temporary "
+				       "directory: %s", strerror(errno));
+	snprintf(out, sizeof out, "--callgrind-out-file=%s/cg.out.%%p", dir);
+	vg[n++] = unconst("valgrind");
+	vg[n++] = unconst("--tool=callgrind");
+	vg[n++] = unconst("--quiet");
+	vg[n++] = unconst("--trace-children=yes");
+	vg[n++] = out;
+	if (toggle) {
+		snprintf(tog, sizeof tog, "--toggle-collect=%s", toggle);
+		vg[n++] = unconst("--collect-atstart=no");
+		vg[n++] = tog;
+	}
+	for (i = 0; argv[i] && n < 63; i++)
+		vg[n++] = unconst(argv[i]);
+	vg[n] = NULL;
+	if (posix_spawnp(&pid, "valgrind", NULL, NULL, vg, environ)) {
+		rc = coren_error_set(err, COREN_ERR_NOTFOUND, "cannot run valgrind");
+		goto out;
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		rc = coren_error_set(err, COREN_ERR_IO,
+				     "'%s' under callgrind failed (status %d)", argv[0],
+				     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		goto out;
+	}
+	return sum_callgrind(dir, instructions, err);
+out:
+	sum_callgrind(dir, instructions, &(struct coren_error){0}); /* cleans up */
+	return rc;
+}
+
+/* Kills the process group of pid and reaps it. */
+static void kill_group(pid_t pid, int *status)
+{
+	kill(-pid, SIGKILL);
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+}
+
+enum coren_err coren_bench_cmd_run(const char *cmd, double timeout, unsigned flags,
+				   double *wall, double *cpu, struct coren_error *err)
+{
+	char *argv[] = {unconst("sh"), unconst("-c"), unconst(cmd), NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	struct rusage ru;
+	double t0, deadline;
+	int status = 0, r;
+	pid_t pid;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	if (!(flags & COREN_BENCH_CMD_STDERR))
+		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setpgroup(&at, 0); /* a timeout kills the whole group */
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+	t0 = coren_bench_now();
+	r = posix_spawn(&pid, "/bin/sh", &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (r)
+		return coren_error_set(err, COREN_ERR_IO, "cannot run /bin/sh: %s",
+				       strerror(r));
+	if (timeout > 0) {
+		deadline = t0 + timeout;
+		while ((r = wait4(pid, &status, WNOHANG, &ru)) == 0) {
+			double left = deadline - coren_bench_now();
+			struct timespec ts = {0, 200000};
+
+			if (left <= 0) {
+				kill_group(pid, &status);
+				return coren_error_set(err, COREN_ERR_TIMEOUT,
+						       "'%s' ran longer than %g s, killed",
+						       cmd, timeout);
+			}
+			if (left < 2e-4)
+				ts.tv_nsec = (long)(left * 1e9);
+			nanosleep(&ts, NULL);
+		}
+	} else {
+		while ((r = wait4(pid, &status, 0, &ru)) < 0 && errno == EINTR)
+			;
+	}
+	*wall = coren_bench_now() - t0;
+	if (r < 0)
+		return coren_error_set(err, COREN_ERR_IO, "wait: %s", strerror(errno));
+	*cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+	if (WIFSIGNALED(status))
+		return coren_error_set(err, COREN_ERR_IO, "'%s' was killed by signal %d",
+				       cmd, WTERMSIG(status));
+	if (WEXITSTATUS(status) && !(flags & COREN_BENCH_CMD_IGNORE_FAILURE))
+		return coren_error_set(err, COREN_ERR_IO,
+				       "'%s' exited with status %d (use --ignore-failure "
+				       "to time it anyway)", cmd, WEXITSTATUS(status));
+	return COREN_OK;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+enum coren_err coren_bench_shell_overhead(unsigned n, double *seconds,
+					  struct coren_error *err)
+{
+	double *t, cpu;
+	enum coren_err rc = COREN_OK;
+	unsigned i;
+
+	if (n < 1)
+		n = 1;
+	if (!(t = malloc(n * sizeof *t)))
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n && !rc; i++)
+		rc = coren_bench_cmd_run("", 0, 0, &t[i], &cpu, err);
+	if (!rc) {
+		qsort(t, n, sizeof *t, cmp_double);
+		*seconds = n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+	}
+	free(t);
+	return rc;
+}
+
+const struct coren_bench_preset *coren_bench_preset(const char *name)
+{
+	static const struct coren_bench_preset presets[] = {
+		{"quick", 1, 3, 0.15},
+		{"default", 3, 5, 0.10},
+		{"ci", 2, 5, 0.10},
+		{"comprehensive", 5, 10, 0.05},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof presets / sizeof presets[0]; i++)
+		if (!strcmp(presets[i].name, name))
+			return &presets[i];
+	return NULL;
+}

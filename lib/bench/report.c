@@ -1,0 +1,407 @@
+/* rk-bench reports: markdown, JSON, LaTeX, TSV, JSONL; gnuplot charts. */
+#include "config.h"
+
+#include <coren/bench.h>
+#include <coren/record.h>
+#include <coren/table.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int coren_bench_format_parse(const char *name)
+{
+	static const char *const names[] = {"markdown", "json", "latex", "tsv", "jsonl"};
+	int i;
+
+	for (i = 0; i < 5; i++)
+		if (!strcmp(name, names[i]))
+			return i;
+	if (!strcmp(name, "md"))
+		return COREN_BENCH_MARKDOWN;
+	if (!strcmp(name, "tex"))
+		return COREN_BENCH_LATEX;
+	return -1;
+}
+
+static const char *str(const json_t *r, const char *k)
+{
+	const char *s = json_string_value(json_object_get(r, k));
+
+	return s ? s : "";
+}
+
+static double get(const json_t *r, const char *k)
+{
+	const json_t *v = json_object_get(r, k);
+
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* v in the record's unit, for people: "12.3ms", "1.2GiB/s", "45.6M". */
+static char *human(const json_t *r, double v, char *buf, size_t n)
+{
+	const char *unit = str(r, "unit");
+
+	if (!isfinite(v))
+		snprintf(buf, n, "-");
+	else if (!strcmp(unit, "s"))
+		coren_format_unit(v, COREN_UNIT_SECONDS, buf, n);
+	else if (!strcmp(unit, "bytes/s"))
+		coren_format_unit(v, COREN_UNIT_BYTES_PER_S, buf, n);
+	else if (!strcmp(unit, "flops/s"))
+		coren_format_unit(v, COREN_UNIT_FLOPS, buf, n);
+	else {
+		size_t at;
+
+		coren_format_unit(v, COREN_UNIT_COUNT, buf, n);
+		at = strlen(buf);
+		if (*unit && at + 1 < n)
+			snprintf(buf + at, n - at, " %s", unit);
+	}
+	return buf;
+}
+
+static void size_text(const json_t *r, char *buf, size_t n)
+{
+	const json_t *s = json_object_get(r, "size");
+
+	if (json_is_number(s))
+		snprintf(buf, n, "%.0f", json_number_value(s));
+	else
+		snprintf(buf, n, "-");
+}
+
+static bool any_baseline(const json_t *recs)
+{
+	const json_t *r;
+	size_t i;
+
+	json_array_foreach(recs, i, r)
+		if (json_object_get(r, "baseline"))
+			return true;
+	return false;
+}
+
+static const json_t *cmp_of(const json_t *r)
+{
+	return json_object_get(r, "baseline");
+}
+
+/* Writes s with the characters special to f escaped. */
+static void put_text(FILE *out, enum coren_bench_format f, const char *s)
+{
+	for (; *s; s++) {
+		if (f == COREN_BENCH_MARKDOWN && (*s == '|' || *s == '\\' || *s == '`'))
+			fputc('\\', out);
+		if (f == COREN_BENCH_LATEX && strchr("&%$#_{}", *s))
+			fputc('\\', out);
+		if (f == COREN_BENCH_LATEX && strchr("~^\\", *s)) {
+			fputs(*s == '~'	  ? "\\textasciitilde{}"
+			      : *s == '^' ? "\\textasciicircum{}"
+					  : "\\textbackslash{}",
+			      out);
+			continue;
+		}
+		if (f == COREN_BENCH_TSV && (*s == '\t' || *s == '\n')) {
+			fputc(' ', out);
+			continue;
+		}
+		fputc(*s, out);
+	}
+}
+
+/* One row of the markdown or LaTeX table. */
+static void human_row(FILE *out, enum coren_bench_format f, const json_t *r, bool cmp)
+{
+	const char *sep = f == COREN_BENCH_LATEX ? " & " : " | ";
+	char a[32], b[32], c[32], d[32], e[32], g[32], sz[32];
+	const json_t *k = cmp_of(r);
+	double half = (get(r, "ci_hi") - get(r, "ci_lo")) / 2;
+
+	size_text(r, sz, sizeof sz);
+	fputs(f == COREN_BENCH_LATEX ? "" : "| ", out);
+	put_text(out, f, str(r, "workload"));
+	fprintf(out, "%s%s%s", sep, sz, sep);
+	put_text(out, f, str(r, "metric"));
+	fprintf(out, "%s%s%s%s", sep, human(r, get(r, "mean"), a, sizeof a), sep,
+		human(r, half, b, sizeof b));
+	fprintf(out, "%s%s%s%s", sep, human(r, get(r, "median"), c, sizeof c), sep,
+		human(r, get(r, "stddev"), d, sizeof d));
+	fprintf(out, "%s%.1f%s", sep, 100 * get(r, "cv"),
+		f == COREN_BENCH_LATEX ? "\\%" : "%");
+	fprintf(out, "%s%s%s%s", sep, human(r, get(r, "min"), e, sizeof e), sep,
+		human(r, get(r, "max"), g, sizeof g));
+	fprintf(out, "%s%.0f%s%.0f", sep, get(r, "n"), sep, get(r, "outliers"));
+	if (cmp && k)
+		fprintf(out, "%s%s%s%+.1f%s%s%.3g%s%s", sep,
+			human(r, get(k, "mean"), a, sizeof a), sep, 100 * get(k, "change"),
+			f == COREN_BENCH_LATEX ? "\\%" : "%", sep, get(k, "p"), sep,
+			str(k, "verdict"));
+	else if (cmp)
+		fprintf(out, "%s-%s-%s-%snew", sep, sep, sep, sep);
+	fputs(f == COREN_BENCH_LATEX ? " \\\\\n" : " |\n", out);
+}
+
+static const char *const heads[] = {"benchmark", "size", "metric", "mean",
+				    "±CI", "median", "stddev", "CV", "min",
+				    "max", "n", "outliers"};
+static const char *const cmp_heads[] = {"baseline", "change", "p", "verdict"};
+
+static void markdown(FILE *out, const json_t *recs, const json_t *regs)
+{
+	bool cmp = any_baseline(recs), scaled = false;
+	const json_t *r, *s;
+	size_t i, nh = 12 + (cmp ? 4 : 0);
+
+	for (i = 0; i < nh; i++)
+		fprintf(out, "| %s ", i < 12 ? heads[i] : cmp_heads[i - 12]);
+	fputs("|\n", out);
+	for (i = 0; i < nh; i++)
+		fputs(i < 3 || (i == nh - 1 && cmp) ? "|---" : "|---:", out);
+	fputs("|\n", out);
+	json_array_foreach(recs, i, r) {
+		human_row(out, COREN_BENCH_MARKDOWN, r, cmp);
+		scaled |= json_object_get(r, "scaling") != NULL;
+	}
+	if (scaled) {
+		const char *last = "";
+
+		fputs("\n| benchmark | time ~ size^k | R² | fit |\n|---|---:|---:|---|\n", out);
+		json_array_foreach(recs, i, r) {
+			if (!(s = json_object_get(r, "scaling")) ||
+			    !strcmp(last, str(r, "workload")))
+				continue;
+			last = str(r, "workload");
+			fputs("| ", out);
+			put_text(out, COREN_BENCH_MARKDOWN, last);
+			fprintf(out, " | %.3f | %.4f | %s |\n", get(s, "exponent"),
+				get(s, "r2"), str(s, "quality"));
+		}
+	}
+	if (json_array_size(regs)) {
+		fprintf(out, "\n**%zu regression%s:**\n", json_array_size(regs),
+			json_array_size(regs) == 1 ? "" : "s");
+		json_array_foreach(regs, i, r) {
+			char sz[32];
+
+			size_text(r, sz, sizeof sz);
+			fputs("- ", out);
+			put_text(out, COREN_BENCH_MARKDOWN, str(r, "workload"));
+			fprintf(out, " (size %s, %s): %+.1f%%, p = %.3g\n", sz,
+				str(r, "metric"), 100 * get(r, "change"), get(r, "p"));
+		}
+	}
+}
+
+static void latex(FILE *out, const json_t *recs)
+{
+	bool cmp = any_baseline(recs);
+	const json_t *r;
+	size_t i, nh = 12 + (cmp ? 4 : 0);
+
+	fputs("\\begin{tabular}{lrl", out);
+	for (i = 3; i < nh; i++)
+		fputc(cmp && i == nh - 1 ? 'l' : 'r', out);
+	fputs("}\n\\toprule\n", out);
+	for (i = 0; i < nh; i++)
+		fprintf(out, "%s%s", i ? " & " : "",
+			i == 4 ? "$\\pm$CI" : i < 12 ? heads[i] : cmp_heads[i - 12]);
+	fputs(" \\\\\n\\midrule\n", out);
+	json_array_foreach(recs, i, r)
+		human_row(out, COREN_BENCH_LATEX, r, cmp);
+	fputs("\\bottomrule\n\\end{tabular}\n", out);
+}
+
+static void tsv(FILE *out, const json_t *recs)
+{
+	static const char *const num[] = {"mean", "ci_lo", "ci_hi", "median",
+					  "stddev", "cv", "min", "max", "q1", "q3",
+					  "iqr", "n", "outliers"};
+	bool cmp = any_baseline(recs);
+	const json_t *r, *k;
+	size_t i, j;
+	char sz[32];
+
+	fputs("workload\tsize\tbackend\tmetric\tunit", out);
+	for (j = 0; j < sizeof num / sizeof num[0]; j++)
+		fprintf(out, "\t%s", num[j]);
+	fputs(cmp ? "\tbaseline\tchange\tp\tverdict\n" : "\n", out);
+	json_array_foreach(recs, i, r) {
+		size_text(r, sz, sizeof sz);
+		put_text(out, COREN_BENCH_TSV, str(r, "workload"));
+		fprintf(out, "\t%s\t", sz);
+		put_text(out, COREN_BENCH_TSV, str(r, "backend"));
+		fputc('\t', out);
+		put_text(out, COREN_BENCH_TSV, str(r, "metric"));
+		fputc('\t', out);
+		put_text(out, COREN_BENCH_TSV, str(r, "unit"));
+		for (j = 0; j < sizeof num / sizeof num[0]; j++)
+			fprintf(out, "\t%.6g", get(r, num[j]));
+		if (cmp && (k = cmp_of(r)))
+			fprintf(out, "\t%.6g\t%.6g\t%.6g\t%s", get(k, "mean"),
+				get(k, "change"), get(k, "p"), str(k, "verdict"));
+		else if (cmp)
+			fputs("\t\t\t\tnew", out);
+		fputc('\n', out);
+	}
+}
+
+enum coren_err coren_bench_report(FILE *out, enum coren_bench_format f,
+				  const json_t *recs, const json_t *regs,
+				  struct coren_error *err)
+{
+	const json_t *r;
+	json_t *doc;
+	size_t i;
+
+	switch (f) {
+	case COREN_BENCH_MARKDOWN: markdown(out, recs, regs); break;
+	case COREN_BENCH_LATEX: latex(out, recs); break;
+	case COREN_BENCH_TSV: tsv(out, recs); break;
+	case COREN_BENCH_JSON:
+		doc = json_pack("{s:O,s:O}", "benchmarks", recs, "regressions", regs);
+		if (!doc || json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER))
+			return json_decref(doc),
+			       coren_error_set(err, COREN_ERR_IO, "cannot write the report");
+		fputc('\n', out);
+		json_decref(doc);
+		break;
+	case COREN_BENCH_JSONL:
+		json_array_foreach(recs, i, r)
+			coren_record_write(out, r);
+		json_array_foreach(regs, i, r)
+			coren_record_write(out, r);
+		break;
+	default:
+		return coren_error_set(err, COREN_ERR_USAGE, "unknown report format");
+	}
+	if (ferror(out))
+		return coren_error_set(err, COREN_ERR_IO, "cannot write the report");
+	return COREN_OK;
+}
+
+/* gnuplot's terminal for path's extension; NULL for another. */
+static const char *terminal(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+
+	if (dot && !strcmp(dot, ".svg"))
+		return "svg size 900,540 dynamic font 'sans,11'";
+	if (dot && !strcmp(dot, ".png"))
+		return "png size 900,540";
+	return NULL;
+}
+
+/* Throughput against size, a line per workload measured at several sizes;
+ * returns how many lines were drawn. */
+static int plot_throughput(FILE *gp, const json_t *recs)
+{
+	const char *w, *seen[64];
+	size_t i, j, ns = 0;
+	const json_t *r;
+	int lines = 0;
+
+	json_array_foreach(recs, i, r) {
+		if (strcmp(str(r, "metric"), "throughput") ||
+		    !json_is_number(json_object_get(r, "size")))
+			continue;
+		w = str(r, "workload");
+		for (j = 0; j < ns && strcmp(seen[j], w); j++)
+			;
+		if (j == ns && ns < 64)
+			seen[ns++] = w;
+	}
+	if (!ns)
+		return 0;
+	fputs("set title 'throughput against size'\nset logscale xy\n"
+	      "set xlabel 'size'\nset ylabel 'ops/s'\nset key outside right\n"
+	      "set grid\nplot ",
+	      gp);
+	for (j = 0; j < ns; j++)
+		fprintf(gp, "%s'-' using 1:2 with linespoints title '%s'",
+			j ? ", " : "", seen[j]);
+	fputc('\n', gp);
+	for (j = 0; j < ns; j++) {
+		json_array_foreach(recs, i, r)
+			if (!strcmp(str(r, "metric"), "throughput") &&
+			    !strcmp(str(r, "workload"), seen[j]) &&
+			    json_is_number(json_object_get(r, "size")))
+				fprintf(gp, "%.17g %.17g\n", get(r, "size"), get(r, "mean"));
+		fputs("e\n", gp);
+	}
+	lines = (int)ns;
+	fputs("unset logscale\n", gp);
+	return lines;
+}
+
+/* The change of every benchmark against its baseline, as bars. */
+static int plot_changes(FILE *gp, const json_t *recs)
+{
+	const json_t *r, *k;
+	size_t i;
+	int n = 0;
+
+	if (!any_baseline(recs))
+		return 0;
+	fputs("set title 'change against the baseline (%)'\nunset logscale\n"
+	      "set style fill solid 0.6\nset boxwidth 0.7\nset xtics rotate by -30\n"
+	      "set ylabel '%'\nset xlabel ''\nunset key\nset grid ytics\n"
+	      "plot '-' using 0:2:xtic(1) with boxes\n",
+	      gp);
+	json_array_foreach(recs, i, r) {
+		char sz[32];
+
+		if (!(k = cmp_of(r)))
+			continue;
+		size_text(r, sz, sizeof sz);
+		fprintf(gp, "\"%s %s %s\" %.6g\n", str(r, "workload"), sz,
+			str(r, "metric"), 100 * get(k, "change"));
+		n++;
+	}
+	fputs("e\n", gp);
+	return n;
+}
+
+enum coren_err coren_bench_plot(const char *path, const json_t *recs,
+				struct coren_error *err)
+{
+	const char *term = terminal(path);
+	bool tp = false, ch = any_baseline(recs);
+	const json_t *r;
+	FILE *gp;
+	size_t i;
+	int st;
+
+	if (!term)
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "plot '%s': the name must end in .svg or .png", path);
+	if (system("command -v gnuplot >/dev/null 2>&1"))
+		return coren_error_set(err, COREN_ERR_NOTFOUND,
+				       "gnuplot is not installed, so no plot "
+				       "(apt-get install gnuplot-nox)");
+	json_array_foreach(recs, i, r)
+		tp |= !strcmp(str(r, "metric"), "throughput") &&
+		      json_is_number(json_object_get(r, "size"));
+	if (!tp && !ch)
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "nothing to plot: no throughput at a size and "
+				       "no baseline");
+	if (strpbrk(path, "'\n"))
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "plot '%s': a quote or newline in the name", path);
+	if (!(gp = popen("gnuplot", "w")))
+		return coren_error_set(err, COREN_ERR_IO, "cannot run gnuplot");
+	fprintf(gp, "set terminal %s\nset output '%s'\nset encoding utf8\n", term,
+		path);
+	if (tp && ch)
+		fputs("set multiplot layout 2,1\n", gp);
+	plot_throughput(gp, recs);
+	plot_changes(gp, recs);
+	if (tp && ch)
+		fputs("unset multiplot\n", gp);
+	st = pclose(gp);
+	if (st)
+		return coren_error_set(err, COREN_ERR_IO, "gnuplot failed writing '%s'",
+				       path);
+	return COREN_OK;
+}

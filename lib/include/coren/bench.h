@@ -1,0 +1,286 @@
+/* coren/bench.h - rk-bench's library (rk-bench(1)): workloads, measuring
+ * them and shell commands, bench records, baselines and regression
+ * verdicts, reports.
+ *
+ * Records are jansson objects: functions returning json_t * hand over a
+ * new reference; functions taking const json_t * only read it.
+ */
+#ifndef COREN_BENCH_H
+#define COREN_BENCH_H
+
+#include <coren/error.h>
+#include <coren/plugin.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Workloads ------------------------------------------------------ */
+
+/* The operations table of a workload plugin (COREN_PLUGIN_WORKLOAD):
+ *
+ *     static const struct coren_workload_ops ops = {
+ *         .struct_size = sizeof ops, .unit = "bytes", .sizes = sizes,
+ *         .setup = setup, .run = run, .ops = ops_per_iteration,
+ *         .teardown = teardown };
+ *     COREN_PLUGIN_DESCRIBE(COREN_PLUGIN_WORKLOAD, "mine", "1.0",
+ *                           "what it does", &ops)
+ *
+ * rk-bench calls setup once per size, run many times (warm-ups, the
+ * calibration of the iteration count, the samples), then teardown. Only
+ * run is timed, and run must do the same work for the same iters each
+ * time: the instruction count is taken as deterministic. */
+struct coren_workload_ops {
+	uint32_t struct_size;	/* sizeof(struct coren_workload_ops) */
+	const char *unit;	/* what one op is: "bytes", "flops", "msgs"... */
+	const uint64_t *sizes;	/* default sweep, 0-terminated; NULL: size 0 */
+	/* Prepares size; *state goes to run, ops and teardown. */
+	enum coren_err (*setup)(uint64_t size, void **state, struct coren_error *err);
+	/* Does iters iterations of the measured work. */
+	enum coren_err (*run)(void *state, uint64_t iters, struct coren_error *err);
+	/* Ops per iteration (throughput = ops / seconds); NULL: 1. */
+	double (*ops)(const void *state, uint64_t size);
+	void (*teardown)(void *state); /* may be NULL */
+};
+
+/* A workload by name: built in, or a plugin. */
+struct coren_workload {
+	const char *name;
+	const char *summary;
+	const struct coren_workload_ops *ops;
+	struct coren_plugin *plugin; /* NULL for a built-in */
+};
+
+/* Finds spec: a built-in name first, else a workload plugin by name or
+ * path (coren_plugin_open, with dirs). The loader's errors pass through;
+ * a plugin whose table is too small is COREN_ERR_PLUGIN_DESC. */
+enum coren_err coren_workload_open(const char *spec, const char *const *dirs,
+				   struct coren_workload *w, struct coren_error *err);
+
+/* Unloads a plugin workload; nothing for a built-in. */
+void coren_workload_release(struct coren_workload *w);
+
+/* The i-th built-in workload (triad, matmul, memcpy, queue, roundtrip,
+ * spsc, hlc, envelope, record, verdict, chunk), NULL past the last. */
+const struct coren_workload *coren_workload_builtin(size_t i);
+
+/* ---- Presets -------------------------------------------------------- */
+
+struct coren_bench_preset {
+	const char *name;
+	unsigned warmup, runs;
+	double threshold; /* relative change that counts, e.g. 0.10 */
+};
+
+/* quick (1, 3, 0.15), default (3, 5, 0.10), ci (2, 5, 0.10),
+ * comprehensive (5, 10, 0.05); NULL for another name. */
+const struct coren_bench_preset *coren_bench_preset(const char *name);
+
+/* ---- Measuring ------------------------------------------------------ */
+
+struct coren_bench_opts {
+	unsigned warmup;  /* untimed samples before the timed ones */
+	unsigned runs;	  /* timed samples, >= 1 */
+	double min_time;  /* seconds a workload sample lasts at least */
+	double timeout;	  /* seconds; 0: none (see each function) */
+};
+
+/* The seconds of CLOCK_MONOTONIC. */
+double coren_bench_now(void);
+
+/* Measures w at size: setup, the iteration count doubled (at most x100
+ * a step) until one sample takes o->min_time, o->warmup untimed samples,
+ * then o->runs samples. times[i] is seconds per iteration of sample i;
+ * *iters the iterations per sample; *ops the ops per iteration.
+ * COREN_ERR_TIMEOUT when one iteration alone takes longer than
+ * o->timeout (checked between samples: a running iteration is not
+ * interrupted). */
+enum coren_err coren_bench_measure(const struct coren_workload *w, uint64_t size,
+				   const struct coren_bench_opts *o, double *times,
+				   uint64_t *iters, double *ops,
+				   struct coren_error *err);
+
+/* Instructions retired per iteration of w at size, in user space, by the
+ * calling thread, counted by perf_event_open(2): setup, one iteration
+ * untimed, then iters iterations counted. COREN_ERR_NOTFOUND when the
+ * kernel offers no instruction counter (a VM, perf_event_paranoid). */
+enum coren_err coren_bench_instructions(const struct coren_workload *w,
+					uint64_t size, uint64_t iters,
+					double *per_iter, struct coren_error *err);
+
+/* The region coren_bench_callgrind counts: runs w->ops->run(state,
+ * iters). Not inlined, so callgrind --toggle-collect can name it. */
+enum coren_err coren_bench_region(const struct coren_workload *w, void *state,
+				  uint64_t iters, struct coren_error *err);
+#define COREN_BENCH_REGION "coren_bench_region"
+
+/* Runs argv under valgrind --tool=callgrind (children traced) and sums the
+ * instructions (Ir) of every process, or only within the function named
+ * toggle when toggle is not NULL. COREN_ERR_NOTFOUND without valgrind;
+ * COREN_ERR_IO when the command fails. */
+enum coren_err coren_bench_callgrind(const char *const *argv, const char *toggle,
+				     double *instructions, struct coren_error *err);
+
+#define COREN_BENCH_CMD_STDERR 1	  /* keep the command's stderr */
+#define COREN_BENCH_CMD_IGNORE_FAILURE 2 /* a non-zero exit is no error */
+
+/* One run of a shell command: `/bin/sh -c cmd`, stdin and stdout from
+ * /dev/null, stderr to /dev/null unless flags has COREN_BENCH_CMD_STDERR. *wall is the seconds
+ * from spawn to exit (CLOCK_MONOTONIC), *cpu the user plus system seconds
+ * of the command and its children. A non-zero exit is COREN_ERR_IO
+ * naming the status; a run longer than timeout (> 0) is killed (its
+ * process group) and is COREN_ERR_TIMEOUT. */
+enum coren_err coren_bench_cmd_run(const char *cmd, double timeout, unsigned flags,
+				   double *wall, double *cpu, struct coren_error *err);
+
+/* The time the shell takes to start and exit, as coren_bench_cmd_run
+ * sees it for an empty command: the median of n runs. */
+enum coren_err coren_bench_shell_overhead(unsigned n, double *seconds,
+					  struct coren_error *err);
+
+/* ---- Records -------------------------------------------------------- */
+
+/* A set of samples of one metric of one benchmark. */
+struct coren_bench_set {
+	const char *workload; /* a name, or the command */
+	const char *backend;  /* "cpu", "shell"... */
+	const char *metric;   /* "time", "throughput", "instructions"... */
+	const char *unit;     /* "s", "bytes/s", "instructions"... */
+	uint64_t size;	      /* 0: none */
+	uint64_t iterations;  /* per sample; 0: unknown */
+	const double *x;      /* the samples */
+	size_t n;
+};
+
+/* A `bench` record: the set's keys, every statistic of
+ * coren_stats_summary at confidence (0.95), the samples, the coren
+ * version and machine (a fingerprint, may be NULL). */
+json_t *coren_bench_record(const struct coren_bench_set *s, double confidence,
+			   const char *machine, struct coren_error *err);
+
+/* The samples of a bench record (malloc'd into *x, count in *n), checked:
+ * a numeric array, else the fields n, mean and stddev (then *x is NULL).
+ * COREN_ERR_RECORD naming the field when neither is there. */
+enum coren_err coren_bench_record_samples(const json_t *rec, double **x, size_t *n,
+					  struct coren_error *err);
+
+/* The key of a bench record: "workload|size|backend|metric" (malloc'd;
+ * NULL when a field is missing). */
+char *coren_bench_key(const json_t *rec);
+
+/* Whether a larger value of metric is better ("throughput", "*_per_s",
+ * "ops"); time, instructions and anything else: smaller is better. */
+bool coren_bench_higher_is_better(const char *metric);
+
+/* A metric that does not vary from run to run ("instructions"): judged
+ * by the threshold alone. */
+bool coren_bench_deterministic(const char *metric);
+
+/* ---- Comparing ------------------------------------------------------ */
+
+enum coren_bench_verdict {
+	COREN_BENCH_UNCHANGED = 0,
+	COREN_BENCH_IMPROVED,
+	COREN_BENCH_REGRESSION
+};
+
+const char *coren_bench_verdict_name(enum coren_bench_verdict v);
+
+struct coren_bench_cmp {
+	double base, cur;  /* the means */
+	double change;	   /* (cur - base) / base; a worse value is positive
+			      for smaller-is-better metrics, negative else */
+	double p;	   /* Welch's two-sided p; 0 or 1 when deterministic */
+	double p_mw;	   /* Mann-Whitney's, from samples; NaN without them */
+	bool deterministic;
+	enum coren_bench_verdict verdict;
+};
+
+/* Compares a current bench record with its baseline record. A regression
+ * (improvement) is a change for the worse (better) by more than threshold
+ * that is also significant, Welch's p < alpha, or, for a deterministic
+ * metric, any change beyond the threshold. Welch runs on the samples when
+ * both records have at least two, else on n, mean and stddev. */
+enum coren_err coren_bench_compare(const json_t *base, const json_t *cur,
+				   double threshold, double alpha,
+				   struct coren_bench_cmp *c, struct coren_error *err);
+
+/* Adds the comparison to cur as "baseline": {mean, change, p, p_mw,
+ * threshold, verdict}. */
+enum coren_err coren_bench_annotate(json_t *cur, const struct coren_bench_cmp *c,
+				    double threshold, struct coren_error *err);
+
+/* A `regression` record naming the benchmark of cur and the comparison. */
+json_t *coren_bench_regression_record(const json_t *cur,
+				      const struct coren_bench_cmp *c,
+				      double threshold);
+
+/* ---- Baselines ------------------------------------------------------ */
+
+/* Reads a baseline file (bench records, JSON Lines) into *map, an object
+ * from coren_bench_key to record; the first machine fingerprint met goes
+ * to *machine (malloc'd, NULL if none). Errors name the file and line. */
+enum coren_err coren_bench_baseline_load(const char *path, json_t **map,
+					 char **machine, struct coren_error *err);
+
+/* Writes the bench records of the array recs to path atomically. */
+enum coren_err coren_bench_baseline_save(const char *path, const json_t *recs,
+					 struct coren_error *err);
+
+/* ---- Analysis and reports ------------------------------------------- */
+
+/* Collects timing input for --analyze: a bench record (its samples), or
+ * any record with a number "time" (seconds), else "value" (then "metric"
+ * and "unit" name it), grouped by workload (else "name", else "command",
+ * else "stdin"), size, backend and metric. */
+struct coren_bench_collect;
+
+struct coren_bench_collect *coren_bench_collect_new(void);
+void coren_bench_collect_free(struct coren_bench_collect *c);
+
+/* Adds rec; COREN_ERR_RECORD (naming the field) when it has no timing. */
+enum coren_err coren_bench_collect_add(struct coren_bench_collect *c,
+				       const json_t *rec, struct coren_error *err);
+
+/* The groups as bench records, in order of first appearance. */
+json_t *coren_bench_collect_records(const struct coren_bench_collect *c,
+				    double confidence, const char *machine,
+				    struct coren_error *err);
+
+/* Adds "scaling": {exponent, coefficient, r2, quality} to each time
+ * record of a workload measured at two sizes or more (the log-log fit of
+ * its mean against size). */
+void coren_bench_add_scaling(json_t *recs);
+
+enum coren_bench_format {
+	COREN_BENCH_MARKDOWN = 0,
+	COREN_BENCH_JSON,  /* one document: {"benchmarks": [...], "regressions": [...]} */
+	COREN_BENCH_LATEX, /* a booktabs table */
+	COREN_BENCH_TSV,
+	COREN_BENCH_JSONL  /* the bench, then regression, records */
+};
+
+/* "markdown", "json", "latex", "tsv", "jsonl"; -1 for another name. */
+int coren_bench_format_parse(const char *name);
+
+/* Writes the bench records recs and regression records regs (either may
+ * be an empty array) as a report. */
+enum coren_err coren_bench_report(FILE *out, enum coren_bench_format f,
+				  const json_t *recs, const json_t *regs,
+				  struct coren_error *err);
+
+/* Draws throughput against size (one line per workload) and, when recs
+ * carry baselines, the change of each benchmark, into path (.svg or .png)
+ * through gnuplot. COREN_ERR_NOTFOUND when gnuplot is not installed. */
+enum coren_err coren_bench_plot(const char *path, const json_t *recs,
+				struct coren_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

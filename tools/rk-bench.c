@@ -1,0 +1,661 @@
+/* rk-bench - benchmarks with sound statistics, baselines and regression
+ * gates (rk-bench(1)). */
+#include "config.h"
+
+#include "common/tool.h"
+
+#include <coren/bench.h>
+#include <coren/cap.h>
+#include <coren/json.h>
+#include <coren/record.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: rk-bench [OPTION]... [WORKLOAD]...\n"
+	"       rk-bench [OPTION]... --cmd COMMAND [--cmd COMMAND]...\n"
+	"       rk-bench [OPTION]... --analyze [FILE]...\n"
+	"Benchmarks workloads (built in or plugins; all built-ins when none is\n"
+	"named), shell commands, or timings read from input; reports mean,\n"
+	"median, spread, Student-t confidence intervals, outliers and scaling;\n"
+	"compares with a baseline and exits 1 on a significant regression.\n"
+	"\n"
+	"What to measure:\n"
+	"  --cmd COMMAND        time a shell command (sh -c), like hyperfine;\n"
+	"                       repeat for several\n"
+	"  -n, --name NAME      the name of the next --cmd in reports\n"
+	"  --prepare COMMAND    run before every run of a command, untimed\n"
+	"  --no-overhead        do not subtract the shell's start-up time\n"
+	"  -i, --ignore-failure time commands that exit non-zero\n"
+	"  --show-output        keep the commands' stderr\n"
+	"  --analyze            read timing records (bench records, or objects\n"
+	"                       with time, times, samples or value, or bare\n"
+	"                       numbers of seconds) from FILEs or stdin\n"
+	"  --list               list the workloads and exit\n"
+	"  --plugin-dir DIR     look for workload plugins in DIR first\n"
+	"\n"
+	"How:\n"
+	"  --preset NAME        quick (1 warm-up, 3 runs, threshold 15%),\n"
+	"                       default (3, 5, 10%), ci (2, 5, 10%),\n"
+	"                       comprehensive (5, 10, 5%)\n"
+	"  -w, --warmup N       untimed runs first (overrides the preset)\n"
+	"  -r, --runs N         timed runs (samples), at least 1\n"
+	"  --sizes LIST         workload sizes, e.g. 4k,64k,1M (default: each\n"
+	"                       workload's own sweep)\n"
+	"  --min-time TIME      a workload sample lasts at least this long; the\n"
+	"                       iteration count scales up to it (default 50ms)\n"
+	"  --timeout TIME       a command run, or one workload iteration, may\n"
+	"                       take this long (default: none)\n"
+	"  --metrics LIST       time, throughput, instructions (default:\n"
+	"                       time,throughput; time for --cmd)\n"
+	"  --insn-iterations N  iterations counted for instructions (default 10)\n"
+	"  --confidence P       of the intervals (default 0.95)\n"
+	"\n"
+	"Baselines and reports:\n"
+	"  --save-baseline FILE write the results as a baseline\n"
+	"  --baseline FILE      compare with a baseline: a change beyond the\n"
+	"                       threshold with p < 0.05 (Welch) is a regression\n"
+	"  --threshold X        relative change that counts (0.1 or 10%)\n"
+	"  --format FORMAT      markdown, json, latex, tsv or jsonl (default:\n"
+	"                       markdown on a terminal, else jsonl records)\n"
+	"  --plot FILE          draw FILE.svg or FILE.png with gnuplot\n"
+	"  --json, --table      jsonl records or the markdown report\n"
+	"  -q, -v               quieter; progress on stderr\n"
+	"  --help, --version\n"
+	"\n"
+	"Exit status: 0 ok, 1 regression found, 2 usage, I/O or measurement\n"
+	"error, 3 plugin load failure, 5 bad input record. See rk-bench(1).\n";
+
+#define MAX_CMDS 64
+
+static struct {
+	struct coren_bench_opts run;
+	const struct coren_bench_preset *preset;
+	int warmup, runs; /* -1: the preset's */
+	double threshold; /* < 0: the preset's */
+	double confidence;
+	const char *cmds[MAX_CMDS], *names[MAX_CMDS];
+	size_t ncmds, nnames;
+	const char *prepare;
+	int no_overhead;
+	unsigned cmd_flags;
+	int analyze, list;
+	const char *dirs[17];
+	size_t ndirs;
+	uint64_t sizes[64];
+	size_t nsizes;
+	int want_time, want_tp, want_insn, metrics_set;
+	uint64_t insn_iters;
+	const char *save, *baseline, *plot;
+	int format; /* -1: by stdout */
+	int insn_child;
+	uint64_t child_size;
+} opt;
+
+static struct coren_error err;
+static char machine[17];
+
+static void say(const char *fmt, ...) COREN_PRINTF(1, 2);
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (tool.verbosity < 2)
+		return;
+	fprintf(stderr, "rk-bench: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ---- options ------------------------------------------------------- */
+
+static unsigned count_option(const char *name, const char *arg, unsigned min)
+{
+	char *end;
+	unsigned long v = strtoul(arg, &end, 10);
+
+	if (!*arg || *end || v < min || v > 1000000)
+		tool_usage_error("%s: want a whole number from %u, not '%s'", name,
+				 min, arg);
+	return (unsigned)v;
+}
+
+static void parse_sizes(const char *arg)
+{
+	char *copy = strdup(arg), *tok, *save = NULL;
+	double v;
+
+	if (!copy)
+		tool_usage_error("out of memory");
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		size_t z;
+
+		if (!tool_parse_size(tok, &z))
+			v = (double)z;
+		else if (tool_parse_number(tok, &v) || v != floor(v))
+			tool_usage_error("--sizes: '%s' is not a size", tok);
+		if (opt.nsizes == sizeof opt.sizes / sizeof opt.sizes[0])
+			tool_usage_error("--sizes: at most 64 sizes");
+		opt.sizes[opt.nsizes++] = (uint64_t)v;
+	}
+	free(copy);
+	if (!opt.nsizes)
+		tool_usage_error("--sizes: no size in '%s'", arg);
+}
+
+static void parse_metrics(const char *arg)
+{
+	char *copy = strdup(arg), *tok, *save = NULL;
+
+	if (!copy)
+		tool_usage_error("out of memory");
+	opt.want_time = opt.want_tp = opt.want_insn = 0;
+	opt.metrics_set = 1;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "time"))
+			opt.want_time = 1;
+		else if (!strcmp(tok, "throughput"))
+			opt.want_tp = 1;
+		else if (!strcmp(tok, "instructions"))
+			opt.want_insn = 1;
+		else
+			tool_usage_error("--metrics: unknown metric '%s' (time, "
+					 "throughput, instructions)", tok);
+	}
+	free(copy);
+}
+
+static double threshold_option(const char *arg)
+{
+	size_t n = strlen(arg);
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (n && arg[n - 1] == '%' && end == arg + n - 1)
+		v /= 100;
+	else if (!n || *end)
+		v = -1;
+	if (!(v > 0 && v < 10))
+		tool_usage_error("--threshold: want a fraction like 0.1 or 10%%, not "
+				 "'%s'", arg);
+	return v;
+}
+
+static void parse_options(int argc, char **argv)
+{
+	enum { CMD = TOOL_OPT__END, PREPARE, NO_OVERHEAD, SHOW_OUTPUT, ANALYZE,
+	       LIST, PLUGIN_DIR, PRESET, SIZES, MIN_TIME, TIMEOUT, METRICS,
+	       INSN_ITERS, CONFIDENCE, SAVE, BASELINE, THRESHOLD, FORMAT, PLOT,
+	       INSN_CHILD, CHILD_SIZE };
+	static const struct option opts[] = {
+		{"cmd", required_argument, NULL, CMD},
+		{"name", required_argument, NULL, 'n'},
+		{"prepare", required_argument, NULL, PREPARE},
+		{"no-overhead", no_argument, NULL, NO_OVERHEAD},
+		{"ignore-failure", no_argument, NULL, 'i'},
+		{"show-output", no_argument, NULL, SHOW_OUTPUT},
+		{"analyze", no_argument, NULL, ANALYZE},
+		{"list", no_argument, NULL, LIST},
+		{"plugin-dir", required_argument, NULL, PLUGIN_DIR},
+		{"preset", required_argument, NULL, PRESET},
+		{"warmup", required_argument, NULL, 'w'},
+		{"runs", required_argument, NULL, 'r'},
+		{"sizes", required_argument, NULL, SIZES},
+		{"min-time", required_argument, NULL, MIN_TIME},
+		{"timeout", required_argument, NULL, TIMEOUT},
+		{"metrics", required_argument, NULL, METRICS},
+		{"insn-iterations", required_argument, NULL, INSN_ITERS},
+		{"confidence", required_argument, NULL, CONFIDENCE},
+		{"save-baseline", required_argument, NULL, SAVE},
+		{"baseline", required_argument, NULL, BASELINE},
+		{"threshold", required_argument, NULL, THRESHOLD},
+		{"format", required_argument, NULL, FORMAT},
+		{"plot", required_argument, NULL, PLOT},
+		{"insn-child", no_argument, NULL, INSN_CHILD},	/* internal */
+		{"child-size", required_argument, NULL, CHILD_SIZE}, /* internal */
+		TOOL_COMMON_OPTIONS,
+		{NULL, 0, NULL, 0}};
+	int c;
+
+	opt.preset = coren_bench_preset("default");
+	opt.warmup = opt.runs = -1;
+	opt.threshold = -1;
+	opt.confidence = 0.95;
+	opt.run.min_time = 0.05;
+	opt.insn_iters = 10;
+	opt.format = -1;
+	opt.want_time = opt.want_tp = 1;
+	while ((c = getopt_long(argc, argv, "hqvn:iw:r:", opts, NULL)) != -1) {
+		if (tool_common_option(c, optarg))
+			continue;
+		switch (c) {
+		case 'h': fputs(usage, stdout); exit(0);
+		case CMD:
+			if (opt.ncmds == MAX_CMDS)
+				tool_usage_error("at most %d commands", MAX_CMDS);
+			opt.cmds[opt.ncmds++] = optarg;
+			break;
+		case 'n':
+			if (opt.nnames == MAX_CMDS)
+				tool_usage_error("at most %d names", MAX_CMDS);
+			opt.names[opt.nnames++] = optarg;
+			break;
+		case PREPARE: opt.prepare = optarg; break;
+		case NO_OVERHEAD: opt.no_overhead = 1; break;
+		case 'i': opt.cmd_flags |= COREN_BENCH_CMD_IGNORE_FAILURE; break;
+		case SHOW_OUTPUT: opt.cmd_flags |= COREN_BENCH_CMD_STDERR; break;
+		case ANALYZE: opt.analyze = 1; break;
+		case LIST: opt.list = 1; break;
+		case PLUGIN_DIR:
+			if (opt.ndirs == 16)
+				tool_usage_error("at most 16 --plugin-dir");
+			opt.dirs[opt.ndirs++] = optarg;
+			break;
+		case PRESET:
+			if (!(opt.preset = coren_bench_preset(optarg)))
+				tool_usage_error("unknown preset '%s' (quick, default, ci, "
+						 "comprehensive)", optarg);
+			break;
+		case 'w': opt.warmup = (int)count_option("--warmup", optarg, 0); break;
+		case 'r': opt.runs = (int)count_option("--runs", optarg, 1); break;
+		case SIZES: parse_sizes(optarg); break;
+		case MIN_TIME: opt.run.min_time = tool_number_option("--min-time", optarg, 1); break;
+		case TIMEOUT: opt.run.timeout = tool_number_option("--timeout", optarg, 1); break;
+		case METRICS: parse_metrics(optarg); break;
+		case INSN_ITERS: opt.insn_iters = count_option("--insn-iterations", optarg, 1); break;
+		case CONFIDENCE:
+			opt.confidence = tool_number_option("--confidence", optarg, 0);
+			if (!(opt.confidence > 0 && opt.confidence < 1))
+				tool_usage_error("--confidence: want a level in (0, 1)");
+			break;
+		case SAVE: opt.save = optarg; break;
+		case BASELINE: opt.baseline = optarg; break;
+		case THRESHOLD: opt.threshold = threshold_option(optarg); break;
+		case FORMAT:
+			if ((opt.format = coren_bench_format_parse(optarg)) < 0)
+				tool_usage_error("unknown format '%s' (markdown, json, "
+						 "latex, tsv, jsonl)", optarg);
+			break;
+		case PLOT: opt.plot = optarg; break;
+		case INSN_CHILD: opt.insn_child = 1; break;
+		case CHILD_SIZE: opt.child_size = strtoull(optarg, NULL, 10); break;
+		default: tool_usage_error("unknown option");
+		}
+	}
+	opt.run.warmup = opt.warmup >= 0 ? (unsigned)opt.warmup : opt.preset->warmup;
+	opt.run.runs = opt.runs >= 0 ? (unsigned)opt.runs : opt.preset->runs;
+	if (opt.threshold < 0)
+		opt.threshold = opt.preset->threshold;
+	if (opt.ncmds && opt.analyze)
+		tool_usage_error("--cmd and --analyze do not mix");
+	if (opt.ncmds && optind < argc)
+		tool_usage_error("--cmd and workloads do not mix ('%s')", argv[optind]);
+	if (opt.nnames > opt.ncmds)
+		tool_usage_error("more --name than --cmd");
+	if (opt.ncmds && !opt.metrics_set)
+		opt.want_tp = 0;
+	if (!opt.want_time && !opt.want_tp && !opt.want_insn)
+		tool_usage_error("--metrics: nothing to measure");
+}
+
+/* ---- measuring ----------------------------------------------------- */
+
+static void add(json_t *recs, json_t *rec)
+{
+	if (!rec || json_array_append_new(recs, rec))
+		tool_die(&err);
+}
+
+/* Instructions per iteration of w at size: perf_event_open, else the
+ * region counted by callgrind in a child rk-bench. */
+static int instructions(const char *spec, const struct coren_workload *w,
+			uint64_t size, double *per_iter)
+{
+	char self[4096], sz[32], it[32];
+	const char *argv[48];
+	size_t n = 0, i;
+	double total;
+	ssize_t len;
+
+	if (!coren_bench_instructions(w, size, opt.insn_iters, per_iter, &err))
+		return 0;
+	if (err.code != COREN_ERR_NOTFOUND)
+		tool_die(&err);
+	say("%s", err.msg);
+	len = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (len <= 0)
+		return -1;
+	self[len] = '\0';
+	snprintf(sz, sizeof sz, "%llu", (unsigned long long)size);
+	snprintf(it, sizeof it, "%llu", (unsigned long long)opt.insn_iters);
+	argv[n++] = self;
+	argv[n++] = "--insn-child";
+	argv[n++] = "--child-size";
+	argv[n++] = sz;
+	argv[n++] = "--insn-iterations";
+	argv[n++] = it;
+	for (i = 0; i < opt.ndirs; i++) {
+		argv[n++] = "--plugin-dir";
+		argv[n++] = opt.dirs[i];
+	}
+	argv[n++] = spec;
+	argv[n] = NULL;
+	if (coren_bench_callgrind(argv, COREN_BENCH_REGION, &total, &err)) {
+		if (err.code == COREN_ERR_NOTFOUND)
+			return -1;
+		tool_die(&err);
+	}
+	*per_iter = total / (double)opt.insn_iters;
+	return 0;
+}
+
+/* The --insn-child side: one iteration to warm, then the counted region. */
+static int insn_child(const char *spec)
+{
+	struct coren_workload w;
+	void *state = NULL;
+
+	if (coren_workload_open(spec, opt.ndirs ? opt.dirs : NULL, &w, &err) ||
+	    w.ops->setup(opt.child_size, &state, &err) || w.ops->run(state, 1, &err) ||
+	    coren_bench_region(&w, state, opt.insn_iters, &err))
+		tool_die(&err);
+	if (w.ops->teardown)
+		w.ops->teardown(state);
+	coren_workload_release(&w);
+	return 0;
+}
+
+static void bench_size(json_t *recs, const char *spec, const struct coren_workload *w,
+		       uint64_t size)
+{
+	double *t = calloc(opt.run.runs, sizeof *t), ops, per;
+	struct coren_bench_set s = {w->name, "cpu", "time", "s", size, 0, t, opt.run.runs};
+	char unit[64];
+	uint64_t iters;
+	unsigned i;
+
+	if (!t)
+		tool_die(&err);
+	say("%s size %llu", w->name, (unsigned long long)size);
+	if (opt.want_time || opt.want_tp) {
+		if (coren_bench_measure(w, size, &opt.run, t, &iters, &ops, &err))
+			tool_die(&err);
+		s.iterations = iters;
+		if (opt.want_time)
+			add(recs, coren_bench_record(&s, opt.confidence, machine, &err));
+		if (opt.want_tp) {
+			for (i = 0; i < opt.run.runs; i++)
+				t[i] = t[i] > 0 ? ops / t[i] : 0;
+			snprintf(unit, sizeof unit, "%s/s", w->ops->unit ? w->ops->unit : "ops");
+			s.metric = "throughput";
+			s.unit = unit;
+			add(recs, coren_bench_record(&s, opt.confidence, machine, &err));
+		}
+	}
+	if (opt.want_insn) {
+		if (instructions(spec, w, size, &per)) {
+			tool_warn("no instruction counts: no perf counter and no valgrind");
+			opt.want_insn = 0;
+		} else {
+			s.metric = "instructions";
+			s.unit = "instructions";
+			s.iterations = opt.insn_iters;
+			s.x = &per;
+			s.n = 1;
+			add(recs, coren_bench_record(&s, opt.confidence, machine, &err));
+		}
+	}
+	free(t);
+}
+
+static void bench_workload(json_t *recs, const char *spec)
+{
+	struct coren_workload w;
+	const uint64_t *sz;
+	uint64_t zero = 0;
+	size_t i;
+
+	if (coren_workload_open(spec, opt.ndirs ? opt.dirs : NULL, &w, &err))
+		tool_die(&err);
+	if (opt.nsizes)
+		for (i = 0; i < opt.nsizes; i++)
+			bench_size(recs, spec, &w, opt.sizes[i]);
+	else
+		for (sz = w.ops->sizes ? w.ops->sizes : &zero;
+		     sz == &zero || *sz; sz++) {
+			bench_size(recs, spec, &w, *sz);
+			if (sz == &zero)
+				break;
+		}
+	coren_workload_release(&w);
+}
+
+static void bench_cmd(json_t *recs, size_t k, double overhead)
+{
+	const char *name = k < opt.nnames ? opt.names[k] : opt.cmds[k];
+	double *t = calloc(opt.run.runs, sizeof *t), cpu, ir;
+	struct coren_bench_set s = {name, "shell", "time", "s", 0, 1, t, opt.run.runs};
+	const char *argv[] = {"/bin/sh", "-c", opt.cmds[k], NULL};
+	unsigned i;
+
+	if (!t)
+		tool_die(&err);
+	say("%s", name);
+	for (i = 0; i < opt.run.warmup + opt.run.runs; i++) {
+		double wall;
+
+		if (opt.prepare &&
+		    coren_bench_cmd_run(opt.prepare, opt.run.timeout,
+					opt.cmd_flags & COREN_BENCH_CMD_STDERR, &wall,
+					&cpu, &err))
+			tool_die(&err);
+		if (coren_bench_cmd_run(opt.cmds[k], opt.run.timeout, opt.cmd_flags, &wall,
+					&cpu, &err))
+			tool_die(&err);
+		if (i >= opt.run.warmup)
+			t[i - opt.run.warmup] = wall > overhead ? wall - overhead : 0;
+	}
+	if (opt.want_time)
+		add(recs, coren_bench_record(&s, opt.confidence, machine, &err));
+	if (opt.want_insn) {
+		if (coren_bench_callgrind(argv, NULL, &ir, &err))
+			tool_die(&err);
+		s.metric = s.unit = "instructions";
+		s.x = &ir;
+		s.n = 1;
+		add(recs, coren_bench_record(&s, opt.confidence, machine, &err));
+	}
+	free(t);
+}
+
+static void bench_cmds(json_t *recs)
+{
+	double overhead = 0;
+	size_t k;
+
+	if (!opt.no_overhead) {
+		if (coren_bench_shell_overhead(20, &overhead, &err))
+			tool_die(&err);
+		say("shell start-up %.3g ms, subtracted", overhead * 1e3);
+	}
+	for (k = 0; k < opt.ncmds; k++)
+		bench_cmd(recs, k, overhead);
+}
+
+/* ---- --analyze ----------------------------------------------------- */
+
+static unsigned long analyze_file(struct coren_bench_collect *c, const char *path)
+{
+	FILE *in = tool_open(path);
+	const char *name = strcmp(path, "-") ? path : "stdin";
+	struct coren_reader *r = coren_reader_new(in, name, tool.max_record);
+	unsigned long bad = 0;
+	const char *line;
+	json_t *v;
+	size_t len;
+
+	if (!r)
+		tool_die(&err);
+	for (;;) {
+		if (coren_reader_next_line(r, &line, &len, &err)) {
+			if (err.code != COREN_ERR_TOOLONG)
+				tool_die(&err);
+			tool_bad_record(&err), bad++;
+			continue;
+		}
+		if (!line)
+			break;
+		v = json_loadb(line, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+		if (!v)
+			coren_error_set(&err, COREN_ERR_JSON, "not valid JSON");
+		if (!v || coren_bench_collect_add(c, v, &err)) {
+			coren_reader_locate(r, &err);
+			tool_bad_record(&err), bad++;
+		}
+		json_decref(v);
+	}
+	coren_reader_free(r);
+	if (in != stdin)
+		fclose(in);
+	return bad;
+}
+
+static json_t *analyze(int argc, char **argv)
+{
+	struct coren_bench_collect *c = coren_bench_collect_new();
+	json_t *recs;
+	int i;
+
+	if (!c)
+		tool_die(&err);
+	if (optind == argc)
+		analyze_file(c, "-");
+	for (i = optind; i < argc; i++)
+		analyze_file(c, argv[i]);
+	if (!(recs = coren_bench_collect_records(c, opt.confidence, NULL, &err)))
+		tool_die(&err);
+	coren_bench_collect_free(c);
+	return recs;
+}
+
+/* ---- baselines, reports -------------------------------------------- */
+
+/* Compares recs with the baseline file; returns the regression records. */
+static json_t *compare(json_t *recs)
+{
+	json_t *map, *regs = json_array(), *rec;
+	struct coren_bench_cmp cmp;
+	char *base_machine, *key;
+	size_t i, matched = 0;
+
+	if (coren_bench_baseline_load(opt.baseline, &map, &base_machine, &err))
+		tool_die(&err);
+	if (base_machine && *machine && strcmp(base_machine, machine))
+		tool_warn("baseline '%s' was measured on another machine (%s, this is "
+			  "%s): timings may not compare", opt.baseline, base_machine,
+			  machine);
+	json_array_foreach(recs, i, rec) {
+		const json_t *base;
+
+		if (!(key = coren_bench_key(rec)))
+			continue;
+		base = json_object_get(map, key);
+		free(key);
+		if (!base)
+			continue;
+		matched++;
+		if (coren_bench_compare(base, rec, opt.threshold, 0.05, &cmp, &err)) {
+			tool_report(&err);
+			continue;
+		}
+		coren_bench_annotate(rec, &cmp, opt.threshold, &err);
+		if (cmp.verdict == COREN_BENCH_REGRESSION)
+			add(regs, coren_bench_regression_record(rec, &cmp, opt.threshold));
+	}
+	if (!matched)
+		tool_warn("nothing in baseline '%s' matches these benchmarks",
+			  opt.baseline);
+	json_decref(map);
+	free(base_machine);
+	return regs;
+}
+
+static int list(void)
+{
+	const struct coren_workload *w;
+	size_t i;
+
+	for (i = 0; (w = coren_workload_builtin(i)); i++)
+		printf("%-10s %s\n", w->name, w->summary);
+	return 0;
+}
+
+static void list_plugin(const struct coren_plugin *p, void *data)
+{
+	(void)data;
+	printf("%-10s %s (plugin %s)\n", p->desc->name,
+	       p->desc->summary ? p->desc->summary : "", p->path);
+}
+
+int main(int argc, char **argv)
+{
+	json_t *recs, *regs;
+	int format, i;
+
+	tool_init("rk-bench");
+	parse_options(argc, argv);
+	if (opt.insn_child)
+		return optind < argc ? insn_child(argv[optind]) : 2;
+	if (opt.list) {
+		list();
+		coren_plugin_list(COREN_PLUGIN_WORKLOAD, opt.ndirs ? opt.dirs : NULL,
+				  list_plugin, NULL);
+		return 0;
+	}
+	if (!opt.analyze && coren_cap_fingerprint(machine, &err))
+		tool_die(&err);
+	if (opt.analyze) {
+		recs = analyze(argc, argv);
+	} else if (!(recs = json_array())) {
+		tool_die(&err);
+	} else if (opt.ncmds) {
+		bench_cmds(recs);
+	} else if (optind < argc) {
+		for (i = optind; i < argc; i++)
+			bench_workload(recs, argv[i]);
+	} else {
+		const struct coren_workload *w;
+		size_t k;
+
+		for (k = 0; (w = coren_workload_builtin(k)); k++)
+			bench_workload(recs, w->name);
+	}
+	coren_bench_add_scaling(recs);
+	regs = opt.baseline ? compare(recs) : json_array();
+	if (opt.save && coren_bench_baseline_save(opt.save, recs, &err))
+		tool_die(&err);
+	format = opt.format >= 0 ? opt.format
+		 : coren_output_is_table(tool.output, stdout) ? COREN_BENCH_MARKDOWN
+							      : COREN_BENCH_JSONL;
+	if (coren_bench_report(stdout, format, recs, regs, &err))
+		tool_die(&err);
+	if (opt.plot && coren_bench_plot(opt.plot, recs, &err)) {
+		if (err.code != COREN_ERR_NOTFOUND)
+			tool_die(&err);
+		tool_warn("%s", err.msg);
+	}
+	i = json_array_size(regs) ? 1 : 0;
+	if (i && tool.verbosity > 0)
+		fprintf(stderr, "rk-bench: %zu regression%s beyond %.0f%%\n",
+			json_array_size(regs), json_array_size(regs) == 1 ? "" : "s",
+			opt.threshold * 100);
+	json_decref(recs);
+	json_decref(regs);
+	return i;
+}
