@@ -98,6 +98,8 @@ static struct {
 
 static struct coren_error err;
 static char machine[17];
+static json_t *errors;	    /* error records of bad input (--keep-going) */
+static unsigned long nbad; /* how many */
 
 static void say(const char *fmt, ...) COREN_PRINTF(1, 2);
 static void say(const char *fmt, ...)
@@ -490,12 +492,21 @@ static void bench_cmds(json_t *recs)
 
 /* ---- --analyze ----------------------------------------------------- */
 
-static unsigned long analyze_file(struct coren_bench_collect *c, const char *path)
+/* A bad input record: dies, or with --keep-going is counted and kept as an
+ * error record for the output. */
+static void bad_record(void)
+{
+	tool_bad_record(&err);
+	nbad++;
+	if (errors || (errors = json_array()))
+		json_array_append_new(errors, coren_record_from_error(&err));
+}
+
+static void analyze_file(struct coren_bench_collect *c, const char *path)
 {
 	FILE *in = tool_open(path);
 	const char *name = strcmp(path, "-") ? path : "stdin";
 	struct coren_reader *r = coren_reader_new(in, name, tool.max_record);
-	unsigned long bad = 0;
 	const char *line;
 	json_t *v;
 	size_t len;
@@ -506,7 +517,7 @@ static unsigned long analyze_file(struct coren_bench_collect *c, const char *pat
 		if (coren_reader_next_line(r, &line, &len, &err)) {
 			if (err.code != COREN_ERR_TOOLONG)
 				tool_die(&err);
-			tool_bad_record(&err), bad++;
+			bad_record();
 			continue;
 		}
 		if (!line)
@@ -516,14 +527,13 @@ static unsigned long analyze_file(struct coren_bench_collect *c, const char *pat
 			coren_error_set(&err, COREN_ERR_JSON, "not valid JSON");
 		if (!v || coren_bench_collect_add(c, v, &err)) {
 			coren_reader_locate(r, &err);
-			tool_bad_record(&err), bad++;
+			bad_record();
 		}
 		json_decref(v);
 	}
 	coren_reader_free(r);
 	if (in != stdin)
 		fclose(in);
-	return bad;
 }
 
 static json_t *analyze(int argc, char **argv)
@@ -645,6 +655,8 @@ int main(int argc, char **argv)
 							      : COREN_BENCH_JSONL;
 	if (coren_bench_report(stdout, format, recs, regs, &err))
 		tool_die(&err);
+	if (errors && format == COREN_BENCH_JSONL)
+		coren_bench_report(stdout, format, errors, NULL, &err);
 	if (opt.plot && coren_bench_plot(opt.plot, recs, &err)) {
 		if (err.code != COREN_ERR_NOTFOUND)
 			tool_die(&err);
@@ -657,5 +669,10 @@ int main(int argc, char **argv)
 			opt.threshold * 100);
 	json_decref(recs);
 	json_decref(regs);
+	json_decref(errors);
+	if (nbad) {
+		fprintf(stderr, "rk-bench: %lu bad record%s\n", nbad, nbad == 1 ? "" : "s");
+		return COREN_EXIT_RECORD;
+	}
 	return i;
 }

@@ -55,7 +55,7 @@ static char *human(const json_t *r, double v, char *buf, size_t n)
 
 		coren_format_unit(v, COREN_UNIT_COUNT, buf, n);
 		at = strlen(buf);
-		if (*unit && at + 1 < n)
+		if (strstr(unit, "/s") && at + 1 < n)
 			snprintf(buf + at, n - at, " %s", unit);
 	}
 	return buf;
@@ -269,8 +269,9 @@ enum coren_err coren_bench_report(FILE *out, enum coren_bench_format f,
 	case COREN_BENCH_JSONL:
 		json_array_foreach(recs, i, r)
 			coren_record_write(out, r);
-		json_array_foreach(regs, i, r)
-			coren_record_write(out, r);
+		if (regs)
+			json_array_foreach(regs, i, r)
+				coren_record_write(out, r);
 		break;
 	default:
 		return coren_error_set(err, COREN_ERR_USAGE, "unknown report format");
