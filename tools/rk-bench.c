@@ -424,7 +424,7 @@ static void bench_workload(json_t *recs, const char *spec)
 	size_t i;
 
 	if (coren_workload_open(spec, opt.ndirs ? opt.dirs : NULL, &w, &err))
-		tool_die(&err);
+		tool_die_code(&err, COREN_EXIT_PLUGIN);
 	if (opt.nsizes)
 		for (i = 0; i < opt.nsizes; i++)
 			bench_size(recs, spec, &w, opt.sizes[i]);

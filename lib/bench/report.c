@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <coren/bench.h>
+#include <coren/json.h>
 #include <coren/record.h>
 #include <coren/table.h>
 #include <math.h>
@@ -246,12 +247,31 @@ static void tsv(FILE *out, const json_t *recs)
 	}
 }
 
+/* {"benchmarks": [...], "regressions": [...]}, a record per line. */
+static void json_doc(FILE *out, const json_t *recs, const json_t *regs)
+{
+	const json_t *arrays[] = {recs, regs}, *r;
+	const char *names[] = {"benchmarks", "regressions"};
+	size_t i, k;
+	char *s;
+
+	for (k = 0; k < 2; k++) {
+		fprintf(out, "%s\"%s\": [", k ? ",\n " : "{", names[k]);
+		json_array_foreach(arrays[k], i, r) {
+			s = coren_json_dumps(r, 0);
+			fprintf(out, "%s\n  %s", i ? "," : "", s ? s : "null");
+			free(s);
+		}
+		fputs(json_array_size(arrays[k]) ? "\n ]" : "]", out);
+	}
+	fputs("}\n", out);
+}
+
 enum coren_err coren_bench_report(FILE *out, enum coren_bench_format f,
 				  const json_t *recs, const json_t *regs,
 				  struct coren_error *err)
 {
 	const json_t *r;
-	json_t *doc;
 	size_t i;
 
 	switch (f) {
@@ -259,12 +279,7 @@ enum coren_err coren_bench_report(FILE *out, enum coren_bench_format f,
 	case COREN_BENCH_LATEX: latex(out, recs); break;
 	case COREN_BENCH_TSV: tsv(out, recs); break;
 	case COREN_BENCH_JSON:
-		doc = json_pack("{s:O,s:O}", "benchmarks", recs, "regressions", regs);
-		if (!doc || json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER))
-			return json_decref(doc),
-			       coren_error_set(err, COREN_ERR_IO, "cannot write the report");
-		fputc('\n', out);
-		json_decref(doc);
+		json_doc(out, recs, regs);
 		break;
 	case COREN_BENCH_JSONL:
 		json_array_foreach(recs, i, r)
@@ -368,7 +383,9 @@ enum coren_err coren_bench_plot(const char *path, const json_t *recs,
 {
 	const char *term = terminal(path);
 	bool tp = false, ch = any_baseline(recs);
+	const char *prog = getenv("GNUPLOT");
 	const json_t *r;
+	char *cmd;
 	FILE *gp;
 	size_t i;
 	int st;
@@ -376,7 +393,14 @@ enum coren_err coren_bench_plot(const char *path, const json_t *recs,
 	if (!term)
 		return coren_error_set(err, COREN_ERR_USAGE,
 				       "plot '%s': the name must end in .svg or .png", path);
-	if (system("command -v gnuplot >/dev/null 2>&1"))
+	if (!prog || !*prog)
+		prog = "gnuplot";
+	if (strchr(prog, '\'') ||
+	    asprintf(&cmd, "command -v '%s' >/dev/null 2>&1", prog) < 0)
+		return coren_error_set(err, COREN_ERR_USAGE, "bad GNUPLOT '%s'", prog);
+	st = system(cmd);
+	free(cmd);
+	if (st)
 		return coren_error_set(err, COREN_ERR_NOTFOUND,
 				       "gnuplot is not installed, so no plot "
 				       "(apt-get install gnuplot-nox)");
@@ -390,7 +414,11 @@ enum coren_err coren_bench_plot(const char *path, const json_t *recs,
 	if (strpbrk(path, "'\n"))
 		return coren_error_set(err, COREN_ERR_USAGE,
 				       "plot '%s': a quote or newline in the name", path);
-	if (!(gp = popen("gnuplot", "w")))
+	if (asprintf(&cmd, "'%s'", prog) < 0)
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	gp = popen(cmd, "w");
+	free(cmd);
+	if (!gp)
 		return coren_error_set(err, COREN_ERR_IO, "cannot run gnuplot");
 	fprintf(gp, "set terminal %s\nset output '%s'\nset encoding utf8\n", term,
 		path);

@@ -329,7 +329,7 @@ enum coren_err coren_bench_baseline_save(const char *path, const json_t *recs,
 	json_array_foreach(recs, i, rec) {
 		if (strcmp(coren_record_type(rec), "bench"))
 			continue;
-		if (!(s = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER)) ||
+		if (!(s = coren_json_dumps(rec, 0)) ||
 		    coren_buf_printf(&b, "%s\n", s)) {
 			free(s);
 			coren_buf_release(&b);

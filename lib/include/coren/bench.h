@@ -275,7 +275,8 @@ enum coren_err coren_bench_report(FILE *out, enum coren_bench_format f,
 
 /* Draws throughput against size (one line per workload) and, when recs
  * carry baselines, the change of each benchmark, into path (.svg or .png)
- * through gnuplot. COREN_ERR_NOTFOUND when gnuplot is not installed. */
+ * through gnuplot ($GNUPLOT, else gnuplot on PATH). COREN_ERR_NOTFOUND
+ * when it is not installed. */
 enum coren_err coren_bench_plot(const char *path, const json_t *recs,
 				struct coren_error *err);
 

@@ -1,0 +1,301 @@
+#!/usr/bin/env bats
+# rk-bench: presets, workloads, --cmd, --analyze, baselines and the
+# regression gate, every report format against golden files, --plot.
+# Nothing here asserts how fast anything is: the regressions it injects
+# are several times the threshold, and noise runs compare like with like.
+
+load test_helper
+
+DATA="$top_srcdir/tests/rk-bench"
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+}
+
+# The report without the coren version, which golden files must not pin.
+unversioned() {
+	sed 's/"version":"[^"]*"/"version":"X"/g'
+}
+
+sanitized() {
+	grep -q 'fsanitize=address' "$top_builddir/Makefile"
+}
+
+@test "--help and --version exit 0" {
+	run -0 rk-bench --help
+	assert_line --partial 'usage: rk-bench'
+	assert_output --partial 'Exit status: 0 ok, 1 regression found'
+	run -0 rk-bench --version
+	assert_output --partial 'rk-bench'
+}
+
+@test "usage errors are one line and a hint, exit 2" {
+	run -2 --separate-stderr rk-bench --preset fast
+	assert_equal "${stderr_lines[0]}" "rk-bench: unknown preset 'fast' (quick, default, ci, comprehensive)"
+	assert_equal "${stderr_lines[1]}" "try 'rk-bench --help'"
+	run -2 --separate-stderr rk-bench --threshold 0
+	assert_equal "${stderr_lines[0]}" "rk-bench: --threshold: want a fraction like 0.1 or 10%, not '0'"
+	run -2 --separate-stderr rk-bench --runs 0
+	assert_equal "${stderr_lines[0]}" "rk-bench: --runs: want a whole number from 1, not '0'"
+	run -2 --separate-stderr rk-bench --cmd true --analyze
+	assert_equal "${stderr_lines[0]}" "rk-bench: --cmd and --analyze do not mix"
+	run -2 --separate-stderr rk-bench --metrics speed
+	assert_equal "${stderr_lines[0]}" "rk-bench: --metrics: unknown metric 'speed' (time, throughput, instructions)"
+	run -2 --separate-stderr rk-bench --format html
+	assert_equal "${stderr_lines[0]}" "rk-bench: unknown format 'html' (markdown, json, latex, tsv, jsonl)"
+	run -2 --separate-stderr rk-bench --sizes 1k,x
+	assert_equal "${stderr_lines[0]}" "rk-bench: --sizes: 'x' is not a size"
+}
+
+@test "--list names the built-in workloads and the plugins" {
+	run -0 rk-bench --list --plugin-dir "$COREN_WORKLOAD_PLUGINS"
+	for w in triad matmul memcpy queue roundtrip spsc hlc envelope record verdict chunk spin; do
+		assert_line --regexp "^$w "
+	done
+	assert_line --regexp '^spin .*\(plugin .*spin.so\)'
+}
+
+@test "an unknown workload is a plugin load failure, exit 3" {
+	run -3 --separate-stderr rk-bench nosuch
+	assert_equal "${stderr_lines[0]:0:32}" "rk-bench: error: plugin 'nosuch'"
+}
+
+@test "every built-in workload runs and reports time and throughput" {
+	local w
+	for w in triad:4k matmul:16 memcpy:4k queue:1k roundtrip:100 spsc:1k hlc:1k envelope:64 record:10 verdict:10 chunk:10; do
+		run -0 --separate-stderr rk-bench --preset quick --min-time 1ms --sizes "${w#*:}" "${w%%:*}"
+		assert_equal "${#lines[@]}" 2
+		echo "$output" | jq -se --arg w "${w%%:*}" '.[0] | .metric == "time" and
+			.type == "bench" and .workload == $w and .n == 3 and .mean > 0 and
+			.min <= .median and .median <= .max and .ci_lo <= .mean and
+			.mean <= .ci_hi and .iterations >= 1 and (.samples | length) == 3 and
+			(.machine | test("^[0-9a-f]{16}$"))'
+		echo "$output" | jq -se '.[1] | .metric == "throughput" and .mean > 0 and (.unit | endswith("/s"))'
+	done
+}
+
+@test "presets set warm-ups and runs; --warmup and --runs override them" {
+	local p n
+	for p in quick:3 default:5 ci:5 comprehensive:10; do
+		run -0 rk-bench --preset "${p%%:*}" --min-time 1ms --sizes 100 --metrics time spsc
+		n=$(echo "$output" | jq .n)
+		assert_equal "$n" "${p#*:}"
+	done
+	# warm-ups plus runs of a command, counted by the command itself
+	for p in quick:4 default:8 ci:7 comprehensive:15; do
+		rm -f count
+		run -0 rk-bench --preset "${p%%:*}" --no-overhead --cmd 'echo x >> count'
+		assert_equal "$(wc -l < count)" "${p#*:}"
+	done
+	rm -f count
+	run -0 rk-bench --preset ci -w 0 -r 2 --no-overhead --cmd 'echo x >> count'
+	assert_equal "$(wc -l < count)" 2
+	assert_equal "$(echo "$output" | jq .n)" 2
+}
+
+@test "presets carry their thresholds into the comparison" {
+	local p
+	rk-bench -q --analyze --save-baseline base.jsonl "$DATA/base-timings.jsonl" >/dev/null
+	for p in quick:0.15 default:0.1 ci:0.1 comprehensive:0.05; do
+		run -1 --separate-stderr rk-bench --analyze --preset "${p%%:*}" --baseline base.jsonl "$DATA/timings.jsonl"
+		assert_equal "$(echo "$output" | jq -s '.[] | select(.type == "regression") | .threshold')" "${p#*:}"
+	done
+	run -0 --separate-stderr rk-bench --analyze --threshold 30% --baseline base.jsonl "$DATA/timings.jsonl"
+}
+
+@test "--sizes sweeps a workload and fits its scaling" {
+	run -0 rk-bench --preset quick --min-time 1ms --sizes 16,32,64 --metrics time matmul
+	assert_equal "${#lines[@]}" 3
+	echo "$output" | jq -se 'map(.size) == [16, 32, 64] and
+		all(.scaling.exponent > 0 and (.scaling.quality | type) == "string")'
+}
+
+@test "a scaling fit on a synthetic power law finds its exponent" {
+	for n in 10 100 1000 10000; do
+		awk -v n=$n 'BEGIN { for (i = 0; i < 5; i++) printf "{\"workload\":\"quad\",\"size\":%d,\"time\":%.12g}\n", n, 3e-9 * n * n * (1 + 0.001 * i) }'
+	done > quad.jsonl
+	run -0 rk-bench --analyze quad.jsonl
+	echo "$output" | jq -se 'all(.scaling.exponent > 1.999 and .scaling.exponent < 2.001 and
+		.scaling.r2 > 0.9999 and .scaling.quality == "excellent")'
+}
+
+@test "every report format matches its golden file" {
+	local f
+	for f in markdown json latex tsv jsonl; do
+		run -1 --separate-stderr rk-bench --analyze --format "$f" --baseline "$DATA/baseline.jsonl" "$DATA/timings.jsonl"
+		assert_equal "${stderr_lines[0]}" "rk-bench: 1 regression beyond 10%"
+		echo "$output" | unversioned > "out.$f"
+		diff -u "$DATA/expected.$f" "out.$f"
+	done
+	jq -e '.regressions | length == 1' out.json
+}
+
+@test "JSONL on a pipe, the markdown report on --table" {
+	run -0 rk-bench --analyze "$DATA/base-timings.jsonl"
+	assert_equal "$(echo "$output" | jq -r .type | sort -u)" bench
+	run -0 rk-bench --table --analyze "$DATA/base-timings.jsonl"
+	assert_line --index 0 --regexp '^\| benchmark \| size \| metric \| mean \|'
+}
+
+@test "--analyze reads bare numbers, hyperfine results and bench records" {
+	printf '0.11\n0.12\n0.10\n0.13\n0.115\n' > numbers
+	run -0 rk-bench --analyze numbers
+	echo "$output" | jq -e '.workload == "stdin" and .n == 5 and (.mean - 0.115 | fabs) < 1e-12 and .median == 0.115 and .min == 0.1 and .max == 0.13'
+	echo '{"command":"sleep 1","mean":1.0,"times":[1.0,1.1,0.9]}' > hf
+	run -0 rk-bench --analyze hf
+	echo "$output" | jq -e '.workload == "sleep 1" and .n == 3 and .metric == "time"'
+	rk-bench --analyze numbers > recs
+	run -0 rk-bench --analyze recs
+	echo "$output" | jq -e '.n == 5 and (.mean - 0.115 | fabs) < 1e-12'
+}
+
+@test "--analyze: bad input is exit 5 with its position; --keep-going keeps the rest" {
+	printf '{"name":"a","time":1}\n{"name":"a","time":"x"}\n' > bad1
+	run -5 --separate-stderr rk-bench --analyze bad1
+	assert_equal "${stderr_lines[0]}" "rk-bench: error (at bad1:2): field 'time' is not a number or an array of numbers"
+	printf '{"name":"a","time":1}\nnot json\n{"name":"a"}\n{"name":"a","time":2}\n' > bad2
+	run -5 --separate-stderr rk-bench --analyze --keep-going bad2
+	echo "$output" | jq -se '.[0].type == "bench" and .[0].n == 2 and
+		.[1] == {"type":"error","at":"bad2:2","reason":"not valid JSON"} and
+		.[2].at == "bad2:3"'
+	assert_equal "${stderr_lines[-1]}" "rk-bench: 2 bad records"
+	run -2 --separate-stderr rk-bench --analyze missing.jsonl
+}
+
+@test "--cmd: an injected slowdown is a regression, exit 1" {
+	rk-bench -q --cmd 'sleep 0.02' -n nap --save-baseline base.jsonl >/dev/null
+	run -1 --separate-stderr rk-bench --cmd 'sleep 0.1' -n nap --baseline base.jsonl
+	echo "$output" | jq -se '.[-1].type == "regression" and .[-1].workload == "nap" and
+		.[-1].change > 1 and .[-1].p < 0.05 and .[0].baseline.verdict == "regression"'
+	assert_equal "${stderr_lines[0]}" "rk-bench: 1 regression beyond 10%"
+	# and the way back is an improvement, exit 0
+	rk-bench -q --cmd 'sleep 0.1' -n nap --save-baseline slow.jsonl >/dev/null
+	run -0 rk-bench --cmd 'sleep 0.02' -n nap --baseline slow.jsonl
+	echo "$output" | jq -e '.baseline.verdict == "improved"'
+}
+
+@test "--cmd: the same command against its own baseline exits 0, every time" {
+	rk-bench -q --cmd 'sleep 0.05' -n nap --save-baseline base.jsonl >/dev/null
+	for i in 1 2 3; do
+		run -0 rk-bench --cmd 'sleep 0.05' -n nap --baseline base.jsonl
+		echo "$output" | jq -e '.baseline.verdict != "regression"'
+	done
+}
+
+@test "noise alone never gates: 40 rounds of 5% noise against a baseline exit 0" {
+	gen() { # gen SEED SHIFT: 8 samples of 1.0 * SHIFT with 5% Gaussian noise
+		awk -v s="$1" -v f="$2" 'BEGIN { srand(s); for (i = 0; i < 8; i++) {
+			u = rand(); v = rand(); z = sqrt(-2 * log(u + 1e-12)) * cos(6.2831853 * v)
+			printf "{\"workload\":\"noisy\",\"time\":%.9f}\n", f * (1 + 0.05 * z) } }'
+	}
+	gen 1 1 | rk-bench -q --analyze --save-baseline base.jsonl >/dev/null
+	for seed in $(seq 2 41); do
+		gen "$seed" 1 > cur
+		run -0 rk-bench --analyze --baseline base.jsonl cur
+	done
+	# while a 30% slowdown under the same noise is caught
+	gen 99 1.3 > cur
+	run -1 --separate-stderr rk-bench --analyze --baseline base.jsonl cur
+}
+
+@test "a change within the threshold or without significance is not a regression" {
+	rk-bench -q --analyze --save-baseline base.jsonl "$DATA/base-timings.jsonl" >/dev/null
+	# parse is 20% faster on average but with an outlier: p > 0.05
+	run -1 --separate-stderr rk-bench --analyze --baseline base.jsonl "$DATA/timings.jsonl"
+	echo "$output" | jq -se 'map(select(.workload == "parse"))[0].baseline |
+		.verdict == "unchanged" and .change < -0.1 and .p > 0.05'
+	echo "$output" | jq -se 'map(select(.workload == "sort" and .size == 10000))[0].baseline.verdict == "unchanged"'
+	echo "$output" | jq -se 'map(select(.workload == "hash"))[0].baseline.verdict == "unchanged"'
+}
+
+@test "throughput regresses when it falls, time when it rises" {
+	printf '{"workload":"h","metric":"throughput","unit":"bytes/s","times":[100,101,99,100,100]}\n' | rk-bench -q --analyze --save-baseline base.jsonl >/dev/null
+	printf '{"workload":"h","metric":"throughput","unit":"bytes/s","times":[70,71,69,70,70]}\n' > slower
+	run -1 --separate-stderr rk-bench --analyze --baseline base.jsonl slower
+	echo "$output" | jq -se '.[1].type == "regression" and .[1].change < -0.25'
+	printf '{"workload":"h","metric":"throughput","unit":"bytes/s","times":[130,131,129,130,130]}\n' > faster
+	run -0 rk-bench --analyze --baseline base.jsonl faster
+	echo "$output" | jq -e '.baseline.verdict == "improved"'
+}
+
+@test "a baseline from another machine warns; a broken one is an error" {
+	rk-bench -q --preset quick --min-time 1ms --sizes 100 --metrics time spsc --save-baseline base.jsonl >/dev/null
+	jq -c '.machine = "0123456789abcdef"' base.jsonl > other.jsonl
+	run -0 --separate-stderr rk-bench --preset quick --min-time 1ms --sizes 100 --metrics time --threshold 500% spsc --baseline other.jsonl
+	assert_equal "${stderr_lines[0]:0:67}" "rk-bench: warning: baseline 'other.jsonl' was measured on another m"
+	printf '{"type":"bench","workload":"x"}\n' > broken.jsonl
+	run -5 --separate-stderr rk-bench --analyze --baseline broken.jsonl "$DATA/timings.jsonl"
+	assert_equal "${stderr_lines[0]}" "rk-bench: error (at broken.jsonl:1): bench record without 'workload' or 'metric'"
+	run -2 --separate-stderr rk-bench --analyze --baseline nothere.jsonl "$DATA/timings.jsonl"
+	assert_equal "${stderr_lines[0]}" "rk-bench: error: cannot open baseline 'nothere.jsonl': No such file or directory"
+}
+
+@test "--save-baseline writes the bench records it reports" {
+	run -0 rk-bench --analyze --save-baseline base.jsonl "$DATA/base-timings.jsonl"
+	assert_equal "$(jq -c . base.jsonl)" "$(echo "$output" | jq -c .)"
+}
+
+@test "--cmd: --prepare runs before every run, untimed" {
+	run -0 rk-bench -w 1 -r 3 --no-overhead --prepare 'echo p >> log' --cmd 'echo c >> log'
+	assert_equal "$(tr '\n' ' ' < log)" "p c p c p c p c "
+}
+
+@test "--cmd: a failing command is exit 2 unless --ignore-failure" {
+	run -2 --separate-stderr rk-bench --cmd 'exit 3'
+	assert_equal "${stderr_lines[0]}" "rk-bench: error: 'exit 3' exited with status 3 (use --ignore-failure to time it anyway)"
+	run -0 rk-bench -i -r 2 --cmd 'exit 3'
+	echo "$output" | jq -e '.n == 2 and .backend == "shell"'
+}
+
+@test "--cmd: --timeout kills a command that runs too long" {
+	run -2 --separate-stderr rk-bench --timeout 200ms --cmd 'sleep 30'
+	assert_equal "${stderr_lines[0]}" "rk-bench: error: 'sleep 30' ran longer than 0.2 s, killed"
+}
+
+@test "--cmd: names, several commands, stderr kept on request" {
+	run -0 rk-bench -r 2 -n one -n two --cmd true --cmd 'true 2'
+	echo "$output" | jq -se 'map(.workload) == ["one", "two"]'
+	run -0 --separate-stderr rk-bench -r 1 -w 0 --show-output --cmd 'echo visible >&2'
+	assert_equal "$stderr" "visible"
+	run -0 --separate-stderr rk-bench -r 1 -w 0 --cmd 'echo hidden >&2'
+	assert_equal "$stderr" ""
+}
+
+@test "a workload plugin runs, and counts instructions exactly" {
+	sanitized && skip "valgrind cannot run a sanitizer build"
+	command -v valgrind >/dev/null || skip "valgrind is not installed"
+	run -0 rk-bench --plugin-dir "$COREN_WORKLOAD_PLUGINS" --preset quick --min-time 1ms --sizes 1000 --metrics time,instructions spin
+	echo "$output" | jq -se '.[0].workload == "spin" and .[1].metric == "instructions" and .[1].mean > 1000'
+	a=$(echo "$output" | jq -s '.[1].mean')
+	run -0 rk-bench --plugin-dir "$COREN_WORKLOAD_PLUGINS" --sizes 1000 --metrics instructions spin
+	assert_equal "$(echo "$output" | jq .mean)" "$a"
+}
+
+@test "instructions: deterministic, judged by the threshold alone" {
+	sanitized && skip "valgrind cannot run a sanitizer build"
+	command -v valgrind >/dev/null || skip "valgrind is not installed"
+	rk-bench -q --metrics instructions --sizes 64 envelope --save-baseline base.jsonl >/dev/null
+	run -0 rk-bench --metrics instructions --sizes 64 envelope --baseline base.jsonl
+	echo "$output" | jq -e '.baseline.change == 0 and .baseline.verdict == "unchanged"'
+	# a baseline 20% cheaper: the same code now reads as a regression
+	jq -c '.samples = [.mean * 0.8] | .mean = .mean * 0.8' base.jsonl > cheaper.jsonl
+	run -1 --separate-stderr rk-bench --metrics instructions --sizes 64 envelope --baseline cheaper.jsonl
+	echo "$output" | jq -se '.[1].type == "regression" and .[1].test == "threshold"'
+}
+
+@test "--plot draws through gnuplot, or says it cannot" {
+	command -v gnuplot >/dev/null || skip "gnuplot is not installed"
+	rk-bench -q --preset quick --min-time 1ms --sizes 1k,4k --metrics throughput triad memcpy --save-baseline base.jsonl --plot one.svg >/dev/null
+	grep -q 'throughput against size' one.svg
+	run -0 rk-bench --preset quick --min-time 1ms --sizes 1k,4k --metrics throughput triad memcpy --baseline base.jsonl --threshold 900% --plot two.png
+	assert_equal "$(head -c 4 two.png | tail -c 3)" "PNG"
+	run -2 --separate-stderr rk-bench --analyze --plot x.pdf "$DATA/timings.jsonl"
+	assert_equal "${stderr_lines[0]}" "rk-bench: error: plot 'x.pdf': the name must end in .svg or .png"
+}
+
+@test "--plot without gnuplot warns and still reports" {
+	run -0 --separate-stderr env GNUPLOT=/nonexistent/gnuplot rk-bench --analyze --plot p.svg "$DATA/base-timings.jsonl"
+	assert_equal "${stderr_lines[0]}" "rk-bench: warning: gnuplot is not installed, so no plot (apt-get install gnuplot-nox)"
+	assert [ ! -e p.svg ]
+	assert_equal "${#lines[@]}" 5
+}
