@@ -82,4 +82,11 @@ echo '{"type":"msg","to":"s","payload":[1,2,10,20]}' | rk-launch -k s=saxpy:a=3 
 echo "\$ rk-launch --list"
 rk-launch --list | jq -r '"\(.kind)\t\(.name)\t\(.summary)"'
 
-[ -x "$top_builddir/tools/rk-bench" ] || echo "(rk-bench: not built yet)"
+section "5. a quick benchmark with a regression gate (rk-bench)"
+echo "\$ rk-bench --preset quick --min-time 5ms --sizes 4k,64k triad spsc hlc --save-baseline base.jsonl"
+rk-bench --preset quick --min-time 5ms --sizes 4k,64k --metrics time triad spsc hlc \
+	--save-baseline "$work/base.jsonl" --table
+echo "\$ rk-bench --analyze --baseline base.jsonl   (the same hlc timings, 30% slower)"
+jq -c 'select(.workload == "hlc") | {workload, size, backend, metric, times: [.samples[] * 1.3]}' \
+	"$work/base.jsonl" | rk-bench --analyze --baseline "$work/base.jsonl" --table ||
+	echo "exit status $?: a regression, as a CI gate would see it"

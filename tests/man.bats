@@ -127,3 +127,8 @@ emit() {
 @test "coren-envelope(5) EXAMPLES run" {
 	run_sessions "$top_srcdir/man/coren-envelope.5"
 }
+
+@test "rk-bench(1) EXAMPLES run" {
+	command -v jq >/dev/null || skip "jq is not installed"
+	run_sessions "$top_srcdir/man/rk-bench.1"
+}

@@ -33,8 +33,8 @@ static const char usage[] =
 	"  -i, --ignore-failure time commands that exit non-zero\n"
 	"  --show-output        keep the commands' stderr\n"
 	"  --analyze            read timing records (bench records, or objects\n"
-	"                       with time, times, samples or value, or bare\n"
-	"                       numbers of seconds) from FILEs or stdin\n"
+	"                       with time, seconds, times, samples or value, or\n"
+	"                       bare numbers of seconds) from FILEs or stdin\n"
 	"  --list               list the workloads and exit\n"
 	"  --plugin-dir DIR     look for workload plugins in DIR first\n"
 	"\n"
@@ -53,6 +53,8 @@ static const char usage[] =
 	"  --metrics LIST       time, throughput, instructions (default:\n"
 	"                       time,throughput; time for --cmd)\n"
 	"  --insn-iterations N  iterations counted for instructions (default 10)\n"
+	"  --callgrind          count instructions with callgrind even where a\n"
+	"                       perf counter exists (as a baseline made by it)\n"
 	"  --confidence P       of the intervals (default 0.95)\n"
 	"\n"
 	"Baselines and reports:\n"
@@ -92,7 +94,7 @@ static struct {
 	uint64_t insn_iters;
 	const char *save, *baseline, *plot;
 	int format; /* -1: by stdout */
-	int insn_child;
+	int insn_child, callgrind;
 	uint64_t child_size;
 } opt;
 
@@ -194,7 +196,7 @@ static void parse_options(int argc, char **argv)
 	enum { CMD = TOOL_OPT__END, PREPARE, NO_OVERHEAD, SHOW_OUTPUT, ANALYZE,
 	       LIST, PLUGIN_DIR, PRESET, SIZES, MIN_TIME, TIMEOUT, METRICS,
 	       INSN_ITERS, CONFIDENCE, SAVE, BASELINE, THRESHOLD, FORMAT, PLOT,
-	       INSN_CHILD, CHILD_SIZE };
+	       INSN_CHILD, CHILD_SIZE, CALLGRIND };
 	static const struct option opts[] = {
 		{"cmd", required_argument, NULL, CMD},
 		{"name", required_argument, NULL, 'n'},
@@ -219,6 +221,7 @@ static void parse_options(int argc, char **argv)
 		{"threshold", required_argument, NULL, THRESHOLD},
 		{"format", required_argument, NULL, FORMAT},
 		{"plot", required_argument, NULL, PLOT},
+		{"callgrind", no_argument, NULL, CALLGRIND},
 		{"insn-child", no_argument, NULL, INSN_CHILD},	/* internal */
 		{"child-size", required_argument, NULL, CHILD_SIZE}, /* internal */
 		TOOL_COMMON_OPTIONS,
@@ -285,6 +288,7 @@ static void parse_options(int argc, char **argv)
 						 "latex, tsv, jsonl)", optarg);
 			break;
 		case PLOT: opt.plot = optarg; break;
+		case CALLGRIND: opt.callgrind = 1; break;
 		case INSN_CHILD: opt.insn_child = 1; break;
 		case CHILD_SIZE: opt.child_size = strtoull(optarg, NULL, 10); break;
 		default: tool_usage_error("unknown option");
@@ -325,11 +329,13 @@ static int instructions(const char *spec, const struct coren_workload *w,
 	double total;
 	ssize_t len;
 
-	if (!coren_bench_instructions(w, size, opt.insn_iters, per_iter, &err))
-		return 0;
-	if (err.code != COREN_ERR_NOTFOUND)
-		tool_die(&err);
-	say("%s", err.msg);
+	if (!opt.callgrind) {
+		if (!coren_bench_instructions(w, size, opt.insn_iters, per_iter, &err))
+			return 0;
+		if (err.code != COREN_ERR_NOTFOUND)
+			tool_die(&err);
+		say("%s", err.msg);
+	}
 	len = readlink("/proc/self/exe", self, sizeof self - 1);
 	if (len <= 0)
 		return -1;

@@ -116,7 +116,7 @@ static long values(const json_t *rec, const json_t **arr, double *one,
 		   const char **field)
 {
 	static const char *const arrays[] = {"samples", "times"};
-	static const char *const scalars[] = {"time", "value"};
+	static const char *const scalars[] = {"time", "seconds", "value"};
 	const json_t *v;
 	size_t i, j;
 
@@ -132,7 +132,7 @@ static long values(const json_t *rec, const json_t **arr, double *one,
 			*arr = v;
 			return (long)json_array_size(v);
 		}
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 3; i++)
 		if ((v = json_object_get(rec, scalars[i]))) {
 			*field = scalars[i];
 			if (!json_is_number(v) || !isfinite(json_number_value(v)))
@@ -165,8 +165,8 @@ enum coren_err coren_bench_collect_add(struct coren_bench_collect *c,
 					   "field '%s' is not a number or an array "
 					   "of numbers", field)
 			 : coren_error_set(err, COREN_ERR_RECORD,
-					   "no timing: want 'samples', 'times', 'time' "
-					   "or 'value'");
+					   "no timing: want 'samples', 'times', 'time', "
+					   "'seconds' or 'value'");
 	}
 	w = json_is_object(rec) ? str(rec, "workload") : NULL;
 	if (!w && json_is_object(rec) && !(w = str(rec, "name")))

@@ -234,7 +234,8 @@ enum coren_err coren_bench_baseline_save(const char *path, const json_t *recs,
 /* ---- Analysis and reports ------------------------------------------- */
 
 /* Collects timing input for --analyze: a bench record (its samples), or
- * any record with a number "time" (seconds), else "value" (then "metric"
+ * any record with an array "samples" or "times", or a number "time" or
+ * "seconds" (seconds), else "value" (then "metric"
  * and "unit" name it), grouped by workload (else "name", else "command",
  * else "stdin"), size, backend and metric. */
 struct coren_bench_collect;

@@ -1,0 +1,59 @@
+#!/bin/sh
+# rkbench.sh - rk-bench itself, in one run:
+#   the built-in workloads (preset ci) as a report, a plot and bench records;
+#   rk-bench --cmd against hyperfine on the same commands: the mean must be
+#     within 5% of hyperfine's, and rk-bench's overhead per run (its wall
+#     time less the commands' own) below hyperfine's;
+#   every record of this make bench judged by rk-bench --analyze.
+# Writes bench/results/rk-bench.{jsonl,md,svg} and hyperfine.jsonl.
+set -eu
+out=${top_builddir:-.}/bench/results
+mkdir -p "$out"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+rk-bench --preset ci --format markdown --save-baseline "$out/rk-bench.jsonl" \
+	--plot "$out/rk-bench.svg" > "$out/rk-bench.md"
+cat "$out/rk-bench.md"
+
+if ! command -v hyperfine >/dev/null 2>&1; then
+	echo "hyperfine is not installed: no comparison (apt-get install hyperfine)"
+	exit 0
+fi
+now() { date +%s.%N; }
+W=3
+R=20
+: > "$out/hyperfine.jsonl"
+printf '\n%-28s %10s %10s %7s   %12s %12s\n' command rk-bench hyperfine ratio "rk overhead" "hf overhead"
+for cmd in 'sleep 0.02' 'sleep 0.1' 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done' 'true'; do
+	# alternate the two tools, twice, and keep each tool's better run
+	rk_mean= hf_mean= rk_ovh= hf_ovh=
+	for round in 1 2; do
+		s=$(now)
+		rk-bench -q -w $W -r $R --cmd "$cmd" --json > "$work/rk.jsonl"
+		e=$(now)
+		m=$(jq .mean "$work/rk.jsonl")
+		o=$(echo "(($e - $s) - ($W + $R) * $m) / ($W + $R)" | bc -l)
+		if [ -z "$rk_ovh" ] || [ "$(echo "$o < $rk_ovh" | bc -l)" = 1 ]; then rk_ovh=$o; rk_mean=$m; fi
+		s=$(now)
+		hyperfine -w $W -r $R --export-json "$work/hf.json" "$cmd" > /dev/null 2>&1
+		e=$(now)
+		m=$(jq '.results[0].mean' "$work/hf.json")
+		o=$(echo "(($e - $s) - ($W + $R) * $m) / ($W + $R)" | bc -l)
+		if [ -z "$hf_ovh" ] || [ "$(echo "$o < $hf_ovh" | bc -l)" = 1 ]; then hf_ovh=$o; hf_mean=$m; fi
+	done
+	ratio=$(echo "$rk_mean / $hf_mean" | bc -l)
+	printf '%-28.28s %9.2fms %9.2fms %7.3f   %10.2fms %10.2fms\n' "$cmd" \
+		"$(echo "$rk_mean * 1000" | bc -l)" "$(echo "$hf_mean * 1000" | bc -l)" "$ratio" \
+		"$(echo "$rk_ovh * 1000" | bc -l)" "$(echo "$hf_ovh * 1000" | bc -l)"
+	jq -nc --arg c "$cmd" --argjson rk "$rk_mean" --argjson hf "$hf_mean" \
+		--argjson ro "$rk_ovh" --argjson ho "$hf_ovh" \
+		'{type: "bench", workload: ("rk-bench vs hyperfine: " + $c), metric: "mean_ratio",
+		  unit: "", value: ($rk / $hf), rk_mean: $rk, hyperfine_mean: $hf,
+		  rk_overhead_per_run: $ro, hyperfine_overhead_per_run: $ho}' >> "$out/hyperfine.jsonl"
+done
+echo "(both run each command through sh -c and subtract the shell's start-up time)"
+
+printf '\nEvery record of this make bench, judged by rk-bench --analyze:\n'
+cat "$out"/*.jsonl | jq -c 'select(.time or .seconds or .value or .samples)' |
+	rk-bench --analyze --format markdown --keep-going 2>/dev/null || true
