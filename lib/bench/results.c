@@ -182,7 +182,7 @@ enum coren_err coren_bench_compare(const json_t *base, const json_t *cur,
 	if ((rc = moments(base, &c->base, &sb, &nb, &xb, err)) ||
 	    (rc = moments(cur, &c->cur, &sc, &nc, &xc, err)))
 		goto out;
-	if (!(c->base > 0) || !isfinite(c->cur)) {
+	if (!(c->base > 0) || !isfinite(c->base) || !isfinite(c->cur)) {
 		rc = coren_error_set(err, COREN_ERR_RECORD,
 				     "cannot compare: baseline mean %g, current %g",
 				     c->base, c->cur);
