@@ -221,40 +221,46 @@ json_t *coren_bench_collect_records(const struct coren_bench_collect *c,
 	return out;
 }
 
+/* Whether rec is a time record of workload w. */
+static bool time_of(const json_t *rec, const char *w)
+{
+	const char *m = str(rec, "metric"), *rw = str(rec, "workload");
+
+	return m && rw && !strcmp(m, "time") && !strcmp(rw, w);
+}
+
 void coren_bench_add_scaling(json_t *recs)
 {
 	size_t i, j, n, cap = json_array_size(recs);
 	double *size = malloc((cap + 1) * sizeof *size);
 	double *mean = malloc((cap + 1) * sizeof *mean);
-	json_t *r, *q, *fit;
-	struct coren_fit f;
 	struct coren_error err;
+	struct coren_fit f;
+	const char *w;
+	json_t *q, *fit;
 
 	for (i = 0; size && mean && i < cap; i++) {
-		r = json_array_get(recs, i);
-		if (json_object_get(r, "scaling") || !str(r, "metric") ||
-		    strcmp(str(r, "metric"), "time") || !str(r, "workload"))
+		w = str(json_array_get(recs, i), "workload");
+		/* once per workload: at its first time record */
+		for (j = 0; w && j < i && !time_of(json_array_get(recs, j), w); j++)
+			;
+		if (!w || j < i || !time_of(json_array_get(recs, i), w))
 			continue;
-		for (n = 0, j = 0; j < cap; j++) { /* the same workload's time records */
+		for (n = 0, j = i; j < cap; j++) {
 			q = json_array_get(recs, j);
-			if (!str(q, "metric") || strcmp(str(q, "metric"), "time") ||
-			    !str(q, "workload") || strcmp(str(q, "workload"), str(r, "workload")) ||
-			    !json_is_number(json_object_get(q, "size")))
-				continue;
-			size[n] = json_number_value(json_object_get(q, "size"));
-			mean[n++] = json_number_value(json_object_get(q, "mean"));
+			if (time_of(q, w) && json_is_number(json_object_get(q, "size"))) {
+				size[n] = json_number_value(json_object_get(q, "size"));
+				mean[n++] = json_number_value(json_object_get(q, "mean"));
+			}
 		}
 		if (n < 2 || coren_stats_power_fit(size, mean, n, &f, &err))
 			continue;
-		for (j = 0; j < cap; j++) {
+		for (j = i; j < cap; j++) {
 			q = json_array_get(recs, j);
-			if (!str(q, "metric") || strcmp(str(q, "metric"), "time") ||
-			    !str(q, "workload") || strcmp(str(q, "workload"), str(r, "workload")))
-				continue;
-			fit = json_pack("{s:f,s:f,s:f,s:s}", "exponent", f.exponent,
-					"coefficient", f.coefficient, "r2", f.r2,
-					"quality", f.quality);
-			if (fit)
+			if (time_of(q, w) &&
+			    (fit = json_pack("{s:f,s:f,s:f,s:s}", "exponent", f.exponent,
+					     "coefficient", f.coefficient, "r2", f.r2,
+					     "quality", f.quality)))
 				json_object_set_new(q, "scaling", fit);
 		}
 	}

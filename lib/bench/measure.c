@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <coren/bench.h>
+#include <coren/stats.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -323,16 +324,10 @@ enum coren_err coren_bench_cmd_run(const char *cmd, double timeout, unsigned fla
 	return COREN_OK;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 enum coren_err coren_bench_shell_overhead(unsigned n, double *seconds,
 					  struct coren_error *err)
 {
+	struct coren_summary s;
 	double *t, cpu;
 	enum coren_err rc = COREN_OK;
 	unsigned i;
@@ -343,10 +338,8 @@ enum coren_err coren_bench_shell_overhead(unsigned n, double *seconds,
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	for (i = 0; i < n && !rc; i++)
 		rc = coren_bench_cmd_run("", 0, 0, &t[i], &cpu, err);
-	if (!rc) {
-		qsort(t, n, sizeof *t, cmp_double);
-		*seconds = n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
-	}
+	if (!rc && !(rc = coren_stats_summary(t, n, 0.95, &s, err)))
+		*seconds = s.median;
 	free(t);
 	return rc;
 }

@@ -308,14 +308,12 @@ static const char *terminal(const char *path)
 	return NULL;
 }
 
-/* Throughput against size, a line per workload measured at several sizes;
- * returns how many lines were drawn. */
-static int plot_throughput(FILE *gp, const json_t *recs)
+/* Throughput against size, a line per workload measured at a size. */
+static void plot_throughput(FILE *gp, const json_t *recs)
 {
 	const char *w, *seen[64];
 	size_t i, j, ns = 0;
 	const json_t *r;
-	int lines = 0;
 
 	json_array_foreach(recs, i, r) {
 		if (strcmp(str(r, "metric"), "throughput") ||
@@ -328,7 +326,7 @@ static int plot_throughput(FILE *gp, const json_t *recs)
 			seen[ns++] = w;
 	}
 	if (!ns)
-		return 0;
+		return;
 	fputs("set title 'throughput against size'\nset logscale xy\n"
 	      "set xlabel 'size'\nset ylabel 'ops/s'\nset key outside right\n"
 	      "set grid\nplot ",
@@ -345,20 +343,17 @@ static int plot_throughput(FILE *gp, const json_t *recs)
 				fprintf(gp, "%.17g %.17g\n", get(r, "size"), get(r, "mean"));
 		fputs("e\n", gp);
 	}
-	lines = (int)ns;
 	fputs("unset logscale\n", gp);
-	return lines;
 }
 
 /* The change of every benchmark against its baseline, as bars. */
-static int plot_changes(FILE *gp, const json_t *recs)
+static void plot_changes(FILE *gp, const json_t *recs)
 {
 	const json_t *r, *k;
 	size_t i;
-	int n = 0;
 
 	if (!any_baseline(recs))
-		return 0;
+		return;
 	fputs("set title 'change against the baseline (%)'\nunset logscale\n"
 	      "set style fill solid 0.6\nset boxwidth 0.7\nset xtics rotate by -30\n"
 	      "set ylabel '%'\nset xlabel ''\nunset key\nset grid ytics\n"
@@ -372,10 +367,8 @@ static int plot_changes(FILE *gp, const json_t *recs)
 		size_text(r, sz, sizeof sz);
 		fprintf(gp, "\"%s %s %s\" %.6g\n", str(r, "workload"), sz,
 			str(r, "metric"), 100 * get(k, "change"));
-		n++;
 	}
 	fputs("e\n", gp);
-	return n;
 }
 
 enum coren_err coren_bench_plot(const char *path, const json_t *recs,

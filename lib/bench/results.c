@@ -244,17 +244,17 @@ json_t *coren_bench_regression_record(const json_t *cur,
 	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if ((o = json_object_get(cur, keys[i])))
 			json_object_set(rec, keys[i], o);
-	if (!(o = comparison(c, threshold)) || json_object_update(rec, o)) {
-		json_decref(o);
+	if (json_object_set_new(rec, "current", num(c->cur)) ||
+	    json_object_set_new(rec, "change", num(c->change)) ||
+	    json_object_set_new(rec, "p", num(c->p)) ||
+	    json_object_set_new(rec, "p_mw", num(c->p_mw)) ||
+	    json_object_set_new(rec, "threshold", json_real(threshold)) ||
+	    json_object_set_new(rec, "baseline", num(c->base)) ||
+	    json_object_set_new(rec, "test",
+				json_string(c->deterministic ? "threshold" : "welch"))) {
 		json_decref(rec);
 		return NULL;
 	}
-	json_object_del(rec, "verdict");
-	json_object_set_new(rec, "baseline", json_object_get(o, "mean"));
-	json_incref(json_object_get(o, "mean"));
-	json_object_del(rec, "mean");
-	json_decref(o);
-	json_object_set_new(rec, "test", json_string(c->deterministic ? "threshold" : "welch"));
 	return rec;
 }
 

@@ -273,62 +273,62 @@ static double count_ops(const void *state, uint64_t size)
 
 /* ---- spsc, hlc, envelope: the rk hot paths, one thread -------------- */
 
-static enum coren_err spsc_setup(uint64_t size, void **state, struct coren_error *err)
-{
-	struct coren_queue *q;
-	enum coren_err rc;
-
-	(void)size;
-	if ((rc = coren_queue_new(COREN_QUEUE_SPSC, 1024, ITEM, &q, err)))
-		return rc;
-	*state = q;
-	return COREN_OK;
-}
-
-/* size items pushed and popped in batches of 64. */
-static enum coren_err spsc_run_n(struct coren_queue *q, uint64_t n)
-{
-	unsigned char items[BATCH * ITEM] = {0};
-	uint64_t done = 0;
-	size_t k;
-
-	while (done < n) {
-		k = n - done < BATCH ? (size_t)(n - done) : BATCH;
-		k = coren_queue_push_n(q, items, k);
-		done += coren_queue_pop_n(q, items, k);
-	}
-	keep(items);
-	return COREN_OK;
-}
-
+/* The state of the one-thread workloads: SIZE and what they work on. */
 struct sized {
 	uint64_t n;
 	void *p;
 };
 
-static enum coren_err spsc_sized_setup(uint64_t size, void **state,
-				       struct coren_error *err)
+static enum coren_err sized_setup(uint64_t size, void **state, struct coren_error *err)
 {
 	struct sized *s = calloc(1, sizeof *s);
-	enum coren_err rc;
 
 	if (!s)
 		return nomem(err);
 	s->n = size ? size : 1;
-	if ((rc = spsc_setup(size, &s->p, err))) {
-		free(s);
-		return rc;
-	}
 	*state = s;
 	return COREN_OK;
 }
 
-static enum coren_err spsc_run(void *state, uint64_t iters, struct coren_error *err)
+static void sized_free(void *state)
 {
 	struct sized *s = state;
 
+	free(s->p);
+	free(s);
+}
+
+static enum coren_err spsc_setup(uint64_t size, void **state, struct coren_error *err)
+{
+	struct coren_queue *q;
+	enum coren_err rc;
+
+	if ((rc = coren_queue_new(COREN_QUEUE_SPSC, 1024, ITEM, &q, err)))
+		return rc;
+	if ((rc = sized_setup(size, state, err))) {
+		coren_queue_free(q);
+		return rc;
+	}
+	((struct sized *)*state)->p = q;
+	return COREN_OK;
+}
+
+/* size items pushed and popped in batches of 64. */
+static enum coren_err spsc_run(void *state, uint64_t iters, struct coren_error *err)
+{
+	struct sized *s = state;
+	unsigned char items[BATCH * ITEM] = {0};
+	uint64_t done = 0, n = s->n * iters;
+	size_t k;
+
 	(void)err;
-	return spsc_run_n(s->p, s->n * iters);
+	while (done < n) {
+		k = n - done < BATCH ? (size_t)(n - done) : BATCH;
+		k = coren_queue_push_n(s->p, items, k);
+		done += coren_queue_pop_n(s->p, items, k);
+	}
+	keep(items);
+	return COREN_OK;
 }
 
 static void spsc_free(void *state)
@@ -341,15 +341,17 @@ static void spsc_free(void *state)
 
 static enum coren_err hlc_setup(uint64_t size, void **state, struct coren_error *err)
 {
-	struct sized *s = calloc(1, sizeof *s);
+	struct sized *s;
+	enum coren_err rc;
 
-	if (!s || !(s->p = malloc(sizeof(struct coren_hlc)))) {
+	if ((rc = sized_setup(size, state, err)))
+		return rc;
+	s = *state;
+	if (!(s->p = malloc(sizeof(struct coren_hlc)))) {
 		free(s);
 		return nomem(err);
 	}
-	s->n = size ? size : 1;
 	coren_hlc_init(s->p, 1);
-	*state = s;
 	return COREN_OK;
 }
 
@@ -365,14 +367,6 @@ static enum coren_err hlc_run(void *state, uint64_t iters, struct coren_error *e
 		keep(&t);
 	}
 	return COREN_OK;
-}
-
-static void sized_free(void *state)
-{
-	struct sized *s = state;
-
-	free(s->p);
-	free(s);
 }
 
 struct env {
@@ -426,17 +420,6 @@ static enum coren_err env_run(void *state, uint64_t iters, struct coren_error *e
 static const char cost_line[] =
 	"{\"type\":\"cost\",\"name\":\"matmul 1k\",\"flops\":2000000000,"
 	"\"mem_bytes\":24000000,\"peak_mem\":24000000,\"result_bytes\":8000000}";
-
-static enum coren_err lines_setup(uint64_t size, void **state, struct coren_error *err)
-{
-	struct sized *s = calloc(1, sizeof *s);
-
-	if (!s)
-		return nomem(err);
-	s->n = size ? size : 1;
-	*state = s;
-	return COREN_OK;
-}
 
 /* size records parsed by jansson, as a filter's slow path reads them. */
 static enum coren_err record_run(void *state, uint64_t iters, struct coren_error *err)
@@ -589,11 +572,11 @@ static const struct coren_workload_ops ops[] = {
 	OPS("bytes", memcpy_sizes, memcpy_setup, memcpy_run, memcpy_ops, arrays_free),
 	OPS("msgs", msg_sizes, queue_setup, queue_run, count_ops, pair_free),
 	OPS("roundtrips", rt_sizes, roundtrip_setup, roundtrip_run, count_ops, pair_free),
-	OPS("msgs", hot_sizes, spsc_sized_setup, spsc_run, count_ops, spsc_free),
+	OPS("msgs", hot_sizes, spsc_setup, spsc_run, count_ops, spsc_free),
 	OPS("ticks", hot_sizes, hlc_setup, hlc_run, count_ops, sized_free),
 	OPS("envelopes", env_sizes, env_setup, env_run, NULL, free),
-	OPS("records", hot_sizes, lines_setup, record_run, count_ops, free),
-	OPS("records", hot_sizes, lines_setup, verdict_run, count_ops, free),
+	OPS("records", hot_sizes, sized_setup, record_run, count_ops, sized_free),
+	OPS("records", hot_sizes, sized_setup, verdict_run, count_ops, sized_free),
 	OPS("chunks", chunk_sizes, chunk_setup, chunk_run, NULL, chunk_free),
 };
 
