@@ -60,26 +60,7 @@ static struct coren_table *table;
 
 static void load_cap_file(const char *path)
 {
-	struct coren_reader *r;
-	struct coren_error err = {0};
-	FILE *f = tool_open(path);
-	json_t *rec = NULL;
-
-	r = coren_reader_new(f, path, tool.max_record);
-	if (!r || coren_reader_next(r, &rec, &err))
-		tool_die_code(&err, COREN_EXIT_USAGE);
-	if (!rec || strcmp(coren_record_type(rec), "cap")) {
-		coren_error_set(&err, COREN_ERR_RECORD, "no cap record in '%s'", path);
-		tool_die_code(&err, COREN_EXIT_USAGE);
-	}
-	if (coren_cap_from_json(rec, &cap, &err)) {
-		coren_reader_locate(r, &err);
-		tool_die_code(&err, COREN_EXIT_USAGE);
-	}
-	json_decref(rec);
-	coren_reader_free(r);
-	if (f != stdin)
-		fclose(f);
+	tool_cap(path, &cap);
 	have_cap = 1;
 	coren_cap_override(&cap, &opt.what_if);
 }
@@ -87,15 +68,9 @@ static void load_cap_file(const char *path)
 /* The machine for the first verdict when none was given: the cached probe. */
 static void need_cap(void)
 {
-	struct coren_probe_options po = {0};
-	enum coren_probe_source src;
-	struct coren_error err = {0};
-
 	if (have_cap)
 		return;
-	po.max_age = 7 * 86400;
-	if (coren_cap_get(&po, &cap, &src, &err))
-		tool_die(&err);
+	tool_cap(NULL, &cap);
 	have_cap = 1;
 	coren_cap_override(&cap, &opt.what_if);
 }

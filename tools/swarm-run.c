@@ -10,6 +10,7 @@
 #include <coren/memo.h>
 #include <coren/progress.h>
 #include <coren/record.h>
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <malloc.h>
@@ -58,6 +59,22 @@ static const char usage[] =
 	"                        and/or (with --max-age) older ones\n"
 	"  --max-age DURATION    with --gc: e.g. 30d, 12h\n"
 	"  --keep-going          finish every other chunk after a failed point\n"
+	"Beyond one machine:\n"
+	"  --shard I/N|auto      compute only task I's share (of N) of the\n"
+	"                        missing chunks into the cache; no results.\n"
+	"                        auto: SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT\n"
+	"  --slurm N             print a script that runs the sweep as a Slurm\n"
+	"                        job array of N tasks, resubmits failed tasks\n"
+	"                        and assembles the results; --submit runs it\n"
+	"  --remote DIR|URL      a shared chunk tier: chunks missing here are\n"
+	"                        fetched from it when coren's verdict says\n"
+	"                        fetching beats computing (token: the\n"
+	"                        COREN_REMOTE_TOKEN environment variable)\n"
+	"  --publish             put the chunks computed here on the tier\n"
+	"  --fetch verdict|always  how to choose (default verdict)\n"
+	"  --explain             a 'verdict' record per decision\n"
+	"  --cap FILE            this machine (a cap record) for the verdicts\n"
+	"                        and --gc (default: coren-probe's cache)\n"
 	"  --progress, --no-progress  bar on stderr (default: on a terminal)\n"
 	"  -q, -v, --help\n"
 	"\n"
@@ -86,7 +103,15 @@ enum {
 	OPT_PROGRESS,
 	OPT_NO_PROGRESS,
 	OPT_SERVE,
-	OPT_EXP_VERSION
+	OPT_EXP_VERSION,
+	OPT_SHARD,
+	OPT_SLURM,
+	OPT_SUBMIT,
+	OPT_REMOTE,
+	OPT_PUBLISH,
+	OPT_FETCH,
+	OPT_EXPLAIN,
+	OPT_CAP
 };
 
 static const struct option options[] = {
@@ -112,6 +137,14 @@ static const struct option options[] = {
 	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
 	{"serve", required_argument, NULL, OPT_SERVE},
 	{"version", optional_argument, NULL, OPT_EXP_VERSION},
+	{"shard", required_argument, NULL, OPT_SHARD},
+	{"slurm", required_argument, NULL, OPT_SLURM},
+	{"submit", no_argument, NULL, OPT_SUBMIT},
+	{"remote", required_argument, NULL, OPT_REMOTE},
+	{"publish", no_argument, NULL, OPT_PUBLISH},
+	{"fetch", required_argument, NULL, OPT_FETCH},
+	{"explain", no_argument, NULL, OPT_EXPLAIN},
+	{"cap", required_argument, NULL, OPT_CAP},
 	{"json", no_argument, NULL, TOOL_OPT_JSON},
 	{"max-record", required_argument, NULL, TOOL_OPT_MAX_RECORD},
 	{"keep-going", no_argument, NULL, TOOL_OPT_KEEP_GOING},
@@ -136,6 +169,12 @@ struct args {
 	const char *serve;
 	char **cmd, **coproc;
 	bool workers_set;
+	bool sharded;
+	uint32_t shard, shards;
+	unsigned slurm; /* tasks of --slurm; 0: none */
+	bool submit, publish, explain;
+	const char *remote, *cap_file;
+	enum coren_fetch_policy fetch;
 };
 
 static volatile sig_atomic_t stop;
@@ -165,6 +204,36 @@ static void later(struct args *a, int opt, char *arg)
 		abort();
 	a->later[a->nlater] = arg;
 	a->later_opt[a->nlater++] = opt;
+}
+
+/* "I/N" (0 <= I < N), or "auto": Slurm's array task, counted from the
+ * array's first task. */
+static void parse_shard(struct args *a, const char *arg)
+{
+	const char *id = getenv("SLURM_ARRAY_TASK_ID");
+	const char *count = getenv("SLURM_ARRAY_TASK_COUNT");
+	const char *min = getenv("SLURM_ARRAY_TASK_MIN");
+	unsigned long long i, n, m = 0;
+	char tail;
+
+	if (!strcmp(arg, "auto")) {
+		if (!id || !count ||
+		    sscanf(id, "%llu%c", &i, &tail) != 1 ||
+		    sscanf(count, "%llu%c", &n, &tail) != 1 ||
+		    (min && sscanf(min, "%llu%c", &m, &tail) != 1) || i < m)
+			tool_usage_error("--shard auto: not in a Slurm job "
+					 "array (SLURM_ARRAY_TASK_ID and "
+					 "SLURM_ARRAY_TASK_COUNT)");
+		i -= m;
+	} else if (strspn(arg, "0123456789/") != strlen(arg) ||
+		   sscanf(arg, "%llu/%llu%c", &i, &n, &tail) != 2) {
+		tool_usage_error("--shard '%s': I/N, e.g. 0/4, or auto", arg);
+	}
+	if (n < 1 || n > UINT32_MAX || i >= n)
+		tool_usage_error("--shard %llu/%llu: I must be below N", i, n);
+	a->sharded = true;
+	a->shard = (uint32_t)i;
+	a->shards = (uint32_t)n;
 }
 
 static void parse_args(int argc, char **argv, struct args *a)
@@ -233,6 +302,42 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case OPT_SERVE:
 			a->serve = optarg;
 			break;
+		case OPT_SHARD:
+			parse_shard(a, optarg);
+			break;
+		case OPT_SLURM:
+			a->slurm = (unsigned)tool_number_option("--slurm", optarg, 0);
+			if (a->slurm < 1 || a->slurm > 1000000 ||
+			    strspn(optarg, "0123456789") != strlen(optarg))
+				tool_usage_error("--slurm '%s': a number of "
+						 "tasks, 1..1000000",
+						 optarg);
+			break;
+		case OPT_SUBMIT:
+			a->submit = true;
+			break;
+		case OPT_REMOTE:
+			a->remote = optarg;
+			break;
+		case OPT_PUBLISH:
+			a->publish = true;
+			break;
+		case OPT_FETCH:
+			if (!strcmp(optarg, "verdict"))
+				a->fetch = COREN_FETCH_VERDICT;
+			else if (!strcmp(optarg, "always"))
+				a->fetch = COREN_FETCH_ALWAYS;
+			else
+				tool_usage_error("--fetch '%s': verdict or "
+						 "always",
+						 optarg);
+			break;
+		case OPT_EXPLAIN:
+			a->explain = true;
+			break;
+		case OPT_CAP:
+			a->cap_file = optarg;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			exit(0);
@@ -247,6 +352,16 @@ static void parse_args(int argc, char **argv, struct args *a)
 				 argv[optind]);
 	if (a->max_age >= 0 && a->mode != MODE_GC)
 		tool_usage_error("--max-age goes with --gc");
+	if (a->submit && !a->slurm)
+		tool_usage_error("--submit goes with --slurm");
+	if ((a->publish || a->explain) && !a->remote)
+		tool_usage_error("--publish and --explain go with --remote");
+	if (a->slurm && (a->sharded || a->mode != MODE_RUN))
+		tool_usage_error("--slurm makes its own --shard runs; give "
+				 "it the experiment only");
+	if (a->sharded && (a->mode == MODE_PLAN || a->mode == MODE_VERIFY ||
+			   a->mode == MODE_GC))
+		tool_usage_error("--shard goes with a run or --stream");
 }
 
 /* An option applied over the experiment. */
@@ -452,14 +567,44 @@ static int run(struct coren_memo_plan *p, struct coren_memo_exec *x,
 	struct coren_memo_stats st;
 	struct coren_error err = {0};
 	struct coren_progress *bar = NULL;
+	struct coren_remote *remote = NULL;
+	struct coren_cap cap;
+	uint32_t *owner = NULL;
 	enum coren_err rc;
 	json_t *diag;
+
+	if (a->sharded &&
+	    coren_memo_shard_assign(p, x, a->shards, &owner, &err))
+		tool_die(&err);
+	if (a->remote) {
+		struct coren_remote_link seed;
+		bool url = strstr(a->remote, "://") != NULL;
+
+		tool_cap(a->cap_file, &cap);
+		/* the link starts from this machine's network (or, for a
+		 * directory, its disk), then follows the transfers */
+		seed.latency = url ? (cap.net_latency > 0 ? cap.net_latency : 1e-3)
+				   : 1e-4;
+		seed.bandwidth = url && cap.net_bw > 0 ? cap.net_bw
+				 : cap.disk_read_bw > 0 ? cap.disk_read_bw
+							: 1e8;
+		if (coren_remote_open(a->remote, getenv("COREN_REMOTE_TOKEN"),
+				      &seed, &remote, &err))
+			tool_die(&err);
+		o.remote = remote;
+		o.cap = &cap;
+		o.publish = a->publish;
+		o.fetch = a->fetch;
+		o.explain = a->explain ? stdout : NULL;
+	}
+	o.owner = owner;
+	o.shard = a->shard;
 
 	if (a->progress != 0 && tool.verbosity > 0)
 		bar = coren_progress_new(stderr, "swarm-run",
 					 coren_memo_plan_chunks(p), "chunks",
 					 a->progress == 1);
-	o.out = a->mode == MODE_STREAM ? NULL : stdout;
+	o.out = a->mode == MODE_STREAM || a->sharded ? NULL : stdout;
 	o.keep_going = tool.keep_going;
 	o.workers = e->workers;
 	o.stop = &stop;
@@ -468,6 +613,13 @@ static int run(struct coren_memo_plan *p, struct coren_memo_exec *x,
 	rc = coren_memo_run(p, x, &o, &st, &err);
 	coren_progress_finish(bar);
 	coren_progress_free(bar);
+	if (remote && coren_remote_down(remote) && tool.verbosity > 0)
+		tool_warn("the remote tier went away: what it did not give "
+			  "was computed here");
+	coren_remote_free(remote);
+	if (a->remote)
+		coren_cap_release(&cap);
+	free(owner);
 	diag = coren_memo_stats_record(&st);
 	coren_record_write(stdout, diag);
 	json_decref(diag);
@@ -502,19 +654,24 @@ static int cache_verify(const struct coren_memo_exp *e)
 	return st.damaged ? COREN_EXIT_NEGATIVE : 0;
 }
 
-static int cache_gc(const struct coren_memo_plan *p, double max_age,
+static int cache_gc(const struct coren_memo_plan *p, struct args *a,
 		    const struct coren_memo_exp *e)
 {
 	struct coren_memo_cache_stats st;
 	struct coren_error err = {0};
+	struct coren_cap cap;
 	json_t *d;
 
-	if (!e->naxes && max_age < 0)
+	if (!e->naxes && a->max_age < 0)
 		tool_usage_error("--gc needs an experiment (--split, -c) or "
 				 "--max-age");
-	if (coren_memo_cache_gc(e->cache, e->naxes ? p : NULL, max_age, &st,
-				&err))
+	if (a->max_age >= 0) /* expensive chunks live longer */
+		tool_cap(a->cap_file, &cap);
+	if (coren_memo_cache_gc(e->cache, e->naxes ? p : NULL, a->max_age,
+				a->max_age >= 0 ? &cap : NULL, &st, &err))
 		tool_die(&err);
+	if (a->max_age >= 0)
+		coren_cap_release(&cap);
 	d = coren_record_new("diag");
 	json_object_set_new(d, "chunks_checked", coren_json_u64(st.checked));
 	json_object_set_new(d, "chunks_removed", coren_json_u64(st.removed));
@@ -524,6 +681,131 @@ static int cache_gc(const struct coren_memo_plan *p, double max_age,
 	coren_record_write(stdout, d);
 	json_decref(d);
 	return 0;
+}
+
+/* s as one shell word. */
+static void put_quoted(FILE *f, const char *s)
+{
+	putc('\'', f);
+	for (; *s; s++)
+		if (*s == '\'')
+			fputs("'\\''", f);
+		else
+			putc(*s, f);
+	putc('\'', f);
+}
+
+static const char slurm_body[] =
+	"work=${SWARM_WORK:-.swarm-slurm.$$}\n"
+	"command -v sbatch >/dev/null || {\n"
+	"\techo \"swarm-run: sbatch not found (is Slurm installed?)\" >&2\n"
+	"\texit 2\n"
+	"}\n"
+	"mkdir -p \"$work\" || exit 2\n"
+	"tasks=0-$((n - 1))\n"
+	"try=0\n"
+	"while :; do\n"
+	"\t# shellcheck disable=SC2086 # SWARM_SBATCH: several options\n"
+	"\tsbatch --wait --array=\"$tasks\" --job-name=swarm-run \\\n"
+	"\t\t--output=\"$work/task-%a.log\" ${SWARM_SBATCH:-} \\\n"
+	"\t\t--wrap \"$swarm --shard \\$SLURM_ARRAY_TASK_ID/$n --no-progress \\\n"
+	"\t\t\t>/dev/null && touch '$work'/ok.\\$SLURM_ARRAY_TASK_ID\" \\\n"
+	"\t\t>/dev/null\n"
+	"\ttasks=\n"
+	"\ti=0\n"
+	"\twhile [ \"$i\" -lt \"$n\" ]; do\n"
+	"\t\t[ -e \"$work/ok.$i\" ] || tasks=\"$tasks${tasks:+,}$i\"\n"
+	"\t\ti=$((i + 1))\n"
+	"\tdone\n"
+	"\t[ -z \"$tasks\" ] && break\n"
+	"\ttry=$((try + 1))\n"
+	"\tif [ \"$try\" -gt \"${SWARM_RETRIES:-2}\" ]; then\n"
+	"\t\techo \"swarm-run: tasks $tasks failed (logs in $work);\" \\\n"
+	"\t\t\t\"assembling, computing what they left\" >&2\n"
+	"\t\tbreak\n"
+	"\tfi\n"
+	"\techo \"swarm-run: resubmitting tasks $tasks\" >&2\n"
+	"done\n"
+	"[ -n \"$tasks\" ] || rm -rf \"$work\"\n"
+	"eval \"exec $swarm\"\n";
+
+/* The --slurm script: the sweep of argv (less --slurm and --submit) as a
+ * job array of n tasks, failed tasks resubmitted, then the assembly. */
+static void slurm_script(FILE *f, int argc, char **argv, unsigned n)
+{
+	char cwd[PATH_MAX];
+	bool command = false;
+
+	if (!getcwd(cwd, sizeof cwd))
+		tool_usage_error("--slurm: cannot name the current directory");
+	fprintf(f, "#!/bin/sh\n"
+		   "# The sweep as a Slurm job array of %u tasks (swarm-run "
+		   "--slurm, coren %s).\n"
+		   "# Each task computes its share of the missing chunks into "
+		   "the shared cache;\n"
+		   "# failed tasks are resubmitted ($SWARM_RETRIES times, "
+		   "default 2); then the\n"
+		   "# results are assembled from the cache here, computing "
+		   "whatever is still\n"
+		   "# missing. $SWARM_SBATCH: more sbatch options (e.g. "
+		   "\"-p batch -t 1:00:00\").\n"
+		   "set -u\n"
+		   "cd ",
+		n, PACKAGE_VERSION);
+	put_quoted(f, cwd);
+	fprintf(f, " || exit 2\nn=%u\nswarm=", n);
+	/* the command line, one quoted word each, as one quoted string */
+	{
+		char *text = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&text, &len);
+
+		if (!m)
+			abort();
+		fputs("swarm-run", m); /* from PATH, on every node */
+		for (int i = 1; i < argc; i++) {
+			if (!command && !strcmp(argv[i], "--submit"))
+				continue;
+			if (!command && !strcmp(argv[i], "--slurm")) {
+				i++;
+				continue;
+			}
+			if (!command && !strncmp(argv[i], "--slurm=", 8))
+				continue;
+			command |= !strcmp(argv[i], "--cmd") ||
+				   !strcmp(argv[i], "--coproc");
+			putc(' ', m);
+			put_quoted(m, argv[i]);
+		}
+		fclose(m);
+		put_quoted(f, text);
+		free(text);
+	}
+	fputs("\n", f);
+	fputs(slurm_body, f);
+}
+
+/* --slurm: prints the script, or with --submit runs it. */
+static int slurm(int argc, char **argv, const struct args *a)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	if (!a->submit) {
+		slurm_script(stdout, argc, argv, a->slurm);
+		return 0;
+	}
+	m = open_memstream(&text, &len);
+	if (!m)
+		abort();
+	slurm_script(m, argc, argv, a->slurm);
+	fclose(m);
+	fflush(NULL);
+	execl("/bin/sh", "sh", "-c", text, "swarm-run-slurm", (char *)NULL);
+	tool_warn("cannot run /bin/sh: %s", strerror(errno));
+	free(text);
+	return COREN_EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -545,6 +827,11 @@ int main(int argc, char **argv)
 	if (a.serve)
 		return serve(&a);
 	load_experiment(&e, &a);
+	if (a.slurm) { /* checked (the experiment loads), then handed over */
+		if (e.naxes == 0)
+			tool_usage_error("--slurm: no experiment (--split, -c)");
+		return slurm(argc, argv, &a);
+	}
 	if (a.mode != MODE_VERIFY && coren_memo_plan_new(&e, &p, &err))
 		tool_die(&err);
 	memset(&sa, 0, sizeof sa);
@@ -556,7 +843,7 @@ int main(int argc, char **argv)
 		status = cache_verify(&e);
 		break;
 	case MODE_GC:
-		status = cache_gc(p, a.max_age, &e);
+		status = cache_gc(p, &a, &e);
 		break;
 	case MODE_PLAN:
 		x = open_exec(&e, &a, false);

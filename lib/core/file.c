@@ -4,6 +4,7 @@
 
 #include <coren/file.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -164,8 +165,11 @@ enum coren_err coren_file_replace(const char *path, const void *data,
 	return coren_atomic_commit(&af, err);
 }
 
-enum coren_err coren_file_read(const char *path, size_t max, char **data,
-			       size_t *len, struct coren_error *err)
+/* Reads path into a buffer; more than max bytes is COREN_ERR_TOOLONG, or
+ * with head, the first max bytes. */
+static enum coren_err read_file(const char *path, size_t max, bool head,
+				char **data, size_t *len,
+				struct coren_error *err)
 {
 	size_t alloc = 4096, n = 0;
 	char *buf = NULL, *p;
@@ -190,7 +194,9 @@ enum coren_err coren_file_read(const char *path, size_t max, char **data,
 			}
 			buf = p;
 		}
-		r = read(fd, buf + n, alloc - n - 1);
+		r = read(fd, buf + n,
+			 head && max - n < alloc - n - 1 ? max - n
+							 : alloc - n - 1);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -203,6 +209,8 @@ enum coren_err coren_file_read(const char *path, size_t max, char **data,
 		if (r == 0)
 			break;
 		n += (size_t)r;
+		if (head && n == max)
+			break;
 		if (n > max) {
 			free(buf);
 			close(fd);
@@ -216,6 +224,18 @@ enum coren_err coren_file_read(const char *path, size_t max, char **data,
 	*data = buf;
 	*len = n;
 	return COREN_OK;
+}
+
+enum coren_err coren_file_read(const char *path, size_t max, char **data,
+			       size_t *len, struct coren_error *err)
+{
+	return read_file(path, max, false, data, len, err);
+}
+
+enum coren_err coren_file_read_head(const char *path, size_t max, char **data,
+				    size_t *len, struct coren_error *err)
+{
+	return read_file(path, max, true, data, len, err);
 }
 
 enum coren_err coren_mkdir_p(const char *path, mode_t mode,

@@ -7,6 +7,7 @@
 #include <coren/file.h>
 #include <coren/json.h>
 #include <coren/record.h>
+#include <coren/verdict.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #define TEMP_MAX_AGE 3600.0 /* a temporary file this old was abandoned */
+#define HEADER_PEEK 65536   /* bytes read for a chunk header */
 
 static json_t *chunk_record(const struct coren_memo_plan *p,
 			    struct coren_memo_exec *x, uint64_t c,
@@ -193,8 +195,33 @@ struct gc_ctx {
 	char **ids; /* sorted; NULL: no plan */
 	uint64_t nids;
 	double max_age, now;
+	const struct coren_cap *cap;
 	struct coren_memo_cache_stats *st;
 };
+
+/* How long chunk id (at path) lives: max_age scaled by the verdict's
+ * suggest_ttl when its header carries a cost, else max_age. */
+static double chunk_ttl(const struct gc_ctx *g, const char *path,
+			const char *id)
+{
+	struct coren_chunk_header h;
+	struct coren_verdict v;
+	char *data = NULL;
+	size_t len = 0;
+	double ttl = g->max_age;
+
+	if (coren_file_read_head(path, HEADER_PEEK, &data, &len, NULL))
+		return ttl;
+	if (!coren_chunk_peek(data, len, id, &h, NULL)) {
+		if (h.has_cost) {
+			coren_verdict_decide(&h.cost, g->cap, &v);
+			ttl = coren_verdict_suggest_ttl(&v, g->max_age);
+		}
+		coren_chunk_header_release(&h);
+	}
+	free(data);
+	return ttl;
+}
 
 static int cmp_id(const void *a, const void *b)
 {
@@ -206,6 +233,7 @@ static enum coren_err gc_one(const char *path, const char *name,
 {
 	struct gc_ctx *g = data;
 	double age = g->now - (double)st->st_mtime;
+	char id[65], *key = id;
 	bool drop;
 
 	if (!name) {
@@ -217,14 +245,13 @@ static enum coren_err gc_one(const char *path, const char *name,
 		return COREN_OK;
 	}
 	g->st->checked++;
-	drop = g->max_age >= 0 && age > g->max_age;
-	if (g->ids) {
-		char id[65], *key = id;
-
-		memcpy(id, name, 64);
-		id[64] = '\0';
+	memcpy(id, name, 64);
+	id[64] = '\0';
+	/* suggest_ttl scales by 0.1 at the least: younger ones all stay */
+	drop = g->max_age >= 0 && age > g->max_age * (g->cap ? 0.1 : 1) &&
+	       age > (g->cap ? chunk_ttl(g, path, id) : g->max_age);
+	if (g->ids)
 		drop |= !bsearch(&key, g->ids, g->nids, sizeof *g->ids, cmp_id);
-	}
 	if (drop && !unlink(path)) {
 		g->st->removed++;
 		g->st->bytes_removed += (uint64_t)st->st_size;
@@ -236,11 +263,11 @@ static enum coren_err gc_one(const char *path, const char *name,
 
 enum coren_err coren_memo_cache_gc(const char *cache,
 				   const struct coren_memo_plan *p,
-				   double max_age,
+				   double max_age, const struct coren_cap *cap,
 				   struct coren_memo_cache_stats *st,
 				   struct coren_error *err)
 {
-	struct gc_ctx g = {NULL, 0, max_age, (double)time(NULL), st};
+	struct gc_ctx g = {NULL, 0, max_age, (double)time(NULL), cap, st};
 	size_t na = p ? coren_memo_plan_naxes(p) : 0;
 	size_t *bins = malloc((na + 1) * sizeof *bins);
 	enum coren_err rc = bins ? COREN_OK : COREN_ERR_NOMEM;

@@ -364,29 +364,63 @@ enum coren_err coren_chunk_load(const char *cache, const char *id,
 	return rc;
 }
 
-enum coren_err coren_chunk_store(const char *cache,
-				 const struct coren_chunk_header *h,
-				 const char *content, size_t len,
-				 struct coren_error *err)
+enum coren_err coren_chunk_peek(const void *data, size_t size,
+				const char *want_id,
+				struct coren_chunk_header *h,
+				struct coren_error *err)
 {
-	struct coren_buf b;
-	char *path = coren_chunk_path(cache, h->id);
+	size_t hlen = 0;
+	enum coren_err rc;
+
+	memset(h, 0, sizeof *h);
+	rc = decode_header(data, size, &hlen, h, err);
+	if (rc)
+		return rc;
+	if (want_id && strcmp(want_id, h->id))
+		rc = corrupt(err, "header id is not the chunk's id");
+	else if (!id_matches(h))
+		rc = corrupt(err, "header id does not match its key, params "
+				  "and version");
+	if (rc)
+		coren_chunk_header_release(h);
+	return rc;
+}
+
+enum coren_err coren_chunk_store_file(const char *cache, const char *id,
+				      const void *data, size_t len,
+				      struct coren_error *err)
+{
+	char *path = coren_chunk_path(cache, id), *slash;
 	enum coren_err rc;
 
 	if (!path)
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-	coren_buf_init(&b, 0);
-	rc = coren_chunk_encode(h, content, len, 0, &b, err);
-	if (!rc) {
-		char *slash = strrchr(path, '/');
-
-		*slash = '\0';
-		rc = coren_mkdir_p(path, 0777, err);
-		*slash = '/';
-	}
+	slash = strrchr(path, '/');
+	*slash = '\0';
+	rc = coren_mkdir_p(path, 0777, err);
+	*slash = '/';
 	if (!rc)
-		rc = coren_file_replace(path, b.data, b.len, 0644, err);
-	coren_buf_release(&b);
+		rc = coren_file_replace(path, data, len, 0644, err);
 	free(path);
+	return rc;
+}
+
+enum coren_err coren_chunk_store(const char *cache,
+				 const struct coren_chunk_header *h,
+				 const char *content, size_t len,
+				 struct coren_buf *image,
+				 struct coren_error *err)
+{
+	struct coren_buf b;
+	struct coren_buf *out = image ? image : &b;
+	enum coren_err rc;
+
+	coren_buf_init(&b, 0);
+	out->len = 0;
+	rc = coren_chunk_encode(h, content, len, 0, out, err);
+	if (!rc)
+		rc = coren_chunk_store_file(cache, h->id, out->data, out->len,
+					    err);
+	coren_buf_release(&b);
 	return rc;
 }

@@ -8,7 +8,9 @@
 #include <coren/json.h>
 #include <coren/log.h>
 #include <coren/record.h>
+#include <coren/verdict.h>
 
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -20,8 +22,10 @@
 #define WINDOW_MAX 65536 /* memo chunks held at once, beyond one slab */
 #define HELD_MIN 65536	 /* points the window may hold beyond one slab */
 #define PROBES_MAX 1024	 /* earlier, shorter chunks looked for per chunk */
+#define PEEK 65536	 /* bytes of a remote chunk read for its header */
+#define FETCH_MAX_DEFAULT ((size_t)1 << 30) /* largest remote chunk file */
 
-enum slot_state { SLOT_PENDING, SLOT_READY, SLOT_FAILED };
+enum slot_state { SLOT_PENDING, SLOT_READY, SLOT_FAILED, SLOT_SKIPPED };
 
 struct slot {
 	uint64_t index;
@@ -63,6 +67,7 @@ struct run {
 	struct coren_error store_err;
 	char producer[128];
 	void **wstate;
+	bool warned_down, warned_refused, warned_publish;
 	/* the window: slots of chunks [base, base + n) */
 	struct slot **win;
 	uint64_t base;
@@ -119,11 +124,47 @@ static void header_of(struct run *r, struct slot *s, struct coren_chunk_header *
 		      !coren_memo_exec_chunk_cost(r->x, r->p, s->bins, &h->cost);
 }
 
+/* Says once per kind (unreachable, refusing) why the tier is not used. */
+static void tier_trouble(struct run *r, const char *id, enum coren_err rc,
+			 const struct coren_error *e)
+{
+	bool *once = rc == COREN_ERR_IO ? &r->warned_down : &r->warned_refused;
+	bool say;
+
+	pthread_mutex_lock(&r->mu);
+	say = !*once;
+	*once = true;
+	pthread_mutex_unlock(&r->mu);
+	if (say)
+		coren_log(COREN_LOG_WARNING,
+			  "remote tier: chunk %.12s: %s: computing what it "
+			  "does not give",
+			  id, e->msg);
+}
+
+/* Puts a chunk computed here on the remote tier (from a worker). */
+static void publish(struct run *r, struct slot *s, const struct coren_buf *img)
+{
+	struct coren_error e = {0};
+	enum coren_err rc = coren_remote_put(r->o->remote, s->id, img->data,
+					     img->len, &e);
+
+	pthread_mutex_lock(&r->mu);
+	if (rc)
+		r->st->publish_failed++;
+	else
+		r->st->chunks_published++;
+	pthread_mutex_unlock(&r->mu);
+	if (rc)
+		tier_trouble(r, s->id, rc, &e);
+}
+
 /* Joins the lines of a slot whose points all succeeded, and stores it. */
 static void slot_finish(struct run *r, struct slot *s)
 {
 	struct coren_chunk_header h;
 	struct coren_error err = {0};
+	struct coren_buf image;
 	size_t total = 0;
 	char *c;
 	enum coren_err rc;
@@ -148,10 +189,15 @@ static void slot_finish(struct run *r, struct slot *s)
 	}
 	c[total] = '\0';
 	header_of(r, s, &h);
-	rc = h.chunk_key ? coren_chunk_store(r->e->cache, &h, c, total, &err)
+	coren_buf_init(&image, 0);
+	rc = h.chunk_key ? coren_chunk_store(r->e->cache, &h, c, total, &image,
+					     &err)
 			 : coren_error_set(&err, COREN_ERR_NOMEM, "out of memory");
 	json_decref(h.chunk_key);
 	json_decref(h.params);
+	if (!rc && r->o->remote && r->o->publish)
+		publish(r, s, &image);
+	coren_buf_release(&image);
 	pthread_mutex_lock(&r->mu);
 	if (rc && !r->store_rc) {
 		r->store_rc = rc;
@@ -439,6 +485,130 @@ static struct slot *slot_new(struct run *r, uint64_t c)
 	return s;
 }
 
+/* ---- the remote tier: fetch, or compute? --------------------------- */
+
+/* The verdict on cost for the tier as measured so far. */
+static void tier_verdict(struct run *r, const struct coren_cost *cost,
+			 struct coren_verdict *v)
+{
+	struct coren_cap cap = *r->o->cap;
+	struct coren_remote_link link;
+
+	coren_remote_link(r->o->remote, &link);
+	cap.net_bw = link.bandwidth;
+	cap.net_latency = link.latency;
+	coren_verdict_decide(cost, &cap, v);
+}
+
+static void explain(struct run *r, const struct slot *s,
+		    const struct coren_verdict *v, const struct coren_cost *c)
+{
+	json_t *rec;
+
+	if (!r->o->explain)
+		return;
+	rec = coren_verdict_to_record(v, c, s->id);
+	if (rec)
+		coren_record_write(r->o->explain, rec);
+	json_decref(rec);
+}
+
+/* A chunk file the tier gave that failed verification. */
+static void remote_bad(struct run *r, const struct slot *s,
+		       const struct coren_error *e)
+{
+	coren_log(COREN_LOG_WARNING,
+		  "remote chunk %s is bad (%s): computing it", s->id, e->msg);
+	r->st->remote_bad++;
+}
+
+/* The chunk's cost: the exec function's, else the header of the remote
+ * copy (read from its first bytes; *there is then true). NOTFOUND when
+ * the tier lacks the chunk, USAGE when no cost is known, CORRUPT and the
+ * rest as the tier or the header said. */
+static enum coren_err chunk_cost(struct run *r, struct slot *s,
+				 struct coren_buf *b, struct coren_cost *cost,
+				 bool *there, struct coren_error *e)
+{
+	struct coren_chunk_header h;
+	enum coren_err rc;
+
+	if (coren_memo_exec_has_cost(r->x) &&
+	    !coren_memo_exec_chunk_cost(r->x, r->p, s->bins, cost))
+		return COREN_OK;
+	rc = coren_remote_get(r->o->remote, s->id, PEEK, 0, b, e);
+	if (!rc)
+		rc = coren_chunk_peek(b->data, b->len, s->id, &h, e);
+	if (rc == COREN_ERR_CORRUPT && b->len == PEEK)
+		return COREN_ERR_USAGE; /* a header longer than the peek */
+	if (rc)
+		return rc;
+	*there = true;
+	rc = h.has_cost ? COREN_OK : COREN_ERR_USAGE;
+	*cost = h.cost;
+	coren_chunk_header_release(&h);
+	return rc;
+}
+
+/* Fetches chunk s from the remote tier when the verdict says fetching
+ * beats computing (or the policy says always); true when s is READY. */
+static bool fetch(struct run *r, struct slot *s)
+{
+	struct coren_chunk_header h;
+	struct coren_error e = {0};
+	struct coren_cost cost;
+	struct coren_verdict v;
+	struct coren_buf b;
+	double saved = 0;
+	bool there = false;
+	enum coren_err rc = COREN_ERR_USAGE;
+
+	if (coren_remote_down(r->o->remote))
+		return false;
+	coren_buf_init(&b, 0);
+	if (r->o->fetch == COREN_FETCH_VERDICT)
+		rc = chunk_cost(r, s, &b, &cost, &there, &e);
+	if (rc == COREN_OK) {
+		tier_verdict(r, &cost, &v);
+		explain(r, s, &v, &cost);
+		saved = isfinite(v.score) ? fabs(v.score) : 0;
+		if (v.action != COREN_ACTION_FETCH) {
+			/* saved only if fetching was a choice: the tier has it */
+			r->st->seconds_saved += there ? saved : 0;
+			coren_buf_release(&b);
+			return false;
+		}
+	} else if (rc != COREN_ERR_USAGE) { /* no cost known: fetch it */
+		goto fail;
+	}
+	b.len = 0;
+	rc = coren_remote_get(r->o->remote, s->id, 0,
+			      r->o->max_fetch ? r->o->max_fetch
+					      : FETCH_MAX_DEFAULT,
+			      &b, &e);
+	if (!rc)
+		rc = coren_chunk_decode(b.data, b.len, s->id, r->o->max_content,
+					&h, &s->content, &s->len, &e);
+	if (rc)
+		goto fail;
+	coren_chunk_header_release(&h);
+	if (coren_chunk_store_file(r->e->cache, s->id, b.data, b.len, &e))
+		coren_log(COREN_LOG_WARNING, "chunk %s: %s (used, not kept)",
+			  s->id, e.msg);
+	coren_buf_release(&b);
+	s->state = SLOT_READY;
+	r->st->chunks_fetched++;
+	r->st->seconds_saved += saved;
+	return true;
+fail:
+	coren_buf_release(&b);
+	if (rc == COREN_ERR_CORRUPT)
+		remote_bad(r, s, &e);
+	else if (rc != COREN_ERR_NOTFOUND)
+		tier_trouble(r, s->id, rc, &e);
+	return false;
+}
+
 static enum coren_err resolve(struct run *r, struct slot *s,
 			      struct coren_error *err)
 {
@@ -464,6 +634,13 @@ static enum coren_err resolve(struct run *r, struct slot *s,
 		coren_log(COREN_LOG_WARNING, "chunk %s: %s: computing it", s->id,
 			  e.msg);
 	}
+	if (r->o->owner && r->o->owner[s->index] != r->o->shard) {
+		s->state = SLOT_SKIPPED;
+		r->st->chunks_skipped++;
+		return COREN_OK;
+	}
+	if (r->o->remote && fetch(r, s))
+		return COREN_OK;
 	s->state = SLOT_PENDING;
 	s->lines = calloc(s->npoints, sizeof *s->lines);
 	s->lens = calloc(s->npoints, sizeof *s->lens);
@@ -775,6 +952,11 @@ enum coren_err coren_memo_run(const struct coren_memo_plan *p,
 	char host[64] = "";
 
 	memset(stats, 0, sizeof *stats);
+	stats->remote = opts->remote != NULL;
+	if ((opts->owner && opts->out) || (opts->remote && !opts->cap))
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "a shard writes no results, and a "
+				       "remote tier needs a cap");
 	r.p = p;
 	r.e = coren_memo_plan_exp(p);
 	r.x = x;
@@ -867,5 +1049,18 @@ json_t *coren_memo_stats_record(const struct coren_memo_stats *s)
 	json_object_set_new(d, "points_failed", coren_json_u64(s->points_failed));
 	json_object_set_new(d, "points_reused", coren_json_u64(s->points_reused));
 	json_object_set_new(d, "seconds", json_real(s->seconds));
+	if (s->chunks_skipped)
+		json_object_set_new(d, "chunks_skipped",
+				    coren_json_u64(s->chunks_skipped));
+	if (s->remote) {
+		json_object_set_new(d, "chunks_published",
+				    coren_json_u64(s->chunks_published));
+		json_object_set_new(d, "publish_failed",
+				    coren_json_u64(s->publish_failed));
+		json_object_set_new(d, "remote_bad",
+				    coren_json_u64(s->remote_bad));
+		json_object_set_new(d, "seconds_saved",
+				    json_real(s->seconds_saved));
+	}
 	return d;
 }

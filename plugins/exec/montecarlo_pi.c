@@ -1,4 +1,5 @@
-/* montecarlo_pi - estimates pi from params.samples (default 1000000)
+/* montecarlo_pi - estimates pi from samples (the point's "samples" axis,
+ * else params.samples, default 1000000)
  * pseudo-random points in the unit square, seeded by the point (any axes):
  * the same point always gives the same estimate. CPU-bound. */
 #include <coren/exec.h>
@@ -7,13 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+static uint64_t samples_in(const json_t *obj, uint64_t n)
+{
+	if (json_object_get(obj, "samples"))
+		coren_json_get_u64(json_object_get(obj, "samples"), &n);
+	return n;
+}
+
 static uint64_t samples_of(const json_t *params)
 {
-	uint64_t n = 1000000;
-
-	if (json_object_get(params, "samples"))
-		coren_json_get_u64(json_object_get(params, "samples"), &n);
-	return n;
+	return samples_in(params, 1000000);
 }
 
 static enum coren_err mc_init(void **state, const json_t *params,
@@ -46,9 +50,14 @@ static uint64_t next(uint64_t *s)
 static enum coren_err mc_exec(void *state, const json_t *point, json_t **value,
 			      struct coren_error *err)
 {
-	uint64_t n = *(const uint64_t *)state, inside = 0, seed = 1469598103934665603u;
-	char *text = json_dumps(point, JSON_SORT_KEYS | JSON_COMPACT);
+	uint64_t n = samples_in(point, *(const uint64_t *)state), inside = 0;
+	uint64_t seed = 1469598103934665603u;
+	char *text;
 
+	if (n == 0)
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "samples must be a positive integer");
+	text = json_dumps(point, JSON_SORT_KEYS | JSON_COMPACT);
 	if (!text)
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	for (const char *p = text; *p; p++) /* FNV-1a of the point */
@@ -72,9 +81,8 @@ static void mc_fini(void *state)
 static enum coren_err mc_cost(const json_t *params, const json_t *point,
 			      struct coren_cost *out, struct coren_error *err)
 {
-	uint64_t n = samples_of(params);
+	uint64_t n = samples_in(point, samples_of(params));
 
-	(void)point;
 	(void)err;
 	*out = coren_cost_new(coren_cost_mul(n, 12), 0, 4096, 24);
 	return COREN_OK;

@@ -147,7 +147,7 @@ int main(void)
 		char *path;
 
 		ok(mkdtemp(dir) != NULL, "a cache directory");
-		ok(!coren_chunk_store(dir, &h, content, sizeof content - 1, &err),
+		ok(!coren_chunk_store(dir, &h, content, sizeof content - 1, NULL, &err),
 		   "a chunk is stored: %s", err.msg);
 		ok(!coren_chunk_load(dir, h.id, 0, &got, &c, &len, &err),
 		   "and loaded");

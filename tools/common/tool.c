@@ -4,6 +4,7 @@
 #include "tool.h"
 
 #include <coren/log.h>
+#include <coren/record.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -253,4 +254,38 @@ void tool_die_code(const struct coren_error *err, int status)
 	if (err->code == COREN_ERR_IO || err->code == COREN_ERR_NOMEM)
 		status = coren_exit_code(err->code);
 	exit(status);
+}
+
+void tool_cap(const char *path, struct coren_cap *cap)
+{
+	struct coren_probe_options po = {0};
+	enum coren_probe_source src;
+	struct coren_reader *r;
+	struct coren_error err = {0};
+	FILE *f;
+	json_t *rec = NULL;
+
+	if (!path) {
+		po.max_age = 7 * 86400;
+		if (coren_cap_get(&po, cap, &src, &err))
+			tool_die(&err);
+		return;
+	}
+	f = tool_open(path);
+	r = coren_reader_new(f, path, tool.max_record);
+	if (!r || coren_reader_next(r, &rec, &err))
+		tool_die_code(&err, COREN_EXIT_USAGE);
+	if (!rec || strcmp(coren_record_type(rec), "cap")) {
+		coren_error_set(&err, COREN_ERR_RECORD, "no cap record in '%s'",
+				path);
+		tool_die_code(&err, COREN_EXIT_USAGE);
+	}
+	if (coren_cap_from_json(rec, cap, &err)) {
+		coren_reader_locate(r, &err);
+		tool_die_code(&err, COREN_EXIT_USAGE);
+	}
+	json_decref(rec);
+	coren_reader_free(r);
+	if (f != stdin)
+		fclose(f);
 }

@@ -4,6 +4,7 @@
 #ifndef COREN_TOOL_H
 #define COREN_TOOL_H
 
+#include <coren/cap.h>
 #include <coren/error.h>
 #include <coren/record.h>
 #include <stdnoreturn.h>
@@ -86,5 +87,10 @@ void tool_bad_record(const struct coren_error *err);
 
 /* Opens FILE for reading ("-": stdin) or dies with exit 2. */
 FILE *tool_open(const char *path);
+
+/* The machine: the first record of path, which must be a cap record (else
+ * exit 2), or with path NULL coren-probe's cached cap (measured and cached
+ * when missing or older than a week). */
+void tool_cap(const char *path, struct coren_cap *cap);
 
 #endif

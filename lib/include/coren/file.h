@@ -52,6 +52,11 @@ enum coren_err coren_file_replace(const char *path, const void *data,
 enum coren_err coren_file_read(const char *path, size_t max, char **data,
 			       size_t *len, struct coren_error *err);
 
+/* Reads the first max bytes of a file (all of it when shorter), as
+ * coren_file_read() does. */
+enum coren_err coren_file_read_head(const char *path, size_t max, char **data,
+				    size_t *len, struct coren_error *err);
+
 /* Creates a directory and its parents (like mkdir -p). */
 enum coren_err coren_mkdir_p(const char *path, mode_t mode,
 			     struct coren_error *err);

@@ -15,6 +15,7 @@
 #ifndef COREN_MEMO_H
 #define COREN_MEMO_H
 
+#include <coren/cap.h>
 #include <coren/cost.h>
 #include <coren/error.h>
 #include <coren/yaml.h>
@@ -200,11 +201,77 @@ enum coren_err coren_chunk_load(const char *cache, const char *id,
 				struct coren_chunk_header *h, char **content,
 				size_t *len, struct coren_error *err);
 
-/* Writes a chunk file into the cache atomically (temp, fsync, rename). */
+/* Decodes and verifies only the header of a chunk file image (data may be
+ * its first bytes): the header's own checksum, its id equal to want_id
+ * (when not NULL) and to the hash of its key, params and version.
+ * COREN_ERR_CORRUPT with the reason; on success release h. */
+enum coren_err coren_chunk_peek(const void *data, size_t size,
+				const char *want_id,
+				struct coren_chunk_header *h,
+				struct coren_error *err);
+
+/* Writes a chunk file into the cache atomically (temp, fsync, rename).
+ * When image is not NULL it receives the file's bytes (for publishing). */
 enum coren_err coren_chunk_store(const char *cache,
 				 const struct coren_chunk_header *h,
 				 const char *content, size_t len,
+				 struct coren_buf *image,
 				 struct coren_error *err);
+
+/* Writes an encoded, already verified chunk file image as chunk id of the
+ * cache, atomically. */
+enum coren_err coren_chunk_store_file(const char *cache, const char *id,
+				      const void *data, size_t len,
+				      struct coren_error *err);
+
+/* ---- the remote tier (swarm-run --remote) ------------------------------ */
+
+/* A shared chunk store: a directory (any file system, NFS included) or an
+ * http(s):// URL served with GET and PUT (nginx WebDAV, say). Chunk id is
+ * at <base>/<2 hex>/<64 hex>.zst. Names are made from the hex id alone;
+ * nothing the remote says is used as a path or followed (no redirects, no
+ * symlinks). Everything read is untrusted: callers verify it with
+ * coren_chunk_decode() or coren_chunk_peek() before use. */
+struct coren_remote;
+
+struct coren_remote_link {
+	double latency;	   /* seconds per request */
+	double bandwidth;  /* bytes/s */
+	uint64_t requests; /* transfers measured so far */
+};
+
+/* Opens the tier spec (a directory that exists, or an http:// or
+ * https:// URL). token: a bearer token sent with every request (NULL:
+ * none). seed: the link figures to start from, replaced by what this
+ * run's transfers measure. COREN_ERR_USAGE on a bad spec. */
+enum coren_err coren_remote_open(const char *spec, const char *token,
+				 const struct coren_remote_link *seed,
+				 struct coren_remote **out,
+				 struct coren_error *err);
+void coren_remote_free(struct coren_remote *r);
+
+/* The first max bytes of chunk id (max 0: all of it, refused when larger
+ * than limit bytes) appended to out. COREN_ERR_NOTFOUND when the remote
+ * does not have it, COREN_ERR_CORRUPT when it is larger than limit or not
+ * a plain file (or a redirect), COREN_ERR_STATE when the tier answers
+ * with an error (HTTP 403, 500, ...), COREN_ERR_IO when it cannot be
+ * reached (after three such failures in a row the tier counts as down and
+ * every later call is COREN_ERR_IO at once). Safe from several threads. */
+enum coren_err coren_remote_get(struct coren_remote *r, const char *id,
+				size_t max, size_t limit,
+				struct coren_buf *out, struct coren_error *err);
+
+/* Stores a chunk file image as chunk id on the tier: a directory tier is
+ * written atomically (temp, fsync, rename); a URL gets an HTTP PUT. Two
+ * publishers of one chunk leave one valid file. Errors as for
+ * coren_remote_get(). */
+enum coren_err coren_remote_put(struct coren_remote *r, const char *id,
+				const void *data, size_t len,
+				struct coren_error *err);
+
+/* The link as measured so far, and whether the tier is down. */
+void coren_remote_link(struct coren_remote *r, struct coren_remote_link *out);
+bool coren_remote_down(struct coren_remote *r);
 
 /* ---- exec functions --------------------------------------------------- */
 
@@ -257,9 +324,22 @@ enum coren_err coren_memo_exec_serve(struct coren_memo_exec *x,
 struct coren_memo_stats {
 	uint64_t chunks_total, chunks_cached, chunks_fetched, chunks_executed;
 	uint64_t chunks_corrupt; /* damaged chunks found and recomputed */
+	uint64_t chunks_skipped; /* missing, another shard's to compute */
 	uint64_t exec_chunks;
 	uint64_t points_total, points_executed, points_failed, points_reused;
 	double seconds;
+	/* with a remote tier */
+	bool remote;
+	uint64_t chunks_published, publish_failed;
+	uint64_t remote_bad;   /* fetched chunks that failed verification */
+	double seconds_saved;  /* by the fetch-or-compute decisions (model) */
+};
+
+/* How a run with a remote tier chooses between fetching and computing a
+ * chunk missing here. */
+enum coren_fetch_policy {
+	COREN_FETCH_VERDICT = 0, /* coren's verdict on the chunk's cost */
+	COREN_FETCH_ALWAYS	 /* fetch whatever the tier has */
 };
 
 struct coren_memo_run_opts {
@@ -269,6 +349,18 @@ struct coren_memo_run_opts {
 	size_t max_content;  /* cap on a chunk read back (0: default) */
 	int level;	     /* zstd level (0: default) */
 	volatile sig_atomic_t *stop; /* set (by a signal handler) to stop */
+	/* --shard: a missing chunk c is computed only when owner[c] ==
+	 * shard, and skipped otherwise (owner NULL: every chunk is ours).
+	 * With owner, out must be NULL. */
+	const uint32_t *owner;
+	uint32_t shard;
+	/* The remote tier (NULL: none), consulted for chunks missing here. */
+	struct coren_remote *remote;
+	bool publish;		      /* put the chunks computed here on it */
+	enum coren_fetch_policy fetch;
+	const struct coren_cap *cap;  /* this machine, for the verdicts */
+	size_t max_fetch;	      /* largest remote chunk file (0: default) */
+	FILE *explain;		      /* a verdict record per decision, or NULL */
 	/* Called from the main thread after each chunk, may be NULL. */
 	void (*progress)(const struct coren_memo_stats *s, void *data);
 	void *progress_data;
@@ -286,6 +378,17 @@ enum coren_err coren_memo_run(const struct coren_memo_plan *p,
 			      const struct coren_memo_run_opts *opts,
 			      struct coren_memo_stats *stats,
 			      struct coren_error *err);
+
+/* Which of n tasks computes each chunk of p (--shard I/N): *owner
+ * (malloc'd) gets one task index per chunk, in plan order. Chunks are
+ * dealt heaviest first, each to the task with the least weight so far
+ * (ties: the lowest index), the weight of a chunk being its cost's
+ * max(flops, mem_bytes) when x has a cost function, else its points.
+ * The same plan and n give the same owners on every machine. */
+enum coren_err coren_memo_shard_assign(const struct coren_memo_plan *p,
+				       const struct coren_memo_exec *x,
+				       uint32_t n, uint32_t **owner,
+				       struct coren_error *err);
 
 /* The diag record of stats. */
 json_t *coren_memo_stats_record(const struct coren_memo_stats *s);
@@ -313,11 +416,13 @@ enum coren_err coren_memo_cache_verify(const char *cache, size_t max_content,
 				       struct coren_error *err);
 
 /* Removes chunk files not reachable from p (when p is not NULL) or older
- * than max_age seconds (when max_age >= 0), and temporary files older than
- * an hour. */
+ * than their time to live (when max_age >= 0), and temporary files older
+ * than an hour. The time to live is max_age, or with cap, for a chunk
+ * whose header carries its cost, coren_verdict_suggest_ttl(verdict on
+ * cap, max_age): chunks expensive to compute again live longer. */
 enum coren_err coren_memo_cache_gc(const char *cache,
 				   const struct coren_memo_plan *p,
-				   double max_age,
+				   double max_age, const struct coren_cap *cap,
 				   struct coren_memo_cache_stats *st,
 				   struct coren_error *err);
 

@@ -1,0 +1,438 @@
+/* remote.c - the remote chunk tier: a directory or an HTTP(S) store that
+ * swarm-run fetches chunks from and publishes them to. Transfers are
+ * timed, and the link figures (latency, bandwidth) follow them. */
+#include "config.h"
+
+#include "memo_int.h"
+
+#include <coren/file.h>
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DOWN_AFTER 3	      /* failures in a row that make the tier down */
+#define SMALL ((size_t)65536) /* a transfer this small measures latency */
+#define ALPHA 0.3	      /* weight of a new measurement */
+
+struct coren_remote {
+	char *base;  /* directory or URL, without a trailing slash */
+	bool http;
+	struct curl_slist *headers;
+	pthread_mutex_t mu;
+	struct coren_remote_link link;
+	unsigned failures; /* unreachable, in a row */
+	bool down;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static bool hex_id(const char *id)
+{
+	return strlen(id) == 64 && strspn(id, "0123456789abcdef") == 64;
+}
+
+enum coren_err coren_remote_open(const char *spec, const char *token,
+				 const struct coren_remote_link *seed,
+				 struct coren_remote **out,
+				 struct coren_error *err)
+{
+	struct coren_remote *r;
+	size_t n = strlen(spec);
+	bool http = !strncmp(spec, "http://", 7) || !strncmp(spec, "https://", 8);
+	struct stat st;
+
+	*out = NULL;
+	if (!n)
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "--remote: an empty tier");
+	if (!http && strstr(spec, "://"))
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "--remote '%s': a directory, or an "
+				       "http:// or https:// URL",
+				       spec);
+	if (!http && (stat(spec, &st) || !S_ISDIR(st.st_mode)))
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "--remote '%s': not a directory", spec);
+	if (token && strpbrk(token, "\r\n"))
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "the remote token holds a line break");
+	r = calloc(1, sizeof *r);
+	if (!r || !(r->base = strdup(spec))) {
+		free(r);
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	}
+	while (n > 1 && r->base[n - 1] == '/')
+		r->base[--n] = '\0';
+	r->http = http;
+	r->link = *seed;
+	r->link.requests = 0;
+	pthread_mutex_init(&r->mu, NULL);
+	if (http) {
+		pthread_once(&curl_once, curl_init);
+		if (token) {
+			char *h = NULL;
+
+			if (asprintf(&h, "Authorization: Bearer %s", token) < 0)
+				h = NULL;
+			r->headers = h ? curl_slist_append(NULL, h) : NULL;
+			free(h);
+			if (!r->headers) {
+				coren_remote_free(r);
+				return coren_error_set(err, COREN_ERR_NOMEM,
+						       "out of memory");
+			}
+		}
+	}
+	*out = r;
+	return COREN_OK;
+}
+
+void coren_remote_free(struct coren_remote *r)
+{
+	if (!r)
+		return;
+	curl_slist_free_all(r->headers);
+	pthread_mutex_destroy(&r->mu);
+	free(r->base);
+	free(r);
+}
+
+void coren_remote_link(struct coren_remote *r, struct coren_remote_link *out)
+{
+	pthread_mutex_lock(&r->mu);
+	*out = r->link;
+	pthread_mutex_unlock(&r->mu);
+}
+
+bool coren_remote_down(struct coren_remote *r)
+{
+	bool d;
+
+	pthread_mutex_lock(&r->mu);
+	d = r->down;
+	pthread_mutex_unlock(&r->mu);
+	return d;
+}
+
+/* A transfer of bytes that took seconds (reached is false when the tier
+ * could not be reached): small ones tell the latency, large ones the
+ * bandwidth beyond it. */
+static void measured(struct coren_remote *r, bool reached, size_t bytes,
+		     double seconds)
+{
+	pthread_mutex_lock(&r->mu);
+	if (!reached) {
+		if (++r->failures >= DOWN_AFTER)
+			r->down = true;
+		pthread_mutex_unlock(&r->mu);
+		return;
+	}
+	r->failures = 0;
+	if (bytes <= SMALL) {
+		r->link.latency = r->link.requests
+					  ? (1 - ALPHA) * r->link.latency +
+						    ALPHA * seconds
+					  : seconds;
+	} else {
+		double t = seconds - r->link.latency;
+		double bw = (double)bytes / (t > seconds / 2 ? t : seconds / 2);
+
+		r->link.bandwidth = r->link.requests
+					    ? (1 - ALPHA) * r->link.bandwidth +
+						      ALPHA * bw
+					    : bw;
+	}
+	r->link.requests++;
+	pthread_mutex_unlock(&r->mu);
+}
+
+static char *chunk_url(const struct coren_remote *r, const char *id)
+{
+	char *u = NULL;
+
+	if (asprintf(&u, "%s/%.2s/%s.zst", r->base, id, id) < 0)
+		return NULL;
+	return u;
+}
+
+/* ---- a directory tier ---------------------------------------------- */
+
+static enum coren_err dir_get(struct coren_remote *r, const char *path,
+			      size_t max, size_t limit, struct coren_buf *out,
+			      struct coren_error *err)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	size_t want, got = 0;
+	enum coren_err rc = COREN_OK;
+
+	(void)r;
+	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+		return coren_error_set(err, COREN_ERR_NOTFOUND, "not there");
+	if (fd < 0 && errno == ELOOP)
+		return coren_error_set(err, COREN_ERR_CORRUPT,
+				       "a symbolic link, not a chunk file");
+	if (fd < 0)
+		return coren_error_set(err, errno == EACCES ? COREN_ERR_STATE
+							    : COREN_ERR_IO,
+				       "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return coren_error_set(err, COREN_ERR_CORRUPT,
+				       "not a plain file");
+	}
+	if (!max && (uint64_t)st.st_size > limit) {
+		close(fd);
+		return coren_error_set(err, COREN_ERR_CORRUPT,
+				       "%lld bytes, more than the limit of %zu",
+				       (long long)st.st_size, limit);
+	}
+	want = max && (uint64_t)st.st_size > max ? max : (size_t)st.st_size;
+	rc = coren_buf_reserve(out, want + 1);
+	while (!rc && got < want) {
+		ssize_t n = read(fd, out->data + out->len + got, want - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = coren_error_set(err, COREN_ERR_IO, "%s: %s", path,
+					     n ? strerror(errno) : "short read");
+			break;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	if (!rc)
+		out->len += got;
+	return rc;
+}
+
+static enum coren_err dir_put(struct coren_remote *r, const char *path,
+			      const void *data, size_t len,
+			      struct coren_error *err)
+{
+	char *slash = strrchr(path, '/');
+	char *dir = strndup(path, (size_t)(slash - path));
+	enum coren_err rc;
+
+	(void)r;
+	if (!dir)
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	rc = coren_mkdir_p(dir, 0777, err);
+	free(dir);
+	return rc ? rc : coren_file_replace(path, data, len, 0644, err);
+}
+
+/* ---- an HTTP tier ------------------------------------------------------ */
+
+struct sink {
+	struct coren_buf *out;
+	size_t start, max, limit;
+	bool too_large;
+};
+
+static size_t on_data(char *p, size_t size, size_t n, void *arg)
+{
+	struct sink *s = arg;
+	size_t len = size * n, have = s->out->len - s->start;
+
+	if (s->max && have + len > s->max) /* a server ignoring the range */
+		len = have < s->max ? s->max - have : 0;
+	if (!s->max && have + len > s->limit) {
+		s->too_large = true;
+		return 0; /* aborts the transfer */
+	}
+	if (len && coren_buf_append(s->out, p, len))
+		return 0;
+	return size * n;
+}
+
+struct source {
+	const char *data;
+	size_t len, off;
+};
+
+static size_t on_read(char *p, size_t size, size_t n, void *arg)
+{
+	struct source *s = arg;
+	size_t len = size * n < s->len - s->off ? size * n : s->len - s->off;
+
+	memcpy(p, s->data + s->off, len);
+	s->off += len;
+	return len;
+}
+
+static CURL *easy(struct coren_remote *r, const char *url)
+{
+	CURL *c = curl_easy_init();
+
+	if (!c)
+		return NULL;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+	/* a server that stops sending: give up after 5 s below 1 byte/s */
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 5L);
+	if (r->headers)
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, r->headers);
+	return c;
+}
+
+/* COREN_ERR_IO for a failure to reach the tier, else by status. */
+static enum coren_err http_status(CURLcode cc, long status, const char *url,
+				  struct coren_error *err)
+{
+	if (cc != CURLE_OK)
+		return coren_error_set(err, COREN_ERR_IO, "%s: %s", url,
+				       curl_easy_strerror(cc));
+	if (status == 404 || status == 410)
+		return coren_error_set(err, COREN_ERR_NOTFOUND, "not there");
+	if (status >= 300 && status < 400)
+		return coren_error_set(err, COREN_ERR_CORRUPT,
+				       "%s: HTTP %ld: a redirect (not followed)",
+				       url, status);
+	if (status < 200 || status >= 300)
+		return coren_error_set(err, COREN_ERR_STATE, "%s: HTTP %ld",
+				       url, status);
+	return COREN_OK;
+}
+
+static enum coren_err http_get(struct coren_remote *r, const char *url,
+			       size_t max, size_t limit, struct coren_buf *out,
+			       struct coren_error *err)
+{
+	CURL *c = easy(r, url);
+	struct sink s = {out, out->len, max, limit, false};
+	char range[48];
+	long status = 0;
+	CURLcode cc;
+
+	if (!c)
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	if (max) {
+		snprintf(range, sizeof range, "0-%zu", max - 1);
+		curl_easy_setopt(c, CURLOPT_RANGE, range);
+	} else {
+		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+				 (curl_off_t)limit);
+	}
+	cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	if (s.too_large || cc == CURLE_FILESIZE_EXCEEDED) {
+		out->len = s.start;
+		return coren_error_set(err, COREN_ERR_CORRUPT,
+				       "larger than the limit of %zu bytes",
+				       limit);
+	}
+	if (cc == CURLE_WRITE_ERROR)
+		cc = CURLE_OUT_OF_MEMORY;
+	if (status == 416) /* a range past the end: an empty file */
+		status = 200;
+	return http_status(cc, status, url, err);
+}
+
+static enum coren_err http_put(struct coren_remote *r, const char *url,
+			       const void *data, size_t len,
+			       struct coren_error *err)
+{
+	CURL *c = easy(r, url);
+	struct source src = {data, len, 0};
+	struct coren_buf sink_buf;
+	struct sink s = {&sink_buf, 0, 0, 1 << 16, false};
+	long status = 0;
+	CURLcode cc;
+
+	if (!c)
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	coren_buf_init(&sink_buf, 0);
+	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+	curl_easy_setopt(c, CURLOPT_READDATA, &src);
+	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	coren_buf_release(&sink_buf);
+	if (cc == CURLE_WRITE_ERROR) /* a long answer body: not ours to read */
+		cc = CURLE_OK;
+	return http_status(cc, status, url, err);
+}
+
+/* ---- both ---------------------------------------------------------- */
+
+enum coren_err coren_remote_get(struct coren_remote *r, const char *id,
+				size_t max, size_t limit,
+				struct coren_buf *out, struct coren_error *err)
+{
+	char *url;
+	size_t before = out->len;
+	double t0;
+	enum coren_err rc;
+
+	if (!hex_id(id))
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "'%s' is not a chunk id", id);
+	if (coren_remote_down(r))
+		return coren_error_set(err, COREN_ERR_IO, "the tier is down");
+	if (!(url = chunk_url(r, id)))
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	t0 = now();
+	rc = r->http ? http_get(r, url, max, limit, out, err)
+		     : dir_get(r, url, max, limit, out, err);
+	measured(r, rc != COREN_ERR_IO, out->len - before, now() - t0);
+	free(url);
+	if (rc)
+		out->len = before;
+	return rc;
+}
+
+enum coren_err coren_remote_put(struct coren_remote *r, const char *id,
+				const void *data, size_t len,
+				struct coren_error *err)
+{
+	char *url;
+	double t0;
+	enum coren_err rc;
+
+	if (!hex_id(id))
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "'%s' is not a chunk id", id);
+	if (coren_remote_down(r))
+		return coren_error_set(err, COREN_ERR_IO, "the tier is down");
+	if (!(url = chunk_url(r, id)))
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	t0 = now();
+	rc = r->http ? http_put(r, url, data, len, err)
+		     : dir_put(r, url, data, len, err);
+	measured(r, rc != COREN_ERR_IO, len, now() - t0);
+	free(url);
+	return rc;
+}
