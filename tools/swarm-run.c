@@ -73,6 +73,7 @@ static const char usage[] =
 	"  --publish             put the chunks computed here on the tier\n"
 	"  --fetch verdict|always  how to choose (default verdict)\n"
 	"  --explain             a 'verdict' record per decision\n"
+	"  --max-fetch SIZE      refuse remote chunk files larger (default 1G)\n"
 	"  --cap FILE            this machine (a cap record) for the verdicts\n"
 	"                        and --gc (default: coren-probe's cache)\n"
 	"  --progress, --no-progress  bar on stderr (default: on a terminal)\n"
@@ -111,7 +112,8 @@ enum {
 	OPT_PUBLISH,
 	OPT_FETCH,
 	OPT_EXPLAIN,
-	OPT_CAP
+	OPT_CAP,
+	OPT_MAX_FETCH
 };
 
 static const struct option options[] = {
@@ -145,6 +147,7 @@ static const struct option options[] = {
 	{"fetch", required_argument, NULL, OPT_FETCH},
 	{"explain", no_argument, NULL, OPT_EXPLAIN},
 	{"cap", required_argument, NULL, OPT_CAP},
+	{"max-fetch", required_argument, NULL, OPT_MAX_FETCH},
 	{"json", no_argument, NULL, TOOL_OPT_JSON},
 	{"max-record", required_argument, NULL, TOOL_OPT_MAX_RECORD},
 	{"keep-going", no_argument, NULL, TOOL_OPT_KEEP_GOING},
@@ -175,6 +178,7 @@ struct args {
 	bool submit, publish, explain;
 	const char *remote, *cap_file;
 	enum coren_fetch_policy fetch;
+	size_t max_fetch;
 };
 
 static volatile sig_atomic_t stop;
@@ -338,6 +342,13 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case OPT_CAP:
 			a->cap_file = optarg;
 			break;
+		case OPT_MAX_FETCH:
+			if (tool_parse_size(optarg, &a->max_fetch) ||
+			    !a->max_fetch)
+				tool_usage_error("--max-fetch '%s': a size, e.g. "
+						 "64M",
+						 optarg);
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			exit(0);
@@ -354,8 +365,9 @@ static void parse_args(int argc, char **argv, struct args *a)
 		tool_usage_error("--max-age goes with --gc");
 	if (a->submit && !a->slurm)
 		tool_usage_error("--submit goes with --slurm");
-	if ((a->publish || a->explain) && !a->remote)
-		tool_usage_error("--publish and --explain go with --remote");
+	if ((a->publish || a->explain || a->max_fetch) && !a->remote)
+		tool_usage_error("--publish, --explain and --max-fetch go with "
+				 "--remote");
 	if (a->slurm && (a->sharded || a->mode != MODE_RUN))
 		tool_usage_error("--slurm makes its own --shard runs; give "
 				 "it the experiment only");
@@ -596,6 +608,7 @@ static int run(struct coren_memo_plan *p, struct coren_memo_exec *x,
 		o.publish = a->publish;
 		o.fetch = a->fetch;
 		o.explain = a->explain ? stdout : NULL;
+		o.max_fetch = a->max_fetch;
 	}
 	o.owner = owner;
 	o.shard = a->shard;
