@@ -953,6 +953,7 @@ enum coren_err coren_memo_run(const struct coren_memo_plan *p,
 
 	memset(stats, 0, sizeof *stats);
 	stats->remote = opts->remote != NULL;
+	stats->sharded = opts->owner != NULL;
 	if ((opts->owner && opts->out) || (opts->remote && !opts->cap))
 		return coren_error_set(err, COREN_ERR_USAGE,
 				       "a shard writes no results, and a "
@@ -1049,7 +1050,7 @@ json_t *coren_memo_stats_record(const struct coren_memo_stats *s)
 	json_object_set_new(d, "points_failed", coren_json_u64(s->points_failed));
 	json_object_set_new(d, "points_reused", coren_json_u64(s->points_reused));
 	json_object_set_new(d, "seconds", json_real(s->seconds));
-	if (s->chunks_skipped)
+	if (s->sharded)
 		json_object_set_new(d, "chunks_skipped",
 				    coren_json_u64(s->chunks_skipped));
 	if (s->remote) {

@@ -328,6 +328,7 @@ struct coren_memo_stats {
 	uint64_t exec_chunks;
 	uint64_t points_total, points_executed, points_failed, points_reused;
 	double seconds;
+	bool sharded; /* chunks_skipped is in the diag */
 	/* with a remote tier */
 	bool remote;
 	uint64_t chunks_published, publish_failed;
