@@ -90,3 +90,28 @@ echo "\$ rk-bench --analyze --baseline base.jsonl   (the same hlc timings, 30% s
 jq -c 'select(.workload == "hlc") | {workload, size, backend, metric, times: [.samples[] * 1.3]}' \
 	"$work/base.jsonl" | rk-bench --analyze --baseline "$work/base.jsonl" --table ||
 	echo "exit status $?: a regression, as a CI gate would see it"
+
+section "6. beyond one machine: shards of a sweep, and a shared chunk tier (swarm-run)"
+export COREN_PLUGIN_PATH="$top_builddir/plugins/exec/.libs"
+cp "$top_srcdir/examples/slurm/sweep.yaml" "$work/sweep.yaml"
+cd "$work"
+echo "\$ for i in 0 1 2; do swarm-run -c sweep.yaml --cache shared --shard \$i/3; done   (what a Slurm job array runs)"
+for i in 0 1 2; do
+	swarm-run -c sweep.yaml --cache shared --shard $i/3 |
+		jq -c '{task: '$i', chunks_executed, chunks_skipped}'
+done
+echo "\$ swarm-run -c sweep.yaml --cache shared   (the assembly: everything cached)"
+swarm-run -c sweep.yaml --cache shared | jq -c 'select(.type == "diag") | {chunks_cached, chunks_executed}'
+echo "\$ swarm-run -c sweep.yaml --cache mine --remote tier --publish   (a directory tier)"
+mkdir tier
+coren-probe --quick > cap.jsonl
+swarm-run -c sweep.yaml --cache mine --remote tier --publish --cap cap.jsonl |
+	jq -c 'select(.type == "diag") | {chunks_executed, chunks_published}'
+echo "\$ swarm-run -c sweep.yaml --cache theirs --remote tier --explain   (fetch or compute, per chunk)"
+swarm-run -c sweep.yaml --cache theirs --remote tier --explain --cap cap.jsonl |
+	jq -r 'select(.type == "verdict") | "\(.name[0:12])  W=\(.cost.flops)  \(.action)  (\(.bottleneck))"' | head -n 6
+swarm-run -c sweep.yaml --cache theirs2 --remote tier --cap cap.jsonl |
+	jq -c 'select(.type == "diag") | {chunks_fetched, chunks_executed, seconds_saved}'
+echo "\$ swarm-run --slurm 4 -c sweep.yaml   (the job-array script, first lines)"
+swarm-run --slurm 4 -c sweep.yaml | sed -n '1,3p'
+cd - > /dev/null
