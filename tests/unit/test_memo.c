@@ -237,6 +237,54 @@ static void test_empty_and_axisless(void)
 	coren_memo_exp_release(&e);
 }
 
+/* Without a cost function the weight is the points: 10 chunks of 4 and
+ * one of 2 points on 3 tasks, dealt heaviest first to the lightest. */
+static void test_shards(void)
+{
+	static const char *const splits[] = {"x=1..42", NULL};
+	static const char *const bins[] = {"x=4", NULL};
+	struct coren_memo_exp e;
+	struct coren_memo_plan *p = plan_of(&e, splits, bins);
+	struct coren_error err = {0};
+	uint32_t *owner = NULL, *again = NULL;
+	uint64_t load[3] = {0, 0, 0}, n;
+	size_t bins_of[1];
+
+	ok(p && !coren_memo_shard_assign(p, NULL, 3, &owner, &err),
+	   "11 chunks on 3 tasks");
+	if (!owner)
+		return;
+	n = coren_memo_plan_chunks(p);
+	for (uint64_t c = 0; c < n; c++) {
+		coren_memo_plan_chunk_bins(p, c, bins_of);
+		load[owner[c]] += coren_memo_plan_chunk_points(p, bins_of);
+	}
+	/* 4,4,4 | 4,4,4 | 4,4,4 | 4 (the 4th round, to task 0) then 2 */
+	is_int((long long)load[0], 16, "task 0: 4 chunks of 4");
+	is_int((long long)load[1], 14, "task 1: 3 of 4 and the short one");
+	is_int((long long)load[2], 12, "task 2: 3 of 4");
+	is_int(owner[0], 0, "equal weights go in plan order");
+	is_int(owner[10], 1, "the short last chunk goes to the lightest");
+	ok(!coren_memo_shard_assign(p, NULL, 3, &again, &err) &&
+		   !memcmp(owner, again, n * sizeof *owner),
+	   "the same plan gives the same shares");
+	free(again);
+	free(owner);
+	is_int(coren_memo_shard_assign(p, NULL, 0, &owner, &err),
+	       COREN_ERR_USAGE, "0 tasks is an error");
+	{
+		bool each_own = !coren_memo_shard_assign(p, NULL, 100, &owner,
+							 &err);
+
+		for (uint64_t c = 0; each_own && c < n; c++)
+			each_own = owner[c] == c;
+		ok(each_own, "more tasks than chunks: one chunk each");
+	}
+	free(owner);
+	coren_memo_plan_free(p);
+	coren_memo_exp_release(&e);
+}
+
 int main(void)
 {
 	test_example();
@@ -246,5 +294,6 @@ int main(void)
 	test_ranges_and_errors();
 	test_yaml();
 	test_empty_and_axisless();
+	test_shards();
 	return done_testing();
 }
