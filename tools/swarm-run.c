@@ -371,9 +371,11 @@ static void parse_args(int argc, char **argv, struct args *a)
 	if (a->slurm && (a->sharded || a->mode != MODE_RUN))
 		tool_usage_error("--slurm makes its own --shard runs; give "
 				 "it the experiment only");
-	if (a->sharded && (a->mode == MODE_PLAN || a->mode == MODE_VERIFY ||
-			   a->mode == MODE_GC))
-		tool_usage_error("--shard goes with a run or --stream");
+	if ((a->sharded || a->remote) &&
+	    (a->mode == MODE_PLAN || a->mode == MODE_VERIFY ||
+	     a->mode == MODE_GC))
+		tool_usage_error("--shard and --remote go with a run or "
+				 "--stream");
 }
 
 /* An option applied over the experiment. */
@@ -569,7 +571,9 @@ static int serve(struct args *a)
 
 static void show_progress(const struct coren_memo_stats *s, void *data)
 {
-	coren_progress_update(data, s->chunks_cached + s->chunks_executed);
+	coren_progress_update(data, s->chunks_cached + s->chunks_fetched +
+					    s->chunks_executed +
+					    s->chunks_skipped);
 }
 
 static int run(struct coren_memo_plan *p, struct coren_memo_exec *x,
