@@ -180,15 +180,24 @@ results() { grep -v '"type":"diag"' "$1" | grep -v '"type":"verdict"'; }
 	# a path-like entry: a symbolic link to a file outside the tier
 	rm "$(path "${ids[4]}")"
 	ln -s "$PWD/good/${ids[4]:0:2}/${ids[4]}.zst" "$(path "${ids[4]}")"
+	# its own header, then another chunk's (well-formed) results
+	hlen() { echo $(( 8 + $(od -An -tu4 -j4 -N4 "$1") )); }
+	swarm-run "${A[@]}" --cache good --plan > plan.out
+	pts=$(jq -r --arg id "${ids[5]}" 'select(.id == $id) | .points' plan.out)
+	other=$(jq -r --arg id "${ids[5]}" --argjson n "$pts" 'select(.id != $id and .points == $n) | .id' plan.out | head -n 1)
+	a=$(path "${ids[5]}") b="good/${other:0:2}/$other.zst"
+	{ head -c "$(hlen "$a")" "$a"; tail -c +$(( $(hlen "$b") + 1 )) "$b"; } > mixed.zst
+	mv mixed.zst "$a"
 	run -0 --separate-stderr swarm-run "${A[@]}" --cache c --remote tier --fetch always --cap cap.json --max-fetch 1M
 	echo "$output" > run.out
-	assert_equal "$(field remote_bad run.out)" 4
-	assert_equal "$(field chunks_fetched run.out)" 2
-	assert_equal "$(field chunks_executed run.out)" 4
+	assert_equal "$(field remote_bad run.out)" 5
+	assert_equal "$(field chunks_fetched run.out)" 1
+	assert_equal "$(field chunks_executed run.out)" 5
 	[[ "$stderr" == *"header id is not the chunk's id"* ]]
 	[[ "$stderr" == *"more than the limit"* ]]
 	[[ "$stderr" == *"symbolic link"* ]]
 	[[ "$stderr" == *"checksum"* || "$stderr" == *"data frame"* ]]
+	[[ "$stderr" == *"is not the result of its point"* ]]
 	cmp <(results good.out) <(results run.out)
 	run -0 swarm-run --cache c --verify
 }

@@ -67,7 +67,7 @@ struct run {
 	struct coren_error store_err;
 	char producer[128];
 	void **wstate;
-	bool warned_down, warned_refused, warned_publish;
+	bool warned_down, warned_refused;
 	/* the window: slots of chunks [base, base + n) */
 	struct slot **win;
 	uint64_t base;
@@ -124,9 +124,10 @@ static void header_of(struct run *r, struct slot *s, struct coren_chunk_header *
 		      !coren_memo_exec_chunk_cost(r->x, r->p, s->bins, &h->cost);
 }
 
-/* Says once per kind (unreachable, refusing) why the tier is not used. */
+/* Says once per kind (unreachable, refusing) why the tier is not used,
+ * and what follows (then). */
 static void tier_trouble(struct run *r, const char *id, enum coren_err rc,
-			 const struct coren_error *e)
+			 const struct coren_error *e, const char *then)
 {
 	bool *once = rc == COREN_ERR_IO ? &r->warned_down : &r->warned_refused;
 	bool say;
@@ -136,10 +137,8 @@ static void tier_trouble(struct run *r, const char *id, enum coren_err rc,
 	*once = true;
 	pthread_mutex_unlock(&r->mu);
 	if (say)
-		coren_log(COREN_LOG_WARNING,
-			  "remote tier: chunk %.12s: %s: computing what it "
-			  "does not give",
-			  id, e->msg);
+		coren_log(COREN_LOG_WARNING, "remote tier: chunk %.12s: %s: %s",
+			  id, e->msg, then);
 }
 
 /* Puts a chunk computed here on the remote tier (from a worker). */
@@ -156,7 +155,7 @@ static void publish(struct run *r, struct slot *s, const struct coren_buf *img)
 		r->st->chunks_published++;
 	pthread_mutex_unlock(&r->mu);
 	if (rc)
-		tier_trouble(r, s->id, rc, &e);
+		tier_trouble(r, s->id, rc, &e, "not published");
 }
 
 /* Joins the lines of a slot whose points all succeeded, and stores it. */
@@ -550,6 +549,51 @@ static enum coren_err chunk_cost(struct run *r, struct slot *s,
 	return rc;
 }
 
+/* Whether every line of a remote chunk's content is the result record of
+ * its point, in order, as this run would write it: the point's exact
+ * text, then a value that is JSON. */
+static enum coren_err check_lines(struct run *r, const struct slot *s,
+				  struct coren_error *e)
+{
+	size_t *vidx = malloc((r->naxes + 1) * sizeof *vidx);
+	struct coren_buf want;
+	const char *p = s->content;
+	enum coren_err rc = vidx ? COREN_OK : COREN_ERR_NOMEM;
+
+	coren_buf_init(&want, 0);
+	for (uint64_t i = 0; !rc && i < s->npoints; i++) {
+		const char *nl = strchr(p, '\n');
+		json_t *j;
+
+		want.len = 0;
+		coren_memo_plan_point(r->p, s->bins, i, vidx);
+		if (coren_buf_append(&want, "{\"type\":\"result\",\"point\":",
+				     25) ||
+		    coren_memo_plan_point_text(r->p, vidx, &want) ||
+		    coren_buf_append(&want, ",\"value\":", 9)) {
+			rc = COREN_ERR_NOMEM;
+			break;
+		}
+		if ((size_t)(nl - p) < want.len ||
+		    memcmp(p, want.data, want.len) ||
+		    !(j = json_loadb(p, (size_t)(nl - p),
+				     JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL))) {
+			rc = coren_error_set(e, COREN_ERR_CORRUPT,
+					     "line %llu is not the result of "
+					     "its point",
+					     (unsigned long long)i + 1);
+			break;
+		}
+		json_decref(j);
+		p = nl + 1;
+	}
+	if (rc == COREN_ERR_NOMEM)
+		coren_error_set(e, rc, "out of memory");
+	coren_buf_release(&want);
+	free(vidx);
+	return rc;
+}
+
 /* Fetches chunk s from the remote tier when the verdict says fetching
  * beats computing (or the policy says always); true when s is READY. */
 static bool fetch(struct run *r, struct slot *s)
@@ -589,9 +633,15 @@ static bool fetch(struct run *r, struct slot *s)
 	if (!rc)
 		rc = coren_chunk_decode(b.data, b.len, s->id, r->o->max_content,
 					&h, &s->content, &s->len, &e);
+	if (!rc) {
+		coren_chunk_header_release(&h);
+		if ((rc = check_lines(r, s, &e))) {
+			free(s->content);
+			s->content = NULL;
+		}
+	}
 	if (rc)
 		goto fail;
-	coren_chunk_header_release(&h);
 	if (coren_chunk_store_file(r->e->cache, s->id, b.data, b.len, &e))
 		coren_log(COREN_LOG_WARNING, "chunk %s: %s (used, not kept)",
 			  s->id, e.msg);
@@ -605,7 +655,8 @@ fail:
 	if (rc == COREN_ERR_CORRUPT)
 		remote_bad(r, s, &e);
 	else if (rc != COREN_ERR_NOTFOUND)
-		tier_trouble(r, s->id, rc, &e);
+		tier_trouble(r, s->id, rc, &e,
+			     "computing what the tier does not give");
 	return false;
 }
 
