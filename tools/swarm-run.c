@@ -746,12 +746,43 @@ static const char slurm_body[] =
 	"[ -n \"$tasks\" ] || rm -rf \"$work\"\n"
 	"eval \"exec $swarm\"\n";
 
+/* The swarm-run command line of argv less --slurm N and --submit, one
+ * quoted word each (malloc'd). Everything after --cmd or --coproc is the
+ * command's, kept as it is. */
+static char *task_command(int argc, char **argv)
+{
+	char *text = NULL;
+	size_t len = 0;
+	bool command = false;
+	FILE *m = open_memstream(&text, &len);
+
+	if (!m)
+		abort();
+	fputs("swarm-run", m); /* from PATH, on every node */
+	for (int i = 1; i < argc; i++) {
+		if (!command && !strcmp(argv[i], "--submit"))
+			continue;
+		if (!command && !strcmp(argv[i], "--slurm")) {
+			i++;
+			continue;
+		}
+		if (!command && !strncmp(argv[i], "--slurm=", 8))
+			continue;
+		command |= !strcmp(argv[i], "--cmd") ||
+			   !strcmp(argv[i], "--coproc");
+		putc(' ', m);
+		put_quoted(m, argv[i]);
+	}
+	fclose(m);
+	return text;
+}
+
 /* The --slurm script: the sweep of argv (less --slurm and --submit) as a
  * job array of n tasks, failed tasks resubmitted, then the assembly. */
 static void slurm_script(FILE *f, int argc, char **argv, unsigned n)
 {
 	char cwd[PATH_MAX];
-	bool command = false;
+	char *command = task_command(argc, argv);
 
 	if (!getcwd(cwd, sizeof cwd))
 		tool_usage_error("--slurm: cannot name the current directory");
@@ -771,35 +802,10 @@ static void slurm_script(FILE *f, int argc, char **argv, unsigned n)
 		n, PACKAGE_VERSION);
 	put_quoted(f, cwd);
 	fprintf(f, " || exit 2\nn=%u\nswarm=", n);
-	/* the command line, one quoted word each, as one quoted string */
-	{
-		char *text = NULL;
-		size_t len = 0;
-		FILE *m = open_memstream(&text, &len);
-
-		if (!m)
-			abort();
-		fputs("swarm-run", m); /* from PATH, on every node */
-		for (int i = 1; i < argc; i++) {
-			if (!command && !strcmp(argv[i], "--submit"))
-				continue;
-			if (!command && !strcmp(argv[i], "--slurm")) {
-				i++;
-				continue;
-			}
-			if (!command && !strncmp(argv[i], "--slurm=", 8))
-				continue;
-			command |= !strcmp(argv[i], "--cmd") ||
-				   !strcmp(argv[i], "--coproc");
-			putc(' ', m);
-			put_quoted(m, argv[i]);
-		}
-		fclose(m);
-		put_quoted(f, text);
-		free(text);
-	}
+	put_quoted(f, command); /* the quoted words, as one quoted string */
 	fputs("\n", f);
 	fputs(slurm_body, f);
+	free(command);
 }
 
 /* --slurm: prints the script, or with --submit runs it. */

@@ -177,16 +177,14 @@ static char *chunk_url(const struct coren_remote *r, const char *id)
 
 /* ---- a directory tier ---------------------------------------------- */
 
-static enum coren_err dir_get(struct coren_remote *r, const char *path,
-			      size_t max, size_t limit, struct coren_buf *out,
-			      struct coren_error *err)
+static enum coren_err dir_get(const char *path, size_t max, size_t limit,
+			      struct coren_buf *out, struct coren_error *err)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
 	size_t want, got = 0;
 	enum coren_err rc = COREN_OK;
 
-	(void)r;
 	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
 		return coren_error_set(err, COREN_ERR_NOTFOUND, "not there");
 	if (fd < 0 && errno == ELOOP)
@@ -227,15 +225,13 @@ static enum coren_err dir_get(struct coren_remote *r, const char *path,
 	return rc;
 }
 
-static enum coren_err dir_put(struct coren_remote *r, const char *path,
-			      const void *data, size_t len,
+static enum coren_err dir_put(const char *path, const void *data, size_t len,
 			      struct coren_error *err)
 {
 	char *slash = strrchr(path, '/');
 	char *dir = strndup(path, (size_t)(slash - path));
 	enum coren_err rc;
 
-	(void)r;
 	if (!dir)
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	rc = coren_mkdir_p(dir, 0777, err);
@@ -406,7 +402,7 @@ enum coren_err coren_remote_get(struct coren_remote *r, const char *id,
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	t0 = now();
 	rc = r->http ? http_get(r, url, max, limit, out, err)
-		     : dir_get(r, url, max, limit, out, err);
+		     : dir_get(url, max, limit, out, err);
 	measured(r, rc != COREN_ERR_IO, out->len - before, now() - t0);
 	free(url);
 	if (rc)
@@ -431,7 +427,7 @@ enum coren_err coren_remote_put(struct coren_remote *r, const char *id,
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	t0 = now();
 	rc = r->http ? http_put(r, url, data, len, err)
-		     : dir_put(r, url, data, len, err);
+		     : dir_put(url, data, len, err);
 	measured(r, rc != COREN_ERR_IO, len, now() - t0);
 	free(url);
 	return rc;
