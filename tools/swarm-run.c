@@ -593,19 +593,9 @@ static int run(struct coren_memo_plan *p, struct coren_memo_exec *x,
 	    coren_memo_shard_assign(p, x, a->shards, &owner, &err))
 		tool_die(&err);
 	if (a->remote) {
-		struct coren_remote_link seed;
-		bool url = strstr(a->remote, "://") != NULL;
-
 		tool_cap(a->cap_file, &cap);
-		/* the link starts from this machine's network (or, for a
-		 * directory, its disk), then follows the transfers */
-		seed.latency = url ? (cap.net_latency > 0 ? cap.net_latency : 1e-3)
-				   : 1e-4;
-		seed.bandwidth = url && cap.net_bw > 0 ? cap.net_bw
-				 : cap.disk_read_bw > 0 ? cap.disk_read_bw
-							: 1e8;
 		if (coren_remote_open(a->remote, getenv("COREN_REMOTE_TOKEN"),
-				      &seed, &remote, &err))
+				      &cap, &remote, &err))
 			tool_die(&err);
 		o.remote = remote;
 		o.cap = &cap;

@@ -310,6 +310,29 @@ static enum coren_err decode_body(const unsigned char *d, size_t size,
 	return COREN_OK;
 }
 
+/* The header, its id want_id (when not NULL) and the hash of its key,
+ * params and version; *hlen its length in the file. */
+static enum coren_err verified_header(const unsigned char *d, size_t size,
+				      const char *want_id, size_t *hlen,
+				      struct coren_chunk_header *h,
+				      struct coren_error *err)
+{
+	enum coren_err rc;
+
+	memset(h, 0, sizeof *h);
+	rc = decode_header(d, size, hlen, h, err);
+	if (rc)
+		return rc;
+	if (want_id && strcmp(want_id, h->id))
+		rc = corrupt(err, "header id is not the chunk's id");
+	else if (!id_matches(h))
+		rc = corrupt(err, "header id does not match its key, params "
+				  "and version");
+	if (rc)
+		coren_chunk_header_release(h);
+	return rc;
+}
+
 enum coren_err coren_chunk_decode(const void *data, size_t size,
 				  const char *want_id, size_t max_content,
 				  struct coren_chunk_header *h, char **content,
@@ -319,22 +342,14 @@ enum coren_err coren_chunk_decode(const void *data, size_t size,
 	size_t hlen = 0;
 	enum coren_err rc;
 
-	memset(h, 0, sizeof *h);
 	*content = NULL;
 	*len = 0;
-	rc = decode_header(d, size, &hlen, h, err);
+	rc = verified_header(d, size, want_id, &hlen, h, err);
 	if (rc)
 		return rc;
-	if (want_id && strcmp(want_id, h->id))
-		rc = corrupt(err, "header id is not the chunk's id");
-	else if (!id_matches(h))
-		rc = corrupt(err, "header id does not match its key, params "
-				  "and version");
-	else
-		rc = decode_body(d + hlen, size - hlen,
-				 max_content ? max_content
-					     : COREN_CHUNK_MAX_DEFAULT,
-				 h, content, len, err);
+	rc = decode_body(d + hlen, size - hlen,
+			 max_content ? max_content : COREN_CHUNK_MAX_DEFAULT, h,
+			 content, len, err);
 	if (rc)
 		coren_chunk_header_release(h);
 	return rc;
@@ -370,20 +385,8 @@ enum coren_err coren_chunk_peek(const void *data, size_t size,
 				struct coren_error *err)
 {
 	size_t hlen = 0;
-	enum coren_err rc;
 
-	memset(h, 0, sizeof *h);
-	rc = decode_header(data, size, &hlen, h, err);
-	if (rc)
-		return rc;
-	if (want_id && strcmp(want_id, h->id))
-		rc = corrupt(err, "header id is not the chunk's id");
-	else if (!id_matches(h))
-		rc = corrupt(err, "header id does not match its key, params "
-				  "and version");
-	if (rc)
-		coren_chunk_header_release(h);
-	return rc;
+	return verified_header(data, size, want_id, &hlen, h, err);
 }
 
 enum coren_err coren_chunk_store_file(const char *cache, const char *id,

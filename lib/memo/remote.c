@@ -52,7 +52,7 @@ static bool hex_id(const char *id)
 }
 
 enum coren_err coren_remote_open(const char *spec, const char *token,
-				 const struct coren_remote_link *seed,
+				 const struct coren_cap *cap,
 				 struct coren_remote **out,
 				 struct coren_error *err)
 {
@@ -84,8 +84,11 @@ enum coren_err coren_remote_open(const char *spec, const char *token,
 	while (n > 1 && r->base[n - 1] == '/')
 		r->base[--n] = '\0';
 	r->http = http;
-	r->link = *seed;
-	r->link.requests = 0;
+	r->link.latency = !http ? 1e-4 : cap->net_latency > 0 ? cap->net_latency
+							      : 1e-3;
+	r->link.bandwidth = http && cap->net_bw > 0 ? cap->net_bw
+			    : cap->disk_read_bw > 0 ? cap->disk_read_bw
+						    : 1e8;
 	pthread_mutex_init(&r->mu, NULL);
 	if (http) {
 		pthread_once(&curl_once, curl_init);
@@ -166,12 +169,20 @@ static void measured(struct coren_remote *r, bool reached, size_t bytes,
 	pthread_mutex_unlock(&r->mu);
 }
 
-static char *chunk_url(const struct coren_remote *r, const char *id)
+/* The address of chunk id on a tier that is up (malloc'd), or NULL with
+ * the reason. */
+static char *chunk_url(struct coren_remote *r, const char *id,
+		       struct coren_error *err)
 {
 	char *u = NULL;
 
-	if (asprintf(&u, "%s/%.2s/%s.zst", r->base, id, id) < 0)
-		return NULL;
+	if (!hex_id(id))
+		coren_error_set(err, COREN_ERR_USAGE, "'%s' is not a chunk id",
+				id);
+	else if (coren_remote_down(r))
+		coren_error_set(err, COREN_ERR_IO, "the tier is down");
+	else if (asprintf(&u, "%s/%.2s/%s.zst", r->base, id, id) < 0)
+		coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	return u;
 }
 
@@ -260,6 +271,14 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
 	}
 	if (len && coren_buf_append(s->out, p, len))
 		return 0;
+	return size * n;
+}
+
+/* An answer body nobody reads (a PUT's). */
+static size_t discard(char *p, size_t size, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
 	return size * n;
 }
 
@@ -359,26 +378,19 @@ static enum coren_err http_put(struct coren_remote *r, const char *url,
 {
 	CURL *c = easy(r, url);
 	struct source src = {data, len, 0};
-	struct coren_buf sink_buf;
-	struct sink s = {&sink_buf, 0, 0, 1 << 16, false};
 	long status = 0;
 	CURLcode cc;
 
 	if (!c)
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-	coren_buf_init(&sink_buf, 0);
 	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
 	curl_easy_setopt(c, CURLOPT_READDATA, &src);
 	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(c);
-	coren_buf_release(&sink_buf);
-	if (cc == CURLE_WRITE_ERROR) /* a long answer body: not ours to read */
-		cc = CURLE_OK;
 	return http_status(cc, status, url, err);
 }
 
@@ -388,19 +400,13 @@ enum coren_err coren_remote_get(struct coren_remote *r, const char *id,
 				size_t max, size_t limit,
 				struct coren_buf *out, struct coren_error *err)
 {
-	char *url;
+	char *url = chunk_url(r, id, err);
 	size_t before = out->len;
-	double t0;
+	double t0 = now();
 	enum coren_err rc;
 
-	if (!hex_id(id))
-		return coren_error_set(err, COREN_ERR_USAGE,
-				       "'%s' is not a chunk id", id);
-	if (coren_remote_down(r))
-		return coren_error_set(err, COREN_ERR_IO, "the tier is down");
-	if (!(url = chunk_url(r, id)))
-		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-	t0 = now();
+	if (!url)
+		return err->code;
 	rc = r->http ? http_get(r, url, max, limit, out, err)
 		     : dir_get(url, max, limit, out, err);
 	measured(r, rc != COREN_ERR_IO, out->len - before, now() - t0);
@@ -414,18 +420,12 @@ enum coren_err coren_remote_put(struct coren_remote *r, const char *id,
 				const void *data, size_t len,
 				struct coren_error *err)
 {
-	char *url;
-	double t0;
+	char *url = chunk_url(r, id, err);
+	double t0 = now();
 	enum coren_err rc;
 
-	if (!hex_id(id))
-		return coren_error_set(err, COREN_ERR_USAGE,
-				       "'%s' is not a chunk id", id);
-	if (coren_remote_down(r))
-		return coren_error_set(err, COREN_ERR_IO, "the tier is down");
-	if (!(url = chunk_url(r, id)))
-		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-	t0 = now();
+	if (!url)
+		return err->code;
 	rc = r->http ? http_put(r, url, data, len, err)
 		     : dir_put(url, data, len, err);
 	measured(r, rc != COREN_ERR_IO, len, now() - t0);

@@ -40,6 +40,8 @@ struct slot {
 	size_t *lens;
 	char **errs; /* FAILED: per point */
 	atomic_uint_fast64_t remaining, failed;
+	int costed; /* 0: not asked yet, 1: cost holds it, -1: none */
+	struct coren_cost cost;
 };
 
 struct job {
@@ -110,6 +112,20 @@ static void slot_free(struct slot *s)
 
 /* ---- storing a finished chunk --------------------------------------- */
 
+/* The exec function's cost of chunk s, worked out once (by the main
+ * thread for a verdict, else by the worker that stores s). */
+static bool slot_cost(struct run *r, struct slot *s)
+{
+	if (!s->costed) {
+		bool ok = coren_memo_exec_has_cost(r->x) &&
+			  !coren_memo_exec_chunk_cost(r->x, r->p, s->bins,
+						      &s->cost);
+
+		s->costed = ok ? 1 : -1;
+	}
+	return s->costed > 0;
+}
+
 static void header_of(struct run *r, struct slot *s, struct coren_chunk_header *h)
 {
 	memset(h, 0, sizeof *h);
@@ -120,8 +136,8 @@ static void header_of(struct run *r, struct slot *s, struct coren_chunk_header *
 	h->points = s->npoints;
 	h->producer = r->producer;
 	h->hlc = hlc_now();
-	h->has_cost = coren_memo_exec_has_cost(r->x) &&
-		      !coren_memo_exec_chunk_cost(r->x, r->p, s->bins, &h->cost);
+	h->has_cost = slot_cost(r, s);
+	h->cost = s->cost;
 }
 
 /* Says once per kind (unreachable, refusing) why the tier is not used,
@@ -532,9 +548,10 @@ static enum coren_err chunk_cost(struct run *r, struct slot *s,
 	struct coren_chunk_header h;
 	enum coren_err rc;
 
-	if (coren_memo_exec_has_cost(r->x) &&
-	    !coren_memo_exec_chunk_cost(r->x, r->p, s->bins, cost))
+	if (slot_cost(r, s)) {
+		*cost = s->cost;
 		return COREN_OK;
+	}
 	rc = coren_remote_get(r->o->remote, s->id, PEEK, 0, b, e);
 	if (!rc)
 		rc = coren_chunk_peek(b->data, b->len, s->id, &h, e);

@@ -15,16 +15,10 @@ set -eu
 cmd=$1
 dir=$(cd "$2" && pwd)
 
+. "$(dirname "$0")/../daemon.sh"
+
 if [ "$cmd" = stop ]; then
-	[ -s "$dir/nginx.pid" ] || exit 0
-	pid=$(cat "$dir/nginx.pid")
-	kill "$pid" 2>/dev/null || true
-	i=0
-	while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	rm -f "$dir/nginx.pid"
+	stop_pidfile "$dir/nginx.pid"
 	exit 0
 fi
 

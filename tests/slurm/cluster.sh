@@ -14,19 +14,11 @@ set -eu
 cmd=$1
 dir=$(cd "$2" && pwd)
 
+. "$(dirname "$0")/../daemon.sh"
+
 stop() {
 	for p in slurmd slurmctld munged; do
-		f="$dir/$p.pid"
-		[ -s "$f" ] || continue
-		pid=$(cat "$f")
-		kill "$pid" 2>/dev/null || true
-		i=0
-		while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill -9 "$pid" 2>/dev/null || true
-		rm -f "$f"
+		stop_pidfile "$dir/$p.pid"
 	done
 }
 

@@ -242,10 +242,11 @@ struct coren_remote_link {
 
 /* Opens the tier spec (a directory that exists, or an http:// or
  * https:// URL). token: a bearer token sent with every request (NULL:
- * none). seed: the link figures to start from, replaced by what this
- * run's transfers measure. COREN_ERR_USAGE on a bad spec. */
+ * none). The link figures start from cap (its network for a URL, its
+ * disk for a directory; 1 ms, 100 MB/s where it has none) and follow
+ * what this run's transfers measure. COREN_ERR_USAGE on a bad spec. */
 enum coren_err coren_remote_open(const char *spec, const char *token,
-				 const struct coren_remote_link *seed,
+				 const struct coren_cap *cap,
 				 struct coren_remote **out,
 				 struct coren_error *err);
 void coren_remote_free(struct coren_remote *r);
