@@ -30,9 +30,9 @@ P="$COREN_TEST_PLUGINS"
 
 @test "each broken plugin is refused with its own message, exit 3" {
 	run -3 --separate-stderr plugload "$P/abi_major.so"
-	[[ "$stderr" == *"was built for plugin ABI 2.0, this coren has ABI 1.1: rebuild the plugin against this coren" ]]
+	[[ "$stderr" == *"was built for plugin ABI 2.0, this coren has ABI 1.2: rebuild the plugin against this coren" ]]
 	run -3 --separate-stderr plugload "$P/abi_minor.so"
-	[[ "$stderr" == *"was built for plugin ABI 1.2, newer than this coren's ABI 1.1: upgrade coren or rebuild the plugin" ]]
+	[[ "$stderr" == *"was built for plugin ABI 1.3, newer than this coren's ABI 1.2: upgrade coren or rebuild the plugin" ]]
 	run -3 --separate-stderr plugload "$P/nosym.so"
 	[[ "$stderr" == *"has no symbol 'coren_plugin_describe': not a coren plugin?" ]]
 	run -3 --separate-stderr plugload "$P/undef.so"

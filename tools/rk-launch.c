@@ -29,7 +29,9 @@ static const char usage[] =
 	"\n"
 	"  -k, --kernel NAME=PLUGIN[:ARGS]  launch PLUGIN as NAME (ARGS: k=v,k=v)\n"
 	"  -c, --config FILE        a YAML topology (options given too win)\n"
-	"  -b, --backend NAME       compute backend (default cpu)\n"
+	"  -b, --backend NAME       compute backend (default cpu; cuda: GPU actors)\n"
+	"      --backend-opt K=V[,K=V]  backend options (cuda: device, threads,\n"
+	"                           slot_payload, emulate, stop_timeout_ms, ...)\n"
 	"      --route DEST>VIA     K2K messages for DEST go through VIA\n"
 	"      --k2k                kernels may send to kernels (forward needs it)\n"
 	"      --queue-capacity N   inbound queue per worker (default 1024)\n"
@@ -80,12 +82,14 @@ enum {
 	OPT_STATUS,
 	OPT_LIST,
 	OPT_PLUGIN_DIR,
+	OPT_BACKEND_OPT,
 };
 
 static const struct option options[] = {
 	{"kernel", required_argument, NULL, 'k'},
 	{"config", required_argument, NULL, 'c'},
 	{"backend", required_argument, NULL, 'b'},
+	{"backend-opt", required_argument, NULL, OPT_BACKEND_OPT},
 	{"route", required_argument, NULL, OPT_ROUTE},
 	{"k2k", no_argument, NULL, OPT_K2K},
 	{"queue-capacity", required_argument, NULL, OPT_QUEUE},
@@ -144,6 +148,17 @@ static void topology_option(int c, const char *arg)
 		free(t->backend);
 		t->backend = strdup(arg);
 		break;
+	case OPT_BACKEND_OPT: {
+		json_t *o = NULL;
+
+		if (coren_rk_parse_args(arg, &o, &err))
+			tool_usage_error("--backend-opt: %s", err.msg);
+		if (!t->backend_options)
+			t->backend_options = json_object();
+		json_object_update(t->backend_options, o);
+		json_decref(o);
+		break;
+	}
 	case OPT_ROUTE:
 		if (coren_rk_topology_add_route(t, arg, &err))
 			tool_usage_error("%s", err.msg);

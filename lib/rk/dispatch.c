@@ -48,6 +48,19 @@ void coren_dispatch_release(struct coren_dispatcher *d)
 	pthread_mutex_destroy(&d->lock);
 }
 
+/* Counts a decision (the lock held). */
+static void count(struct coren_dispatcher *d, enum coren_dispatch_target t,
+		  uint64_t size)
+{
+	if (t == COREN_TARGET_GPU) {
+		d->stats.gpu++;
+		d->stats.gpu_items += size;
+	} else {
+		d->stats.cpu++;
+		d->stats.cpu_items += size;
+	}
+}
+
 enum coren_dispatch_target coren_dispatch_choose(struct coren_dispatcher *d,
 						 uint64_t size)
 {
@@ -68,15 +81,17 @@ enum coren_dispatch_target coren_dispatch_choose(struct coren_dispatcher *d,
 			break;
 		}
 	}
-	if (t == COREN_TARGET_GPU) {
-		d->stats.gpu++;
-		d->stats.gpu_items += size;
-	} else {
-		d->stats.cpu++;
-		d->stats.cpu_items += size;
-	}
+	count(d, t, size);
 	pthread_mutex_unlock(&d->lock);
 	return t;
+}
+
+void coren_dispatch_count(struct coren_dispatcher *d,
+			  enum coren_dispatch_target target, uint64_t size)
+{
+	pthread_mutex_lock(&d->lock);
+	count(d, target, size);
+	pthread_mutex_unlock(&d->lock);
 }
 
 /* The crossover of the two fitted lines a + b * size, if they cross. */

@@ -52,13 +52,16 @@ struct coren_rk_actor {
 	_Atomic uint64_t busy_ns, queue_full;
 	uint64_t reserved;
 	unsigned rr;
+	struct coren_rk_actor *twin; /* the same kernel on the GPU target (hybrid) */
+	struct coren_rk_actor *main; /* whose counters and name: itself, or the twin's */
 };
 
 struct coren_rk {
 	struct coren_rk_config cfg;
 	struct backend be[BACKENDS_MAX];
 	unsigned nbe;
-	int gpu; /* index of the GPU backend, -1 if none */
+	int gpu; /* index of the GPU target, -1 if none */
+	int cpu; /* index of the CPU target, -1 if none */
 	struct coren_rk_actor **a; /* a[id - 1] */
 	uint32_t na;
 	struct coren_k2k *k2k;
@@ -113,6 +116,35 @@ void coren_rk_actor_set_data(struct coren_rk_actor *a, void *data) { a->bdata = 
 enum coren_rk_state coren_rk_actor_state(const struct coren_rk_actor *a)
 {
 	return (enum coren_rk_state)atomic_load_explicit(&a->state, memory_order_acquire);
+}
+
+uint32_t coren_rk_actor_lookup(const struct coren_rk_actor *a, const char *name)
+{
+	return coren_rk_kernel_id(a->rt, name);
+}
+
+const struct coren_rk_config *coren_rk_actor_config(const struct coren_rk_actor *a)
+{
+	return &a->rt->cfg;
+}
+
+/* The CUDA entry of a kernel whose ops are new enough to have one. */
+static const void *kernel_cuda(const struct coren_kernel_ops *kops)
+{
+	if (kops->struct_size < offsetof(struct coren_kernel_ops, cuda) + sizeof kops->cuda ||
+	    !(kops->flags & COREN_KERNEL_F_CUDA))
+		return NULL;
+	return kops->cuda;
+}
+
+const void *coren_rk_actor_cuda(const struct coren_rk_actor *a)
+{
+	return kernel_cuda(a->kops);
+}
+
+void *coren_rk_actor_kstate(const struct coren_rk_actor *a, unsigned i)
+{
+	return i < a->opts.grid_size ? a->w[i].kstate : NULL;
 }
 
 size_t coren_rk_actor_k2k_pop(struct coren_rk_actor *a,
@@ -334,6 +366,49 @@ void coren_rk_actor_process(struct coren_rk_actor *a, unsigned worker,
 	pthread_mutex_unlock(&a->rt->hints_lock);
 }
 
+void coren_rk_actor_complete(struct coren_rk_actor *a,
+			     struct coren_rk_msg **msgs, size_t n,
+			     uint64_t busy_ns)
+{
+	struct coren_rk_actor *m = a->main;
+	struct worker *w = &a->w[0];
+	uint64_t bytes = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct coren_rk_msg *x = msgs[i];
+
+		bytes += x->hdr.payload_size;
+		if (x->hdr.destination != COREN_RK_HOST) {
+			atomic_fetch_add_explicit(&m->forwarded, 1, RELAXED);
+			stamp(a, w, x);
+			coren_env_set_hlc(&x->hdr, coren_hlc_tick(&a->rt->clock));
+			x->hdr.flags |= COREN_ENV_F_K2K;
+			k2k_send(a, w, x);
+		} else if (x->hdr.flags & COREN_ENV_F_ERROR) {
+			atomic_fetch_add_explicit(&m->errors, 1, RELAXED);
+			atomic_fetch_add_explicit(&a->rt->errors, 1, RELAXED);
+			to_host(a, w, x);
+		} else {
+			atomic_fetch_add_explicit(&m->replied, 1, RELAXED);
+			to_host(a, w, x);
+		}
+	}
+	if (w->nout) {
+		outbox_push(a->rt, w->out, w->nout);
+		w->nout = 0;
+	}
+	atomic_fetch_add_explicit(&m->processed, n, RELAXED);
+	atomic_fetch_add_explicit(&m->busy_ns, busy_ns, RELAXED);
+	if (n) {
+		coren_dispatch_record(&a->rt->disp, a->be->caps.flags & COREN_BACKEND_F_GPU
+							    ? COREN_TARGET_GPU : COREN_TARGET_CPU,
+				      bytes / 4, (double)busy_ns);
+		pthread_mutex_lock(&a->rt->hints_lock);
+		coren_hints_record(&a->rt->hints, a->name, (double)busy_ns / (double)n, bytes);
+		pthread_mutex_unlock(&a->rt->hints_lock);
+	}
+}
+
 void coren_rk_actor_reject(struct coren_rk_actor *a,
 			   struct coren_rk_msg **msgs, size_t n,
 			   const char *reason)
@@ -363,6 +438,7 @@ enum coren_err coren_rk_new(const struct coren_rk_config *config,
 	if (!rt->cfg.max_payload || rt->cfg.max_payload > COREN_ENV_PAYLOAD_MAX)
 		rt->cfg.max_payload = COREN_ENV_PAYLOAD_MAX;
 	rt->gpu = -1;
+	rt->cpu = -1;
 	coren_hlc_init(&rt->clock, rt->cfg.node_id);
 	coren_dispatch_init(&rt->disp, rt->cfg.dispatch, rt->cfg.gpu_threshold, false);
 	coren_guard_init(&rt->guard, rt->cfg.max_memory, rt->cfg.memory_margin);
@@ -421,6 +497,10 @@ enum coren_err coren_rk_add_backend(struct coren_rk *rt,
 	if (b->caps.flags & COREN_BACKEND_F_GPU && rt->gpu < 0) {
 		rt->gpu = (int)rt->nbe;
 		rt->disp.gpu_present = true;
+		if (!rt->nbe && rt->disp.mode == COREN_DISPATCH_CPU_ONLY)
+			rt->disp.mode = rt->cfg.dispatch = COREN_DISPATCH_GPU_ONLY;
+	} else if (!(b->caps.flags & COREN_BACKEND_F_GPU) && rt->cpu < 0) {
+		rt->cpu = (int)rt->nbe;
 	}
 	rt->nbe++;
 	return COREN_OK;
@@ -454,6 +534,7 @@ static void actor_free(struct coren_rk_actor *a)
 {
 	if (!a)
 		return;
+	actor_free(a->twin);
 	if (a->w) {
 		for (unsigned i = 0; i < a->opts.grid_size; i++) {
 			if (a->kops->fini && a->w[i].kstate)
@@ -504,6 +585,93 @@ static enum coren_err make_workers(struct coren_rk_actor *a, const json_t *args,
 	return rc;
 }
 
+/* The backend a kernel goes on (-1 with err set when none can run it), and
+ * in *twin the GPU target for a second copy (hybrid, adaptive), or -1. */
+static int place(const struct coren_rk *rt, const char *name,
+		 const struct coren_kernel_ops *kops, int *twin,
+		 struct coren_error *err)
+{
+	bool cuda = kernel_cuda(kops) != NULL;
+	enum coren_dispatch_mode mode = rt->disp.mode;
+	int at = mode == COREN_DISPATCH_GPU_ONLY && rt->gpu >= 0 ? rt->gpu : 0;
+
+	*twin = -1;
+	if ((mode == COREN_DISPATCH_HYBRID || mode == COREN_DISPATCH_ADAPTIVE) &&
+	    rt->gpu >= 0 && rt->cpu >= 0 && cuda) {
+		*twin = rt->gpu;
+		return rt->cpu;
+	}
+	if (at == rt->gpu && !cuda) {
+		coren_error_set(err, COREN_ERR_USAGE,
+				"kernel '%s' has no CUDA entry: it cannot run on backend '%s'",
+				name, rt->be[at].p->desc->name);
+		return -1;
+	}
+	return at;
+}
+
+/* Makes and starts actor a (its fields but workers set) on backend be. */
+static enum coren_err actor_start(struct coren_rk *rt, struct coren_rk_actor *a,
+				  const json_t *args, struct coren_error *err)
+{
+	enum coren_err rc;
+
+	atomic_flag_clear(&a->k2k_lock);
+	coren_doorbell_init(&a->bell);
+	a->reserved = coren_rk_memory_estimate(rt, &a->opts);
+	rc = coren_guard_reserve(&rt->guard, a->reserved, err);
+	if (rc) {
+		char why[COREN_ERROR_MSG_MAX];
+
+		snprintf(why, sizeof why, "%s", err ? err->msg : "");
+		coren_error_set(err, rc, "cannot launch '%s': %s", a->name, why);
+		a->reserved = 0;
+	}
+	if (!rc)
+		rc = make_workers(a, args, err);
+	if (!rc && a->opts.k2k)
+		rc = coren_k2k_register(rt->k2k, a->id, &a->bell, err);
+	atomic_store(&a->state, a->opts.auto_activate ? COREN_RK_ACTIVE : COREN_RK_LAUNCHED);
+	if (!rc)
+		rc = a->be->ops->init(a->be->state, a, err);
+	if (rc) {
+		coren_guard_free(&rt->guard, a->reserved, false);
+		a->reserved = 0;
+		return rc;
+	}
+	coren_guard_commit(&rt->guard, a->reserved);
+	return COREN_OK;
+}
+
+/* The GPU copy of a (hybrid): one worker, no K2K inbox of its own. */
+static enum coren_err twin_start(struct coren_rk *rt, struct coren_rk_actor *a,
+				 int be, const json_t *args, struct coren_error *err)
+{
+	struct coren_rk_actor *t = calloc(1, sizeof *t);
+	enum coren_err rc;
+
+	if (!t || !(t->name = strdup(a->name))) {
+		free(t);
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	}
+	t->rt = rt;
+	t->id = a->id;
+	t->plugin = a->plugin;
+	t->kops = a->kops;
+	t->be = &rt->be[be];
+	t->opts = a->opts;
+	t->opts.grid_size = 1;
+	t->opts.k2k = false;
+	t->main = a;
+	rc = actor_start(rt, t, args, err);
+	if (rc) {
+		actor_free(t);
+		return rc;
+	}
+	a->twin = t;
+	return COREN_OK;
+}
+
 enum coren_err coren_rk_launch(struct coren_rk *rt, const char *name,
 			       const struct coren_plugin *p, const json_t *args,
 			       const struct coren_rk_launch *opts, uint32_t *id,
@@ -513,6 +681,7 @@ enum coren_err coren_rk_launch(struct coren_rk *rt, const char *name,
 	const struct coren_kernel_ops *kops = p->desc->ops;
 	struct coren_rk_actor *a, **grown;
 	enum coren_err rc;
+	int at, twin;
 
 	if ((rc = check_name(rt, name, err)))
 		return rc;
@@ -528,6 +697,9 @@ enum coren_err coren_rk_launch(struct coren_rk *rt, const char *name,
 				       name);
 	if (rt->na + 1 >= COREN_K2K_ENDPOINTS_MAX)
 		return coren_error_set(err, COREN_ERR_USAGE, "too many kernels");
+	at = place(rt, name, kops, &twin, err);
+	if (at < 0)
+		return COREN_ERR_USAGE;
 	a = calloc(1, sizeof *a);
 	grown = realloc(rt->a, (rt->na + 1) * sizeof *rt->a);
 	if (!a || !grown || !(a->name = strdup(name))) {
@@ -541,33 +713,19 @@ enum coren_err coren_rk_launch(struct coren_rk *rt, const char *name,
 	a->id = rt->na + 1;
 	a->plugin = p;
 	a->kops = kops;
-	a->be = &rt->be[0];
+	a->be = &rt->be[at];
+	a->main = a;
 	a->opts = opts ? *opts : defaults;
 	normalise(&a->opts);
-	atomic_flag_clear(&a->k2k_lock);
-	coren_doorbell_init(&a->bell);
-	a->reserved = coren_rk_memory_estimate(rt, &a->opts);
-	rc = coren_guard_reserve(&rt->guard, a->reserved, err);
-	if (rc) {
-		char why[COREN_ERROR_MSG_MAX];
-
-		snprintf(why, sizeof why, "%s", err ? err->msg : "");
-		coren_error_set(err, rc, "cannot launch '%s': %s", name, why);
-		a->reserved = 0;
+	rc = actor_start(rt, a, args, err);
+	if (!rc && twin >= 0 && (rc = twin_start(rt, a, twin, args, err))) {
+		a->be->ops->reset(a->be->state, a, NULL);
+		coren_guard_free(&rt->guard, a->reserved, true);
 	}
-	if (!rc)
-		rc = make_workers(a, args, err);
-	if (!rc && a->opts.k2k)
-		rc = coren_k2k_register(rt->k2k, a->id, &a->bell, err);
-	atomic_store(&a->state, a->opts.auto_activate ? COREN_RK_ACTIVE : COREN_RK_LAUNCHED);
-	if (!rc)
-		rc = a->be->ops->init(a->be->state, a, err);
 	if (rc) {
-		coren_guard_free(&rt->guard, a->reserved, false);
 		actor_free(a);
 		return rc;
 	}
-	coren_guard_commit(&rt->guard, a->reserved);
 	rt->a[rt->na++] = a;
 	if (id)
 		*id = a->id;
@@ -596,6 +754,11 @@ static enum coren_err move(struct coren_rk *rt, uint32_t id, int from_mask,
 	if (a->be->ops->wake)
 		a->be->ops->wake(a->be->state, a);
 	coren_doorbell_ring(&a->bell);
+	if (a->twin) {
+		atomic_store(&a->twin->state, (int)to);
+		if (a->twin->be->ops->wake)
+			a->twin->be->ops->wake(a->twin->be->state, a->twin);
+	}
 	return COREN_OK;
 }
 
@@ -628,6 +791,17 @@ enum coren_err coren_rk_terminate(struct coren_rk *rt, uint32_t id,
 	atomic_store(&a->state, COREN_RK_TERMINATED);
 	coren_doorbell_ring(&a->bell);
 	rc = a->be->ops->reset(a->be->state, a, err);
+	if (a->twin) {
+		struct coren_error terr = {0};
+		enum coren_err trc;
+
+		atomic_store(&a->twin->state, COREN_RK_TERMINATED);
+		trc = a->twin->be->ops->reset(a->twin->be->state, a->twin, &terr);
+		coren_guard_free(&rt->guard, a->twin->reserved, true);
+		a->twin->reserved = 0;
+		if (trc && !rc)
+			rc = coren_error_set(err, trc, "%s", terr.msg);
+	}
 	while ((k = coren_rk_actor_k2k_pop(a, m, 64)))
 		coren_rk_actor_reject(a, m, k, "kernel terminated");
 	coren_guard_free(&rt->guard, a->reserved, true);
@@ -724,8 +898,12 @@ static void submit(struct coren_rk *rt, struct coren_rk_actor *a,
 
 	for (size_t i = 0; i < n; i++)
 		items += msgs[i]->hdr.payload_size / 4;
-	coren_dispatch_choose(&rt->disp, items);
 	atomic_fetch_add_explicit(&a->received, n, RELAXED);
+	if (a->twin && coren_dispatch_choose(&rt->disp, items) == COREN_TARGET_GPU)
+		a = a->twin;
+	else if (!a->twin)
+		coren_dispatch_count(&rt->disp, (int)(a->be - rt->be) == rt->gpu
+							? COREN_TARGET_GPU : COREN_TARGET_CPU, items);
 	while (n) {
 		size_t k;
 
@@ -845,11 +1023,10 @@ enum coren_err coren_rk_drain(struct coren_rk *rt, int timeout_ms,
 					       timeout_ms);
 		nanosleep(&nap, NULL);
 	}
-	for (unsigned i = 0; i < rt->nbe; i++)
-		for (uint32_t id = 1; id <= rt->na; id++)
-			if (rt->a[id - 1]->be == &rt->be[i] &&
-			    atomic_load(&rt->a[id - 1]->state) != COREN_RK_TERMINATED &&
-			    rt->be[i].ops->drain(rt->be[i].state, rt->a[id - 1], timeout_ms, err))
+	for (uint32_t id = 1; id <= rt->na; id++)
+		for (struct coren_rk_actor *a = rt->a[id - 1]; a; a = a->twin)
+			if (atomic_load(&a->state) != COREN_RK_TERMINATED &&
+			    a->be->ops->drain(a->be->state, a, timeout_ms, err))
 				return err ? err->code : COREN_ERR_TIMEOUT;
 	return COREN_OK;
 }
@@ -928,6 +1105,17 @@ json_t *coren_rk_status_json(struct coren_rk *rt, uint32_t id)
 		if (s)
 			json_object_set_new(r, "kernel_state", s);
 	}
+	for (struct coren_rk_actor *x = a; x; x = x->twin) {
+		const struct coren_backend_ops *ops = x->be->ops;
+		json_t *b;
+
+		if (ops->struct_size >= offsetof(struct coren_backend_ops, actor_status) +
+					       sizeof ops->actor_status &&
+		    ops->actor_status && (b = ops->actor_status(x->be->state, x)))
+			json_object_set_new(r, x == a ? "backend_state" : "gpu_state", b);
+	}
+	if (a->twin)
+		json_object_set_new(r, "gpu_backend", json_string(a->twin->be->p->desc->name));
 	return r;
 }
 
@@ -1001,8 +1189,13 @@ json_t *coren_rk_plugin_json(const struct coren_plugin *p)
 		json_object_set_new(r, "gpu", json_boolean(caps.flags & COREN_BACKEND_F_GPU));
 		json_object_set_new(r, "max_batch", json_integer(caps.max_batch));
 		json_object_set_new(r, "streams", json_integer(caps.device_streams));
-		if (ops->metadata && !ops->load(&st, NULL, NULL)) {
-			json_object_set_new(r, "metadata", ops->metadata(st));
+		struct coren_error lerr = {0};
+
+		if (ops->load(&st, NULL, &lerr)) {
+			json_object_set_new(r, "unavailable", json_string(lerr.msg));
+		} else {
+			if (ops->metadata)
+				json_object_set_new(r, "metadata", ops->metadata(st));
 			if (ops->unload)
 				ops->unload(st);
 		}

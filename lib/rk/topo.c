@@ -31,6 +31,7 @@ void coren_rk_topology_release(struct coren_rk_topology *t)
 	free(t->kernels);
 	free(t->routes);
 	free(t->backend);
+	json_decref(t->backend_options);
 	free(t->hints);
 	free(t->wire);
 	memset(t, 0, sizeof *t);
@@ -274,6 +275,16 @@ static enum coren_err yaml_config(struct coren_rk_topology *t,
 		rc = get_uint(v, &c->max_hops, err);
 	if (!rc && (v = coren_yaml_get(root, "delivery_timeout_ms")))
 		rc = get_uint(v, &c->delivery_timeout_ms, err);
+	if (!rc && (v = coren_yaml_get(root, "backend_options"))) {
+		json_t *o;
+
+		if ((rc = coren_yaml_expect(v, COREN_YAML_MAPPING, err)))
+			return rc;
+		if (!(o = coren_yaml_to_json(v, err)))
+			return err ? err->code : COREN_ERR_CONFIG;
+		json_decref(t->backend_options);
+		t->backend_options = o;
+	}
 	return rc;
 }
 
@@ -284,7 +295,7 @@ enum coren_err coren_rk_topology_load(struct coren_rk_topology *t,
 		"backend", "node_id", "wire", "k2k", "queue_capacity", "block_size",
 		"grid_size", "inbox_capacity", "max_hops", "delivery_timeout_ms",
 		"dispatch", "gpu_threshold", "max_memory", "max_payload", "hints",
-		"kernels", "routes", NULL};
+		"kernels", "routes", "backend_options", NULL};
 	struct coren_yaml_doc *doc;
 	const struct coren_yaml_node *root, *v;
 	enum coren_err rc = coren_yaml_load_file(path, &doc, err);
@@ -375,6 +386,63 @@ static enum coren_err add_routes(struct coren_rk_system *s,
 	return rc;
 }
 
+/* Opens backend spec and adds it to the runtime. */
+static enum coren_err add_backend(struct coren_rk_system *s, const char *spec,
+				  const json_t *options, const char *const *dirs,
+				  struct coren_error *err)
+{
+	struct coren_plugin *p = NULL;
+	enum coren_err rc = coren_plugin_open(spec, COREN_PLUGIN_BACKEND, dirs, &p, err);
+
+	if (!rc)
+		rc = coren_rk_add_backend(s->rt, p, options, err);
+	if (rc) {
+		coren_error_at(err, "backend '%s'", spec);
+		coren_plugin_free(p);
+		return rc;
+	}
+	s->backends[s->nbackends++] = p;
+	return COREN_OK;
+}
+
+static bool is_gpu(const struct coren_plugin *p)
+{
+	const struct coren_backend_ops *ops = p->desc->ops;
+	struct coren_backend_caps caps = {sizeof caps, 0, 0, 0, 0, 0};
+
+	ops->capabilities(&caps);
+	return caps.flags & COREN_BACKEND_F_GPU;
+}
+
+/* The named backend, then the other target the dispatch mode wants: the
+ * CUDA backend for gpu-only (it must load), hybrid and adaptive (all on
+ * the CPU if it does not), the CPU backend beside a GPU one. */
+static enum coren_err add_backends(struct coren_rk_system *s,
+				   const struct coren_rk_topology *t,
+				   const char *const *dirs, struct coren_error *err)
+{
+	enum coren_dispatch_mode mode = t->config.dispatch;
+	enum coren_err rc = add_backend(s, t->backend ? t->backend : "cpu",
+					t->backend_options, dirs, err);
+	struct coren_error ignored = {0};
+
+	if (rc)
+		return rc;
+	if (is_gpu(s->backends[0]))
+		return mode == COREN_DISPATCH_HYBRID || mode == COREN_DISPATCH_ADAPTIVE
+			       ? add_backend(s, "cpu", NULL, dirs, err) : COREN_OK;
+	if (mode == COREN_DISPATCH_GPU_ONLY) {
+		rc = add_backend(s, "cuda", t->backend_options, dirs, err);
+		if (rc)
+			coren_error_set(err, rc, "dispatch gpu-only needs a GPU backend: %s",
+					err ? err->msg : "cuda");
+		return rc;
+	}
+	if (mode == COREN_DISPATCH_HYBRID || mode == COREN_DISPATCH_ADAPTIVE)
+		add_backend(s, "cuda", t->backend_options, dirs, &ignored);
+	return COREN_OK;
+}
+
 enum coren_err coren_rk_system_start(struct coren_rk_system *s,
 				     const struct coren_rk_topology *t,
 				     const char *const *dirs,
@@ -386,16 +454,9 @@ enum coren_err coren_rk_system_start(struct coren_rk_system *s,
 	if (!t->nkernels)
 		return coren_error_set(err, COREN_ERR_USAGE,
 				       "no kernels: give -k NAME=PLUGIN or a topology with 'kernels'");
-	rc = coren_plugin_open(t->backend ? t->backend : "cpu", COREN_PLUGIN_BACKEND,
-			       dirs, &s->backend, err);
+	rc = coren_rk_new(&t->config, &s->rt, err);
 	if (!rc)
-		rc = coren_rk_new(&t->config, &s->rt, err);
-	if (!rc && t->config.dispatch == COREN_DISPATCH_GPU_ONLY)
-		rc = coren_error_set(err, COREN_ERR_USAGE,
-				     "dispatch gpu-only needs a GPU backend, and '%s' is not one",
-				     s->backend->desc->name);
-	if (!rc)
-		rc = coren_rk_add_backend(s->rt, s->backend, NULL, err);
+		rc = add_backends(s, t, dirs, err);
 	if (!rc && t->hints && (rc = coren_hints_load(coren_rk_hints(s->rt), t->hints, err))) {
 		coren_error_at(err, "%s", t->hints);
 		if (err && rc != COREN_ERR_IO && rc != COREN_ERR_NOMEM)
@@ -429,7 +490,8 @@ enum coren_err coren_rk_system_stop(struct coren_rk_system *s,
 	for (size_t i = 0; i < s->nkernels; i++)
 		coren_plugin_free(s->kernels[i]);
 	free(s->kernels);
-	coren_plugin_free(s->backend);
+	for (size_t i = 0; i < s->nbackends; i++)
+		coren_plugin_free(s->backends[i]);
 	memset(s, 0, sizeof *s);
 	return rc;
 }

@@ -1,5 +1,5 @@
 /* echo - answers every message with itself. */
-#include <coren/rk.h>
+#include "kernel_util.h"
 
 static enum coren_err echo_handle(void *state, struct coren_rk_ctx *ctx,
 				  struct coren_rk_msg *m, struct coren_error *err)
@@ -9,10 +9,13 @@ static enum coren_err echo_handle(void *state, struct coren_rk_ctx *ctx,
 	return coren_rk_reply(ctx, m);
 }
 
+KERNEL_CUDA(coren_echo_loop, 0, NULL, NULL)
+
 static const struct coren_kernel_ops ops = {
 	.struct_size = sizeof ops,
-	.flags = COREN_KERNEL_F_CPU,
+	.flags = KERNEL_FLAGS,
 	.handle = echo_handle,
+	.cuda = KERNEL_CUDA_ENTRY,
 };
 
 COREN_PLUGIN_DESCRIBE(COREN_PLUGIN_KERNEL, "echo", "1.0",

@@ -1,6 +1,7 @@
 /* forward - passes every message on, unchanged, to the kernel named by
  * its argument to, over K2K: chains of kernels are built from it. */
-#include <coren/rk.h>
+#include "kernel_util.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,13 +60,35 @@ static json_t *forward_status(void *state)
 			 (json_int_t)f->forwarded);
 }
 
+#ifdef COREN_WITH_CUDA
+static void forward_setup(const void *kstate, void *dstate, struct coren_rk_actor *a)
+{
+	const struct forward *f = kstate;
+	struct forward_dev *d = dstate;
+
+	d->dest = coren_rk_actor_lookup(a, f->to);
+}
+
+static json_t *forward_gpu_status(const void *dstate)
+{
+	const struct forward_dev *d = dstate;
+
+	return json_pack("{s:I,s:I}", "dest", (json_int_t)d->dest, "forwarded",
+			 (json_int_t)d->forwarded);
+}
+#endif
+
+KERNEL_CUDA(coren_forward_loop, sizeof(struct forward_dev), forward_setup,
+	    forward_gpu_status)
+
 static const struct coren_kernel_ops ops = {
 	.struct_size = sizeof ops,
-	.flags = COREN_KERNEL_F_CPU,
+	.flags = KERNEL_FLAGS,
 	.init = forward_init,
 	.fini = forward_fini,
 	.handle = forward_handle,
 	.status = forward_status,
+	.cuda = KERNEL_CUDA_ENTRY,
 };
 
 COREN_PLUGIN_DESCRIBE(COREN_PLUGIN_KERNEL, "forward", "1.0",

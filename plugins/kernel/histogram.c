@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BINS_MAX 8192 /* the answer fits an envelope */
-
 struct histogram {
 	size_t bins;
 	double lo, hi;
@@ -27,11 +25,11 @@ static enum coren_err histogram_init(void **state, const json_t *args,
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	h->lo = kernel_arg(args, "lo", 0);
 	h->hi = kernel_arg(args, "hi", 1);
-	if (!(bins >= 1 && bins <= BINS_MAX) || bins != floor(bins) ||
+	if (!(bins >= 1 && bins <= HISTOGRAM_BINS_MAX) || bins != floor(bins) ||
 	    !(h->hi > h->lo)) {
 		free(h);
 		return coren_error_set(err, COREN_ERR_USAGE,
-				       "histogram: bins must be 1 to %d and lo < hi", BINS_MAX);
+				       "histogram: bins must be 1 to %d and lo < hi", HISTOGRAM_BINS_MAX);
 	}
 	h->bins = (size_t)bins;
 	h->total = calloc(h->bins, sizeof *h->total);
@@ -49,15 +47,6 @@ static void histogram_fini(void *state)
 
 	free(h->total);
 	free(h);
-}
-
-static size_t bin_of(const struct histogram *h, double x)
-{
-	double f = (x - h->lo) / (h->hi - h->lo) * (double)h->bins;
-
-	if (!(f >= 0)) /* below, or NaN */
-		return 0;
-	return f >= (double)h->bins ? h->bins - 1 : (size_t)f;
 }
 
 static enum coren_err histogram_handle(void *state, struct coren_rk_ctx *ctx,
@@ -78,7 +67,7 @@ static enum coren_err histogram_handle(void *state, struct coren_rk_ctx *ctx,
 	counts = (uint64_t *)out->payload;
 	memset(counts, 0, h->bins * sizeof *counts);
 	for (size_t i = 0; i < n; i++)
-		counts[bin_of(h, v[i])]++;
+		counts[histogram_bin((uint32_t)h->bins, h->lo, h->hi, v[i])]++;
 	for (size_t b = 0; b < h->bins; b++)
 		h->total[b] += counts[b];
 	h->messages++;
@@ -100,13 +89,42 @@ static json_t *histogram_status(void *state)
 			 "counts", counts);
 }
 
+#ifdef COREN_WITH_CUDA
+static void histogram_setup(const void *kstate, void *dstate, struct coren_rk_actor *a)
+{
+	const struct histogram *h = kstate;
+	struct histogram_dev *d = dstate;
+
+	(void)a;
+	d->bins = (uint32_t)h->bins;
+	d->lo = h->lo;
+	d->hi = h->hi;
+}
+
+static json_t *histogram_gpu_status(const void *dstate)
+{
+	const struct histogram_dev *d = dstate;
+	json_t *counts = json_array();
+
+	for (uint32_t b = 0; b < d->bins && b < HISTOGRAM_BINS_MAX; b++)
+		json_array_append_new(counts, json_integer((json_int_t)d->total[b]));
+	return json_pack("{s:I,s:f,s:f,s:I,s:o}", "bins", (json_int_t)d->bins,
+			 "lo", d->lo, "hi", d->hi, "messages", (json_int_t)d->messages,
+			 "counts", counts);
+}
+#endif
+
+KERNEL_CUDA(coren_histogram_loop, sizeof(struct histogram_dev), histogram_setup,
+	    histogram_gpu_status)
+
 static const struct coren_kernel_ops ops = {
 	.struct_size = sizeof ops,
-	.flags = COREN_KERNEL_F_CPU,
+	.flags = KERNEL_FLAGS,
 	.init = histogram_init,
 	.fini = histogram_fini,
 	.handle = histogram_handle,
 	.status = histogram_status,
+	.cuda = KERNEL_CUDA_ENTRY,
 };
 
 COREN_PLUGIN_DESCRIBE(COREN_PLUGIN_KERNEL, "histogram", "1.0",

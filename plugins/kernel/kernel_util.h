@@ -3,7 +3,25 @@
 #ifndef KERNEL_UTIL_H
 #define KERNEL_UTIL_H
 
+#include "gpu_state.h"
 #include <coren/rk.h>
+
+/* The kernel's flags and its CUDA entry: the GPU handler's loop (in the
+ * kernel's _gpu.cu) with dbytes of device state, set up and reported by the
+ * CPU part. Without nvcc a kernel has its CPU handler only. */
+#ifdef COREN_WITH_CUDA
+#define KERNEL_FLAGS (COREN_KERNEL_F_CPU | COREN_KERNEL_F_CUDA)
+#define KERNEL_CUDA(loop, dbytes, setup, status)                               \
+	extern const struct coren_gpu_loop loop;                              \
+	static const struct coren_kernel_cuda kernel_cuda = {                 \
+		sizeof(struct coren_kernel_cuda), (dbytes), &loop, setup,        \
+		status};
+#define KERNEL_CUDA_ENTRY (&kernel_cuda)
+#else
+#define KERNEL_FLAGS COREN_KERNEL_F_CPU
+#define KERNEL_CUDA(loop, dbytes, setup, status)
+#define KERNEL_CUDA_ENTRY NULL
+#endif
 
 /* The payload of m as n floats, or an error naming kernel. */
 static inline enum coren_err kernel_f32(const struct coren_rk_msg *m,

@@ -7,10 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum op { SUM, MIN, MAX };
-
 struct reduce {
-	enum op op;
+	enum reduce_op op;
 	double total;
 	uint64_t count, elements;
 };
@@ -24,27 +22,27 @@ static enum coren_err reduce_init(void **state, const json_t *args,
 	if (!r)
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	if (!op || !strcmp(op, "sum"))
-		r->op = SUM;
+		r->op = REDUCE_SUM;
 	else if (!strcmp(op, "min"))
-		r->op = MIN;
+		r->op = REDUCE_MIN;
 	else if (!strcmp(op, "max"))
-		r->op = MAX;
+		r->op = REDUCE_MAX;
 	else {
 		free(r);
 		return coren_error_set(err, COREN_ERR_USAGE,
 				       "reduce: op '%s' is not sum, min or max", op);
 	}
-	r->total = r->op == SUM ? 0 : r->op == MIN ? INFINITY : -INFINITY;
+	r->total = r->op == REDUCE_SUM ? 0 : r->op == REDUCE_MIN ? INFINITY : -INFINITY;
 	*state = r;
 	return COREN_OK;
 }
 
-static double fold(enum op op, double acc, double x)
+static double fold(enum reduce_op op, double acc, double x)
 {
 	switch (op) {
-	case MIN:
+	case REDUCE_MIN:
 		return x < acc ? x : acc;
-	case MAX:
+	case REDUCE_MAX:
 		return x > acc ? x : acc;
 	default:
 		return acc + x;
@@ -62,10 +60,10 @@ static enum coren_err reduce_handle(void *state, struct coren_rk_ctx *ctx,
 
 	if (kernel_f32(m, "reduce", &v, &n, err))
 		return err ? err->code : COREN_ERR_RECORD;
-	if (!n && r->op != SUM)
+	if (!n && r->op != REDUCE_SUM)
 		return coren_error_set(err, COREN_ERR_RECORD,
 				       "reduce: the min or max of no numbers");
-	acc = r->op == SUM ? 0 : v[0];
+	acc = r->op == REDUCE_SUM ? 0 : v[0];
 	for (size_t i = 0; i < n; i++)
 		acc = fold(r->op, acc, v[i]);
 	r->total = fold(r->op, r->total, acc);
@@ -91,13 +89,37 @@ static json_t *reduce_status(void *state)
 			 "elements", (json_int_t)r->elements);
 }
 
+#ifdef COREN_WITH_CUDA
+static void reduce_setup(const void *kstate, void *dstate, struct coren_rk_actor *a)
+{
+	const struct reduce *r = kstate;
+	struct reduce_dev *d = dstate;
+
+	(void)a;
+	d->op = r->op;
+}
+
+static json_t *reduce_gpu_status(const void *dstate)
+{
+	const struct reduce_dev *d = dstate;
+	static const char *const names[] = {"sum", "min", "max"};
+
+	return json_pack("{s:s,s:f,s:I,s:I}", "op", names[d->op % 3], "total",
+			 d->count ? d->total : 0.0, "messages", (json_int_t)d->count,
+			 "elements", (json_int_t)d->elements);
+}
+#endif
+
+KERNEL_CUDA(coren_reduce_loop, sizeof(struct reduce_dev), reduce_setup, reduce_gpu_status)
+
 static const struct coren_kernel_ops ops = {
 	.struct_size = sizeof ops,
-	.flags = COREN_KERNEL_F_CPU,
+	.flags = KERNEL_FLAGS,
 	.init = reduce_init,
 	.fini = free,
 	.handle = reduce_handle,
 	.status = reduce_status,
+	.cuda = KERNEL_CUDA_ENTRY,
 };
 
 COREN_PLUGIN_DESCRIBE(COREN_PLUGIN_KERNEL, "reduce", "1.0",

@@ -51,13 +51,35 @@ static json_t *saxpy_status(void *state)
 			 (json_int_t)s->elements);
 }
 
+#ifdef COREN_WITH_CUDA
+static void saxpy_setup(const void *kstate, void *dstate, struct coren_rk_actor *a)
+{
+	const struct saxpy *s = kstate;
+	struct saxpy_dev *d = dstate;
+
+	(void)a;
+	d->a = s->a;
+}
+
+static json_t *saxpy_gpu_status(const void *dstate)
+{
+	const struct saxpy_dev *d = dstate;
+
+	return json_pack("{s:f,s:I}", "a", (double)d->a, "elements",
+			 (json_int_t)d->elements);
+}
+#endif
+
+KERNEL_CUDA(coren_saxpy_loop, sizeof(struct saxpy_dev), saxpy_setup, saxpy_gpu_status)
+
 static const struct coren_kernel_ops ops = {
 	.struct_size = sizeof ops,
-	.flags = COREN_KERNEL_F_CPU,
+	.flags = KERNEL_FLAGS,
 	.init = saxpy_init,
 	.fini = free,
 	.handle = saxpy_handle,
 	.status = saxpy_status,
+	.cuda = KERNEL_CUDA_ENTRY,
 };
 
 COREN_PLUGIN_DESCRIBE(COREN_PLUGIN_KERNEL, "saxpy", "1.0",

@@ -56,7 +56,7 @@ int main(void)
 	}
 	coren_plugin_free(NULL);
 
-	refused("abi_major", COREN_ERR_PLUGIN_ABI_MAJOR, "built for plugin ABI 2.0, this coren has ABI 1.1");
+	refused("abi_major", COREN_ERR_PLUGIN_ABI_MAJOR, "built for plugin ABI 2.0, this coren has ABI 1.2");
 	snprintf(msg, sizeof msg, "ABI %d.%d, newer than this coren's ABI %d.%d",
 		 COREN_PLUGIN_ABI_MAJOR, COREN_PLUGIN_ABI_MINOR + 1,
 		 COREN_PLUGIN_ABI_MAJOR, COREN_PLUGIN_ABI_MINOR);

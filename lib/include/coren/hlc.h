@@ -10,8 +10,14 @@
 #define COREN_HLC_H
 
 #include <coren/error.h>
-#include <stdatomic.h>
 #include <stdint.h>
+#ifdef __cplusplus
+#include <atomic>
+typedef std::atomic_flag coren_atomic_flag; /* C++ code may include this */
+#else
+#include <stdatomic.h>
+typedef atomic_flag coren_atomic_flag;
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,7 +42,7 @@ struct coren_hlc_packed {
 typedef uint64_t coren_hlc_wall_fn(void *data);
 
 struct coren_hlc {
-	atomic_flag lock;
+	coren_atomic_flag lock;
 	uint64_t physical, logical;
 	uint16_t node;
 	uint64_t max_drift_us;

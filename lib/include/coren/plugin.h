@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define COREN_PLUGIN_ABI_MAJOR 1
-#define COREN_PLUGIN_ABI_MINOR 1
+#define COREN_PLUGIN_ABI_MINOR 2
 #define COREN_PLUGIN_SYMBOL "coren_plugin_describe"
 
 enum coren_plugin_kind {

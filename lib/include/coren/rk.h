@@ -233,6 +233,13 @@ struct coren_backend_ops {
 				struct coren_error *err);
 	/* Something for a is waiting (a K2K message, a state change). */
 	void (*wake)(void *bstate, struct coren_rk_actor *a);
+	/* Optional (ABI 1.2): what the backend knows of a, an object for the
+	 * kernel record (new reference, or NULL). */
+	json_t *(*actor_status)(void *bstate, struct coren_rk_actor *a);
+	/* Optional (ABI 1.2): measures every device the backend drives for
+	 * about seconds in all: the cap record's gpus, an array (new
+	 * reference), or NULL with err set. */
+	json_t *(*probe)(void *bstate, double seconds, struct coren_error *err);
 };
 
 enum coren_rk_state {
@@ -257,6 +264,17 @@ struct coren_doorbell *coren_rk_actor_doorbell(struct coren_rk_actor *a);
 void *coren_rk_actor_data(const struct coren_rk_actor *a);
 void coren_rk_actor_set_data(struct coren_rk_actor *a, void *data);
 
+/* The kernel id of name (0: none), as coren_rk_lookup() sees it. */
+uint32_t coren_rk_actor_lookup(const struct coren_rk_actor *a, const char *name);
+
+/* The runtime's configuration (max_hops, delivery_timeout_ms, ...). */
+const struct coren_rk_config *coren_rk_actor_config(const struct coren_rk_actor *a);
+
+/* The kernel's CUDA entry (a const struct coren_kernel_cuda *, see
+ * coren/rkgpu.h), or NULL; and the CPU state of worker i (its init's). */
+const void *coren_rk_actor_cuda(const struct coren_rk_actor *a);
+void *coren_rk_actor_kstate(const struct coren_rk_actor *a, unsigned i);
+
 /* Takes up to max K2K messages waiting for a (at most one worker at a
  * time gets any: others get 0). */
 size_t coren_rk_actor_k2k_pop(struct coren_rk_actor *a,
@@ -270,6 +288,15 @@ size_t coren_rk_actor_k2k_depth(struct coren_rk_actor *a);
  * messages. Blocks while the host's outbox is full. */
 void coren_rk_actor_process(struct coren_rk_actor *a, unsigned worker,
 			    struct coren_rk_msg **msgs, size_t n);
+
+/* Routes n messages that a's backend handled itself (a GPU): each one
+ * addressed to the host (COREN_RK_HOST) is an answer, an error when it
+ * has COREN_ENV_F_ERROR; any other is passed on over K2K to its
+ * destination. Counts them as processed in busy_ns in all. Takes the
+ * messages. Call it from one thread per actor. */
+void coren_rk_actor_complete(struct coren_rk_actor *a,
+			     struct coren_rk_msg **msgs, size_t n,
+			     uint64_t busy_ns);
 
 /* Answers n messages taken for a but never processed (a reset) with
  * errors. Takes the messages. */
@@ -326,15 +353,21 @@ enum coren_err coren_rk_new(const struct coren_rk_config *config,
 void coren_rk_free(struct coren_rk *rt);
 
 /* Adds a backend plugin (kind backend; the runtime does not own p) with
- * options (may be NULL). The first backend is the CPU target; one whose
- * capabilities say GPU is the GPU target. */
+ * options (may be NULL). Kernels are launched on the first backend added.
+ * The first backend whose capabilities say GPU is the GPU target, the
+ * first other one the CPU target. A GPU backend added first makes the
+ * dispatch mode cpu-only into gpu-only. With both targets, hybrid and
+ * adaptive launch each kernel that has a CUDA entry on both, and send
+ * each batch to one as the dispatcher decides; gpu-only launches every
+ * kernel on the GPU target. */
 enum coren_err coren_rk_add_backend(struct coren_rk *rt,
 				    const struct coren_plugin *p,
 				    const json_t *options,
 				    struct coren_error *err);
 
 /* Launches kernel plugin p (kind kernel; not owned) as name with args (an
- * object or NULL) on the CPU backend: reserves its memory estimate with
+ * object or NULL) where the dispatch mode puts it (coren_rk_add_backend;
+ * a kernel without a CUDA entry cannot run on a GPU target): reserves its memory estimate with
  * the guard, makes grid_size states, starts the workers. *id is 1, 2, ...
  * in launch order. */
 enum coren_err coren_rk_launch(struct coren_rk *rt, const char *name,
@@ -500,6 +533,7 @@ struct coren_rk_kernel_spec {
 
 struct coren_rk_topology {
 	char *backend;			/* plugin spec; NULL: "cpu" */
+	json_t *backend_options;	/* an object for the backends, or NULL */
 	struct coren_rk_config config;
 	struct coren_rk_launch launch;	/* defaults for every kernel */
 	struct coren_rk_kernel_spec *kernels;
@@ -515,7 +549,7 @@ void coren_rk_topology_init(struct coren_rk_topology *t);
 void coren_rk_topology_release(struct coren_rk_topology *t);
 
 /* Reads a YAML topology (coren-rk(3): backend, node_id, wire, k2k,
- * queue_capacity, block_size, grid_size, inbox_capacity, max_hops,
+ * backend_options, queue_capacity, block_size, grid_size, inbox_capacity, max_hops,
  * delivery_timeout_ms, dispatch, gpu_threshold, max_memory, max_payload,
  * hints, kernels: [{name, plugin, args, queue_capacity, block_size,
  * grid_size}], routes: ["DEST>VIA" or {dest, via}]). Errors at
@@ -536,13 +570,16 @@ enum coren_err coren_rk_topology_add_route(struct coren_rk_topology *t,
 /* A running topology: the runtime and the plugins it uses. */
 struct coren_rk_system {
 	struct coren_rk *rt;
-	struct coren_plugin *backend;
+	struct coren_plugin *backends[2]; /* the named one, and its partner */
+	size_t nbackends;
 	struct coren_plugin **kernels;
 	size_t nkernels;
 };
 
-/* Loads the plugins (searching dirs, as coren_plugin_open()), makes the
- * runtime, loads the hints file if any, launches every kernel and adds the
+/* Loads the plugins (searching dirs, as coren_plugin_open()): the backend
+ * named, then the partner the dispatch mode needs (gpu-only: the "cuda"
+ * backend, which must load; hybrid and adaptive: "cuda" if it loads, and
+ * "cpu" beside a GPU backend); makes the runtime, loads the hints file if any, launches every kernel and adds the
  * routes. On failure nothing is left running. */
 enum coren_err coren_rk_system_start(struct coren_rk_system *s,
 				     const struct coren_rk_topology *t,

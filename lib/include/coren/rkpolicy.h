@@ -60,6 +60,11 @@ void coren_dispatch_release(struct coren_dispatcher *d);
 enum coren_dispatch_target coren_dispatch_choose(struct coren_dispatcher *d,
 						 uint64_t size);
 
+/* Counts a batch of size items that could only go to target (an actor
+ * on one backend) as a decision. */
+void coren_dispatch_count(struct coren_dispatcher *d,
+			  enum coren_dispatch_target target, uint64_t size);
+
 /* Records that a batch of size items took ns nanoseconds on target; in
  * adaptive mode, moves the threshold to the learned crossover, clamped to
  * [1000, 1000000], once each target has enough samples. */
