@@ -123,6 +123,16 @@ uint32_t coren_rk_actor_lookup(const struct coren_rk_actor *a, const char *name)
 	return coren_rk_kernel_id(a->rt, name);
 }
 
+bool coren_rk_actor_k2k_inbox(const struct coren_rk_actor *a)
+{
+	return a->opts.k2k;
+}
+
+bool coren_rk_actor_may_forward(const struct coren_rk_actor *a)
+{
+	return a->main->opts.k2k && a->rt->k2k;
+}
+
 const struct coren_rk_config *coren_rk_actor_config(const struct coren_rk_actor *a)
 {
 	return &a->rt->cfg;
@@ -378,7 +388,9 @@ void coren_rk_actor_complete(struct coren_rk_actor *a,
 		struct coren_rk_msg *x = msgs[i];
 
 		bytes += x->hdr.payload_size;
-		if (x->hdr.destination != COREN_RK_HOST) {
+		if (x->hdr.destination != COREN_RK_HOST && !coren_rk_actor_may_forward(a)) {
+			answer_error(m, w, x, "k2k is off for this kernel");
+		} else if (x->hdr.destination != COREN_RK_HOST) {
 			atomic_fetch_add_explicit(&m->forwarded, 1, RELAXED);
 			stamp(a, w, x);
 			coren_env_set_hlc(&x->hdr, coren_hlc_tick(&a->rt->clock));

@@ -267,6 +267,12 @@ void coren_rk_actor_set_data(struct coren_rk_actor *a, void *data);
 /* The kernel id of name (0: none), as coren_rk_lookup() sees it. */
 uint32_t coren_rk_actor_lookup(const struct coren_rk_actor *a, const char *name);
 
+/* Whether a has a K2K inbox of its own (a GPU copy of a hybrid kernel has
+ * none: its CPU copy takes K2K messages), and whether a may pass messages
+ * on over K2K. */
+bool coren_rk_actor_k2k_inbox(const struct coren_rk_actor *a);
+bool coren_rk_actor_may_forward(const struct coren_rk_actor *a);
+
 /* The runtime's configuration (max_hops, delivery_timeout_ms, ...). */
 const struct coren_rk_config *coren_rk_actor_config(const struct coren_rk_actor *a);
 

@@ -99,6 +99,7 @@ enum coren_gpu_state {
 };
 
 #define COREN_GPU_F_ONESHOT 0x1u /* serve what is queued, then exit */
+#define COREN_GPU_F_K2K 0x2u	 /* the actor may pass messages on */
 
 /* The control block of one GPU actor, in mapped pinned host memory. The
  * device addresses are those the kernel uses (with unified addressing,

@@ -157,11 +157,16 @@ COREN_GPU_HD inline const char *coren_gpu_route(struct coren_gpu_ctl *ctl,
 	uint64_t *table = (uint64_t *)ctl->k2k_table;
 
 	sh->fwd = 0;
+	if (!(ctl->flags & COREN_GPU_F_K2K))
+		return "k2k is off for this kernel";
 	if (in->hops + 1u > ctl->max_hops)
 		return "k2k delivery failed: max_hops";
-	if (!table || dest >= COREN_GPU_K2K_MAX || !table[dest])
+	if (!table || dest >= COREN_GPU_K2K_MAX)
 		return 0;
-	sh->fwd = (struct coren_gpu_ring *)table[dest];
+	/* volatile: the table changes under a running kernel */
+	sh->fwd = (struct coren_gpu_ring *)((volatile uint64_t *)table)[dest];
+	if (!sh->fwd)
+		return 0;
 	for (uint32_t spin = 0; !coren_gpu_ring_claim(sh->fwd, &sh->fwd_at); spin++) {
 		if (spin >= ctl->k2k_spins) {
 			sh->fwd = 0;
@@ -313,8 +318,10 @@ COREN_GPU_HD inline void coren_gpu_serve(struct coren_gpu_ctl *ctl, struct coren
 			coren_gpu_poll(ctl, sh, h2d_tail, k2k_tail, d2h_head);
 		coren_gpu_sync();
 		n = sh->n;
+		if (sh->stop) /* what is left, the host answers */
+			break;
 		if (!n) {
-			if (sh->stop || (ctl->flags & COREN_GPU_F_ONESHOT))
+			if (ctl->flags & COREN_GPU_F_ONESHOT)
 				break;
 			if (tid == 0) {
 				nap = nap ? (2 * nap < ctl->backoff_max_ns ? 2 * nap : ctl->backoff_max_ns) : 32;
