@@ -433,9 +433,12 @@ static enum coren_err add_backends(struct coren_rk_system *s,
 			       ? add_backend(s, "cpu", NULL, dirs, err) : COREN_OK;
 	if (mode == COREN_DISPATCH_GPU_ONLY) {
 		rc = add_backend(s, "cuda", t->backend_options, dirs, err);
-		if (rc)
-			coren_error_set(err, rc, "dispatch gpu-only needs a GPU backend: %s",
-					err ? err->msg : "cuda");
+		if (rc && err) {
+			char why[COREN_ERROR_MSG_MAX];
+
+			snprintf(why, sizeof why, "%s", err->msg);
+			coren_error_set(err, rc, "dispatch gpu-only needs a GPU backend: %s", why);
+		}
 		return rc;
 	}
 	if (mode == COREN_DISPATCH_HYBRID || mode == COREN_DISPATCH_ADAPTIVE)

@@ -44,7 +44,15 @@ struct cuda_backend {
 	struct cudaDeviceProp prop[DEVICES_MAX];
 	uint64_t *k2k_table; /* device memory, COREN_GPU_K2K_MAX inbox addresses */
 	struct pool pool;
-	pthread_mutex_t lock; /* pool and table */
+	pthread_mutex_t lock; /* pool, table and done */
+	struct done *done;    /* what terminated actors did */
+};
+
+/* The last status of a terminated actor, kept for its final record. */
+struct done {
+	struct done *next;
+	const struct coren_rk_actor *a;
+	json_t *status;
 };
 
 struct cuda_actor {
@@ -296,6 +304,13 @@ static void cuda_unload(void *bstate)
 
 	if (!b)
 		return;
+	while (b->done) {
+		struct done *d = b->done;
+
+		b->done = d->next;
+		json_decref(d->status);
+		free(d);
+	}
 	if (b->k2k_table)
 		dev_free(b, b->k2k_table, COREN_GPU_K2K_MAX * sizeof(uint64_t));
 	pool_release(b);
@@ -793,6 +808,24 @@ static enum coren_err cuda_drain(void *bstate, struct coren_rk_actor *a,
 	}
 }
 
+static json_t *live_status(struct cuda_backend *b, struct cuda_actor *ca);
+
+/* Keeps what ca did for its final kernel record. */
+static void keep_status(struct cuda_actor *ca)
+{
+	struct done *d = malloc(sizeof *d);
+
+	if (!d || !(d->status = live_status(ca->b, ca))) {
+		free(d);
+		return;
+	}
+	d->a = ca->a;
+	pthread_mutex_lock(&ca->b->lock);
+	d->next = ca->b->done;
+	ca->b->done = d;
+	pthread_mutex_unlock(&ca->b->lock);
+}
+
 static enum coren_err cuda_reset(void *bstate, struct coren_rk_actor *a,
 				 struct coren_error *err)
 {
@@ -812,21 +845,18 @@ static enum coren_err cuda_reset(void *bstate, struct coren_rk_actor *a,
 	pthread_join(ca->collector, NULL);
 	answer_refused(ca);
 	reject_left(ca);
+	keep_status(ca);
 	actor_release(ca);
 	coren_rk_actor_set_data(a, NULL);
 	return COREN_OK;
 }
 
-static json_t *cuda_actor_status(void *bstate, struct coren_rk_actor *a)
+static json_t *live_status(struct cuda_backend *b, struct cuda_actor *ca)
 {
-	struct cuda_backend *b = bstate;
-	struct cuda_actor *ca = coren_rk_actor_data(a);
 	static const char *const states[] = {"starting", "running", "exited"};
 	uint32_t st;
 	json_t *r;
 
-	if (!ca)
-		return NULL;
 	st = coren_gpu_load_acquire(&ca->ctl->state.v);
 	r = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I}", "device",
 		      b->emulate ? "emulated" : b->prop[b->device].name, "state",
@@ -842,6 +872,22 @@ static json_t *cuda_actor_status(void *bstate, struct coren_rk_actor *a)
 			free(img);
 		}
 	}
+	return r;
+}
+
+static json_t *cuda_actor_status(void *bstate, struct coren_rk_actor *a)
+{
+	struct cuda_backend *b = bstate;
+	struct cuda_actor *ca = coren_rk_actor_data(a);
+	json_t *r = NULL;
+
+	if (ca)
+		return live_status(b, ca);
+	pthread_mutex_lock(&b->lock);
+	for (struct done *d = b->done; d && !r; d = d->next)
+		if (d->a == a)
+			r = json_incref(d->status);
+	pthread_mutex_unlock(&b->lock);
 	return r;
 }
 
