@@ -46,6 +46,8 @@ struct cuda_backend {
 	struct pool pool;
 	pthread_mutex_t lock; /* pool, table and done */
 	struct done *done;    /* what terminated actors did */
+	struct cuda_actor *actors[COREN_GPU_K2K_MAX]; /* by kernel id */
+	_Atomic int unset;    /* actors launched since the last set_up_all() */
 };
 
 /* The last status of a terminated actor, kept for its final record. */
@@ -72,7 +74,8 @@ struct cuda_actor {
 	uint32_t h2d_head, d2h_tail;
 	struct coren_rk_msg **refused;	   /* too big for a slot: answered */
 	size_t nrefused, refused_cap;	   /* by the collector (h2d_lock) */
-	_Atomic int stop, set_up;
+	_Atomic int stop;
+	int set_up; /* the device state is written (b->lock) */
 };
 
 /* ---- memory: real or emulated ------------------------------------------- */
@@ -431,6 +434,34 @@ static size_t collect(struct cuda_actor *ca)
 	return n;
 }
 
+/* The device state from the CPU state. */
+static void set_up(struct cuda_actor *ca)
+{
+	void *img;
+
+	if (ca->dstate && ca->k->setup && (img = calloc(1, ca->k->dstate_bytes))) {
+		ca->k->setup(coren_rk_actor_kstate(ca->a, 0), img, ca->a);
+		copy_to_dev(ca->b, ca->dstate, img, ca->k->dstate_bytes);
+		free(img);
+	}
+	ca->set_up = 1;
+}
+
+/* Before the first message of any actor, every actor launched so far
+ * gets its device state (a forward finds its destination then, as the
+ * CPU handler does at its first message). */
+static void set_up_all(struct cuda_backend *b)
+{
+	if (!atomic_load_explicit(&b->unset, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&b->lock);
+	atomic_store(&b->unset, 0);
+	for (size_t i = 0; i < COREN_GPU_K2K_MAX; i++)
+		if (b->actors[i] && !b->actors[i]->set_up)
+			set_up(b->actors[i]);
+	pthread_mutex_unlock(&b->lock);
+}
+
 /* Copies m into the next h2d slot (h2d_lock held, room checked). */
 static void put(struct cuda_actor *ca, struct coren_rk_msg *m)
 {
@@ -447,7 +478,10 @@ static size_t relay_k2k(struct cuda_actor *ca)
 	struct coren_rk_msg *m[64];
 	size_t k, space;
 
-	if (!coren_rk_actor_k2k_depth(ca->a) || pthread_mutex_trylock(&ca->h2d_lock))
+	if (!coren_rk_actor_k2k_depth(ca->a))
+		return 0;
+	set_up_all(ca->b);
+	if (pthread_mutex_trylock(&ca->h2d_lock))
 		return 0;
 	space = coren_gpu_ring_space(ca->h2d, ca->h2d_head);
 	k = coren_rk_actor_k2k_pop(ca->a, m, space < 64 ? space : 64);
@@ -663,6 +697,10 @@ static void actor_release(struct cuda_actor *ca)
 	uint64_t zero = 0;
 	uint32_t id = coren_rk_actor_id(ca->a);
 
+	pthread_mutex_lock(&b->lock);
+	if (id < COREN_GPU_K2K_MAX && b->actors[id] == ca)
+		b->actors[id] = NULL;
+	pthread_mutex_unlock(&b->lock);
 	if (ca->inbox) {
 		if (id < COREN_GPU_K2K_MAX)
 			copy_to_dev(b, &b->k2k_table[id], &zero, sizeof zero);
@@ -727,22 +765,13 @@ static enum coren_err cuda_init(void *bstate, struct coren_rk_actor *a,
 	}
 	ca->collector_started = 1;
 	coren_rk_actor_set_data(a, ca);
-	return COREN_OK;
-}
-
-/* The device state from the CPU state, before the first message. */
-static void set_up(struct cuda_actor *ca)
-{
-	void *img;
-
-	if (atomic_load_explicit(&ca->set_up, memory_order_acquire))
-		return;
-	if (ca->dstate && ca->k->setup && (img = calloc(1, ca->k->dstate_bytes))) {
-		ca->k->setup(coren_rk_actor_kstate(ca->a, 0), img, ca->a);
-		copy_to_dev(ca->b, ca->dstate, img, ca->k->dstate_bytes);
-		free(img);
+	if (coren_rk_actor_id(a) < COREN_GPU_K2K_MAX) {
+		pthread_mutex_lock(&b->lock);
+		b->actors[coren_rk_actor_id(a)] = ca;
+		atomic_store(&b->unset, 1);
+		pthread_mutex_unlock(&b->lock);
 	}
-	atomic_store_explicit(&ca->set_up, 1, memory_order_release);
+	return COREN_OK;
 }
 
 static size_t cuda_infer_batch(void *bstate, struct coren_rk_actor *a,
@@ -752,8 +781,7 @@ static size_t cuda_infer_batch(void *bstate, struct coren_rk_actor *a,
 	uint32_t space;
 	size_t i = 0, put_n = 0;
 
-	(void)bstate;
-	set_up(ca);
+	set_up_all(bstate);
 	pthread_mutex_lock(&ca->h2d_lock);
 	space = coren_gpu_ring_space(ca->h2d, ca->h2d_head);
 	for (; i < n; i++) {
