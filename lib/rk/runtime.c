@@ -353,27 +353,42 @@ static void handle_one(struct coren_rk_actor *a, struct worker *w,
 	}
 }
 
+/* Hands worker w's answers to the host. */
+static void flush(struct coren_rk_actor *a, struct worker *w)
+{
+	if (w->nout) {
+		outbox_push(a->rt, w->out, w->nout);
+		w->nout = 0;
+	}
+}
+
+/* Books a batch of n messages (bytes of payload) that took ns on a's
+ * backend: busy time, the dispatcher's sample, the hot-path hint. */
+static void batch_done(struct coren_rk_actor *a, size_t n, uint64_t bytes,
+		       uint64_t ns)
+{
+	bool gpu = a->be->caps.flags & COREN_BACKEND_F_GPU;
+
+	atomic_fetch_add_explicit(&a->main->busy_ns, ns, RELAXED);
+	coren_dispatch_record(&a->rt->disp, gpu ? COREN_TARGET_GPU : COREN_TARGET_CPU,
+			      bytes / 4, (double)ns);
+	pthread_mutex_lock(&a->rt->hints_lock);
+	coren_hints_record(&a->rt->hints, a->name, (double)ns / (double)n, bytes);
+	pthread_mutex_unlock(&a->rt->hints_lock);
+}
+
 void coren_rk_actor_process(struct coren_rk_actor *a, unsigned worker,
 			    struct coren_rk_msg **msgs, size_t n)
 {
 	struct worker *w = &a->w[worker];
-	uint64_t t0 = now_ns(), items = 0, bytes = 0, dt;
+	uint64_t t0 = now_ns(), bytes = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		bytes += msgs[i]->hdr.payload_size;
 		handle_one(a, w, msgs[i]);
 	}
-	if (w->nout) {
-		outbox_push(a->rt, w->out, w->nout);
-		w->nout = 0;
-	}
-	dt = now_ns() - t0;
-	items = bytes / 4;
-	atomic_fetch_add_explicit(&a->busy_ns, dt, RELAXED);
-	coren_dispatch_record(&a->rt->disp, COREN_TARGET_CPU, items, (double)dt);
-	pthread_mutex_lock(&a->rt->hints_lock);
-	coren_hints_record(&a->rt->hints, a->name, (double)dt / (double)n, bytes);
-	pthread_mutex_unlock(&a->rt->hints_lock);
+	flush(a, w);
+	batch_done(a, n, bytes, now_ns() - t0);
 }
 
 void coren_rk_actor_complete(struct coren_rk_actor *a,
@@ -405,20 +420,10 @@ void coren_rk_actor_complete(struct coren_rk_actor *a,
 			to_host(a, w, x);
 		}
 	}
-	if (w->nout) {
-		outbox_push(a->rt, w->out, w->nout);
-		w->nout = 0;
-	}
+	flush(a, w);
 	atomic_fetch_add_explicit(&m->processed, n, RELAXED);
-	atomic_fetch_add_explicit(&m->busy_ns, busy_ns, RELAXED);
-	if (n) {
-		coren_dispatch_record(&a->rt->disp, a->be->caps.flags & COREN_BACKEND_F_GPU
-							    ? COREN_TARGET_GPU : COREN_TARGET_CPU,
-				      bytes / 4, (double)busy_ns);
-		pthread_mutex_lock(&a->rt->hints_lock);
-		coren_hints_record(&a->rt->hints, a->name, (double)busy_ns / (double)n, bytes);
-		pthread_mutex_unlock(&a->rt->hints_lock);
-	}
+	if (n)
+		batch_done(a, n, bytes, busy_ns);
 }
 
 void coren_rk_actor_reject(struct coren_rk_actor *a,
@@ -429,10 +434,7 @@ void coren_rk_actor_reject(struct coren_rk_actor *a,
 
 	for (size_t i = 0; i < n; i++)
 		answer_error(a, w, msgs[i], reason);
-	if (w->nout) {
-		outbox_push(a->rt, w->out, w->nout);
-		w->nout = 0;
-	}
+	flush(a, w);
 }
 
 /* ---- the runtime ------------------------------------------------------------- */

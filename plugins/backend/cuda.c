@@ -69,11 +69,12 @@ struct cuda_actor {
 	void *dstate;			   /* device memory, or NULL */
 	cudaStream_t stream;
 	pthread_t emu, collector;
-	int emu_started, collector_started;
+	int launched; /* the kernel (or its emulating thread) was started */
 	pthread_mutex_t h2d_lock;	   /* the host's producers: send, K2K */
 	uint32_t h2d_head, d2h_tail;
 	struct coren_rk_msg **refused;	   /* too big for a slot: answered */
-	size_t nrefused, refused_cap;	   /* by the collector (h2d_lock) */
+	_Atomic size_t nrefused;	   /* answered by the collector */
+	size_t refused_cap;		   /* refused, its growth: h2d_lock */
 	_Atomic int stop;
 	int set_up; /* the device state is written (b->lock) */
 };
@@ -638,7 +639,6 @@ static enum coren_err start_kernel(struct cuda_actor *ca, struct coren_error *er
 		if ((e = pthread_create(&ca->emu, NULL, emulate_main, ca)))
 			return coren_error_set(err, COREN_ERR_NOMEM, "cuda: cannot start a thread: %s",
 					       strerror(e));
-		ca->emu_started = 1;
 	} else {
 		cudaDeviceGetStreamPriorityRange(&lo, &hi);
 		if ((e = cudaStreamCreateWithPriority(&ca->stream, cudaStreamNonBlocking,
@@ -647,6 +647,7 @@ static enum coren_err start_kernel(struct cuda_actor *ca, struct coren_error *er
 		if ((e = ca->k->loop->launch(ca->ctl_dev, b->threads, ca->stream)))
 			return cuda_fail(err, e, "launching the persistent kernel");
 	}
+	ca->launched = 1;
 	return await_state(ca, COREN_GPU_RUNNING, b->stop_timeout_ms, err);
 }
 
@@ -658,7 +659,7 @@ static enum coren_err stop_kernel(struct cuda_actor *ca, struct coren_error *err
 	coren_gpu_store_release(&ca->ctl->stop.v, 1);
 	atomic_store(&ca->stop, 1);
 	rc = await_state(ca, COREN_GPU_EXITED, ca->b->stop_timeout_ms, err);
-	if (ca->emu_started && !rc)
+	if (ca->b->emulate && !rc)
 		pthread_join(ca->emu, NULL);
 	if (!ca->b->emulate && ca->stream && !rc)
 		cudaStreamSynchronize(ca->stream);
@@ -755,15 +756,11 @@ static enum coren_err cuda_init(void *bstate, struct coren_rk_actor *a,
 	if (rc) {
 		struct coren_error ignored = {0};
 
-		if (ca->ctl && coren_gpu_load_acquire(&ca->ctl->state.v) == COREN_GPU_RUNNING &&
-		    stop_kernel(ca, &ignored))
-			return rc; /* the kernel may still use the memory: kept */
-		if (ca->emu_started && !atomic_load(&ca->stop))
-			pthread_join(ca->emu, NULL);
+		if (ca->launched && stop_kernel(ca, &ignored))
+			return rc; /* the kernel may still use its memory: kept */
 		actor_release(ca);
 		return rc;
 	}
-	ca->collector_started = 1;
 	coren_rk_actor_set_data(a, ca);
 	if (coren_rk_actor_id(a) < COREN_GPU_K2K_MAX) {
 		pthread_mutex_lock(&b->lock);
@@ -948,12 +945,6 @@ static json_t *cuda_probe(void *bstate, double seconds, struct coren_error *err)
 	return gpus;
 }
 
-static void cuda_wake(void *bstate, struct coren_rk_actor *a)
-{
-	(void)bstate;
-	(void)a; /* the collector polls: nothing sleeps long */
-}
-
 static const struct coren_backend_ops ops = {
 	.struct_size = sizeof ops,
 	.capabilities = cuda_capabilities,
@@ -965,7 +956,6 @@ static const struct coren_backend_ops ops = {
 	.infer_one = cuda_infer_one,
 	.drain = cuda_drain,
 	.reset = cuda_reset,
-	.wake = cuda_wake,
 	.actor_status = cuda_actor_status,
 	.probe = cuda_probe,
 };
