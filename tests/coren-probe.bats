@@ -80,3 +80,13 @@ setup() {
 	run -0 coren-probe --quick --json
 	echo "$output" | jq -e '.net_latency == 0.01'
 }
+
+@test "GPUs: none without a loadable cuda backend (-v says why), none with --no-gpu" {
+	mkdir empty
+	COREN_PLUGIN_PATH=$PWD/empty run -0 --separate-stderr coren-probe --quick --refresh -v --json
+	assert_equal "$(jq -c .gpus <<< "$output")" "[]"
+	[[ "$stderr" == *"coren-probe: info: no GPU figures: "* ]]
+	run -0 --separate-stderr coren-probe --quick --refresh --no-gpu -v --json
+	assert_equal "$(jq -c .gpus <<< "$output")" "[]"
+	[[ "$stderr" != *"GPU"* ]]
+}

@@ -123,3 +123,41 @@ OUT
 	run -0 coren-verdict --cap cap.jsonl --ttl 1 in.jsonl
 	assert_equal "$(sed -n 1p <<< "$output" | sed 's/"name":"plain"//; s/,"ttl":[^,}]*//')" "$fast"
 }
+
+# The cap of cap.jsonl with one GPU: 10 TFLOP/s, 1 TB/s, 8 GB, results
+# back to the host at 10 GB/s.
+gpu_cap() {
+	jq -c '.gpus = [{"index":0,"name":"test GPU","memory":8000000000,"sms":100,"flops":1e13,"flops_fp32":2e13,"mem_bw":1e12,"h2d_bw":1e10,"d2h_bw":1e10}]' cap.jsonl > gcap.jsonl
+}
+
+@test "--gpu N prices the work on that GPU: its peak, its bandwidth, the result's way back" {
+	gpu_cap
+	coren-cost 'm = matmul(4000,4000,4000,128MB)' 'c = copy(1GiB)' 's = scan(1e12,0)' > costs.jsonl
+	run -0 coren-verdict --cap gcap.jsonl --gpu 0 --offline costs.jsonl
+	# t_compute = max(W / 1e13, Q / 1e12) + R / 1e10, and what dominates
+	run -0 jq -sc 'map(. as $v | $v.cost | ([.flops / 1e13, .mem_bytes / 1e12] | max) + .result_bytes / 1e10
+		| [$v.name, $v.bottleneck, ((. - $v.t_compute) | fabs) < 1e-3 * .]) ' <<< "$output"
+	assert_output '[["m","compute",true],["c","transfer",true],["s","memory",true]]'
+	# the same work on the CPU takes longer
+	run -0 coren-verdict --cap gcap.jsonl costs.jsonl
+	assert_equal "$(jq -r 'select(.name == "m") | .t_compute' <<< "$output")" 1.28
+}
+
+@test "--gpu: work that needs more than the GPU's memory must fetch; a missing GPU is an error" {
+	gpu_cap
+	coren-cost 'new(1,1,1e10,1)' > big.jsonl
+	run -0 coren-verdict --cap gcap.jsonl big.jsonl
+	assert_output --partial '"action":"compute"'
+	run -0 coren-verdict --cap gcap.jsonl --gpu 0 big.jsonl
+	assert_output --partial '"score":"+inf","action":"fetch"'
+	assert_output --partial '"reason":"ram"'
+	run -2 --separate-stderr coren-verdict --cap gcap.jsonl --gpu 1 big.jsonl
+	assert_equal "$stderr" "coren-verdict: error (at gcap.jsonl): the machine has no GPU 1 (it lists 1; coren-probe measures GPUs when the cuda backend loads)"
+	run -5 --separate-stderr coren-verdict --gpu 0 cap.jsonl big.jsonl
+	assert_equal "$stderr" "coren-verdict: error (at cap.jsonl:1): the machine has no GPU 0 (it lists 0; coren-probe measures GPUs when the cuda backend loads)"
+	jq -c 'del(.gpus[0].d2h_bw)' gcap.jsonl > nod2h.jsonl
+	run -2 --separate-stderr coren-verdict --cap nod2h.jsonl --gpu 0 big.jsonl
+	assert_equal "$stderr" "coren-verdict: error (at nod2h.jsonl): GPU 0: missing field 'd2h_bw'"
+	run -2 --separate-stderr coren-verdict --gpu 1.5 big.jsonl
+	assert_equal "${stderr_lines[0]}" "coren-verdict: invalid --gpu '1.5' (a GPU's index: 0, 1, ...)"
+}

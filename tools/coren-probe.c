@@ -17,7 +17,8 @@
 static const char usage[] =
 	"usage: coren-probe [OPTION]...\n"
 	"Measures what this machine can do (peak FLOP/s, memory bandwidth, RAM,\n"
-	"disk and network) and prints it as a 'cap' record, or on a terminal as\n"
+	"disk, network, and each GPU when the cuda backend plugin loads) and\n"
+	"prints it as a 'cap' record, or on a terminal as\n"
 	"a report with the roofline and verdicts for standard jobs. The result is\n"
 	"cached per host and reused while fresh.\n"
 	"\n"
@@ -29,6 +30,7 @@ static const char usage[] =
 	"  --net-bw RATE        network bandwidth, bytes/s, instead of the NIC's\n"
 	"  --net-latency TIME   network latency (default 10ms)\n"
 	"  --offline            report no network\n"
+	"  --no-gpu             measure no GPU (when measuring)\n"
 	"  --json, --table      force a cap record or the report\n"
 	"  -q, -v               quieter; more verbose (says whether it measured)\n"
 	"  --help, --version\n"
@@ -57,6 +59,34 @@ static void line(const char *what, const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	putchar('\n');
+}
+
+/* A line for each GPU of the cap record. */
+static void gpu_lines(const json_t *gpus)
+{
+	char a[32], b[32], d[32], e[32], f[32], h[32];
+	const json_t *g;
+	size_t i;
+
+	json_array_foreach(gpus, i, g) {
+		const char *err = json_string_value(json_object_get(g, "error"));
+
+		line("gpu", "%zu: %s, %s, %s FP64 %s FP32, %s (triad), %s h2d, %s d2h%s%s", i,
+		     json_string_value(json_object_get(g, "name")),
+		     coren_format_unit(json_number_value(json_object_get(g, "memory")),
+				       COREN_UNIT_BYTES, a, sizeof a),
+		     coren_format_unit(json_number_value(json_object_get(g, "flops")),
+				       COREN_UNIT_FLOPS, b, sizeof b),
+		     coren_format_unit(json_number_value(json_object_get(g, "flops_fp32")),
+				       COREN_UNIT_FLOPS, d, sizeof d),
+		     coren_format_unit(json_number_value(json_object_get(g, "mem_bw")),
+				       COREN_UNIT_BYTES_PER_S, e, sizeof e),
+		     coren_format_unit(json_number_value(json_object_get(g, "h2d_bw")),
+				       COREN_UNIT_BYTES_PER_S, f, sizeof f),
+		     coren_format_unit(json_number_value(json_object_get(g, "d2h_bw")),
+				       COREN_UNIT_BYTES_PER_S, h, sizeof h),
+		     err ? "; error: " : "", err ? err : "");
+	}
 }
 
 static void report(const struct coren_cap *c, enum coren_probe_source src)
@@ -96,6 +126,7 @@ static void report(const struct coren_cap *c, enum coren_probe_source src)
 		     coren_format_unit(c->net_latency, COREN_UNIT_SECONDS, d, sizeof d));
 	else
 		line("network", "offline");
+	gpu_lines(c->gpus);
 	line("measured", "%s (%s)", c->measured_at,
 	     src == COREN_PROBE_CACHED ? "cached" : "just now");
 	putchar('\n');
@@ -125,7 +156,7 @@ static void report(const struct coren_cap *c, enum coren_probe_source src)
 int main(int argc, char **argv)
 {
 	enum { REFRESH = TOOL_OPT__END, MAX_AGE, QUICK, CACHE_DIR, NET_BW,
-	       NET_LAT, OFFLINE };
+	       NET_LAT, OFFLINE, NO_GPU };
 	static const struct option opts[] = {
 		{"refresh", no_argument, NULL, REFRESH},
 		{"max-age", required_argument, NULL, MAX_AGE},
@@ -134,6 +165,7 @@ int main(int argc, char **argv)
 		{"net-bw", required_argument, NULL, NET_BW},
 		{"net-latency", required_argument, NULL, NET_LAT},
 		{"offline", no_argument, NULL, OFFLINE},
+		{"no-gpu", no_argument, NULL, NO_GPU},
 		TOOL_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0}};
 	struct coren_cap_override what_if = COREN_CAP_OVERRIDE_NONE;
@@ -158,6 +190,7 @@ int main(int argc, char **argv)
 		case NET_BW: what_if.net_bw = tool_number_option("--net-bw", optarg, 0); break;
 		case NET_LAT: what_if.net_latency = tool_number_option("--net-latency", optarg, 1); break;
 		case OFFLINE: what_if.offline = true; break;
+		case NO_GPU: po.no_gpu = true; break;
 		}
 	}
 	if (optind < argc)

@@ -8,6 +8,8 @@
 #include <coren/record.h>
 #include <coren/table.h>
 #include <coren/verdict.h>
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,8 @@ static const char usage[] =
 	"  --net-latency TIME   network latency (0.02, 20ms)\n"
 	"  --offline            no network: every verdict is compute\n"
 	"  --ram BYTES          RAM available (64GiB)\n"
+	"  --gpu N              price the work on the cap's GPU N (its FLOP/s,\n"
+	"                       bandwidth and memory, results back over PCIe)\n"
 	"  --ttl BASE           add 'ttl': BASE scaled by t_compute/t_fetch\n"
 	"  --etl-buffer BYTES   add 'etl_buffer_bytes' for rows of BYTES\n"
 	"  --budget TIME        add 'budget': work that fits in TIME, and 'fits'\n"
@@ -52,27 +56,56 @@ static struct {
 	struct coren_cap_override what_if;
 	double ttl, budget, etl_row;
 	const char *cap_file;
-} opt = {COREN_CAP_OVERRIDE_NONE, -1, -1, -1, NULL};
+	long gpu; /* -1: the CPU */
+} opt = {COREN_CAP_OVERRIDE_NONE, -1, -1, -1, NULL, -1};
 
 static struct coren_cap cap;
 static int have_cap;
 static struct coren_table *table;
 
+/* --gpu's index: digits only. */
+static long gpu_option(const char *arg)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (!isdigit((unsigned char)*arg) || *end || errno || v > 65535)
+		tool_usage_error("invalid --gpu '%s' (a GPU's index: 0, 1, ...)", arg);
+	return v;
+}
+
+/* Makes the cap just read the machine the verdicts price: its GPU --gpu,
+ * then the what-if options. */
+static enum coren_err take_cap(struct coren_error *err)
+{
+	enum coren_err rc;
+
+	if (opt.gpu >= 0 && (rc = coren_cap_use_gpu(&cap, (unsigned)opt.gpu, err)))
+		return rc; /* no machine yet: no verdict on the wrong one */
+	coren_cap_override(&cap, &opt.what_if);
+	have_cap = 1;
+	return COREN_OK;
+}
+
+/* The machine from a file, or (path NULL) the cached probe; exits on error. */
 static void load_cap_file(const char *path)
 {
+	struct coren_error err = {0};
+
 	tool_cap(path, &cap);
-	have_cap = 1;
-	coren_cap_override(&cap, &opt.what_if);
+	if (take_cap(&err)) {
+		coren_error_at(&err, "%s", path ? path : "the cached probe");
+		tool_die_code(&err, COREN_EXIT_USAGE); /* as a bad cap file */
+	}
 }
 
 /* The machine for the first verdict when none was given: the cached probe. */
 static void need_cap(void)
 {
-	if (have_cap)
-		return;
-	tool_cap(NULL, &cap);
-	have_cap = 1;
-	coren_cap_override(&cap, &opt.what_if);
+	if (!have_cap)
+		load_cap_file(NULL);
 }
 
 static void emit(const json_t *rec)
@@ -126,12 +159,12 @@ static enum coren_err handle(json_t *rec, const char *raw, size_t len,
 	json_t *v;
 
 	if (!strcmp(type, "cap")) {
-		enum coren_err rc = coren_cap_from_json(rec, &cap, err);
+		enum coren_err rc;
 
-		if (rc)
+		coren_cap_release(&cap);
+		have_cap = 0;
+		if ((rc = coren_cap_from_json(rec, &cap, err)) || (rc = take_cap(err)))
 			return rc;
-		have_cap = 1;
-		coren_cap_override(&cap, &opt.what_if);
 	} else if (!strcmp(type, "cost")) {
 		if (coren_cost_from_json(rec, &c, err))
 			return err->code;
@@ -234,7 +267,7 @@ static unsigned long filter(FILE *in, const char *name)
 int main(int argc, char **argv)
 {
 	enum { CAP = TOOL_OPT__END, NET_BW, NET_LAT, OFFLINE, RAM, TTL, ETL,
-	       BUDGET };
+	       BUDGET, GPU };
 	static const struct option opts[] = {
 		{"cap", required_argument, NULL, CAP},
 		{"net-bw", required_argument, NULL, NET_BW},
@@ -244,6 +277,7 @@ int main(int argc, char **argv)
 		{"ttl", required_argument, NULL, TTL},
 		{"etl-buffer", required_argument, NULL, ETL},
 		{"budget", required_argument, NULL, BUDGET},
+		{"gpu", required_argument, NULL, GPU},
 		TOOL_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0}};
 	unsigned long bad = 0;
@@ -263,6 +297,7 @@ int main(int argc, char **argv)
 		case TTL: opt.ttl = tool_number_option("--ttl", optarg, 1); break;
 		case ETL: opt.etl_row = tool_number_option("--etl-buffer", optarg, 0); break;
 		case BUDGET: opt.budget = tool_number_option("--budget", optarg, 1); break;
+		case GPU: opt.gpu = gpu_option(optarg); break;
 		}
 	}
 	if (opt.etl_row == 0)

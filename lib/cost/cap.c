@@ -144,6 +144,39 @@ enum coren_err coren_cap_from_json(const json_t *rec, struct coren_cap *cap,
 	return COREN_OK;
 }
 
+enum coren_err coren_cap_use_gpu(struct coren_cap *cap, unsigned index,
+				 struct coren_error *err)
+{
+	const json_t *g = json_array_get(cap->gpus, index);
+	double fl, bw, d2h, sms = 0;
+	enum coren_err rc;
+	uint64_t mem;
+
+	if (!g)
+		return coren_error_set(err, COREN_ERR_NOTFOUND,
+				       "the machine has no GPU %u (it lists %zu; "
+				       "coren-probe measures GPUs when the cuda "
+				       "backend loads)", index,
+				       json_array_size(cap->gpus));
+	if ((rc = positive(g, "flops", &fl, err)) ||
+	    (rc = positive(g, "mem_bw", &bw, err)) ||
+	    (rc = positive(g, "d2h_bw", &d2h, err)) ||
+	    (rc = coren_record_get_u64(g, "memory", &mem, err))) {
+		char why[sizeof err->msg];
+
+		snprintf(why, sizeof why, "%s", err->msg);
+		return coren_error_set(err, rc, "GPU %u: %s", index, why);
+	}
+	coren_json_get_double(json_object_get(g, "sms"), &sms);
+	cap->flops = fl;
+	cap->flops_core = sms >= 1 ? fl / sms : fl;
+	cap->mem_bw = bw;
+	cap->xfer_bw = d2h;
+	if (mem < cap->ram_avail)
+		cap->ram_avail = mem;
+	return COREN_OK;
+}
+
 char *coren_cap_cache_dir(void)
 {
 	const char *d = getenv("COREN_CACHE_DIR"), *x;

@@ -5,7 +5,10 @@
 
 #include <coren/cap.h>
 #include <coren/log.h>
+#include <coren/plugin.h>
+#include <coren/rk.h>
 #include <dirent.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +187,39 @@ static size_t triad_bytes(uint64_t ram_avail, bool quick)
 	return b < most ? b : most;
 }
 
+/* The GPUs, measured by the backend named COREN_CAP_GPU_BACKEND when it
+ * loads and can probe (an empty array otherwise: why is logged, as a
+ * machine without a GPU is no error). */
+static json_t *gpus(bool quick)
+{
+	struct coren_plugin *p = NULL;
+	struct coren_error err = {0};
+	const struct coren_backend_ops *ops;
+	json_t *r = NULL;
+	void *st = NULL;
+
+	if (coren_plugin_open(COREN_CAP_GPU_BACKEND, COREN_PLUGIN_BACKEND, NULL,
+			      &p, &err))
+		goto out;
+	ops = p->desc->ops;
+	if (ops->struct_size < offsetof(struct coren_backend_ops, probe) + sizeof ops->probe ||
+	    !ops->probe) {
+		coren_error_set(&err, COREN_ERR_PLUGIN_ABI_MINOR,
+				"backend '%s' cannot measure (ABI before 1.2)", p->path);
+		goto out;
+	}
+	if (ops->load(&st, NULL, &err))
+		goto out;
+	r = ops->probe(st, quick ? 0.05 : 0.5, &err);
+	if (ops->unload)
+		ops->unload(st);
+out:
+	if (!r)
+		coren_log(COREN_LOG_INFO, "no GPU figures: %s", err.msg);
+	coren_plugin_free(p);
+	return r ? r : json_array();
+}
+
 enum coren_err coren_cap_measure(const struct coren_probe_options *opt,
 				 const char *cache_dir, struct coren_cap *cap,
 				 struct coren_error *err)
@@ -218,7 +254,7 @@ enum coren_err coren_cap_measure(const struct coren_probe_options *opt,
 	cap->on_battery = discharging;
 	snprintf(cap->class_, sizeof cap->class_, "%s",
 		 device_class(battery, cap->cores));
-	cap->gpus = json_array(); /* filled by a CUDA backend plugin (later) */
+	cap->gpus = opt->no_gpu ? json_array() : gpus(opt->quick);
 	gmtime_r(&t, &tm);
 	strftime(cap->measured_at, sizeof cap->measured_at, "%Y-%m-%dT%H:%M:%SZ",
 		 &tm);

@@ -12,10 +12,11 @@ void coren_verdict_decide(const struct coren_cost *c, const struct coren_cap *ca
 {
 	double tw = (double)c->flops / cap->flops;
 	double tq = (double)c->mem_bytes / cap->mem_bw;
+	double tx = cap->xfer_bw > 0 ? (double)c->result_bytes / cap->xfer_bw : 0;
 	bool ram = c->peak_mem > cap->ram_avail;
 	bool offline = !coren_cap_online(cap);
 
-	v->t_compute = tw >= tq ? tw : tq;
+	v->t_compute = (tw >= tq ? tw : tq) + tx;
 	v->t_fetch = offline ? INFINITY
 			     : cap->net_latency +
 				       (double)c->result_bytes / cap->net_bw;
@@ -37,7 +38,9 @@ void coren_verdict_decide(const struct coren_cost *c, const struct coren_cap *ca
 	if (v->action == COREN_ACTION_FETCH)
 		v->bottleneck = "network";
 	else if (v->action == COREN_ACTION_COMPUTE)
-		v->bottleneck = tw >= tq ? "compute" : "memory";
+		v->bottleneck = tx > tw && tx > tq ? "transfer"
+				: tw >= tq	     ? "compute"
+						     : "memory";
 	else
 		v->bottleneck = NULL;
 }

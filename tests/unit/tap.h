@@ -30,6 +30,19 @@ static int ok(int cond, const char *fmt, ...)
 	return cond;
 }
 
+/* A check that cannot run here: "ok N # SKIP why". */
+static inline void skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline void skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("ok %d # SKIP ", ++tap_n);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
 #define is_int(got, want, ...)                                               \
 	do {                                                                 \
 		long long g_ = (long long)(got), w_ = (long long)(want);     \

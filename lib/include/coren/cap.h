@@ -37,6 +37,8 @@ struct coren_cap {
 	double net_bw;	      /* 0 when offline (null in JSON) */
 	double net_latency;
 	json_t *gpus;	      /* array, owned; NULL reads as [] */
+	double xfer_bw;	      /* bytes/s results cross to the host at; 0:
+				 none (the CPU). Not in the record. */
 	char measured_at[32]; /* RFC 3339, UTC */
 	char fingerprint[17]; /* 16 hex digits */
 	char simd[16];	      /* avx512, avx2, scalar: the FMA kernel used */
@@ -68,6 +70,15 @@ struct coren_cap_override {
 void coren_cap_override(struct coren_cap *cap,
 			const struct coren_cap_override *o);
 
+/* Prices work on the GPU gpus[index] instead of the CPU: flops and
+ * mem_bw become the GPU's (FP64 FMA, triad), flops_core its FP64 peak per
+ * SM, ram_avail the smaller of the host's and the GPU's memory, and
+ * xfer_bw its device-to-host bandwidth (results come back to the host).
+ * NOTFOUND when cap has no such GPU, RECORD when its figures are missing
+ * or not positive. */
+enum coren_err coren_cap_use_gpu(struct coren_cap *cap, unsigned index,
+				 struct coren_error *err);
+
 /* Whether the machine can reach a network (net_bw > 0). */
 bool coren_cap_online(const struct coren_cap *cap);
 
@@ -84,7 +95,12 @@ struct coren_probe_options {
 	double max_age;		/* seconds; <= 0: no limit */
 	bool refresh;		/* measure even if a fresh cache exists */
 	bool quick;		/* sub-second estimate, smaller sizes */
+	bool no_gpu;		/* leave gpus empty, load no backend */
 };
+
+/* The backend plugin coren_cap_measure() asks for the GPU figures (its
+ * probe op, plugin ABI 1.2), looked up as coren_plugin_open() does. */
+#define COREN_CAP_GPU_BACKEND "cuda"
 
 /* What coren_cap_get did. */
 enum coren_probe_source {
