@@ -146,6 +146,36 @@ same_as_cpu() {
 	assert_equal "$stderr" "rk-launch: error: cuda runs one block per actor: 'e' has grid_size 2, not 1"
 }
 
+@test "emulated: the GPU benchmark's loop answers every message, and rk-bench judges its records" {
+	# rkgpubench checks each answer is its message's echo, in order, and
+	# exits 1 otherwise; the timings themselves belong to make bench
+	run -0 --separate-stderr rkgpubench --emulate --trips 200 --stream 20000
+	run -0 jq -sc 'map([.name, .n, .payload_bytes])' <<<"$output"
+	assert_output '[["rk.gpu.roundtrip.persistent",200,64],["rk.gpu.roundtrip.launch",200,64],["rk.gpu.roundtrip.speedup",null,null],["rk.gpu.sustained",20000,64]]'
+	rkgpubench --emulate --trips 200 --stream 2000 >b.jsonl
+	run -0 --separate-stderr rk-bench --analyze --json b.jsonl
+	run -0 jq -sc 'map([.name // .workload, .metric, .n])' <<<"$output"
+	assert_output '[["rk.gpu.roundtrip.persistent","time",200],["rk.gpu.roundtrip.launch","time",200],["rk.gpu.roundtrip.speedup","speedup",1],["rk.gpu.sustained","throughput",1]]'
+}
+
+@test "GPU: coren-probe measures the GPU, and coren-verdict prices work on it" {
+	need_gpu
+	run -0 --separate-stderr coren-probe --refresh --quick --json
+	run -0 jq -c '.gpus[0] | [(.name | length > 0), .flops > 1e11, .flops_fp32 >= .flops, .mem_bw > 1e11, .memcpy_bw > 1e11, .h2d_bw > 1e9, .d2h_bw > 1e9, .error]' <<<"$output"
+	assert_output '[true,true,true,true,true,true,true,null]'
+	coren-probe --json >cap.jsonl
+	run -0 sh -c "coren-cost 'matmul(8000,8000,8000,512MB)' | coren-verdict --cap cap.jsonl --gpu 0 --offline"
+	run -0 jq -r .bottleneck <<<"$output"
+	assert_output compute
+}
+
+@test "GPU: terminate under load, and the ring protocol, from C (test_rkgpu)" {
+	need_gpu
+	run -0 "$top_builddir/tests/unit/test_rkgpu"
+	assert_output --partial " - GPU: terminate during 60000 sends: every message answered exactly once"
+	refute_output --partial "not ok"
+}
+
 @test "GPU: every kernel's answers equal the CPU backend's" {
 	need_gpu
 	same_as_cpu
