@@ -115,3 +115,28 @@ swarm-run -c sweep.yaml --cache theirs2 --remote tier --cap cap.jsonl |
 echo "\$ swarm-run --slurm 4 -c sweep.yaml   (the job-array script, first lines)"
 swarm-run --slurm 4 -c sweep.yaml | sed -n '1,3p'
 cd - > /dev/null
+
+section "7. actors on a GPU: the same kernels through the cuda backend (rk-launch -b cuda)"
+export COREN_PLUGIN_PATH="$top_builddir/plugins/backend/.libs:$top_builddir/plugins/kernel/.libs"
+if [ ! -f "$top_builddir/plugins/backend/.libs/cuda.so" ]; then
+	echo "the cuda backend is not built here (configure found no nvcc)"
+else
+	why=$(rk-launch --list --json | jq -r 'select(.name == "cuda") | .unavailable // empty')
+	if [ -n "$why" ]; then
+		echo "no usable GPU here ($why):"
+		echo "the GPU handlers and the ring protocol run emulated, on a host thread"
+		export COREN_CUDA_EMULATE=1
+	else
+		rk-launch --list --json | jq -r 'select(.name == "cuda") | .metadata.devices[] | "GPU \(.index): \(.name), \(.sms) SMs, compute capability \(.compute_capability)"'
+	fi
+	echo "\$ echo '{\"type\":\"msg\",\"to\":\"s\",\"payload\":[1,2,10,20]}' | rk-launch -b cuda -k s=saxpy:a=3"
+	echo '{"type":"msg","to":"s","payload":[1,2,10,20]}' | rk-launch -b cuda -k s=saxpy:a=3 > "$work/gpu.jsonl"
+	head -n 1 "$work/gpu.jsonl"
+	jq -c 'select(.type == "kernel") | {name, backend, backend_state: (.backend_state | {device, state, processed})}' "$work/gpu.jsonl"
+	unset COREN_CUDA_EMULATE
+	if [ -z "$why" ]; then
+		echo "\$ coren-cost 'matmul(8000,8000,8000,512MB)' | coren-verdict --gpu 0 --table   (priced on GPU 0)"
+		coren-probe --refresh --quick --json > "$work/cap.jsonl"
+		coren-cost 'matmul(8000,8000,8000,512MB)' | coren-verdict --cap "$work/cap.jsonl" --gpu 0 --table
+	fi
+fi
