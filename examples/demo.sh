@@ -118,7 +118,7 @@ cd - > /dev/null
 
 section "7. actors on a GPU: the same kernels through the cuda backend (rk-launch -b cuda)"
 export COREN_PLUGIN_PATH="$top_builddir/plugins/backend/.libs:$top_builddir/plugins/kernel/.libs"
-if [ ! -f "$top_builddir/plugins/backend/.libs/cuda.so" ]; then
+if [ "${COREN_BUILT_CUDA:-no}" != yes ]; then
 	echo "the cuda backend is not built here (configure found no nvcc)"
 else
 	why=$(rk-launch --list --json | jq -r 'select(.name == "cuda") | .unavailable // empty')

@@ -9,8 +9,8 @@ load test_helper
 setup() {
 	cd "$BATS_TEST_TMPDIR"
 	export COREN_PLUGIN_PATH="$COREN_RK_PLUGINS"
-	[[ -f "$top_builddir/plugins/backend/.libs/cuda.so" ]] ||
-		skip "the CUDA backend is not built (configure found no nvcc)"
+	[[ $COREN_BUILT_CUDA == yes ]] ||
+		skip "the CUDA backend is not built (configure found no nvcc, or --without-cuda)"
 }
 
 have_gpu() {

@@ -60,7 +60,7 @@ static json_t *forward_status(void *state)
 			 (json_int_t)f->forwarded);
 }
 
-#ifdef COREN_WITH_CUDA
+#ifdef HAVE_CUDA
 static void forward_setup(const void *kstate, void *dstate, struct coren_rk_actor *a)
 {
 	const struct forward *f = kstate;

@@ -89,7 +89,7 @@ static json_t *histogram_status(void *state)
 			 "counts", counts);
 }
 
-#ifdef COREN_WITH_CUDA
+#ifdef HAVE_CUDA
 static void histogram_setup(const void *kstate, void *dstate, struct coren_rk_actor *a)
 {
 	const struct histogram *h = kstate;

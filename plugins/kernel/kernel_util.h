@@ -1,7 +1,10 @@
 /* kernel_util.h - what the example kernels share: reading float vectors
- * and naming bad payloads. Plugins include only public headers and this. */
+ * and naming bad payloads. Plugins include only public headers, the build's
+ * config.h (HAVE_CUDA: a reconfigure rebuilds them) and this. */
 #ifndef KERNEL_UTIL_H
 #define KERNEL_UTIL_H
+
+#include "config.h"
 
 #include "gpu_state.h"
 #include <coren/rk.h>
@@ -9,7 +12,7 @@
 /* The kernel's flags and its CUDA entry: the GPU handler's loop (in the
  * kernel's _gpu.cu) with dbytes of device state, set up and reported by the
  * CPU part. Without nvcc a kernel has its CPU handler only. */
-#ifdef COREN_WITH_CUDA
+#ifdef HAVE_CUDA
 #define KERNEL_FLAGS (COREN_KERNEL_F_CPU | COREN_KERNEL_F_CUDA)
 #define KERNEL_CUDA(loop, dbytes, setup, status)                               \
 	extern const struct coren_gpu_loop loop;                              \

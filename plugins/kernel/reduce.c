@@ -89,7 +89,7 @@ static json_t *reduce_status(void *state)
 			 "elements", (json_int_t)r->elements);
 }
 
-#ifdef COREN_WITH_CUDA
+#ifdef HAVE_CUDA
 static void reduce_setup(const void *kstate, void *dstate, struct coren_rk_actor *a)
 {
 	const struct reduce *r = kstate;

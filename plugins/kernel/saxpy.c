@@ -51,7 +51,7 @@ static json_t *saxpy_status(void *state)
 			 (json_int_t)s->elements);
 }
 
-#ifdef COREN_WITH_CUDA
+#ifdef HAVE_CUDA
 static void saxpy_setup(const void *kstate, void *dstate, struct coren_rk_actor *a)
 {
 	const struct saxpy *s = kstate;

@@ -210,7 +210,7 @@ static void mpsc(void)
 	free(m.r);
 }
 
-#if defined(COREN_WITH_CUDA) && !defined(RINGS_ONLY)
+#if defined(HAVE_CUDA) && !defined(RINGS_ONLY)
 #include <coren/rk.h>
 #include <unistd.h>
 
@@ -355,7 +355,7 @@ int main(void)
 {
 	spsc();
 	mpsc();
-#if defined(COREN_WITH_CUDA) && !defined(RINGS_ONLY)
+#if defined(HAVE_CUDA) && !defined(RINGS_ONLY)
 	backend();
 #elif !defined(RINGS_ONLY)
 	skip("terminate under load: the CUDA backend is not built (no nvcc)");
