@@ -30,14 +30,17 @@ enum coren_action {
 struct coren_verdict {
 	double score;		/* seconds; +-INFINITY when forced, NAN for none */
 	enum coren_action action;
-	const char *bottleneck; /* "compute", "memory", "network"; NULL: none */
+	const char *bottleneck; /* "compute", "memory", "network", "transfer"
+				   (the result's way back from a GPU, see
+				   coren_cap_use_gpu); NULL: none */
 	const char *reason;	/* "ram", "offline", "ram+offline"; NULL */
 	double t_compute;
 	double t_fetch;		/* INFINITY when offline */
 	double t_store;
 };
 
-/* The verdict on cost c on machine cap. */
+/* The verdict on cost c on machine cap (DESIGN §4; with cap->xfer_bw set,
+ * t_compute adds result_bytes / xfer_bw). */
 void coren_verdict_decide(const struct coren_cost *c, const struct coren_cap *cap,
 			  struct coren_verdict *v);
 
