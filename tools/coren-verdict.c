@@ -94,6 +94,7 @@ static void load_cap_file(const char *path)
 {
 	struct coren_error err = {0};
 
+	coren_cap_release(&cap); /* one whose GPU was missing */
 	tool_cap(path, &cap);
 	if (take_cap(&err)) {
 		coren_error_at(&err, "%s", path ? path : "the cached probe");
