@@ -90,3 +90,12 @@ setup() {
 	assert_equal "$(jq -c .gpus <<< "$output")" "[]"
 	[[ "$stderr" != *"GPU"* ]]
 }
+
+@test "the report has a line for each GPU of the cap record" {
+	coren-probe --quick --no-gpu --json >/dev/null
+	f=$(echo "$COREN_CACHE_DIR"/cap-*.json)
+	jq -c '.gpus = [{"index":0,"name":"Test GPU","memory":85899345920,"sms":132,"flops":6.7e13,"flops_fp32":6.7e13,"mem_bw":3.0e12,"memcpy_bw":2.9e12,"h2d_bw":5.5e10,"d2h_bw":5.4e10}]' "$f" >new.json
+	mv new.json "$f"
+	run -0 coren-probe --table
+	assert_line 'gpu        0: Test GPU, 80.0GiB, 67.0TFLOP/s FP64, 67.0TFLOP/s FP32, 2.7TiB/s (triad), 51.2GiB/s h2d, 50.3GiB/s d2h'
+}

@@ -72,7 +72,7 @@ static void gpu_lines(const json_t *gpus)
 		const char *err = json_string_value(json_object_get(g, "error"));
 		const char *name = json_string_value(json_object_get(g, "name"));
 
-		line("gpu", "%zu: %s, %s, %s FP64 %s FP32, %s (triad), %s h2d, %s d2h%s%s", i,
+		line("gpu", "%zu: %s, %s, %s FP64, %s FP32, %s (triad), %s h2d, %s d2h%s%s", i,
 		     name ? name : "?",
 		     coren_format_unit(json_number_value(json_object_get(g, "memory")),
 				       COREN_UNIT_BYTES, a, sizeof a),
