@@ -256,7 +256,7 @@ msg() { # msg TO PAYLOAD [EXTRA]
 }
 
 @test "--status writes kernel records while running" {
-	{ msg e '[1]'; sleep 0.5; msg e '[2]'; } | rk-launch -k e=echo --status 0.1 > out
+	{ msg e '[1]'; sleep 1; msg e '[2]'; } | rk-launch -k e=echo --status 0.1 > out
 	[ "$(grep -c '"type":"kernel"' out)" -ge 3 ]
 	[ "$(grep -c '"type":"msg"' out)" -eq 2 ]
 }
