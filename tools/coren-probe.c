@@ -61,6 +61,13 @@ static void line(const char *what, const char *fmt, ...)
 	putchar('\n');
 }
 
+/* Field key of GPU g in unit u, formatted into buf. */
+static const char *gpu_field(const json_t *g, const char *key, enum coren_unit u,
+			     char buf[32])
+{
+	return coren_format_unit(json_number_value(json_object_get(g, key)), u, buf, 32);
+}
+
 /* A line for each GPU of the cap record. */
 static void gpu_lines(const json_t *gpus)
 {
@@ -73,19 +80,12 @@ static void gpu_lines(const json_t *gpus)
 		const char *name = json_string_value(json_object_get(g, "name"));
 
 		line("gpu", "%zu: %s, %s, %s FP64, %s FP32, %s (triad), %s h2d, %s d2h%s%s", i,
-		     name ? name : "?",
-		     coren_format_unit(json_number_value(json_object_get(g, "memory")),
-				       COREN_UNIT_BYTES, a, sizeof a),
-		     coren_format_unit(json_number_value(json_object_get(g, "flops")),
-				       COREN_UNIT_FLOPS, b, sizeof b),
-		     coren_format_unit(json_number_value(json_object_get(g, "flops_fp32")),
-				       COREN_UNIT_FLOPS, d, sizeof d),
-		     coren_format_unit(json_number_value(json_object_get(g, "mem_bw")),
-				       COREN_UNIT_BYTES_PER_S, e, sizeof e),
-		     coren_format_unit(json_number_value(json_object_get(g, "h2d_bw")),
-				       COREN_UNIT_BYTES_PER_S, f, sizeof f),
-		     coren_format_unit(json_number_value(json_object_get(g, "d2h_bw")),
-				       COREN_UNIT_BYTES_PER_S, h, sizeof h),
+		     name ? name : "?", gpu_field(g, "memory", COREN_UNIT_BYTES, a),
+		     gpu_field(g, "flops", COREN_UNIT_FLOPS, b),
+		     gpu_field(g, "flops_fp32", COREN_UNIT_FLOPS, d),
+		     gpu_field(g, "mem_bw", COREN_UNIT_BYTES_PER_S, e),
+		     gpu_field(g, "h2d_bw", COREN_UNIT_BYTES_PER_S, f),
+		     gpu_field(g, "d2h_bw", COREN_UNIT_BYTES_PER_S, h),
 		     err ? "; error: " : "", err ? err : "");
 	}
 }
