@@ -12,7 +12,7 @@ set -eu
 out=${top_builddir:-.}/bench/results
 mkdir -p "$out"
 rec="$out/rkgpu.jsonl"
-export COREN_RK_PLUGINS="${top_builddir:-.}/plugins/backend/.libs:${top_builddir:-.}/plugins/kernel/.libs"
+export COREN_PLUGIN_PATH="${top_builddir:-.}/plugins/backend/.libs:${top_builddir:-.}/plugins/kernel/.libs"
 
 if [ "${COREN_BUILT_CUDA:-no}" != yes ]; then
 	echo "skipped: the CUDA backend is not built (configure found no nvcc, or --without-cuda)"

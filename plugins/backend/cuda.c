@@ -551,19 +551,13 @@ static enum coren_err make_rings(struct cuda_actor *ca, struct coren_error *err)
 {
 	struct cuda_backend *b = ca->b;
 	uint32_t cap = (uint32_t)coren_rk_actor_queue_capacity(ca->a);
-	size_t ring = coren_gpu_ring_bytes(cap, b->room);
-	size_t total = sizeof *ca->ctl + 2 * ring;
 	void *host, *dev;
-	enum coren_err rc = mapped_alloc(b, total, &host, &dev, err);
+	enum coren_err rc = mapped_alloc(b, coren_gpu_block_bytes(cap, b->room), &host, &dev, err);
 
 	if (rc)
 		return rc;
-	ca->ctl = host;
+	ca->ctl = coren_gpu_block_init(host, dev, cap, b->room, &ca->h2d, &ca->d2h);
 	ca->ctl_dev = dev;
-	ca->h2d = coren_gpu_ring_init((char *)host + sizeof *ca->ctl, cap, b->room, 0);
-	ca->d2h = coren_gpu_ring_init((char *)host + sizeof *ca->ctl + ring, cap, b->room, 0);
-	ca->ctl->magic = COREN_GPU_MAGIC;
-	ca->ctl->abi = COREN_GPU_ABI;
 	ca->ctl->actor = coren_rk_actor_id(ca->a);
 	ca->ctl->backoff_max_ns = b->backoff_max_ns;
 	ca->ctl->max_hops = coren_rk_actor_config(ca->a)->max_hops
@@ -571,8 +565,6 @@ static enum coren_err make_rings(struct cuda_actor *ca, struct coren_error *err)
 				    : COREN_K2K_MAX_HOPS_DEFAULT;
 	ca->ctl->k2k_spins = 5000; /* about 5 ms of 1 µs naps */
 	ca->ctl->batch = (uint32_t)coren_rk_actor_block(ca->a);
-	ca->ctl->h2d = (uint64_t)(uintptr_t)((char *)dev + sizeof *ca->ctl);
-	ca->ctl->d2h = (uint64_t)(uintptr_t)((char *)dev + sizeof *ca->ctl + ring);
 	ca->ctl->k2k_table = (uint64_t)(uintptr_t)b->k2k_table;
 	if (coren_rk_actor_may_forward(ca->a))
 		ca->ctl->flags |= COREN_GPU_F_K2K;

@@ -7,7 +7,8 @@
  *   device triad against device-to-device cudaMemcpy (the backend's probe).
  * Writes one bench record per figure on standard output. --emulate runs
  * the same loop on a host thread (no GPU: checks the bench itself). Exits
- * 77 when there is no usable GPU. */
+ * 77 when there is no usable GPU. Plugins are found as coren_plugin_open()
+ * finds them ($COREN_PLUGIN_PATH). */
 #include "config.h"
 
 #include <coren/plugin.h>
@@ -63,7 +64,7 @@ static void check(cudaError_t e, const char *what)
  * allocation, laid out as the backend does. */
 static void make_rings(void)
 {
-	size_t ring = coren_gpu_ring_bytes(RING, PAYLOAD), total = sizeof *ctl + 2 * ring;
+	size_t total = coren_gpu_block_bytes(RING, PAYLOAD);
 	void *host, *dev;
 
 	if (opt.emulate) {
@@ -75,17 +76,11 @@ static void make_rings(void)
 		memset(host, 0, total);
 		check(cudaHostGetDevicePointer(&dev, host, 0), "cudaHostGetDevicePointer");
 	}
-	ctl = host;
+	ctl = coren_gpu_block_init(host, dev, RING, PAYLOAD, &h2d, &d2h);
 	ctl_dev = dev;
-	h2d = coren_gpu_ring_init((char *)host + sizeof *ctl, RING, PAYLOAD, 0);
-	d2h = coren_gpu_ring_init((char *)host + sizeof *ctl + ring, RING, PAYLOAD, 0);
-	ctl->magic = COREN_GPU_MAGIC;
-	ctl->abi = COREN_GPU_ABI;
 	ctl->actor = 1;
 	ctl->backoff_max_ns = opt.backoff_ns;
 	ctl->batch = 64;
-	ctl->h2d = (uint64_t)(uintptr_t)((char *)dev + sizeof *ctl);
-	ctl->d2h = (uint64_t)(uintptr_t)((char *)dev + sizeof *ctl + ring);
 }
 
 static void *emulate_main(void *arg)
@@ -243,7 +238,7 @@ static void sustained(void)
 }
 
 /* The backend's probe: triad and d2d memcpy of GPU 0. */
-static void triad(const char *const *dirs)
+static void triad(void)
 {
 	struct coren_plugin *p = NULL;
 	struct coren_error err = {0};
@@ -252,7 +247,7 @@ static void triad(const char *const *dirs)
 	void *st = NULL;
 	double tr, mc;
 
-	if (coren_plugin_open("cuda", COREN_PLUGIN_BACKEND, dirs, &p, &err))
+	if (coren_plugin_open("cuda", COREN_PLUGIN_BACKEND, NULL, &p, &err))
 		die("cuda backend", err.msg);
 	ops = p->desc->ops;
 	if (ops->load(&st, NULL, &err) || !(gpus = ops->probe(st, 1.0, &err)))
@@ -282,9 +277,6 @@ int main(int argc, char **argv)
 		{"backoff", required_argument, NULL, 'b'},
 		{"emulate", no_argument, NULL, 'e'},
 		{NULL, 0, NULL, 0}};
-	const char *env = getenv("COREN_RK_PLUGINS");
-	char *dirs_s = env ? strdup(env) : NULL;
-	const char *dirs[3] = {dirs_s, NULL, NULL};
 	struct coren_plugin *echo = NULL;
 	struct coren_error err = {0};
 	const struct coren_kernel_ops *kops;
@@ -307,11 +299,7 @@ int main(int argc, char **argv)
 	}
 	if (opt.trips < 10 || opt.stream < 1)
 		die("usage", "--trips must be at least 10, --stream at least 1");
-	if (dirs_s && strchr(dirs_s, ':')) {
-		dirs[1] = strchr(dirs_s, ':') + 1;
-		*strchr(dirs_s, ':') = '\0';
-	}
-	if (coren_plugin_open("echo", COREN_PLUGIN_KERNEL, dirs, &echo, &err))
+	if (coren_plugin_open("echo", COREN_PLUGIN_KERNEL, NULL, &echo, &err))
 		die("echo kernel", err.msg);
 	kops = echo->desc->ops;
 	if (!(kops->flags & COREN_KERNEL_F_CUDA) || !kops->cuda)
@@ -339,8 +327,7 @@ int main(int argc, char **argv)
 	       persistent, launch, launch / persistent, launch / persistent);
 	sustained();
 	if (!opt.emulate)
-		triad(dirs);
+		triad();
 	coren_plugin_free(echo);
-	free(dirs_s);
 	return 0;
 }

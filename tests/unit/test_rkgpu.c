@@ -316,23 +316,18 @@ out:
 static void backend(void)
 {
 	const char *env = getenv("COREN_RK_PLUGINS");
-	char *dirs_s = env ? strdup(env) : NULL;
-	const char *dirs[3] = {dirs_s, NULL, NULL};
 	struct coren_plugin *cuda = NULL, *echo = NULL;
 	struct coren_error err = {0};
 	const struct coren_backend_ops *ops;
 	void *st = NULL;
 
-	if (!dirs_s) {
+	if (!env) {
 		skip("COREN_RK_PLUGINS is not set (run through make check)");
 		return;
 	}
-	if (strchr(dirs_s, ':')) {
-		dirs[1] = strchr(dirs_s, ':') + 1;
-		*strchr(dirs_s, ':') = '\0';
-	}
-	if (coren_plugin_open("cuda", COREN_PLUGIN_BACKEND, dirs, &cuda, &err) ||
-	    coren_plugin_open("echo", COREN_PLUGIN_KERNEL, dirs, &echo, &err)) {
+	setenv("COREN_PLUGIN_PATH", env, 1); /* searched by coren_plugin_open */
+	if (coren_plugin_open("cuda", COREN_PLUGIN_BACKEND, NULL, &cuda, &err) ||
+	    coren_plugin_open("echo", COREN_PLUGIN_KERNEL, NULL, &echo, &err)) {
 		ok(0, "the cuda backend and echo load: %s", err.msg);
 		goto out;
 	}
@@ -347,7 +342,6 @@ static void backend(void)
 out:
 	coren_plugin_free(cuda);
 	coren_plugin_free(echo);
-	free(dirs_s);
 }
 #endif
 

@@ -201,6 +201,33 @@ COREN_GPU_FN struct coren_gpu_ring *coren_gpu_ring_init(void *mem, uint32_t capa
 	return r;
 }
 
+/* The bytes of an actor's block: its control block, then the h2d and the
+ * d2h ring, each of capacity slots of payload room bytes. */
+COREN_GPU_FN size_t coren_gpu_block_bytes(uint32_t capacity, uint32_t room)
+{
+	return sizeof(struct coren_gpu_ctl) + 2 * coren_gpu_ring_bytes(capacity, room);
+}
+
+/* Lays an actor's block out in host (coren_gpu_block_bytes long, zeroed by
+ * the caller), dev being the same memory as the device addresses it: the
+ * control block's magic, ABI and ring addresses (device side) are set, the
+ * rings' host views put in *h2d and *d2h. Returns the control block. */
+COREN_GPU_FN struct coren_gpu_ctl *coren_gpu_block_init(void *host, void *dev, uint32_t capacity,
+						       uint32_t room, struct coren_gpu_ring **h2d,
+						       struct coren_gpu_ring **d2h)
+{
+	struct coren_gpu_ctl *ctl = (struct coren_gpu_ctl *)host;
+	size_t ring = coren_gpu_ring_bytes(capacity, room), at = sizeof *ctl;
+
+	*h2d = coren_gpu_ring_init((char *)host + at, capacity, room, 0);
+	*d2h = coren_gpu_ring_init((char *)host + at + ring, capacity, room, 0);
+	ctl->magic = COREN_GPU_MAGIC;
+	ctl->abi = COREN_GPU_ABI;
+	ctl->h2d = (uint64_t)(uintptr_t)((char *)dev + at);
+	ctl->d2h = (uint64_t)(uintptr_t)((char *)dev + at + ring);
+	return ctl;
+}
+
 /* Slot i (any count; taken modulo the capacity). */
 COREN_GPU_FN struct coren_gpu_slot *coren_gpu_ring_slot(struct coren_gpu_ring *r,
 						       uint32_t i)
