@@ -91,12 +91,12 @@ results() { grep -v '"type":"diag"' "$1" | grep -v '"type":"verdict"'; }
 
 @test "the verdict decides per chunk: cheap chunks are computed, expensive ones fetched" {
 	# chunks of 10 flops (free to compute) and of 1e10 (10 s here)
-	B=(--split flops=10,10000000000 --split bytes=100 --memo-chunk flops=1 --memo-chunk bytes=1 --exec "$P/burn.so")
+	B=(--split flops=10,10000000000 --split bytes=100 --memo-chunk flops=1 --memo-chunk bytes=1 --exec "$P/burn.so" --fn-id burn)
 	mkdir tier
-	# the tier gets both chunks (made cheaply: burn's cost is per point,
-	# a chunk's id is not)
+	# the tier gets both chunks (made cheaply, by another function that
+	# --fn-id names as burn: burn's cost is per point, a chunk's id is not)
 	swarm-run --split flops=10,10000000000 --split bytes=100 --memo-chunk flops=1 --memo-chunk bytes=1 \
-		--cache src --cmd sh -c 'printf "\"%s\"\n" $(printf %100s | tr " " x)' >/dev/null
+		--fn-id burn --cache src --cmd sh -c 'printf "\"%s\"\n" $(printf %100s | tr " " x)' >/dev/null
 	cp -r src/. tier/
 	run -0 swarm-run "${B[@]}" --cache c --remote tier --explain --cap cap.json --workers 1
 	echo "$output" > run.out
@@ -110,14 +110,14 @@ results() { grep -v '"type":"diag"' "$1" | grep -v '"type":"verdict"'; }
 
 @test "without a cost function the chunk's cost comes from the remote header" {
 	mkdir tier
-	swarm-run "${A[@]}" --cache pub --remote tier --publish --cap cap.json >/dev/null
+	swarm-run "${A[@]}" --fn-id f --cache pub --remote tier --publish --cap cap.json >/dev/null
 	# --cmd has no cost: the header of each remote chunk says it
 	run -0 swarm-run --split x=1..12 --split y=1..3 --memo-chunk x=4 --memo-chunk y=2 \
-		--cache c --remote tier --explain --cap cap.json --cmd echo 0
+		--fn-id f --cache c --remote tier --explain --cap cap.json --cmd echo 0
 	echo "$output" > run.out
 	assert_equal "$(jq -s '[.[] | select(.type=="verdict")] | length' run.out)" 6
 	# the costs the plan gives with the plugin's cost function
-	want=$(swarm-run "${A[@]}" --cache pub --plan | jq -c '.cost' | sort)
+	want=$(swarm-run "${A[@]}" --fn-id f --cache pub --plan | jq -c '.cost' | sort)
 	got=$(jq -c 'select(.type=="verdict") | .cost | del(.type, .name)' run.out | sort)
 	assert_equal "$got" "$want"
 }
@@ -197,7 +197,7 @@ results() { grep -v '"type":"diag"' "$1" | grep -v '"type":"verdict"'; }
 	[[ "$stderr" == *"more than the limit"* ]]
 	[[ "$stderr" == *"symbolic link"* ]]
 	[[ "$stderr" == *"checksum"* || "$stderr" == *"data frame"* ]]
-	[[ "$stderr" == *"is not the result of its point"* ]]
+	[[ "$stderr" == *"content does not match its content_sha256"* ]]
 	cmp <(results good.out) <(results run.out)
 	run -0 swarm-run --cache c --verify
 }
@@ -261,14 +261,15 @@ results() { grep -v '"type":"diag"' "$1" | grep -v '"type":"verdict"'; }
 	swarm-run "${B[@]}" --cache c > /dev/null
 	swarm-run --split z=1 --memo-chunk z=1 --cache c --cmd echo 1 > /dev/null # no cost
 	find c -name '*.zst' -exec touch -d '3 days ago' {} +
-	run -0 swarm-run --cache c --gc --max-age 2d --cap slow.json
+	run -0 swarm-run "${B[@]}" --cache c --gc --max-age 2d --cap slow.json
 	echo "$output" > gc.out
-	assert_equal "$(field chunks_removed gc.out)" 2
+	assert_equal "$(field chunks_removed gc.out)" 1
 	assert_equal "$(field chunks_kept gc.out)" 1
+	assert_equal "$(field chunks_other gc.out)" 1 # the echo chunk: not burn's
 	run -0 swarm-run "${B[@]}" --cache c
 	assert_equal "$(field chunks_cached <(echo "$output"))" 1 # the costly one
 	# the same files, 300 days old: past 2 d x 100, gone too
 	find c -name '*.zst' -exec touch -d '300 days ago' {} +
-	run -0 swarm-run --cache c --gc --max-age 2d --cap slow.json
+	run -0 swarm-run "${B[@]}" --cache c --gc --max-age 2d --cap slow.json
 	assert_equal "$(field chunks_removed <(echo "$output"))" 2
 }

@@ -229,15 +229,17 @@ nchunks() { find "${1:-cache}" -name '*.zst' | wc -l; }
 	swarm-run -c exp.yaml --exec "$P/noop.so" > /dev/null
 	swarm-run -c exp.yaml --exec "$P/noop.so" --version=v2 > /dev/null
 	assert_equal "$(nchunks)" 8
-	run -0 swarm-run -c exp.yaml --gc
+	run -0 swarm-run -c exp.yaml --exec "$P/noop.so" --gc
 	assert_output --partial '"chunks_removed":4,"chunks_kept":4'
 	run -0 swarm-run -c exp.yaml --exec "$P/noop.so"
 	assert_line --partial '"chunks_cached":4'
 	touch -d '3 days ago' $(find cache -name '*.zst' | head -n 2)
-	run -0 swarm-run --cache cache --gc --max-age 2d
+	run -0 swarm-run --cache cache --exec "$P/noop.so" --gc --max-age 2d
 	assert_output --partial '"chunks_removed":2'
-	run -2 swarm-run --cache cache --gc
+	run -2 swarm-run --cache cache --exec "$P/noop.so" --gc
 	assert_output --partial 'needs an experiment'
+	run -2 swarm-run --cache cache --gc --max-age 2d
+	assert_output --partial 'no function'
 }
 
 @test "SIGTERM: finished chunks stay, no temporary files, exit 143" {

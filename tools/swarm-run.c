@@ -51,13 +51,18 @@ static const char usage[] =
 	"                        SWARM_POINT, SWARM_PARAMS, SWARM_V_<axis> are set\n"
 	"  --coproc PROG ARG...  one PROG per worker, fed 'point' lines on\n"
 	"                        stdin, answering one line per point\n"
+	"  --fn-id TEXT          name the function TEXT in chunk ids instead of\n"
+	"                        its plugin name and version, or its command\n"
+	"                        and the SHA-256 of its program and scripts\n"
 	"What to do (default: run and write results):\n"
 	"  --stream              write chunks only, no results (bounded memory)\n"
 	"  --plan                print a 'chunk' record per chunk, run nothing\n"
 	"  --verify              check every chunk in the cache (exit 1: damage)\n"
-	"  --gc                  remove chunks the experiment does not reach,\n"
-	"                        and/or (with --max-age) older ones\n"
+	"  --gc                  remove this function's chunks the experiment\n"
+	"                        does not reach, and/or (with --max-age) older\n"
+	"                        ones; other functions' chunks are never touched\n"
 	"  --max-age DURATION    with --gc: e.g. 30d, 12h\n"
+	"  --dry-run             with --gc: list what would go, remove nothing\n"
 	"  --keep-going          finish every other chunk after a failed point\n"
 	"Beyond one machine:\n"
 	"  --shard I/N|auto      compute only task I's share (of N) of the\n"
@@ -113,7 +118,9 @@ enum {
 	OPT_FETCH,
 	OPT_EXPLAIN,
 	OPT_CAP,
-	OPT_MAX_FETCH
+	OPT_MAX_FETCH,
+	OPT_FN_ID,
+	OPT_DRY_RUN
 };
 
 static const struct option options[] = {
@@ -148,6 +155,8 @@ static const struct option options[] = {
 	{"explain", no_argument, NULL, OPT_EXPLAIN},
 	{"cap", required_argument, NULL, OPT_CAP},
 	{"max-fetch", required_argument, NULL, OPT_MAX_FETCH},
+	{"fn-id", required_argument, NULL, OPT_FN_ID},
+	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	{"json", no_argument, NULL, TOOL_OPT_JSON},
 	{"max-record", required_argument, NULL, TOOL_OPT_MAX_RECORD},
 	{"keep-going", no_argument, NULL, TOOL_OPT_KEEP_GOING},
@@ -166,7 +175,7 @@ struct args {
 	const char *dirs[64];
 	size_t ndirs;
 	enum mode mode;
-	bool isolate, exec_chunk_set;
+	bool isolate, exec_chunk_set, dry_run;
 	int progress; /* -1 auto */
 	double max_age;
 	const char *serve;
@@ -259,7 +268,11 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case OPT_CACHE:
 		case OPT_WORKERS:
 		case OPT_EXEC:
+		case OPT_FN_ID:
 			later(a, c, optarg);
+			break;
+		case OPT_DRY_RUN:
+			a->dry_run = true;
 			break;
 		case OPT_EXP_VERSION:
 			if (!optarg) {
@@ -361,8 +374,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 		tool_usage_error("unexpected argument '%s' (a command goes "
 				 "after --cmd or --coproc)",
 				 argv[optind]);
-	if (a->max_age >= 0 && a->mode != MODE_GC)
-		tool_usage_error("--max-age goes with --gc");
+	if ((a->max_age >= 0 || a->dry_run) && a->mode != MODE_GC)
+		tool_usage_error("--max-age and --dry-run go with --gc");
 	if (a->submit && !a->slurm)
 		tool_usage_error("--submit goes with --slurm");
 	if ((a->publish || a->explain || a->max_fetch) && !a->remote)
@@ -439,6 +452,10 @@ static void apply(struct coren_memo_exp *e, int opt, char *arg)
 		free(e->exec);
 		e->exec = strdup(arg);
 		break;
+	case OPT_FN_ID:
+		free(e->fn_id);
+		e->fn_id = strdup(arg);
+		break;
 	}
 	if (rc)
 		tool_usage_error("%s", err.msg);
@@ -490,9 +507,19 @@ static void load_experiment(struct coren_memo_exp *e, struct args *a)
 		tool_die(&err);
 }
 
-/* The exec function the experiment names, or NULL for --plan without one. */
+/* Names the function in the experiment (e->fn) for the chunk ids. */
+static void identify(struct coren_memo_exp *e, const struct coren_memo_exec *x)
+{
+	struct coren_error err = {0};
+
+	if (coren_memo_exp_identify(e, x, &err))
+		tool_die(&err);
+}
+
+/* The exec function the experiment names, its identity in e->fn; NULL
+ * when --plan or --gc are given only a --fn-id. */
 static struct coren_memo_exec *open_exec(struct coren_memo_exp *e,
-					 struct args *a, bool required)
+					 struct args *a)
 {
 	struct coren_memo_exec *x = NULL;
 	struct coren_error err = {0};
@@ -503,9 +530,15 @@ static struct coren_memo_exec *open_exec(struct coren_memo_exp *e,
 	if (n > 1)
 		tool_usage_error("choose one of --exec, --cmd and --coproc");
 	if (n == 0) {
-		if (required)
+		if (!e->fn_id || a->mode == MODE_RUN || a->mode == MODE_STREAM)
 			tool_usage_error("no function: give --exec, --cmd or "
-					 "--coproc");
+					 "--coproc%s",
+					 a->mode == MODE_RUN ||
+							 a->mode == MODE_STREAM
+						 ? ""
+						 : " (or --fn-id: chunk ids "
+						   "name the function)");
+		identify(e, NULL);
 		return NULL;
 	}
 	if (a->isolate && !e->exec)
@@ -523,6 +556,7 @@ static struct coren_memo_exec *open_exec(struct coren_memo_exp *e,
 		rc = coren_memo_exec_plugin(e->exec, a->dirs, &x, &err);
 		if (rc)
 			tool_die_code(&err, COREN_EXIT_PLUGIN);
+		identify(e, x); /* the plugin's, wherever it runs */
 		coren_memo_exec_free(x);
 		argv[k++] = self;
 		for (size_t i = 0; i < a->ndirs; i++) {
@@ -545,6 +579,8 @@ static struct coren_memo_exec *open_exec(struct coren_memo_exp *e,
 		tool_die_code(&err, COREN_EXIT_PLUGIN);
 	if (rc)
 		tool_die(&err);
+	if (!e->fn)
+		identify(e, x);
 	return x;
 }
 
@@ -664,6 +700,8 @@ static int cache_verify(const struct coren_memo_exp *e)
 static int cache_gc(const struct coren_memo_plan *p, struct args *a,
 		    const struct coren_memo_exp *e)
 {
+	struct coren_memo_gc_opts o = {e->fn, e->naxes ? p : NULL, a->max_age,
+				       NULL, a->dry_run, stdout};
 	struct coren_memo_cache_stats st;
 	struct coren_error err = {0};
 	struct coren_cap cap;
@@ -672,10 +710,11 @@ static int cache_gc(const struct coren_memo_plan *p, struct args *a,
 	if (!e->naxes && a->max_age < 0)
 		tool_usage_error("--gc needs an experiment (--split, -c) or "
 				 "--max-age");
-	if (a->max_age >= 0) /* expensive chunks live longer */
+	if (a->max_age >= 0) { /* expensive chunks live longer */
 		tool_cap(a->cap_file, &cap);
-	if (coren_memo_cache_gc(e->cache, e->naxes ? p : NULL, a->max_age,
-				a->max_age >= 0 ? &cap : NULL, &st, &err))
+		o.cap = &cap;
+	}
+	if (coren_memo_cache_gc(e->cache, &o, &st, &err))
 		tool_die(&err);
 	if (a->max_age >= 0)
 		coren_cap_release(&cap);
@@ -683,11 +722,17 @@ static int cache_gc(const struct coren_memo_plan *p, struct args *a,
 	json_object_set_new(d, "chunks_checked", coren_json_u64(st.checked));
 	json_object_set_new(d, "chunks_removed", coren_json_u64(st.removed));
 	json_object_set_new(d, "chunks_kept", coren_json_u64(st.kept));
+	json_object_set_new(d, "chunks_other", coren_json_u64(st.other));
+	json_object_set_new(d, "remove_failed", coren_json_u64(st.failed));
 	json_object_set_new(d, "bytes_removed", coren_json_u64(st.bytes_removed));
 	json_object_set_new(d, "temp_removed", coren_json_u64(st.temp_removed));
+	json_object_set_new(d, "dry_run", json_boolean(a->dry_run));
 	coren_record_write(stdout, d);
 	json_decref(d);
-	return 0;
+	if (st.failed)
+		tool_warn("%llu chunks could not be removed",
+			  (unsigned long long)st.failed);
+	return st.failed ? COREN_EXIT_USAGE : 0;
 }
 
 /* s as one shell word. */
@@ -845,6 +890,8 @@ int main(int argc, char **argv)
 			tool_usage_error("--slurm: no experiment (--split, -c)");
 		return slurm(argc, argv, &a);
 	}
+	if (a.mode != MODE_VERIFY)
+		x = open_exec(&e, &a);
 	if (a.mode != MODE_VERIFY && coren_memo_plan_new(&e, &p, &err))
 		tool_die(&err);
 	memset(&sa, 0, sizeof sa);
@@ -859,12 +906,10 @@ int main(int argc, char **argv)
 		status = cache_gc(p, &a, &e);
 		break;
 	case MODE_PLAN:
-		x = open_exec(&e, &a, false);
 		if (coren_memo_plan_write(p, x, stdout, &err))
 			tool_die(&err);
 		break;
 	default:
-		x = open_exec(&e, &a, true);
 		status = run(p, x, &a, &e);
 	}
 	coren_memo_exec_free(x);

@@ -165,10 +165,30 @@ enum coren_err coren_file_replace(const char *path, const void *data,
 	return coren_atomic_commit(&af, err);
 }
 
+enum coren_err coren_file_open_regular(const char *path, int *fd,
+				       struct coren_error *err)
+{
+	struct stat st;
+
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (*fd < 0)
+		return sys_error(err, "open", path);
+	if (fstat(*fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(*fd);
+		*fd = -1;
+		return coren_error_set(err, COREN_ERR_IO,
+				       "'%s' is not a regular file", path);
+	}
+	fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) & ~O_NONBLOCK);
+	return COREN_OK;
+}
+
 /* Reads path into a buffer; more than max bytes is COREN_ERR_TOOLONG, or
- * with head, the first max bytes. */
+ * with head, the first max bytes. regular: refuse anything else than a
+ * regular file (a FIFO, a device, a directory) without blocking. */
 static enum coren_err read_file(const char *path, size_t max, bool head,
-				char **data, size_t *len,
+				bool regular, char **data, size_t *len,
 				struct coren_error *err)
 {
 	size_t alloc = 4096, n = 0;
@@ -178,9 +198,14 @@ static enum coren_err read_file(const char *path, size_t max, bool head,
 
 	*data = NULL;
 	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (regular) {
+		enum coren_err rc = coren_file_open_regular(path, &fd, err);
+
+		if (rc)
+			return rc;
+	} else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		return sys_error(err, "open", path);
+	}
 	for (;;) {
 		if (n + 1 >= alloc || !buf) {
 			if (buf)
@@ -229,13 +254,20 @@ static enum coren_err read_file(const char *path, size_t max, bool head,
 enum coren_err coren_file_read(const char *path, size_t max, char **data,
 			       size_t *len, struct coren_error *err)
 {
-	return read_file(path, max, false, data, len, err);
+	return read_file(path, max, false, false, data, len, err);
+}
+
+enum coren_err coren_file_read_regular(const char *path, size_t max,
+				       bool head, char **data, size_t *len,
+				       struct coren_error *err)
+{
+	return read_file(path, max, head, true, data, len, err);
 }
 
 enum coren_err coren_file_read_head(const char *path, size_t max, char **data,
 				    size_t *len, struct coren_error *err)
 {
-	return read_file(path, max, true, data, len, err);
+	return read_file(path, max, true, false, data, len, err);
 }
 
 enum coren_err coren_mkdir_p(const char *path, mode_t mode,

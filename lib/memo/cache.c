@@ -194,33 +194,23 @@ enum coren_err coren_memo_cache_verify(const char *cache, size_t max_content,
 struct gc_ctx {
 	char **ids; /* sorted; NULL: no plan */
 	uint64_t nids;
-	double max_age, now;
-	const struct coren_cap *cap;
+	const struct coren_memo_gc_opts *o;
+	double now;
 	struct coren_memo_cache_stats *st;
 };
 
-/* How long chunk id (at path) lives: max_age scaled by the verdict's
- * suggest_ttl when its header carries a cost, else max_age. */
-static double chunk_ttl(const struct gc_ctx *g, const char *path,
-			const char *id)
+/* How long a chunk lives: max_age, scaled with a cap by the verdict's
+ * suggest_ttl when its header carries a cost: chunks expensive to compute
+ * again live longer. */
+static double chunk_ttl(const struct gc_ctx *g,
+			const struct coren_chunk_header *h)
 {
-	struct coren_chunk_header h;
 	struct coren_verdict v;
-	char *data = NULL;
-	size_t len = 0;
-	double ttl = g->max_age;
 
-	if (coren_file_read_head(path, HEADER_PEEK, &data, &len, NULL))
-		return ttl;
-	if (!coren_chunk_peek(data, len, id, &h, NULL)) {
-		if (h.has_cost) {
-			coren_verdict_decide(&h.cost, g->cap, &v);
-			ttl = coren_verdict_suggest_ttl(&v, g->max_age);
-		}
-		coren_chunk_header_release(&h);
-	}
-	free(data);
-	return ttl;
+	if (!g->o->cap || !h->has_cost)
+		return g->o->max_age;
+	coren_verdict_decide(&h->cost, g->o->cap, &v);
+	return coren_verdict_suggest_ttl(&v, g->o->max_age);
 }
 
 static int cmp_id(const void *a, const void *b)
@@ -228,73 +218,140 @@ static int cmp_id(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static enum coren_err gc_one(const char *path, const char *name,
-			     const struct stat *st, void *data)
+/* Why chunk h (age seconds old) goes, or NULL when it stays. */
+static const char *gc_why(const struct gc_ctx *g,
+			  const struct coren_chunk_header *h, double age)
 {
-	struct gc_ctx *g = data;
-	double age = g->now - (double)st->st_mtime;
-	char id[65], *key = id;
-	bool drop;
+	const char *key = h->id;
 
-	if (!name) {
-		const char *base = strrchr(path, '/') + 1;
+	if (g->ids && !bsearch(&key, g->ids, g->nids, sizeof *g->ids, cmp_id))
+		return "not in the experiment";
+	if (g->o->max_age >= 0 && age > chunk_ttl(g, h))
+		return "older than its time to live";
+	return NULL;
+}
 
-		if (!strncmp(base, ".", 1) && strstr(base, ".tmp.") &&
-		    age > TEMP_MAX_AGE && !unlink(path))
-			g->st->temp_removed++;
+static void gc_record(const struct gc_ctx *g, const char *path,
+		      const char *id, const char *status, const char *why)
+{
+	json_t *rec = coren_record_new("chunk");
+
+	if (!g->o->out || !rec) {
+		json_decref(rec);
+		return;
+	}
+	json_object_set_new(rec, "id", json_string(id));
+	json_object_set_new(rec, "path", json_string(path));
+	json_object_set_new(rec, "status", json_string(status));
+	json_object_set_new(rec, "reason", json_string(why));
+	coren_record_write(g->o->out, rec);
+	json_decref(rec);
+}
+
+/* Removes (or with dry_run lists) the chunk at path when it is this
+ * function's and gc_why() says so; other functions' chunks, and chunks
+ * whose header cannot be read, are never touched. */
+static enum coren_err gc_chunk(struct gc_ctx *g, const char *path,
+			       const char *id, const struct stat *st)
+{
+	struct coren_chunk_header h;
+	char *data = NULL;
+	size_t len = 0;
+	const char *why = NULL;
+	bool ours = false;
+
+	if (!coren_file_read_regular(path, HEADER_PEEK, true, &data, &len,
+				     NULL) &&
+	    !coren_chunk_peek(data, len, id, &h, NULL)) {
+		ours = json_equal(h.fn, g->o->fn);
+		if (ours)
+			why = gc_why(g, &h, g->now - (double)st->st_mtime);
+		coren_chunk_header_release(&h);
+	}
+	free(data);
+	if (!ours) {
+		g->st->other++;
 		return COREN_OK;
 	}
 	g->st->checked++;
-	memcpy(id, name, 64);
-	id[64] = '\0';
-	/* suggest_ttl scales by 0.1 at the least: younger ones all stay */
-	drop = g->max_age >= 0 && age > g->max_age * (g->cap ? 0.1 : 1) &&
-	       age > (g->cap ? chunk_ttl(g, path, id) : g->max_age);
-	if (g->ids)
-		drop |= !bsearch(&key, g->ids, g->nids, sizeof *g->ids, cmp_id);
-	if (drop && !unlink(path)) {
+	if (!why) {
+		g->st->kept++;
+	} else if (g->o->dry_run || !unlink(path)) {
 		g->st->removed++;
 		g->st->bytes_removed += (uint64_t)st->st_size;
+		if (g->o->dry_run)
+			gc_record(g, path, id, "would_remove", why);
 	} else {
-		g->st->kept++;
+		g->st->failed++;
+		gc_record(g, path, id, "not_removed", strerror(errno));
 	}
 	return COREN_OK;
 }
 
+static enum coren_err gc_one(const char *path, const char *name,
+			     const struct stat *st, void *data)
+{
+	struct gc_ctx *g = data;
+	char id[65];
+
+	if (!name) { /* an abandoned temporary file is nobody's */
+		const char *base = strrchr(path, '/') + 1;
+
+		if (!strncmp(base, ".", 1) && strstr(base, ".tmp.") &&
+		    g->now - (double)st->st_mtime > TEMP_MAX_AGE &&
+		    (g->o->dry_run || !unlink(path)))
+			g->st->temp_removed++;
+		return COREN_OK;
+	}
+	memcpy(id, name, 64);
+	id[64] = '\0';
+	return gc_chunk(g, path, id, st);
+}
+
+/* The sorted ids of every chunk of p into g. */
+static enum coren_err plan_ids(struct gc_ctx *g, const struct coren_memo_plan *p)
+{
+	size_t *bins = malloc((coren_memo_plan_naxes(p) + 1) * sizeof *bins);
+
+	g->nids = coren_memo_plan_chunks(p);
+	g->ids = calloc(g->nids ? g->nids : 1, sizeof *g->ids);
+	if (!bins || !g->ids) {
+		free(bins);
+		return COREN_ERR_NOMEM;
+	}
+	for (uint64_t c = 0; c < g->nids; c++) {
+		coren_memo_plan_chunk_bins(p, c, bins);
+		g->ids[c] = malloc(65);
+		if (!g->ids[c] ||
+		    coren_memo_plan_chunk_id(p, bins, NULL, g->ids[c])) {
+			free(bins);
+			return COREN_ERR_NOMEM;
+		}
+	}
+	free(bins);
+	qsort(g->ids, g->nids, sizeof *g->ids, cmp_id);
+	return COREN_OK;
+}
+
 enum coren_err coren_memo_cache_gc(const char *cache,
-				   const struct coren_memo_plan *p,
-				   double max_age, const struct coren_cap *cap,
+				   const struct coren_memo_gc_opts *o,
 				   struct coren_memo_cache_stats *st,
 				   struct coren_error *err)
 {
-	struct gc_ctx g = {NULL, 0, max_age, (double)time(NULL), cap, st};
-	size_t na = p ? coren_memo_plan_naxes(p) : 0;
-	size_t *bins = malloc((na + 1) * sizeof *bins);
-	enum coren_err rc = bins ? COREN_OK : COREN_ERR_NOMEM;
+	struct gc_ctx g = {NULL, 0, o, (double)time(NULL), st};
+	enum coren_err rc = COREN_OK;
 
 	memset(st, 0, sizeof *st);
-	if (!rc && p) {
-		g.nids = coren_memo_plan_chunks(p);
-		g.ids = calloc(g.nids ? g.nids : 1, sizeof *g.ids);
-		if (!g.ids)
-			rc = COREN_ERR_NOMEM;
-		for (uint64_t c = 0; !rc && c < g.nids; c++) {
-			coren_memo_plan_chunk_bins(p, c, bins);
-			g.ids[c] = malloc(65);
-			if (!g.ids[c] ||
-			    coren_memo_plan_chunk_id(p, bins, NULL, g.ids[c]))
-				rc = COREN_ERR_NOMEM;
-		}
-		if (!rc)
-			qsort(g.ids, g.nids, sizeof *g.ids, cmp_id);
-	}
-	if (rc)
-		coren_error_set(err, rc, "out of memory");
-	else
+	if (!o->fn)
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "gc needs the function whose chunks "
+				       "it may remove");
+	if (o->plan && plan_ids(&g, o->plan))
+		rc = coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	if (!rc)
 		rc = walk(cache, gc_one, &g, err);
 	for (uint64_t c = 0; g.ids && c < g.nids; c++)
 		free(g.ids[c]);
 	free(g.ids);
-	free(bins);
 	return rc;
 }

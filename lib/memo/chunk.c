@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <coren/file.h>
+#include <coren/hash.h>
 #include <coren/json.h>
 #include "memo_int.h"
 
@@ -20,6 +21,7 @@ void coren_chunk_header_release(struct coren_chunk_header *h)
 {
 	json_decref(h->chunk_key);
 	json_decref(h->params);
+	json_decref(h->fn);
 	free(h->version);
 	free(h->producer);
 	memset(h, 0, sizeof *h);
@@ -95,6 +97,8 @@ static json_t *header_json(const struct coren_chunk_header *h)
 	json_object_set_new(j, "id", json_string(h->id));
 	json_object_set(j, "chunk_key", h->chunk_key);
 	json_object_set(j, "params", h->params);
+	json_object_set(j, "fn", h->fn ? h->fn : json_null());
+	json_object_set_new(j, "content_sha256", json_string(h->content_sha256));
 	json_object_set_new(j, "version", json_string(h->version));
 	json_object_set_new(j, "points", coren_json_u64(h->points));
 	json_object_set_new(j, "cost",
@@ -118,11 +122,14 @@ static int header_sum(json_t *j, char hex[65])
 	return rc;
 }
 
-enum coren_err coren_chunk_encode(const struct coren_chunk_header *h,
+enum coren_err coren_chunk_encode(const struct coren_chunk_header *hin,
 				  const char *content, size_t len, int level,
 				  struct coren_buf *out, struct coren_error *err)
 {
-	json_t *j = header_json(h);
+	struct coren_chunk_header hc = *hin, *h = &hc;
+	json_t *j = coren_sha256_hex(content, len, hc.content_sha256)
+			    ? NULL
+			    : header_json(h);
 	ZSTD_CCtx *c = cctx();
 	size_t hstart = out->len, bound = ZSTD_compressBound(len), n;
 	unsigned char le[8];
@@ -180,6 +187,7 @@ static const char *header_fields(const json_t *j, struct coren_chunk_header *h)
 	const char *id = json_string_value(json_object_get(j, "id"));
 	const char *ver = json_string_value(json_object_get(j, "version"));
 	const char *prod = json_string_value(json_object_get(j, "producer"));
+	const char *sum = json_string_value(json_object_get(j, "content_sha256"));
 	json_t *cost = json_object_get(j, "cost");
 
 	if (!json_is_object(j) ||
@@ -190,7 +198,7 @@ static const char *header_fields(const json_t *j, struct coren_chunk_header *h)
 		return "not a coren chunk header";
 	if (json_integer_value(json_object_get(j, "format_version")) !=
 	    COREN_CHUNK_FORMAT)
-		return "unknown format_version";
+		return "unknown format_version (a chunk of another coren)";
 	if (!id || strlen(id) != 64 || strspn(id, "0123456789abcdef") != 64)
 		return "header id is not 64 hex digits";
 	if (!ver || !json_is_array(json_object_get(j, "chunk_key")) ||
@@ -198,6 +206,10 @@ static const char *header_fields(const json_t *j, struct coren_chunk_header *h)
 		return "header lacks chunk_key, params or version";
 	if (coren_json_get_u64(json_object_get(j, "points"), &h->points))
 		return "header points is not an unsigned integer";
+	if (!json_object_get(j, "fn"))
+		return "header lacks fn";
+	if (!sum || strlen(sum) != 64 || strspn(sum, "0123456789abcdef") != 64)
+		return "header content_sha256 is not 64 hex digits";
 	if (json_object_get(j, "hlc") &&
 	    coren_json_get_u64(json_object_get(j, "hlc"), &h->hlc))
 		return "header hlc is not an unsigned integer";
@@ -209,21 +221,46 @@ static const char *header_fields(const json_t *j, struct coren_chunk_header *h)
 	memcpy(h->id, id, 65);
 	h->chunk_key = json_incref(json_object_get(j, "chunk_key"));
 	h->params = json_incref(json_object_get(j, "params"));
+	h->fn = json_incref(json_object_get(j, "fn"));
+	memcpy(h->content_sha256, sum, 65);
 	h->version = strdup(ver);
 	h->producer = strdup(prod ? prod : "");
 	return h->version && h->producer ? "" : "out of memory";
 }
 
-/* Whether the id is the hash of the header's key, params and version. */
+/* The points of a chunk key [[axis,[values...]],...]: the product of its
+ * value counts (UINT64_MAX when it is not of that form or overflows). */
+static uint64_t key_points(const json_t *key)
+{
+	uint64_t n = 1;
+	size_t i;
+	const json_t *pair;
+
+	json_array_foreach(key, i, pair) {
+		size_t k = json_array_size(json_array_get(pair, 1));
+
+		if (json_array_size(pair) != 2 ||
+		    !json_is_string(json_array_get(pair, 0)) ||
+		    !json_is_array(json_array_get(pair, 1)) || k == 0 ||
+		    n > UINT64_MAX / k)
+			return UINT64_MAX;
+		n *= k;
+	}
+	return n;
+}
+
+/* Whether the id is the hash of the header's key, function, params and
+ * version (coren-chunk(5)), and the header's point count the key's. */
 static int id_matches(const struct coren_chunk_header *h)
 {
-	json_t *k = json_pack("{sOsOss}", "chunk_key", h->chunk_key, "params",
-			      h->params, "version", h->version);
+	json_t *k = json_pack("{sOsOsOss}", "chunk_key", h->chunk_key, "fn",
+			      h->fn, "params", h->params, "version",
+			      h->version);
 	char hex[65];
 	int ok = k && !coren_json_sha256(k, hex) && !strcmp(hex, h->id);
 
 	json_decref(k);
-	return ok;
+	return ok && key_points(h->chunk_key) == h->points;
 }
 
 static enum coren_err decode_header(const unsigned char *d, size_t size,
@@ -267,7 +304,7 @@ static enum coren_err decode_body(const unsigned char *d, size_t size,
 {
 	size_t fsize, got;
 	unsigned long long csize;
-	char *buf;
+	char *buf, sum[65];
 	uint64_t lines = 0;
 
 	if (size == 0)
@@ -296,6 +333,10 @@ static enum coren_err decode_body(const unsigned char *d, size_t size,
 		return coren_error_set(err, COREN_ERR_CORRUPT, "data frame: %s",
 				       ZSTD_isError(got) ? ZSTD_getErrorName(got)
 							 : "wrong size");
+	}
+	if (coren_sha256_hex(buf, got, sum) || strcmp(sum, h->content_sha256)) {
+		free(buf);
+		return corrupt(err, "content does not match its content_sha256");
 	}
 	for (const char *p = buf; (p = memchr(p, '\n', (size_t)(buf + got - p)));
 	     p++)
@@ -326,8 +367,8 @@ static enum coren_err verified_header(const unsigned char *d, size_t size,
 	if (want_id && strcmp(want_id, h->id))
 		rc = corrupt(err, "header id is not the chunk's id");
 	else if (!id_matches(h))
-		rc = corrupt(err, "header id does not match its key, params "
-				  "and version");
+		rc = corrupt(err, "header id or points do not match its key, "
+				  "fn, params and version");
 	if (rc)
 		coren_chunk_header_release(h);
 	return rc;
@@ -367,10 +408,16 @@ enum coren_err coren_chunk_load(const char *cache, const char *id,
 
 	if (!path)
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-	rc = coren_file_read(path, max + (max >> 6) + HEADER_MAX + 4096, &data,
-			     &size, err);
+	rc = coren_file_read_regular(path, max + (max >> 6) + HEADER_MAX + 4096,
+				     false, &data, &size, err);
 	if (rc == COREN_ERR_TOOLONG)
 		rc = corrupt(err, "chunk file is too large");
+	else if (rc == COREN_ERR_IO) { /* a FIFO, a directory, unreadable */
+		char why[COREN_ERROR_MSG_MAX];
+
+		snprintf(why, sizeof why, "%s", err ? err->msg : "unreadable");
+		rc = corrupt(err, why);
+	}
 	if (!rc)
 		rc = coren_chunk_decode(data, size, id, max, h, content, len,
 					err);

@@ -613,7 +613,11 @@ enum coren_err coren_memo_exec_cmd(const char *const *argv,
 				   struct coren_memo_exec **out,
 				   struct coren_error *err)
 {
-	return argv_exec(argv, &cmd_vt, out, err);
+	enum coren_err rc = argv_exec(argv, &cmd_vt, out, err);
+
+	if (!rc)
+		(*out)->kind = "cmd";
+	return rc;
 }
 
 /* ---- a co-process per worker ------------------------------------------ */
@@ -826,8 +830,10 @@ enum coren_err coren_memo_exec_coproc(const char *const *argv,
 {
 	enum coren_err rc = argv_exec(argv, &coproc_vt, out, err);
 
-	if (!rc)
+	if (!rc) {
+		(*out)->kind = "coproc";
 		signal(SIGPIPE, SIG_IGN); /* a co-process may die mid-write */
+	}
 	return rc;
 }
 

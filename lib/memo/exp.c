@@ -73,6 +73,8 @@ void coren_memo_exp_release(struct coren_memo_exp *e)
 	free(e->exec);
 	memo_argv_free(e->cmd);
 	memo_argv_free(e->coproc);
+	free(e->fn_id);
+	json_decref(e->fn);
 	memset(e, 0, sizeof *e);
 }
 
@@ -472,7 +474,7 @@ enum coren_err coren_memo_exp_load_yaml(struct coren_memo_exp *e,
 	static const char *const keys[] = {
 		"params", "split",  "memo_chunk", "exec_chunk",
 		"cache",  "version", "workers",    "axis_order",
-		"exec",   "cmd",    "coproc",     NULL};
+		"exec",   "cmd",    "coproc",     "fn_id", NULL};
 	const struct coren_yaml_node *n;
 	uint64_t w;
 
@@ -517,6 +519,8 @@ enum coren_err coren_memo_exp_load_yaml(struct coren_memo_exp *e,
 		return err->code;
 	if ((n = coren_yaml_get(root, "exec")) && yaml_string(n, &e->exec, err))
 		return err->code;
+	if ((n = coren_yaml_get(root, "fn_id")) && yaml_string(n, &e->fn_id, err))
+		return err->code;
 	if ((n = coren_yaml_get(root, "cmd")) && yaml_argv(n, &e->cmd, err))
 		return err->code;
 	if ((n = coren_yaml_get(root, "coproc")) &&
@@ -541,6 +545,12 @@ enum coren_err coren_memo_exp_finish(struct coren_memo_exp *e,
 {
 	if (!e->params || !e->version)
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	if (e->cache && !*e->cache) /* "" would put chunks in / */
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "the cache directory is empty ('')");
+	if (e->fn_id && !*e->fn_id)
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "the function id is empty ('')");
 	for (size_t i = 0; i < e->naxes; i++) {
 		if (!e->axes[i].values)
 			return coren_error_set(err, COREN_ERR_USAGE,

@@ -49,6 +49,7 @@ struct coren_memo_exec {
 	struct coren_plugin *plugin;
 	const struct coren_exec_ops *ops;
 	char **argv;
+	const char *kind; /* argv functions: "cmd" or "coproc" (identity) */
 };
 
 #endif

@@ -24,6 +24,7 @@ struct coren_memo_plan {
 	uint64_t chunks, points;
 	struct coren_buf params; /* canonical */
 	struct coren_buf version; /* as a JSON string */
+	struct coren_buf fn; /* the function's identity, canonical */
 };
 
 static uint64_t mul_sat(uint64_t a, uint64_t b)
@@ -72,6 +73,7 @@ enum coren_err coren_memo_plan_new(const struct coren_memo_exp *e,
 	p->axes = calloc(e->naxes ? e->naxes : 1, sizeof *p->axes);
 	coren_buf_init(&p->params, 0);
 	coren_buf_init(&p->version, 0);
+	coren_buf_init(&p->fn, 0);
 	p->chunks = p->points = 1;
 	if (!p->axes)
 		rc = COREN_ERR_NOMEM;
@@ -85,6 +87,9 @@ enum coren_err coren_memo_plan_new(const struct coren_memo_exp *e,
 	if (!rc)
 		rc = coren_json_dump_string(e->version, strlen(e->version),
 					    &p->version);
+	if (!rc) /* no function: ids nothing can compute */
+		rc = e->fn ? coren_json_canonical(e->fn, &p->fn)
+			   : coren_buf_append(&p->fn, "null", 4);
 	if (!rc && (p->chunks == UINT64_MAX || p->points == UINT64_MAX))
 		rc = coren_error_set(err, COREN_ERR_USAGE,
 				     "the grid has too many points");
@@ -110,6 +115,7 @@ void coren_memo_plan_free(struct coren_memo_plan *p)
 	free(p->axes);
 	coren_buf_release(&p->params);
 	coren_buf_release(&p->version);
+	coren_buf_release(&p->fn);
 	free(p);
 }
 
@@ -246,6 +252,10 @@ enum coren_err coren_memo_plan_chunk_id(const struct coren_memo_plan *p,
 	rc = coren_buf_append(&b, "{\"chunk_key\":", 13);
 	if (!rc)
 		rc = key_text(p, bins, lens, &b);
+	if (!rc)
+		rc = coren_buf_append(&b, ",\"fn\":", 6);
+	if (!rc)
+		rc = coren_buf_append(&b, p->fn.data, p->fn.len);
 	if (!rc)
 		rc = coren_buf_append(&b, ",\"params\":", 10);
 	if (!rc)

@@ -132,6 +132,7 @@ static void header_of(struct run *r, struct slot *s, struct coren_chunk_header *
 	memcpy(h->id, s->id, 65);
 	h->chunk_key = coren_memo_plan_chunk_key(r->p, s->bins, NULL);
 	h->params = json_incref(r->e->params);
+	h->fn = r->e->fn; /* borrowed */
 	h->version = r->e->version;
 	h->points = s->npoints;
 	h->producer = r->producer;

@@ -19,13 +19,14 @@ static void header(struct coren_chunk_header *h)
 	memset(h, 0, sizeof *h);
 	h->chunk_key = json_pack("[[s[ii]]]", "x", 1, 2);
 	h->params = json_pack("{sf}", "a", 0.5);
+	h->fn = json_pack("{ss}", "fn_id", "test");
 	h->version = strdup("v1");
 	h->points = 2;
 	h->producer = strdup("test");
 	h->has_cost = true;
 	h->cost = coren_cost_new(10, 20, 30, 40);
-	k = json_pack("{sOsOss}", "chunk_key", h->chunk_key, "params", h->params,
-		      "version", "v1");
+	k = json_pack("{sOsOsOss}", "chunk_key", h->chunk_key, "fn", h->fn,
+		      "params", h->params, "version", "v1");
 	coren_json_sha256(k, h->id);
 	json_decref(k);
 }
@@ -139,6 +140,71 @@ int main(void)
 		is_int(decode(&copy, h.id, &err), COREN_ERR_CORRUPT,
 		       "a point count that is not the line count is corrupt");
 		coren_chunk_header_release(&liar);
+	}
+
+	/* a header whose point count is not its key's, with as many lines:
+	 * the grid-order output would read or write past the chunk */
+	{
+		static const char three[] =
+			"{\"type\":\"result\",\"point\":{\"x\":1},\"value\":2}\n"
+			"{\"type\":\"result\",\"point\":{\"x\":2},\"value\":4}\n"
+			"{\"type\":\"result\",\"point\":{\"x\":3},\"value\":6}\n";
+		struct coren_chunk_header liar, got2;
+
+		header(&liar);
+		liar.points = 3;
+		copy.len = 0;
+		coren_chunk_encode(&liar, three, sizeof three - 1, 0, &copy, &err);
+		is_int(coren_chunk_decode(copy.data, copy.len, liar.id, 0, &got2,
+					  &c, &len, &err),
+		       COREN_ERR_CORRUPT,
+		       "a point count other than the key's is corrupt");
+		ok(strstr(err.msg, "points") != NULL, "... saying so: %s",
+		   err.msg);
+		coren_chunk_header_release(&liar);
+	}
+
+	/* the header of one content, the data frame of another with as many
+	 * lines: the content hash tells */
+	{
+		static const char other[] =
+			"{\"type\":\"result\",\"point\":{\"x\":1},\"value\":9}\n"
+			"{\"type\":\"result\",\"point\":{\"x\":2},\"value\":9}\n";
+		struct coren_buf o;
+		size_t ohlen;
+
+		coren_buf_init(&o, 0);
+		coren_chunk_encode(&h, other, sizeof other - 1, 0, &o, &err);
+		ohlen = 8 + (size_t)((unsigned char)o.data[4] |
+				     (unsigned char)o.data[5] << 8);
+		copy.len = 0;
+		coren_buf_append(&copy, b.data, hlen);
+		coren_buf_append(&copy, o.data + ohlen, o.len - ohlen);
+		is_int(decode(&copy, h.id, &err), COREN_ERR_CORRUPT,
+		       "content other than the header's hash is corrupt");
+		ok(strstr(err.msg, "content_sha256") != NULL, "... saying so: %s",
+		   err.msg);
+		coren_buf_release(&o);
+	}
+
+	/* a format 1 chunk (no function in its id) is never taken */
+	{
+		char *text = NULL;
+		json_t *j;
+
+		copy.len = 0;
+		j = coren_json_parse(b.data + 8, hlen - 8, NULL);
+		json_object_set_new(j, "format_version", json_integer(1));
+		text = json_dumps(j, JSON_COMPACT);
+		coren_buf_append(&copy, b.data, 8);
+		coren_buf_append(&copy, text, strlen(text));
+		coren_buf_append(&copy, b.data + hlen, b.len - hlen);
+		copy.data[4] = (char)(strlen(text) & 0xff);
+		copy.data[5] = (char)(strlen(text) >> 8);
+		is_int(decode(&copy, h.id, &err), COREN_ERR_CORRUPT,
+		       "a chunk of format 1 is refused");
+		free(text);
+		json_decref(j);
 	}
 
 	/* store and load through a cache directory */

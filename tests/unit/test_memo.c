@@ -23,7 +23,10 @@ static struct coren_memo_plan *plan_of(struct coren_memo_exp *e,
 	for (; *bins; bins++)
 		if (coren_memo_exp_memo_chunk(e, *bins, &err))
 			return NULL;
-	if (coren_memo_exp_finish(e, &err) || coren_memo_plan_new(e, &p, &err))
+	e->fn_id = strdup("f");
+	if (coren_memo_exp_finish(e, &err) ||
+	    coren_memo_exp_identify(e, NULL, &err) ||
+	    coren_memo_plan_new(e, &p, &err))
 		return NULL;
 	return p;
 }
@@ -68,15 +71,17 @@ static void test_example(void)
 	json_decref(key);
 	coren_memo_plan_chunk_id(p, b, NULL, id);
 	expect_id("{\"chunk_key\":[[\"s\",[1,2,3]],[\"strat\",[\"aaa\"]]],"
-		  "\"params\":{},\"version\":\"v1\"}",
+		  "\"fn\":{\"fn_id\":\"f\"},\"params\":{},\"version\":\"v1\"}",
 		  want);
-	is_str(id, want, "id = sha256 of canonical {chunk_key, params, version}");
+	is_str(id, want,
+	       "id = sha256 of canonical {chunk_key, fn, params, version}");
 	{
 		size_t lens[2] = {1, 1};
 
 		coren_memo_plan_chunk_id(p, b, lens, id);
 		expect_id("{\"chunk_key\":[[\"s\",[1]],[\"strat\",[\"aaa\"]]],"
-			  "\"params\":{},\"version\":\"v1\"}",
+			  "\"fn\":{\"fn_id\":\"f\"},\"params\":{},"
+			  "\"version\":\"v1\"}",
 			  want);
 		is_str(id, want, "id of a shorter prefix chunk");
 	}
@@ -152,13 +157,24 @@ static void test_params_version(void)
 	e.version = strdup("v2");
 	coren_memo_exp_split(&e, splits[0], &err);
 	coren_memo_exp_memo_chunk(&e, bins[0], &err);
-	ok(!coren_memo_exp_finish(&e, &err) && !coren_memo_plan_new(&e, &p, &err),
+	e.fn_id = strdup("g");
+	ok(!coren_memo_exp_finish(&e, &err) &&
+		   !coren_memo_exp_identify(&e, NULL, &err) &&
+		   !coren_memo_plan_new(&e, &p, &err),
 	   "params and a version plan");
 	coren_memo_plan_chunk_id(p, &b, NULL, id);
-	expect_id("{\"chunk_key\":[[\"x\",[1,2]]],\"params\":{\"alpha\":\"x y\","
-		  "\"beta\":0.1},\"version\":\"v2\"}",
+	expect_id("{\"chunk_key\":[[\"x\",[1,2]]],\"fn\":{\"fn_id\":\"g\"},"
+		  "\"params\":{\"alpha\":\"x y\",\"beta\":0.1},"
+		  "\"version\":\"v2\"}",
 		  want);
 	is_str(id, want, "params sorted, floats shortest, version in the id");
+	coren_memo_plan_free(p);
+	free(e.fn_id);
+	e.fn_id = strdup("h");
+	coren_memo_exp_identify(&e, NULL, &err);
+	coren_memo_plan_new(&e, &p, &err);
+	coren_memo_plan_chunk_id(p, &b, NULL, want);
+	ok(strcmp(id, want) != 0, "another function, another id");
 	coren_memo_plan_free(p);
 	coren_memo_exp_release(&e);
 }

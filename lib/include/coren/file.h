@@ -10,6 +10,7 @@
 #define COREN_FILE_H
 
 #include <coren/error.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -56,6 +57,18 @@ enum coren_err coren_file_read(const char *path, size_t max, char **data,
  * coren_file_read() does. */
 enum coren_err coren_file_read_head(const char *path, size_t max, char **data,
 				    size_t *len, struct coren_error *err);
+
+/* As coren_file_read() (head: as coren_file_read_head()), but only a
+ * regular file is read: a FIFO, a device or a directory at path is
+ * COREN_ERR_IO "not a regular file", found without blocking. */
+enum coren_err coren_file_read_regular(const char *path, size_t max,
+				       bool head, char **data, size_t *len,
+				       struct coren_error *err);
+
+/* Opens a regular file for reading (O_CLOEXEC) into *fd, refusing
+ * anything else without blocking, as coren_file_read_regular(). */
+enum coren_err coren_file_open_regular(const char *path, int *fd,
+				       struct coren_error *err);
 
 /* Creates a directory and its parents (like mkdir -p). */
 enum coren_err coren_mkdir_p(const char *path, mode_t mode,

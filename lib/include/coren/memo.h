@@ -5,7 +5,9 @@
  * axis list, in list order, into bins of its size (the last may be short);
  * memo chunks are the cartesian product of the bins, last axis fastest. A
  * chunk's id is the SHA-256 of the canonical JSON of
- * {"chunk_key":[[axis,[values...]],...],"params":...,"version":...}.
+ * {"chunk_key":[[axis,[values...]],...],"fn":...,"params":...,
+ * "version":...}, fn being the function's identity, so that two functions
+ * never share a chunk (coren-chunk(5)).
  * Chunks live in a cache directory as coren-chunk(5) files; only missing
  * chunks are computed.
  *
@@ -31,11 +33,13 @@ extern "C" {
 #endif
 
 #define COREN_MEMO_VERSION_DEFAULT "v1"
-#define COREN_CHUNK_FORMAT 1
+#define COREN_CHUNK_FORMAT 2
 /* Largest chunk content read back (a bigger one is corrupt). */
 #define COREN_CHUNK_MAX_DEFAULT ((size_t)1 << 32)
 
 /* ---- the experiment ---------------------------------------------------- */
+
+struct coren_memo_exec; /* an exec function, below */
 
 struct coren_memo_axis {
 	char *name;
@@ -56,6 +60,9 @@ struct coren_memo_exp {
 	char *exec;	   /* exec plugin name or path */
 	char **cmd;	   /* --cmd argv (NULL-terminated) */
 	char **coproc;	   /* --coproc argv (NULL-terminated) */
+	char *fn_id;	   /* --fn-id: replaces the automatic identity */
+	json_t *fn;	   /* the function's identity in chunk ids; NULL
+			      until coren_memo_exp_identify() */
 };
 
 /* An empty experiment (no axes, version "v1", exec_chunk 1). */
@@ -64,7 +71,7 @@ void coren_memo_exp_init(struct coren_memo_exp *e);
 void coren_memo_exp_release(struct coren_memo_exp *e);
 
 /* Reads an experiment file's mapping into e: params, split, memo_chunk,
- * exec_chunk, cache, version, workers, axis_order, exec, cmd, coproc.
+ * exec_chunk, cache, version, workers, axis_order, exec, cmd, coproc, fn_id.
  * Unknown keys and bad values are COREN_ERR_CONFIG at file:line:col. */
 enum coren_err coren_memo_exp_load_yaml(struct coren_memo_exp *e,
 					const struct coren_yaml_node *root,
@@ -90,6 +97,18 @@ enum coren_err coren_memo_exp_command(struct coren_memo_exp *e,
 /* A command-line value as JSON: a JSON number, true, false, null or a
  * quoted JSON string as such; any other text as a string. */
 json_t *coren_memo_parse_value(const char *s);
+
+/* The identity of the function x computes for e, as chunk ids and headers
+ * carry it (coren-chunk(5)), into e->fn: {"fn_id":TEXT} when e->fn_id is
+ * set; for a plugin {"exec":NAME,"version":VERSION} (its descriptor's);
+ * for --cmd/--coproc {"cmd"|"coproc":[argv as written],"sha256":{INDEX:
+ * HEX,...}}, with the SHA-256 of the program (argv[0], resolved through
+ * PATH) and of every other argument that names a regular file. x may be
+ * NULL when e->fn_id is set. COREN_ERR_USAGE when the program is not
+ * found. */
+enum coren_err coren_memo_exp_identify(struct coren_memo_exp *e,
+				       const struct coren_memo_exec *x,
+				       struct coren_error *err);
 
 /* Checks e and puts its axes in axis order: every axis has a bin, every
  * axis_order name is an axis and every axis is named. COREN_ERR_USAGE. */
@@ -163,8 +182,10 @@ struct coren_chunk_header {
 	char id[65];
 	json_t *chunk_key; /* as coren_memo_plan_chunk_key() */
 	json_t *params;
+	json_t *fn;	   /* the function's identity (coren-chunk(5)) */
 	char *version;
-	uint64_t points;
+	uint64_t points;   /* the chunk key's point count */
+	char content_sha256[65]; /* of the content; set by the encoder */
 	bool has_cost;
 	struct coren_cost cost; /* sum of the points' FnCost when has_cost */
 	char *producer;		/* "swarm-run 0.1.0 host pid" */
@@ -407,6 +428,8 @@ enum coren_err coren_memo_plan_write(const struct coren_memo_plan *p,
 struct coren_memo_cache_stats {
 	uint64_t checked, damaged, removed, kept, temp_removed;
 	uint64_t bytes_removed;
+	uint64_t other;	 /* gc: chunks of other functions, left alone */
+	uint64_t failed; /* gc: chunks it could not remove */
 };
 
 /* Checks every chunk file in cache; writes a "chunk" record with
@@ -417,14 +440,25 @@ enum coren_err coren_memo_cache_verify(const char *cache, size_t max_content,
 				       struct coren_memo_cache_stats *st,
 				       struct coren_error *err);
 
-/* Removes chunk files not reachable from p (when p is not NULL) or older
- * than their time to live (when max_age >= 0), and temporary files older
- * than an hour. The time to live is max_age, or with cap, for a chunk
- * whose header carries its cost, coren_verdict_suggest_ttl(verdict on
- * cap, max_age): chunks expensive to compute again live longer. */
+struct coren_memo_gc_opts {
+	/* Only chunks whose header names this function identity (as
+	 * coren_memo_exp_identify() makes it) are ever considered: other
+	 * experiments sharing the cache are never touched. Required. */
+	const json_t *fn;
+	const struct coren_memo_plan *plan; /* chunks it does not reach go */
+	double max_age; /* >= 0: chunks older than their time to live go */
+	/* With a cap, a chunk whose header carries its cost lives
+	 * coren_verdict_suggest_ttl(verdict on cap, max_age). */
+	const struct coren_cap *cap;
+	bool dry_run; /* remove nothing; list what would go on out */
+	FILE *out;    /* "chunk" records: would_remove, not_removed */
+};
+
+/* Removes this function's chunk files that the options select, and
+ * temporary files older than an hour. A chunk that cannot be removed is a
+ * "not_removed" record and counted in st->failed. */
 enum coren_err coren_memo_cache_gc(const char *cache,
-				   const struct coren_memo_plan *p,
-				   double max_age, const struct coren_cap *cap,
+				   const struct coren_memo_gc_opts *o,
 				   struct coren_memo_cache_stats *st,
 				   struct coren_error *err);
 

@@ -1,0 +1,154 @@
+/* fnid.c - the identity of the function a chunk was computed by
+ * (coren-chunk(5)): chunk ids carry it, so that two functions never share
+ * a chunk and editing a --cmd script computes again. */
+#include "config.h"
+
+#include "memo_int.h"
+
+#include <coren/file.h>
+#include <coren/hash.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define HASH_BLOCK 65536
+
+/* SHA-256 of the regular file at path, as hex. */
+static enum coren_err file_sha256(const char *path, char hex[65],
+				  struct coren_error *err)
+{
+	struct coren_sha256 *h = coren_sha256_new();
+	unsigned char md[COREN_SHA256_LEN], *buf = malloc(HASH_BLOCK);
+	enum coren_err rc = h && buf ? COREN_OK : COREN_ERR_NOMEM;
+	int fd = -1;
+	ssize_t n = 0;
+
+	if (!rc)
+		rc = coren_file_open_regular(path, &fd, err);
+	while (!rc && (n = read(fd, buf, HASH_BLOCK)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		rc = n < 0 ? coren_error_set(err, COREN_ERR_IO,
+					     "cannot read '%s': %s", path,
+					     strerror(errno))
+			   : coren_sha256_update(h, buf, (size_t)n);
+	}
+	if (!rc)
+		rc = coren_sha256_final(h, md);
+	if (!rc)
+		coren_hex(md, sizeof md, hex);
+	if (fd >= 0)
+		close(fd);
+	coren_sha256_free(h);
+	free(buf);
+	return rc == COREN_ERR_NOMEM
+		       ? coren_error_set(err, rc, "out of memory")
+		       : rc;
+}
+
+static bool executable_file(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISREG(st.st_mode) && !access(path, X_OK);
+}
+
+/* The file argv0 runs, as execvp finds it (malloc'd), or NULL. */
+static char *resolve(const char *argv0)
+{
+	const char *path = getenv("PATH");
+	char *out = NULL;
+
+	if (strchr(argv0, '/'))
+		return executable_file(argv0) ? strdup(argv0) : NULL;
+	for (const char *p = path ? path : "/usr/bin:/bin"; !out;) {
+		const char *colon = strchr(p, ':');
+		size_t n = colon ? (size_t)(colon - p) : strlen(p);
+
+		/* an empty PATH entry is the current directory */
+		if (asprintf(&out, "%.*s%s%s", (int)n, p, n ? "/" : "./",
+			     argv0) < 0)
+			return NULL;
+		if (!executable_file(out)) {
+			free(out);
+			out = NULL;
+		}
+		if (!colon)
+			break;
+		p = colon + 1;
+	}
+	return out;
+}
+
+/* {"cmd"|"coproc":[argv],"sha256":{"0":HEX,...}} of an argv function. */
+static json_t *argv_identity(const struct coren_memo_exec *x,
+			     struct coren_error *err)
+{
+	json_t *id = json_object(), *args = json_array(), *sums = json_object();
+	char *prog = resolve(x->argv[0]), hex[65], key[24];
+	enum coren_err rc = id && args && sums ? COREN_OK : COREN_ERR_NOMEM;
+
+	if (!rc && !prog)
+		rc = coren_error_set(err, COREN_ERR_USAGE,
+				     "cannot run '%s': not found or not "
+				     "executable",
+				     x->argv[0]);
+	for (size_t i = 0; !rc && x->argv[i]; i++) {
+		struct stat st;
+		const char *file = i ? x->argv[i] : prog;
+
+		if (json_array_append_new(args, json_string(x->argv[i])))
+			rc = coren_error_set(err, COREN_ERR_USAGE,
+					     "--%s argument %zu is not UTF-8",
+					     x->kind, i);
+		/* a script an interpreter runs is the function too */
+		else if (!strchr(file, '{') && !stat(file, &st) &&
+			 S_ISREG(st.st_mode) &&
+			 !(rc = file_sha256(file, hex, err))) {
+			snprintf(key, sizeof key, "%zu", i);
+			rc = json_object_set_new(sums, key, json_string(hex))
+				     ? COREN_ERR_NOMEM
+				     : COREN_OK;
+		}
+	}
+	free(prog);
+	if (!rc && (json_object_set(id, x->kind, args) ||
+		    json_object_set(id, "sha256", sums)))
+		rc = coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	json_decref(args);
+	json_decref(sums);
+	if (rc) {
+		json_decref(id);
+		return NULL;
+	}
+	return id;
+}
+
+enum coren_err coren_memo_exp_identify(struct coren_memo_exp *e,
+				       const struct coren_memo_exec *x,
+				       struct coren_error *err)
+{
+	json_t *id;
+
+	if (e->fn_id)
+		id = json_pack("{ss}", "fn_id", e->fn_id);
+	else if (!x)
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "no function to name the chunks by");
+	else if (x->plugin)
+		id = json_pack("{ssss}", "exec", x->plugin->desc->name,
+			       "version", x->plugin->desc->version
+					  ? x->plugin->desc->version
+					  : "");
+	else if (!(id = argv_identity(x, err)))
+		return err->code ? err->code : COREN_ERR_NOMEM;
+	if (!id)
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "the function's identity is not UTF-8");
+	json_decref(e->fn);
+	e->fn = id;
+	return COREN_OK;
+}
