@@ -1,0 +1,193 @@
+#!/usr/bin/env bats
+# swarm-run's chunks can be trusted: the function is part of every chunk
+# id, a chunk's content is checked against its header before any line is
+# used, chunk paths that are not regular files never block, and --gc only
+# ever touches this function's chunks.
+
+load test_helper
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	P="$COREN_EXEC_PLUGINS"
+	G=(--split x=1..6 --memo-chunk x=3 --cache cache --workers 2)
+}
+
+field() { jq -r "select(.type==\"diag\") | .$1" "$2"; }
+values() { jq -c 'select(.type=="result") | .value' "$1" | tr '\n' ' '; }
+nchunks() { find "${1:-cache}" -name '*.zst' | wc -l; }
+header() { # the JSON header of chunk file $1 (its skippable frame)
+	python3 -c 'import struct,sys; d=open(sys.argv[1],"rb").read(); print(d[8:8+struct.unpack("<I",d[4:8])[0]].decode())' "$1"
+}
+
+@test "the chunk id names the function: three functions, three sets of values" {
+	run -0 swarm-run "${G[@]}" --cmd sh -c 'echo $((SWARM_V_x*SWARM_V_x))'
+	echo "$output" > sq.out
+	assert_equal "$(values sq.out)" "1 4 9 16 25 36 "
+	run -0 swarm-run "${G[@]}" --exec "$P/noop.so"
+	echo "$output" > noop.out
+	assert_equal "$(field chunks_executed noop.out)" 2
+	run -0 swarm-run "${G[@]}" --cmd python3 -c 'print("other")'
+	echo "$output" > other.out
+	assert_equal "$(field chunks_executed other.out)" 2
+	assert_equal "$(values other.out)" '"other" "other" "other" "other" "other" "other" '
+	# each is still there, under its own ids
+	run -0 swarm-run "${G[@]}" --cmd sh -c 'echo $((SWARM_V_x*SWARM_V_x))'
+	echo "$output" > again.out
+	assert_equal "$(field chunks_cached again.out)" 2
+	assert_equal "$(values again.out)" "1 4 9 16 25 36 "
+	assert_equal "$(nchunks)" 6
+}
+
+@test "editing a --cmd script computes again; --fn-id shares across renames and edits" {
+	printf 'echo $((SWARM_V_x + 1))\n' > f.sh
+	run -0 swarm-run "${G[@]}" --cmd sh f.sh
+	run -0 swarm-run "${G[@]}" --cmd sh f.sh
+	echo "$output" > same.out
+	assert_equal "$(field chunks_cached same.out)" 2
+	printf 'echo $((SWARM_V_x + 2))\n' > f.sh
+	run -0 swarm-run "${G[@]}" --cmd sh f.sh
+	echo "$output" > edited.out
+	assert_equal "$(field chunks_executed edited.out)" 2
+	assert_equal "$(values edited.out)" "3 4 5 6 7 8 "
+	# the header names the function: argv as written, the SHA-256 of the
+	# program and of the script
+	for f in $(find cache -name '*.zst'); do header "$f"; done > headers
+	assert_equal "$(jq -c '.fn | {cmd, n: (.sha256 | length)}' headers | sort -u)" \
+		'{"cmd":["sh","f.sh"],"n":2}'
+	assert_equal "$(jq -r '.fn.sha256["1"]' headers | sort | uniq -c | awk '{print $1}' | tr '\n' ' ')" "2 2 "
+	grep -q "$(sha256sum < f.sh | cut -c1-64)" headers
+	# --fn-id: named by the user, the same chunks whatever the command
+	run -0 swarm-run "${G[@]}" --fn-id plus --cmd sh f.sh
+	cp f.sh g.sh
+	printf 'echo 0\n' > f.sh
+	run -0 swarm-run "${G[@]}" --fn-id plus --cmd sh g.sh
+	echo "$output" > shared.out
+	assert_equal "$(field chunks_cached shared.out)" 2
+	assert_equal "$(values shared.out)" "3 4 5 6 7 8 "
+}
+
+@test "--exec and --exec --isolate are one function; two plugins are two" {
+	run -0 swarm-run "${G[@]}" --exec "$P/fail.so"
+	run -0 swarm-run "${G[@]}" --exec "$P/fail.so" --isolate
+	echo "$output" > iso.out
+	assert_equal "$(field chunks_cached iso.out)" 2
+	run -0 swarm-run "${G[@]}" --exec "$P/noop.so"
+	echo "$output" > noop.out
+	assert_equal "$(field chunks_cached noop.out)" 0
+	# a program that cannot be found is a usage error before anything runs
+	run -2 swarm-run "${G[@]}" --cmd no-such-program-here
+	[[ "$output" == *"cannot run 'no-such-program-here'"* ]]
+}
+
+# Rewrites chunk file $1 with python3: $2 is a Python expression over
+# `lines` (the content's lines) and `h` (the header); the header's
+# content_sha256 and header_sum are made to match, as a careful forger
+# would, so only the checks against the key and the grid remain.
+forge() {
+	python3 - "$1" "$2" <<-'PY'
+	import hashlib, json, struct, subprocess, sys
+	path, expr = sys.argv[1], sys.argv[2]
+	data = open(path, "rb").read()
+	n = struct.unpack("<I", data[4:8])[0]
+	h = json.loads(data[8:8 + n])
+	body = subprocess.run(["zstd", "-dc"], input=data[8 + n:], capture_output=True, check=True).stdout
+	lines = body.decode().splitlines(keepends=True)
+	exec(expr)
+	body = "".join(lines).encode()
+	h["content_sha256"] = hashlib.sha256(body).hexdigest()
+	del h["header_sum"]
+	canon = json.dumps(h, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+	h["header_sum"] = hashlib.sha256(canon.encode()).hexdigest()
+	head = json.dumps(h, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+	open(path + ".body", "wb").write(body) # a file: zstd records its size
+	frame = subprocess.run(["zstd", "-c", "-q", path + ".body"], capture_output=True, check=True).stdout
+	open(path, "wb").write(struct.pack("<II", 0x184D2A50, len(head)) + head + frame)
+	PY
+}
+
+@test "a forged chunk with a valid id and checksums cannot add, drop or move lines" {
+	command -v zstd >/dev/null || skip "zstd is not installed (bootstrap installs it)"
+	A=(--split x=1..4 --split y=1..3 --memo-chunk x=2 --memo-chunk y=3 --cache cache --exec "$P/noop.so")
+	run -0 swarm-run "${A[@]}"
+	echo "$output" > clean.out
+	ids=($(find cache -name '*.zst' | sort))
+	# extra lines, the header's points raised to match (a two-axis grid:
+	# the grid-order output wrote past a buffer)
+	forge "${ids[0]}" 'lines += lines; h["points"] *= 2'
+	# extra lines, points unchanged
+	forge "${ids[1]}" 'lines.append(lines[0])'
+	run -0 --separate-stderr swarm-run "${A[@]}"
+	echo "$output" > run.out
+	assert_equal "$(field chunks_corrupt run.out)" 2
+	diff <(grep result clean.out) <(grep result run.out)
+	[[ "$stderr" == *"points do not match"* ]]
+	[[ "$stderr" == *"one line per point"* ]]
+	# fewer lines (once printed heap bytes)
+	ids=($(find cache -name '*.zst' | sort))
+	forge "${ids[0]}" 'lines.pop(); h["points"] -= 1'
+	run -1 swarm-run --cache cache --verify
+	assert_output --partial '"status":"corrupt"'
+	run -0 swarm-run "${A[@]}"
+	echo "$output" > again.out
+	diff <(grep result clean.out) <(grep result again.out)
+}
+
+@test "a FIFO, a device or a directory at a chunk path never blocks" {
+	run -0 swarm-run "${G[@]}" --exec "$P/noop.so"
+	ids=($(find cache -name '*.zst' | sort))
+	rm "${ids[0]}" "${ids[1]}"
+	mkfifo "${ids[0]}"
+	ln -s /dev/zero "${ids[1]}"
+	run -0 --separate-stderr timeout 30 swarm-run "${G[@]}" --exec "$P/noop.so"
+	echo "$output" > run.out
+	assert_equal "$(field chunks_corrupt run.out)" 2
+	[[ "$stderr" == *"not a regular file"* ]]
+	[ -f "${ids[0]}" ] && [ ! -p "${ids[0]}" ] # replaced by the chunk
+	# a directory there cannot be replaced: a clear error, no hang
+	rm "${ids[0]}"
+	mkdir "${ids[0]}"
+	run -2 --separate-stderr timeout 30 swarm-run "${G[@]}" --exec "$P/noop.so"
+	[[ "$stderr" == *"${ids[0]##*/}"* ]]
+}
+
+@test "an empty cache path or function id is refused, never '/'" {
+	run -2 swarm-run --split x=1 --memo-chunk x=1 --cache "" --exec "$P/noop.so"
+	assert_output --partial "the cache directory is empty"
+	printf 'split: {x: [1]}\nmemo_chunk: {x: 1}\ncache: ""\n' > e.yaml
+	run -2 swarm-run -c e.yaml --exec "$P/noop.so"
+	assert_output --partial "the cache directory is empty"
+	run -2 swarm-run --split x=1 --memo-chunk x=1 --cache c --fn-id "" --exec "$P/noop.so"
+	assert_output --partial "the function id is empty"
+}
+
+@test "--gc on a shared cache: only this function's chunks, --dry-run, a failed removal is exit 2" {
+	run -0 swarm-run "${G[@]}" --exec "$P/noop.so"
+	run -0 swarm-run "${G[@]}" --exec "$P/noop.so" --version=v2
+	run -0 swarm-run "${G[@]}" --cmd echo 1
+	assert_equal "$(nchunks)" 6
+	# another experiment's function is never touched, even when old
+	find cache -name '*.zst' -exec touch -d '30 days ago' {} +
+	run -0 swarm-run "${G[@]}" --exec "$P/noop.so" --gc --dry-run
+	echo "$output" > dry.out
+	assert_equal "$(jq -c 'select(.type=="chunk") | .status' dry.out | sort -u)" '"would_remove"'
+	assert_equal "$(grep -c '"type":"chunk"' dry.out)" 2
+	assert_equal "$(field chunks_removed dry.out)" 2
+	assert_equal "$(field chunks_other dry.out)" 2
+	assert_equal "$(nchunks)" 6
+	# the real one: v2's two chunks go, echo's two stay
+	victim=$(jq -r 'select(.type=="chunk") | .id' dry.out | head -n 1)
+	run -2 --separate-stderr env LD_PRELOAD="$COREN_TEST_PLUGINS/failunlink.so" COREN_FAIL_UNLINK="$victim" \
+		swarm-run "${G[@]}" --exec "$P/noop.so" --gc
+	echo "$output" > fail.out
+	assert_equal "$(field remove_failed fail.out)" 1
+	assert_equal "$(field chunks_removed fail.out)" 1
+	[[ "$(jq -r 'select(.type=="chunk") | .status' fail.out)" == not_removed ]]
+	[[ "$stderr" == *"could not be removed"* ]]
+	run -0 swarm-run "${G[@]}" --exec "$P/noop.so" --gc --max-age 7d
+	echo "$output" > old.out
+	assert_equal "$(field chunks_removed old.out)" 3
+	assert_equal "$(nchunks)" 2
+	run -0 swarm-run "${G[@]}" --cmd echo 1
+	echo "$output" > echo.out
+	assert_equal "$(field chunks_cached echo.out)" 2
+}
