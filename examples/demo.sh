@@ -66,6 +66,9 @@ make -s -C "$work/sweep" CACHE="$work/chunks"
 make -s -C "$work/sweep" CACHE="$work/chunks" minimum
 echo "\$ swarm-run --split 'x=1..4' --memo-chunk x=2 --cmd sh -c 'echo \$((SWARM_V_x * SWARM_V_x))'"
 swarm-run --split 'x=1..4' --memo-chunk x=2 --cache "$work/chunks" --cmd sh -c 'echo $((SWARM_V_x * SWARM_V_x))'
+echo "\$ swarm-run --split 'x=1..4' --memo-chunk x=2 --cmd sh -c 'echo \$((SWARM_V_x + 100))'   (another function, the same grid and cache: its own chunks)"
+swarm-run --split 'x=1..4' --memo-chunk x=2 --cache "$work/chunks" --cmd sh -c 'echo $((SWARM_V_x + 100))' |
+	jq -c 'if .type == "diag" then {chunks_cached, chunks_executed} else . end'
 echo "\$ swarm-run ... --plan | coren-verdict --table   (price every chunk here)"
 swarm-run -c "$work/sweep/exp.yaml" --cache "$work/chunks" --plan |
 	coren-verdict --table | head -n 4
