@@ -140,10 +140,14 @@ enum coren_err coren_json_check_boxes(const json_t *v, struct coren_error *err)
 
 	if (key && !valid_box(v)) {
 		char *text = coren_json_dumps(v, 0);
+		size_t n = text ? strlen(text) : 0;
 
+		if (n > 80) /* cut at a character boundary: reasons are UTF-8 */
+			for (n = 80; (text[n] & 0xc0) == 0x80; n--)
+				;
 		coren_error_set(err, COREN_ERR_RECORD,
-				"value %.80s is not a valid '%s' box",
-				text ? text : key, key);
+				"value %.*s%s is not a valid '%s' box", (int)n,
+				text ? text : "", text && text[n] ? "..." : "", key);
 		free(text);
 		return COREN_ERR_RECORD;
 	}
