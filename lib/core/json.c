@@ -36,6 +36,142 @@ static int box_value(const json_t *v, uint64_t *out)
 	return 0;
 }
 
+/* Whether the n digits at s (a '-' first allowed) fit the range of
+ * int64 (or, with unsigned_ok and no sign, uint64). */
+static int digits_fit(const char *s, size_t n, int unsigned_ok)
+{
+	char buf[24], *end;
+
+	if (n >= sizeof buf)
+		return 0;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	errno = 0;
+	if (unsigned_ok && buf[0] != '-')
+		(void)strtoull(buf, &end, 10);
+	else
+		(void)strtoll(buf, &end, 10);
+	return !errno && !*end;
+}
+
+/* Whether the n bytes at s spell a JSON integer: -?(0|[1-9][0-9]*). */
+static int integer_text(const char *s, size_t n)
+{
+	size_t i = n && s[0] == '-';
+
+	if (i == n || (s[i] == '0' && n > i + 1))
+		return 0;
+	for (; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* The digits of a big-integer box, or NULL if v is not one. Its digits
+ * are an integer beyond both int64 and uint64 (so each integer has exactly
+ * one form: plain, u64 box or this) of at most COREN_JSON_INT_DIGITS_MAX
+ * digits. */
+static const char *bigint_digits(const json_t *v, size_t *len)
+{
+	const json_t *s;
+	const char *t;
+	size_t n;
+
+	if (!json_is_object(v) || json_object_size(v) != 1)
+		return NULL;
+	s = json_object_get(v, COREN_JSON_INT_KEY);
+	if (!json_is_string(s))
+		return NULL;
+	t = json_string_value(s);
+	n = json_string_length(s);
+	if (!integer_text(t, n) || n - (t[0] == '-') > COREN_JSON_INT_DIGITS_MAX ||
+	    digits_fit(t, n, 1))
+		return NULL;
+	*len = n;
+	return t;
+}
+
+/* The value of a float box ("nan", "inf", "-inf"), or -1. */
+static int float_box(const json_t *v, double *out)
+{
+	const char *t;
+
+	if (!json_is_object(v) || json_object_size(v) != 1 ||
+	    !(t = json_string_value(json_object_get(v, COREN_JSON_FLOAT_KEY))))
+		return -1;
+	if (!strcmp(t, "nan"))
+		*out = NAN;
+	else if (!strcmp(t, "inf") || !strcmp(t, "-inf"))
+		*out = t[0] == '-' ? -INFINITY : INFINITY;
+	else
+		return -1;
+	return 0;
+}
+
+/* The reserved key of a one-key object, or NULL. */
+static const char *reserved_key(const json_t *v)
+{
+	static const char *const keys[] = {COREN_JSON_U64_KEY, COREN_JSON_INT_KEY,
+					   COREN_JSON_FLOAT_KEY};
+
+	if (!json_is_object(v) || json_object_size(v) != 1)
+		return NULL;
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+		if (json_object_get(v, keys[i]))
+			return keys[i];
+	return NULL;
+}
+
+static int valid_box(const json_t *v)
+{
+	uint64_t u;
+	size_t n;
+	double d;
+
+	return box_value(v, &u) == 0 || bigint_digits(v, &n) ||
+	       float_box(v, &d) == 0;
+}
+
+enum coren_err coren_json_check_boxes(const json_t *v, struct coren_error *err)
+{
+	const char *key = reserved_key(v), *k;
+	size_t i;
+	json_t *x;
+
+	if (key && !valid_box(v)) {
+		char *text = coren_json_dumps(v, 0);
+		size_t n = text ? strlen(text) : 0;
+
+		if (n > 80) /* cut at a character boundary: reasons are UTF-8 */
+			for (n = 80; (text[n] & 0xc0) == 0x80; n--)
+				;
+		coren_error_set(err, COREN_ERR_RECORD,
+				"value %.*s%s is not a valid '%s' box", (int)n,
+				text ? text : "", text && text[n] ? "..." : "", key);
+		free(text);
+		return COREN_ERR_RECORD;
+	}
+	if (key)
+		return COREN_OK;
+	if (json_is_array(v))
+		for (i = 0; i < json_array_size(v); i++)
+			if (coren_json_check_boxes(json_array_get(v, i), err))
+				return COREN_ERR_RECORD;
+	if (json_is_object(v))
+		json_object_foreach((json_t *)(uintptr_t)v, k, x)
+			if (coren_json_check_boxes(x, err))
+				return COREN_ERR_RECORD;
+	return COREN_OK;
+}
+
+json_t *coren_json_float(double v)
+{
+	if (isfinite(v))
+		return json_real(v);
+	return json_pack("{s:s}", COREN_JSON_FLOAT_KEY,
+			 isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+}
+
 json_t *coren_json_u64(uint64_t v)
 {
 	char digits[24];
@@ -79,30 +215,92 @@ int coren_json_get_double(const json_t *v, double *out)
 	return -1;
 }
 
-/* Length of the JSON number token at s (0 if none), whether it is a plain
- * non-negative integer in *is_uint. */
-static size_t number_token(const char *s, const char *end, int *is_uint)
+/* Length of the JSON number token at s (0 if none); loose: jansson
+ * judges its syntax, this only finds its end. */
+static size_t number_token(const char *s, const char *end)
 {
 	const char *p = s;
 
-	*is_uint = *p != '-';
 	while (p < end && (*p == '-' || *p == '+' || *p == '.' || *p == 'e' ||
-			   *p == 'E' || (*p >= '0' && *p <= '9'))) {
-		if (*p == '.' || *p == 'e' || *p == 'E')
-			*is_uint = 0;
+			   *p == 'E' || (*p >= '0' && *p <= '9')))
 		p++;
-	}
 	return (size_t)(p - s);
 }
 
-/* Copies text with every integer literal in (INT64_MAX, UINT64_MAX]
- * replaced by a u64 box, so that jansson can read it. */
-static enum coren_err box_big_integers(const char *text, size_t len,
-				       struct coren_buf *out)
+/* Sets err (its first refusal only: the one to name) and returns OK, so
+ * that scanning goes on: the refusal stands only if the rest is JSON. */
+static enum coren_err refuse(struct coren_error *err, const char *p, size_t n,
+			     const char *why)
 {
-	const char *p = text, *end = text + len;
-	int in_string = 0, is_uint;
+	if (!err->code)
+		coren_error_set(err, COREN_ERR_RECORD, "value %.*s%s %s",
+				(int)(n > 40 ? 40 : n), p, n > 40 ? "..." : "",
+				why);
+	return COREN_OK;
+}
+
+/* Appends the number token p (n bytes) in the form jansson can read: an
+ * integer beyond int64 as a u64 or big-integer box. A real that overflows
+ * a double, or an integer of too many digits, is refused in err and
+ * replaced by 0 (a placeholder that keeps the syntax). */
+static enum coren_err box_number(const char *p, size_t n, int *boxed,
+				 struct coren_buf *out, struct coren_error *err)
+{
+	size_t digits = n - (p[0] == '-');
+	char *copy;
+	double d;
+
+	if (integer_text(p, n)) {
+		if (digits_fit(p, n, 0))
+			return coren_buf_append(out, p, n);
+		(*boxed)++;
+		if (digits > COREN_JSON_INT_DIGITS_MAX) {
+			refuse(err, p, n, "has more than 4300 digits");
+			return coren_buf_putc(out, '0');
+		}
+		return coren_buf_printf(out, "{\"%s\":\"%.*s\"}",
+					digits_fit(p, n, 1) ? COREN_JSON_U64_KEY
+							    : COREN_JSON_INT_KEY,
+					(int)n, p);
+	}
+	copy = strndup(p, n);
+	if (!copy)
+		return COREN_ERR_NOMEM;
+	d = strtod(copy, NULL);
+	free(copy);
+	if (!isinf(d))
+		return coren_buf_append(out, p, n);
+	(*boxed)++;
+	refuse(err, p, n, "is not a finite double");
+	return coren_buf_putc(out, '0');
+}
+
+/* The float box for Python's spellings NaN, Infinity, -Infinity at p, or
+ * NULL; its length in *n. */
+static const char *nonfinite_token(const char *p, const char *end, size_t *n)
+{
+	static const char *const tok[] = {"NaN", "Infinity", "-Infinity"};
+	static const char *const box[] = {"nan", "inf", "-inf"};
+
+	for (size_t i = 0; i < 3; i++) {
+		*n = strlen(tok[i]);
+		if ((size_t)(end - p) >= *n && !memcmp(p, tok[i], *n))
+			return box[i];
+	}
+	return NULL;
+}
+
+/* Copies text with every integer beyond int64 replaced by a box (and,
+ * with COREN_JSON_NONFINITE, NaN/Infinity/-Infinity by float boxes), so
+ * that jansson can read it; *boxed counts replacements. */
+static enum coren_err box_tokens(const char *text, size_t len, unsigned flags,
+				 int *boxed, struct coren_buf *out,
+				 struct coren_error *err)
+{
+	const char *p = text, *end = text + len, *box;
+	int in_string = 0;
 	enum coren_err rc = COREN_OK;
+	size_t n;
 
 	while (p < end && !rc) {
 		if (in_string) {
@@ -116,28 +314,16 @@ static enum coren_err box_big_integers(const char *text, size_t len,
 		} else if (*p == '"') {
 			in_string = 1;
 			rc = coren_buf_putc(out, *p++);
-		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
-			size_t n = number_token(p, end, &is_uint);
-			char digits[32];
-			unsigned long long u;
-			char *e;
-
-			if (is_uint && n < sizeof digits) {
-				memcpy(digits, p, n);
-				digits[n] = '\0';
-				errno = 0;
-				u = strtoull(digits, &e, 10);
-				if (!errno && !*e && u > INT64_MAX) {
-					rc = coren_buf_printf(
-						out, "{\"" COREN_JSON_U64_KEY
-						     "\":\"%s\"}",
-						digits);
-					p += n;
-					continue;
-				}
-			}
-			rc = coren_buf_append(out, p, n);
+		} else if ((flags & COREN_JSON_NONFINITE) &&
+			   (box = nonfinite_token(p, end, &n))) {
+			(*boxed)++;
+			rc = coren_buf_printf(out, "{\"%s\":\"%s\"}",
+					      COREN_JSON_FLOAT_KEY, box);
 			p += n;
+		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+			n = number_token(p, end);
+			rc = box_number(p, n ? n : 1, boxed, out, err);
+			p += n ? n : 1;
 		} else {
 			rc = coren_buf_putc(out, *p++);
 		}
@@ -151,43 +337,139 @@ static json_t *load(const char *text, size_t len, json_error_t *jerr)
 			  jerr);
 }
 
-json_t *coren_json_parse(const char *text, size_t len, struct coren_error *err)
+/* Parses text that jansson refused as it was, boxing what it cannot hold
+ * (box_tokens). NULL with err set: a refused value if the rest is JSON,
+ * else jansson's complaint (about the boxed text: columns may be off by
+ * the boxes' lengths, which is rare and still points near). */
+static json_t *load_boxed(const char *text, size_t len, unsigned flags,
+			  json_error_t *jerr, struct coren_error *err)
+{
+	struct coren_error why = {0};
+	struct coren_buf boxed;
+	json_t *v = NULL;
+	int n = 0;
+
+	coren_buf_init(&boxed, (size_t)-1);
+	if (box_tokens(text, len, flags, &n, &boxed, &why)) {
+		coren_buf_release(&boxed);
+		coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	if (n)
+		v = load(boxed.data, boxed.len, jerr);
+	coren_buf_release(&boxed);
+	if (v && why.code) {
+		json_decref(v);
+		coren_error_set(err, why.code, "%s", why.msg);
+		return NULL;
+	}
+	if (!v && json_error_code(jerr) == json_error_out_of_memory)
+		coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	else if (!v)
+		coren_error_set(err, COREN_ERR_JSON,
+				"invalid JSON at column %d: %s",
+				jerr->column > 0 ? jerr->column : 1, jerr->text);
+	return v;
+}
+
+json_t *coren_json_parse_flags(const char *text, size_t len, unsigned flags,
+			       struct coren_error *err)
 {
 	json_error_t jerr;
 	json_t *v = load(text, len, &jerr);
-	struct coren_buf boxed;
 
 	if (v)
 		return v;
-	if (json_error_code(&jerr) == json_error_numeric_overflow) {
-		coren_buf_init(&boxed, 0);
-		if (box_big_integers(text, len, &boxed) == COREN_OK)
-			v = load(boxed.data, boxed.len, &jerr);
-		coren_buf_release(&boxed);
-		if (v)
-			return v;
-	}
 	if (json_error_code(&jerr) == json_error_out_of_memory) {
 		coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 		return NULL;
 	}
-	coren_error_set(err, COREN_ERR_JSON, "invalid JSON at column %d: %s",
-			jerr.column > 0 ? jerr.column : 1, jerr.text);
-	return NULL;
+	return load_boxed(text, len, flags, &jerr, err);
+}
+
+json_t *coren_json_parse(const char *text, size_t len, struct coren_error *err)
+{
+	return coren_json_parse_flags(text, len, 0, err);
+}
+
+json_t *coren_json_parse_value(const char *text, size_t len,
+			       struct coren_error *err)
+{
+	json_t *v = coren_json_parse_flags(text, len, COREN_JSON_NONFINITE, err);
+
+	if (v && coren_json_check_boxes(v, err)) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* The length of the well-formed UTF-8 sequence at s (n bytes left, s[0]
+ * >= 0x80), or 0: no overlong forms, surrogates or code points above
+ * U+10FFFF, as RFC 3629 and jansson require. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0], k;
+	uint32_t cp;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		k = 1, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		k = 2, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		k = 3, cp = c & 0x07;
+	else
+		return 0;
+	if (n <= k)
+		return 0;
+	for (unsigned j = 1; j <= k; j++) {
+		if ((s[j] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[j] & 0x3f);
+	}
+	if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return k + 1;
+}
+
+int coren_json_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, k;
+
+	while (i < n) {
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (!(k = utf8_seq(u + i, n - i)))
+			return 0;
+		i += k;
+	}
+	return 1;
 }
 
 /* Appends s as a JSON string, escaping as Python's json module does with
- * ensure_ascii=False. */
+ * ensure_ascii=False. Bytes that are not UTF-8 are COREN_ERR_JSON (b then
+ * holds a partial string: callers drop it), never raw bytes in JSON. */
 static enum coren_err dump_string(const char *s, size_t n, struct coren_buf *b)
 {
 	enum coren_err rc = coren_buf_putc(b, '"');
-	size_t i, run = 0;
+	size_t i, run = 0, k;
 
 	for (i = 0; i < n && !rc; i++) {
 		unsigned char c = (unsigned char)s[i];
 		const char *esc = NULL;
 		char hex[8];
 
+		if (c >= 0x80) { /* a multibyte sequence, copied as is */
+			if (!(k = utf8_seq((const unsigned char *)s + i, n - i)))
+				return COREN_ERR_JSON;
+			run += k;
+			i += k - 1;
+			continue;
+		}
 		switch (c) {
 		case '"': esc = "\\\""; break;
 		case '\\': esc = "\\\\"; break;
@@ -500,6 +782,7 @@ static enum coren_err dump_object(const json_t *v, unsigned flags,
 static enum coren_err dump(const json_t *v, unsigned flags, struct coren_buf *b)
 {
 	enum coren_err rc = COREN_OK;
+	const char *digits;
 	uint64_t u;
 	size_t i;
 
@@ -507,7 +790,9 @@ static enum coren_err dump(const json_t *v, unsigned flags, struct coren_buf *b)
 	case JSON_OBJECT:
 		if (box_value(v, &u) == 0)
 			return dump_u64(u, 0, b);
-		return dump_object(v, flags, b);
+		if ((digits = bigint_digits(v, &i)))
+			return coren_buf_append(b, digits, i);
+		return dump_object(v, flags, b); /* float boxes as they are */
 	case JSON_ARRAY:
 		rc = coren_buf_putc(b, '[');
 		for (i = 0; i < json_array_size(v) && !rc; i++) {

@@ -24,6 +24,7 @@ struct coren_reader {
 	int interactive; /* read(2) what is there, not a whole block */
 	const char *cur; /* the line last read: in block, or line.data */
 	size_t cur_len;
+	int skipping; /* the last line was overlong: skip to its newline */
 };
 
 struct coren_reader *coren_reader_new(FILE *in, const char *name,
@@ -101,17 +102,43 @@ static int refill(struct coren_reader *r)
 	return 1;
 }
 
+/* Consumes input up to and including the next newline: the rest of an
+ * overlong line. Done lazily, at the next read, so that a tool stopping at
+ * the error never reads on (input without a newline, such as /dev/zero,
+ * would otherwise be read forever). 0, or -1 on a read error. */
+static int skip_rest(struct coren_reader *r)
+{
+	while (r->skipping) {
+		char *nl;
+		int more;
+
+		if (r->pos == r->end) {
+			more = refill(r);
+			if (more <= 0)
+				return more;
+		}
+		nl = memchr(r->block + r->pos, '\n', r->end - r->pos);
+		r->skipping = nl == NULL;
+		r->pos = nl ? (size_t)(nl - r->block) + 1 : r->end;
+	}
+	return 0;
+}
+
 /* Reads one line into r->cur, NUL-terminated: in place when it lies
  * whole in the block (its newline becomes the NUL), else copied into
  * r->line. Returns COREN_OK (*eof set at end of input), COREN_ERR_TOOLONG
- * after skipping the rest of an overlong line, or COREN_ERR_IO. */
+ * as soon as the line passes the cap (the cap bounds both memory and what
+ * is read before the error; the rest of the line is skipped by the next
+ * call), or COREN_ERR_IO. */
 static enum coren_err read_line(struct coren_reader *r, int *eof)
 {
-	enum coren_err rc = COREN_OK;
+	enum coren_err rc;
 	int got = 0, more;
 
 	coren_buf_reset(&r->line);
 	*eof = 0;
+	if (skip_rest(r))
+		return COREN_ERR_IO;
 	for (;;) {
 		char *start, *nl;
 		size_t n;
@@ -135,12 +162,15 @@ static enum coren_err read_line(struct coren_reader *r, int *eof)
 			return COREN_OK;
 		}
 		got = 1;
-		if (!rc) {
-			rc = coren_buf_append(&r->line, start, n);
-			if (rc == COREN_ERR_NOMEM)
-				return rc;
-		}
+		rc = coren_buf_append(&r->line, start, n);
 		r->pos += n + (nl != NULL);
+		if (rc == COREN_ERR_TOOLONG) {
+			r->skipping = nl == NULL;
+			r->lineno++;
+			return rc;
+		}
+		if (rc)
+			return rc;
 		if (nl)
 			break;
 	}
@@ -151,7 +181,7 @@ static enum coren_err read_line(struct coren_reader *r, int *eof)
 	r->cur = r->line.data;
 	r->cur_len = r->line.len;
 	r->lineno++;
-	return rc;
+	return COREN_OK;
 }
 
 static int is_blank(const char *s, size_t n)

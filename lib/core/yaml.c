@@ -190,6 +190,19 @@ static enum coren_err check_duplicates(struct loader *l,
 static enum coren_err parse_node(struct loader *l, yaml_event_t *ev, int depth,
 				 struct coren_yaml_node **out);
 
+/* Refuses a scalar (key or value) holding a NUL ("\0" in a quoted
+ * scalar) or bytes that are not UTF-8: every consumer treats scalars as C
+ * strings (keys are compared with strcmp, names become file and
+ * environment names), so such a scalar would be cut short or misread. */
+static enum coren_err check_scalar(struct loader *l, struct coren_yaml_node *n)
+{
+	if (memchr(n->value, '\0', n->len))
+		return coren_yaml_error(n, l->err, "scalar contains a NUL byte");
+	if (!coren_json_utf8_valid(n->value, n->len))
+		return coren_yaml_error(n, l->err, "scalar is not valid UTF-8");
+	return COREN_OK;
+}
+
 /* Parses the children of the collection n up to its end event. */
 static enum coren_err parse_children(struct loader *l,
 				     struct coren_yaml_node *n, int depth)
@@ -265,6 +278,8 @@ static enum coren_err parse_node(struct loader *l, yaml_event_t *ev, int depth,
 			   !ev->data.scalar.tag;
 		if (!n->value)
 			n = NULL;
+		else
+			rc = check_scalar(l, n);
 		anchor = ev->data.scalar.anchor;
 		break;
 	case YAML_SEQUENCE_START_EVENT:
@@ -565,7 +580,9 @@ enum coren_err coren_yaml_get_i64(const struct coren_yaml_node *node,
 	return COREN_OK;
 }
 
-/* Parses a YAML 1.2 core-schema float or integer; 0 on success. */
+/* Parses a YAML 1.2 core-schema float or integer; 0 on success. A value
+ * that overflows a double reads as an infinity (for the caller to refuse,
+ * as .inf is), one that underflows as what strtod gives, as in JSON. */
 static int parse_float(const char *s, double *out)
 {
 	const char *p = s + (*s == '-' || *s == '+');
@@ -582,9 +599,8 @@ static int parse_float(const char *s, double *out)
 	if (!*p || !(*p == '.' || (*p >= '0' && *p <= '9')) ||
 	    strpbrk(p, "xXpPnNiI"))
 		return -1;
-	errno = 0;
 	*out = strtod(s, &end);
-	return *end || errno ? -1 : 0;
+	return *end ? -1 : 0;
 }
 
 enum coren_err coren_yaml_get_double(const struct coren_yaml_node *node,
@@ -635,7 +651,34 @@ static int is_null(const struct coren_yaml_node *n)
 	       !strcmp(s, "Null") || !strcmp(s, "NULL");
 }
 
-/* A plain scalar typed by the core schema. */
+/* An integer scalar (optional sign, digits) as JSON, exactly: plain
+ * within int64, a u64 box up to 2^64-1. Beyond that an error with
+ * position, never a double (two integers must never become one value). */
+static json_t *integer_json(const struct coren_yaml_node *n,
+			    struct coren_error *err)
+{
+	const char *s = n->value, *d = s + (*s == '-' || *s == '+');
+	unsigned long long u;
+	long long v;
+
+	errno = 0;
+	if (*s != '-') {
+		u = strtoull(d, NULL, 10);
+		if (!errno)
+			return coren_json_u64(u);
+	} else {
+		v = strtoll(s, NULL, 10);
+		if (!errno)
+			return json_integer(v);
+	}
+	coren_yaml_error(n, err, "integer '%s' is out of range (-2^63..2^64-1)",
+			 s);
+	return NULL;
+}
+
+/* A plain scalar typed by the core schema. NaN and infinities are
+ * refused (coren-records(5) "Values"): an axis value or param names one
+ * point, and .nan == .nan is false. */
 static json_t *scalar_json(const struct coren_yaml_node *n,
 			   struct coren_error *err)
 {
@@ -650,23 +693,12 @@ static json_t *scalar_json(const struct coren_yaml_node *n,
 		return json_null();
 	if ((b = parse_bool(s)) >= 0)
 		return json_boolean(b);
-	if (all_digits(d)) {
-		errno = 0;
-		if (*s != '-') {
-			unsigned long long u = strtoull(d, NULL, 10);
-
-			if (!errno)
-				return coren_json_u64(u);
-		} else {
-			long long v = strtoll(s, NULL, 10);
-
-			if (!errno)
-				return json_integer(v);
-		}
-	}
+	if (all_digits(d))
+		return integer_json(n, err);
 	if (parse_float(s, &f) == 0) {
 		if (!isfinite(f)) {
-			coren_yaml_error(n, err, "'%s' cannot be represented in JSON", s);
+			coren_yaml_error(n, err, "value '%s' is not a finite "
+						 "number", s);
 			return NULL;
 		}
 		return json_real(f);

@@ -33,10 +33,17 @@ void batch_value(struct exec_batch *b, size_t i, const char *text, size_t len)
 		b->vlen[i] = len;
 }
 
+/* Stores v for point i, or fails the point: a value is stored exactly or
+ * not at all (an ambiguous box, a string that is not UTF-8). */
 void batch_json(struct exec_batch *b, size_t i, const json_t *v)
 {
+	struct coren_error err = {0};
 	size_t at = b->vals.len;
 
+	if (coren_json_check_boxes(v, &err)) {
+		batch_fail(b, i, "%s", err.msg);
+		return;
+	}
 	if (coren_json_dumpb(v, 0, &b->vals)) {
 		b->vals.len = at;
 		batch_fail(b, i, "value cannot be written as JSON");
@@ -60,23 +67,39 @@ void batch_fail(struct exec_batch *b, size_t i, const char *fmt, ...)
 		b->errs[i] = strdup("out of memory");
 }
 
+/* A command's output for point i: its JSON value (NaN, Infinity and big
+ * integers in their boxes, coren-records(5) "Values"); output that is not
+ * JSON becomes a string. Output that is JSON but cannot be stored exactly
+ * (1e999), or that is not UTF-8, fails the point: never a lossy value,
+ * never raw bytes in the JSON output. */
 void batch_output(struct exec_batch *b, size_t i, const char *out, size_t len)
 {
+	struct coren_error err = {0};
 	json_t *v;
 
 	while (len && (out[len - 1] == '\n' || out[len - 1] == '\r'))
 		len--;
-	v = len ? coren_json_parse(out, len, NULL) : NULL;
+	if (!coren_json_utf8_valid(out, len)) {
+		batch_fail(b, i, "output is not valid UTF-8");
+		return;
+	}
+	v = len ? coren_json_parse_value(out, len, &err) : NULL;
 	if (v) {
 		batch_json(b, i, v);
 		json_decref(v);
 		return;
 	}
+	if (err.code && err.code != COREN_ERR_JSON) {
+		batch_fail(b, i, "%s", err.msg);
+		return;
+	}
 	b->voff[i] = b->vals.len;
-	if (coren_json_dump_string(out, len, &b->vals))
+	if (coren_json_dump_string(out, len, &b->vals)) {
+		b->vals.len = b->voff[i];
 		batch_fail(b, i, "output cannot be written as JSON");
-	else
+	} else {
 		b->vlen[i] = b->vals.len - b->voff[i];
+	}
 }
 
 void coren_memo_exec_free(struct coren_memo_exec *x)

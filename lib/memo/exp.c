@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,23 +108,105 @@ static void set_values(struct coren_memo_axis *a, json_t *values)
 	a->values = values;
 }
 
-json_t *coren_memo_parse_value(const char *s)
+/* Whether s is a YAML 1.2 spelling of NaN or an infinity. */
+static int nonfinite_name(const char *s)
 {
-	json_t *v;
-	size_t n = strlen(s);
+	static const char *const names[] = {".nan", ".NaN", ".NAN", ".inf",
+					    ".Inf", ".INF", NULL};
+	const char *p = s + (*s == '-' || *s == '+');
 
-	if (n && (s[0] == '"' || s[0] == '-' || s[0] == 't' || s[0] == 'f' ||
-		  s[0] == 'n' || (s[0] >= '0' && s[0] <= '9'))) {
-		v = coren_json_parse(s, n, NULL);
-		if (v && !json_is_object(v) && !json_is_array(v))
-			return v;
-		json_decref(v);
+	for (size_t i = 0; names[i]; i++)
+		if (!strcmp(i < 3 ? s : p, names[i]))
+			return 1;
+	return 0;
+}
+
+/* v, or NULL with a usage error when v is a big-integer box: axis values
+ * and params are held to int64 and uint64 (as in YAML), so that one value
+ * has one spelling in every source. */
+static json_t *in_range(json_t *v, const char *s, struct coren_error *err)
+{
+	if (!json_is_object(v) || !json_object_get(v, COREN_JSON_INT_KEY))
+		return v;
+	json_decref(v);
+	coren_error_set(err, COREN_ERR_USAGE,
+			"integer '%s' is out of range (-2^63..2^64-1)", s);
+	return NULL;
+}
+
+json_t *coren_memo_parse_value(const char *s, struct coren_error *err)
+{
+	struct coren_error perr = {0};
+	size_t n = strlen(s);
+	uint64_t u;
+	json_t *v;
+
+	if (!coren_json_utf8_valid(s, n)) {
+		coren_error_set(err, COREN_ERR_USAGE, "value is not valid UTF-8");
+		return NULL;
 	}
+	if (nonfinite_name(s)) { /* refused as YAML refuses it */
+		coren_error_set(err, COREN_ERR_USAGE,
+				"value '%s' is not a finite number", s);
+		return NULL;
+	}
+	if (!n || !strchr("\"-tfn0123456789", s[0]))
+		return json_string(s);
+	v = coren_json_parse(s, n, &perr);
+	if (!v && perr.code == COREN_ERR_RECORD) { /* JSON, not exact */
+		coren_error_set(err, COREN_ERR_USAGE, "%s", perr.msg);
+		return NULL;
+	}
+	if (v && (!json_is_object(v) || coren_json_get_u64(v, &u) == 0 ||
+		  json_object_get(v, COREN_JSON_INT_KEY)))
+		return in_range(v, s, err); /* a scalar, or a boxed integer */
+	json_decref(v);
 	return json_string(s);
 }
 
+/* Rewrites err (set by a value parser) as "OPTION 'SPEC': why". */
+static enum coren_err option_error(struct coren_error *err, const char *option,
+				   const char *spec)
+{
+	char why[COREN_ERROR_MSG_MAX];
+
+	if (err->code == COREN_ERR_NOMEM)
+		return err->code;
+	snprintf(why, sizeof why, "%s", err->msg);
+	if (!coren_json_utf8_valid(spec, strlen(spec)))
+		spec = "(not UTF-8)";
+	return coren_error_set(err, COREN_ERR_USAGE, "%s '%s': %s", option,
+			       spec, why);
+}
+
+/* An integer range endpoint: [+-]digits within int64..uint64 (0), out of
+ * that range (-2), or not an integer (-1). */
+static int int_number(const char *s, size_t n, __int128 *out)
+{
+	size_t i = s[0] == '-' || s[0] == '+';
+	__int128 v = 0;
+
+	if (!n || i == n)
+		return -1;
+	for (; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (v <= (__int128)UINT64_MAX) /* else out of range anyway */
+			v = v * 10 + (s[i] - '0');
+	}
+	*out = s[0] == '-' ? -v : v;
+	return *out < INT64_MIN || *out > (__int128)UINT64_MAX ? -2 : 0;
+}
+
+/* A JSON integer for an exact v in int64..uint64. */
+static json_t *int_json(__int128 v)
+{
+	return v > INT64_MAX ? coren_json_u64((uint64_t)v)
+			     : json_integer((json_int_t)v);
+}
+
 /* A strict number: all of s. */
-static int number(const char *s, size_t n, double *out, int *integral)
+static int number(const char *s, size_t n, double *out)
 {
 	char buf[64], *end;
 
@@ -133,57 +216,111 @@ static int number(const char *s, size_t n, double *out, int *integral)
 	buf[n] = '\0';
 	errno = 0;
 	*out = strtod(buf, &end);
-	if (*end || errno || !isfinite(*out) || buf[0] == ' ')
+	if (*end || !isfinite(*out) || buf[0] == ' ' || strpbrk(buf, "xXnN"))
 		return -1;
-	*integral = !strpbrk(buf, ".eEinIN") && fabs(*out) < 9007199254740992.0;
 	return 0;
 }
 
-/* "A..B" or "A..B..STEP" (inclusive, numbers) as an array, or NULL with
- * err set; *is_range 0 when s is not of that form. */
-static json_t *range(const char *s, int *is_range, struct coren_error *err)
+/* The three texts of "A..B[..STEP]" (step "1" if absent); -1 if s has no
+ * "..". */
+static int range_parts(const char *s, const char *part[3], size_t len[3])
 {
 	const char *d1 = strstr(s, ".."), *d2;
-	double a, b, step = 1, n;
-	int ia, ib, is = 1;
+
+	if (!d1)
+		return -1;
+	d2 = strstr(d1 + 2, "..");
+	part[0] = s;
+	len[0] = (size_t)(d1 - s);
+	part[1] = d1 + 2;
+	len[1] = d2 ? (size_t)(d2 - d1 - 2) : strlen(d1 + 2);
+	part[2] = d2 ? d2 + 2 : "1";
+	len[2] = d2 ? strlen(d2 + 2) : 1;
+	return 0;
+}
+
+static json_t *range_error(struct coren_error *err, const char *s,
+			   const char *why)
+{
+	if (why)
+		coren_error_set(err, COREN_ERR_USAGE, "range '%s' %s", s, why);
+	else
+		coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	return NULL;
+}
+
+/* An integer range, in exact 128-bit arithmetic: every value lies
+ * between the endpoints, so within int64..uint64. */
+static json_t *int_range(const char *s, const __int128 v[3],
+			 struct coren_error *err)
+{
+	__int128 n;
 	json_t *arr;
 
-	*is_range = 0;
-	if (!d1)
-		return NULL;
-	d2 = strstr(d1 + 2, "..");
-	if (number(s, (size_t)(d1 - s), &a, &ia) ||
-	    number(d1 + 2, d2 ? (size_t)(d2 - d1 - 2) : strlen(d1 + 2), &b,
-		   &ib) ||
-	    (d2 && number(d2 + 2, strlen(d2 + 2), &step, &is)))
-		return NULL;
-	*is_range = 1;
-	if (step == 0 || (b - a) / step < 0) {
-		coren_error_set(err, COREN_ERR_USAGE,
-				"range '%s' is empty or its step is 0", s);
-		return NULL;
-	}
-	n = floor((b - a) / step + 1e-9) + 1;
-	if (n > RANGE_MAX) {
-		coren_error_set(err, COREN_ERR_USAGE,
-				"range '%s' has more than %u values", s,
-				RANGE_MAX);
-		return NULL;
-	}
+	if (v[2] == 0 || (v[1] - v[0]) / v[2] < 0)
+		return range_error(err, s, "is empty or its step is 0");
+	n = (v[1] - v[0]) / v[2] + 1;
+	if (n > RANGE_MAX)
+		return range_error(err, s, "has more than 10000000 values");
 	arr = json_array();
-	for (size_t i = 0; arr && i < (size_t)n; i++) {
-		double v = a + (double)i * step;
-		json_t *x = ia && ib && is ? json_integer((json_int_t)v)
-					   : json_real(v);
-
-		if (json_array_append_new(arr, x)) {
+	for (__int128 i = 0; arr && i < n; i++)
+		if (json_array_append_new(arr, int_json(v[0] + i * v[2]))) {
 			json_decref(arr);
 			arr = NULL;
 		}
+	return arr ? arr : range_error(err, s, NULL);
+}
+
+/* A range with a real endpoint or step, in doubles. */
+static json_t *real_range(const char *s, const double v[3],
+			  struct coren_error *err)
+{
+	double n;
+	json_t *arr;
+
+	if (v[2] == 0 || (v[1] - v[0]) / v[2] < 0)
+		return range_error(err, s, "is empty or its step is 0");
+	n = floor((v[1] - v[0]) / v[2] + 1e-9) + 1;
+	if (n > RANGE_MAX)
+		return range_error(err, s, "has more than 10000000 values");
+	arr = json_array();
+	for (size_t i = 0; arr && i < (size_t)n; i++)
+		if (json_array_append_new(arr,
+					  json_real(v[0] + (double)i * v[2]))) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	return arr ? arr : range_error(err, s, NULL);
+}
+
+/* "A..B" or "A..B..STEP" (inclusive, numbers) as an array, or NULL with
+ * err set; *is_range 0 when s is not of that form. Integer ranges are
+ * exact (the values a list of the same integers would give); a real
+ * endpoint or step makes every value a real. */
+static json_t *range(const char *s, int *is_range, struct coren_error *err)
+{
+	const char *part[3];
+	size_t len[3];
+	__int128 iv[3];
+	double dv[3];
+	int ints = 1, rc;
+
+	*is_range = 0;
+	if (range_parts(s, part, len))
+		return NULL;
+	for (int i = 0; i < 3; i++) {
+		if (number(part[i], len[i], &dv[i]))
+			return NULL;
+		rc = int_number(part[i], len[i], &iv[i]);
+		if (rc == -2) {
+			*is_range = 1;
+			return range_error(err, s, "has an integer out of "
+						   "range (-2^63..2^64-1)");
+		}
+		ints = ints && rc == 0;
 	}
-	if (!arr)
-		coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-	return arr;
+	*is_range = 1;
+	return ints ? int_range(s, iv, err) : real_range(s, dv, err);
 }
 
 /* The "name=value" split of kv, or a usage error naming option. */
@@ -200,55 +337,80 @@ static const char *split_kv(const char *kv, const char *option,
 	return eq;
 }
 
+/* The NAME of "NAME=..." checked: names become JSON keys and
+ * environment names, so they must be UTF-8. */
+static enum coren_err check_name(const char *kv, const char *eq,
+				 const char *option, struct coren_error *err)
+{
+	if (coren_json_utf8_valid(kv, (size_t)(eq - kv)))
+		return COREN_OK;
+	return coren_error_set(err, COREN_ERR_USAGE,
+			       "%s: name is not valid UTF-8", option);
+}
+
 enum coren_err coren_memo_exp_param(struct coren_memo_exp *e, const char *kv,
 				    struct coren_error *err)
 {
 	const char *eq = split_kv(kv, "--param", err);
 	char *name;
+	json_t *v;
 	int rc;
 
-	if (!eq)
+	if (!eq || check_name(kv, eq, "--param", err))
 		return COREN_ERR_USAGE;
+	if (!(v = coren_memo_parse_value(eq + 1, err)))
+		return option_error(err, "--param", kv);
 	name = strndup(kv, (size_t)(eq - kv));
-	rc = name ? json_object_set_new(e->params, name,
-					coren_memo_parse_value(eq + 1))
-		  : -1;
+	rc = name ? json_object_set_new(e->params, name, v) : -1;
+	if (!name)
+		json_decref(v);
 	free(name);
 	return rc ? coren_error_set(err, COREN_ERR_NOMEM, "out of memory")
 		  : COREN_OK;
 }
 
+/* The comma-separated values of a --split list, each typed. */
+static json_t *split_list(const char *p, struct coren_error *err)
+{
+	json_t *values = json_array(), *v;
+
+	while (values) {
+		const char *c = strchr(p, ',');
+		char *item = strndup(p, c ? (size_t)(c - p) : strlen(p));
+
+		v = item ? coren_memo_parse_value(item, err) : NULL;
+		if (!item)
+			coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+		free(item);
+		if (!v || json_array_append_new(values, v)) {
+			json_decref(values);
+			return NULL;
+		}
+		if (!c)
+			break;
+		p = c + 1;
+	}
+	if (!values)
+		coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	return values;
+}
+
 enum coren_err coren_memo_exp_split(struct coren_memo_exp *e, const char *spec,
 				    struct coren_error *err)
 {
-	const char *eq = split_kv(spec, "--split", err), *p;
+	const char *eq = split_kv(spec, "--split", err);
 	struct coren_memo_axis *a;
 	json_t *values;
 	int is_range;
 
-	if (!eq)
+	if (!eq || check_name(spec, eq, "--split", err))
 		return COREN_ERR_USAGE;
 	values = range(eq + 1, &is_range, err);
 	if (is_range && !values)
 		return err->code;
-	if (!values) {
-		values = json_array();
-		for (p = eq + 1; values;) {
-			const char *c = strchr(p, ',');
-			char *item = strndup(p, c ? (size_t)(c - p) : strlen(p));
-
-			if (!item || json_array_append_new(
-					     values, coren_memo_parse_value(item))) {
-				json_decref(values);
-				values = NULL;
-			}
-			free(item);
-			if (!c)
-				break;
-			p = c + 1;
-		}
-	}
-	a = values ? axis(e, spec, (size_t)(eq - spec)) : NULL;
+	if (!values && !(values = split_list(eq + 1, err)))
+		return option_error(err, "--split", spec);
+	a = axis(e, spec, (size_t)(eq - spec));
 	if (!a) {
 		json_decref(values);
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
@@ -280,7 +442,7 @@ enum coren_err coren_memo_exp_memo_chunk(struct coren_memo_exp *e,
 	struct coren_memo_axis *a;
 	size_t n;
 
-	if (!eq)
+	if (!eq || check_name(spec, eq, "--memo-chunk", err))
 		return COREN_ERR_USAGE;
 	if (parse_size(eq + 1, &n))
 		return coren_error_set(err, COREN_ERR_USAGE,

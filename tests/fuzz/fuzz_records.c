@@ -33,6 +33,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			json_decref(v);
 		}
 	}
+	{
+		/* a function value is exact: what is stored reads back to the
+		 * same bytes (boxes, big integers, float boxes included) */
+		json_t *v = coren_json_parse_value((const char *)data, size, NULL);
+
+		if (v) {
+			char *a = coren_json_dumps(v, COREN_JSON_SORT_KEYS), *b = NULL;
+			json_t *w = a ? coren_json_parse_value(a, strlen(a), NULL) : NULL;
+
+			if (a && !w)
+				abort();
+			b = w ? coren_json_dumps(w, COREN_JSON_SORT_KEYS) : NULL;
+			if (a && b && strcmp(a, b))
+				abort();
+			free(a);
+			free(b);
+			json_decref(w);
+			json_decref(v);
+		}
+	}
 	if (!size) {
 		fclose(in);
 		return 0;

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The serialization of v (flags), into a static buffer. */
 static const char *dumped(const json_t *v, unsigned flags)
@@ -77,9 +78,64 @@ int main(void)
 	is_str(roundtrip("[9223372036854775807,9223372036854775808,-9223372036854775808]"),
 	       "[9223372036854775807,9223372036854775808,-9223372036854775808]",
 	       "integers at the int64/uint64 edges");
-	is_str(roundtrip("[18446744073709551616]"),
-	       "ERROR invalid JSON at column 21: too big integer near '18446744073709551616'",
-	       "beyond UINT64_MAX is an error");
+	is_str(roundtrip("[18446744073709551616,-9223372036854775809,-123456789012345678901234567890]"),
+	       "[18446744073709551616,-9223372036854775809,-123456789012345678901234567890]",
+	       "integers beyond int64 and uint64 round trip exactly");
+	v = coren_json_parse("18446744073709551616", 20, &e);
+	is_str(json_string_value(json_object_get(v, COREN_JSON_INT_KEY)), "18446744073709551616",
+	       "2^64 is held in a $int box");
+	ok(coren_json_get_u64(v, &u) == -1, "a $int box is not a u64");
+	json_decref(v);
+	{
+		static char big[4400];
+		memset(big, '7', 4301);
+		big[4301] = '\0';
+		v = coren_json_parse(big, 4300, &e);
+		ok(v && json_is_object(v), "4300 digits parse");
+		json_decref(v);
+		v = coren_json_parse(big, 4301, &e);
+		ok(!v && e.code == COREN_ERR_RECORD && strstr(e.msg, "has more than 4300 digits"),
+		   "4301 digits are refused");
+	}
+	is_str(roundtrip("[1e999]"), "ERROR value 1e999 is not a finite double", "real overflow named");
+	is_str(roundtrip("[1e999,tru]"), "ERROR invalid JSON at column 6: invalid token near 'tru'",
+	       "a syntax error wins over an overflow (columns count the placeholder 0)");
+	is_str(roundtrip("[NaN]"), "ERROR invalid JSON at column 4: invalid token near 'NaN'",
+	       "records refuse NaN");
+	v = coren_json_parse_value("[NaN,Infinity,-Infinity,\"NaN\",1.5]", strlen("[NaN,Infinity,-Infinity,\"NaN\",1.5]"), &e);
+	is_str(dumped(v, 0), "[{\"$float\":\"nan\"},{\"$float\":\"inf\"},{\"$float\":\"-inf\"},\"NaN\",1.5]",
+	       "function values: Python's NaN and infinities as float boxes");
+	json_decref(v);
+	v = coren_json_parse_value("{\"$float\":\"inf\"}", strlen("{\"$float\":\"inf\"}"), &e);
+	ok(v != NULL, "a float box reads as itself");
+	json_decref(v);
+	v = coren_json_float(-INFINITY);
+	is_str(dumped(v, 0), "{\"$float\":\"-inf\"}", "coren_json_float boxes -inf");
+	json_decref(v);
+	v = coren_json_parse_value("{\"a\":[{\"$u64\":\"5\"}]}", strlen("{\"a\":[{\"$u64\":\"5\"}]}"), &e);
+	ok(!v && e.code == COREN_ERR_RECORD, "a u64 box of a small value is refused");
+	is_str(e.msg, "value {\"$u64\":\"5\"} is not a valid '$u64' box", "the bad box is named");
+	v = coren_json_parse_value("{\"$float\":\"NaN\"}", strlen("{\"$float\":\"NaN\"}"), &e);
+	ok(!v && e.code == COREN_ERR_RECORD, "a float box with another spelling is refused");
+	v = coren_json_parse_value("{\"$int\":\"12\"}", strlen("{\"$int\":\"12\"}"), &e);
+	ok(!v && e.code == COREN_ERR_RECORD, "a $int box of an int64 value is refused");
+	v = coren_json_parse_value("{\"$u64\":\"5\",\"b\":1}", strlen("{\"$u64\":\"5\",\"b\":1}"), &e);
+	ok(v != NULL, "an object with a reserved key and others is an ordinary object");
+	json_decref(v);
+	{
+		struct coren_buf b;
+		coren_buf_init(&b, 0);
+		is_int(coren_json_dump_string("a\xff" "b", 3, &b), COREN_ERR_JSON, "invalid UTF-8 refused");
+		b.len = 0;
+		is_int(coren_json_dump_string("\xed\xa0\x80", 3, &b), COREN_ERR_JSON, "a surrogate refused");
+		b.len = 0;
+		is_int(coren_json_dump_string("\xc0\xaf", 2, &b), COREN_ERR_JSON, "an overlong form refused");
+		b.len = 0;
+		is_int(coren_json_dump_string("\xc3\xa9\xf0\x9f\x98\x80\"", 7, &b), COREN_OK, "UTF-8 passes");
+		is_str(b.data, "\"\xc3\xa9\xf0\x9f\x98\x80\\\"\"", "as is, quote escaped");
+		coren_buf_release(&b);
+		ok(!coren_json_utf8_valid("\xf4\x90\x80\x80", 4), "past U+10FFFF is not UTF-8");
+	}
 	is_str(roundtrip("{\"a\":1,\"a\":2}"),
 	       "ERROR invalid JSON at column 10: duplicate object key near '\"a\"'",
 	       "duplicate keys are rejected");

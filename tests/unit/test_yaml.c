@@ -103,7 +103,21 @@ int main(void)
 	is_str(as_json("a: [1, 2\n"), "ERROR exp.yaml:2:1: did not find expected ',' or ']' while parsing a flow sequence",
 	       "syntax error with position");
 	is_str(as_json("a: 1\n---\nb: 2\n"), "ERROR exp.yaml:2:1: more than one YAML document", "one document only");
-	is_str(as_json("a: .inf\n"), "ERROR exp.yaml:1:4: '.inf' cannot be represented in JSON", "infinity refused in JSON");
+	is_str(as_json("a: .inf\n"), "ERROR exp.yaml:1:4: value '.inf' is not a finite number", "infinity refused in JSON");
+	is_str(as_json("a: [1, .nan]\n"), "ERROR exp.yaml:1:8: value '.nan' is not a finite number", "NaN refused");
+	is_str(as_json("a: 1e999\n"), "ERROR exp.yaml:1:4: value '1e999' is not a finite number", "overflow refused, not a string");
+	is_str(as_json("a: 1e-400\n"), "{\"a\":0.0}", "underflow reads as JSON reads it");
+	is_str(as_json("a: 18446744073709551616\n"),
+	       "ERROR exp.yaml:1:4: integer '18446744073709551616' is out of range (-2^63..2^64-1)", "2^64 refused");
+	is_str(as_json("a: -9223372036854775809\n"),
+	       "ERROR exp.yaml:1:4: integer '-9223372036854775809' is out of range (-2^63..2^64-1)", "below int64 refused");
+	is_str(as_json("a: [9223372036854775808, -9223372036854775808]\n"),
+	       "{\"a\":[9223372036854775808,-9223372036854775808]}", "int64/uint64 edges exact");
+	{
+		static const char nulkey[] = "\"a\\0b\": 1\n", nulval[] = "a: \"x\\0y\"\n";
+		is_str(as_json(nulkey), "ERROR exp.yaml:1:1: scalar contains a NUL byte", "NUL in a key refused");
+		is_str(as_json(nulval), "ERROR exp.yaml:1:4: scalar contains a NUL byte", "NUL in a value refused");
+	}
 	is_str(as_json("? [1]\n: x\n"), "ERROR exp.yaml:1:3: mapping keys must be scalars", "complex keys refused");
 	{
 		char deep[2000];

@@ -1,13 +1,31 @@
-/* coren/json.h - JSON values (jansson) with exact unsigned 64-bit integers,
- * coren's serializer and canonical JSON.
+/* coren/json.h - JSON values (jansson) with exact integers of any size,
+ * boxes for NaN and infinities, coren's serializer and canonical JSON.
  *
- * jansson integers are signed 64-bit. coren records carry exact unsigned
- * 64-bit integers (a saturated cost is 18446744073709551615), so an integer
- * above INT64_MAX is held in a json_t as a one-key object
- * {"$u64":"<decimal digits>"} (a "u64 box"). coren_json_parse() produces
- * boxes, coren's serializer writes them back as bare integers, and
- * coren_json_get_u64() reads either form. Always build unsigned values with
- * coren_json_u64() and read them with coren_json_get_u64().
+ * jansson integers are signed 64-bit and its reals finite. Values beyond
+ * that are held in a json_t as a one-key object, a "box" (coren-records(5),
+ * "Values"):
+ *
+ *   {"$u64":"<digits>"}   an integer in (INT64_MAX, UINT64_MAX] (a saturated
+ *                         cost is 18446744073709551615)
+ *   {"$int":"<digits>"}   any other integer outside int64, "-" allowed, at
+ *                         most COREN_JSON_INT_DIGITS_MAX digits
+ *   {"$float":"nan"}, {"$float":"inf"}, {"$float":"-inf"}
+ *
+ * Each value has exactly one form (an integer within int64 is always plain,
+ * a u64-range one always "$u64"), so canonical JSON and chunk ids are
+ * unique. The serializer writes integer boxes back as bare integers (valid,
+ * lossless JSON) and float boxes as the objects above (JSON has no NaN;
+ * every JSON tool reads the object). A one-key object with a reserved key
+ * whose value is not a valid box is an ordinary object to the serializer;
+ * coren_json_check_boxes() refuses it where values must be unambiguous
+ * (function outputs).
+ *
+ * coren_json_parse() reads big integers into boxes always, but refuses
+ * NaN/Infinity (records are strict JSON: a NaN where coren-verdict wants a
+ * number is "not a number"); coren_json_parse_value(), for function
+ * outputs, also reads Python's NaN, Infinity and -Infinity into float
+ * boxes. Always build unsigned values with coren_json_u64() and read them
+ * with coren_json_get_u64().
  *
  * Ownership follows jansson: functions returning json_t * return a new
  * reference; arguments are borrowed.
@@ -25,6 +43,9 @@ extern "C" {
 #endif
 
 #define COREN_JSON_U64_KEY "$u64"
+#define COREN_JSON_INT_KEY "$int"
+#define COREN_JSON_FLOAT_KEY "$float"
+#define COREN_JSON_INT_DIGITS_MAX 4300 /* Python's int/str limit */
 
 /* A new JSON integer for v: a plain integer up to INT64_MAX, a box above. */
 json_t *coren_json_u64(uint64_t v);
@@ -36,11 +57,39 @@ int coren_json_get_u64(const json_t *v, uint64_t *out);
 /* Reads a number (integer, real or box) as a double. Returns 0 or -1. */
 int coren_json_get_double(const json_t *v, double *out);
 
-/* Parses one JSON text of len bytes. Integers above INT64_MAX and up to
- * UINT64_MAX become boxes; duplicate object keys are rejected. On failure
- * returns NULL with COREN_ERR_JSON (or NOMEM) in err; the message names the
- * column ("invalid JSON at column 17: ..."). */
+/* Parses one JSON text of len bytes. Integers outside int64 become boxes
+ * ("$u64" or "$int"); duplicate object keys are rejected. On failure
+ * returns NULL with err set: COREN_ERR_JSON when text is not JSON, the
+ * message naming the column ("invalid JSON at column 17: ..."); COREN_ERR_RECORD
+ * when it is JSON but holds a value that cannot be stored exactly, the
+ * message naming it ("value 1e999 is not a finite double", "value 1234...
+ * has more than 4300 digits"); COREN_ERR_NOMEM. */
 json_t *coren_json_parse(const char *text, size_t len, struct coren_error *err);
+
+enum coren_json_parse_flags {
+	COREN_JSON_NONFINITE = 1 /* NaN, Infinity, -Infinity as float boxes */
+};
+
+/* coren_json_parse() with flags. */
+json_t *coren_json_parse_flags(const char *text, size_t len, unsigned flags,
+			       struct coren_error *err);
+
+/* A function's output value: COREN_JSON_NONFINITE, then
+ * coren_json_check_boxes(). */
+json_t *coren_json_parse_value(const char *text, size_t len,
+			       struct coren_error *err);
+
+/* COREN_OK, or COREN_ERR_RECORD naming the first one-key object in v whose
+ * key is reserved ("$u64", "$int", "$float") but which is not a valid box:
+ * "value {"$u64":"5"} is not a valid '$u64' box". */
+enum coren_err coren_json_check_boxes(const json_t *v, struct coren_error *err);
+
+/* A new real for a finite v, else its float box. */
+json_t *coren_json_float(double v);
+
+/* Whether the n bytes at s are well-formed UTF-8 (RFC 3629: no overlong
+ * forms, surrogates or code points past U+10FFFF). */
+int coren_json_utf8_valid(const char *s, size_t n);
 
 enum coren_json_flags {
 	COREN_JSON_SORT_KEYS = 1 /* object keys in byte (code point) order */
@@ -53,7 +102,8 @@ enum coren_err coren_json_dumpb(const json_t *v, unsigned flags,
 				struct coren_buf *b);
 
 /* Pieces of the serializer, for writers that skip json_t: a string of n
- * bytes (quoted, escaped), a finite double (shortest round trip, as
+ * bytes (quoted, escaped; COREN_ERR_JSON if they are not UTF-8, b then
+ * holding a partial string the caller must drop), a finite double (shortest round trip, as
  * Python's repr), an unsigned integer. */
 enum coren_err coren_json_dump_string(const char *s, size_t n,
 				      struct coren_buf *b);

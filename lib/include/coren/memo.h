@@ -95,8 +95,11 @@ enum coren_err coren_memo_exp_command(struct coren_memo_exp *e,
 				      struct coren_error *err);
 
 /* A command-line value as JSON: a JSON number, true, false, null or a
- * quoted JSON string as such; any other text as a string. */
-json_t *coren_memo_parse_value(const char *s);
+ * quoted JSON string as such; any other text as a string. Typed as the
+ * same value in YAML is (swarm-run(1) "Values"): an integer beyond
+ * -2^63..2^64-1, a real that overflows a double, .nan or .inf, and text
+ * that is not UTF-8 are NULL with COREN_ERR_USAGE in err. */
+json_t *coren_memo_parse_value(const char *s, struct coren_error *err);
 
 /* The identity of the function x computes for e, as chunk ids and headers
  * carry it (coren-chunk(5)), into e->fn: {"fn_id":TEXT} when e->fn_id is

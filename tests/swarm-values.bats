@@ -1,0 +1,132 @@
+#!/usr/bin/env bats
+# Values exact or refused (coren-records(5) "Values", swarm-run(1)): NaN,
+# infinities and big integers from a function in one lossless form; one
+# value from --split, --param, YAML or a range; bad input refused with its
+# position; no input line read past --max-record.
+
+load test_helper
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+}
+
+# the chunk key as text (jq reads big integers as doubles)
+chunk_key() { grep -o '"chunk_key":{[^}]*}'; }
+
+# runs swarm-run over x=1 with a command printing $1 (printf %s), cache c
+value_of() {
+	printf '%s' "$1" > out.txt
+	swarm-run --cache c --split x=1 --memo-chunk x=1 --cmd cat out.txt
+}
+
+@test "NaN, Infinity, -Infinity and big integers are stored as their lossless forms" {
+	local v want
+	for v in 'NaN:{"$float":"nan"}' 'Infinity:{"$float":"inf"}' '-Infinity:{"$float":"-inf"}' \
+		'123456789012345678901234567890:123456789012345678901234567890' \
+		'-123456789012345678901234567890:-123456789012345678901234567890' \
+		'[1,NaN,18446744073709551616]:[1,{"$float":"nan"},18446744073709551616]'; do
+		rm -rf c
+		want=${v#*:}
+		run -0 --separate-stderr value_of "${v%%:*}"
+		assert_equal "${lines[0]}" '{"type":"result","point":{"x":1},"value":'"$want"'}'
+		echo "$output" > first
+		# the cached run returns the same bytes
+		run -0 --separate-stderr value_of "${v%%:*}"
+		assert_equal "${lines[0]}" "$(head -1 first)"
+		assert_equal "$(jq -c .chunks_cached <<< "${lines[1]}")" 1
+	done
+}
+
+@test "a value that cannot be stored exactly is an error record naming it, exit 4" {
+	run -4 --separate-stderr value_of 1e999
+	assert_equal "${lines[0]}" '{"type":"error","point":{"x":1},"reason":"value 1e999 is not a finite double"}'
+	run -4 --separate-stderr value_of '{"$u64":"5"}'
+	assert_equal "${lines[0]}" '{"type":"error","point":{"x":1},"reason":"value {\"$u64\":\"5\"} is not a valid '"'"'$u64'"'"' box"}'
+	run -4 --separate-stderr value_of '{"$float":"NaN"}'
+	assert_output --partial "is not a valid '\$float' box"
+	assert_file_not_exist c/*/*.zst
+}
+
+@test "output that is not JSON stays a string, output that is not UTF-8 is an error" {
+	run -0 --separate-stderr value_of 'hello 1e999'
+	assert_equal "${lines[0]}" '{"type":"result","point":{"x":1},"value":"hello 1e999"}'
+	rm -rf c
+	swarm-run --cache c --split x=1,2 --memo-chunk x=1 --keep-going \
+		--cmd sh -c 'if [ "$SWARM_V_x" = 1 ]; then printf "a\377b"; else echo 7; fi' > out.jsonl || echo "rc=$?" > rc
+	assert_equal "$(cat rc)" "rc=4"
+	run -0 jq -c . out.jsonl
+	assert_line --index 0 '{"type":"error","point":{"x":1},"reason":"output is not valid UTF-8"}'
+	assert_line --index 1 '{"type":"result","point":{"x":2},"value":7}'
+}
+
+@test "--split and YAML give the same value, point and chunk id for 2^63" {
+	run -0 --separate-stderr swarm-run --cache c --split x=9223372036854775808 --memo-chunk x=1 --plan --cmd echo 1
+	local a=$output
+	printf 'split: {x: [9223372036854775808]}\nmemo_chunk: {x: 1}\n' > exp.yaml
+	run -0 --separate-stderr swarm-run -c exp.yaml --cache c --plan --cmd echo 1
+	assert_equal "$output" "$a"
+	assert_equal "$(chunk_key <<< "$a")" '"chunk_key":{"x":[9223372036854775808]}'
+	run -0 --separate-stderr swarm-run --cache c --split x=9223372036854775808..9223372036854775808 --memo-chunk x=1 --plan --cmd echo 1
+	assert_equal "$output" "$a"
+	run -0 --separate-stderr swarm-run --cache c --split x=9223372036854775808 --memo-chunk x=1 --cmd echo 1
+	assert_equal "${lines[0]}" '{"type":"result","point":{"x":9223372036854775808},"value":1}'
+}
+
+@test "integer ranges are exact beyond 2^53, as lists are" {
+	run -0 --separate-stderr swarm-run --cache c --split x=9007199254740993..9007199254740995 --memo-chunk x=3 --plan --cmd echo 1
+	assert_equal "$(chunk_key <<< "$output")" '"chunk_key":{"x":[9007199254740993,9007199254740994,9007199254740995]}'
+	run -0 --separate-stderr swarm-run --cache c --split x=9007199254740993,9007199254740994,9007199254740995 --memo-chunk x=3 --plan --cmd echo 1
+	assert_equal "$(chunk_key <<< "$output")" '"chunk_key":{"x":[9007199254740993,9007199254740994,9007199254740995]}'
+	run -2 --separate-stderr swarm-run --cache c --split x=18446744073709551615..18446744073709551616 --memo-chunk x=1 --cmd echo 1
+	assert_equal "${stderr_lines[0]}" "swarm-run: range '18446744073709551615..18446744073709551616' has an integer out of range (-2^63..2^64-1)"
+}
+
+@test "integers beyond 2^64-1, overflowing reals, NaN and infinities are usage errors, with position in YAML" {
+	printf 'split:\n  x: [1, 18446744073709551616]\nmemo_chunk: {x: 1}\n' > big.yaml
+	run -2 --separate-stderr swarm-run -c big.yaml --cache c --cmd echo 1
+	assert_equal "${stderr_lines[0]}" "swarm-run: error (at big.yaml:2:10): integer '18446744073709551616' is out of range (-2^63..2^64-1)"
+	printf 'params: {p: -9223372036854775809}\nsplit: {x: [1]}\nmemo_chunk: {x: 1}\n' > neg.yaml
+	run -2 --separate-stderr swarm-run -c neg.yaml --cache c --cmd echo 1
+	assert_equal "${stderr_lines[0]}" "swarm-run: error (at neg.yaml:1:13): integer '-9223372036854775809' is out of range (-2^63..2^64-1)"
+	printf 'split: {x: [.nan]}\nmemo_chunk: {x: 1}\n' > nan.yaml
+	run -2 --separate-stderr swarm-run -c nan.yaml --cache c --cmd echo 1
+	assert_equal "${stderr_lines[0]}" "swarm-run: error (at nan.yaml:1:13): value '.nan' is not a finite number"
+	run -2 --separate-stderr swarm-run --cache c --split x=18446744073709551616 --memo-chunk x=1 --cmd echo 1
+	assert_equal "${stderr_lines[0]}" "swarm-run: --split 'x=18446744073709551616': integer '18446744073709551616' is out of range (-2^63..2^64-1)"
+	run -2 --separate-stderr swarm-run --cache c --split x=1 --param p=1e999 --memo-chunk x=1 --cmd echo 1
+	assert_equal "${stderr_lines[0]}" "swarm-run: --param 'p=1e999': value 1e999 is not a finite double"
+	run -2 --separate-stderr swarm-run --cache c --split x=-.inf --memo-chunk x=1 --cmd echo 1
+	assert_equal "${stderr_lines[0]}" "swarm-run: --split 'x=-.inf': value '-.inf' is not a finite number"
+}
+
+@test "names and values that are not UTF-8 are usage errors" {
+	run -2 --separate-stderr swarm-run --cache c --split $'x=a\xff' --memo-chunk x=1 --cmd echo 1
+	assert_equal "${stderr_lines[0]}" "swarm-run: --split '(not UTF-8)': value is not valid UTF-8"
+	run -2 --separate-stderr swarm-run --cache c --split $'\xff=1' --memo-chunk x=1 --cmd echo 1
+	assert_equal "${stderr_lines[0]}" "swarm-run: --split: name is not valid UTF-8"
+	run -2 --separate-stderr swarm-run --cache c --split x=1 --param $'p\xfe=1' --memo-chunk x=1 --cmd echo 1
+	assert_equal "${stderr_lines[0]}" "swarm-run: --param: name is not valid UTF-8"
+}
+
+@test "a NUL in a YAML key or value is refused with its position, no crash" {
+	printf 'split:\n  "x\\0y": [1, 2]\nmemo_chunk: {x: 1}\n' > nulkey.yaml
+	run -2 --separate-stderr swarm-run -c nulkey.yaml --cache c --cmd echo 1
+	assert_equal "${stderr_lines[0]}" "swarm-run: error (at nulkey.yaml:2:3): scalar contains a NUL byte"
+	printf 'params: {p: "a\\0b"}\nsplit: {x: [1]}\nmemo_chunk: {x: 1}\n' > nulval.yaml
+	run -2 --separate-stderr swarm-run -c nulval.yaml --cache c --cmd echo 1
+	assert_equal "${stderr_lines[0]}" "swarm-run: error (at nulval.yaml:1:13): scalar contains a NUL byte"
+}
+
+@test "input without a newline ends at --max-record in every tool" {
+	run -5 --separate-stderr timeout 20 coren-verdict --max-record 1M < /dev/zero
+	assert_equal "$stderr" "coren-verdict: error (at stdin:1): record longer than 1000000 bytes"
+	run -2 --separate-stderr timeout 20 coren-verdict --max-record 1M --cap /dev/zero < /dev/null
+	assert_equal "${stderr_lines[0]}" "coren-verdict: error (at /dev/zero:1): record longer than 1000000 bytes"
+	run -5 --separate-stderr timeout 20 coren-cost --max-record 1M < /dev/zero
+	assert_equal "$stderr" "coren-cost: error (at stdin:1): record longer than 1000000 bytes"
+	run -5 --separate-stderr timeout 20 rk-bench --analyze --max-record 1M < /dev/zero
+	assert_equal "${stderr_lines[0]}" "rk-bench: error (at stdin:1): record longer than 1000000 bytes"
+	COREN_PLUGIN_PATH="$COREN_RK_PLUGINS" run --separate-stderr timeout 20 rk-launch --max-record 1M -k e=echo < /dev/zero
+	assert [ "$status" -ne 124 ]
+	assert_equal "${stderr_lines[0]}" "rk-launch: error (at stdin:1): record longer than 1000000 bytes"
+}
