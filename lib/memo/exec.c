@@ -1123,16 +1123,19 @@ static bool coproc_answer(struct coproc_worker *w, struct round *rd,
 			  const char *s, size_t len)
 {
 	json_t *rec = NULL, *v = NULL;
+	struct coren_error perr = {0};
 	const char *type, *reason;
-	char what[128] = "";
+	char what[160] = "";
 	size_t i = SIZE_MAX;
 
 	if (len && s[len - 1] == '\r')
 		len--;
 	if (len && s[0] == '{')
-		rec = coren_json_parse(s, len, NULL);
+		rec = coren_json_parse(s, len, &perr);
 	type = json_string_value(json_object_get(rec, "type"));
-	if (!json_is_object(rec))
+	if (len && s[0] == '{' && !rec)
+		snprintf(what, sizeof what, "not JSON (%.100s)", perr.msg);
+	else if (!json_is_object(rec))
 		snprintf(what, sizeof what,
 			 "not a JSON object (an answer is {\"type\":\"result\","
 			 "\"seq\":S,\"value\":V}, coren-records(5))");
