@@ -7,8 +7,8 @@
 #include <coren/json.h>
 
 #include <errno.h>
-#include <inttypes.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -420,9 +420,10 @@ static enum coren_err find_program(const char *prog, char **out,
 	}
 	if (found > 0)
 		return *out ? COREN_OK
-			    : coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-	return coren_error_set(err, COREN_ERR_USAGE, "cannot run '%s': %s", prog,
-			       found ? "not executable" : "not found");
+			    : coren_error_set(err, COREN_ERR_NOMEM,
+					      "out of memory");
+	return coren_error_set(err, COREN_ERR_USAGE, "cannot run '%s': %s",
+			       prog, found ? "not executable" : "not found");
 }
 
 /* The environment of a child: ours without SWARM_* plus vars (each
@@ -473,8 +474,8 @@ static int is_ident(const char *s)
 /* Spawns x's program in a new process group, stdin from in_fd (-1:
  * /dev/null), stdout to out_fd; the child's other ends are closed by
  * O_CLOEXEC. SIGPIPE is reset: we ignore it, the child should not. */
-static int spawn(const struct coren_memo_exec *x, char *const *argv,
-		 char **env, int in_fd, int out_fd, pid_t *pid)
+static int spawn(const struct coren_memo_exec *x, char *const *argv, char **env,
+		 int in_fd, int out_fd, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
@@ -490,12 +491,13 @@ static int spawn(const struct coren_memo_exec *x, char *const *argv,
 	posix_spawnattr_setsigdefault(&at, &def);
 	posix_spawnattr_setpgroup(&at, 0);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
-					      POSIX_SPAWN_SETSIGDEF |
-					      POSIX_SPAWN_SETPGROUP);
+					  POSIX_SPAWN_SETSIGDEF |
+					  POSIX_SPAWN_SETPGROUP);
 	if (in_fd >= 0)
 		posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
 	else
-		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY,
+						 0);
 	posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
 	rc = posix_spawn(pid, x->prog, &fa, &at, argv, env);
 	posix_spawn_file_actions_destroy(&fa);
@@ -530,7 +532,8 @@ static const char *status_text(int status, char *buf, size_t n)
 	return buf;
 }
 
-static enum coren_err argv_exec(const char *const *argv, const struct exec_vt *vt,
+static enum coren_err argv_exec(const char *const *argv,
+				const struct exec_vt *vt,
 				struct coren_memo_exec **out,
 				struct coren_error *err)
 {
@@ -644,7 +647,8 @@ static bool substituted(char **argv, const char *name)
 	size_t n = strlen(name);
 
 	for (; *argv; argv++)
-		for (const char *s = strchr(*argv, '{'); s; s = strchr(s + 1, '{'))
+		for (const char *s = strchr(*argv, '{'); s;
+		     s = strchr(s + 1, '{'))
 			if (!strncmp(s + 1, name, n) && s[1 + n] == '}')
 				return true;
 	return false;
@@ -669,19 +673,20 @@ static enum coren_err check_nul(struct coren_memo_exec *x,
 		for (size_t i = 0; i < json_array_size(e->axes[a].values); i++)
 			if (has_nul(json_array_get(e->axes[a].values, i)))
 				return coren_error_set(
-					err, COREN_ERR_USAGE,
-					"--cmd: value %zu of axis '%s' contains "
-					"a NUL byte, which a command argument "
-					"cannot carry",
-					i + 1, e->axes[a].name);
+				    err, COREN_ERR_USAGE,
+				    "--cmd: value %zu of axis '%s' contains "
+				    "a NUL byte, which a command argument "
+				    "cannot carry",
+				    i + 1, e->axes[a].name);
 	}
 	json_object_foreach(e->params, key, v) {
 		if (has_nul(v) && substituted(x->argv, key))
-			return coren_error_set(err, COREN_ERR_USAGE,
-					       "--cmd: param '%s' contains a NUL "
-					       "byte, which a command argument "
-					       "cannot carry",
-					       key);
+			return coren_error_set(
+			    err, COREN_ERR_USAGE,
+			    "--cmd: param '%s' contains a NUL "
+			    "byte, which a command argument "
+			    "cannot carry",
+			    key);
 	}
 	return COREN_OK;
 }
@@ -927,10 +932,10 @@ struct coproc_worker {
  * sent with seqs base, base + 1, ... base + n - 1. */
 struct round {
 	struct exec_batch *b;
-	bool *done;   /* b->n: answered (a value or an error) or failed */
-	size_t left;  /* points of b not done */
-	size_t *idx;  /* the batch index of the point sent with seq base + k */
-	size_t n;     /* points sent in this round */
+	bool *done;  /* b->n: answered (a value or an error) or failed */
+	size_t left; /* points of b not done */
+	size_t *idx; /* the batch index of the point sent with seq base + k */
+	size_t n;    /* points sent in this round */
 	uint64_t base;
 	size_t next;  /* no point of idx[0..next) is outstanding */
 	json_t **pts; /* b->n points as JSON, made for answers naming a point */
@@ -1048,8 +1053,8 @@ static const json_t *round_point(struct coproc_worker *w, struct round *rd,
 	if (!rd->pts && !(rd->pts = calloc(rd->b->n, sizeof *rd->pts)))
 		return NULL;
 	if (!rd->pts[i])
-		rd->pts[i] = coren_memo_plan_point_json(w->plan,
-							rd->b->vidx + i * na);
+		rd->pts[i] =
+		    coren_memo_plan_point_json(w->plan, rd->b->vidx + i * na);
 	return rd->pts[i];
 }
 
@@ -1077,8 +1082,9 @@ static size_t answer_index(struct coproc_worker *w, struct round *rd,
 	size_t i;
 
 	if (!sj && !pt) {
-		snprintf(what, n, "an answer without \"seq\" (protocol v2, "
-				  "coren-records(5))");
+		snprintf(what, n,
+			 "an answer without \"seq\" (protocol v2, "
+			 "coren-records(5))");
 		return SIZE_MAX;
 	}
 	if (!sj)
@@ -1096,8 +1102,10 @@ static size_t answer_index(struct coproc_worker *w, struct round *rd,
 	if (rd->done[i])
 		snprintf(what, n, "a second answer for seq %" PRIu64, seq);
 	else if (pt && !json_equal(pt, round_point(w, rd, i)))
-		snprintf(what, n, "seq %" PRIu64 " and \"point\" name "
-				  "different points", seq);
+		snprintf(what, n,
+			 "seq %" PRIu64 " and \"point\" name "
+			 "different points",
+			 seq);
 	else
 		return i;
 	return SIZE_MAX;
@@ -1143,7 +1151,8 @@ static bool coproc_answer(struct coproc_worker *w, struct round *rd,
 		snprintf(what, sizeof what, "not a result or error record");
 	else if ((i = answer_index(w, rd, rec, what, sizeof what)) == SIZE_MAX)
 		;
-	else if (!strcmp(type, "result") && !(v = json_object_get(rec, "value")))
+	else if (!strcmp(type, "result") &&
+		 !(v = json_object_get(rec, "value")))
 		snprintf(what, sizeof what, "a result without \"value\"");
 	if (what[0]) {
 		protocol_error(rd, what, s, len);
@@ -1155,7 +1164,8 @@ static bool coproc_answer(struct coproc_worker *w, struct round *rd,
 		batch_json(rd->b, i, v);
 	else
 		batch_fail(rd->b, i, "%s",
-			   reason ? reason : "the co-process reported an error");
+			   reason ? reason
+				  : "the co-process reported an error");
 	json_decref(rec);
 	rd->done[i] = true;
 	rd->left--;
@@ -1219,7 +1229,8 @@ static void round_write(struct coproc_worker *w, struct round *rd)
 
 	if (n > 0) {
 		rd->sent += (size_t)n;
-		if (rd->sent == w->in.len) /* the whole batch is its to work on */
+		if (rd->sent ==
+		    w->in.len) /* the whole batch is its to work on */
 			rd->since = now_s();
 	} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
 		rd->sent = w->in.len; /* it closed stdin: read what it says */
@@ -1265,8 +1276,8 @@ static const char *round_io(struct coproc_worker *w, struct round *rd)
 	}
 	while (rd->left) {
 		struct pollfd pf[2] = {
-			{w->from, POLLIN, 0},
-			{rd->sent < w->in.len ? w->to : -1, POLLOUT, 0}};
+		    {w->from, POLLIN, 0},
+		    {rd->sent < w->in.len ? w->to : -1, POLLOUT, 0}};
 		double deadline = w->timeout > 0 ? rd->since + w->timeout : 0;
 		const char *fail;
 
@@ -1365,7 +1376,8 @@ static enum coren_err serve_head(struct coren_buf *out, const char *type,
 		rc = coren_buf_append(out, "\",\"point\":", 10);
 	else if (!rc)
 		return coren_buf_append(out, "\"", 1);
-	return rc ? rc : coren_json_dumpb(seq ? seq : pt, COREN_JSON_SORT_KEYS, out);
+	return rc ? rc
+		  : coren_json_dumpb(seq ? seq : pt, COREN_JSON_SORT_KEYS, out);
 }
 
 static void serve_line(const struct coren_exec_ops *ops, void *state,

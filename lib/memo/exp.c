@@ -473,7 +473,7 @@ static enum coren_err yaml_duration(const struct coren_yaml_node *n,
 	static const struct {
 		const char *name;
 		double mult;
-	} units[] = {{"", 1},  {"s", 1},    {"ms", 1e-3},
+	} units[] = {{"", 1},	{"s", 1},    {"ms", 1e-3},
 		     {"m", 60}, {"h", 3600}, {"d", 86400}};
 	const char *s = n->kind == COREN_YAML_SCALAR ? n->value : NULL;
 	char *end;
@@ -482,16 +482,18 @@ static enum coren_err yaml_duration(const struct coren_yaml_node *n,
 	if (s && *s && *s != '-') {
 		errno = 0;
 		v = strtod(s, &end);
-		for (size_t i = 0; !errno && end != s && v >= 0 &&
-				   v < HUGE_VAL && i < sizeof units / sizeof *units;
+		for (size_t i = 0;
+		     !errno && end != s && v >= 0 && v < HUGE_VAL &&
+		     i < sizeof units / sizeof *units;
 		     i++)
 			if (!strcmp(end, units[i].name)) {
 				*out = v * units[i].mult;
 				return COREN_OK;
 			}
 	}
-	return coren_yaml_error(n, err, "expected a duration (e.g. 1.5, 30s, "
-					"2m), got '%s'",
+	return coren_yaml_error(n, err,
+				"expected a duration (e.g. 1.5, 30s, "
+				"2m), got '%s'",
 				s ? s : "a collection");
 }
 
@@ -510,8 +512,9 @@ static enum coren_err yaml_run_limits(struct coren_memo_exp *e,
 		if (coren_yaml_get_u64(n, &r, err))
 			return err->code;
 		if (r > 1000000)
-			return coren_yaml_error(n, err, "retries must be "
-							"0..1000000");
+			return coren_yaml_error(n, err,
+						"retries must be "
+						"0..1000000");
 		e->retries = (unsigned)r;
 	}
 	return COREN_OK;
@@ -522,10 +525,9 @@ enum coren_err coren_memo_exp_load_yaml(struct coren_memo_exp *e,
 					struct coren_error *err)
 {
 	static const char *const keys[] = {
-		"params", "split",  "memo_chunk", "exec_chunk",
-		"cache",  "version", "workers",    "axis_order",
-		"exec",   "cmd",    "coproc",     "timeout",
-		"retries", NULL};
+	    "params",  "split",	  "memo_chunk", "exec_chunk", "cache",
+	    "version", "workers", "axis_order", "exec",	      "cmd",
+	    "coproc",  "timeout", "retries",	NULL};
 	const struct coren_yaml_node *n;
 	uint64_t w;
 

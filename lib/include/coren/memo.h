@@ -56,8 +56,8 @@ struct coren_memo_exp {
 	char *exec;	   /* exec plugin name or path */
 	char **cmd;	   /* --cmd argv (NULL-terminated) */
 	char **coproc;	   /* --coproc argv (NULL-terminated) */
-	double timeout;	   /* seconds a --cmd/--coproc point may take, 0: none */
-	unsigned retries;  /* times a failed point is run again, 0: none */
+	double timeout;	  /* seconds a --cmd/--coproc point may take, 0: none */
+	unsigned retries; /* times a failed point is run again, 0: none */
 };
 
 /* An empty experiment (no axes, version "v1", exec_chunk 1). */
