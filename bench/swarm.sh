@@ -50,9 +50,9 @@ record "$(printf '{"type":"bench","name":"swarm.cmd","n":%d,"seconds":%.4f,"xarg
 if command -v python3 > /dev/null; then
 	M=200000
 	cat > "$work/co.py" <<'PY'
-import sys
+import json, sys
 for line in sys.stdin:
-    sys.stdout.write('{"type":"result","value":1}\n')
+    sys.stdout.write('{"type":"result","seq":%d,"value":1}\n' % json.loads(line)["seq"])
     sys.stdout.flush()
 PY
 	co=$(seconds "swarm-run --split x=1..$M --memo-chunk x=10000 --exec-chunk 1000 --workers 2 --cache $work/c3 --coproc python3 $work/co.py")

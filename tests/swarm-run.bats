@@ -101,7 +101,7 @@ nchunks() { find "${1:-cache}" -name '*.zst' | wc -l; }
 @test "--coproc answers hostile values in one process per worker" {
 	printf '%s\n' 'split:' '  x: ["a b", "q\"uote", "$(touch pwned)", "l1\nl2", 7]' \
 		'memo_chunk: {x: 2}' 'exec_chunk: 3' 'cache: cache' > hostile.yaml
-	run -0 swarm-run -c hostile.yaml --workers 2 --coproc jq -c --unbuffered '{type: "result", value: [.point.x, env.SWARM_PARAMS]}'
+	run -0 swarm-run -c hostile.yaml --workers 2 --coproc jq -c --unbuffered '{type: "result", seq, value: [.point.x, env.SWARM_PARAMS]}'
 	echo "$output" > out
 	assert_file_not_exists pwned
 	assert_equal "$(results out | jq -c '.value[0] == .point.x' | sort -u)" true

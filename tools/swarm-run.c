@@ -30,7 +30,7 @@ static const char usage[] =
 	"The experiment (options override the file):\n"
 	"  -c, --config FILE     YAML: params, split, memo_chunk, exec_chunk,\n"
 	"                        cache, version, workers, axis_order, exec, cmd,\n"
-	"                        coproc\n"
+	"                        coproc, timeout, retries\n"
 	"  --param K=V           a fixed parameter (V: JSON scalar, else string)\n"
 	"  --split AXIS=V1,V2,.. an axis and its values, or AXIS=A..B[..STEP]\n"
 	"  --memo-chunk AXIS=N   values of AXIS per memo chunk\n"
@@ -49,8 +49,15 @@ static const char usage[] =
 	"  --cmd PROG ARG...     run PROG per point (the rest of the line);\n"
 	"                        {axis} in ARGs is the point's value, and\n"
 	"                        SWARM_POINT, SWARM_PARAMS, SWARM_V_<axis> are set\n"
-	"  --coproc PROG ARG...  one PROG per worker, fed 'point' lines on\n"
-	"                        stdin, answering one line per point\n"
+	"  --coproc PROG ARG...  one PROG per worker, started at its first\n"
+	"                        batch, fed 'point' lines with a 'seq' on stdin,\n"
+	"                        answering one 'result' or 'error' line per\n"
+	"                        point, naming its seq (protocol v2)\n"
+	"  --timeout DURATION    with --cmd, --coproc, --isolate: a point that\n"
+	"                        takes longer fails with reason 'timeout' and\n"
+	"                        its process group is killed (e.g. 1.5, 30s)\n"
+	"  --retries N           run a failed point up to N more times\n"
+	"                        (default 0)\n"
 	"  --fn-id TEXT          name the function TEXT in chunk ids instead of\n"
 	"                        its plugin name and version, or its command\n"
 	"                        and the SHA-256 of its program and scripts\n"
@@ -120,7 +127,9 @@ enum {
 	OPT_CAP,
 	OPT_MAX_FETCH,
 	OPT_FN_ID,
-	OPT_DRY_RUN
+	OPT_DRY_RUN,
+	OPT_TIMEOUT,
+	OPT_RETRIES
 };
 
 static const struct option options[] = {
@@ -157,6 +166,8 @@ static const struct option options[] = {
 	{"max-fetch", required_argument, NULL, OPT_MAX_FETCH},
 	{"fn-id", required_argument, NULL, OPT_FN_ID},
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"retries", required_argument, NULL, OPT_RETRIES},
 	{"json", no_argument, NULL, TOOL_OPT_JSON},
 	{"max-record", required_argument, NULL, TOOL_OPT_MAX_RECORD},
 	{"keep-going", no_argument, NULL, TOOL_OPT_KEEP_GOING},
@@ -269,6 +280,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case OPT_WORKERS:
 		case OPT_EXEC:
 		case OPT_FN_ID:
+		case OPT_TIMEOUT:
+		case OPT_RETRIES:
 			later(a, c, optarg);
 			break;
 		case OPT_DRY_RUN:
@@ -456,6 +469,15 @@ static void apply(struct coren_memo_exp *e, int opt, char *arg)
 		free(e->fn_id);
 		e->fn_id = strdup(arg);
 		break;
+	case OPT_TIMEOUT:
+		e->timeout = tool_number_option("--timeout", arg, 1);
+		break;
+	case OPT_RETRIES:
+		d = tool_number_option("--retries", arg, 0);
+		if (d > 1000000 || d != (double)(unsigned)d)
+			tool_usage_error("--retries '%s': 0..1000000", arg);
+		e->retries = (unsigned)d;
+		break;
 	}
 	if (rc)
 		tool_usage_error("%s", err.msg);
@@ -543,6 +565,10 @@ static struct coren_memo_exec *open_exec(struct coren_memo_exp *e,
 	}
 	if (a->isolate && !e->exec)
 		tool_usage_error("--isolate goes with --exec");
+	if (e->timeout > 0 && e->exec && !a->isolate)
+		tool_usage_error("--timeout goes with --cmd, --coproc or "
+				 "--isolate (a plugin in this process cannot "
+				 "be stopped)");
 	if (e->exec && a->isolate) {
 		char self[PATH_MAX];
 		const char **argv = calloc(4 + 2 * a->ndirs, sizeof *argv);

@@ -8,12 +8,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -108,6 +110,7 @@ void coren_memo_exec_free(struct coren_memo_exec *x)
 		return;
 	coren_plugin_free(x->plugin);
 	memo_argv_free(x->argv);
+	free(x->prog);
 	free(x);
 }
 
@@ -161,6 +164,74 @@ enum coren_err coren_memo_exec_chunk_cost(const struct coren_memo_exec *x,
 	free(vidx);
 	*out = sum;
 	return rc;
+}
+
+/* ---- retries ---------------------------------------------------------- */
+
+/* Moves the outcome of point k of sub (a retry) to point i of b. */
+static void retry_take(struct exec_batch *b, size_t i, struct exec_batch *sub,
+		       size_t k)
+{
+	free(b->errs[i]);
+	b->errs[i] = sub->errs[k];
+	sub->errs[k] = NULL;
+	if (!b->errs[i])
+		batch_value(b, i, sub->vals.data + sub->voff[k], sub->vlen[k]);
+}
+
+/* Runs the failed points of b again as one batch; false when none failed
+ * or the retry batch cannot be made. */
+static bool retry_failed(struct coren_memo_exec *x, void *w,
+			 struct exec_batch *b)
+{
+	size_t na = coren_memo_plan_naxes(b->plan), nf = 0, k = 0;
+	size_t *at, *vidx;
+	struct exec_batch sub = {.plan = b->plan, .stop = b->stop};
+
+	for (size_t i = 0; i < b->n; i++)
+		nf += b->errs[i] != NULL;
+	if (!nf)
+		return false;
+	at = malloc(nf * sizeof *at);
+	vidx = malloc(nf * (na ? na : 1) * sizeof *vidx);
+	sub.voff = calloc(nf, sizeof *sub.voff);
+	sub.vlen = calloc(nf, sizeof *sub.vlen);
+	sub.errs = calloc(nf, sizeof *sub.errs);
+	coren_buf_init(&sub.vals, 0);
+	if (at && vidx && sub.voff && sub.vlen && sub.errs) {
+		for (size_t i = 0; i < b->n; i++)
+			if (b->errs[i]) {
+				memcpy(vidx + k * na, b->vidx + i * na,
+				       na * sizeof *vidx);
+				at[k++] = i;
+			}
+		sub.n = nf;
+		sub.vidx = vidx;
+		x->vt->run(w, &sub);
+		for (k = 0; k < nf; k++)
+			retry_take(b, at[k], &sub, k);
+	}
+	for (k = 0; sub.errs && k < nf; k++)
+		free(sub.errs[k]);
+	coren_buf_release(&sub.vals);
+	free(sub.voff);
+	free(sub.vlen);
+	free(sub.errs);
+	free(vidx);
+	free(at);
+	return sub.n != 0;
+}
+
+void memo_exec_run(struct coren_memo_exec *x, void *w, struct exec_batch *b)
+{
+	unsigned retries = coren_memo_plan_exp(b->plan)->retries;
+
+	x->vt->run(w, b);
+	/* a stop fails every point "interrupted": running them again would
+	 * only delay the stop */
+	for (unsigned t = 0; t < retries && !(b->stop && *b->stop); t++)
+		if (!retry_failed(x, w, b))
+			break;
 }
 
 /* ---- in-process plugin ---------------------------------------------------- */
@@ -306,6 +377,78 @@ enum coren_err coren_memo_exec_plugin(const char *spec,
 
 /* ---- processes -------------------------------------------------------- */
 
+/* Every child of --cmd and --coproc leads its own process group (its id is
+ * the child's pid): killing -pid reaches what it started too (sh -c 'a &
+ * b'), and a terminal's ^C reaches swarm-run alone, which ends them. */
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* How long poll may wait: short enough to see a stop (100 ms) and not
+ * past the deadline (0: none). */
+static int poll_ms(double deadline)
+{
+	double left;
+
+	if (!deadline)
+		return 100;
+	left = (deadline - now_s()) * 1000;
+	return left <= 0 ? 0 : left < 100 ? (int)left + 1 : 100;
+}
+
+/* Whether path is a regular file we may execute: 1 yes, 0 no such
+ * file, -1 there but not runnable. */
+static int runnable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return 0;
+	return S_ISREG(st.st_mode) && !access(path, X_OK) ? 1 : -1;
+}
+
+/* prog resolved as execvp would (a name without '/' through PATH), once,
+ * before the run: a typo is one usage error, not a failed point each. */
+static enum coren_err find_program(const char *prog, char **out,
+				   struct coren_error *err)
+{
+	const char *path = getenv("PATH"), *p;
+	int found = strchr(prog, '/') ? runnable(prog) : 0;
+
+	*out = found > 0 ? strdup(prog) : NULL;
+	if (!path)
+		path = "/usr/local/bin:/bin:/usr/bin"; /* execvp's default */
+	for (p = path; !strchr(prog, '/') && found <= 0 && p;) {
+		const char *end = strchr(p, ':');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		char *cand = NULL;
+		int r;
+
+		if (asprintf(&cand, "%.*s%s%s", (int)n, n ? p : ".", "/",
+			     prog) < 0)
+			return coren_error_set(err, COREN_ERR_NOMEM,
+					       "out of memory");
+		r = runnable(cand);
+		found = r > 0 || found == 0 ? r : found;
+		if (r > 0)
+			*out = cand;
+		else
+			free(cand);
+		p = end ? end + 1 : NULL;
+	}
+	if (found > 0)
+		return *out ? COREN_OK
+			    : coren_error_set(err, COREN_ERR_NOMEM,
+					      "out of memory");
+	return coren_error_set(err, COREN_ERR_USAGE, "cannot run '%s': %s",
+			       prog, found ? "not executable" : "not found");
+}
+
 /* The environment of a child: ours without SWARM_* plus vars (each
  * "NAME=VALUE", malloc'd; the array and strings are the caller's). */
 static char **child_env(char **vars, size_t nvars)
@@ -351,28 +494,50 @@ static int is_ident(const char *s)
 	return 1;
 }
 
-/* Spawns argv with stdin from in_fd (-1: /dev/null... inherited) and
- * stdout to out_fd; the child's other ends are closed by O_CLOEXEC. */
-static int spawn(char *const *argv, char **env, int in_fd, int out_fd,
-		 pid_t *pid)
+/* Spawns x's program in a new process group, stdin from in_fd (-1:
+ * /dev/null), stdout to out_fd; the child's other ends are closed by
+ * O_CLOEXEC. SIGPIPE is reset: we ignore it, the child should not. */
+static int spawn(const struct coren_memo_exec *x, char *const *argv, char **env,
+		 int in_fd, int out_fd, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	sigset_t none;
+	sigset_t none, def;
 	int rc;
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&at);
 	sigemptyset(&none);
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
 	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
+	posix_spawnattr_setsigdefault(&at, &def);
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
+					  POSIX_SPAWN_SETSIGDEF |
+					  POSIX_SPAWN_SETPGROUP);
 	if (in_fd >= 0)
 		posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
+	else
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY,
+						 0);
 	posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-	rc = posix_spawnp(pid, argv[0], &fa, &at, argv, env);
+	rc = posix_spawn(pid, x->prog, &fa, &at, argv, env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	return rc;
+}
+
+/* Kills the whole group of pid (signalled before pid is reaped, so the
+ * group id cannot have been reused) and reaps pid; its wait status. */
+static int kill_group(pid_t pid)
+{
+	int status = 0;
+
+	kill(-pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
 }
 
 /* Why a child ended badly, or NULL if it exited 0. */
@@ -390,32 +555,68 @@ static const char *status_text(int status, char *buf, size_t n)
 	return buf;
 }
 
+static enum coren_err argv_exec(const char *const *argv,
+				const struct exec_vt *vt,
+				struct coren_memo_exec **out,
+				struct coren_error *err)
+{
+	struct coren_memo_exec *x;
+	enum coren_err rc;
+
+	*out = NULL;
+	if (!argv || !argv[0] || !argv[0][0])
+		return coren_error_set(err, COREN_ERR_USAGE, "empty command");
+	x = calloc(1, sizeof *x);
+	if (!x || !(x->argv = memo_argv_copy(argv))) {
+		free(x);
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	}
+	rc = find_program(argv[0], &x->prog, err);
+	if (rc) {
+		coren_memo_exec_free(x);
+		return rc;
+	}
+	x->vt = vt;
+	*out = x;
+	return COREN_OK;
+}
+
 /* ---- a command per point ---------------------------------------------- */
 
 struct cmd_worker {
 	struct coren_memo_exec *x;
 	const struct coren_memo_plan *plan;
+	double timeout; /* seconds per point, 0: none */
 	struct coren_buf out;
 };
+
+/* The JSON value of name for a point (vidx NULL: an axis's first value),
+ * or NULL when name is neither an axis nor a param. */
+static const json_t *lookup(const struct coren_memo_plan *p, const size_t *vidx,
+			    const char *name, size_t n)
+{
+	const struct coren_memo_exp *e = coren_memo_plan_exp(p);
+	char key[256];
+
+	if (n >= sizeof key)
+		return NULL;
+	memcpy(key, name, n);
+	key[n] = '\0';
+	for (size_t a = 0; a < e->naxes; a++)
+		if (!strcmp(e->axes[a].name, key))
+			return json_array_get(e->axes[a].values,
+					      vidx ? vidx[a] : 0);
+	return json_object_get(e->params, key);
+}
 
 /* The text a placeholder stands for: a string's content, else JSON. */
 static enum coren_err placeholder(const struct coren_memo_plan *p,
 				  const size_t *vidx, const char *name,
 				  size_t n, struct coren_buf *b)
 {
-	const struct coren_memo_exp *e = coren_memo_plan_exp(p);
-	const json_t *v = NULL;
-	char key[256];
+	const json_t *v = lookup(p, vidx, name, n);
 
-	if (n >= sizeof key)
-		return COREN_ERR_NOTFOUND;
-	memcpy(key, name, n);
-	key[n] = '\0';
-	for (size_t a = 0; a < e->naxes && !v; a++)
-		if (!strcmp(e->axes[a].name, key))
-			v = vidx ? json_array_get(e->axes[a].values, vidx[a])
-				 : json_array_get(e->axes[a].values, 0);
-	if (!v && !(v = json_object_get(e->params, key)))
+	if (!v)
 		return COREN_ERR_NOTFOUND;
 	if (json_is_string(v))
 		return coren_buf_append(b, json_string_value(v),
@@ -456,22 +657,76 @@ static enum coren_err expand(const struct coren_memo_plan *p, const size_t *vidx
 	return rc;
 }
 
+static bool has_nul(const json_t *v)
+{
+	return json_is_string(v) &&
+	       strlen(json_string_value(v)) != json_string_length(v);
+}
+
+/* Whether argv names {name} (an argument is a C string: it cannot carry a
+ * NUL byte, so a value that has one would be cut silently). */
+static bool substituted(char **argv, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; *argv; argv++)
+		for (const char *s = strchr(*argv, '{'); s;
+		     s = strchr(s + 1, '{'))
+			if (!strncmp(s + 1, name, n) && s[1 + n] == '}')
+				return true;
+	return false;
+}
+
+/* Refuses a string value with a NUL byte where it would become an
+ * argument or an environment value: an axis exported as SWARM_V_<axis>
+ * or substituted, a param substituted. (SWARM_POINT and SWARM_PARAMS are
+ * JSON, where a NUL is written \u0000.) */
+static enum coren_err check_nul(struct coren_memo_exec *x,
+				const struct coren_memo_plan *p,
+				struct coren_error *err)
+{
+	const struct coren_memo_exp *e = coren_memo_plan_exp(p);
+	const char *key;
+	json_t *v;
+
+	for (size_t a = 0; a < e->naxes; a++) {
+		if (!is_ident(e->axes[a].name) &&
+		    !substituted(x->argv, e->axes[a].name))
+			continue;
+		for (size_t i = 0; i < json_array_size(e->axes[a].values); i++)
+			if (has_nul(json_array_get(e->axes[a].values, i)))
+				return coren_error_set(
+				    err, COREN_ERR_USAGE,
+				    "--cmd: value %zu of axis '%s' contains "
+				    "a NUL byte, which a command argument "
+				    "cannot carry",
+				    i + 1, e->axes[a].name);
+	}
+	json_object_foreach(e->params, key, v) {
+		if (has_nul(v) && substituted(x->argv, key))
+			return coren_error_set(
+			    err, COREN_ERR_USAGE,
+			    "--cmd: param '%s' contains a NUL "
+			    "byte, which a command argument "
+			    "cannot carry",
+			    key);
+	}
+	return COREN_OK;
+}
+
 static enum coren_err cmd_open(struct coren_memo_exec *x,
 			       const struct coren_memo_plan *p, void **out,
 			       struct coren_error *err)
 {
-	struct cmd_worker *w = calloc(1, sizeof *w);
+	struct cmd_worker *w;
 	struct coren_buf b;
 
-	if (!w)
-		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	coren_buf_init(&b, 0);
 	for (char **a = x->argv; *a; a++) {
 		const char *bad = NULL;
 
 		if (expand(p, NULL, *a, &b, &bad) == COREN_ERR_NOTFOUND) {
 			coren_buf_release(&b);
-			free(w);
 			return coren_error_set(err, COREN_ERR_USAGE,
 					       "--cmd argument '%s': '%s' is not "
 					       "an axis or param (write {{ and "
@@ -480,8 +735,13 @@ static enum coren_err cmd_open(struct coren_memo_exec *x,
 		}
 	}
 	coren_buf_release(&b);
+	if (check_nul(x, p, err))
+		return err->code;
+	if (!(w = calloc(1, sizeof *w)))
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	w->x = x;
 	w->plan = p;
+	w->timeout = coren_memo_plan_exp(p)->timeout;
 	coren_buf_init(&w->out, OUTPUT_MAX);
 	*out = w;
 	return COREN_OK;
@@ -495,9 +755,11 @@ static void cmd_close(void *p)
 	free(w);
 }
 
-/* Reads the child's stdout to EOF into w->out, killing it on stop. */
+/* Reads the child's stdout to EOF into w->out. On a stop, past the
+ * deadline (0: none) or past the cap, the child's group is killed and the
+ * reason returned. */
 static const char *collect(struct cmd_worker *w, int fd, pid_t pid,
-			   volatile sig_atomic_t *stop)
+			   volatile sig_atomic_t *stop, double deadline)
 {
 	char buf[65536];
 
@@ -507,10 +769,14 @@ static const char *collect(struct cmd_worker *w, int fd, pid_t pid,
 		ssize_t n;
 
 		if (stop && *stop) {
-			kill(pid, SIGTERM);
+			kill(-pid, SIGKILL);
 			return "interrupted";
 		}
-		if (poll(&pf, 1, 100) == 0)
+		if (deadline && now_s() >= deadline) {
+			kill(-pid, SIGKILL);
+			return "timeout";
+		}
+		if (poll(&pf, 1, poll_ms(deadline)) == 0)
 			continue;
 		n = read(fd, buf, sizeof buf);
 		if (n < 0 && errno == EINTR)
@@ -518,78 +784,126 @@ static const char *collect(struct cmd_worker *w, int fd, pid_t pid,
 		if (n <= 0)
 			return n < 0 ? strerror(errno) : NULL;
 		if (coren_buf_append(&w->out, buf, (size_t)n)) {
-			kill(pid, SIGKILL);
+			kill(-pid, SIGKILL);
 			return "output longer than 16 MiB";
 		}
 	}
 }
 
+/* Reaps pid after its output ended. A child may close stdout and run on,
+ * so the wait too ends at a stop or the deadline (polling: waitpid has no
+ * timeout), killing its group; the reason, or NULL with *status set. */
+static const char *reap(pid_t pid, int *status, volatile sig_atomic_t *stop,
+			double deadline)
+{
+	long ns = 20000; /* most children are gone by EOF: poll fast first */
+
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+
+		if (r == pid || (r < 0 && errno != EINTR))
+			return NULL;
+		if ((stop && *stop) || (deadline && now_s() >= deadline)) {
+			*status = kill_group(pid);
+			return stop && *stop ? "interrupted" : "timeout";
+		}
+		nanosleep(&(struct timespec){0, ns}, NULL);
+		ns = ns < 10000000 ? ns * 2 : ns;
+	}
+}
+
+/* argv and the environment of point vidx (SWARM_POINT, SWARM_PARAMS,
+ * SWARM_V_<axis>); vars receives the malloc'd "NAME=VALUE" strings. */
+static const char *cmd_setup(struct cmd_worker *w, const size_t *vidx,
+			     char **argv, char **vars, size_t *nv, char ***env)
+{
+	size_t na = coren_memo_plan_naxes(w->plan);
+	const char *params = coren_memo_plan_params_text(w->plan), *bad;
+	struct coren_buf t;
+	const char *fail = NULL;
+
+	coren_buf_init(&t, 0);
+	for (size_t a = 0; !fail && w->x->argv[a]; a++)
+		if (expand(w->plan, vidx, w->x->argv[a], &t, &bad) ||
+		    !(argv[a] = strdup(t.data)))
+			fail = "out of memory";
+	t.len = 0;
+	if (!fail && coren_memo_plan_point_text(w->plan, vidx, &t))
+		fail = "out of memory";
+	if (!fail) {
+		vars[(*nv)++] = env_var("SWARM_POINT", t.data, t.len);
+		vars[(*nv)++] = env_var("SWARM_PARAMS", params, strlen(params));
+	}
+	for (size_t a = 0; !fail && a < na; a++) {
+		const char *name = coren_memo_plan_axis_name(w->plan, a);
+		char var[300];
+
+		if (!is_ident(name) || strlen(name) > 256)
+			continue;
+		snprintf(var, sizeof var, "SWARM_V_%s", name);
+		t.len = 0;
+		placeholder(w->plan, vidx, name, strlen(name), &t);
+		vars[(*nv)++] = env_var(var, t.data ? t.data : "", t.len);
+	}
+	if (!fail && !(*env = child_env(vars, *nv)))
+		fail = "out of memory";
+	coren_buf_release(&t);
+	return fail;
+}
+
+/* Runs the point's process and takes its output as the value. */
+static void cmd_exec(struct cmd_worker *w, struct exec_batch *b, size_t i,
+		     char **argv, char **env)
+{
+	double deadline = w->timeout > 0 ? now_s() + w->timeout : 0;
+	int fds[2], status = 0, rc;
+	const char *fail;
+	char why[128];
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC)) {
+		batch_fail(b, i, "%s", strerror(errno));
+		return;
+	}
+	rc = spawn(w->x, argv, env, -1, fds[1], &pid);
+	close(fds[1]);
+	if (rc) {
+		close(fds[0]);
+		batch_fail(b, i, "cannot run '%s': %s", argv[0], strerror(rc));
+		return;
+	}
+	fail = collect(w, fds[0], pid, b->stop, deadline);
+	close(fds[0]);
+	if (fail)
+		status = kill_group(pid);
+	else
+		fail = reap(pid, &status, b->stop, deadline);
+	if (!fail)
+		fail = status_text(status, why, sizeof why);
+	if (fail)
+		batch_fail(b, i, "%s", fail);
+	else
+		batch_output(b, i, w->out.data ? w->out.data : "", w->out.len);
+}
+
 static void cmd_point(struct cmd_worker *w, struct exec_batch *b, size_t i)
 {
-	size_t na = coren_memo_plan_naxes(w->plan), argc = 0;
-	const size_t *vidx = b->vidx + i * na;
-	struct coren_buf t, pt;
-	char **argv, **vars, **env = NULL, why[128];
-	size_t nv = 0;
-	const char *bad, *fail = NULL;
-	int fds[2] = {-1, -1}, status = 0, rc;
-	pid_t pid;
+	size_t na = coren_memo_plan_naxes(w->plan), argc = 0, nv = 0;
+	char **argv, **vars, **env = NULL;
+	const char *fail = NULL;
 
 	while (w->x->argv[argc])
 		argc++;
 	argv = calloc(argc + 1, sizeof *argv);
 	vars = calloc(na + 3, sizeof *vars);
-	coren_buf_init(&t, 0);
-	coren_buf_init(&pt, 0);
 	if (!argv || !vars)
 		fail = "out of memory";
-	for (size_t a = 0; !fail && a < argc; a++) {
-		if (expand(w->plan, vidx, w->x->argv[a], &t, &bad))
-			fail = "out of memory";
-		else if (!(argv[a] = strdup(t.data)))
-			fail = "out of memory";
-	}
-	if (!fail && !coren_memo_plan_point_text(w->plan, vidx, &pt)) {
-		const char *params = coren_memo_plan_params_text(w->plan);
-
-		vars[nv++] = env_var("SWARM_POINT", pt.data, pt.len);
-		vars[nv++] = env_var("SWARM_PARAMS", params, strlen(params));
-		for (size_t a = 0; a < na; a++) {
-			const char *name = coren_memo_plan_axis_name(w->plan, a);
-			char var[300];
-
-			if (!is_ident(name) || strlen(name) > 256)
-				continue;
-			snprintf(var, sizeof var, "SWARM_V_%s", name);
-			t.len = 0;
-			placeholder(w->plan, vidx, name, strlen(name), &t);
-			vars[nv++] = env_var(var, t.data ? t.data : "", t.len);
-		}
-		env = child_env(vars, nv);
-	}
-	if (!fail && (!env || pipe2(fds, O_CLOEXEC)))
-		fail = env ? strerror(errno) : "out of memory";
-	if (!fail && (rc = spawn(argv, env, -1, fds[1], &pid))) {
-		snprintf(why, sizeof why, "cannot run '%s': %s", argv[0],
-			 strerror(rc));
-		fail = why;
-	} else if (!fail) {
-		close(fds[1]);
-		fds[1] = -1;
-		fail = collect(w, fds[0], pid, b->stop);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		if (!fail && (fail = status_text(status, why, sizeof why)))
-			;
-		else if (!fail)
-			batch_output(b, i, w->out.data ? w->out.data : "",
-				     w->out.len);
-	}
+	else
+		fail = cmd_setup(w, b->vidx + i * na, argv, vars, &nv, &env);
 	if (fail)
 		batch_fail(b, i, "%s", fail);
-	for (int k = 0; k < 2; k++)
-		if (fds[k] >= 0)
-			close(fds[k]);
+	else
+		cmd_exec(w, b, i, argv, env);
 	for (size_t a = 0; argv && a < argc; a++)
 		free(argv[a]);
 	for (size_t a = 0; a < nv; a++)
@@ -597,8 +911,6 @@ static void cmd_point(struct cmd_worker *w, struct exec_batch *b, size_t i)
 	free(argv);
 	free(vars);
 	free(env);
-	coren_buf_release(&t);
-	coren_buf_release(&pt);
 }
 
 static void cmd_run(void *p, struct exec_batch *b)
@@ -613,25 +925,6 @@ static void cmd_run(void *p, struct exec_batch *b)
 
 static const struct exec_vt cmd_vt = {cmd_open, cmd_run, cmd_close};
 
-static enum coren_err argv_exec(const char *const *argv, const struct exec_vt *vt,
-				struct coren_memo_exec **out,
-				struct coren_error *err)
-{
-	struct coren_memo_exec *x;
-
-	*out = NULL;
-	if (!argv || !argv[0] || !argv[0][0])
-		return coren_error_set(err, COREN_ERR_USAGE, "empty command");
-	x = calloc(1, sizeof *x);
-	if (!x || !(x->argv = memo_argv_copy(argv))) {
-		free(x);
-		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-	}
-	x->vt = vt;
-	*out = x;
-	return COREN_OK;
-}
-
 enum coren_err coren_memo_exec_cmd(const char *const *argv,
 				   struct coren_memo_exec **out,
 				   struct coren_error *err)
@@ -645,40 +938,74 @@ enum coren_err coren_memo_exec_cmd(const char *const *argv,
 
 /* ---- a co-process per worker ------------------------------------------ */
 
+/* Protocol v2 (coren-records(5)): every point line carries a seq, unique
+ * over the worker's life (a restarted co-process continues the count), and
+ * every answer names its point by seq and/or point. Answers are matched,
+ * never counted: a line that matches no outstanding point is a protocol
+ * error that ends the co-process, so no value can land on another point. */
+
 struct coproc_worker {
 	struct coren_memo_exec *x;
 	const struct coren_memo_plan *plan;
-	pid_t pid; /* 0: not running */
-	int to, from;
+	double timeout;		   /* seconds an answer may take, 0: none */
+	pid_t pid;		   /* 0: not running; else also its group */
+	int to, from;		   /* its stdin, its stdout (non-blocking) */
+	uint64_t seq;		   /* the last seq sent */
 	struct coren_buf in, line; /* what we send, what came back */
 	char why[160];		   /* how the last one ended */
 };
 
-static void coproc_reap(struct coproc_worker *w, bool kill_it)
-{
-	int status = 0;
+/* One batch's exchange with one co-process: the points of b not yet done,
+ * sent with seqs base, base + 1, ... base + n - 1. */
+struct round {
+	struct exec_batch *b;
+	bool *done;  /* b->n: answered (a value or an error) or failed */
+	size_t left; /* points of b not done */
+	size_t *idx; /* the batch index of the point sent with seq base + k */
+	size_t n;    /* points sent in this round */
+	uint64_t base;
+	size_t next;  /* no point of idx[0..next) is outstanding */
+	json_t **pts; /* b->n points as JSON, made for answers naming a point */
+	size_t sent;  /* bytes of w->in written */
+	double since; /* when the co-process could last start on a point */
+	char why[240];
+};
 
+static const char timed_out[] = "timeout";
+
+/* Ends the co-process at once (a timeout, a protocol error, a stop): its
+ * group is killed, and what it had written is dropped. */
+static void coproc_kill(struct coproc_worker *w)
+{
 	if (w->to >= 0)
 		close(w->to);
 	if (w->from >= 0)
 		close(w->from);
 	w->to = w->from = -1;
-	if (!w->pid)
-		return;
-	if (kill_it)
-		kill(w->pid, SIGKILL);
-	for (int i = 0; !kill_it && i < 200; i++) {
-		if (waitpid(w->pid, &status, WNOHANG) == w->pid)
-			goto reaped;
-		nanosleep(&(struct timespec){0, 10000000}, NULL);
-	}
-	kill(w->pid, SIGKILL);
-	while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
-		;
-reaped:
-	if (!status_text(status, w->why, sizeof w->why))
+	if (w->pid && !status_text(kill_group(w->pid), w->why, sizeof w->why))
 		snprintf(w->why, sizeof w->why, "exited");
 	w->pid = 0;
+	w->line.len = 0;
+}
+
+/* Ends the co-process gently: EOF on its stdin, 2 s to exit, then kill. */
+static void coproc_reap(struct coproc_worker *w)
+{
+	int status = 0;
+
+	if (w->to >= 0)
+		close(w->to);
+	w->to = -1;
+	for (int i = 0; w->pid && i < 200; i++) {
+		if (waitpid(w->pid, &status, WNOHANG) == w->pid) {
+			if (!status_text(status, w->why, sizeof w->why))
+				snprintf(w->why, sizeof w->why, "exited");
+			w->pid = 0;
+			break;
+		}
+		nanosleep(&(struct timespec){0, 10000000}, NULL);
+	}
+	coproc_kill(w);
 }
 
 static enum coren_err coproc_start(struct coproc_worker *w,
@@ -690,7 +1017,7 @@ static enum coren_err coproc_start(struct coproc_worker *w,
 	int in[2] = {-1, -1}, out[2] = {-1, -1}, rc = ENOMEM;
 
 	if (env && !pipe2(in, O_CLOEXEC) && !pipe2(out, O_CLOEXEC))
-		rc = spawn(w->x->argv, env, in[0], out[1], &w->pid);
+		rc = spawn(w->x, w->x->argv, env, in[0], out[1], &w->pid);
 	else if (env)
 		rc = errno;
 	free(env);
@@ -701,9 +1028,10 @@ static enum coren_err coproc_start(struct coproc_worker *w,
 		close(out[1]);
 	w->to = in[1];
 	w->from = out[0];
+	w->line.len = 0;
 	if (rc) {
 		w->pid = 0;
-		coproc_reap(w, false);
+		coproc_kill(w);
 		return coren_error_set(err, COREN_ERR_USAGE,
 				       "cannot start '%s': %s", w->x->argv[0],
 				       strerror(rc));
@@ -713,27 +1041,22 @@ static enum coren_err coproc_start(struct coproc_worker *w,
 	return COREN_OK;
 }
 
+/* A worker; its co-process starts with its first batch, so a run with
+ * nothing to compute starts none. */
 static enum coren_err coproc_open(struct coren_memo_exec *x,
 				  const struct coren_memo_plan *p, void **out,
 				  struct coren_error *err)
 {
 	struct coproc_worker *w = calloc(1, sizeof *w);
-	enum coren_err rc;
 
 	if (!w)
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	w->x = x;
 	w->plan = p;
+	w->timeout = coren_memo_plan_exp(p)->timeout;
 	w->to = w->from = -1;
 	coren_buf_init(&w->in, 0);
 	coren_buf_init(&w->line, OUTPUT_MAX);
-	rc = coproc_start(w, err);
-	if (rc) {
-		coren_buf_release(&w->in);
-		coren_buf_release(&w->line);
-		free(w);
-		return rc;
-	}
 	*out = w;
 	return COREN_OK;
 }
@@ -742,107 +1065,310 @@ static void coproc_close(void *p)
 {
 	struct coproc_worker *w = p;
 
-	coproc_reap(w, false);
+	coproc_reap(w);
 	coren_buf_release(&w->in);
 	coren_buf_release(&w->line);
 	free(w);
 }
 
-/* One answer line for point i. */
-static void coproc_answer(struct exec_batch *b, size_t i, const char *s,
-			  size_t len)
+/* Point i of the round's batch as JSON (NULL when out of memory). */
+static const json_t *round_point(struct coproc_worker *w, struct round *rd,
+				 size_t i)
 {
-	json_t *rec = NULL, *v;
-	const char *type;
+	size_t na = coren_memo_plan_naxes(w->plan);
 
-	if (len && s[0] == '{')
-		rec = coren_json_parse(s, len, NULL);
-	type = json_string_value(json_object_get(rec, "type"));
-	if (type && !strcmp(type, "result") &&
-	    (v = json_object_get(rec, "value")))
-		batch_json(b, i, v);
-	else if (type && !strcmp(type, "error"))
-		batch_fail(b, i, "%s",
-			   json_string_value(json_object_get(rec, "reason"))
-				   ? json_string_value(
-					     json_object_get(rec, "reason"))
-				   : "the co-process reported an error");
-	else
-		batch_output(b, i, s, len);
-	json_decref(rec);
+	if (!rd->pts && !(rd->pts = calloc(rd->b->n, sizeof *rd->pts)))
+		return NULL;
+	if (!rd->pts[i])
+		rd->pts[i] =
+		    coren_memo_plan_point_json(w->plan, rd->b->vidx + i * na);
+	return rd->pts[i];
 }
 
-/* Splits what arrived into answer lines; returns points answered. */
-static size_t coproc_lines(struct coproc_worker *w, struct exec_batch *b,
-			   size_t done)
+/* The outstanding point an answer names by its point alone; the send
+ * order is tried first, so answers in order cost one comparison. */
+static size_t by_point(struct coproc_worker *w, struct round *rd,
+		       const json_t *pt, char *what, size_t n)
+{
+	for (size_t k = rd->next; k < rd->n; k++)
+		if (!rd->done[rd->idx[k]] &&
+		    json_equal(pt, round_point(w, rd, rd->idx[k])))
+			return rd->idx[k];
+	snprintf(what, n, "\"point\" is not an outstanding point");
+	return SIZE_MAX;
+}
+
+/* The batch index of the point an answer names, or SIZE_MAX with what
+ * set. */
+static size_t answer_index(struct coproc_worker *w, struct round *rd,
+			   const json_t *rec, char *what, size_t n)
+{
+	const json_t *sj = json_object_get(rec, "seq");
+	const json_t *pt = json_object_get(rec, "point");
+	uint64_t seq;
+	size_t i;
+
+	if (!sj && !pt) {
+		snprintf(what, n,
+			 "an answer without \"seq\" (protocol v2, "
+			 "coren-records(5))");
+		return SIZE_MAX;
+	}
+	if (!sj)
+		return by_point(w, rd, pt, what, n);
+	if (coren_json_get_u64(sj, &seq)) {
+		snprintf(what, n, "\"seq\" is not an unsigned integer");
+		return SIZE_MAX;
+	}
+	if (seq < rd->base || seq - rd->base >= rd->n) {
+		snprintf(what, n, "seq %" PRIu64 " is not an outstanding point",
+			 seq);
+		return SIZE_MAX;
+	}
+	i = rd->idx[seq - rd->base];
+	if (rd->done[i])
+		snprintf(what, n, "a second answer for seq %" PRIu64, seq);
+	else if (pt && !json_equal(pt, round_point(w, rd, i)))
+		snprintf(what, n,
+			 "seq %" PRIu64 " and \"point\" name "
+			 "different points",
+			 seq);
+	else
+		return i;
+	return SIZE_MAX;
+}
+
+/* The reason of a protocol error: what, and the line quoted (80 bytes at
+ * most, bytes other than printable ASCII as '?': a reason is text). */
+static void protocol_error(struct round *rd, const char *what, const char *s,
+			   size_t len)
+{
+	char q[84];
+	size_t k = 0;
+
+	for (; k < len && k < 80; k++)
+		q[k] = s[k] >= 0x20 && s[k] < 0x7f ? s[k] : '?';
+	q[k] = '\0';
+	snprintf(rd->why, sizeof rd->why, "protocol error: %s: '%s'%s", what, q,
+		 len > 80 ? "..." : "");
+}
+
+/* Takes one answer line; false on a protocol error (rd->why). */
+static bool coproc_answer(struct coproc_worker *w, struct round *rd,
+			  const char *s, size_t len)
+{
+	json_t *rec = NULL, *v = NULL;
+	struct coren_error perr = {0};
+	const char *type, *reason;
+	char what[160] = "";
+	size_t i = SIZE_MAX;
+
+	if (len && s[len - 1] == '\r')
+		len--;
+	if (len && s[0] == '{')
+		rec = coren_json_parse(s, len, &perr);
+	type = json_string_value(json_object_get(rec, "type"));
+	if (len && s[0] == '{' && !rec)
+		snprintf(what, sizeof what, "not JSON (%.100s)", perr.msg);
+	else if (!json_is_object(rec))
+		snprintf(what, sizeof what,
+			 "not a JSON object (an answer is {\"type\":\"result\","
+			 "\"seq\":S,\"value\":V}, coren-records(5))");
+	else if (!type || (strcmp(type, "result") && strcmp(type, "error")))
+		snprintf(what, sizeof what, "not a result or error record");
+	else if ((i = answer_index(w, rd, rec, what, sizeof what)) == SIZE_MAX)
+		;
+	else if (!strcmp(type, "result") &&
+		 !(v = json_object_get(rec, "value")))
+		snprintf(what, sizeof what, "a result without \"value\"");
+	if (what[0]) {
+		protocol_error(rd, what, s, len);
+		json_decref(rec);
+		return false;
+	}
+	reason = json_string_value(json_object_get(rec, "reason"));
+	if (v)
+		batch_json(rd->b, i, v);
+	else
+		batch_fail(rd->b, i, "%s",
+			   reason ? reason
+				  : "the co-process reported an error");
+	json_decref(rec);
+	rd->done[i] = true;
+	rd->left--;
+	rd->since = now_s(); /* it may start on the next point now */
+	while (rd->next < rd->n && rd->done[rd->idx[rd->next]])
+		rd->next++;
+	return true;
+}
+
+/* Takes the complete lines that arrived, up to the batch's last answer
+ * (what follows is the next batch's to judge); false on a protocol
+ * error. */
+static bool coproc_lines(struct coproc_worker *w, struct round *rd)
 {
 	char *s = w->line.data, *end = s + w->line.len, *nl;
+	bool ok = true;
 
-	while (done < b->n && s < end && (nl = memchr(s, '\n', (size_t)(end - s)))) {
-		coproc_answer(b, done++, s, (size_t)(nl - s));
+	while (ok && rd->left && s < end &&
+	       (nl = memchr(s, '\n', (size_t)(end - s)))) {
+		ok = coproc_answer(w, rd, s, (size_t)(nl - s));
 		s = nl + 1;
 	}
 	memmove(w->line.data, s, (size_t)(end - s));
 	w->line.len = (size_t)(end - s);
-	return done;
+	return ok;
+}
+
+/* Starts the co-process if it is not running and fills w->in with the
+ * point lines of every point of the batch not done, each a new seq. */
+static const char *round_start(struct coproc_worker *w, struct round *rd,
+			       struct coren_error *err)
+{
+	size_t na = coren_memo_plan_naxes(w->plan);
+	char head[64];
+
+	if (!w->pid && coproc_start(w, err))
+		return err->msg;
+	w->in.len = 0;
+	rd->n = rd->next = rd->sent = 0;
+	rd->base = w->seq + 1;
+	for (size_t i = 0; i < rd->b->n; i++) {
+		if (rd->done[i])
+			continue;
+		snprintf(head, sizeof head,
+			 "{\"type\":\"point\",\"seq\":%" PRIu64 ",\"point\":",
+			 ++w->seq);
+		if (coren_buf_append(&w->in, head, strlen(head)) ||
+		    coren_memo_plan_point_text(w->plan, rd->b->vidx + i * na,
+					       &w->in) ||
+		    coren_buf_append(&w->in, "}\n", 2))
+			return "out of memory";
+		rd->idx[rd->n++] = i;
+	}
+	rd->since = now_s();
+	return NULL;
+}
+
+static void round_write(struct coproc_worker *w, struct round *rd)
+{
+	ssize_t n = write(w->to, w->in.data + rd->sent, w->in.len - rd->sent);
+
+	if (n > 0) {
+		rd->sent += (size_t)n;
+		if (rd->sent ==
+		    w->in.len) /* the whole batch is its to work on */
+			rd->since = now_s();
+	} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		rd->sent = w->in.len; /* it closed stdin: read what it says */
+	}
+}
+
+/* Reads what the co-process wrote; NULL, or why the round's outstanding
+ * points fail. */
+static const char *round_read(struct coproc_worker *w, struct round *rd)
+{
+	char buf[65536];
+	ssize_t n = read(w->from, buf, sizeof buf);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return NULL;
+	if (n <= 0) {
+		coproc_reap(w);
+		snprintf(rd->why, sizeof rd->why, "the co-process ended: %s",
+			 w->why);
+		return rd->why;
+	}
+	if (coren_buf_append(&w->line, buf, (size_t)n)) {
+		coproc_kill(w);
+		return "co-process answer longer than 16 MiB";
+	}
+	if (!coproc_lines(w, rd)) {
+		coproc_kill(w);
+		return rd->why;
+	}
+	return NULL;
+}
+
+/* Exchanges lines until every point of the round is answered (NULL),
+ * an answer is late (timed_out), or a failure of every outstanding
+ * point. */
+static const char *round_io(struct coproc_worker *w, struct round *rd)
+{
+	volatile sig_atomic_t *stop = rd->b->stop;
+
+	if (w->line.len && !coproc_lines(w, rd)) { /* left from last batch */
+		coproc_kill(w);
+		return rd->why;
+	}
+	while (rd->left) {
+		struct pollfd pf[2] = {
+		    {w->from, POLLIN, 0},
+		    {rd->sent < w->in.len ? w->to : -1, POLLOUT, 0}};
+		double deadline = w->timeout > 0 ? rd->since + w->timeout : 0;
+		const char *fail;
+
+		if (stop && *stop) {
+			coproc_kill(w);
+			return "interrupted";
+		}
+		if (deadline && now_s() >= deadline)
+			return timed_out;
+		if (poll(pf, 2, poll_ms(deadline)) <= 0)
+			continue;
+		if (pf[1].revents & (POLLOUT | POLLERR | POLLHUP))
+			round_write(w, rd);
+		if ((pf[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    (fail = round_read(w, rd)))
+			return fail;
+	}
+	return NULL;
+}
+
+/* A late answer: the first outstanding point (the one the co-process was
+ * on, if it works in order) fails, the co-process is killed, and the next
+ * round sends the others to a new one. */
+static void round_timeout(struct coproc_worker *w, struct round *rd)
+{
+	size_t i = rd->idx[rd->next];
+
+	coproc_kill(w);
+	batch_fail(rd->b, i, "%s", timed_out);
+	rd->done[i] = true;
+	rd->left--;
 }
 
 static void coproc_run(void *p, struct exec_batch *b)
 {
 	struct coproc_worker *w = p;
-	size_t na = coren_memo_plan_naxes(w->plan), sent = 0, done = 0;
+	struct round rd = {.b = b, .left = b->n};
 	struct coren_error err = {0};
 	const char *fail = NULL;
 
-	if (!w->pid && coproc_start(w, &err))
-		fail = err.msg;
-	w->in.len = 0;
-	w->line.len = 0;
-	for (size_t i = 0; !fail && i < b->n; i++)
-		if (coren_buf_append(&w->in, "{\"type\":\"point\",\"point\":", 24) ||
-		    coren_memo_plan_point_text(w->plan, b->vidx + i * na, &w->in) ||
-		    coren_buf_append(&w->in, "}\n", 2))
-			fail = "out of memory";
-	while (!fail && done < b->n) {
-		struct pollfd pf[2] = {{w->from, POLLIN, 0},
-				       {sent < w->in.len ? w->to : -1, POLLOUT, 0}};
-		char buf[65536];
-		ssize_t n;
-
+	rd.done = calloc(b->n ? b->n : 1, sizeof *rd.done);
+	rd.idx = calloc(b->n ? b->n : 1, sizeof *rd.idx);
+	if (!rd.done || !rd.idx)
+		fail = "out of memory";
+	while (!fail && rd.left) {
 		if (b->stop && *b->stop) {
-			coproc_reap(w, true);
+			coproc_kill(w);
 			fail = "interrupted";
-			break;
+		} else {
+			fail = round_start(w, &rd, &err);
 		}
-		if (poll(pf, 2, 100) <= 0)
-			continue;
-		if (pf[1].revents & (POLLOUT | POLLERR | POLLHUP)) {
-			n = write(w->to, w->in.data + sent, w->in.len - sent);
-			if (n > 0)
-				sent += (size_t)n;
-			else if (n < 0 && errno != EAGAIN && errno != EINTR)
-				sent = w->in.len; /* it closed stdin: read on */
-		}
-		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			n = read(w->from, buf, sizeof buf);
-			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-				coproc_reap(w, false);
-				snprintf(buf, sizeof buf, "the co-process ended: %s",
-					 w->why);
-				for (; done < b->n; done++)
-					batch_fail(b, done, "%s", buf);
-				return;
-			}
-			if (n > 0 && coren_buf_append(&w->line, buf, (size_t)n)) {
-				coproc_reap(w, true);
-				fail = "co-process answer longer than 16 MiB";
-				break;
-			}
-			done = coproc_lines(w, b, done);
+		if (!fail && (fail = round_io(w, &rd)) == timed_out) {
+			round_timeout(w, &rd);
+			fail = NULL;
 		}
 	}
-	for (; done < b->n; done++)
-		batch_fail(b, done, "%s", fail);
+	for (size_t i = 0; fail && i < b->n; i++)
+		if (!rd.done || !rd.done[i])
+			batch_fail(b, i, "%s", fail);
+	for (size_t i = 0; rd.pts && i < b->n; i++)
+		json_decref(rd.pts[i]);
+	free(rd.pts);
+	free(rd.done);
+	free(rd.idx);
 }
 
 static const struct exec_vt coproc_vt = {coproc_open, coproc_run, coproc_close};
@@ -862,29 +1388,53 @@ enum coren_err coren_memo_exec_coproc(const char *const *argv,
 
 /* ---- the worker side of --isolate ------------------------------------- */
 
+/* The head of an answer: its type and the point's "seq" echoed (else its
+ * "point", for a sender that names points only). */
+static enum coren_err serve_head(struct coren_buf *out, const char *type,
+				 const json_t *rec)
+{
+	const json_t *seq = json_object_get(rec, "seq");
+	const json_t *pt = json_object_get(rec, "point");
+	enum coren_err rc = coren_buf_append(out, "{\"type\":\"", 9);
+
+	if (!rc)
+		rc = coren_buf_append(out, type, strlen(type));
+	if (!rc && seq)
+		rc = coren_buf_append(out, "\",\"seq\":", 8);
+	else if (!rc && json_is_object(pt))
+		rc = coren_buf_append(out, "\",\"point\":", 10);
+	else if (!rc)
+		return coren_buf_append(out, "\"", 1);
+	return rc ? rc
+		  : coren_json_dumpb(seq ? seq : pt, COREN_JSON_SORT_KEYS, out);
+}
+
 static void serve_line(const struct coren_exec_ops *ops, void *state,
 		       const char *s, size_t len, struct coren_buf *out)
 {
 	struct coren_error err = {0};
 	json_t *rec = coren_json_parse(s, len, &err), *v = NULL;
 	const json_t *pt = json_object_get(rec, "point");
+	const char *why;
 	size_t at = out->len;
 
 	if (json_is_object(pt) && !ops->exec(state, pt, &v, &err) && v &&
-	    !coren_buf_append(out, "{\"type\":\"result\",\"value\":", 25) &&
+	    !serve_head(out, "result", rec) &&
+	    !coren_buf_append(out, ",\"value\":", 9) &&
 	    !coren_json_dumpb(v, 0, out) && !coren_buf_append(out, "}\n", 2)) {
 		json_decref(v);
 		json_decref(rec);
 		return;
 	}
 	json_decref(v);
-	json_decref(rec);
 	out->len = at;
-	coren_buf_append(out, "{\"type\":\"error\",\"reason\":", 25);
-	coren_json_dump_string(err.msg[0] ? err.msg : "not a point record",
-			       strlen(err.msg[0] ? err.msg : "not a point record"),
-			       out);
-	coren_buf_append(out, "}\n", 2);
+	why = err.msg[0] ? err.msg : "not a point record";
+	if (serve_head(out, "error", rec) ||
+	    coren_buf_append(out, ",\"reason\":", 10) ||
+	    coren_json_dump_string(why, strlen(why), out) ||
+	    coren_buf_append(out, "}\n", 2))
+		out->len = at; /* swarm-run sees a missing answer: a failure */
+	json_decref(rec);
 }
 
 enum coren_err coren_memo_exec_serve(struct coren_memo_exec *x,
@@ -924,6 +1474,8 @@ enum coren_err coren_memo_exec_serve(struct coren_memo_exec *x,
 		}
 		memmove(pending.data, s, (size_t)(end - s));
 		pending.len = (size_t)(end - s);
+		/* the flush rule: every point read is answered before we
+		 * read (and maybe block) again */
 		if (answers.len &&
 		    (fwrite(answers.data, 1, answers.len, out) != answers.len ||
 		     fflush(out))) {

@@ -629,14 +629,69 @@ static enum coren_err yaml_axis_order(struct coren_memo_exp *e,
 	return COREN_OK;
 }
 
+/* A duration: a number of seconds with an optional unit, the grammar of
+ * the tools' duration options (--max-age): 1.5, 30s, 500ms, 2m, 1h, 1d. */
+static enum coren_err yaml_duration(const struct coren_yaml_node *n,
+				    double *out, struct coren_error *err)
+{
+	static const struct {
+		const char *name;
+		double mult;
+	} units[] = {{"", 1},	{"s", 1},    {"ms", 1e-3},
+		     {"m", 60}, {"h", 3600}, {"d", 86400}};
+	const char *s = n->kind == COREN_YAML_SCALAR ? n->value : NULL;
+	char *end;
+	double v;
+
+	if (s && *s && *s != '-') {
+		errno = 0;
+		v = strtod(s, &end);
+		for (size_t i = 0;
+		     !errno && end != s && v >= 0 && v < HUGE_VAL &&
+		     i < sizeof units / sizeof *units;
+		     i++)
+			if (!strcmp(end, units[i].name)) {
+				*out = v * units[i].mult;
+				return COREN_OK;
+			}
+	}
+	return coren_yaml_error(n, err,
+				"expected a duration (e.g. 1.5, 30s, "
+				"2m), got '%s'",
+				s ? s : "a collection");
+}
+
+/* timeout and retries: how --cmd and --coproc points are bounded. */
+static enum coren_err yaml_run_limits(struct coren_memo_exp *e,
+				      const struct coren_yaml_node *root,
+				      struct coren_error *err)
+{
+	const struct coren_yaml_node *n;
+	uint64_t r;
+
+	if ((n = coren_yaml_get(root, "timeout")) &&
+	    yaml_duration(n, &e->timeout, err))
+		return err->code;
+	if ((n = coren_yaml_get(root, "retries"))) {
+		if (coren_yaml_get_u64(n, &r, err))
+			return err->code;
+		if (r > 1000000)
+			return coren_yaml_error(n, err,
+						"retries must be "
+						"0..1000000");
+		e->retries = (unsigned)r;
+	}
+	return COREN_OK;
+}
+
 enum coren_err coren_memo_exp_load_yaml(struct coren_memo_exp *e,
 					const struct coren_yaml_node *root,
 					struct coren_error *err)
 {
 	static const char *const keys[] = {
-		"params", "split",  "memo_chunk", "exec_chunk",
-		"cache",  "version", "workers",    "axis_order",
-		"exec",   "cmd",    "coproc",     "fn_id", NULL};
+	    "params",  "split",	  "memo_chunk", "exec_chunk", "cache",
+	    "version", "workers", "axis_order", "exec",	      "cmd",
+	    "coproc",  "timeout", "retries",	"fn_id",      NULL};
 	const struct coren_yaml_node *n;
 	uint64_t w;
 
@@ -691,7 +746,7 @@ enum coren_err coren_memo_exp_load_yaml(struct coren_memo_exp *e,
 	if ((n = coren_yaml_get(root, "axis_order")) &&
 	    yaml_axis_order(e, n, err))
 		return err->code;
-	return COREN_OK;
+	return yaml_run_limits(e, root, err);
 }
 
 /* ---- finishing -------------------------------------------------------- */

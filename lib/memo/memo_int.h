@@ -50,6 +50,12 @@ struct coren_memo_exec {
 	const struct coren_exec_ops *ops;
 	char **argv;
 	const char *kind; /* argv functions: "cmd" or "coproc" (identity) */
+	char *prog; /* argv[0] resolved through PATH (commands only) */
 };
+
+/* Runs b on worker w of x, then runs its failed points again, as smaller
+ * batches, up to the experiment's retries times (not after a stop): a
+ * point keeps its first success, or its last failure's reason. */
+void memo_exec_run(struct coren_memo_exec *x, void *w, struct exec_batch *b);
 
 #endif

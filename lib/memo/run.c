@@ -272,7 +272,7 @@ static void run_job(struct run *r, void *w, struct job *j,
 			coren_memo_plan_point(r->p, j->slots[i]->bins,
 					      j->local[i], vidx + i * r->naxes);
 		b->vidx = vidx;
-		r->x->vt->run(w, b);
+		memo_exec_run(r->x, w, b);
 	}
 	for (size_t i = 0; i < j->n; i++) {
 		struct slot *s = j->slots[i];

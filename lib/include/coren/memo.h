@@ -63,6 +63,8 @@ struct coren_memo_exp {
 	char *fn_id;	   /* --fn-id: replaces the automatic identity */
 	json_t *fn;	   /* the function's identity in chunk ids; NULL
 			      until coren_memo_exp_identify() */
+	double timeout;	  /* seconds a --cmd/--coproc point may take, 0: none */
+	unsigned retries; /* times a failed point is run again, 0: none */
 };
 
 /* An empty experiment (no axes, version "v1", exec_chunk 1). */
@@ -71,7 +73,8 @@ void coren_memo_exp_init(struct coren_memo_exp *e);
 void coren_memo_exp_release(struct coren_memo_exp *e);
 
 /* Reads an experiment file's mapping into e: params, split, memo_chunk,
- * exec_chunk, cache, version, workers, axis_order, exec, cmd, coproc, fn_id.
+ * exec_chunk, cache, version, workers, axis_order, exec, cmd, coproc,
+ * fn_id, timeout (a duration: seconds, or 30s, 2m, 1h, 500ms), retries.
  * Unknown keys and bad values are COREN_ERR_CONFIG at file:line:col. */
 enum coren_err coren_memo_exp_load_yaml(struct coren_memo_exp *e,
 					const struct coren_yaml_node *root,
@@ -311,14 +314,21 @@ enum coren_err coren_memo_exec_plugin(const char *spec,
 /* A command run per point: {name} in argv is replaced by the point's
  * value of axis (or param) name, "{{" and "}}" by braces; the environment
  * gains SWARM_POINT, SWARM_PARAMS and SWARM_V_<axis> for each axis whose
- * name is an identifier. No shell is involved. */
+ * name is an identifier. No shell is involved. Each point's process runs
+ * in its own process group, stdin /dev/null; past the experiment's
+ * timeout the group is killed. argv[0] is resolved through PATH here: a
+ * program that is not an executable regular file is COREN_ERR_USAGE. */
 enum coren_err coren_memo_exec_cmd(const char *const *argv,
 				   struct coren_memo_exec **out,
 				   struct coren_error *err);
-/* A co-process per worker, started with SWARM_PARAMS in its environment,
- * fed {"type":"point","point":{...}} lines, answering one line per point:
- * a "result" record (its "value"), an "error" record (its "reason"), or
- * any other line, taken as the value (JSON if it parses, else a string). */
+/* A co-process per worker (protocol v2, coren-records(5)), started at the
+ * worker's first exec chunk in its own process group with SWARM_PARAMS in
+ * its environment, fed {"type":"point","seq":S,"point":{...}} lines, and
+ * answering each with {"type":"result","seq":S,"value":V} or
+ * {"type":"error","seq":S,"reason":"..."} (naming the point by "point"
+ * instead of, or as well as, "seq"), in any order. Any other line is a
+ * protocol error: the co-process is killed and the unanswered points of
+ * the batch fail. argv[0] is checked as for coren_memo_exec_cmd(). */
 enum coren_err coren_memo_exec_coproc(const char *const *argv,
 				      struct coren_memo_exec **out,
 				      struct coren_error *err);
@@ -338,8 +348,9 @@ enum coren_err coren_memo_exec_cost(const struct coren_memo_exec *x,
 				    struct coren_cost *out,
 				    struct coren_error *err);
 
-/* Serves the co-process protocol with x (a plugin) on in/out until EOF:
- * the worker of --isolate. params as the plugin's init sees them. */
+/* Serves the co-process protocol (v2: each answer echoes its point's
+ * "seq") with x (a plugin) on in/out until EOF: the worker of --isolate.
+ * params as the plugin's init sees them. */
 enum coren_err coren_memo_exec_serve(struct coren_memo_exec *x,
 				     const json_t *params, FILE *in, FILE *out,
 				     struct coren_error *err);

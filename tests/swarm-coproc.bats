@@ -1,0 +1,206 @@
+#!/usr/bin/env bats
+# swarm-run: the co-process protocol v2, --timeout, --retries, process
+# groups, lazy start and the checks made before a --cmd/--coproc run.
+
+load test_helper
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	command -v python3 > /dev/null || skip "python3 is not installed"
+	# A v2 co-process; CO_MODE makes it misbehave in one way.
+	cat > co.py <<-'EOF'
+	import json, os, sys
+	mode = os.environ.get("CO_MODE", "ok")
+	open("started.%d" % os.getpid(), "w").close()
+	# noflush: block-buffered whatever PYTHONUNBUFFERED says
+	out = open(1, "w", buffering=1 << 16, closefd=False)
+	def say(rec):
+	    out.write(json.dumps(rec, separators=(",", ":")) + "\n")
+	    if mode != "noflush":
+	        out.flush()
+	held = []
+	for line in sys.stdin:
+	    p = json.loads(line)
+	    x = p["point"]["x"]
+	    ans = {"type": "result", "seq": p["seq"], "value": x * 10}
+	    if mode == "debug" and x == 3:
+	        print("debug")
+	    elif mode == "wrongpoint" and x == 2:
+	        ans = {"type": "result", "point": {"x": 99}, "value": 20}
+	    elif mode == "mismatch" and x == 2:
+	        ans["point"] = {"x": 1}
+	    elif mode == "bypoint":
+	        del ans["seq"]
+	        ans["point"] = p["point"]
+	    elif mode == "both":
+	        ans["point"] = p["point"]
+	    elif mode == "twice" and x == 2:
+	        say(ans)
+	    elif mode == "novalue" and x == 2:
+	        del ans["value"]
+	    elif mode == "v1":
+	        del ans["seq"]
+	    elif mode == "failonce" and not os.path.exists("m.%d" % x):
+	        open("m.%d" % x, "w").close()
+	        ans = {"type": "error", "seq": p["seq"], "reason": "first try"}
+	    if mode == "reverse":
+	        held.append(ans)
+	        if len(held) == 4:
+	            for a in reversed(held):
+	                say(a)
+	            held = []
+	    else:
+	        say(ans)
+	EOF
+}
+
+results() { grep -v '"type":"diag"' "$1"; }
+
+nchunks() { find "${1:-cache}" -name '*.zst' | wc -l; }
+
+# "x:value" or "x:!reason" per point, in grid order, on one line.
+outcomes() { results "$1" | jq -r '"\(.point.x):\(.value // ("!" + .reason))"' | tr '\n' ' '; }
+
+@test "a stray line is a protocol error for its batch, never a value for another point" {
+	CO_MODE=debug run -4 --separate-stderr swarm-run --split x=1..6 --memo-chunk x=2 --exec-chunk 2 --workers 1 --keep-going --cache cache --coproc python3 co.py
+	echo "$output" > out
+	assert_equal "$(results out | jq -r 'select(.type == "result") | .value == .point.x * 10' | sort -u)" true
+	assert_equal "$(results out | jq -r 'select(.type == "result") | .point.x' | tr '\n' ' ')" '1 2 5 6 '
+	assert_line --index 2 '{"type":"error","point":{"x":3},"reason":"protocol error: not a JSON object (an answer is {\"type\":\"result\",\"seq\":S,\"value\":V}, coren-records(5)): '"'debug'"'"}'
+	assert_line --index 3 --partial '"point":{"x":4},"reason":"protocol error: not a JSON object'
+	assert_equal "$(nchunks)" 2
+	# a run again computes only the failed chunk; the co-process is still wrong
+	CO_MODE=debug run -4 --separate-stderr swarm-run --split x=1..6 --memo-chunk x=2 --exec-chunk 2 --cache cache --coproc python3 co.py
+	assert_equal "$(nchunks)" 2
+}
+
+@test "an answer for another point, a second answer, a result without value: protocol errors" {
+	for mode in wrongpoint mismatch twice novalue; do
+		CO_MODE=$mode run -4 --separate-stderr swarm-run --split x=1..3 --memo-chunk x=1 --workers 1 --keep-going --cache "c.$mode" --coproc python3 co.py
+		echo "$output" > "out.$mode"
+		[ $mode = twice ] || refute_line --partial '"value":20'
+	done
+	assert_equal "$(outcomes out.wrongpoint)" "1:10 2:!protocol error: \"point\" is not an outstanding point: '{\"type\":\"result\",\"point\":{\"x\":99},\"value\":20}' 3:30 "
+	assert_equal "$(outcomes out.mismatch)" "1:10 2:!protocol error: seq 2 and \"point\" name different points: '{\"type\":\"result\",\"seq\":2,\"value\":20,\"point\":{\"x\":1}}' 3:30 "
+	assert_equal "$(outcomes out.novalue)" "1:10 2:!protocol error: a result without \"value\": '{\"type\":\"result\",\"seq\":2}' 3:30 "
+	# the second answer is read with the next batch: the co-process is
+	# killed then, and x=3's fails; nothing is cached for x=2 or x=3
+	assert_equal "$(outcomes out.twice)" "1:10 2:20 3:!protocol error: seq 2 is not an outstanding point: '{\"type\":\"result\",\"seq\":2,\"value\":20}' "
+}
+
+@test "answers in any order are matched by seq, or by point" {
+	CO_MODE=reverse run -0 swarm-run --split x=1..8 --memo-chunk x=8 --exec-chunk 4 --workers 1 --cache c1 --coproc python3 co.py
+	echo "$output" > out
+	assert_equal "$(outcomes out)" '1:10 2:20 3:30 4:40 5:50 6:60 7:70 8:80 '
+	CO_MODE=bypoint run -0 swarm-run --split x=1..8 --memo-chunk x=8 --exec-chunk 4 --workers 2 --cache c2 --coproc python3 co.py
+	assert_equal "$(outcomes <(echo "$output"))" '1:10 2:20 3:30 4:40 5:50 6:60 7:70 8:80 '
+	CO_MODE=both run -0 swarm-run --split x=1..8 --memo-chunk x=8 --exec-chunk 4 --workers 2 --cache c3 --coproc python3 co.py
+	assert_equal "$(outcomes <(echo "$output"))" '1:10 2:20 3:30 4:40 5:50 6:60 7:70 8:80 '
+}
+
+@test "a v1 co-process (answers without seq) is told what is missing" {
+	CO_MODE=v1 run -4 --separate-stderr swarm-run --split x=1..2 --memo-chunk x=2 --exec-chunk 2 --cache cache --coproc python3 co.py
+	assert_line --index 0 --partial '"reason":"protocol error: an answer without \"seq\" (protocol v2, coren-records(5)): '
+	assert_equal "$(nchunks)" 0
+}
+
+@test "--timeout: a co-process that never flushes fails its points with reason timeout" {
+	CO_MODE=noflush run -4 --separate-stderr timeout 60 swarm-run --split x=1..2 --memo-chunk x=2 --exec-chunk 2 --workers 1 --timeout 1 --cache cache --coproc python3 co.py
+	echo "$output" > out
+	assert_equal "$(outcomes out)" '1:!timeout 2:!timeout '
+	# one co-process per point: x=2 was sent again to a new one
+	assert_equal "$(ls started.* | wc -l)" 2
+	# with time enough, the same points (here: a flushing co-process) pass
+	run -0 timeout 60 swarm-run --split x=1..2 --memo-chunk x=2 --exec-chunk 2 --timeout 30s --cache cache --coproc python3 co.py
+	assert_equal "$(outcomes <(echo "$output"))" '1:10 2:20 '
+}
+
+@test "--timeout with --cmd kills the command's whole process group" {
+	run -4 --separate-stderr timeout 60 swarm-run --split x=1 --memo-chunk x=1 --timeout 0.5 --cache cache --cmd sh -c 'sleep 30 & echo $! > bg.pid; sleep 30'
+	assert_output --partial '"point":{"x":1},"reason":"timeout"}'
+	bg=$(cat bg.pid)
+	for _ in $(seq 50); do # SIGKILL is sent; give it time to land
+		kill -0 "$bg" 2> /dev/null && [[ "$(ps -o stat= -p "$bg")" != Z* ]] || break
+		sleep 0.1
+	done
+	! kill -0 "$bg" 2> /dev/null || [[ "$(ps -o stat= -p "$bg")" == Z* ]]
+	run -2 swarm-run --split x=1 --memo-chunk x=1 --timeout soon --cache cache --cmd true
+	assert_output --partial "invalid --timeout 'soon'"
+	printf 'timeout: 2m\nretries: 3\n' > t.yaml
+	run -0 swarm-run -c t.yaml --split x=1 --memo-chunk x=1 --cache c2 --cmd echo 1
+	printf 'timeout: -1\n' > bad.yaml
+	run -2 swarm-run -c bad.yaml --split x=1 --memo-chunk x=1 --cache c2 --cmd echo 1
+	assert_output --partial 'expected a duration'
+}
+
+@test "--retries: a point that fails once passes with --retries 1, fails without" {
+	cmd=(sh -c 'if [ -e m.$SWARM_V_x ]; then echo ok; else touch m.$SWARM_V_x; exit 3; fi')
+	run -4 --separate-stderr swarm-run --split x=1..3 --memo-chunk x=3 --keep-going --cache c0 --cmd "${cmd[@]}"
+	assert_equal "$(outcomes <(echo "$output"))" '1:!exited with status 3 2:!exited with status 3 3:!exited with status 3 '
+	rm m.*
+	run -0 swarm-run --split x=1..3 --memo-chunk x=3 --retries 1 --cache c1 --cmd "${cmd[@]}"
+	assert_equal "$(outcomes <(echo "$output"))" '1:ok 2:ok 3:ok '
+	# a co-process's error answers too, the co-process kept
+	rm m.*
+	CO_MODE=failonce run -4 --separate-stderr swarm-run --split x=1..3 --memo-chunk x=3 --exec-chunk 3 --keep-going --cache c2 --coproc python3 co.py
+	assert_equal "$(outcomes <(echo "$output"))" '1:!first try 2:!first try 3:!first try '
+	rm m.* started.*
+	CO_MODE=failonce run -0 swarm-run --split x=1..3 --memo-chunk x=3 --exec-chunk 3 --workers 1 --retries 2 --cache c3 --coproc python3 co.py
+	assert_equal "$(outcomes <(echo "$output"))" '1:10 2:20 3:30 '
+	assert_equal "$(ls started.* | wc -l)" 1
+	# and the last failure's reason stays
+	run -4 --separate-stderr swarm-run --split x=1 --memo-chunk x=1 --retries 2 --cache c4 --cmd sh -c 'n=$(cat n 2>/dev/null || echo 0); echo $((n + 1)) > n; exit $((n + 1))'
+	assert_equal "$(outcomes <(echo "$output"))" '1:!exited with status 3 '
+}
+
+@test "a run with nothing to compute starts no co-process and no command" {
+	run -0 swarm-run --split x=1..4 --memo-chunk x=2 --workers 2 --cache cache --coproc python3 co.py
+	[ "$(ls started.* | wc -l)" -ge 1 ]
+	rm started.*
+	run -0 swarm-run --split x=1..4 --memo-chunk x=2 --workers 2 --cache cache --coproc python3 co.py
+	assert_equal "$(outcomes <(echo "$output"))" '1:10 2:20 3:30 4:40 '
+	assert_equal "$(ls | grep -c '^started\.')" 0
+	run -0 swarm-run --split x=1..2 --memo-chunk x=1 --cache c2 --cmd sh -c 'touch ran; echo 1'
+	rm ran
+	run -0 swarm-run --split x=1..2 --memo-chunk x=1 --cache c2 --cmd sh -c 'touch ran; echo 1'
+	assert_file_not_exists ran
+}
+
+@test "a program that cannot run is a usage error before the run" {
+	for f in --cmd --coproc; do
+		run -2 --separate-stderr swarm-run --split x=1..2 --memo-chunk x=1 --cache "c$f" $f ./nope
+		assert_equal "$stderr" "swarm-run: error: cannot run './nope': not found"
+		assert_equal "$output" ""
+		run -2 --separate-stderr swarm-run --split x=1..2 --memo-chunk x=1 --cache "c$f" $f no-such-program-here
+		assert_equal "$stderr" "swarm-run: error: cannot run 'no-such-program-here': not found"
+		run -2 --separate-stderr swarm-run --split x=1..2 --memo-chunk x=1 --cache "c$f" $f ./co.py
+		assert_equal "$stderr" "swarm-run: error: cannot run './co.py': not executable"
+		assert_equal "$(nchunks "c$f" 2> /dev/null)" 0
+	done
+	run -2 swarm-run --split x=1 --memo-chunk x=1 --timeout 1 --exec "$COREN_EXEC_PLUGINS/noop.so"
+	assert_output --partial "--timeout goes with --cmd, --coproc or --isolate"
+}
+
+@test "--cmd refuses a value with a NUL byte instead of cutting it" {
+	printf '%s\n' 'split:' '  x: ["ok", "a\0b"]' 'memo_chunk: {x: 1}' 'cache: cache' > nul.yaml
+	run -2 --separate-stderr swarm-run -c nul.yaml --cmd echo '{x}'
+	assert_equal "$stderr" "swarm-run: error: --cmd: value 2 of axis 'x' contains a NUL byte, which a command argument cannot carry"
+	assert_equal "$(nchunks)" 0
+	printf '%s\n' 'params: {p: "a\0b"}' 'split: {x: [1]}' 'memo_chunk: {x: 1}' 'cache: cache' > nulp.yaml
+	run -2 --separate-stderr swarm-run -c nulp.yaml --cmd echo '{p}'
+	assert_equal "$stderr" "swarm-run: error: --cmd: param 'p' contains a NUL byte, which a command argument cannot carry"
+	# a param not substituted goes only into SWARM_PARAMS, JSON, where
+	# \u0000 is fine
+	run -0 swarm-run -c nulp.yaml --cmd echo '{x}'
+}
+
+@test "--isolate speaks v2: the plugin's values, each for its point" {
+	P="$COREN_EXEC_PLUGINS"
+	run -0 swarm-run --split x=1..9 --memo-chunk x=3 --exec-chunk 2 --workers 2 --cache c1 --exec "$P/fail.so" --isolate
+	echo "$output" > isolated
+	run -0 swarm-run --split x=1..9 --memo-chunk x=3 --exec-chunk 2 --workers 2 --cache c2 --exec "$P/fail.so"
+	assert_equal "$(results isolated)" "$(results <(echo "$output"))"
+	assert_equal "$(outcomes isolated)" '1:1 2:2 3:3 4:4 5:5 6:6 7:7 8:8 9:9 '
+	run -0 --separate-stderr swarm-run --serve "$P/fail.so" <<< '{"type":"point","seq":7,"point":{"x":4}}'
+	assert_output '{"type":"result","seq":7,"value":4}'
+}
