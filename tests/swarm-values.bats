@@ -130,3 +130,23 @@ value_of() {
 	assert [ "$status" -ne 124 ]
 	assert_equal "${stderr_lines[0]}" "rk-launch: error (at stdin:1): record longer than 1000000 bytes"
 }
+
+@test "a co-process's NaN, Infinity and big integers (Python's json.dumps) are stored losslessly" {
+	cat > co.py <<-'PY'
+	import json, sys
+	for line in sys.stdin:
+	    r = json.loads(line)
+	    x = r["point"]["x"]
+	    v = {1: float("nan"), 2: float("-inf"), 3: 10**30}.get(x, {"$u64": "5"})
+	    print(json.dumps({"type": "result", "seq": r["seq"], "value": v}), flush=True)
+	PY
+	run -4 --separate-stderr swarm-run --cache c --split x=1..4 --memo-chunk x=1 --keep-going --coproc python3 co.py
+	echo "$output" > out
+	assert_equal "$(grep -c . out)" 5
+	grep -qF '{"type":"result","point":{"x":1},"value":{"$float":"nan"}}' out
+	grep -qF '{"type":"result","point":{"x":2},"value":{"$float":"-inf"}}' out
+	grep -qF '{"type":"result","point":{"x":3},"value":1000000000000000000000000000000}' out
+	grep -qF '{"type":"error","point":{"x":4},"reason":"value {\"$u64\":\"5\"} is not a valid' out
+	run -4 --separate-stderr swarm-run --cache c --split x=1..4 --memo-chunk x=1 --keep-going --coproc python3 co.py
+	assert_equal "$(echo "$output" | jq -r 'select(.type=="diag") | .chunks_cached')" 3
+}

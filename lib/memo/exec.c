@@ -1165,8 +1165,9 @@ static bool coproc_answer(struct coproc_worker *w, struct round *rd,
 
 	if (len && s[len - 1] == '\r')
 		len--;
-	if (len && s[0] == '{')
-		rec = coren_json_parse(s, len, &perr);
+	if (len && s[0] == '{') /* NaN, Infinity: their lossless boxes */
+		rec = coren_json_parse_flags(s, len, COREN_JSON_NONFINITE,
+					     &perr);
 	type = json_string_value(json_object_get(rec, "type"));
 	if (len && s[0] == '{' && !rec)
 		snprintf(what, sizeof what, "not JSON (%.100s)", perr.msg);
@@ -1187,7 +1188,9 @@ static bool coproc_answer(struct coproc_worker *w, struct round *rd,
 		return false;
 	}
 	reason = json_string_value(json_object_get(rec, "reason"));
-	if (v)
+	if (v && coren_json_check_boxes(v, &perr))
+		batch_fail(rd->b, i, "%s", perr.msg);
+	else if (v)
 		batch_json(rd->b, i, v);
 	else
 		batch_fail(rd->b, i, "%s",

@@ -157,6 +157,12 @@ json_t *coren_memo_parse_value(const char *s, struct coren_error *err)
 		coren_error_set(err, COREN_ERR_USAGE, "%s", perr.msg);
 		return NULL;
 	}
+	if (!v && s[0] == '"') { /* meant as a JSON string: never its text */
+		coren_error_set(err, COREN_ERR_USAGE,
+				"value '%s' is not a JSON string (%s)", s,
+				perr.msg);
+		return NULL;
+	}
 	if (v && (!json_is_object(v) || coren_json_get_u64(v, &u) == 0 ||
 		  json_object_get(v, COREN_JSON_INT_KEY)))
 		return in_range(v, s, err); /* a scalar, or a boxed integer */

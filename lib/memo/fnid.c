@@ -49,56 +49,18 @@ static enum coren_err file_sha256(const char *path, char hex[65],
 		       : rc;
 }
 
-static bool executable_file(const char *path)
-{
-	struct stat st;
-
-	return !stat(path, &st) && S_ISREG(st.st_mode) && !access(path, X_OK);
-}
-
-/* The file argv0 runs, as execvp finds it (malloc'd), or NULL. */
-static char *resolve(const char *argv0)
-{
-	const char *path = getenv("PATH");
-	char *out = NULL;
-
-	if (strchr(argv0, '/'))
-		return executable_file(argv0) ? strdup(argv0) : NULL;
-	for (const char *p = path ? path : "/usr/bin:/bin"; !out;) {
-		const char *colon = strchr(p, ':');
-		size_t n = colon ? (size_t)(colon - p) : strlen(p);
-
-		/* an empty PATH entry is the current directory */
-		if (asprintf(&out, "%.*s%s%s", (int)n, p, n ? "/" : "./",
-			     argv0) < 0)
-			return NULL;
-		if (!executable_file(out)) {
-			free(out);
-			out = NULL;
-		}
-		if (!colon)
-			break;
-		p = colon + 1;
-	}
-	return out;
-}
-
 /* {"cmd"|"coproc":[argv],"sha256":{"0":HEX,...}} of an argv function. */
 static json_t *argv_identity(const struct coren_memo_exec *x,
 			     struct coren_error *err)
 {
 	json_t *id = json_object(), *args = json_array(), *sums = json_object();
-	char *prog = resolve(x->argv[0]), hex[65], key[24];
+	char hex[65], key[24];
 	enum coren_err rc = id && args && sums ? COREN_OK : COREN_ERR_NOMEM;
 
-	if (!rc && !prog)
-		rc = coren_error_set(err, COREN_ERR_USAGE,
-				     "cannot run '%s': not found or not "
-				     "executable",
-				     x->argv[0]);
 	for (size_t i = 0; !rc && x->argv[i]; i++) {
 		struct stat st;
-		const char *file = i ? x->argv[i] : prog;
+		/* the program as it runs: found through PATH once */
+		const char *file = i ? x->argv[i] : x->prog;
 
 		if (json_array_append_new(args, json_string(x->argv[i])))
 			rc = coren_error_set(err, COREN_ERR_USAGE,
@@ -114,7 +76,6 @@ static json_t *argv_identity(const struct coren_memo_exec *x,
 				     : COREN_OK;
 		}
 	}
-	free(prog);
 	if (!rc && (json_object_set(id, x->kind, args) ||
 		    json_object_set(id, "sha256", sums)))
 		rc = coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
