@@ -107,15 +107,35 @@ static inline uint64_t word(const char *p)
 	return w;
 }
 
+/* 16 bytes at p, for comparing (GCC's and Clang's vector extension: one
+ * SSE2 load and compare on x86-64). */
+typedef unsigned char bytes16 __attribute__((vector_size(16)));
+typedef long long words2 __attribute__((vector_size(16)));
+
+static inline bool same16(const char *a, const char *b)
+{
+	bytes16 x, y;
+	words2 d;
+
+	memcpy(&x, a, 16);
+	memcpy(&y, b, 16);
+	d = (words2)(x ^ y);
+	return !(d[0] | d[1]);
+}
+
 /* Whether the n bytes at a and b are equal. */
 static inline bool same(const char *a, const char *b, size_t n)
 {
-	if (n < 8)
-		return !memcmp(a, b, n);
-	for (size_t i = 0; i + 8 < n; i += 8)
-		if (word(a + i) != word(b + i))
+	if (n < 16) {
+		if (n < 8)
+			return !memcmp(a, b, n);
+		return word(a) == word(b) &&
+		       word(a + n - 8) == word(b + n - 8);
+	}
+	for (size_t i = 0; i + 16 < n; i += 16)
+		if (!same16(a + i, b + i))
 			return false;
-	return word(a + n - 8) == word(b + n - 8); /* the last 8, overlapping */
+	return same16(a + n - 16, b + n - 16); /* the last 16, overlapping */
 }
 
 /* The first newline in the n bytes at p, or NULL. */
