@@ -310,3 +310,37 @@ nchunks() { find "${1:-cache}" -name '*.zst' | wc -l; }
 	assert_equal "$(wc -l < sweep/results.tsv)" 289
 	run -0 make -s -C sweep plot
 }
+
+@test "a grid with no axes is one point {}: computed once with the params, then cached" {
+	run -0 swarm-run --exec "$P/noop.so" --cache cache
+	echo "$output" > first.out
+	assert_equal "$(results first.out)" '{"type":"result","point":{},"value":null}'
+	assert_equal "$(diag first.out)" "cached=0 executed=1 total=1 points=1 failed=0"
+	assert_equal "$(nchunks)" 1
+	run -0 swarm-run --exec "$P/noop.so" --cache cache
+	echo "$output" > second.out
+	assert_equal "$(diag second.out)" "cached=1 executed=0 total=1 points=0 failed=0"
+	assert_equal "$(results second.out)" "$(results first.out)"
+	run -0 swarm-run --param a=7 --cache cache2 --cmd sh -c 'echo "$SWARM_PARAMS" | jq .a'
+	assert_line --index 0 '{"type":"result","point":{},"value":7}'
+	run -4 swarm-run --exec "$P/fail.so" --param a=1 --cache cache
+	assert_line '{"type":"error","point":{},"reason":"the point has no '"'"'x'"'"'"}'
+}
+
+@test "a chunk whose line names another point, header correct, is recomputed, never printed" {
+	run -0 swarm-run --exec "$P/fail.so" --split x=1..6 --split y=1..2 --memo-chunk x=3 --memo-chunk y=2 --cache cache
+	echo "$output" > first.out
+	id=$(swarm-run --exec "$P/fail.so" --split x=1..6 --split y=1..2 --memo-chunk x=3 --memo-chunk y=2 --cache cache --plan | jq -r 'select(.index==0) | .id')
+	# line 2 of the first chunk now claims the point and value of line 3
+	run -0 chunkedit cache "$id" '"point":{"x":1,"y":2},"value":1' '"point":{"x":2,"y":1},"value":2'
+	run -0 sh -c "zstdcat cache/*/$id.zst | sed -n 2p"
+	assert_output '{"type":"result","point":{"x":2,"y":1},"value":2}'
+	run -0 --separate-stderr swarm-run --exec "$P/fail.so" --split x=1..6 --split y=1..2 --memo-chunk x=3 --memo-chunk y=2 --cache cache
+	echo "$output" > second.out
+	[[ "$stderr" == *"is damaged (line 2 is not the result of its point)"* ]]
+	assert_equal "$(jq -r 'select(.type=="diag") | [.chunks_cached, .chunks_executed, .chunks_corrupt] | join(" ")' second.out)" "1 1 1"
+	assert_equal "$(results second.out)" "$(results first.out)"
+	run -0 swarm-run --exec "$P/fail.so" --split x=1..6 --split y=1..2 --memo-chunk x=3 --memo-chunk y=2 --cache cache
+	assert_equal "$(results <(echo "$output"))" "$(results first.out)"
+	assert_line --partial '"chunks_cached":2,'
+}

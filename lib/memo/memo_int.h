@@ -58,4 +58,69 @@ struct coren_memo_exec {
  * point keeps its first success, or its last failure's reason. */
 void memo_exec_run(struct coren_memo_exec *x, void *w, struct exec_batch *b);
 
+/* ---- the executor's pure parts: no threads, no shared state ----------- */
+
+/* The chunks of one slab: those sharing the first axis's bin, plan
+ * indices [slab * n, (slab + 1) * n) for n = memo_slab_chunks(p); a grid
+ * without axes has one slab of one chunk. */
+size_t memo_slab_chunks(const struct coren_memo_plan *p);
+
+/* Grid order over one slab (window.c): the slab's points in the order of
+ * the grid (last axis fastest), each as the chunk within the slab and the
+ * point's local index in that chunk (coren_memo_plan_point()'s order). */
+struct memo_order {
+	const struct coren_memo_plan *p;
+	size_t naxes;
+	size_t *v;   /* the next point's value index per axis */
+	size_t *lo;  /* the slab's first value index per axis */
+	size_t *hi;  /* one past its last */
+	size_t *bin; /* each axis's bin length */
+	bool more;   /* v is a point of the slab */
+};
+
+enum coren_err memo_order_init(struct memo_order *o,
+			       const struct coren_memo_plan *p, size_t slab);
+/* The next point: true with *chunk and *local set, false at the end. */
+bool memo_order_next(struct memo_order *o, size_t *chunk, uint64_t *local);
+void memo_order_release(struct memo_order *o);
+
+/* The one writer of result and error records (lines.c), as swarm-run
+ * prints them and chunks hold them:
+ * {"type":"result","point":P,"value":V}\n and
+ * {"type":"error","point":P,"reason":R}\n, P as
+ * coren_memo_plan_point_text() writes it, V JSON text as given. Appended
+ * to b. */
+enum coren_err memo_result_line(const struct coren_memo_plan *p,
+				const size_t *vidx, const char *value,
+				size_t len, struct coren_buf *b);
+enum coren_err memo_error_line(const struct coren_memo_plan *p,
+			       const size_t *vidx, const char *reason,
+			       struct coren_buf *b);
+
+/* Checks chunk contents line by line against the points they must hold
+ * (lines.c). Built once per plan, read-only after: threads may share it. */
+struct memo_line_check {
+	const struct coren_memo_plan *p;
+	size_t naxes;
+	size_t *bin;	     /* each axis's bin length */
+	struct coren_buf seg; /* the fixed texts around the point's values */
+	size_t *seg_off;     /* naxes + 2 offsets into seg */
+};
+
+enum coren_err memo_line_check_init(struct memo_line_check *c,
+				    const struct coren_memo_plan *p);
+void memo_line_check_release(struct memo_line_check *c);
+
+/* Whether content (len bytes) is exactly npoints result lines, line i
+ * being the record of point i of the chunk at bins (of lengths lens per
+ * axis; NULL: the bins' own), as memo_result_line() writes it, ending in
+ * "}\n". With parse, each value must also parse (coren_json_parse()).
+ * line_off (npoints + 1 entries, may be NULL) gets the lines' offsets.
+ * COREN_ERR_CORRUPT naming the first bad line, or COREN_ERR_NOMEM. */
+enum coren_err memo_check_lines(const struct memo_line_check *c,
+				const size_t *bins, const size_t *lens,
+				const char *content, size_t len,
+				uint64_t npoints, size_t *line_off, bool parse,
+				struct coren_error *err);
+
 #endif

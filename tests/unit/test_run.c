@@ -1,6 +1,8 @@
 /* test_run - the executor through the library: grid order, caching,
- * failures with and without keep_going, exec_batch, stop. Uses the shipped
- * exec plugins (COREN_EXEC_PLUGINS). */
+ * failures with and without keep_going, exec_batch, stop, and chunks whose
+ * lines are not their points' (crafted with coren_chunk_store()). Uses the
+ * shipped exec plugins (COREN_EXEC_PLUGINS). Also built with
+ * ThreadSanitizer as test_run_tsan. */
 #include "config.h"
 
 #include "tap.h"
@@ -11,10 +13,53 @@
 
 static char cache[] = "/tmp/test_run.XXXXXX";
 
-/* Runs plugin over x=1..n in chunks of bin; the output in *out. */
-static enum coren_err run(const char *plugin, int n, int bin, const char *param,
-			  bool keep_going, unsigned workers,
-			  struct coren_memo_stats *st, char **out)
+/* A run of a plugin over x=1..n in chunks of bin. */
+struct spec {
+	const char *plugin;
+	int n, bin;
+	const char *param; /* NULL or name=value */
+	bool keep_going;
+	unsigned workers;
+	int stop_after;	   /* > 0: set the stop flag after so many chunks */
+	const char *cache; /* NULL: cache */
+};
+
+static volatile sig_atomic_t stop;
+static int chunks_seen, stop_after; /* main thread only */
+
+/* The progress callback (main thread): stops the run when told to. */
+static void progress(const struct coren_memo_stats *st, void *data)
+{
+	(void)st;
+	(void)data;
+	if (++chunks_seen == stop_after)
+		stop = 1;
+}
+
+static void exp_of(const struct spec *sp, struct coren_memo_exp *e,
+		   struct coren_memo_plan **p)
+{
+	struct coren_error err = {0};
+	char spec[64];
+
+	coren_memo_exp_init(e);
+	snprintf(spec, sizeof spec, "x=1..%d", sp->n);
+	coren_memo_exp_split(e, spec, &err);
+	snprintf(spec, sizeof spec, "x=%d", sp->bin);
+	coren_memo_exp_memo_chunk(e, spec, &err);
+	if (sp->param)
+		coren_memo_exp_param(e, sp->param, &err);
+	e->exec_chunk = 2;
+	e->cache = strdup(sp->cache ? sp->cache : cache);
+	if (coren_memo_exp_finish(e, &err) || coren_memo_plan_new(e, p, &err)) {
+		printf("Bail out! set-up failed: %s\n", err.msg);
+		exit(99);
+	}
+}
+
+/* Runs sp; the output in *out. */
+static enum coren_err run_spec(const struct spec *sp,
+			       struct coren_memo_stats *st, char **out)
 {
 	struct coren_memo_exp e;
 	struct coren_memo_plan *p = NULL;
@@ -22,36 +67,41 @@ static enum coren_err run(const char *plugin, int n, int bin, const char *param,
 	struct coren_error err = {0};
 	struct coren_memo_run_opts o = {0};
 	const char *dir = getenv("COREN_EXEC_PLUGINS");
-	char spec[64], path[4096];
+	char path[4096];
 	size_t len;
 	FILE *f;
 	enum coren_err rc;
 
-	coren_memo_exp_init(&e);
-	snprintf(spec, sizeof spec, "x=1..%d", n);
-	coren_memo_exp_split(&e, spec, &err);
-	snprintf(spec, sizeof spec, "x=%d", bin);
-	coren_memo_exp_memo_chunk(&e, spec, &err);
-	if (param)
-		coren_memo_exp_param(&e, param, &err);
-	e.exec_chunk = 2;
-	e.cache = strdup(cache);
-	snprintf(path, sizeof path, "%s/%s.so", dir ? dir : ".", plugin);
-	if (coren_memo_exp_finish(&e, &err) || coren_memo_plan_new(&e, &p, &err) ||
-	    coren_memo_exec_plugin(path, NULL, &x, &err)) {
+	exp_of(sp, &e, &p);
+	snprintf(path, sizeof path, "%s/%s.so", dir ? dir : ".", sp->plugin);
+	if (coren_memo_exec_plugin(path, NULL, &x, &err)) {
 		printf("Bail out! set-up failed: %s\n", err.msg);
 		exit(99);
 	}
 	f = open_memstream(out, &len);
 	o.out = f;
-	o.keep_going = keep_going;
-	o.workers = workers;
+	o.keep_going = sp->keep_going;
+	o.workers = sp->workers;
+	stop = 0;
+	chunks_seen = 0;
+	stop_after = sp->stop_after;
+	o.stop = &stop;
+	o.progress = progress;
 	rc = coren_memo_run(p, x, &o, st, &err);
 	fclose(f);
 	coren_memo_exec_free(x);
 	coren_memo_plan_free(p);
 	coren_memo_exp_release(&e);
 	return rc;
+}
+
+static enum coren_err run(const char *plugin, int n, int bin, const char *param,
+			  bool keep_going, unsigned workers,
+			  struct coren_memo_stats *st, char **out)
+{
+	struct spec sp = {plugin, n, bin, param, keep_going, workers, 0, NULL};
+
+	return run_spec(&sp, st, out);
 }
 
 static int lines(const char *s)
@@ -61,6 +111,132 @@ static int lines(const char *s)
 	for (; *s; s++)
 		n += *s == '\n';
 	return n;
+}
+
+/* The output of a clean run of fail over x=1..n: value x. */
+static char *expected(int n)
+{
+	char *out, line[96];
+	size_t len;
+	FILE *f = open_memstream(&out, &len);
+
+	for (int x = 1; x <= n; x++) {
+		snprintf(line, sizeof line,
+			 "{\"type\":\"result\",\"point\":{\"x\":%d},\"value\":%d}\n",
+			 x, x);
+		fputs(line, f);
+	}
+	fclose(f);
+	return out;
+}
+
+/* Stores chunk c of sp's plan (cut to lens, NULL: whole) with content as
+ * given, its header correct: what a forger, or a bug, could leave. */
+static void forge(const struct spec *sp, uint64_t c, const size_t *lens,
+		  const char *content)
+{
+	struct coren_memo_exp e;
+	struct coren_memo_plan *p = NULL;
+	struct coren_chunk_header h = {0};
+	struct coren_error err = {0};
+	size_t bins[1];
+
+	exp_of(sp, &e, &p);
+	coren_memo_plan_chunk_bins(p, c, bins);
+	coren_memo_plan_chunk_id(p, bins, lens, h.id);
+	h.chunk_key = coren_memo_plan_chunk_key(p, bins, lens);
+	h.params = e.params;
+	h.version = e.version;
+	h.points = (uint64_t)lines(content);
+	h.producer = "test_run";
+	if (coren_chunk_store(e.cache, &h, content, strlen(content), NULL, &err))
+		printf("Bail out! cannot forge a chunk: %s\n", err.msg);
+	json_decref(h.chunk_key);
+	coren_memo_plan_free(p);
+	coren_memo_exp_release(&e);
+}
+
+/* A cached chunk whose second line names another point (x=3 in place of
+ * x=2, values to match) is corrupt: recomputed, and only true lines are
+ * printed. */
+static void forged_cached(const char *dir)
+{
+	struct spec sp = {"fail", 6, 3, NULL, false, 2, 0, dir};
+	struct coren_memo_stats st;
+	char *out, *want = expected(6);
+
+	forge(&sp, 0, NULL,
+	      "{\"type\":\"result\",\"point\":{\"x\":1},\"value\":1}\n"
+	      "{\"type\":\"result\",\"point\":{\"x\":3},\"value\":3}\n"
+	      "{\"type\":\"result\",\"point\":{\"x\":3},\"value\":3}\n");
+	is_int(run_spec(&sp, &st, &out), COREN_OK, "forged: the run succeeds");
+	is_u64(st.chunks_corrupt, 1, "forged: the chunk is corrupt");
+	is_u64(st.chunks_cached, 0, "forged: and not taken as cached");
+	is_str(out, want, "forged: only the true lines, in order");
+	free(out);
+	is_int(run_spec(&sp, &st, &out), COREN_OK, "forged: a second run");
+	is_u64(st.chunks_cached, 2, "forged: the recomputed chunk is cached");
+	is_str(out, want, "forged: the same lines");
+	free(out);
+	free(want);
+}
+
+/* An earlier, shorter chunk (x=4 of the last bin x=4,5) whose line names
+ * x=5 is not reused: x=4 is computed. */
+static void forged_shorter(const char *dir)
+{
+	struct spec sp = {"fail", 5, 3, NULL, false, 2, 0, dir};
+	struct coren_memo_stats st;
+	static const size_t one[1] = {1};
+	char *out, *want = expected(5);
+
+	forge(&sp, 1, one,
+	      "{\"type\":\"result\",\"point\":{\"x\":5},\"value\":99}\n");
+	is_int(run_spec(&sp, &st, &out), COREN_OK, "forged shorter: the run");
+	is_u64(st.points_reused, 0, "forged shorter: nothing reused");
+	is_u64(st.chunks_corrupt, 1, "forged shorter: counted as corrupt");
+	is_str(out, want, "forged shorter: only the true lines");
+	free(out);
+	free(want);
+}
+
+/* Whether out is the first k lines of a clean run, k > 0, k < n. */
+static bool clean_prefix(const char *out, int n)
+{
+	char *want = expected(n);
+	int k = lines(out);
+	bool ok = k > 0 && k < n && !strncmp(out, want, strlen(out));
+
+	free(want);
+	return ok;
+}
+
+/* Several workers, the stop flag set after 3 chunks; and keep_going with
+ * failures in several chunks: TSan sees the abort paths. */
+static void aborts(void)
+{
+	struct spec sp = {"fail", 40, 2, "sleep_ms=2", false, 4, 3, NULL};
+	struct coren_memo_stats st;
+	char *out;
+
+	is_int(run_spec(&sp, &st, &out), COREN_ERR_INTERRUPTED,
+	       "stop mid-run: interrupted");
+	ok(clean_prefix(out, 40), "stop mid-run: the lines before, in order");
+	is_u64(st.points_failed, 0, "stop mid-run: no point failed");
+	free(out);
+	sp = (struct spec){"fail", 30, 4, "fail=9", true, 4, 0, NULL};
+	is_int(run_spec(&sp, &st, &out), COREN_ERR_PARTIAL,
+	       "keep_going, 4 workers: partial");
+	is_int(lines(out), 30, "keep_going, 4 workers: every point has its line");
+	ok(strstr(out, "{\"type\":\"error\",\"point\":{\"x\":9},") != NULL,
+	   "keep_going, 4 workers: x=9 failed");
+	free(out);
+	sp = (struct spec){"fail", 30, 2, "fail=5", false, 4, 0, NULL};
+	is_int(run_spec(&sp, &st, &out), COREN_ERR_PARTIAL,
+	   "a failure, 4 workers: partial");
+	ok(strstr(out, "{\"type\":\"error\",\"point\":{\"x\":5},") != NULL,
+	   "a failure, 4 workers: its error record");
+	free(out);
 }
 
 int main(void)
@@ -113,6 +289,19 @@ int main(void)
 	ok(strstr(out, "\"point\":{\"x\":3},\"reason\":\"the point has no 'y'\"") != NULL,
 	   "exec_batch: with the plugin's reason");
 	free(out);
+
+	aborts();
+	{
+		char dir1[] = "/tmp/test_run.XXXXXX", dir2[] = "/tmp/test_run.XXXXXX";
+
+		if (!mkdtemp(dir1) || !mkdtemp(dir2))
+			return 99;
+		forged_cached(dir1);
+		forged_shorter(dir2);
+		snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir1, dir2);
+		if (system(cmd) != 0)
+			printf("# could not remove %s\n", dir1);
+	}
 
 	snprintf(cmd, sizeof cmd, "rm -rf %s", cache);
 	if (system(cmd) != 0)

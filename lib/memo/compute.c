@@ -1,0 +1,215 @@
+/* compute.c - what a worker does with a job: evaluates its points, puts
+ * each point's record line in its slot, and stores a chunk when its last
+ * point is done. A worker writes only the slot entries of its job's points,
+ * its own scratch, and under mu the counters and states struct run says. */
+#include "config.h"
+
+#include "run_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+static uint64_t hlc_now(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return ((uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000) << 16;
+}
+
+/* The exec function's cost of chunk s, worked out once (by the main
+ * thread for a verdict before s is queued, else by the worker storing s). */
+bool memo_slot_cost(struct run *r, struct slot *s)
+{
+	if (!s->costed) {
+		bool ok = coren_memo_exec_has_cost(r->x) &&
+			  !coren_memo_exec_chunk_cost(r->x, r->p, s->bins,
+						      &s->cost);
+
+		s->costed = ok ? 1 : -1;
+	}
+	return s->costed > 0;
+}
+
+/* The header of s; borrows s->key, params and fn (nothing to release). */
+static void header_of(struct run *r, struct slot *s, json_t *params,
+		      json_t *fn, struct coren_chunk_header *h)
+{
+	memset(h, 0, sizeof *h);
+	memcpy(h->id, s->id, 65);
+	h->chunk_key = s->key;
+	h->params = params;
+	h->fn = fn;
+	h->version = r->e->version;
+	h->points = s->npoints;
+	h->producer = r->producer;
+	h->hlc = hlc_now();
+	h->has_cost = memo_slot_cost(r, s);
+	h->cost = s->cost;
+}
+
+/* Joins the lines of s into its content, with their offsets. */
+static bool join_lines(struct slot *s)
+{
+	size_t total = 0;
+
+	for (uint64_t i = 0; i < s->npoints; i++)
+		total += s->lens[i];
+	s->content = malloc(total + 1);
+	s->line_off = malloc((s->npoints + 1) * sizeof *s->line_off);
+	if (!s->content || !s->line_off)
+		return false;
+	total = 0;
+	for (uint64_t i = 0; i < s->npoints; i++) {
+		s->line_off[i] = total;
+		memcpy(s->content + total, s->lines[i], s->lens[i]);
+		total += s->lens[i];
+		free(s->lines[i]);
+		s->lines[i] = NULL;
+	}
+	s->line_off[s->npoints] = total;
+	s->content[total] = '\0';
+	s->len = total;
+	return true;
+}
+
+static void store_failed(struct run *r, enum coren_err rc,
+			 const struct coren_error *err)
+{
+	if (!r->store_rc) { /* mu held */
+		r->store_rc = rc;
+		r->store_err = *err;
+	}
+}
+
+/* Stores slot s, whose points all succeeded, and makes it READY (from the
+ * worker that did its last point, or from main when nothing was queued). */
+void memo_slot_finish(struct run *r, struct slot *s, json_t *params,
+		      json_t *fn)
+{
+	struct coren_chunk_header h;
+	struct coren_error err = {0};
+	struct coren_buf image;
+	enum coren_err rc;
+
+	if (!join_lines(s)) {
+		coren_error_set(&err, COREN_ERR_NOMEM, "out of memory");
+		memo_pool_lock(&r->pool);
+		store_failed(r, COREN_ERR_NOMEM, &err);
+		memo_pool_unlock(&r->pool);
+		memo_pool_abort(&r->pool);
+		return;
+	}
+	header_of(r, s, params, fn, &h);
+	coren_buf_init(&image, 0);
+	rc = h.chunk_key ? coren_chunk_store(r->e->cache, &h, s->content,
+					     s->len, &image, &err)
+			 : coren_error_set(&err, COREN_ERR_NOMEM, "out of memory");
+	if (!rc && r->o->remote && r->o->publish)
+		memo_publish(r, s, &image);
+	coren_buf_release(&image);
+	memo_pool_lock(&r->pool);
+	if (rc)
+		store_failed(r, rc, &err);
+	s->state = SLOT_READY;
+	memo_pool_wake(&r->pool);
+	memo_pool_unlock(&r->pool);
+}
+
+/* Point i of b failed: its slot keeps the reason (taken from b, or why). */
+static void point_failed(struct slot *s, uint64_t local, char *why)
+{
+	s->errs[local] = why ? why : strdup("out of memory");
+	atomic_fetch_add(&s->failed, 1);
+}
+
+/* Puts the record line of point i of b (a value or an error) in place. */
+static void place(struct run *r, struct exec_batch *b, size_t i,
+		  struct slot *s, uint64_t local, struct coren_buf *line)
+{
+	if (b->errs[i]) {
+		point_failed(s, local, b->errs[i]);
+		b->errs[i] = NULL;
+		return;
+	}
+	line->len = 0;
+	if (memo_result_line(r->p, b->vidx + i * r->naxes,
+			     b->vals.data + b->voff[i], b->vlen[i], line) ||
+	    !(s->lines[local] = malloc(line->len))) {
+		point_failed(s, local, NULL);
+		return;
+	}
+	memcpy(s->lines[local], line->data, line->len);
+	s->lens[local] = line->len;
+}
+
+/* Point i of job j is done: the last point of a slot completes it. */
+static void point_done(struct run *r, struct scratch *sc, struct slot *s)
+{
+	if (atomic_fetch_sub(&s->remaining, 1) != 1)
+		return;
+	if (atomic_load(&s->failed) == 0) {
+		memo_slot_finish(r, s, sc->params, sc->fn);
+		return;
+	}
+	memo_pool_lock(&r->pool);
+	s->state = SLOT_FAILED;
+	memo_pool_wake(&r->pool);
+	memo_pool_unlock(&r->pool);
+}
+
+/* Sets up b for the n points of j; false on ENOMEM. */
+static bool batch_setup(struct run *r, struct exec_batch *b, struct job *j,
+			size_t *vidx)
+{
+	b->n = j->n;
+	b->vals.len = 0;
+	b->voff = calloc(j->n, sizeof *b->voff);
+	b->vlen = calloc(j->n, sizeof *b->vlen);
+	b->errs = calloc(j->n, sizeof *b->errs);
+	if (!vidx || !b->voff || !b->vlen || !b->errs)
+		return false;
+	for (size_t i = 0; i < j->n; i++)
+		coren_memo_plan_point(r->p, j->slots[i]->bins, j->local[i],
+				      vidx + i * r->naxes);
+	b->vidx = vidx;
+	return true;
+}
+
+/* Worker k runs job j (the pool's callback). */
+void memo_run_job(void *ctx, size_t k, struct job *j)
+{
+	struct run *r = ctx;
+	struct scratch *sc = &r->scratch[k];
+	struct exec_batch *b = &sc->b;
+	size_t *vidx = malloc(j->n * (r->naxes ? r->naxes : 1) * sizeof *vidx);
+	bool ok = batch_setup(r, b, j, vidx), failed = false;
+
+	if (ok)
+		memo_exec_run(r->x, r->wstate[k], b);
+	for (size_t i = 0; i < j->n; i++) {
+		struct slot *s = j->slots[i];
+
+		if (ok)
+			place(r, b, i, s, j->local[i], &sc->line);
+		else
+			point_failed(s, j->local[i], NULL);
+		failed |= s->errs[j->local[i]] != NULL;
+		point_done(r, sc, s);
+	}
+	memo_pool_lock(&r->pool);
+	r->exec_chunks++;
+	memo_pool_unlock(&r->pool);
+	if (failed && !r->o->keep_going)
+		memo_pool_abort(&r->pool);
+	free(vidx);
+	free(b->voff);
+	free(b->vlen);
+	if (b->errs)
+		for (size_t i = 0; i < j->n; i++)
+			free(b->errs[i]);
+	free(b->errs);
+	b->voff = b->vlen = NULL;
+	b->errs = NULL;
+}

@@ -1,0 +1,211 @@
+/* fetch.c - the remote tier as a chunk source: fetch a missing chunk, or
+ * compute it, as the verdict on its cost says; and publishing the chunks
+ * computed here (from workers). The decisions run on the main thread; the
+ * counters workers touch are under mu (struct run). */
+#include "config.h"
+
+#include "run_int.h"
+
+#include <coren/log.h>
+#include <coren/record.h>
+#include <coren/verdict.h>
+
+#include <math.h>
+#include <stdlib.h>
+
+#define PEEK 65536 /* bytes of a remote chunk read for its header */
+#define FETCH_MAX_DEFAULT ((size_t)1 << 30) /* largest remote chunk file */
+
+/* Says once per kind (unreachable, refusing) why the tier is not used,
+ * and what follows (then). From any thread. */
+static void tier_trouble(struct run *r, const char *id, enum coren_err rc,
+			 const struct coren_error *e, const char *then)
+{
+	bool *once = rc == COREN_ERR_IO ? &r->warned_down : &r->warned_refused;
+	bool say;
+
+	memo_pool_lock(&r->pool);
+	say = !*once;
+	*once = true;
+	memo_pool_unlock(&r->pool);
+	if (say)
+		coren_log(COREN_LOG_WARNING, "remote tier: chunk %.12s: %s: %s",
+			  id, e->msg, then);
+}
+
+/* Puts a chunk computed here on the remote tier (from a worker). */
+void memo_publish(struct run *r, struct slot *s, const struct coren_buf *img)
+{
+	struct coren_error e = {0};
+	enum coren_err rc = coren_remote_put(r->o->remote, s->id, img->data,
+					     img->len, &e);
+
+	memo_pool_lock(&r->pool);
+	if (rc)
+		r->publish_failed++;
+	else
+		r->published++;
+	memo_pool_unlock(&r->pool);
+	if (rc)
+		tier_trouble(r, s->id, rc, &e, "not published");
+}
+
+/* The verdict on cost for the tier as measured so far. */
+static void tier_verdict(struct run *r, const struct coren_cost *cost,
+			 struct coren_verdict *v)
+{
+	struct coren_cap cap = *r->o->cap;
+	struct coren_remote_link link;
+
+	coren_remote_link(r->o->remote, &link);
+	cap.net_bw = link.bandwidth;
+	cap.net_latency = link.latency;
+	coren_verdict_decide(cost, &cap, v);
+}
+
+static void explain(struct run *r, const struct slot *s,
+		    const struct coren_verdict *v, const struct coren_cost *c)
+{
+	json_t *rec;
+
+	if (!r->o->explain)
+		return;
+	rec = coren_verdict_to_record(v, c, s->id);
+	if (rec)
+		coren_record_write(r->o->explain, rec);
+	json_decref(rec);
+}
+
+/* A chunk file the tier gave that failed verification. */
+static void remote_bad(struct run *r, const struct slot *s,
+		       const struct coren_error *e)
+{
+	coren_log(COREN_LOG_WARNING,
+		  "remote chunk %s is bad (%s): computing it", s->id, e->msg);
+	r->st->remote_bad++;
+}
+
+/* The chunk's cost: the exec function's, else the header of the remote
+ * copy (read from its first bytes; *there is then true). NOTFOUND when
+ * the tier lacks the chunk, USAGE when no cost is known, CORRUPT and the
+ * rest as the tier or the header said. */
+static enum coren_err chunk_cost(struct run *r, struct slot *s,
+				 struct coren_buf *b, struct coren_cost *cost,
+				 bool *there, struct coren_error *e)
+{
+	struct coren_chunk_header h;
+	enum coren_err rc;
+
+	if (memo_slot_cost(r, s)) {
+		*cost = s->cost;
+		return COREN_OK;
+	}
+	rc = coren_remote_get(r->o->remote, s->id, PEEK, 0, b, e);
+	if (!rc)
+		rc = coren_chunk_peek(b->data, b->len, s->id, &h, e);
+	if (rc == COREN_ERR_CORRUPT && b->len == PEEK)
+		return COREN_ERR_USAGE; /* a header longer than the peek */
+	if (rc)
+		return rc;
+	*there = true;
+	rc = h.has_cost ? COREN_OK : COREN_ERR_USAGE;
+	*cost = h.cost;
+	coren_chunk_header_release(&h);
+	return rc;
+}
+
+/* Whether to fetch s: COREN_OK to fetch, USAGE when the verdict says
+ * compute (*saved then counted), else why not. */
+static enum coren_err decide(struct run *r, struct slot *s,
+			     struct coren_buf *b, double *saved,
+			     struct coren_error *e)
+{
+	struct coren_cost cost;
+	struct coren_verdict v;
+	bool there = false;
+	enum coren_err rc = chunk_cost(r, s, b, &cost, &there, e);
+
+	if (rc == COREN_ERR_USAGE) /* no cost known: fetch it */
+		return COREN_OK;
+	if (rc)
+		return rc;
+	tier_verdict(r, &cost, &v);
+	explain(r, s, &v, &cost);
+	*saved = isfinite(v.score) ? fabs(v.score) : 0;
+	if (v.action == COREN_ACTION_FETCH)
+		return COREN_OK;
+	/* saved only if fetching was a choice: the tier has it */
+	r->st->seconds_saved += there ? *saved : 0;
+	return COREN_ERR_USAGE;
+}
+
+/* Decodes the image b of s, and checks every line and value: content and
+ * line_off of s on success, nothing on failure. */
+static enum coren_err take_image(struct run *r, struct slot *s,
+				 const struct coren_buf *b,
+				 struct coren_error *e)
+{
+	struct coren_chunk_header h;
+	enum coren_err rc = coren_chunk_decode(b->data, b->len, s->id,
+					       r->o->max_content, &h,
+					       &s->content, &s->len, e);
+
+	if (rc)
+		return rc;
+	coren_chunk_header_release(&h);
+	s->line_off = malloc((s->npoints + 1) * sizeof *s->line_off);
+	rc = s->line_off ? memo_check_lines(&r->check, s->bins, NULL,
+					    s->content, s->len, s->npoints,
+					    s->line_off, true, e)
+			 : coren_error_set(e, COREN_ERR_NOMEM, "out of memory");
+	if (rc) {
+		free(s->content);
+		free(s->line_off);
+		s->content = NULL;
+		s->line_off = NULL;
+	}
+	return rc;
+}
+
+/* Fetches chunk s from the remote tier when the verdict says fetching
+ * beats computing (or the policy says always); true when s is READY. */
+bool memo_fetch(struct run *r, struct slot *s)
+{
+	struct coren_error e = {0};
+	struct coren_buf b;
+	double saved = 0;
+	enum coren_err rc = COREN_OK;
+
+	if (coren_remote_down(r->o->remote))
+		return false;
+	coren_buf_init(&b, 0);
+	if (r->o->fetch == COREN_FETCH_VERDICT)
+		rc = decide(r, s, &b, &saved, &e);
+	if (rc == COREN_ERR_USAGE) { /* computing is cheaper */
+		coren_buf_release(&b);
+		return false;
+	}
+	b.len = 0;
+	if (!rc)
+		rc = coren_remote_get(r->o->remote, s->id, 0,
+				      r->o->max_fetch ? r->o->max_fetch
+						      : FETCH_MAX_DEFAULT,
+				      &b, &e);
+	if (!rc)
+		rc = take_image(r, s, &b, &e);
+	if (!rc && coren_chunk_store_file(r->e->cache, s->id, b.data, b.len, &e))
+		coren_log(COREN_LOG_WARNING, "chunk %s: %s (used, not kept)",
+			  s->id, e.msg);
+	coren_buf_release(&b);
+	if (rc == COREN_ERR_CORRUPT)
+		remote_bad(r, s, &e);
+	else if (rc && rc != COREN_ERR_NOTFOUND)
+		tier_trouble(r, s->id, rc, &e,
+			     "computing what the tier does not give");
+	if (rc)
+		return false;
+	s->state = SLOT_READY;
+	r->st->chunks_fetched++;
+	r->st->seconds_saved += saved;
+	return true;
+}

@@ -1,0 +1,137 @@
+/* run_int.h - what the executor's files share: run.c (the main loop and
+ * the output), pool.c (the workers), compute.c (what a worker does),
+ * source.c (where a chunk comes from), fetch.c (the remote tier). Not
+ * installed.
+ *
+ * Owners. The main thread builds the run, creates and frees the slots,
+ * resolves them and emits them. Workers touch only what a job hands them
+ * and what pool.mu guards. Beside every field: "mu" (struct memo_pool's
+ * lock), "main" (the main thread alone), "atomic", or "read-only" (set
+ * before the workers start, never written while they run). */
+#ifndef COREN_RUN_INT_H
+#define COREN_RUN_INT_H
+
+#include "memo_int.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+enum slot_state { SLOT_PENDING, SLOT_READY, SLOT_FAILED, SLOT_SKIPPED };
+
+/* A memo chunk in the window. While PENDING, the job holding local point
+ * i alone writes lines[i], lens[i], errs[i]; the worker that completes
+ * the last point stores the chunk and then sets state under mu. Once the
+ * main thread has read state != PENDING under mu, the slot is main's. */
+struct slot {
+	uint64_t index;	       /* read-only: plan order */
+	size_t *bins;	       /* read-only */
+	char id[65];	       /* read-only */
+	uint64_t npoints;      /* read-only */
+	enum slot_state state; /* main until queued, then mu */
+	char *content;	       /* READY: npoints checked lines */
+	size_t len;	       /* READY */
+	size_t *line_off;      /* READY: npoints + 1 offsets into content */
+	char **lines;	       /* PENDING/FAILED: per point, by its job */
+	size_t *lens;	       /* per point, by its job */
+	char **errs;	       /* per point, by its job: why it failed */
+	atomic_uint_fast64_t remaining, failed; /* atomic: the slot's jobs */
+	json_t *key; /* PENDING: the chunk key; made and freed by main, only
+		      * read (never its values' counts) by the storing worker */
+	int costed; /* main until queued, then the worker that stores it */
+	struct coren_cost cost; /* as costed */
+};
+
+/* Points of slots, for one worker. Built by main, then the pool's. */
+struct job {
+	struct job *next; /* mu while queued */
+	size_t n;
+	struct slot **slots;
+	uint64_t *local;
+};
+
+/* The worker pool (pool.c): a FIFO of jobs and the threads that run them. */
+struct memo_pool {
+	pthread_mutex_t mu;
+	pthread_cond_t work;	 /* mu: a job queued, abort lifted, closing */
+	pthread_cond_t done;	 /* mu: a job ended, a slot completed */
+	struct job *head, *tail; /* mu */
+	size_t queued_points;	 /* mu: points of the queued jobs */
+	size_t busy;		 /* mu: jobs taken, not finished */
+	bool closing;		 /* mu: no more jobs, workers exit */
+	bool abort;		 /* mu: a point failed or a stop: start nothing */
+	/* read-only: worker k runs run(ctx, k, job) */
+	void (*run)(void *ctx, size_t k, struct job *j);
+	void *ctx;
+	struct pool_thread *threads; /* main */
+	size_t nthreads, started;    /* main */
+};
+
+enum coren_err memo_pool_init(struct memo_pool *pl, size_t n,
+			      void (*run)(void *, size_t, struct job *),
+			      void *ctx);
+enum coren_err memo_pool_start(struct memo_pool *pl);
+void memo_pool_push(struct memo_pool *pl, struct job *j);
+size_t memo_pool_queued(struct memo_pool *pl);
+void memo_pool_abort(struct memo_pool *pl);
+bool memo_pool_aborted(struct memo_pool *pl);
+void memo_pool_drop(struct memo_pool *pl);
+/* For what mu guards outside the pool (slot states, run counters). */
+void memo_pool_lock(struct memo_pool *pl);
+void memo_pool_unlock(struct memo_pool *pl);
+/* With mu held: wakes the main thread; waits up to 100 ms for that. */
+void memo_pool_wake(struct memo_pool *pl);
+void memo_pool_wait(struct memo_pool *pl);
+bool memo_pool_idle(const struct memo_pool *pl); /* with mu held */
+void memo_pool_stop(struct memo_pool *pl);	/* joins the workers */
+void memo_pool_release(struct memo_pool *pl);
+void memo_job_free(struct job *j);
+
+/* A worker's scratch: worker k alone. */
+struct scratch {
+	struct exec_batch b;
+	struct coren_buf line;
+	json_t *params; /* copies of the params and the function's identity:
+			 * jansson's reference counts are not written from
+			 * two threads at once here */
+	json_t *fn;     /* NULL when the experiment has none */
+};
+
+struct run {
+	const struct coren_memo_plan *p;    /* read-only */
+	const struct coren_memo_exp *e;	    /* read-only */
+	struct coren_memo_exec *x;	    /* read-only */
+	const struct coren_memo_run_opts *o; /* read-only */
+	size_t naxes, slab;		    /* read-only: slab in chunks */
+	char producer[128];		    /* read-only */
+	struct memo_line_check check;	    /* read-only */
+	struct memo_pool pool;		    /* its own fields say */
+	void **wstate;		  /* [k]: worker k (main opens, closes) */
+	struct scratch *scratch;  /* [k]: worker k (main sets up, frees) */
+	enum coren_err store_rc;  /* mu: the first failed store */
+	struct coren_error store_err; /* mu */
+	bool warned_down, warned_refused; /* mu */
+	uint64_t exec_chunks, published, publish_failed; /* mu: into *st */
+	struct coren_memo_stats *st; /* main (workers count into the above) */
+	struct job *building;	     /* main: the job being filled */
+	struct slot **win;	     /* main: slots of chunks [base, base + n) */
+	uint64_t base;		     /* main */
+	size_t n, cap;		     /* main */
+	uint64_t held;		     /* main: points of the slots in win */
+};
+
+/* compute.c: a worker's job, and storing a finished chunk. */
+void memo_run_job(void *ctx, size_t k, struct job *j);
+void memo_slot_finish(struct run *r, struct slot *s, json_t *params,
+		      json_t *fn);
+bool memo_slot_cost(struct run *r, struct slot *s);
+
+/* source.c: where chunk s comes from; pushes the building job. */
+enum coren_err memo_resolve(struct run *r, struct slot *s,
+			    struct coren_error *err);
+void memo_push_building(struct run *r);
+
+/* fetch.c: the remote tier. */
+bool memo_fetch(struct run *r, struct slot *s);
+void memo_publish(struct run *r, struct slot *s, const struct coren_buf *img);
+
+#endif
