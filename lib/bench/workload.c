@@ -504,13 +504,21 @@ static enum coren_err chunk_setup(uint64_t size, void **state, struct coren_erro
 	c->n = size ? size : 1;
 	coren_buf_init(&c->content, 0);
 	coren_buf_init(&c->file, 0);
-	c->h.chunk_key = json_pack("[[s,[i]]]", "x", 0);
+	/* a chunk of x = 0..n-1, as swarm-run would write it: the key's
+	 * point count is the content's */
+	c->h.chunk_key = json_pack("[[s,[]]]", "x");
+	for (i = 0; i < c->n; i++)
+		json_array_append_new(json_array_get(json_array_get(c->h.chunk_key,
+								    0),
+						     1),
+				      json_integer((json_int_t)i));
 	c->h.params = json_object();
+	c->h.fn = json_pack("{ss}", "fn_id", "rk-bench");
 	c->h.version = strdup("1");
 	c->h.producer = strdup("rk-bench");
 	c->h.points = c->n;
-	if ((id = json_pack("{sOsOss}", "chunk_key", c->h.chunk_key, "params",
-			    c->h.params, "version", "1")))
+	if ((id = json_pack("{sOsOsOss}", "chunk_key", c->h.chunk_key, "fn",
+			    c->h.fn, "params", c->h.params, "version", "1")))
 		coren_json_sha256(id, c->h.id);
 	json_decref(id);
 	for (i = 0; i < c->n; i++)

@@ -177,10 +177,42 @@ static bool batch_setup(struct run *r, struct exec_batch *b, struct job *j,
 	return true;
 }
 
-/* Worker k runs job j (the pool's callback). */
-void memo_run_job(void *ctx, size_t k, struct job *j)
+/* Reads and checks the cached file of LOADING slot s (a worker, so that
+ * chunks decode, hash and check in parallel while the main thread
+ * prints); s ends READY, or UNLOADED for the main thread to go on. */
+static void load(struct run *r, struct slot *s)
 {
-	struct run *r = ctx;
+	struct coren_error e = {0};
+	size_t *off = malloc((s->npoints + 1) * sizeof *off), len = 0;
+	char *content = NULL;
+	enum coren_err rc = off ? memo_load_checked(r, s->id, s->bins, NULL,
+						    s->npoints, &content, &len,
+						    off, &e)
+				: coren_error_set(&e, COREN_ERR_NOMEM,
+						  "out of memory");
+	char *why = rc ? strdup(e.msg) : NULL;
+
+	memo_pool_lock(&r->pool);
+	if (!rc) {
+		s->content = content;
+		s->len = len;
+		s->line_off = off;
+		s->cached = true;
+		s->state = SLOT_READY;
+	} else {
+		free(off);
+		s->load_rc = rc;
+		s->load_why = why;
+		s->state = SLOT_UNLOADED;
+		r->unloaded++;
+	}
+	memo_pool_wake(&r->pool);
+	memo_pool_unlock(&r->pool);
+}
+
+/* Worker k runs the points of job j. */
+static void run_points(struct run *r, size_t k, struct job *j)
+{
 	struct scratch *sc = &r->scratch[k];
 	struct exec_batch *b = &sc->b;
 	size_t *vidx = malloc(j->n * (r->naxes ? r->naxes : 1) * sizeof *vidx);
@@ -212,4 +244,16 @@ void memo_run_job(void *ctx, size_t k, struct job *j)
 	free(b->errs);
 	b->voff = b->vlen = NULL;
 	b->errs = NULL;
+}
+
+/* Worker k runs job j (the pool's callback). */
+void memo_run_job(void *ctx, size_t k, struct job *j)
+{
+	struct run *r = ctx;
+
+	if (j->load) {
+		load(r, j->load);
+		return;
+	}
+	run_points(r, k, j);
 }

@@ -40,6 +40,7 @@ static void slot_free(struct slot *s)
 	free(s->errs);
 	free(s->content);
 	free(s->line_off);
+	free(s->load_why);
 	free(s->bins);
 	json_decref(s->key);
 	free(s);
@@ -214,11 +215,11 @@ static enum slab_wait wait_slab(struct run *r)
 
 	memo_pool_lock(&r->pool);
 	for (size_t i = 0; w == SLAB_READY && i < r->slab; i++)
-		if (r->win[i]->state == SLOT_PENDING)
+		if (r->win[i]->state < SLOT_READY) /* pending, loading */
 			w = SLAB_NOT_YET;
 	if (w == SLAB_NOT_YET && r->pool.abort && memo_pool_idle(&r->pool))
 		w = SLAB_NEVER; /* nothing more will complete */
-	else if (w == SLAB_NOT_YET)
+	else if (w == SLAB_NOT_YET && !r->unloaded)
 		memo_pool_wait(&r->pool);
 	memo_pool_unlock(&r->pool);
 	return w;
@@ -232,9 +233,11 @@ static bool stopped(const struct run *r)
 /* Emits the first slab, complete, and drops it from the window. */
 static enum coren_err emit_first(struct run *r, struct coren_error *err)
 {
-	for (size_t i = 0; i < r->slab; i++)
+	for (size_t i = 0; i < r->slab; i++) {
 		if (r->win[i]->state == SLOT_FAILED)
 			r->st->points_failed += atomic_load(&r->win[i]->failed);
+		r->st->chunks_cached += r->win[i]->cached;
+	}
 	if (r->o->out && emit_slab(r))
 		return coren_error_set(err, COREN_ERR_IO,
 				       "cannot write the results");
@@ -255,6 +258,35 @@ static void drop_queue(struct run *r)
 	r->building = NULL;
 }
 
+/* Goes on with the slots whose cached file a worker could not use. */
+static enum coren_err resume_unloaded(struct run *r, struct coren_error *err)
+{
+	enum coren_err rc = COREN_OK;
+	size_t n;
+
+	memo_pool_lock(&r->pool);
+	n = r->unloaded;
+	r->unloaded = 0;
+	memo_pool_unlock(&r->pool);
+	if (!n)
+		return COREN_OK;
+	for (size_t k = 0; !rc && n && k < r->n; k++) {
+		struct slot *s = r->win[k];
+		bool unloaded;
+
+		memo_pool_lock(&r->pool);
+		unloaded = s->state == SLOT_UNLOADED;
+		memo_pool_unlock(&r->pool);
+		if (unloaded) { /* no worker holds it: main's again */
+			n--;
+			rc = memo_resolve_unloaded(r, s, err);
+		}
+	}
+	if (!rc) /* its points may be all that is left to queue */
+		memo_push_building(r);
+	return rc;
+}
+
 static enum coren_err main_loop(struct run *r, struct coren_error *err)
 {
 	uint64_t next = 0;
@@ -263,7 +295,7 @@ static enum coren_err main_loop(struct run *r, struct coren_error *err)
 	while (!rc && r->base < r->st->chunks_total) {
 		enum slab_wait w;
 
-		if ((rc = fill(r, &next, err)))
+		if ((rc = fill(r, &next, err)) || (rc = resume_unloaded(r, err)))
 			break;
 		if (stopped(r))
 			memo_pool_abort(&r->pool);

@@ -16,7 +16,18 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-enum slot_state { SLOT_PENDING, SLOT_READY, SLOT_FAILED, SLOT_SKIPPED };
+/* LOADING: a worker reads and checks the slot's cached file (decoding,
+ * hashing and checking a chunk costs more than printing it: the workers
+ * do it in parallel, the main thread only prints). It ends READY with
+ * cached set, or UNLOADED: the main thread then tries the next sources. */
+enum slot_state {
+	SLOT_PENDING,
+	SLOT_LOADING,
+	SLOT_UNLOADED,
+	SLOT_READY,
+	SLOT_FAILED,
+	SLOT_SKIPPED
+};
 
 /* A memo chunk in the window. While PENDING, the job holding local point
  * i alone writes lines[i], lens[i], errs[i]; the worker that completes
@@ -28,6 +39,9 @@ struct slot {
 	char id[65];	       /* read-only */
 	uint64_t npoints;      /* read-only */
 	enum slot_state state; /* main until queued, then mu */
+	bool cached;	       /* READY from the cache: by the loading job */
+	enum coren_err load_rc; /* UNLOADED: why, by the loading job */
+	char *load_why;	       /* UNLOADED */
 	char *content;	       /* READY: npoints checked lines */
 	size_t len;	       /* READY */
 	size_t *line_off;      /* READY: npoints + 1 offsets into content */
@@ -44,6 +58,7 @@ struct slot {
 /* Points of slots, for one worker. Built by main, then the pool's. */
 struct job {
 	struct job *next; /* mu while queued */
+	struct slot *load; /* a load job: this LOADING slot's cached file */
 	size_t n;
 	struct slot **slots;
 	uint64_t *local;
@@ -117,6 +132,8 @@ struct run {
 	uint64_t base;		     /* main */
 	size_t n, cap;		     /* main */
 	uint64_t held;		     /* main: points of the slots in win */
+	uint64_t found;		     /* main: chunk files found in the cache */
+	size_t unloaded;	     /* mu: slots UNLOADED, not yet resumed */
 };
 
 /* compute.c: a worker's job, and storing a finished chunk. */
@@ -128,6 +145,15 @@ bool memo_slot_cost(struct run *r, struct slot *s);
 /* source.c: where chunk s comes from; pushes the building job. */
 enum coren_err memo_resolve(struct run *r, struct slot *s,
 			    struct coren_error *err);
+/* After its load failed (UNLOADED): the sources after the cache. */
+enum coren_err memo_resolve_unloaded(struct run *r, struct slot *s,
+				     struct coren_error *err);
+/* Loads chunk id with the lines of the chunk at bins of lengths lens
+ * (NULL: full) checked; line_off as memo_check_lines(). Any thread. */
+enum coren_err memo_load_checked(struct run *r, const char *id,
+				 const size_t *bins, const size_t *lens,
+				 uint64_t npoints, char **content, size_t *len,
+				 size_t *line_off, struct coren_error *e);
 void memo_push_building(struct run *r);
 
 /* fetch.c: the remote tier. */

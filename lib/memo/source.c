@@ -10,21 +10,20 @@
 
 #include <coren/log.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define PROBES_MAX 1024 /* earlier, shorter chunks looked for per chunk */
 
 /* What a source did with a slot. */
 enum found { FOUND_NEXT, FOUND_DONE, FOUND_ERR };
 
-/* Loads chunk id with the lines of the chunk at bins of lengths lens
- * (NULL: full) checked; line_off as memo_check_lines(). */
-static enum coren_err load_checked(struct run *r, const char *id,
-				   const size_t *bins, const size_t *lens,
-				   uint64_t npoints, char **content,
-				   size_t *len, size_t *line_off,
-				   struct coren_error *e)
+enum coren_err memo_load_checked(struct run *r, const char *id,
+				 const size_t *bins, const size_t *lens,
+				 uint64_t npoints, char **content, size_t *len,
+				 size_t *line_off, struct coren_error *e)
 {
 	struct coren_chunk_header h;
 	enum coren_err rc = coren_chunk_load(r->e->cache, id, r->o->max_content,
@@ -42,36 +41,31 @@ static enum coren_err load_checked(struct run *r, const char *id,
 	return rc;
 }
 
+/* A chunk file in the cache goes to a worker to be read and checked
+ * (compute.c); the slot is LOADING until it is READY or UNLOADED. */
 static enum found from_cache(struct run *r, struct slot *s,
 			     struct coren_error *err)
 {
-	struct coren_error e = {0};
-	enum coren_err rc;
+	char *path = coren_chunk_path(r->e->cache, s->id);
+	struct job *j = path ? calloc(1, sizeof *j) : NULL;
+	struct stat st;
 
-	s->line_off = malloc((s->npoints + 1) * sizeof *s->line_off);
-	if (!s->line_off) {
+	if (!j) {
+		free(path);
 		coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 		return FOUND_ERR;
 	}
-	rc = load_checked(r, s->id, s->bins, NULL, s->npoints, &s->content,
-			  &s->len, s->line_off, &e);
-	if (!rc) {
-		s->state = SLOT_READY;
-		r->st->chunks_cached++;
-		return FOUND_DONE;
+	if (lstat(path, &st) && errno == ENOENT) {
+		free(path);
+		free(j);
+		return FOUND_NEXT;
 	}
-	free(s->line_off);
-	s->line_off = NULL;
-	if (rc == COREN_ERR_CORRUPT) {
-		coren_log(COREN_LOG_WARNING, "chunk %s is damaged (%s): "
-					     "computing it again",
-			  s->id, e.msg);
-		r->st->chunks_corrupt++;
-	} else if (rc != COREN_ERR_NOTFOUND) {
-		coren_log(COREN_LOG_WARNING, "chunk %s: %s: computing it", s->id,
-			  e.msg);
-	}
-	return FOUND_NEXT;
+	free(path);
+	r->found++;
+	s->state = SLOT_LOADING;
+	j->load = s;
+	memo_pool_push(&r->pool, j);
+	return FOUND_DONE;
 }
 
 static enum found shard_skip(struct run *r, struct slot *s,
@@ -134,7 +128,8 @@ static uint64_t reuse_one(struct run *r, struct slot *s, const size_t *lens,
 		n *= lens[a];
 	off = malloc((n + 1) * sizeof *off);
 	if (off && !coren_memo_plan_chunk_id(r->p, s->bins, lens, id) &&
-	    !load_checked(r, id, s->bins, lens, n, &content, &len, off, &e))
+	    !memo_load_checked(r, id, s->bins, lens, n, &content, &len, off,
+			       &e))
 		got = reuse(r, s, lens, full, content, off, n);
 	else if (off && e.code == COREN_ERR_CORRUPT) {
 		coren_log(COREN_LOG_WARNING, "chunk %s is damaged (%s): "
@@ -205,7 +200,7 @@ static enum found from_shorter(struct run *r, struct slot *s,
 	r->st->chunks_executed++;
 	/* earlier, shorter chunks can exist only where an earlier run was:
 	 * look when some chunk of this grid is cached, or for the last one */
-	reused = r->st->chunks_cached || s->index + 1 == r->st->chunks_total
+	reused = r->found || s->index + 1 == r->st->chunks_total
 			 ? probe_shorter(r, s)
 			 : 0;
 	r->st->points_reused += reused;
@@ -285,10 +280,11 @@ static const struct source {
 	{"compute", compute},
 };
 
-enum coren_err memo_resolve(struct run *r, struct slot *s,
-			    struct coren_error *err)
+/* Tries the sources from the first'th. */
+static enum coren_err resolve_from(struct run *r, struct slot *s,
+				   size_t first, struct coren_error *err)
 {
-	for (size_t i = 0; i < sizeof sources / sizeof *sources; i++)
+	for (size_t i = first; i < sizeof sources / sizeof *sources; i++)
 		switch (sources[i].try_fn(r, s, err)) {
 		case FOUND_DONE:
 			return COREN_OK;
@@ -298,4 +294,27 @@ enum coren_err memo_resolve(struct run *r, struct slot *s,
 			break;
 		}
 	return COREN_OK; /* compute always finds */
+}
+
+enum coren_err memo_resolve(struct run *r, struct slot *s,
+			    struct coren_error *err)
+{
+	return resolve_from(r, s, 0, err);
+}
+
+enum coren_err memo_resolve_unloaded(struct run *r, struct slot *s,
+				     struct coren_error *err)
+{
+	if (s->load_rc == COREN_ERR_CORRUPT) {
+		coren_log(COREN_LOG_WARNING, "chunk %s is damaged (%s): "
+					     "computing it again",
+			  s->id, s->load_why ? s->load_why : "?");
+		r->st->chunks_corrupt++;
+	} else if (s->load_rc != COREN_ERR_NOTFOUND) {
+		coren_log(COREN_LOG_WARNING, "chunk %s: %s: computing it", s->id,
+			  s->load_why ? s->load_why : "?");
+	}
+	free(s->load_why);
+	s->load_why = NULL;
+	return resolve_from(r, s, 1, err); /* the sources after the cache */
 }
