@@ -325,11 +325,12 @@ static void plugin_run(void *p, struct exec_batch *b)
 		json_t *v = NULL;
 		enum coren_err rc = COREN_OK;
 
+		/* copies: workers never write the shared values' counts */
 		for (size_t a = 0; a < na && !rc; a++)
-			if (json_object_set(w->point,
-					    coren_memo_plan_axis_name(w->plan, a),
-					    json_array_get(e->axes[a].values,
-							   vidx[a])))
+			if (json_object_set_new(
+				    w->point, coren_memo_plan_axis_name(w->plan, a),
+				    json_deep_copy(json_array_get(
+					    e->axes[a].values, vidx[a]))))
 				rc = COREN_ERR_NOMEM;
 		if (!rc)
 			rc = w->ops->exec(w->state, w->point, &v, &err);

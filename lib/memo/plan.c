@@ -304,10 +304,12 @@ json_t *coren_memo_plan_point_json(const struct coren_memo_plan *p,
 {
 	json_t *pt = json_object();
 
+	/* copies: the plan's values are shared by every worker, and jansson
+	 * reads their reference counts without atomics */
 	for (size_t a = 0; pt && a < p->naxes; a++)
-		if (json_object_set(pt, p->axes[a].name,
-				    json_array_get(p->axes[a].values,
-						   vidx[a]))) {
+		if (json_object_set_new(pt, p->axes[a].name,
+					json_deep_copy(json_array_get(
+						p->axes[a].values, vidx[a])))) {
 			json_decref(pt);
 			pt = NULL;
 		}

@@ -239,6 +239,88 @@ static void aborts(void)
 	free(out);
 }
 
+/* A grid of two axes on 4 workers, per point (fail) and in batches
+ * (rosenbrock): the workers build points from the plan's shared values,
+ * which ThreadSanitizer (test_run_tsan) watches. */
+static void two_axes(const char *plugin)
+{
+	struct coren_memo_exp e;
+	struct coren_memo_plan *p = NULL;
+	struct coren_memo_exec *x = NULL;
+	struct coren_error err = {0};
+	struct coren_memo_run_opts o = {0};
+	struct coren_memo_stats st;
+	const char *dir = getenv("COREN_EXEC_PLUGINS");
+	char path[4096], *out = NULL, tmp[] = "/tmp/test_run.XXXXXX";
+	size_t len;
+	FILE *f;
+
+	coren_memo_exp_init(&e);
+	coren_memo_exp_split(&e, "x=1..8", &err);
+	coren_memo_exp_split(&e, "y=1..6", &err);
+	coren_memo_exp_memo_chunk(&e, "x=3", &err);
+	coren_memo_exp_memo_chunk(&e, "y=2", &err);
+	e.cache = strdup(mkdtemp(tmp) ? tmp : cache);
+	snprintf(path, sizeof path, "%s/%s.so", dir ? dir : ".", plugin);
+	if (coren_memo_exp_finish(&e, &err) || coren_memo_plan_new(&e, &p, &err) ||
+	    coren_memo_exec_plugin(path, NULL, &x, &err)) {
+		printf("Bail out! set-up failed: %s\n", err.msg);
+		exit(99);
+	}
+	f = open_memstream(&out, &len);
+	o.out = f;
+	o.workers = 4;
+	is_int(coren_memo_run(p, x, &o, &st, &err), COREN_OK,
+	       "%s over two axes on 4 workers", plugin);
+	fclose(f);
+	is_int(lines(out), 48, "%s: 48 results", plugin);
+	ok(strstr(out, "{\"type\":\"result\",\"point\":{\"x\":8,\"y\":6},") != NULL,
+	   "%s: the last point is there", plugin);
+	free(out);
+	coren_memo_exec_free(x);
+	coren_memo_plan_free(p);
+	coren_memo_exp_release(&e);
+	snprintf(path, sizeof path, "rm -rf %s", tmp);
+	if (system(path) != 0)
+		printf("# could not remove %s\n", tmp);
+}
+
+/* A NUL byte in a value --cmd would pass as an argument: refused before
+ * any command runs (the tools' inputs refuse NUL already: this is the
+ * check behind them). */
+static void nul_in_cmd_value(void)
+{
+	static const char *const argv[] = {"echo", "{x}", NULL};
+	struct coren_memo_exp e;
+	struct coren_memo_plan *p = NULL;
+	struct coren_memo_exec *x = NULL;
+	struct coren_error err = {0};
+	struct coren_memo_run_opts o = {0};
+	struct coren_memo_stats st;
+	json_t *values = json_pack("[s]", "ok");
+
+	json_array_append_new(values, json_stringn("a\0b", 3));
+	coren_memo_exp_init(&e);
+	coren_memo_exp_split(&e, "x=1", &err);
+	coren_memo_exp_memo_chunk(&e, "x=1", &err);
+	json_decref(e.axes[0].values);
+	e.axes[0].values = values;
+	e.cache = strdup(cache);
+	if (coren_memo_exp_finish(&e, &err) || coren_memo_plan_new(&e, &p, &err) ||
+	    coren_memo_exec_cmd(argv, &x, &err)) {
+		printf("Bail out! set-up failed: %s\n", err.msg);
+		exit(99);
+	}
+	o.workers = 1;
+	is_int(coren_memo_run(p, x, &o, &st, &err), COREN_ERR_USAGE,
+	       "a NUL byte in a --cmd value is refused");
+	ok(strstr(err.msg, "NUL byte") != NULL, "... saying so: %s", err.msg);
+	is_u64(st.points_executed, 0, "... before any command runs");
+	coren_memo_exec_free(x);
+	coren_memo_plan_free(p);
+	coren_memo_exp_release(&e);
+}
+
 int main(void)
 {
 	struct coren_memo_stats st;
@@ -291,6 +373,9 @@ int main(void)
 	free(out);
 
 	aborts();
+	two_axes("fail");
+	two_axes("rosenbrock");
+	nul_in_cmd_value();
 	{
 		char dir1[] = "/tmp/test_run.XXXXXX", dir2[] = "/tmp/test_run.XXXXXX";
 

@@ -164,7 +164,8 @@ json_t *coren_memo_plan_chunk_key(const struct coren_memo_plan *p,
 void coren_memo_plan_point(const struct coren_memo_plan *p, const size_t *bins,
 			   uint64_t i, size_t *vidx);
 
-/* The point as an object {axis: value, ...} (new reference). */
+/* The point as an object {axis: value, ...} (new reference; the values
+ * are copies, so it may be built and used from any thread). */
 json_t *coren_memo_plan_point_json(const struct coren_memo_plan *p,
 				   const size_t *vidx);
 
