@@ -20,12 +20,12 @@ static uint64_t hlc_now(void)
 
 /* The exec function's cost of chunk s, worked out once (by the main
  * thread for a verdict before s is queued, else by the worker storing s). */
-bool memo_slot_cost(struct run *r, struct slot *s)
+bool memo_slot_cost(struct run *r, struct slot *s,
+		    const struct memo_points *pts)
 {
 	if (!s->costed) {
 		bool ok = coren_memo_exec_has_cost(r->x) &&
-			  !coren_memo_exec_chunk_cost(r->x, r->p, s->bins,
-						      &s->cost);
+			  !memo_chunk_cost(r->x, pts, s->bins, &s->cost);
 
 		s->costed = ok ? 1 : -1;
 	}
@@ -34,7 +34,8 @@ bool memo_slot_cost(struct run *r, struct slot *s)
 
 /* The header of s; borrows s->key, params and fn (nothing to release). */
 static void header_of(struct run *r, struct slot *s, json_t *params,
-		      json_t *fn, struct coren_chunk_header *h)
+		      json_t *fn, const struct memo_points *pts,
+		      struct coren_chunk_header *h)
 {
 	memset(h, 0, sizeof *h);
 	memcpy(h->id, s->id, 65);
@@ -45,7 +46,7 @@ static void header_of(struct run *r, struct slot *s, json_t *params,
 	h->points = s->npoints;
 	h->producer = r->producer;
 	h->hlc = hlc_now();
-	h->has_cost = memo_slot_cost(r, s);
+	h->has_cost = memo_slot_cost(r, s, pts);
 	h->cost = s->cost;
 }
 
@@ -86,7 +87,7 @@ static void store_failed(struct run *r, enum coren_err rc,
 /* Stores slot s, whose points all succeeded, and makes it READY (from the
  * worker that did its last point, or from main when nothing was queued). */
 void memo_slot_finish(struct run *r, struct slot *s, json_t *params,
-		      json_t *fn)
+		      json_t *fn, const struct memo_points *pts)
 {
 	struct coren_chunk_header h;
 	struct coren_error err = {0};
@@ -101,7 +102,7 @@ void memo_slot_finish(struct run *r, struct slot *s, json_t *params,
 		memo_pool_abort(&r->pool);
 		return;
 	}
-	header_of(r, s, params, fn, &h);
+	header_of(r, s, params, fn, pts, &h);
 	coren_buf_init(&image, 0);
 	rc = h.chunk_key ? coren_chunk_store(r->e->cache, &h, s->content,
 					     s->len, &image, &err)
@@ -150,7 +151,7 @@ static void point_done(struct run *r, struct scratch *sc, struct slot *s)
 	if (atomic_fetch_sub(&s->remaining, 1) != 1)
 		return;
 	if (atomic_load(&s->failed) == 0) {
-		memo_slot_finish(r, s, sc->params, sc->fn);
+		memo_slot_finish(r, s, sc->params, sc->fn, &sc->pts);
 		return;
 	}
 	memo_pool_lock(&r->pool);

@@ -133,26 +133,25 @@ enum coren_err coren_memo_exec_cost(const struct coren_memo_exec *x,
 	return x->ops->cost(params, point, out, err);
 }
 
-enum coren_err coren_memo_exec_chunk_cost(const struct coren_memo_exec *x,
-					  const struct coren_memo_plan *p,
-					  const size_t *bins,
-					  struct coren_cost *out)
+enum coren_err memo_chunk_cost(const struct coren_memo_exec *x,
+			       const struct memo_points *pts,
+			       const size_t *bins, struct coren_cost *out)
 {
+	const struct coren_memo_plan *p = pts->p;
 	const struct coren_memo_exp *e = coren_memo_plan_exp(p);
 	size_t *vidx = malloc((coren_memo_plan_naxes(p) + 1) * sizeof *vidx);
 	uint64_t n = coren_memo_plan_chunk_points(p, bins);
-	enum coren_err rc = vidx ? COREN_OK : COREN_ERR_NOMEM;
+	json_t *pt = json_object(); /* reused for every point */
+	enum coren_err rc = vidx && pt ? COREN_OK : COREN_ERR_NOMEM;
 	struct coren_cost sum = {0, 0, 0, 0}, one;
 
 	if (!coren_memo_exec_has_cost(x))
 		rc = COREN_ERR_USAGE;
 	for (uint64_t i = 0; !rc && i < n; i++) {
-		json_t *pt;
-
 		coren_memo_plan_point(p, bins, i, vidx);
-		pt = coren_memo_plan_point_json(p, vidx);
-		rc = pt ? x->ops->cost(e->params, pt, &one, NULL) : COREN_ERR_NOMEM;
-		json_decref(pt);
+		rc = memo_points_set(pts, pt, vidx);
+		if (!rc)
+			rc = x->ops->cost(e->params, pt, &one, NULL);
 		if (!rc) { /* one point after another, every result kept */
 			struct coren_cost t = coren_cost_then(sum, one);
 
@@ -161,9 +160,21 @@ enum coren_err coren_memo_exec_chunk_cost(const struct coren_memo_exec *x,
 			sum = t;
 		}
 	}
+	json_decref(pt);
 	free(vidx);
 	*out = sum;
 	return rc;
+}
+
+enum coren_err coren_memo_exec_chunk_cost(const struct coren_memo_exec *x,
+					  const struct coren_memo_plan *p,
+					  const size_t *bins,
+					  struct coren_cost *out)
+{
+	struct memo_points pts;
+
+	memo_points_init(&pts, p, true); /* no workers run: the plan's */
+	return memo_chunk_cost(x, &pts, bins, out);
 }
 
 /* ---- retries ---------------------------------------------------------- */
@@ -241,8 +252,11 @@ struct plugin_worker {
 	const struct coren_memo_plan *plan;
 	void *state;
 	json_t *point; /* reused for every point */
+	struct memo_points pts; /* this worker's copies of the values */
 	bool batch;
 };
+
+static void plugin_close(void *p);
 
 static enum coren_err plugin_open(struct coren_memo_exec *x,
 				  const struct coren_memo_plan *p, void **out,
@@ -266,6 +280,10 @@ static enum coren_err plugin_open(struct coren_memo_exec *x,
 		return err->code;
 	}
 	w->point = json_object();
+	if (!w->point || memo_points_init(&w->pts, p, false)) {
+		plugin_close(w);
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	}
 	*out = w;
 	return COREN_OK;
 }
@@ -277,6 +295,7 @@ static void plugin_close(void *p)
 	if (w->ops->fini)
 		w->ops->fini(w->state);
 	json_decref(w->point);
+	memo_points_release(&w->pts);
 	free(w);
 }
 
@@ -288,7 +307,7 @@ static void plugin_run_batch(struct plugin_worker *w, struct exec_batch *b)
 	enum coren_err rc = COREN_ERR_NOMEM;
 
 	for (size_t i = 0; pts && i < b->n; i++)
-		pts[i] = coren_memo_plan_point_json(w->plan, b->vidx + i * na);
+		pts[i] = memo_points_json(&w->pts, b->vidx + i * na);
 	if (pts && vals && errs)
 		rc = w->ops->exec_batch(w->state, b->n,
 					(const json_t *const *)pts, vals, errs);
@@ -312,7 +331,6 @@ static void plugin_run_batch(struct plugin_worker *w, struct exec_batch *b)
 static void plugin_run(void *p, struct exec_batch *b)
 {
 	struct plugin_worker *w = p;
-	const struct coren_memo_exp *e = coren_memo_plan_exp(w->plan);
 	size_t na = coren_memo_plan_naxes(w->plan);
 
 	if (w->batch) {
@@ -323,15 +341,8 @@ static void plugin_run(void *p, struct exec_batch *b)
 		const size_t *vidx = b->vidx + i * na;
 		struct coren_error err = {0};
 		json_t *v = NULL;
-		enum coren_err rc = COREN_OK;
+		enum coren_err rc = memo_points_set(&w->pts, w->point, vidx);
 
-		/* copies: workers never write the shared values' counts */
-		for (size_t a = 0; a < na && !rc; a++)
-			if (json_object_set_new(
-				    w->point, coren_memo_plan_axis_name(w->plan, a),
-				    json_deep_copy(json_array_get(
-					    e->axes[a].values, vidx[a]))))
-				rc = COREN_ERR_NOMEM;
 		if (!rc)
 			rc = w->ops->exec(w->state, w->point, &v, &err);
 		if (!rc && v)

@@ -96,7 +96,7 @@ static enum coren_err chunk_cost(struct run *r, struct slot *s,
 	struct coren_chunk_header h;
 	enum coren_err rc;
 
-	if (memo_slot_cost(r, s)) {
+	if (memo_slot_cost(r, s, &r->main_pts)) {
 		*cost = s->cost;
 		return COREN_OK;
 	}

@@ -26,6 +26,32 @@ void batch_fail(struct exec_batch *b, size_t i, const char *fmt, ...)
 /* A command's output as a value: JSON if it parses, else a string. */
 void batch_output(struct exec_batch *b, size_t i, const char *out, size_t len);
 
+/* Points as JSON objects, built from one thread's values (plan.c).
+ * jansson reads a value's reference count without atomics, so two threads
+ * must never take references to one json_t: each worker builds its points
+ * from its own copies of the axes' values (an axis of more than
+ * MEMO_COPY_MAX values is copied a point at a time instead), and the main
+ * thread, alone with the plan's values while workers run, uses those. */
+#define MEMO_COPY_MAX 65536
+struct memo_points {
+	const struct coren_memo_plan *p;
+	json_t **values; /* per axis: this thread's array, or NULL: copy */
+	bool shared;	 /* the plan's own values (the main thread) */
+};
+
+enum coren_err memo_points_init(struct memo_points *pts,
+				const struct coren_memo_plan *p, bool shared);
+void memo_points_release(struct memo_points *pts);
+/* Sets each axis of point (an object of this thread's) to vidx's value. */
+enum coren_err memo_points_set(const struct memo_points *pts, json_t *point,
+			       const size_t *vidx);
+/* A new point object for vidx. */
+json_t *memo_points_json(const struct memo_points *pts, const size_t *vidx);
+/* coren_memo_exec_chunk_cost() with the points of pts. */
+enum coren_err memo_chunk_cost(const struct coren_memo_exec *x,
+			       const struct memo_points *pts,
+			       const size_t *bins, struct coren_cost *out);
+
 /* A cost as the object records carry: {flops, mem_bytes, peak_mem,
  * result_bytes} (new reference, NULL on ENOMEM). */
 json_t *memo_cost_json(const struct coren_cost *c);

@@ -5,6 +5,8 @@
 #include <coren/json.h>
 #include <coren/memo.h>
 
+#include "memo_int.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -339,4 +341,64 @@ enum coren_err coren_memo_plan_point_text(const struct coren_memo_plan *p,
 	if (!rc)
 		rc = coren_buf_putc(b, '}');
 	return rc;
+}
+
+/* ---- points built by one thread (memo_int.h) --------------------------- */
+
+enum coren_err memo_points_init(struct memo_points *pts,
+				const struct coren_memo_plan *p, bool shared)
+{
+	pts->p = p;
+	pts->shared = shared;
+	pts->values = shared ? NULL : calloc(p->naxes + 1, sizeof *pts->values);
+	if (!shared && !pts->values)
+		return COREN_ERR_NOMEM;
+	for (size_t a = 0; !shared && a < p->naxes; a++)
+		if (p->axes[a].nvalues <= MEMO_COPY_MAX &&
+		    !(pts->values[a] = json_deep_copy(p->axes[a].values)))
+			return COREN_ERR_NOMEM;
+	return COREN_OK;
+}
+
+void memo_points_release(struct memo_points *pts)
+{
+	for (size_t a = 0; pts->values && a < pts->p->naxes; a++)
+		json_decref(pts->values[a]);
+	free(pts->values);
+	pts->values = NULL;
+}
+
+enum coren_err memo_points_set(const struct memo_points *pts, json_t *point,
+			       const size_t *vidx)
+{
+	const struct coren_memo_plan *p = pts->p;
+
+	for (size_t a = 0; a < p->naxes; a++) {
+		json_t *v = json_array_get(p->axes[a].values, vidx[a]);
+		int rc;
+
+		if (pts->shared)
+			rc = json_object_set(point, p->axes[a].name, v);
+		else if (pts->values[a])
+			rc = json_object_set(point, p->axes[a].name,
+					     json_array_get(pts->values[a],
+							    vidx[a]));
+		else
+			rc = json_object_set_new(point, p->axes[a].name,
+						 json_deep_copy(v));
+		if (rc)
+			return COREN_ERR_NOMEM;
+	}
+	return COREN_OK;
+}
+
+json_t *memo_points_json(const struct memo_points *pts, const size_t *vidx)
+{
+	json_t *pt = json_object();
+
+	if (pt && memo_points_set(pts, pt, vidx)) {
+		json_decref(pt);
+		pt = NULL;
+	}
+	return pt;
 }

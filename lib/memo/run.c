@@ -345,6 +345,7 @@ static enum coren_err run_init(struct run *r, const struct coren_memo_plan *p,
 	r->st = st;
 	r->naxes = coren_memo_plan_naxes(p);
 	r->slab = memo_slab_chunks(p);
+	memo_points_init(&r->main_pts, p, true); /* allocates nothing */
 	st->chunks_total = coren_memo_plan_chunks(p);
 	st->points_total = coren_memo_plan_points(p);
 	gethostname(host, sizeof host - 1);
@@ -363,7 +364,8 @@ static enum coren_err run_init(struct run *r, const struct coren_memo_plan *p,
 		coren_buf_init(&sc->b.vals, 0);
 		coren_buf_init(&sc->line, 0);
 		if (!(sc->params = json_deep_copy(r->e->params)) ||
-		    (r->e->fn && !(sc->fn = json_deep_copy(r->e->fn))))
+		    (r->e->fn && !(sc->fn = json_deep_copy(r->e->fn))) ||
+		    memo_points_init(&sc->pts, p, false))
 			return COREN_ERR_NOMEM;
 	}
 	return COREN_OK;
@@ -393,6 +395,7 @@ static void run_release(struct run *r)
 		coren_buf_release(&r->scratch[k].line);
 		json_decref(r->scratch[k].params);
 		json_decref(r->scratch[k].fn);
+		memo_points_release(&r->scratch[k].pts);
 	}
 	window_drop(r, r->n);
 	free(r->win);

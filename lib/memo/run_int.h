@@ -109,6 +109,7 @@ struct scratch {
 			 * jansson's reference counts are not written from
 			 * two threads at once here */
 	json_t *fn;     /* NULL when the experiment has none */
+	struct memo_points pts; /* copies of the axes' values (chunk costs) */
 };
 
 struct run {
@@ -133,14 +134,16 @@ struct run {
 	size_t n, cap;		     /* main */
 	uint64_t held;		     /* main: points of the slots in win */
 	uint64_t found;		     /* main: chunk files found in the cache */
+	struct memo_points main_pts; /* main: the plan's values */
 	size_t unloaded;	     /* mu: slots UNLOADED, not yet resumed */
 };
 
 /* compute.c: a worker's job, and storing a finished chunk. */
 void memo_run_job(void *ctx, size_t k, struct job *j);
 void memo_slot_finish(struct run *r, struct slot *s, json_t *params,
-		      json_t *fn);
-bool memo_slot_cost(struct run *r, struct slot *s);
+		      json_t *fn, const struct memo_points *pts);
+bool memo_slot_cost(struct run *r, struct slot *s,
+		    const struct memo_points *pts);
 
 /* source.c: where chunk s comes from; pushes the building job. */
 enum coren_err memo_resolve(struct run *r, struct slot *s,

@@ -207,7 +207,7 @@ static enum found from_shorter(struct run *r, struct slot *s,
 	atomic_store(&s->remaining, s->npoints - reused);
 	if (reused < s->npoints)
 		return FOUND_NEXT;
-	memo_slot_finish(r, s, r->e->params, r->e->fn);
+	memo_slot_finish(r, s, r->e->params, r->e->fn, &r->main_pts);
 	return FOUND_DONE;
 }
 
