@@ -452,37 +452,6 @@ enum coren_err coren_rk_msg_from_line(const char *line, size_t len,
 
 /* ---- answers to records ---------------------------------------------------- */
 
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		unsigned c = s[i], k;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			k = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			k = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			k = 3, cp = c & 0x07;
-		else
-			return 0;
-		for (unsigned j = 1; j <= k; j++) {
-			if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + j] & 0x3f);
-		}
-		if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return 0;
-		i += k + 1;
-	}
-	return 1;
-}
-
 static enum coren_err put_f32(float f, struct coren_buf *b)
 {
 	char tmp[32];
@@ -555,7 +524,8 @@ static enum coren_err put_payload(const struct coren_rk_msg *m, struct coren_buf
 			rc = coren_buf_append(b, "\",\"payload\":", 12);
 		return rc ? rc : put_vector(m, b);
 	}
-	if (enc == COREN_RK_ENC_UTF8 && utf8_valid(m->payload, n)) {
+	if (enc == COREN_RK_ENC_UTF8 &&
+	    coren_json_utf8_valid((const char *)m->payload, n)) {
 		rc = coren_buf_printf(b, ",\"enc\":\"utf8\",\"payload\":");
 		return rc ? rc : coren_json_dump_string((const char *)m->payload, n, b);
 	}
@@ -599,7 +569,8 @@ static enum coren_err put_error(const struct coren_rk_msg *m, const char *from,
 		const char *r = json_string_value(json_object_get(v, "reason"));
 
 		rc = coren_json_dump_string(r, strlen(r), b);
-	} else if (!rc && utf8_valid(m->payload, m->hdr.payload_size)) {
+	} else if (!rc && coren_json_utf8_valid((const char *)m->payload,
+						 m->hdr.payload_size)) {
 		rc = coren_json_dump_string((const char *)m->payload, m->hdr.payload_size, b);
 	} else if (!rc) {
 		rc = coren_buf_append(b, "\"error\"", 7);
