@@ -122,8 +122,17 @@ forge() {
 	diff <(grep result clean.out) <(grep result run.out)
 	[[ "$stderr" == *"points do not match"* ]]
 	[[ "$stderr" == *"one line per point"* ]]
-	# fewer lines (once printed heap bytes)
+	# two lines swapped, every hash recomputed: --verify checks each line
+	# against the header's own key, a run against its grid
 	ids=($(find cache -name '*.zst' | sort))
+	forge "${ids[0]}" 'lines[0], lines[1] = lines[1], lines[0]'
+	run -1 swarm-run --cache cache --verify
+	assert_output --partial '"reason":"line 1 is not the result of its point"'
+	run -0 --separate-stderr swarm-run "${A[@]}"
+	echo "$output" > swapped.out
+	assert_equal "$(field chunks_corrupt swapped.out)" 1
+	diff <(grep result clean.out) <(grep result swapped.out)
+	# fewer lines (once printed heap bytes)
 	forge "${ids[0]}" 'lines.pop(); h["points"] -= 1'
 	run -1 swarm-run --cache cache --verify
 	assert_output --partial '"status":"corrupt"'

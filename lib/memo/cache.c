@@ -142,6 +142,72 @@ struct verify_ctx {
 	struct coren_memo_cache_stats *st;
 };
 
+/* The one-chunk experiment a chunk's header describes: each axis of its
+ * key with the key's values, in the key's order, in one bin (e made by
+ * coren_memo_exp_init()). */
+static enum coren_err header_exp(const struct coren_chunk_header *h,
+				 struct coren_memo_exp *e)
+{
+	size_t i, n = json_array_size(h->chunk_key);
+	json_t *pair;
+
+	e->axes = calloc(n + 1, sizeof *e->axes);
+	e->axis_order = calloc(n + 1, sizeof *e->axis_order);
+	if (!e->axes || !e->axis_order)
+		return COREN_ERR_NOMEM;
+	json_array_foreach(h->chunk_key, i, pair) {
+		struct coren_memo_axis *a = &e->axes[e->naxes++];
+		const char *name = json_string_value(json_array_get(pair, 0));
+
+		a->name = strdup(name ? name : "");
+		a->values = json_deep_copy(json_array_get(pair, 1));
+		a->bin = json_array_size(a->values);
+		e->axis_order[e->naxis_order++] = strdup(a->name ? a->name : "");
+		if (!a->name || !a->values || !e->axis_order[i])
+			return COREN_ERR_NOMEM;
+	}
+	json_decref(e->params);
+	e->params = json_deep_copy(h->params);
+	return e->params ? COREN_OK : COREN_ERR_NOMEM;
+}
+
+/* Whether every line of content is the result record of its point, the
+ * points being those of the header's key (the check a run makes against
+ * its grid, made here against the header alone). */
+static enum coren_err verify_lines(const struct coren_chunk_header *h,
+				   const char *content, size_t len,
+				   struct coren_error *err)
+{
+	struct coren_memo_exp e;
+	struct coren_memo_plan *p = NULL;
+	struct memo_line_check c = {0};
+	size_t *bins = calloc(json_array_size(h->chunk_key) + 1, sizeof *bins);
+	enum coren_err rc;
+
+	coren_memo_exp_init(&e);
+	rc = bins ? header_exp(h, &e) : COREN_ERR_NOMEM;
+
+	if (!rc)
+		rc = coren_memo_exp_finish(&e, err);
+	if (!rc)
+		rc = coren_memo_plan_new(&e, &p, err);
+	if (!rc)
+		rc = memo_line_check_init(&c, p);
+	if (!rc)
+		rc = memo_check_lines(&c, bins, NULL, content, len, h->points,
+				      NULL, true, err);
+	else if (rc != COREN_ERR_NOMEM) /* a key no grid has: not ours */
+		rc = coren_error_set(err, COREN_ERR_CORRUPT,
+				     "its key is not a grid's: %s", err->msg);
+	if (c.p)
+		memo_line_check_release(&c);
+	coren_memo_plan_free(p);
+	coren_memo_exp_release(&e);
+	free(bins);
+	return rc == COREN_ERR_NOMEM ? coren_error_set(err, rc, "out of memory")
+				     : rc;
+}
+
 static enum coren_err verify_one(const char *path, const char *name,
 				 const struct stat *st, void *data)
 {
@@ -160,10 +226,12 @@ static enum coren_err verify_one(const char *path, const char *name,
 	id[64] = '\0';
 	v->st->checked++;
 	rc = coren_chunk_load(v->cache, id, v->max, &h, &content, &len, &err);
-	free(content);
-	if (!rc)
+	if (!rc) {
+		rc = verify_lines(&h, content, len, &err);
 		coren_chunk_header_release(&h);
-	else
+	}
+	free(content);
+	if (rc)
 		v->st->damaged++;
 	if (!rc && !v->all)
 		return COREN_OK;
