@@ -127,8 +127,8 @@ static inline bool same16(const char *a, const char *b)
 static inline bool same(const char *a, const char *b, size_t n)
 {
 	if (n < 16) {
-		if (n < 8)
-			return !memcmp(a, b, n);
+		if (n < 8) /* n may be 0, b then NULL (an empty text) */
+			return !n || !memcmp(a, b, n);
 		return word(a) == word(b) &&
 		       word(a + n - 8) == word(b + n - 8);
 	}
