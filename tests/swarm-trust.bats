@@ -132,6 +132,14 @@ forge() {
 	echo "$output" > swapped.out
 	assert_equal "$(field chunks_corrupt swapped.out)" 1
 	diff <(grep result clean.out) <(grep result swapped.out)
+	# a line with its point and a value, then another point's key: one
+	# JSON object for jq, with the wrong point last
+	ids=($(find cache -name '*.zst' | sort))
+	forge "${ids[0]}" 'lines[0] = lines[0].replace("\"value\":null}", "\"value\":null,\"point\":{\"x\":2,\"y\":1}}")'
+	run -0 --separate-stderr swarm-run "${A[@]}"
+	echo "$output" > twokeys.out
+	assert_equal "$(field chunks_corrupt twokeys.out)" 1
+	diff <(grep result clean.out) <(grep result twokeys.out)
 	# fewer lines (once printed heap bytes)
 	forge "${ids[0]}" 'lines.pop(); h["points"] -= 1'
 	run -1 swarm-run --cache cache --verify

@@ -150,3 +150,15 @@ value_of() {
 	run -4 --separate-stderr swarm-run --cache c --split x=1..4 --memo-chunk x=1 --keep-going --coproc python3 co.py
 	assert_equal "$(echo "$output" | jq -r 'select(.type=="diag") | .chunks_cached')" 3
 }
+
+@test "JSON output that cannot be stored exactly fails its point, never becomes a string" {
+	local out
+	for out in '"a\u0000b"' "$(printf '%*s' 3000 '' | tr ' ' '[')$(printf '%*s' 3000 '' | tr ' ' ']')"; do
+		rm -rf c
+		run -4 --separate-stderr value_of "$out"
+		[[ "$output" == *'"type":"error","point":{"x":1},"reason":"output is JSON that cannot be stored exactly'* ]]
+	done
+	rm -rf c
+	run -0 --separate-stderr value_of 'hello [1'
+	assert_line --partial '"value":"hello [1"'
+}

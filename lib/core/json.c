@@ -450,6 +450,161 @@ int coren_json_utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
+/* ---- validating JSON text without building it --------------------------- */
+
+static const unsigned char *skip_ws(const unsigned char *p,
+				    const unsigned char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+static int hex4(const unsigned char *p)
+{
+	for (int i = 0; i < 4; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f') ||
+		      (p[i] >= 'A' && p[i] <= 'F')))
+			return 0;
+	return 1;
+}
+
+/* Past the string at p (at its '"'), or NULL. */
+static const unsigned char *valid_string(const unsigned char *p,
+					 const unsigned char *end)
+{
+	for (p++; p < end;) {
+		size_t k;
+
+		if (*p == '"')
+			return p + 1;
+		if (*p < 0x20)
+			return NULL;
+		if (*p == '\\') {
+			if (end - p < 2)
+				return NULL;
+			if (p[1] == 'u') {
+				if (end - p < 6 || !hex4(p + 2))
+					return NULL;
+				p += 6;
+			} else if (strchr("\"\\/bfnrt", p[1]) && p[1]) {
+				p += 2;
+			} else {
+				return NULL;
+			}
+		} else if (*p < 0x80) {
+			p++;
+		} else if ((k = utf8_seq(p, (size_t)(end - p)))) {
+			p += k;
+		} else {
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+static const unsigned char *digits(const unsigned char *p,
+				   const unsigned char *end)
+{
+	const unsigned char *start = p;
+
+	while (p < end && *p >= '0' && *p <= '9')
+		p++;
+	return p > start ? p : NULL;
+}
+
+/* Past the number at p, or NULL: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static const unsigned char *valid_number(const unsigned char *p,
+					 const unsigned char *end)
+{
+	if (p < end && *p == '-')
+		p++;
+	if (p < end && *p == '0')
+		p++;
+	else if (!(p < end && *p >= '1' && *p <= '9') || !(p = digits(p, end)))
+		return NULL;
+	if (p < end && *p == '.' && !(p = digits(p + 1, end)))
+		return NULL;
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		p = digits(p, end);
+	}
+	return p;
+}
+
+/* Past the scalar at p, or NULL. */
+static const unsigned char *valid_scalar(const unsigned char *p,
+					 const unsigned char *end)
+{
+	static const char *const words[] = {"true", "false", "null"};
+
+	if (p >= end)
+		return NULL;
+	if (*p == '"')
+		return valid_string(p, end);
+	for (size_t i = 0; i < 3; i++) {
+		size_t n = strlen(words[i]);
+
+		if ((size_t)(end - p) >= n && !memcmp(p, words[i], n))
+			return p + n;
+	}
+	return valid_number(p, end);
+}
+
+/* Past a member's key and its ':' (and the whitespace after), or NULL. */
+static const unsigned char *valid_key(const unsigned char *p,
+				      const unsigned char *end)
+{
+	if (p >= end || *p != '"' || !(p = valid_string(p, end)))
+		return NULL;
+	p = skip_ws(p, end);
+	return p < end && *p == ':' ? skip_ws(p + 1, end) : NULL;
+}
+
+int coren_json_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	char open[COREN_JSON_DEPTH_MAX]; /* '}' or ']' per level entered */
+	size_t depth = 0;
+
+	for (p = skip_ws(p, end);;) { /* a value starts at p */
+		if (p < end && (*p == '{' || *p == '[')) {
+			if (depth == sizeof open)
+				return -1;
+			open[depth++] = *p == '{' ? '}' : ']';
+			p = skip_ws(p + 1, end);
+			if (p >= end || *p != open[depth - 1]) {
+				if (open[depth - 1] == '}' &&
+				    !(p = valid_key(p, end)))
+					return 0;
+				continue; /* the first member's value */
+			}
+			depth--; /* empty */
+			p++;
+		} else if (!(p = valid_scalar(p, end))) {
+			return 0;
+		}
+		for (;;) { /* after a value: a close, a ',', or the end */
+			p = skip_ws(p, end);
+			if (!depth)
+				return p == end;
+			if (p < end && *p == open[depth - 1]) {
+				depth--;
+				p++;
+				continue;
+			}
+			if (p >= end || *p != ',')
+				return 0;
+			p = skip_ws(p + 1, end);
+			if (open[depth - 1] == '}' && !(p = valid_key(p, end)))
+				return 0;
+			break;
+		}
+	}
+}
+
 /* Appends s as a JSON string, escaping as Python's json module does with
  * ensure_ascii=False. Bytes that are not UTF-8 are COREN_ERR_JSON (b then
  * holds a partial string: callers drop it), never raw bytes in JSON. */

@@ -95,6 +95,12 @@ void batch_output(struct exec_batch *b, size_t i, const char *out, size_t len)
 		batch_fail(b, i, "%s", err.msg);
 		return;
 	}
+	if (coren_json_valid(out, len)) { /* \u0000, too deep: not a string */
+		batch_fail(b, i, "output is JSON that cannot be stored exactly "
+				 "(%s)",
+			   err.msg);
+		return;
+	}
 	b->voff[i] = b->vals.len;
 	if (coren_json_dump_string(out, len, &b->vals)) {
 		b->vals.len = b->voff[i];

@@ -216,6 +216,8 @@ static size_t line_ok(const struct expect *x, size_t k, const char *line,
 		json_decref(j);
 		if (!j)
 			return 0;
+	} else if (coren_json_valid(at, (size_t)(nl - 1 - at)) != 1) {
+		return 0; /* one value, not 'null,"point":{...}' */
 	}
 	return (size_t)(nl + 1 - line);
 }

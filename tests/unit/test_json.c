@@ -40,6 +40,67 @@ static const char *roundtrip(const char *text)
 	return out;
 }
 
+/* coren_json_valid() against known texts, and against jansson on random
+ * mutations of valid texts: what jansson parses is valid. */
+static void test_valid(void)
+{
+	static const char *const good[] = {
+		"null", "true", "false", "0", "-0", "1.5e-3", "-12E+7", "\"\"",
+		"\"a\\u00e9\\n\\\"\"", "\"\xc3\xa9\"", "[]", "{}", " [1 , 2] ",
+		"{\"a\":[{\"b\":null}],\"c\":{}}", "123456789012345678901234567890",
+		"\"\\u0000\"", "\"\\ud800\"", "{\"$float\":\"nan\"}"};
+	static const char *const bad[] = {
+		"", " ", "nul", "tru", "01", "1.", ".5", "1e", "-", "+1", "NaN",
+		"[1,]", "[,1]", "{\"a\"}", "{\"a\":}", "{a:1}", "{\"a\":1,}",
+		"[1", "{\"a\":1", "1 2", "null,\"point\":{\"x\":2}", "\"a",
+		"\"\\x\"", "\"\\u12g4\"", "\"\x01\"", "\"\xff\"", "\"\xc0\xaf\"",
+		"[1]]", "{}}"};
+	char deep[2 * COREN_JSON_DEPTH_MAX + 8];
+	int all = 1;
+
+	for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+		if (!coren_json_valid(good[i], strlen(good[i]))) {
+			printf("# refused: %s\n", good[i]);
+			all = 0;
+		}
+	ok(all, "valid JSON texts are valid");
+	all = 1;
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		if (coren_json_valid(bad[i], strlen(bad[i]))) {
+			printf("# accepted: %s\n", bad[i]);
+			all = 0;
+		}
+	ok(all, "invalid ones are not (a value with a key after it among them)");
+	memset(deep, '[', COREN_JSON_DEPTH_MAX);
+	memset(deep + COREN_JSON_DEPTH_MAX, ']', COREN_JSON_DEPTH_MAX);
+	ok(coren_json_valid(deep, 2 * COREN_JSON_DEPTH_MAX), "%d levels are valid",
+	   COREN_JSON_DEPTH_MAX);
+	deep[0] = '[';
+	memmove(deep + 1, deep, 2 * COREN_JSON_DEPTH_MAX);
+	deep[2 * COREN_JSON_DEPTH_MAX + 1] = ']';
+	is_int(coren_json_valid(deep, 2 * COREN_JSON_DEPTH_MAX + 2), -1,
+	   "one more is too deep to tell");
+	all = 1;
+	srand(7);
+	for (int i = 0; i < 200000; i++) {
+		char t[64];
+		const char *src = good[rand() % (sizeof good / sizeof *good)];
+		size_t n = strlen(src);
+		json_t *j;
+
+		memcpy(t, src, n);
+		for (int m = rand() % 3; m >= 0 && n; m--)
+			t[rand() % n] = "[]{},:\"0-e. \\nu1"[rand() % 16];
+		j = json_loadb(t, n, JSON_DECODE_ANY, NULL);
+		if (j && !coren_json_valid(t, n)) {
+			printf("# jansson parses, refused: %.*s\n", (int)n, t);
+			all = 0;
+		}
+		json_decref(j);
+	}
+	ok(all, "whatever jansson parses of 200000 mutations is valid");
+}
+
 int main(void)
 {
 	struct coren_error e = {0};
@@ -263,5 +324,6 @@ int main(void)
 		       "keys sorted at every depth, by code point");
 		json_decref(a);
 	}
+	test_valid();
 	return done_testing();
 }

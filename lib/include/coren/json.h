@@ -87,6 +87,17 @@ enum coren_err coren_json_check_boxes(const json_t *v, struct coren_error *err);
 /* A new real for a finite v, else its float box. */
 json_t *coren_json_float(double v);
 
+/* Nesting jansson takes (and so coren writes): deeper is refused. */
+#define COREN_JSON_DEPTH_MAX 2048
+
+/* Whether the n bytes at s are exactly one JSON value (RFC 8259, with
+ * whitespace around it; strings well-formed UTF-8), checked without
+ * building it: 1 yes, 0 no, -1 nested deeper than COREN_JSON_DEPTH_MAX
+ * (what the rest is, is not known). Valid JSON that coren_json_parse()
+ * still refuses (\u0000, a lone surrogate, a number too large) is valid
+ * here: the parse says why. */
+int coren_json_valid(const char *s, size_t n);
+
 /* Whether the n bytes at s are well-formed UTF-8 (RFC 3629: no overlong
  * forms, surrogates or code points past U+10FFFF). */
 int coren_json_utf8_valid(const char *s, size_t n);
