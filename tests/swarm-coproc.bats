@@ -205,3 +205,18 @@ outcomes() { results "$1" | jq -r '"\(.point.x):\(.value // ("!" + .reason))"' |
 	run -0 --separate-stderr swarm-run --serve "$P/fail.so" <<< '{"type":"point","seq":7,"point":{"x":4}}'
 	assert_output '{"type":"result","seq":7,"value":4}'
 }
+
+@test "a co-process that exits while what it started holds its stdout fails its points at once" {
+	printf 'import sys\nsys.stdin.readline()\nsys.exit(3)\n' > die.py
+	# the background sleep keeps the pipe open: no end of file comes
+	run -4 --separate-stderr timeout 60 swarm-run --split x=1..2 --memo-chunk x=2 --exec-chunk 2 --workers 1 \
+		--cache c --coproc sh -c 'echo $$ > group; sleep 300 & exec python3 die.py'
+	assert_line --partial '"point":{"x":1},"reason":"the co-process ended: exited with status 3"'
+	assert_line --partial '"point":{"x":2},"reason":"the co-process ended: exited with status 3"'
+	# and what it left behind in its process group is gone (a zombie
+	# waiting for init to reap it counts as gone)
+	alive() { ps -eo pgid=,stat= | awk -v g="$(cat group)" '$1 == g && $2 !~ /^Z/' | grep -q .; }
+	for _ in $(seq 50); do alive || break; sleep 0.1; done
+	run alive
+	assert_failure
+}

@@ -1311,6 +1311,26 @@ static const char *round_read(struct coproc_worker *w, struct round *rd)
 	return NULL;
 }
 
+/* After a quiet while: whether the co-process has exited although its
+ * stdout is still open (something it started holds it, so no EOF comes).
+ * It is then reaped and what it left in its group killed; rd->why says
+ * so. Only asked when nothing is left to read: answers written before it
+ * exited are taken first. */
+static const char *round_dead(struct coproc_worker *w, struct round *rd)
+{
+	int status = 0;
+
+	if (!w->pid || waitpid(w->pid, &status, WNOHANG) != w->pid)
+		return NULL;
+	if (!status_text(status, w->why, sizeof w->why))
+		snprintf(w->why, sizeof w->why, "exited");
+	kill(-w->pid, SIGKILL);
+	w->pid = 0;
+	coproc_kill(w);
+	snprintf(rd->why, sizeof rd->why, "the co-process ended: %s", w->why);
+	return rd->why;
+}
+
 /* Exchanges lines until every point of the round is answered (NULL),
  * an answer is late (timed_out), or a failure of every outstanding
  * point. */
@@ -1335,8 +1355,11 @@ static const char *round_io(struct coproc_worker *w, struct round *rd)
 		}
 		if (deadline && now_s() >= deadline)
 			return timed_out;
-		if (poll(pf, 2, poll_ms(deadline)) <= 0)
+		if (poll(pf, 2, poll_ms(deadline)) <= 0) {
+			if ((fail = round_dead(w, rd)))
+				return fail;
 			continue;
+		}
 		if (pf[1].revents & (POLLOUT | POLLERR | POLLHUP))
 			round_write(w, rd);
 		if ((pf[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
