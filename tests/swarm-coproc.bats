@@ -220,3 +220,10 @@ outcomes() { results "$1" | jq -r '"\(.point.x):\(.value // ("!" + .reason))"' |
 	run alive
 	assert_failure
 }
+
+@test "--retries takes a whole number only" {
+	for n in 0x10 1e3 ' 2' 1.5 -1 ''; do
+		run -2 --separate-stderr swarm-run --split x=1 --memo-chunk x=1 --cache c --retries "$n" --cmd true
+		[[ "$stderr" == *"--retries '$n': a whole number, 0..1000000"* ]]
+	done
+}

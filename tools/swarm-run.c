@@ -30,14 +30,15 @@ static const char usage[] =
 	"The experiment (options override the file):\n"
 	"  -c, --config FILE     YAML: params, split, memo_chunk, exec_chunk,\n"
 	"                        cache, version, workers, axis_order, exec, cmd,\n"
-	"                        coproc, timeout, retries\n"
+	"                        coproc, fn_id, timeout, retries\n"
 	"  --param K=V           a fixed parameter (V: JSON scalar, else string)\n"
 	"  --split AXIS=V1,V2,.. an axis and its values, or AXIS=A..B[..STEP]\n"
 	"  --memo-chunk AXIS=N   values of AXIS per memo chunk\n"
 	"  --exec-chunk N        points per worker batch (default 1)\n"
 	"  --axis-order A,B,..   axis order (default: sorted by name)\n"
 	"  --cache DIR           chunk cache (default $COREN_CACHE_DIR/chunks,\n"
-	"                        else ~/.cache/coren/chunks)\n"
+	"                        else $XDG_CACHE_HOME/coren/chunks, else\n"
+	"                        ~/.cache/coren/chunks)\n"
 	"  --version=V           the experiment's version (default v1); a bare\n"
 	"                        --version prints swarm-run's version\n"
 	"  --workers N|auto      parallel workers (default auto: one per core)\n"
@@ -472,12 +473,19 @@ static void apply(struct coren_memo_exp *e, int opt, char *arg)
 	case OPT_TIMEOUT:
 		e->timeout = tool_number_option("--timeout", arg, 1);
 		break;
-	case OPT_RETRIES:
-		d = tool_number_option("--retries", arg, 0);
-		if (d > 1000000 || d != (double)(unsigned)d)
-			tool_usage_error("--retries '%s': 0..1000000", arg);
-		e->retries = (unsigned)d;
+	case OPT_RETRIES: { /* digits only: not 0x10, 1e3 or " 2" */
+		unsigned long n;
+
+		errno = 0;
+		n = strtoul(arg, NULL, 10);
+		if (!*arg || strspn(arg, "0123456789") != strlen(arg) || errno ||
+		    n > 1000000)
+			tool_usage_error("--retries '%s': a whole number, "
+					 "0..1000000",
+					 arg);
+		e->retries = (unsigned)n;
 		break;
+	}
 	}
 	if (rc)
 		tool_usage_error("%s", err.msg);
