@@ -209,4 +209,11 @@ forge() {
 	run -0 swarm-run "${G[@]}" --cmd echo 1
 	echo "$output" > echo.out
 	assert_equal "$(field chunks_cached echo.out)" 2
+	# the chunks of functions no experiment names any more go by age alone
+	run -2 swarm-run "${G[@]}" --exec "$P/noop.so" --gc --max-age 7d --all-functions
+	assert_output --partial "give it no experiment or function"
+	find cache -name '*.zst' -exec touch -d '30 days ago' {} +
+	run -0 swarm-run --cache cache --gc --max-age 7d --all-functions
+	assert_equal "$(field chunks_removed <(echo "$output"))" 2
+	assert_equal "$(nchunks)" 0
 }

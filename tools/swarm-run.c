@@ -71,6 +71,8 @@ static const char usage[] =
 	"                        ones; other functions' chunks are never touched\n"
 	"  --max-age DURATION    with --gc: e.g. 30d, 12h\n"
 	"  --dry-run             with --gc: list what would go, remove nothing\n"
+	"  --all-functions       with --gc --max-age: old chunks of every\n"
+	"                        function, those of renamed or edited ones too\n"
 	"  --keep-going          finish every other chunk after a failed point\n"
 	"Beyond one machine:\n"
 	"  --shard I/N|auto      compute only task I's share (of N) of the\n"
@@ -129,6 +131,7 @@ enum {
 	OPT_MAX_FETCH,
 	OPT_FN_ID,
 	OPT_DRY_RUN,
+	OPT_ALL_FUNCTIONS,
 	OPT_TIMEOUT,
 	OPT_RETRIES
 };
@@ -167,6 +170,7 @@ static const struct option options[] = {
 	{"max-fetch", required_argument, NULL, OPT_MAX_FETCH},
 	{"fn-id", required_argument, NULL, OPT_FN_ID},
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	{"all-functions", no_argument, NULL, OPT_ALL_FUNCTIONS},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"retries", required_argument, NULL, OPT_RETRIES},
 	{"json", no_argument, NULL, TOOL_OPT_JSON},
@@ -187,7 +191,7 @@ struct args {
 	const char *dirs[64];
 	size_t ndirs;
 	enum mode mode;
-	bool isolate, exec_chunk_set, dry_run;
+	bool isolate, exec_chunk_set, dry_run, all_functions;
 	int progress; /* -1 auto */
 	double max_age;
 	const char *serve;
@@ -287,6 +291,9 @@ static void parse_args(int argc, char **argv, struct args *a)
 			break;
 		case OPT_DRY_RUN:
 			a->dry_run = true;
+			break;
+		case OPT_ALL_FUNCTIONS:
+			a->all_functions = true;
 			break;
 		case OPT_EXP_VERSION:
 			if (!optarg) {
@@ -390,6 +397,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 				 argv[optind]);
 	if ((a->max_age >= 0 || a->dry_run) && a->mode != MODE_GC)
 		tool_usage_error("--max-age and --dry-run go with --gc");
+	if (a->all_functions && (a->mode != MODE_GC || a->max_age < 0))
+		tool_usage_error("--all-functions goes with --gc --max-age");
 	if (a->submit && !a->slurm)
 		tool_usage_error("--submit goes with --slurm");
 	if ((a->publish || a->explain || a->max_fetch) && !a->remote)
@@ -734,8 +743,10 @@ static int cache_verify(const struct coren_memo_exp *e)
 static int cache_gc(const struct coren_memo_plan *p, struct args *a,
 		    const struct coren_memo_exp *e)
 {
-	struct coren_memo_gc_opts o = {e->fn, e->naxes ? p : NULL, a->max_age,
-				       NULL, a->dry_run, stdout};
+	struct coren_memo_gc_opts o = {e->fn,	   e->naxes ? p : NULL,
+				       a->max_age, NULL,
+				       a->dry_run, stdout,
+				       a->all_functions};
 	struct coren_memo_cache_stats st;
 	struct coren_error err = {0};
 	struct coren_cap cap;
@@ -924,7 +935,11 @@ int main(int argc, char **argv)
 			tool_usage_error("--slurm: no experiment (--split, -c)");
 		return slurm(argc, argv, &a);
 	}
-	if (a.mode != MODE_VERIFY)
+	if (a.all_functions && (e.naxes || e.exec || e.cmd || e.coproc ||
+				e.fn_id))
+		tool_usage_error("--all-functions removes old chunks of every "
+				 "function: give it no experiment or function");
+	if (a.mode != MODE_VERIFY && !a.all_functions)
 		x = open_exec(&e, &a);
 	if (a.mode != MODE_VERIFY && coren_memo_plan_new(&e, &p, &err))
 		tool_die(&err);

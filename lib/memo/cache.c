@@ -331,7 +331,7 @@ static enum coren_err gc_chunk(struct gc_ctx *g, const char *path,
 	if (!coren_file_read_regular(path, HEADER_PEEK, true, &data, &len,
 				     NULL) &&
 	    !coren_chunk_peek(data, len, id, &h, NULL)) {
-		ours = json_equal(h.fn, g->o->fn);
+		ours = g->o->all_functions || json_equal(h.fn, g->o->fn);
 		if (ours)
 			why = gc_why(g, &h, g->now - (double)st->st_mtime);
 		coren_chunk_header_release(&h);
@@ -410,10 +410,11 @@ enum coren_err coren_memo_cache_gc(const char *cache,
 	enum coren_err rc = COREN_OK;
 
 	memset(st, 0, sizeof *st);
-	if (!o->fn)
+	if (o->all_functions ? o->plan || o->max_age < 0 : !o->fn)
 		return coren_error_set(err, COREN_ERR_USAGE,
 				       "gc needs the function whose chunks "
-				       "it may remove");
+				       "it may remove (or every function's, "
+				       "by age alone)");
 	if (o->plan && plan_ids(&g, o->plan))
 		rc = coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	if (!rc)

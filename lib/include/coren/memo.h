@@ -467,6 +467,9 @@ struct coren_memo_gc_opts {
 	const struct coren_cap *cap;
 	bool dry_run; /* remove nothing; list what would go on out */
 	FILE *out;    /* "chunk" records: would_remove, not_removed */
+	/* Instead of fn: every function's chunks (with max_age, without
+	 * plan): those of functions renamed or edited since. */
+	bool all_functions;
 };
 
 /* Removes this function's chunk files that the options select, and
