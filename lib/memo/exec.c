@@ -19,6 +19,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef HAVE_PIDFD_OPEN
+#include <sys/pidfd.h>
+#endif
 
 extern char **environ;
 
@@ -814,20 +817,36 @@ static const char *collect(struct cmd_worker *w, int fd, pid_t pid,
 static const char *reap(pid_t pid, int *status, volatile sig_atomic_t *stop,
 			double deadline)
 {
-	long ns = 20000; /* most children are gone by EOF: poll fast first */
+	long ns = 20000; /* without a pidfd: most children are gone by EOF */
+#ifdef HAVE_PIDFD_OPEN
+	int fd = (int)pidfd_open(pid, 0); /* readable once pid has exited */
+#else
+	int fd = -1;
+#endif
+	const char *why = NULL;
 
 	for (;;) {
 		pid_t r = waitpid(pid, status, WNOHANG);
 
 		if (r == pid || (r < 0 && errno != EINTR))
-			return NULL;
+			break;
 		if ((stop && *stop) || (deadline && now_s() >= deadline)) {
 			*status = kill_group(pid);
-			return stop && *stop ? "interrupted" : "timeout";
+			why = stop && *stop ? "interrupted" : "timeout";
+			break;
 		}
-		nanosleep(&(struct timespec){0, ns}, NULL);
-		ns = ns < 10000000 ? ns * 2 : ns;
+		if (fd >= 0) { /* woken at the exit, or to look at stop */
+			struct pollfd pf = {fd, POLLIN, 0};
+
+			poll(&pf, 1, poll_ms(deadline));
+		} else {
+			nanosleep(&(struct timespec){0, ns}, NULL);
+			ns = ns < 10000000 ? ns * 2 : ns;
+		}
 	}
+	if (fd >= 0)
+		close(fd);
+	return why;
 }
 
 /* argv and the environment of point vidx (SWARM_POINT, SWARM_PARAMS,
