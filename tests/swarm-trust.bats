@@ -217,3 +217,22 @@ forge() {
 	assert_equal "$(field chunks_removed <(echo "$output"))" 2
 	assert_equal "$(nchunks)" 0
 }
+
+@test "a chunk id is recomputable in Python, as coren-chunk(5) says" {
+	run -0 swarm-run --split x=0.5,1,2.25 --split s=a,é --memo-chunk x=2 --memo-chunk s=1 \
+		--param alpha=0.1 --param big=18446744073709551615 --cache c --cmd echo 1
+	run -0 python3 - <<-'PY'
+	import glob, hashlib, json, struct
+	files = glob.glob("c/*/*.zst")
+	assert len(files) == 4, files
+	for f in files:
+	    d = open(f, "rb").read()
+	    h = json.loads(d[8:8 + struct.unpack("<I", d[4:8])[0]])
+	    key = {k: h[k] for k in ("chunk_key", "fn", "params", "version")}
+	    text = json.dumps(key, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+	    assert hashlib.sha256(text.encode()).hexdigest() == h["id"], f
+	    assert f.endswith(h["id"] + ".zst")
+	print("ok")
+	PY
+	assert_output ok
+}
