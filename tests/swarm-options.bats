@@ -1,0 +1,57 @@
+#!/usr/bin/env bats
+# swarm-run: how the experiment is written — decimal ranges, paths in a
+# YAML file, the experiment's version.
+
+load test_helper
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	P="$COREN_EXEC_PLUGINS"
+}
+
+keys() { # the chunk keys of --plan output, as written (jq would reformat 1.0)
+	grep -o '"chunk_key":{[^}]*}' <<< "$1"
+}
+
+plan() { # the chunk records of a --plan of "$@" (noop)
+	swarm-run --exec "$P/noop.so" --cache c --plan "$@"
+}
+
+@test "a decimal range gives the values seq gives, and the ids of the same list" {
+	run -0 plan --split alpha=0..1..0.1 --memo-chunk alpha=4
+	range=$output
+	assert_equal "$(keys "$range")" "$(printf '"chunk_key":{"alpha":%s}\n' '[0.0,0.1,0.2,0.3]' '[0.4,0.5,0.6,0.7]' '[0.8,0.9,1.0]')"
+	run -0 plan --split alpha=0.0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0 --memo-chunk alpha=4
+	assert_equal "$output" "$range"
+	printf 'split:\n  alpha: [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]\nmemo_chunk: {alpha: 4}\n' > list.yaml
+	run -0 plan -c list.yaml
+	assert_equal "$output" "$range"
+	printf 'split:\n  alpha: {from: 0, to: 1, step: 0.1}\nmemo_chunk: {alpha: 4}\n' > range.yaml
+	run -0 plan -c range.yaml
+	assert_equal "$output" "$range"
+}
+
+@test "a range with exponents, a negative step, and reals even when integral" {
+	run -0 plan --split x=1e-3..3e-3..1e-3 --memo-chunk x=10
+	assert_equal "$(keys "$output")" '"chunk_key":{"x":[0.001,0.002,0.003]}'
+	a=$output
+	run -0 plan --split x=0.001,0.002,0.003 --memo-chunk x=10
+	assert_equal "$output" "$a"
+	run -0 plan --split x=1..0..-0.25 --memo-chunk x=10
+	assert_equal "$(keys "$output")" '"chunk_key":{"x":[1.0,0.75,0.5,0.25,0.0]}'
+	run -0 plan --split x=1.0..3 --memo-chunk x=10
+	a=$output
+	assert_equal "$(keys "$a")" '"chunk_key":{"x":[1.0,2.0,3.0]}'
+	run -0 plan --split x=1.0,2.0,3.0 --memo-chunk x=10
+	assert_equal "$output" "$a"
+	run -0 plan --split x=1,2,3 --memo-chunk x=10
+	[ "$output" != "$a" ]
+}
+
+@test "a range of huge values counts without overflow" {
+	run -0 plan --split 'x=-1e308..1e308..1e307' --memo-chunk x=100
+	assert_equal "$(jq .points <<< "$output")" 21
+	assert_output --partial '-2e+307,-1e+307,0.0,1e+307,2e+307,'
+	run -2 --separate-stderr plan --split 'x=-1e308..1e308..1e-308' --memo-chunk x=100
+	assert_equal "$stderr" "$(printf '%s\n' "swarm-run: range '-1e308..1e308..1e-308' has more than 10000000 values" "try 'swarm-run --help'")"
+}
