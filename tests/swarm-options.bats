@@ -55,3 +55,29 @@ plan() { # the chunk records of a --plan of "$@" (noop)
 	run -2 --separate-stderr plan --split 'x=-1e308..1e308..1e-308' --memo-chunk x=100
 	assert_equal "$stderr" "$(printf '%s\n' "swarm-run: range '-1e308..1e308..1e-308' has more than 10000000 values" "try 'swarm-run --help'")"
 }
+
+@test "--version prints swarm-run's version; --exp-version V is the experiment's" {
+	run -0 --separate-stderr swarm-run --version
+	assert_output --regexp '^swarm-run \(coren\) [0-9][^ ]*$'
+	run -0 plan --split x=1 --memo-chunk x=1
+	v1=$output
+	run -0 plan --split x=1 --memo-chunk x=1 --exp-version v1
+	assert_equal "$output" "$v1"
+	run -0 plan --split x=1 --memo-chunk x=1 --exp-version v2
+	[ "$(jq -r .id <<< "$output")" != "$(jq -r .id <<< "$v1")" ]
+	printf 'split: {x: [1]}\nmemo_chunk: {x: 1}\nversion: v2\n' > v2.yaml
+	v2=$output
+	run -0 plan -c v2.yaml
+	assert_equal "$output" "$v2"
+}
+
+@test "--version with a value is a usage error that names --exp-version" {
+	hint="swarm-run: --version takes no value ('v2'); the experiment's version is --exp-version v2"
+	run -2 --separate-stderr swarm-run --split x=1 --memo-chunk x=1 --exec "$P/noop.so" --cache c --version v2
+	assert_equal "$output" ""
+	assert_equal "$stderr" "$(printf '%s\n' "$hint" "try 'swarm-run --help'")"
+	run -2 --separate-stderr swarm-run --split x=1 --memo-chunk x=1 --exec "$P/noop.so" --cache c --version=v2
+	assert_equal "$output" ""
+	assert_equal "$stderr" "$(printf '%s\n' "$hint" "try 'swarm-run --help'")"
+	[ ! -e c ]
+}
