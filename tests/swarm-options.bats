@@ -81,3 +81,44 @@ plan() { # the chunk records of a --plan of "$@" (noop)
 	assert_equal "$stderr" "$(printf '%s\n' "$hint" "try 'swarm-run --help'")"
 	[ ! -e c ]
 }
+
+diag() { # the diag record's counts, as "k=v ..."
+	grep '"type":"diag"' <<< "$1" | jq -r '"cached=\(.chunks_cached) executed=\(.chunks_executed) total=\(.chunks_total)"'
+}
+
+@test "a YAML file's cache and program are relative to the file, wherever the run starts" {
+	mkdir -p sweep elsewhere
+	printf '#!/bin/sh\necho "$(( $1 * 2 ))"\n' > sweep/f.sh
+	chmod +x sweep/f.sh
+	printf 'split: {x: [1, 2, 3]}\nmemo_chunk: {x: 2}\ncache: cache\ncmd: [./f.sh, "{x}"]\n' > sweep/exp.yaml
+	run -0 --separate-stderr sh -c 'cd sweep && exec swarm-run -c exp.yaml'
+	first=$output
+	assert_equal "$(diag "$first")" "cached=0 executed=2 total=2"
+	run -0 --separate-stderr swarm-run -c sweep/exp.yaml
+	assert_equal "$(diag "$output")" "cached=2 executed=0 total=2"
+	assert_equal "$(grep -v diag <<< "$output")" "$(grep -v diag <<< "$first")"
+	[ ! -e cache ]
+	cd elsewhere
+	run -0 --separate-stderr swarm-run -c ../sweep/exp.yaml
+	assert_equal "$(diag "$output")" "cached=2 executed=0 total=2"
+	run -0 --separate-stderr swarm-run -c "$BATS_TEST_TMPDIR/sweep/exp.yaml"
+	assert_equal "$(diag "$output")" "cached=2 executed=0 total=2"
+	# a fresh cache: the program runs from here too
+	run -0 --separate-stderr swarm-run -c ../sweep/exp.yaml --cache here
+	assert_equal "$(diag "$output")" "cached=0 executed=2 total=2"
+	assert_line '{"type":"result","point":{"x":3},"value":6}'
+	[ -d here ] # an option's path is the current directory's
+}
+
+@test "a YAML exec path is relative to the file; a bare name is a plugin name" {
+	mkdir -p sweep/lib
+	cp "$P/noop.so" sweep/lib/mine.so
+	printf 'split: {x: [1, 2]}\nmemo_chunk: {x: 1}\ncache: cache\nexec: lib/mine.so\n' > sweep/exp.yaml
+	run -0 --separate-stderr swarm-run -c sweep/exp.yaml
+	assert_equal "$(diag "$output")" "cached=0 executed=2 total=2"
+	run -0 --separate-stderr sh -c 'cd sweep && exec swarm-run -c exp.yaml'
+	assert_equal "$(diag "$output")" "cached=2 executed=0 total=2"
+	printf 'split: {x: [1]}\nmemo_chunk: {x: 1}\nexec: noop\n' > sweep/name.yaml
+	run -0 --separate-stderr swarm-run -c sweep/name.yaml --plugin-dir "$P" --plan --cache c
+	assert_output --partial '"points":1'
+}

@@ -535,13 +535,21 @@ static void load_experiment(struct coren_memo_exp *e, struct args *a)
 	if (a->config) {
 		struct coren_yaml_doc *doc;
 
+		/* the file's directory: its relative paths are its own */
+		const char *slash = strrchr(a->config, '/');
+		char *dir = slash ? strndup(a->config, (size_t)(slash - a->config) +
+								(slash == a->config))
+				  : NULL;
+
 		if (coren_yaml_load_file(a->config, &doc, &err) ||
-		    coren_memo_exp_load_yaml(e, coren_yaml_root(doc), &err)) {
+		    coren_memo_exp_load_yaml(e, coren_yaml_root(doc), dir,
+					     &err)) {
 			if (err.code == COREN_ERR_CONFIG ||
 			    err.code == COREN_ERR_NOTFOUND)
 				err.code = COREN_ERR_USAGE;
 			tool_die(&err);
 		}
+		free(dir);
 		coren_yaml_free(doc);
 	}
 	for (size_t i = 0; i < a->nlater; i++)
@@ -624,15 +632,16 @@ static struct coren_memo_exec *open_exec(struct coren_memo_exp *e,
 		}
 		argv[k++] = "--serve";
 		argv[k++] = e->exec;
-		rc = coren_memo_exec_coproc(argv, &x, &err);
+		rc = coren_memo_exec_coproc(argv, NULL, &x, &err);
 		free(argv);
 	} else if (e->exec) {
 		rc = coren_memo_exec_plugin(e->exec, a->dirs, &x, &err);
 	} else if (e->cmd) {
-		rc = coren_memo_exec_cmd((const char *const *)e->cmd, &x, &err);
+		rc = coren_memo_exec_cmd((const char *const *)e->cmd, e->prog,
+					 &x, &err);
 	} else {
-		rc = coren_memo_exec_coproc((const char *const *)e->coproc, &x,
-					    &err);
+		rc = coren_memo_exec_coproc((const char *const *)e->coproc,
+					    e->prog, &x, &err);
 	}
 	if (rc == COREN_ERR_NOTFOUND && e->exec) /* a plugin: exit 3 */
 		tool_die_code(&err, COREN_EXIT_PLUGIN);

@@ -56,6 +56,8 @@ enum coren_err coren_memo_exp_command(struct coren_memo_exp *e,
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	memo_argv_free(*slot);
 	*slot = v;
+	free(e->prog); /* a command line's program is as written */
+	e->prog = NULL;
 	return COREN_OK;
 }
 
@@ -75,6 +77,7 @@ void coren_memo_exp_release(struct coren_memo_exp *e)
 	free(e->exec);
 	memo_argv_free(e->cmd);
 	memo_argv_free(e->coproc);
+	free(e->prog);
 	free(e->fn_id);
 	json_decref(e->fn);
 	memset(e, 0, sizeof *e);
@@ -802,8 +805,55 @@ static enum coren_err yaml_run_limits(struct coren_memo_exp *e,
 	return COREN_OK;
 }
 
+/* *path taken against the file's directory dir when it is relative
+ * (and, with need_slash, names a path rather than a name to search):
+ * running "swarm-run -c sweep/exp.yaml" from elsewhere finds the same
+ * cache and program as running it in sweep/. */
+static enum coren_err against(const char *dir, char **path, bool need_slash,
+			      struct coren_error *err)
+{
+	char *joined;
+
+	if (!dir || !*dir || !strcmp(dir, ".") || !*path || **path == '/' ||
+	    (need_slash && !strchr(*path, '/')))
+		return COREN_OK;
+	if (asprintf(&joined, "%s%s%s", dir,
+		     dir[strlen(dir) - 1] == '/' ? "" : "/", *path) < 0)
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	free(*path);
+	*path = joined;
+	return COREN_OK;
+}
+
+/* The file's cache, exec and program of cmd or coproc, against its
+ * directory; a command's other arguments are the command's (python3
+ * f.py opens f.py where it runs), and argv[0] keeps its text, which
+ * names the function in chunk ids wherever the run starts. */
+static enum coren_err yaml_paths(struct coren_memo_exp *e,
+				 const struct coren_yaml_node *root,
+				 const char *dir, struct coren_error *err)
+{
+	bool cmd = coren_yaml_get(root, "cmd"), co = coren_yaml_get(root, "coproc");
+	char **argv = co ? e->coproc : e->cmd;
+
+	if ((coren_yaml_get(root, "cache") &&
+	     against(dir, &e->cache, false, err)) ||
+	    (coren_yaml_get(root, "exec") && against(dir, &e->exec, true, err)))
+		return err->code;
+	if (!cmd && !co)
+		return COREN_OK;
+	free(e->prog);
+	e->prog = NULL;
+	if (!strchr(argv[0], '/') || argv[0][0] == '/')
+		return COREN_OK;
+	if (!(e->prog = strdup(argv[0])))
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	return against(dir, &e->prog, true, err);
+}
+
 enum coren_err coren_memo_exp_load_yaml(struct coren_memo_exp *e,
 					const struct coren_yaml_node *root,
+					const char *base_dir,
 					struct coren_error *err)
 {
 	static const char *const keys[] = {
@@ -864,7 +914,9 @@ enum coren_err coren_memo_exp_load_yaml(struct coren_memo_exp *e,
 	if ((n = coren_yaml_get(root, "axis_order")) &&
 	    yaml_axis_order(e, n, err))
 		return err->code;
-	return yaml_run_limits(e, root, err);
+	if (yaml_run_limits(e, root, err))
+		return err->code;
+	return yaml_paths(e, root, base_dir, err);
 }
 
 /* ---- finishing -------------------------------------------------------- */

@@ -284,7 +284,7 @@ static void test_yaml(void)
 
 	coren_memo_exp_init(&e);
 	coren_yaml_load_buffer(good, sizeof good - 1, "exp.yaml", &doc, &err);
-	ok(!coren_memo_exp_load_yaml(&e, coren_yaml_root(doc), &err) &&
+	ok(!coren_memo_exp_load_yaml(&e, coren_yaml_root(doc), NULL, &err) &&
 		   !coren_memo_exp_finish(&e, &err),
 	   "a YAML experiment loads: %s", err.msg);
 	is_u64(e.exec_chunk, 2, "exec_chunk");
@@ -296,7 +296,7 @@ static void test_yaml(void)
 
 	coren_memo_exp_init(&e);
 	coren_yaml_load_buffer(bad, sizeof bad - 1, "exp.yaml", &doc, &err);
-	is_int(coren_memo_exp_load_yaml(&e, coren_yaml_root(doc), &err),
+	is_int(coren_memo_exp_load_yaml(&e, coren_yaml_root(doc), NULL, &err),
 	       COREN_ERR_CONFIG, "an unknown key is an error");
 	is_str(err.where, "exp.yaml:3:1", "... at its position");
 	coren_yaml_free(doc);
