@@ -1436,8 +1436,7 @@ static void coproc_run(void *p, struct exec_batch *b)
 
 static const struct exec_vt coproc_vt = {coproc_open, coproc_run, coproc_close};
 
-enum coren_err coren_memo_exec_coproc(const char *const *argv,
-				      const char *prog,
+enum coren_err coren_memo_exec_coproc(const char *const *argv, const char *prog,
 				      struct coren_memo_exec **out,
 				      struct coren_error *err)
 {

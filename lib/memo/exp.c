@@ -285,7 +285,7 @@ static json_t *int_range(const char *s, const __int128 v[3],
  * with a digit somewhere in the mantissa, as M * 10^E with M exact (at
  * most DEC_DIGITS significant digits). -1 if s is not of that form, -2
  * if it has too many digits. */
-#define DEC_DIGITS 36 /* |M| < 10^36 < 2^127: sums of two stay exact */
+#define DEC_DIGITS  36 /* |M| < 10^36 < 2^127: sums of two stay exact */
 #define DEC_EXP_MAX 100000
 
 static int decimal(const char *s, size_t n, __int128 *m, long *e10)
@@ -295,7 +295,8 @@ static int decimal(const char *s, size_t n, __int128 *m, long *e10)
 	int esign = 1, point = 0;
 	__int128 v = 0;
 
-	for (; i < n && (isdigit((unsigned char)s[i]) || (s[i] == '.' && !point));
+	for (;
+	     i < n && (isdigit((unsigned char)s[i]) || (s[i] == '.' && !point));
 	     i++) {
 		if (s[i] == '.') {
 			point = 1;
@@ -333,7 +334,8 @@ static int decimal(const char *s, size_t n, __int128 *m, long *e10)
 static double decimal_double(__int128 x, long e10)
 {
 	char buf[64], *p = buf + 40;
-	unsigned __int128 u = x < 0 ? -(unsigned __int128)x : (unsigned __int128)x;
+	unsigned __int128 u =
+	    x < 0 ? -(unsigned __int128)x : (unsigned __int128)x;
 
 	*p = '\0';
 	do
@@ -379,25 +381,28 @@ static json_t *real_range(const char *s, const char *part[3],
 		int rc = decimal(part[i], len[i], &m[i], &e10[i]);
 
 		if (rc)
-			return range_error(err, s, rc == -2
-					   ? "has a number of more than 36 "
-					     "significant digits"
-					   : "has a number that is not decimal");
+			return range_error(
+			    err, s,
+			    rc == -2 ? "has a number of more than 36 "
+				       "significant digits"
+				     : "has a number that is not decimal");
 	}
 	if (m[2] == 0)
 		return range_error(err, s, "is empty or its step is 0");
 	/* first in doubles, which cannot overflow where integers would */
 	est = fabs(dv[1] / dv[2] - dv[0] / dv[2]);
 	if (!(est <= 2.0 * RANGE_MAX))
-		return range_error(err, s, (dv[1] - dv[0]) / dv[2] < 0
-						   ? "is empty or its step is 0"
-						   : "has more than 10000000 values");
+		return range_error(err, s,
+				   (dv[1] - dv[0]) / dv[2] < 0
+				       ? "is empty or its step is 0"
+				       : "has more than 10000000 values");
 	e = e10[0] < e10[1] ? e10[0] : e10[1];
 	e = e < e10[2] ? e : e10[2];
 	for (int i = 0; i < 3; i++)
 		if (dec_scale(m[i], e10[i] - e, &v[i]))
-			return range_error(err, s, "spans more than 37 "
-						   "decimal digits");
+			return range_error(err, s,
+					   "spans more than 37 "
+					   "decimal digits");
 	if ((v[1] - v[0]) / v[2] < 0)
 		return range_error(err, s, "is empty or its step is 0");
 	n = (v[1] - v[0]) / v[2] + 1;
@@ -406,7 +411,7 @@ static json_t *real_range(const char *s, const char *part[3],
 	arr = json_array();
 	for (__int128 i = 0; arr && i < n; i++)
 		if (json_array_append_new(
-			    arr, json_real(decimal_double(v[0] + i * v[2], e)))) {
+			arr, json_real(decimal_double(v[0] + i * v[2], e)))) {
 			json_decref(arr);
 			arr = NULL;
 		}
@@ -440,8 +445,7 @@ static json_t *range(const char *s, int *is_range, struct coren_error *err)
 		ints = ints && rc == 0;
 	}
 	*is_range = 1;
-	return ints ? int_range(s, iv, err)
-		    : real_range(s, part, len, dv, err);
+	return ints ? int_range(s, iv, err) : real_range(s, part, len, dv, err);
 }
 
 /* The "name=value" split of kv, or a usage error naming option. */
@@ -833,7 +837,8 @@ static enum coren_err yaml_paths(struct coren_memo_exp *e,
 				 const struct coren_yaml_node *root,
 				 const char *dir, struct coren_error *err)
 {
-	bool cmd = coren_yaml_get(root, "cmd"), co = coren_yaml_get(root, "coproc");
+	bool cmd = coren_yaml_get(root, "cmd"),
+	     co = coren_yaml_get(root, "coproc");
 	char **argv = co ? e->coproc : e->cmd;
 
 	if ((coren_yaml_get(root, "cache") &&

@@ -233,8 +233,8 @@ static void test_decimal_ranges(void)
 					     "0.8", "0.9", "1.0", NULL};
 	static const char *const three[] = {"0.1", "0.2", "0.3", NULL};
 	static const char *const milli[] = {"0.001", "0.002", "0.003", NULL};
-	static const char *const down[] = {"1", "0.75", "0.5", "0.25", "0",
-					   NULL};
+	static const char *const down[] = {"1",	   "0.75", "0.5",
+					   "0.25", "0",	   NULL};
 	static const char *const big[] = {"-1e308", "0", "1e308", NULL};
 	static const char *const ints[] = {"1", "2", "3", NULL};
 	struct coren_memo_exp e;
@@ -252,13 +252,13 @@ static void test_decimal_ranges(void)
 	ok(range_is("a=1.0..3", ints), "a real endpoint makes reals of all");
 	coren_memo_exp_init(&e);
 	ok(!coren_memo_exp_split(&e, "a=0..0.95..0.1", &err) &&
-		   json_array_size(e.axes[0].values) == 10,
+	       json_array_size(e.axes[0].values) == 10,
 	   "an end that does not land exactly is not passed");
 	ok(!coren_memo_exp_split(&e, "b=-1e308..1e308..1e307", &err) &&
-		   json_array_size(e.axes[1].values) == 21,
+	       json_array_size(e.axes[1].values) == 21,
 	   "-1e308..1e308..1e307 has 21 values: %s", err.msg);
-	is_int(coren_memo_exp_split(&e, "c=0..1..1e-7", &err),
-	       COREN_ERR_USAGE, "10000001 values are too many");
+	is_int(coren_memo_exp_split(&e, "c=0..1..1e-7", &err), COREN_ERR_USAGE,
+	       "10000001 values are too many");
 	ok(strstr(err.msg, "more than 10000000 values") != NULL, "... %s",
 	   err.msg);
 	is_int(coren_memo_exp_split(&e, "c=-1e308..1e308..1e-308", &err),
@@ -266,7 +266,7 @@ static void test_decimal_ranges(void)
 	is_int(coren_memo_exp_split(&e, "c=1..0..0.1", &err), COREN_ERR_USAGE,
 	       "a step away from the end is an empty range");
 	ok(!coren_memo_exp_split(&e, "c=0..1..0.1", &err) &&
-		   json_array_size(e.axes[2].values) == 11,
+	       json_array_size(e.axes[2].values) == 11,
 	   "0..1..0.1 has 11 values (the end included)");
 	coren_memo_exp_release(&e);
 }
@@ -285,7 +285,7 @@ static void test_yaml(void)
 	coren_memo_exp_init(&e);
 	coren_yaml_load_buffer(good, sizeof good - 1, "exp.yaml", &doc, &err);
 	ok(!coren_memo_exp_load_yaml(&e, coren_yaml_root(doc), NULL, &err) &&
-		   !coren_memo_exp_finish(&e, &err),
+	       !coren_memo_exp_finish(&e, &err),
 	   "a YAML experiment loads: %s", err.msg);
 	is_u64(e.exec_chunk, 2, "exec_chunk");
 	is_str(e.version, "v7", "version");

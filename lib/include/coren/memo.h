@@ -345,8 +345,7 @@ enum coren_err coren_memo_exec_cmd(const char *const *argv, const char *prog,
  * instead of, or as well as, "seq"), in any order. Any other line is a
  * protocol error: the co-process is killed and the unanswered points of
  * the batch fail. prog and argv are as for coren_memo_exec_cmd(). */
-enum coren_err coren_memo_exec_coproc(const char *const *argv,
-				      const char *prog,
+enum coren_err coren_memo_exec_coproc(const char *const *argv, const char *prog,
 				      struct coren_memo_exec **out,
 				      struct coren_error *err);
 void coren_memo_exec_free(struct coren_memo_exec *x);
