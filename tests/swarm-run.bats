@@ -227,7 +227,7 @@ nchunks() { find "${1:-cache}" -name '*.zst' | wc -l; }
 
 @test "--gc removes what the experiment does not reach, and old chunks" {
 	swarm-run -c exp.yaml --exec "$P/noop.so" > /dev/null
-	swarm-run -c exp.yaml --exec "$P/noop.so" --version=v2 > /dev/null
+	swarm-run -c exp.yaml --exec "$P/noop.so" --exp-version v2 > /dev/null
 	assert_equal "$(nchunks)" 8
 	run -0 swarm-run -c exp.yaml --exec "$P/noop.so" --gc
 	assert_output --partial '"chunks_removed":4,"chunks_kept":4'
@@ -274,12 +274,12 @@ nchunks() { find "${1:-cache}" -name '*.zst' | wc -l; }
 	assert_output --partial "exclude each other"
 }
 
-@test "--help, --version, --version=V" {
+@test "--help, --version, --exp-version V" {
 	run -0 swarm-run --help
 	assert_output --partial "usage: swarm-run"
 	run -0 swarm-run --version
 	assert_output --regexp '^swarm-run \(coren\) [0-9]'
-	run -0 swarm-run --split x=1 --memo-chunk x=1 --exec "$P/noop.so" --plan --cache c --version=v9
+	run -0 swarm-run --split x=1 --memo-chunk x=1 --exec "$P/noop.so" --plan --cache c --exp-version v9
 	a=$(echo "$output" | jq -r .id)
 	run -0 swarm-run --split x=1 --memo-chunk x=1 --exec "$P/noop.so" --plan --cache c
 	[ "$a" != "$(echo "$output" | jq -r .id)" ]

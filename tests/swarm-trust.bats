@@ -179,7 +179,7 @@ forge() {
 
 @test "--gc on a shared cache: only this function's chunks, --dry-run, a failed removal is exit 2" {
 	run -0 swarm-run "${G[@]}" --exec "$P/noop.so"
-	run -0 swarm-run "${G[@]}" --exec "$P/noop.so" --version=v2
+	run -0 swarm-run "${G[@]}" --exec "$P/noop.so" --exp-version v2
 	run -0 swarm-run "${G[@]}" --cmd echo 1
 	assert_equal "$(nchunks)" 6
 	# another experiment's function is never touched, even when old

@@ -39,8 +39,8 @@ static const char usage[] =
 	"  --cache DIR           chunk cache (default $COREN_CACHE_DIR/chunks,\n"
 	"                        else $XDG_CACHE_HOME/coren/chunks, else\n"
 	"                        ~/.cache/coren/chunks)\n"
-	"  --version=V           the experiment's version (default v1); a bare\n"
-	"                        --version prints swarm-run's version\n"
+	"  --exp-version V       the experiment's version (default v1), part of\n"
+	"                        every chunk id\n"
 	"  --workers N|auto      parallel workers (default auto: one per core)\n"
 	"The function (one of):\n"
 	"  --exec PLUGIN         an exec plugin, by name or path\n"
@@ -92,7 +92,7 @@ static const char usage[] =
 	"  --cap FILE            this machine (a cap record) for the verdicts\n"
 	"                        and --gc (default: coren-probe's cache)\n"
 	"  --progress, --no-progress  bar on stderr (default: on a terminal)\n"
-	"  -q, -v, --help\n"
+	"  -q, -v, --help, --version (swarm-run's own; takes no value)\n"
 	"\n"
 	"Exit status: 0 ok, 1 --verify found damage, 2 usage, configuration or\n"
 	"I/O error, 3 plugin load failure, 4 some points failed, 130/143\n"
@@ -120,6 +120,7 @@ enum {
 	OPT_NO_PROGRESS,
 	OPT_SERVE,
 	OPT_EXP_VERSION,
+	OPT_VERSION,
 	OPT_SHARD,
 	OPT_SLURM,
 	OPT_SUBMIT,
@@ -158,7 +159,9 @@ static const struct option options[] = {
 	{"progress", no_argument, NULL, OPT_PROGRESS},
 	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
 	{"serve", required_argument, NULL, OPT_SERVE},
-	{"version", optional_argument, NULL, OPT_EXP_VERSION},
+	{"exp-version", required_argument, NULL, OPT_EXP_VERSION},
+	/* optional_argument only to refuse --version=V with a hint */
+	{"version", optional_argument, NULL, OPT_VERSION},
 	{"shard", required_argument, NULL, OPT_SHARD},
 	{"slurm", required_argument, NULL, OPT_SLURM},
 	{"submit", no_argument, NULL, OPT_SUBMIT},
@@ -265,6 +268,22 @@ static void parse_shard(struct args *a, const char *arg)
 	a->shards = (uint32_t)n;
 }
 
+/* --version prints swarm-run's version. The experiment's version was
+ * once --version=V: a value given to --version, or an argument after it
+ * (--version v2, which used to print this version and exit 0 into a
+ * results file), is a usage error, never a silent success. */
+static void print_version(const char *value, const char *next)
+{
+	if (!value && next && next[0] != '-')
+		value = next;
+	if (value)
+		tool_usage_error("--version takes no value ('%s'); the "
+				 "experiment's version is --exp-version %s",
+				 value, value);
+	printf("swarm-run (coren) %s\n", PACKAGE_VERSION);
+	exit(0);
+}
+
 static void parse_args(int argc, char **argv, struct args *a)
 {
 	int c;
@@ -287,6 +306,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case OPT_FN_ID:
 		case OPT_TIMEOUT:
 		case OPT_RETRIES:
+		case OPT_EXP_VERSION:
 			later(a, c, optarg);
 			break;
 		case OPT_DRY_RUN:
@@ -295,12 +315,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case OPT_ALL_FUNCTIONS:
 			a->all_functions = true;
 			break;
-		case OPT_EXP_VERSION:
-			if (!optarg) {
-				printf("swarm-run (coren) %s\n", PACKAGE_VERSION);
-				exit(0);
-			}
-			later(a, c, optarg);
+		case OPT_VERSION:
+			print_version(optarg, optind < argc ? argv[optind] : NULL);
 			break;
 		case OPT_PLUGIN_DIR:
 			if (a->ndirs + 1 < sizeof a->dirs / sizeof *a->dirs)
@@ -519,13 +535,21 @@ static void load_experiment(struct coren_memo_exp *e, struct args *a)
 	if (a->config) {
 		struct coren_yaml_doc *doc;
 
+		/* the file's directory: its relative paths are its own */
+		const char *slash = strrchr(a->config, '/');
+		char *dir = slash ? strndup(a->config, (size_t)(slash - a->config) +
+								(slash == a->config))
+				  : NULL;
+
 		if (coren_yaml_load_file(a->config, &doc, &err) ||
-		    coren_memo_exp_load_yaml(e, coren_yaml_root(doc), &err)) {
+		    coren_memo_exp_load_yaml(e, coren_yaml_root(doc), dir,
+					     &err)) {
 			if (err.code == COREN_ERR_CONFIG ||
 			    err.code == COREN_ERR_NOTFOUND)
 				err.code = COREN_ERR_USAGE;
 			tool_die(&err);
 		}
+		free(dir);
 		coren_yaml_free(doc);
 	}
 	for (size_t i = 0; i < a->nlater; i++)
@@ -608,15 +632,16 @@ static struct coren_memo_exec *open_exec(struct coren_memo_exp *e,
 		}
 		argv[k++] = "--serve";
 		argv[k++] = e->exec;
-		rc = coren_memo_exec_coproc(argv, &x, &err);
+		rc = coren_memo_exec_coproc(argv, NULL, &x, &err);
 		free(argv);
 	} else if (e->exec) {
 		rc = coren_memo_exec_plugin(e->exec, a->dirs, &x, &err);
 	} else if (e->cmd) {
-		rc = coren_memo_exec_cmd((const char *const *)e->cmd, &x, &err);
+		rc = coren_memo_exec_cmd((const char *const *)e->cmd, e->prog,
+					 &x, &err);
 	} else {
-		rc = coren_memo_exec_coproc((const char *const *)e->coproc, &x,
-					    &err);
+		rc = coren_memo_exec_coproc((const char *const *)e->coproc,
+					    e->prog, &x, &err);
 	}
 	if (rc == COREN_ERR_NOTFOUND && e->exec) /* a plugin: exit 3 */
 		tool_die_code(&err, COREN_EXIT_PLUGIN);

@@ -576,7 +576,7 @@ static const char *status_text(int status, char *buf, size_t n)
 	return buf;
 }
 
-static enum coren_err argv_exec(const char *const *argv,
+static enum coren_err argv_exec(const char *const *argv, const char *prog,
 				const struct exec_vt *vt,
 				struct coren_memo_exec **out,
 				struct coren_error *err)
@@ -592,7 +592,7 @@ static enum coren_err argv_exec(const char *const *argv,
 		free(x);
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	}
-	rc = find_program(argv[0], &x->prog, err);
+	rc = find_program(prog ? prog : argv[0], &x->prog, err);
 	if (rc) {
 		coren_memo_exec_free(x);
 		return rc;
@@ -962,11 +962,11 @@ static void cmd_run(void *p, struct exec_batch *b)
 
 static const struct exec_vt cmd_vt = {cmd_open, cmd_run, cmd_close};
 
-enum coren_err coren_memo_exec_cmd(const char *const *argv,
+enum coren_err coren_memo_exec_cmd(const char *const *argv, const char *prog,
 				   struct coren_memo_exec **out,
 				   struct coren_error *err)
 {
-	enum coren_err rc = argv_exec(argv, &cmd_vt, out, err);
+	enum coren_err rc = argv_exec(argv, prog, &cmd_vt, out, err);
 
 	if (!rc)
 		(*out)->kind = "cmd";
@@ -1436,11 +1436,11 @@ static void coproc_run(void *p, struct exec_batch *b)
 
 static const struct exec_vt coproc_vt = {coproc_open, coproc_run, coproc_close};
 
-enum coren_err coren_memo_exec_coproc(const char *const *argv,
+enum coren_err coren_memo_exec_coproc(const char *const *argv, const char *prog,
 				      struct coren_memo_exec **out,
 				      struct coren_error *err)
 {
-	enum coren_err rc = argv_exec(argv, &coproc_vt, out, err);
+	enum coren_err rc = argv_exec(argv, prog, &coproc_vt, out, err);
 
 	if (!rc) {
 		(*out)->kind = "coproc";

@@ -6,6 +6,7 @@
 #include <coren/json.h>
 #include <coren/memo.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -55,6 +56,8 @@ enum coren_err coren_memo_exp_command(struct coren_memo_exp *e,
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	memo_argv_free(*slot);
 	*slot = v;
+	free(e->prog); /* a command line's program is as written */
+	e->prog = NULL;
 	return COREN_OK;
 }
 
@@ -74,6 +77,7 @@ void coren_memo_exp_release(struct coren_memo_exp *e)
 	free(e->exec);
 	memo_argv_free(e->cmd);
 	memo_argv_free(e->coproc);
+	free(e->prog);
 	free(e->fn_id);
 	json_decref(e->fn);
 	memset(e, 0, sizeof *e);
@@ -277,22 +281,137 @@ static json_t *int_range(const char *s, const __int128 v[3],
 	return arr ? arr : range_error(err, s, NULL);
 }
 
-/* A range with a real endpoint or step, in doubles. */
-static json_t *real_range(const char *s, const double v[3],
+/* A decimal number: all of s is [+-]DIGITS[.DIGITS][(e|E)[+-]DIGITS]
+ * with a digit somewhere in the mantissa, as M * 10^E with M exact (at
+ * most DEC_DIGITS significant digits). -1 if s is not of that form, -2
+ * if it has too many digits. */
+#define DEC_DIGITS  36 /* |M| < 10^36 < 2^127: sums of two stay exact */
+#define DEC_EXP_MAX 100000
+
+static int decimal(const char *s, size_t n, __int128 *m, long *e10)
+{
+	size_t i = s[0] == '-' || s[0] == '+', digits = 0, sig = 0;
+	long frac = 0, ex = 0;
+	int esign = 1, point = 0;
+	__int128 v = 0;
+
+	for (;
+	     i < n && (isdigit((unsigned char)s[i]) || (s[i] == '.' && !point));
+	     i++) {
+		if (s[i] == '.') {
+			point = 1;
+			continue;
+		}
+		digits++;
+		frac += point;
+		if (v || s[i] != '0')
+			sig++;
+		if (sig > DEC_DIGITS)
+			return -2;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (!digits)
+		return -1;
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '-' || s[i] == '+'))
+			esign = s[i++] == '-' ? -1 : 1;
+		if (i == n)
+			return -1;
+		for (; i < n && isdigit((unsigned char)s[i]); i++)
+			if ((ex = ex * 10 + (s[i] - '0')) > DEC_EXP_MAX)
+				return -2;
+	}
+	if (i != n)
+		return -1;
+	*m = s[0] == '-' ? -v : v;
+	*e10 = esign * ex - frac;
+	return 0;
+}
+
+/* The double nearest to x * 10^e10, read from that decimal text by
+ * strtod: exactly the double a list of the same values would give. */
+static double decimal_double(__int128 x, long e10)
+{
+	char buf[64], *p = buf + 40;
+	unsigned __int128 u =
+	    x < 0 ? -(unsigned __int128)x : (unsigned __int128)x;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + (int)(u % 10));
+	while ((u /= 10) && p > buf + 1);
+	if (x < 0)
+		*--p = '-';
+	snprintf(buf + 40, sizeof buf - 40, "e%ld", e10);
+	return strtod(p, NULL);
+}
+
+/* m * 10^k in *out when |result| < 10^(DEC_DIGITS + 1); -1 if larger. */
+static int dec_scale(__int128 m, long k, __int128 *out)
+{
+	__int128 lim = 1;
+
+	for (int i = 0; i <= DEC_DIGITS; i++)
+		lim *= 10;
+	for (; k > 0 && m; k--) {
+		if (m >= lim / 10 || m <= -lim / 10)
+			return -1;
+		m *= 10;
+	}
+	*out = m;
+	return 0;
+}
+
+/* A range with a real endpoint or step, in decimal: the three numbers
+ * as integers of their smallest common unit 10^e (0..1..0.1: 0, 10, 1
+ * in tenths), value i the double of the decimal text of A + i*STEP, so
+ * 0.3 and not 0.30000000000000004, and the count exact (B is included
+ * when it lands exactly). */
+static json_t *real_range(const char *s, const char *part[3],
+			  const size_t len[3], const double dv[3],
 			  struct coren_error *err)
 {
-	double n;
+	__int128 m[3], v[3], n;
+	long e10[3], e;
+	double est;
 	json_t *arr;
 
-	if (v[2] == 0 || (v[1] - v[0]) / v[2] < 0)
+	for (int i = 0; i < 3; i++) {
+		int rc = decimal(part[i], len[i], &m[i], &e10[i]);
+
+		if (rc)
+			return range_error(
+			    err, s,
+			    rc == -2 ? "has a number of more than 36 "
+				       "significant digits"
+				     : "has a number that is not decimal");
+	}
+	if (m[2] == 0)
 		return range_error(err, s, "is empty or its step is 0");
-	n = floor((v[1] - v[0]) / v[2] + 1e-9) + 1;
+	/* first in doubles, which cannot overflow where integers would */
+	est = fabs(dv[1] / dv[2] - dv[0] / dv[2]);
+	if (!(est <= 2.0 * RANGE_MAX))
+		return range_error(err, s,
+				   (dv[1] - dv[0]) / dv[2] < 0
+				       ? "is empty or its step is 0"
+				       : "has more than 10000000 values");
+	e = e10[0] < e10[1] ? e10[0] : e10[1];
+	e = e < e10[2] ? e : e10[2];
+	for (int i = 0; i < 3; i++)
+		if (dec_scale(m[i], e10[i] - e, &v[i]))
+			return range_error(err, s,
+					   "spans more than 37 "
+					   "decimal digits");
+	if ((v[1] - v[0]) / v[2] < 0)
+		return range_error(err, s, "is empty or its step is 0");
+	n = (v[1] - v[0]) / v[2] + 1;
 	if (n > RANGE_MAX)
 		return range_error(err, s, "has more than 10000000 values");
 	arr = json_array();
-	for (size_t i = 0; arr && i < (size_t)n; i++)
-		if (json_array_append_new(arr,
-					  json_real(v[0] + (double)i * v[2]))) {
+	for (__int128 i = 0; arr && i < n; i++)
+		if (json_array_append_new(
+			arr, json_real(decimal_double(v[0] + i * v[2], e)))) {
 			json_decref(arr);
 			arr = NULL;
 		}
@@ -326,7 +445,7 @@ static json_t *range(const char *s, int *is_range, struct coren_error *err)
 		ints = ints && rc == 0;
 	}
 	*is_range = 1;
-	return ints ? int_range(s, iv, err) : real_range(s, dv, err);
+	return ints ? int_range(s, iv, err) : real_range(s, part, len, dv, err);
 }
 
 /* The "name=value" split of kv, or a usage error naming option. */
@@ -690,8 +809,56 @@ static enum coren_err yaml_run_limits(struct coren_memo_exp *e,
 	return COREN_OK;
 }
 
+/* *path taken against the file's directory dir when it is relative
+ * (and, with need_slash, names a path rather than a name to search):
+ * running "swarm-run -c sweep/exp.yaml" from elsewhere finds the same
+ * cache and program as running it in sweep/. */
+static enum coren_err against(const char *dir, char **path, bool need_slash,
+			      struct coren_error *err)
+{
+	char *joined;
+
+	if (!dir || !*dir || !strcmp(dir, ".") || !*path || **path == '/' ||
+	    (need_slash && !strchr(*path, '/')))
+		return COREN_OK;
+	if (asprintf(&joined, "%s%s%s", dir,
+		     dir[strlen(dir) - 1] == '/' ? "" : "/", *path) < 0)
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	free(*path);
+	*path = joined;
+	return COREN_OK;
+}
+
+/* The file's cache, exec and program of cmd or coproc, against its
+ * directory; a command's other arguments are the command's (python3
+ * f.py opens f.py where it runs), and argv[0] keeps its text, which
+ * names the function in chunk ids wherever the run starts. */
+static enum coren_err yaml_paths(struct coren_memo_exp *e,
+				 const struct coren_yaml_node *root,
+				 const char *dir, struct coren_error *err)
+{
+	bool cmd = coren_yaml_get(root, "cmd"),
+	     co = coren_yaml_get(root, "coproc");
+	char **argv = co ? e->coproc : e->cmd;
+
+	if ((coren_yaml_get(root, "cache") &&
+	     against(dir, &e->cache, false, err)) ||
+	    (coren_yaml_get(root, "exec") && against(dir, &e->exec, true, err)))
+		return err->code;
+	if (!cmd && !co)
+		return COREN_OK;
+	free(e->prog);
+	e->prog = NULL;
+	if (!strchr(argv[0], '/') || argv[0][0] == '/')
+		return COREN_OK;
+	if (!(e->prog = strdup(argv[0])))
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	return against(dir, &e->prog, true, err);
+}
+
 enum coren_err coren_memo_exp_load_yaml(struct coren_memo_exp *e,
 					const struct coren_yaml_node *root,
+					const char *base_dir,
 					struct coren_error *err)
 {
 	static const char *const keys[] = {
@@ -752,7 +919,9 @@ enum coren_err coren_memo_exp_load_yaml(struct coren_memo_exp *e,
 	if ((n = coren_yaml_get(root, "axis_order")) &&
 	    yaml_axis_order(e, n, err))
 		return err->code;
-	return yaml_run_limits(e, root, err);
+	if (yaml_run_limits(e, root, err))
+		return err->code;
+	return yaml_paths(e, root, base_dir, err);
 }
 
 /* ---- finishing -------------------------------------------------------- */

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    coren_yaml_load_buffer((const char *)data, size, "fuzz", &doc, &err))
 		return 0;
 	coren_memo_exp_init(&e);
-	if (!coren_memo_exp_load_yaml(&e, coren_yaml_root(doc), &err) &&
+	if (!coren_memo_exp_load_yaml(&e, coren_yaml_root(doc), "dir", &err) &&
 	    !coren_memo_exp_finish(&e, &err) &&
 	    !coren_memo_plan_new(&e, &p, &err)) {
 		size_t *bins = calloc(e.naxes + 1, sizeof *bins);

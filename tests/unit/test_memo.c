@@ -202,6 +202,75 @@ static void test_ranges_and_errors(void)
 	coren_memo_exp_release(&e);
 }
 
+/* Whether the values of axis spec (a range) are exactly the doubles of
+ * the decimal texts want (strtod), all reals. */
+static int range_is(const char *spec, const char *const *want)
+{
+	struct coren_memo_exp e;
+	struct coren_error err = {0};
+	size_t n = 0;
+	int same;
+
+	coren_memo_exp_init(&e);
+	same = !coren_memo_exp_split(&e, spec, &err);
+	while (same && want[n])
+		n++;
+	same = same && json_array_size(e.axes[0].values) == n;
+	for (size_t i = 0; same && i < n; i++) {
+		json_t *v = json_array_get(e.axes[0].values, i);
+
+		same = json_is_real(v) &&
+		       json_real_value(v) == strtod(want[i], NULL);
+	}
+	coren_memo_exp_release(&e);
+	return same;
+}
+
+static void test_decimal_ranges(void)
+{
+	static const char *const tenths[] = {"0.0", "0.1", "0.2", "0.3",
+					     "0.4", "0.5", "0.6", "0.7",
+					     "0.8", "0.9", "1.0", NULL};
+	static const char *const three[] = {"0.1", "0.2", "0.3", NULL};
+	static const char *const milli[] = {"0.001", "0.002", "0.003", NULL};
+	static const char *const down[] = {"1",	   "0.75", "0.5",
+					   "0.25", "0",	   NULL};
+	static const char *const big[] = {"-1e308", "0", "1e308", NULL};
+	static const char *const ints[] = {"1", "2", "3", NULL};
+	struct coren_memo_exp e;
+	struct coren_error err = {0};
+
+	ok(range_is("a=0..1..0.1", tenths),
+	   "0..1..0.1: the doubles of 0.0, 0.1, ..., 1.0 (0.3, not "
+	   "0.30000000000000004)");
+	ok(range_is("a=0.1..0.3..0.1", three), "0.1..0.3..0.1 has 3 values");
+	ok(range_is("a=1e-3..3e-3..1e-3", milli),
+	   "1e-3..3e-3..1e-3: decimal places from the exponent");
+	ok(range_is("a=1..0..-0.25", down), "a negative step");
+	ok(range_is("a=-1e308..1e308..1e308", big),
+	   "-1e308..1e308..1e308: no overflow");
+	ok(range_is("a=1.0..3", ints), "a real endpoint makes reals of all");
+	coren_memo_exp_init(&e);
+	ok(!coren_memo_exp_split(&e, "a=0..0.95..0.1", &err) &&
+	       json_array_size(e.axes[0].values) == 10,
+	   "an end that does not land exactly is not passed");
+	ok(!coren_memo_exp_split(&e, "b=-1e308..1e308..1e307", &err) &&
+	       json_array_size(e.axes[1].values) == 21,
+	   "-1e308..1e308..1e307 has 21 values: %s", err.msg);
+	is_int(coren_memo_exp_split(&e, "c=0..1..1e-7", &err), COREN_ERR_USAGE,
+	       "10000001 values are too many");
+	ok(strstr(err.msg, "more than 10000000 values") != NULL, "... %s",
+	   err.msg);
+	is_int(coren_memo_exp_split(&e, "c=-1e308..1e308..1e-308", &err),
+	       COREN_ERR_USAGE, "a huge count is refused, not overflowed");
+	is_int(coren_memo_exp_split(&e, "c=1..0..0.1", &err), COREN_ERR_USAGE,
+	       "a step away from the end is an empty range");
+	ok(!coren_memo_exp_split(&e, "c=0..1..0.1", &err) &&
+	       json_array_size(e.axes[2].values) == 11,
+	   "0..1..0.1 has 11 values (the end included)");
+	coren_memo_exp_release(&e);
+}
+
 static void test_yaml(void)
 {
 	static const char good[] = "params: {alpha: 0.4}\n"
@@ -215,8 +284,8 @@ static void test_yaml(void)
 
 	coren_memo_exp_init(&e);
 	coren_yaml_load_buffer(good, sizeof good - 1, "exp.yaml", &doc, &err);
-	ok(!coren_memo_exp_load_yaml(&e, coren_yaml_root(doc), &err) &&
-		   !coren_memo_exp_finish(&e, &err),
+	ok(!coren_memo_exp_load_yaml(&e, coren_yaml_root(doc), NULL, &err) &&
+	       !coren_memo_exp_finish(&e, &err),
 	   "a YAML experiment loads: %s", err.msg);
 	is_u64(e.exec_chunk, 2, "exec_chunk");
 	is_str(e.version, "v7", "version");
@@ -227,7 +296,7 @@ static void test_yaml(void)
 
 	coren_memo_exp_init(&e);
 	coren_yaml_load_buffer(bad, sizeof bad - 1, "exp.yaml", &doc, &err);
-	is_int(coren_memo_exp_load_yaml(&e, coren_yaml_root(doc), &err),
+	is_int(coren_memo_exp_load_yaml(&e, coren_yaml_root(doc), NULL, &err),
 	       COREN_ERR_CONFIG, "an unknown key is an error");
 	is_str(err.where, "exp.yaml:3:1", "... at its position");
 	coren_yaml_free(doc);
@@ -308,6 +377,7 @@ int main(void)
 	test_numbers_vs_strings();
 	test_params_version();
 	test_ranges_and_errors();
+	test_decimal_ranges();
 	test_yaml();
 	test_empty_and_axisless();
 	test_shards();

@@ -307,7 +307,7 @@ static void nul_in_cmd_value(void)
 	e.axes[0].values = values;
 	e.cache = strdup(cache);
 	if (coren_memo_exp_finish(&e, &err) || coren_memo_plan_new(&e, &p, &err) ||
-	    coren_memo_exec_cmd(argv, &x, &err)) {
+	    coren_memo_exec_cmd(argv, NULL, &x, &err)) {
 		printf("Bail out! set-up failed: %s\n", err.msg);
 		exit(99);
 	}

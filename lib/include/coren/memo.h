@@ -60,6 +60,11 @@ struct coren_memo_exp {
 	char *exec;	   /* exec plugin name or path */
 	char **cmd;	   /* --cmd argv (NULL-terminated) */
 	char **coproc;	   /* --coproc argv (NULL-terminated) */
+	char *prog;	   /* the program cmd or coproc runs when a file
+			      named it by a relative path with a '/':
+			      argv[0] against the file's directory (argv
+			      keeps the text, the function's identity);
+			      NULL: argv[0] */
 	char *fn_id;	   /* --fn-id: replaces the automatic identity */
 	json_t *fn;	   /* the function's identity in chunk ids; NULL
 			      until coren_memo_exp_identify() */
@@ -75,9 +80,15 @@ void coren_memo_exp_release(struct coren_memo_exp *e);
 /* Reads an experiment file's mapping into e: params, split, memo_chunk,
  * exec_chunk, cache, version, workers, axis_order, exec, cmd, coproc,
  * fn_id, timeout (a duration: seconds, or 30s, 2m, 1h, 500ms), retries.
- * Unknown keys and bad values are COREN_ERR_CONFIG at file:line:col. */
+ * Unknown keys and bad values are COREN_ERR_CONFIG at file:line:col.
+ * base_dir is the file's directory: a relative cache, a relative exec
+ * path (with a '/'; a bare name is a plugin name) and a relative
+ * program of cmd or coproc (with a '/'; a bare name is found in PATH,
+ * e->prog) are taken against it; other arguments of a command are
+ * the command's, as written. NULL, "" or ".": paths as written. */
 enum coren_err coren_memo_exp_load_yaml(struct coren_memo_exp *e,
 					const struct coren_yaml_node *root,
+					const char *base_dir,
 					struct coren_error *err);
 
 /* Options, applied over what a file set: "k=v" for --param (v typed as
@@ -92,7 +103,8 @@ enum coren_err coren_memo_exp_memo_chunk(struct coren_memo_exp *e,
 					 const char *spec,
 					 struct coren_error *err);
 
-/* Sets the experiment's --cmd (coproc false) or --coproc argv (copied). */
+/* Sets the experiment's --cmd (coproc false) or --coproc argv (copied),
+ * argv[0] the program as written (e->prog back to NULL). */
 enum coren_err coren_memo_exp_command(struct coren_memo_exp *e,
 				      const char *const *argv, bool coproc,
 				      struct coren_error *err);
@@ -317,9 +329,12 @@ enum coren_err coren_memo_exec_plugin(const char *spec,
  * gains SWARM_POINT, SWARM_PARAMS and SWARM_V_<axis> for each axis whose
  * name is an identifier. No shell is involved. Each point's process runs
  * in its own process group, stdin /dev/null; past the experiment's
- * timeout the group is killed. argv[0] is resolved through PATH here: a
- * program that is not an executable regular file is COREN_ERR_USAGE. */
-enum coren_err coren_memo_exec_cmd(const char *const *argv,
+ * timeout the group is killed. The program is prog, or argv[0] when prog
+ * is NULL, resolved through PATH here (a name without '/'): one that is
+ * not an executable regular file is COREN_ERR_USAGE. argv, argv[0] too,
+ * is what the program gets and what names the function in chunk ids
+ * (with the program file's SHA-256). */
+enum coren_err coren_memo_exec_cmd(const char *const *argv, const char *prog,
 				   struct coren_memo_exec **out,
 				   struct coren_error *err);
 /* A co-process per worker (protocol v2, coren-records(5)), started at the
@@ -329,8 +344,8 @@ enum coren_err coren_memo_exec_cmd(const char *const *argv,
  * {"type":"error","seq":S,"reason":"..."} (naming the point by "point"
  * instead of, or as well as, "seq"), in any order. Any other line is a
  * protocol error: the co-process is killed and the unanswered points of
- * the batch fail. argv[0] is checked as for coren_memo_exec_cmd(). */
-enum coren_err coren_memo_exec_coproc(const char *const *argv,
+ * the batch fail. prog and argv are as for coren_memo_exec_cmd(). */
+enum coren_err coren_memo_exec_coproc(const char *const *argv, const char *prog,
 				      struct coren_memo_exec **out,
 				      struct coren_error *err);
 void coren_memo_exec_free(struct coren_memo_exec *x);
