@@ -25,6 +25,16 @@ results() { grep -v '"type":"diag"' "$1"; }
 
 nchunks() { find "${1:-cache}" -name '*.zst' | wc -l; }
 
+# Exact accounting in output file $1: results + errors + points_unrun =
+# points_total, and errors = points_failed.
+exact() {
+	local res err
+	res=$(grep -c '"type":"result"' "$1" || true)
+	err=$(grep -c '"type":"error"' "$1" || true)
+	assert_equal "$(jq -r 'select(.type=="diag") | "\(.points_total) \(.points_failed)"' "$1")" \
+		"$((res + err + $(jq -r 'select(.type=="diag") | .points_unrun' "$1"))) $err"
+}
+
 @test "the issue's example: 4 chunks, then 4 cached, then only s=5 runs" {
 	run -0 swarm-run -c exp.yaml --exec "$P/noop.so" --workers 2
 	echo "$output" > run1
@@ -117,7 +127,10 @@ nchunks() { find "${1:-cache}" -name '*.zst' | wc -l; }
 	[ "$(nchunks)" -le 2 ]
 	run -4 --separate-stderr swarm-run --split x=1..6 --memo-chunk x=2 --param fail=3 --cache cache --exec "$P/fail.so" --keep-going
 	echo "$output" > out
-	assert_equal "$(diag out)" "cached=1 executed=2 total=3 points=4 failed=1"
+	# the failed chunk is not written: 1 chunk executed (5, 6), 4 points ran
+	assert_equal "$(diag out)" "cached=1 executed=1 total=3 points=4 failed=1"
+	assert_equal "$(jq -c 'select(.type=="diag") | [.points_unrun, .interrupted]' out)" '[0,false]'
+	exact out
 	assert_equal "$(results out | jq -c '.value // .reason' | tr '\n' ' ')" '1 2 "failing on demand at this point" 4 5 6 '
 	assert_equal "$(nchunks)" 2
 }
@@ -343,4 +356,37 @@ nchunks() { find "${1:-cache}" -name '*.zst' | wc -l; }
 	run -0 swarm-run --exec "$P/fail.so" --split x=1..6 --split y=1..2 --memo-chunk x=3 --memo-chunk y=2 --cache cache
 	assert_equal "$(results <(echo "$output"))" "$(results first.out)"
 	assert_line --partial '"chunks_cached":2,'
+}
+
+@test "accounting: a failure without --keep-going counts what ran and what did not" {
+	run -4 --separate-stderr swarm-run --split x=1..6 --memo-chunk x=2 --exec-chunk 1 --param fail=3 --cache cache --exec "$P/fail.so" --workers 1
+	echo "$output" > out
+	# x=1, 2 ran (one chunk written), x=3 failed, x=4..6 never ran
+	assert_equal "$(jq -c 'select(.type=="diag") | [.points_executed, .chunks_executed, .points_failed, .points_unrun, .interrupted]' out)" '[3,1,1,3,false]'
+	assert_equal "$(results out | jq -c '.value // .reason' | tr '\n' ' ')" '1 2 "failing on demand at this point" '
+	exact out
+	assert_equal "$(nchunks)" 1
+}
+
+@test "accounting: SIGINT with --cmd: exit 130, interrupted, exact counts, the chunks it counts are the ones kept" {
+	swarm-run --split x=1..40 --memo-chunk x=2 --exec-chunk 1 --workers 2 --cache cache --cmd sh -c 'sleep 0.1; echo $SWARM_V_x' > out 2> err &
+	pid=$!
+	sleep 1
+	kill -INT $pid
+	status=0
+	wait $pid || status=$?
+	assert_equal "$status" 130
+	assert_equal "$(jq -c 'select(.type=="diag") | .interrupted' out)" true
+	exact out
+	# every point printed ran, and no point was printed as failed by the stop
+	assert_equal "$(jq -r 'select(.type=="diag") | "\(.points_executed) \(.points_failed)"' out)" "$(grep -c '"type":"result"' out) 0"
+	[ "$(jq -r 'select(.type=="diag") | .points_unrun' out)" -gt 0 ]
+	# the results are in grid order
+	assert_equal "$(results out | jq -r .point.x)" "$(results out | jq -r .point.x | sort -n)"
+	executed=$(jq -r 'select(.type=="diag") | .chunks_executed' out)
+	assert_equal "$(nchunks)" "$executed"
+	run -0 --separate-stderr swarm-run --split x=1..40 --memo-chunk x=2 --exec-chunk 1 --workers 4 --cache cache --cmd sh -c 'sleep 0.1; echo $SWARM_V_x'
+	echo "$output" > again
+	assert_equal "$(jq -c 'select(.type=="diag") | [.chunks_cached, .interrupted, .points_unrun]' again)" "[$executed,false,0]"
+	exact again
 }

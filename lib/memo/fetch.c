@@ -206,6 +206,8 @@ bool memo_fetch(struct run *r, struct slot *s)
 		return false;
 	s->state = SLOT_READY;
 	r->st->chunks_fetched++;
+	r->main_done += s->npoints;
+	atomic_fetch_add(&r->chunks_done, 1);
 	r->st->seconds_saved += saved;
 	return true;
 }
