@@ -390,3 +390,16 @@ exact() {
 	assert_equal "$(jq -c 'select(.type=="diag") | [.chunks_cached, .interrupted, .points_unrun]' again)" "[$executed,false,0]"
 	exact again
 }
+
+@test "chunk headers: hlc is the run's hybrid logical clock, [physical µs, logical, node], one tick per chunk" {
+	before=$(date +%s%6N)
+	run -0 swarm-run --split x=1..6 --memo-chunk x=1 --exec "$P/noop.so" --workers 2 --cache cache
+	after=$(date +%s%6N)
+	find cache -name '*.zst' -exec grep -aoE '"hlc":\[[0-9]+,[0-9]+,[0-9]+\]' {} \; | sed 's/"hlc"://' > hlcs
+	assert_equal "$(wc -l < hlcs)" 6
+	assert_equal "$(sort -u hlcs | wc -l)" 6 # every tick is unique
+	assert_equal "$(jq -r '.[2]' hlcs | sort -u | wc -l)" 1 # one clock, one node
+	for p in $(jq -r '.[0]' hlcs); do
+		[ "$p" -ge "$before" ] && [ "$p" -le "$after" ]
+	done
+}
