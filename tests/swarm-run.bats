@@ -403,3 +403,53 @@ exact() {
 		[ "$p" -ge "$before" ] && [ "$p" -le "$after" ]
 	done
 }
+
+# The segments a progress bar drew on stderr (split at \r and \n, the
+# erase sequence dropped), each after the count of points done (files
+# done.*) when it was read.
+bar_segments() {
+	tr '\n' '\r' | while IFS= read -r -d $'\r' l || [ -n "$l" ]; do
+		l=${l//$'\033[K'/}
+		[ -n "$l" ] && printf '%s %s\n' "$(ls done.* 2> /dev/null | wc -l)" "$l"
+	done
+}
+
+@test "--progress: points and chunks drawn from the start, never ahead of the points done, the total only at the end" {
+	swarm-run --split x=1..12 --memo-chunk x=2 --exec-chunk 1 --workers 2 --cache cache --progress \
+		--cmd sh -c 'sleep 0.2; touch done.$SWARM_V_x; echo $SWARM_V_x' 2>&1 > out | bar_segments > bar
+	cat bar
+	# the first line: before any point is done
+	assert_equal "$(head -1 bar | cut -d' ' -f2-)" 'swarm-run [........................]   0% 0/12 points 0/6 chunks 0/s'
+	# the last: the total
+	tail -1 bar | grep -q ' 100% 12/12 points 6/6 chunks '
+	# points done shown during the run, between 0 and 12
+	grep -qE ' ([1-9]|1[01])/12 points ' bar
+	prev=0
+	while read -r files rest; do
+		k=$(grep -oE '[0-9]+/12 points' <<<"$rest" | cut -d/ -f1)
+		pct=$(grep -oE '[0-9]+%' <<<"$rest" | tr -d %)
+		[ "$k" -le "$files" ] || { echo "shows $k, $files done: $rest"; false; }
+		[ "$k" -ge "$prev" ]
+		assert_equal "$pct" $((k * 100 / 12))
+		prev=$k
+	done < bar
+	assert_equal "$(results out | wc -l)" 12
+}
+
+@test "--progress with the records on the same terminal: the bar is erased before records are written" {
+	command -v script > /dev/null || skip "no script(1) to make a terminal"
+	script -qec "swarm-run --split x=1..12 --memo-chunk x=2 --exec-chunk 1 --workers 2 --cache cache --cmd sh -c 'sleep 0.1; echo \$SWARM_V_x'" /dev/null > ts < /dev/null
+	# records and bar never on one line: each record is at the start of
+	# a line or right after the bar's erase sequence
+	tr '\n' '\r' < ts | tr '\r' '\n' > segs
+	grep -q 'swarm-run \[' segs
+	assert_equal "$(grep -c '{"type":"result"' segs)" 12
+	assert_equal "$(grep '{"type"' segs | grep -c 'swarm-run \[')" 0
+	assert_equal "$(grep '{"type":"result"' segs | grep -cvE $'^(\033\\[K)?\\{')" 0
+	# with stdout not a terminal, the bar alone (no erasing for records)
+	rm -r cache
+	script -qec "swarm-run --split x=1..4 --memo-chunk x=2 --workers 2 --cache cache --cmd sh -c 'echo \$SWARM_V_x' > out" /dev/null > ts2 < /dev/null
+	grep -q '4/4 points 2/2 chunks' ts2
+	assert_equal "$(grep -c $'\r\033\\[K\r' ts2 || true)" 0
+	assert_equal "$(results out | wc -l)" 4
+}

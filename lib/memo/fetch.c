@@ -71,6 +71,8 @@ static void explain(struct run *r, const struct slot *s,
 	if (!r->o->explain)
 		return;
 	rec = coren_verdict_to_record(v, c, s->id);
+	if (rec && r->o->progress_clear)
+		r->o->progress_clear(r->o->progress_data);
 	if (rec)
 		coren_record_write(r->o->explain, rec);
 	json_decref(rec);

@@ -416,8 +416,9 @@ struct coren_memo_run_opts {
 	 * the run goes on (workers done or not), and once at the end. */
 	void (*progress)(const struct coren_memo_stats *s, void *data);
 	void *progress_data;
-	/* Called (with progress_data) before records are written on out,
-	 * e.g. to erase a progress line on the same terminal; may be NULL. */
+	/* Called (with progress_data) by the calling thread before records
+	 * are written on out or explain, e.g. to erase a progress line on
+	 * the same terminal; may be NULL. */
 	void (*progress_clear)(void *data);
 };
 
