@@ -124,31 +124,32 @@ static bool stopped(const struct run *r)
 	return r->o->stop && *r->o->stop;
 }
 
-/* Puts the record line of point i of b (a value or an error) in place.
- * A point that failed once a stop was asked for has no outcome: the stop
- * may have caused it ("interrupted", a killed command); it is not run. */
-static void place(struct run *r, struct exec_batch *b, size_t i,
+/* Puts the record line of point i of b (a value or an error) in place;
+ * false when it has none: a point that failed once a stop was asked for
+ * (the stop may have caused it: "interrupted", a killed command) did not
+ * run. */
+static bool place(struct run *r, struct exec_batch *b, size_t i,
 		  struct slot *s, uint64_t local, struct coren_buf *line)
 {
 	if (b->errs[i] && stopped(r)) {
 		atomic_fetch_add(&s->unrun, 1);
-		return;
+		return false;
 	}
-	atomic_fetch_add(&r->points_ran, 1);
 	if (b->errs[i]) {
 		point_failed(s, local, b->errs[i]);
 		b->errs[i] = NULL;
-		return;
+		return true;
 	}
 	line->len = 0;
 	if (memo_result_line(r->p, b->vidx + i * r->naxes,
 			     b->vals.data + b->voff[i], b->vlen[i], line) ||
 	    !(s->lines[local] = malloc(line->len))) {
 		point_failed(s, local, NULL);
-		return;
+		return true;
 	}
 	memcpy(s->lines[local], line->data, line->len);
 	s->lens[local] = line->len;
+	return true;
 }
 
 /* Point i of job j is done: the last point of a slot completes it. */
@@ -227,6 +228,7 @@ static void run_points(struct run *r, size_t k, struct job *j)
 	struct exec_batch *b = &sc->b;
 	size_t *vidx = malloc(j->n * (r->naxes ? r->naxes : 1) * sizeof *vidx);
 	bool ok = batch_setup(r, b, j, vidx), failed = false;
+	uint64_t ran = 0;
 
 	if (ok)
 		memo_exec_run(r->x, r->wstate[k], b);
@@ -234,14 +236,15 @@ static void run_points(struct run *r, size_t k, struct job *j)
 		struct slot *s = j->slots[i];
 
 		if (ok) {
-			place(r, b, i, s, j->local[i], &sc->line);
+			ran += place(r, b, i, s, j->local[i], &sc->line);
 		} else {
-			atomic_fetch_add(&r->points_ran, 1);
+			ran++;
 			point_failed(s, j->local[i], NULL);
 		}
 		failed |= s->errs[j->local[i]] != NULL;
 		point_done(r, sc, s);
 	}
+	atomic_fetch_add(&r->points_ran, ran); /* once a job: not contended */
 	memo_pool_lock(&r->pool);
 	r->exec_chunks++;
 	memo_pool_unlock(&r->pool);
