@@ -41,17 +41,21 @@ exact() {
 	assert_equal "$(diag run1)" "cached=0 executed=4 total=4 points=8 failed=0"
 	assert_equal "$(results run1 | wc -l)" 8
 	assert_equal "$(nchunks)" 4
+	exact run1
 
 	run -0 swarm-run -c exp.yaml --exec "$P/noop.so" --workers 2
 	echo "$output" > run2
 	assert_equal "$(diag run2)" "cached=4 executed=0 total=4 points=0 failed=0"
 	assert_equal "$(results run2)" "$(results run1)"
+	exact run2
+	assert_equal "$(jq -c 'select(.type=="diag") | [.points_unrun, .interrupted]' run2)" '[0,false]'
 
 	sed -i 's/s: \[1, 2, 3, 4\]/s: [1, 2, 3, 4, 5]/' exp.yaml
 	run -0 swarm-run -c exp.yaml --exec "$P/noop.so" --workers 2
 	echo "$output" > run3
 	assert_equal "$(diag run3)" "cached=2 executed=2 total=4 points=2 failed=0"
 	assert_equal "$(jq -r 'select(.type=="diag") | .points_reused' run3)" 2
+	exact run3
 
 	run -0 swarm-run -c exp.yaml --exec "$P/noop.so" --cache cold --workers 2
 	echo "$output" > cold.out

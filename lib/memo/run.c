@@ -301,7 +301,7 @@ static enum coren_err emit_first(struct run *r, struct coren_error *err)
 }
 
 /* Drops the queued jobs and the one being built (after an abort): their
- * points are "not run" and their chunks stay unwritten. */
+ * points do not run (points_unrun) and their chunks stay unwritten. */
 static void drop_queue(struct run *r)
 {
 	memo_pool_drop(&r->pool);
@@ -381,8 +381,10 @@ static enum coren_err flush(struct run *r, bool write)
 		if (write && !rc)
 			rc = emit_slab(r, avail);
 		else
-			for (size_t i = 0; i < avail; i++)
+			for (size_t i = 0; i < avail; i++) {
+				r->st->chunks_cached += r->win[i]->cached;
 				count_slot(r, r->win[i]);
+			}
 		window_drop(r, avail);
 	}
 	r->st->points_unrun += r->st->points_total - r->created;
