@@ -227,3 +227,46 @@ outcomes() { results "$1" | jq -r '"\(.point.x):\(.value // ("!" + .reason))"' |
 		[[ "$stderr" == *"--retries '$n': a whole number, 0..1000000"* ]]
 	done
 }
+
+# Waits until the files $@ exist (up to 10 s).
+wait_files() {
+	for _ in $(seq 100); do
+		local all=1
+		for f; do [ -s "$f" ] || all=0; done
+		[ $all = 1 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Whether pid $1 is gone (or a zombie), within 5 s.
+gone() {
+	for _ in $(seq 50); do
+		kill -0 "$1" 2> /dev/null && [[ "$(ps -o stat= -p "$1")" != Z* ]] || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+@test "SIGTERM ends the whole process group of each --cmd and --coproc" {
+	swarm-run --split x=1..2 --memo-chunk x=1 --workers 2 --cache cache --cmd sh -c 'sleep 30 & echo $! > bg.$SWARM_V_x; sleep 30' > out 2> err &
+	pid=$!
+	wait_files bg.1 bg.2
+	kill -TERM $pid
+	status=0
+	wait $pid || status=$?
+	assert_equal "$status" 143
+	gone "$(cat bg.1)"
+	gone "$(cat bg.2)"
+	assert_equal "$(jq -c 'select(.type=="diag") | [.interrupted, .points_unrun, .points_executed]' out)" '[true,2,0]'
+	swarm-run --split x=1..2 --memo-chunk x=1 --workers 2 --cache cache --coproc sh -c 'sleep 30 & echo $! > co.$$; cat > /dev/null' > out 2> err &
+	pid=$!
+	for _ in $(seq 100); do [ "$(ls co.* 2> /dev/null | wc -l)" = 2 ] && break; sleep 0.1; done
+	wait_files co.*
+	kill -INT $pid
+	status=0
+	wait $pid || status=$?
+	assert_equal "$status" 130
+	for f in co.*; do gone "$(cat "$f")"; done
+	assert_equal "$(jq -c 'select(.type=="diag") | [.interrupted, .points_unrun]' out)" '[true,2]'
+}

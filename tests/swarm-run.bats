@@ -25,23 +25,37 @@ results() { grep -v '"type":"diag"' "$1"; }
 
 nchunks() { find "${1:-cache}" -name '*.zst' | wc -l; }
 
+# Exact accounting in output file $1: results + errors + points_unrun =
+# points_total, and errors = points_failed.
+exact() {
+	local res err
+	res=$(grep -c '"type":"result"' "$1" || true)
+	err=$(grep -c '"type":"error"' "$1" || true)
+	assert_equal "$(jq -r 'select(.type=="diag") | "\(.points_total) \(.points_failed)"' "$1")" \
+		"$((res + err + $(jq -r 'select(.type=="diag") | .points_unrun' "$1"))) $err"
+}
+
 @test "the issue's example: 4 chunks, then 4 cached, then only s=5 runs" {
 	run -0 swarm-run -c exp.yaml --exec "$P/noop.so" --workers 2
 	echo "$output" > run1
 	assert_equal "$(diag run1)" "cached=0 executed=4 total=4 points=8 failed=0"
 	assert_equal "$(results run1 | wc -l)" 8
 	assert_equal "$(nchunks)" 4
+	exact run1
 
 	run -0 swarm-run -c exp.yaml --exec "$P/noop.so" --workers 2
 	echo "$output" > run2
 	assert_equal "$(diag run2)" "cached=4 executed=0 total=4 points=0 failed=0"
 	assert_equal "$(results run2)" "$(results run1)"
+	exact run2
+	assert_equal "$(jq -c 'select(.type=="diag") | [.points_unrun, .interrupted]' run2)" '[0,false]'
 
 	sed -i 's/s: \[1, 2, 3, 4\]/s: [1, 2, 3, 4, 5]/' exp.yaml
 	run -0 swarm-run -c exp.yaml --exec "$P/noop.so" --workers 2
 	echo "$output" > run3
 	assert_equal "$(diag run3)" "cached=2 executed=2 total=4 points=2 failed=0"
 	assert_equal "$(jq -r 'select(.type=="diag") | .points_reused' run3)" 2
+	exact run3
 
 	run -0 swarm-run -c exp.yaml --exec "$P/noop.so" --cache cold --workers 2
 	echo "$output" > cold.out
@@ -117,7 +131,10 @@ nchunks() { find "${1:-cache}" -name '*.zst' | wc -l; }
 	[ "$(nchunks)" -le 2 ]
 	run -4 --separate-stderr swarm-run --split x=1..6 --memo-chunk x=2 --param fail=3 --cache cache --exec "$P/fail.so" --keep-going
 	echo "$output" > out
-	assert_equal "$(diag out)" "cached=1 executed=2 total=3 points=4 failed=1"
+	# the failed chunk is not written: 1 chunk executed (5, 6), 4 points ran
+	assert_equal "$(diag out)" "cached=1 executed=1 total=3 points=4 failed=1"
+	assert_equal "$(jq -c 'select(.type=="diag") | [.points_unrun, .interrupted]' out)" '[0,false]'
+	exact out
 	assert_equal "$(results out | jq -c '.value // .reason' | tr '\n' ' ')" '1 2 "failing on demand at this point" 4 5 6 '
 	assert_equal "$(nchunks)" 2
 }
@@ -343,4 +360,100 @@ nchunks() { find "${1:-cache}" -name '*.zst' | wc -l; }
 	run -0 swarm-run --exec "$P/fail.so" --split x=1..6 --split y=1..2 --memo-chunk x=3 --memo-chunk y=2 --cache cache
 	assert_equal "$(results <(echo "$output"))" "$(results first.out)"
 	assert_line --partial '"chunks_cached":2,'
+}
+
+@test "accounting: a failure without --keep-going counts what ran and what did not" {
+	run -4 --separate-stderr swarm-run --split x=1..6 --memo-chunk x=2 --exec-chunk 1 --param fail=3 --cache cache --exec "$P/fail.so" --workers 1
+	echo "$output" > out
+	# x=1, 2 ran (one chunk written), x=3 failed, x=4..6 never ran
+	assert_equal "$(jq -c 'select(.type=="diag") | [.points_executed, .chunks_executed, .points_failed, .points_unrun, .interrupted]' out)" '[3,1,1,3,false]'
+	assert_equal "$(results out | jq -c '.value // .reason' | tr '\n' ' ')" '1 2 "failing on demand at this point" '
+	exact out
+	assert_equal "$(nchunks)" 1
+}
+
+@test "accounting: SIGINT with --cmd: exit 130, interrupted, exact counts, the chunks it counts are the ones kept" {
+	swarm-run --split x=1..40 --memo-chunk x=2 --exec-chunk 1 --workers 2 --cache cache --cmd sh -c 'sleep 0.1; echo $SWARM_V_x' > out 2> err &
+	pid=$!
+	sleep 1
+	kill -INT $pid
+	status=0
+	wait $pid || status=$?
+	assert_equal "$status" 130
+	assert_equal "$(jq -c 'select(.type=="diag") | .interrupted' out)" true
+	exact out
+	# every point printed ran, and no point was printed as failed by the stop
+	assert_equal "$(jq -r 'select(.type=="diag") | "\(.points_executed) \(.points_failed)"' out)" "$(grep -c '"type":"result"' out) 0"
+	[ "$(jq -r 'select(.type=="diag") | .points_unrun' out)" -gt 0 ]
+	# the results are in grid order
+	assert_equal "$(results out | jq -r .point.x)" "$(results out | jq -r .point.x | sort -n)"
+	executed=$(jq -r 'select(.type=="diag") | .chunks_executed' out)
+	assert_equal "$(nchunks)" "$executed"
+	run -0 --separate-stderr swarm-run --split x=1..40 --memo-chunk x=2 --exec-chunk 1 --workers 4 --cache cache --cmd sh -c 'sleep 0.1; echo $SWARM_V_x'
+	echo "$output" > again
+	assert_equal "$(jq -c 'select(.type=="diag") | [.chunks_cached, .interrupted, .points_unrun]' again)" "[$executed,false,0]"
+	exact again
+}
+
+@test "chunk headers: hlc is the run's hybrid logical clock, [physical µs, logical, node], one tick per chunk" {
+	before=$(date +%s%6N)
+	run -0 swarm-run --split x=1..6 --memo-chunk x=1 --exec "$P/noop.so" --workers 2 --cache cache
+	after=$(date +%s%6N)
+	find cache -name '*.zst' -exec grep -aoE '"hlc":\[[0-9]+,[0-9]+,[0-9]+\]' {} \; | sed 's/"hlc"://' > hlcs
+	assert_equal "$(wc -l < hlcs)" 6
+	assert_equal "$(sort -u hlcs | wc -l)" 6 # every tick is unique
+	assert_equal "$(jq -r '.[2]' hlcs | sort -u | wc -l)" 1 # one clock, one node
+	for p in $(jq -r '.[0]' hlcs); do
+		[ "$p" -ge "$before" ] && [ "$p" -le "$after" ]
+	done
+}
+
+# The segments a progress bar drew on stderr (split at \r and \n, the
+# erase sequence dropped), each after the count of points done (files
+# done.*) when it was read.
+bar_segments() {
+	tr '\n' '\r' | while IFS= read -r -d $'\r' l || [ -n "$l" ]; do
+		l=${l//$'\033[K'/}
+		[ -n "$l" ] && printf '%s %s\n' "$(ls done.* 2> /dev/null | wc -l)" "$l"
+	done
+}
+
+@test "--progress: points and chunks drawn from the start, never ahead of the points done, the total only at the end" {
+	swarm-run --split x=1..12 --memo-chunk x=2 --exec-chunk 1 --workers 2 --cache cache --progress \
+		--cmd sh -c 'sleep 0.2; touch done.$SWARM_V_x; echo $SWARM_V_x' 2>&1 > out | bar_segments > bar
+	cat bar
+	# the first line: before any point is done
+	assert_equal "$(head -1 bar | cut -d' ' -f2-)" 'swarm-run [........................]   0% 0/12 points 0/6 chunks 0/s'
+	# the last: the total
+	tail -1 bar | grep -q ' 100% 12/12 points 6/6 chunks '
+	# points done shown during the run, between 0 and 12
+	grep -qE ' ([1-9]|1[01])/12 points ' bar
+	prev=0
+	while read -r files rest; do
+		k=$(grep -oE '[0-9]+/12 points' <<<"$rest" | cut -d/ -f1)
+		pct=$(grep -oE '[0-9]+%' <<<"$rest" | tr -d %)
+		[ "$k" -le "$files" ] || { echo "shows $k, $files done: $rest"; false; }
+		[ "$k" -ge "$prev" ]
+		assert_equal "$pct" $((k * 100 / 12))
+		prev=$k
+	done < bar
+	assert_equal "$(results out | wc -l)" 12
+}
+
+@test "--progress with the records on the same terminal: the bar is erased before records are written" {
+	command -v script > /dev/null || skip "no script(1) to make a terminal"
+	script -qec "swarm-run --split x=1..12 --memo-chunk x=2 --exec-chunk 1 --workers 2 --cache cache --cmd sh -c 'sleep 0.1; echo \$SWARM_V_x'" /dev/null > ts < /dev/null
+	# records and bar never on one line: each record is at the start of
+	# a line or right after the bar's erase sequence
+	tr '\n' '\r' < ts | tr '\r' '\n' > segs
+	grep -q 'swarm-run \[' segs
+	assert_equal "$(grep -c '{"type":"result"' segs)" 12
+	assert_equal "$(grep '{"type"' segs | grep -c 'swarm-run \[')" 0
+	assert_equal "$(grep '{"type":"result"' segs | grep -cvE $'^(\033\\[K)?\\{')" 0
+	# with stdout not a terminal, the bar alone (no erasing for records)
+	rm -r cache
+	script -qec "swarm-run --split x=1..4 --memo-chunk x=2 --workers 2 --cache cache --cmd sh -c 'echo \$SWARM_V_x' > out" /dev/null > ts2 < /dev/null
+	grep -q '4/4 points 2/2 chunks' ts2
+	assert_equal "$(grep -c $'\r\033\\[K\r' ts2 || true)" 0
+	assert_equal "$(results out | wc -l)" 4
 }

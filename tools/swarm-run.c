@@ -673,11 +673,17 @@ static int serve(struct args *a)
 	return 0;
 }
 
+/* Points and chunks with an outcome (computed, failed, cached, fetched,
+ * reused, skipped), as the workers report them: drawn from the start. */
 static void show_progress(const struct coren_memo_stats *s, void *data)
 {
-	coren_progress_update(data, s->chunks_cached + s->chunks_fetched +
-					    s->chunks_executed +
-					    s->chunks_skipped);
+	coren_progress_update2(data, s->points_done, s->chunks_done);
+}
+
+/* Before records go to stdout when it is a terminal: erase the bar. */
+static void clear_progress(void *data)
+{
+	coren_progress_clear(data);
 }
 
 static int run(struct coren_memo_plan *p, struct coren_memo_exec *x,
@@ -711,16 +717,23 @@ static int run(struct coren_memo_plan *p, struct coren_memo_exec *x,
 	o.owner = owner;
 	o.shard = a->shard;
 
-	if (a->progress != 0 && tool.verbosity > 0)
+	if (a->progress != 0 && tool.verbosity > 0) {
 		bar = coren_progress_new(stderr, "swarm-run",
-					 coren_memo_plan_chunks(p), "chunks",
+					 coren_memo_plan_points(p), "points",
 					 a->progress == 1);
+		coren_progress_set_sub(bar, coren_memo_plan_chunks(p), "chunks");
+	}
 	o.out = a->mode == MODE_STREAM || a->sharded ? NULL : stdout;
 	o.keep_going = tool.keep_going;
 	o.workers = e->workers;
 	o.stop = &stop;
 	o.progress = bar ? show_progress : NULL;
 	o.progress_data = bar;
+	/* records on the terminal the bar is on: erased before each write */
+	o.progress_clear = bar && (o.out || o.explain) &&
+				   isatty(STDOUT_FILENO) == 1
+				   ? clear_progress
+				   : NULL;
 	rc = coren_memo_run(p, x, &o, &st, &err);
 	coren_progress_finish(bar);
 	coren_progress_free(bar);

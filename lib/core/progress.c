@@ -18,6 +18,9 @@ struct coren_progress {
 	char *unit;
 	uint64_t total;
 	uint64_t done;
+	char *sub_unit; /* NULL: no second count */
+	uint64_t sub_total, sub_done;
+	bool drawn; /* a line is on the stream, not yet ended or erased */
 	double start;
 	double last_draw;
 	bool shown;
@@ -60,7 +63,12 @@ void coren_progress_render(const struct coren_progress *p, uint64_t done,
 	double r = elapsed > 0 ? (double)done / elapsed : 0;
 	size_t fill, i;
 
+	char sub[96] = "";
+
 	coren_format_unit(r, COREN_UNIT_COUNT, rate, sizeof rate);
+	if (p->sub_unit)
+		snprintf(sub, sizeof sub, " %" PRIu64 "/%" PRIu64 " %s",
+			 p->sub_done, p->sub_total, p->sub_unit);
 	if (p->total) {
 		uint64_t d = done > p->total ? p->total : done;
 
@@ -77,13 +85,13 @@ void coren_progress_render(const struct coren_progress *p, uint64_t done,
 				 s / 60, (unsigned)(s % 60));
 		}
 		snprintf(buf, n, "%s%s%s %3u%% %" PRIu64 "/%" PRIu64
-				       " %s %s/s%s",
+				       " %s%s %s/s%s",
 			       p->label, *p->label ? " " : "", bar,
-			       (unsigned)((double)d * 100 / (double)p->total),
-			       done, p->total, p->unit, rate, eta);
+			       (unsigned)(d * 100 / p->total),
+			       done, p->total, p->unit, sub, rate, eta);
 	} else {
-		snprintf(buf, n, "%s%s%" PRIu64 " %s %s/s", p->label,
-			       *p->label ? " " : "", done, p->unit, rate);
+		snprintf(buf, n, "%s%s%" PRIu64 " %s%s %s/s", p->label,
+			       *p->label ? " " : "", done, p->unit, sub, rate);
 	}
 }
 
@@ -95,6 +103,37 @@ static void draw(struct coren_progress *p, double t)
 	fprintf(p->out, "\r%s\033[K", line);
 	fflush(p->out);
 	p->last_draw = t;
+	p->drawn = true;
+}
+
+void coren_progress_set_sub(struct coren_progress *p, uint64_t total,
+			    const char *unit)
+{
+	char *u;
+
+	if (!p || !(u = strdup(unit ? unit : "")))
+		return;
+	free(p->sub_unit);
+	p->sub_unit = u;
+	p->sub_total = total;
+}
+
+void coren_progress_update2(struct coren_progress *p, uint64_t done,
+			    uint64_t sub_done)
+{
+	if (!p)
+		return;
+	p->sub_done = sub_done;
+	coren_progress_update(p, done);
+}
+
+void coren_progress_clear(struct coren_progress *p)
+{
+	if (!p || !p->shown || !p->drawn)
+		return;
+	fputs("\r\033[K", p->out);
+	fflush(p->out);
+	p->drawn = false;
 }
 
 void coren_progress_update(struct coren_progress *p, uint64_t done)
@@ -118,6 +157,7 @@ void coren_progress_finish(struct coren_progress *p)
 	draw(p, now());
 	fputc('\n', p->out);
 	fflush(p->out);
+	p->drawn = false;
 }
 
 void coren_progress_free(struct coren_progress *p)
@@ -126,5 +166,6 @@ void coren_progress_free(struct coren_progress *p)
 		return;
 	free(p->label);
 	free(p->unit);
+	free(p->sub_unit);
 	free(p);
 }

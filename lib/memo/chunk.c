@@ -105,7 +105,10 @@ static json_t *header_json(const struct coren_chunk_header *h)
 			    h->has_cost ? memo_cost_json(&h->cost) : json_null());
 	json_object_set_new(j, "producer",
 			    json_string(h->producer ? h->producer : ""));
-	json_object_set_new(j, "hlc", coren_json_u64(h->hlc));
+	json_object_set_new(j, "hlc",
+			    json_pack("[o,o,I]", coren_json_u64(h->hlc.physical),
+				      coren_json_u64(h->hlc.logical),
+				      (json_int_t)h->hlc.node));
 	return j;
 }
 
@@ -181,6 +184,29 @@ static enum coren_err corrupt(struct coren_error *err, const char *what)
 	return coren_error_set(err, COREN_ERR_CORRUPT, "%s", what);
 }
 
+/* The header's hlc: [physical µs, logical, node], or the integer of
+ * earlier chunks (milliseconds << 16 | a 16-bit counter). 0 or -1. */
+static int header_hlc(const json_t *v, struct coren_hlc_ts *t)
+{
+	uint64_t old, node;
+
+	memset(t, 0, sizeof *t);
+	if (json_is_integer(v)) {
+		if (coren_json_get_u64(v, &old))
+			return -1;
+		t->physical = (old >> 16) * 1000;
+		t->logical = old & 0xffff;
+		return 0;
+	}
+	if (!json_is_array(v) || json_array_size(v) != 3 ||
+	    coren_json_get_u64(json_array_get(v, 0), &t->physical) ||
+	    coren_json_get_u64(json_array_get(v, 1), &t->logical) ||
+	    coren_json_get_u64(json_array_get(v, 2), &node) || node > 0xffff)
+		return -1;
+	t->node = (uint16_t)node;
+	return 0;
+}
+
 /* The header's fields into h; "" or a reason. */
 static const char *header_fields(const json_t *j, struct coren_chunk_header *h)
 {
@@ -211,8 +237,9 @@ static const char *header_fields(const json_t *j, struct coren_chunk_header *h)
 	if (!sum || strlen(sum) != 64 || strspn(sum, "0123456789abcdef") != 64)
 		return "header content_sha256 is not 64 hex digits";
 	if (json_object_get(j, "hlc") &&
-	    coren_json_get_u64(json_object_get(j, "hlc"), &h->hlc))
-		return "header hlc is not an unsigned integer";
+	    header_hlc(json_object_get(j, "hlc"), &h->hlc))
+		return "header hlc is not [physical, logical, node] or an "
+		       "unsigned integer";
 	if (cost && !json_is_null(cost)) {
 		if (coren_cost_from_json(cost, &h->cost, NULL))
 			return "header cost is not a cost";

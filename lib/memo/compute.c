@@ -8,15 +8,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-
-static uint64_t hlc_now(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return ((uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000) << 16;
-}
 
 /* The exec function's cost of chunk s, worked out once (by the main
  * thread for a verdict before s is queued, else by the worker storing s). */
@@ -45,7 +36,7 @@ static void header_of(struct run *r, struct slot *s, json_t *params,
 	h->version = r->e->version;
 	h->points = s->npoints;
 	h->producer = r->producer;
-	h->hlc = hlc_now();
+	h->hlc = coren_hlc_tick(&r->clock);
 	h->has_cost = memo_slot_cost(r, s, pts);
 	h->cost = s->cost;
 }
@@ -113,7 +104,10 @@ void memo_slot_finish(struct run *r, struct slot *s, json_t *params,
 	memo_pool_lock(&r->pool);
 	if (rc)
 		store_failed(r, rc, &err);
+	else
+		r->stored++;
 	s->state = SLOT_READY;
+	atomic_fetch_add(&r->chunks_done, 1);
 	memo_pool_wake(&r->pool);
 	memo_pool_unlock(&r->pool);
 }
@@ -125,24 +119,37 @@ static void point_failed(struct slot *s, uint64_t local, char *why)
 	atomic_fetch_add(&s->failed, 1);
 }
 
-/* Puts the record line of point i of b (a value or an error) in place. */
-static void place(struct run *r, struct exec_batch *b, size_t i,
+static bool stopped(const struct run *r)
+{
+	return r->o->stop && *r->o->stop;
+}
+
+/* Puts the record line of point i of b (a value or an error) in place;
+ * false when it has none: a point that failed once a stop was asked for
+ * (the stop may have caused it: "interrupted", a killed command) did not
+ * run. */
+static bool place(struct run *r, struct exec_batch *b, size_t i,
 		  struct slot *s, uint64_t local, struct coren_buf *line)
 {
+	if (b->errs[i] && stopped(r)) {
+		atomic_fetch_add(&s->unrun, 1);
+		return false;
+	}
 	if (b->errs[i]) {
 		point_failed(s, local, b->errs[i]);
 		b->errs[i] = NULL;
-		return;
+		return true;
 	}
 	line->len = 0;
 	if (memo_result_line(r->p, b->vidx + i * r->naxes,
 			     b->vals.data + b->voff[i], b->vlen[i], line) ||
 	    !(s->lines[local] = malloc(line->len))) {
 		point_failed(s, local, NULL);
-		return;
+		return true;
 	}
 	memcpy(s->lines[local], line->data, line->len);
 	s->lens[local] = line->len;
+	return true;
 }
 
 /* Point i of job j is done: the last point of a slot completes it. */
@@ -150,12 +157,13 @@ static void point_done(struct run *r, struct scratch *sc, struct slot *s)
 {
 	if (atomic_fetch_sub(&s->remaining, 1) != 1)
 		return;
-	if (atomic_load(&s->failed) == 0) {
+	if (atomic_load(&s->failed) == 0 && atomic_load(&s->unrun) == 0) {
 		memo_slot_finish(r, s, sc->params, sc->fn, &sc->pts);
 		return;
 	}
 	memo_pool_lock(&r->pool);
 	s->state = SLOT_FAILED;
+	atomic_fetch_add(&r->chunks_done, 1);
 	memo_pool_wake(&r->pool);
 	memo_pool_unlock(&r->pool);
 }
@@ -200,6 +208,8 @@ static void load(struct run *r, struct slot *s)
 		s->line_off = off;
 		s->cached = true;
 		s->state = SLOT_READY;
+		atomic_fetch_add(&r->points_loaded, s->npoints);
+		atomic_fetch_add(&r->chunks_done, 1);
 	} else {
 		free(off);
 		s->load_rc = rc;
@@ -218,19 +228,23 @@ static void run_points(struct run *r, size_t k, struct job *j)
 	struct exec_batch *b = &sc->b;
 	size_t *vidx = malloc(j->n * (r->naxes ? r->naxes : 1) * sizeof *vidx);
 	bool ok = batch_setup(r, b, j, vidx), failed = false;
+	uint64_t ran = 0;
 
 	if (ok)
 		memo_exec_run(r->x, r->wstate[k], b);
 	for (size_t i = 0; i < j->n; i++) {
 		struct slot *s = j->slots[i];
 
-		if (ok)
-			place(r, b, i, s, j->local[i], &sc->line);
-		else
+		if (ok) {
+			ran += place(r, b, i, s, j->local[i], &sc->line);
+		} else {
+			ran++;
 			point_failed(s, j->local[i], NULL);
+		}
 		failed |= s->errs[j->local[i]] != NULL;
 		point_done(r, sc, s);
 	}
+	atomic_fetch_add(&r->points_ran, ran); /* once a job: not contended */
 	memo_pool_lock(&r->pool);
 	r->exec_chunks++;
 	memo_pool_unlock(&r->pool);

@@ -71,6 +71,8 @@ static void explain(struct run *r, const struct slot *s,
 	if (!r->o->explain)
 		return;
 	rec = coren_verdict_to_record(v, c, s->id);
+	if (rec && r->o->progress_clear)
+		r->o->progress_clear(r->o->progress_data);
 	if (rec)
 		coren_record_write(r->o->explain, rec);
 	json_decref(rec);
@@ -206,6 +208,8 @@ bool memo_fetch(struct run *r, struct slot *s)
 		return false;
 	s->state = SLOT_READY;
 	r->st->chunks_fetched++;
+	r->main_done += s->npoints;
+	atomic_fetch_add(&r->chunks_done, 1);
 	r->st->seconds_saved += saved;
 	return true;
 }

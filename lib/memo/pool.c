@@ -137,7 +137,8 @@ bool memo_pool_aborted(struct memo_pool *pl)
 	return a;
 }
 
-/* Drops the queued jobs (after an abort): their points stay "not run". */
+/* Drops the queued jobs (after an abort): their points do not run
+ * (points_unrun). */
 void memo_pool_drop(struct memo_pool *pl)
 {
 	pthread_mutex_lock(&pl->mu);

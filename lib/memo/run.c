@@ -18,6 +18,7 @@
 
 #define WINDOW_MAX 65536 /* memo chunks held at once, beyond one slab */
 #define HELD_MIN 65536	 /* points the window may hold beyond one slab */
+#define PROGRESS_SECONDS 0.05 /* between two progress calls */
 
 static double now(void)
 {
@@ -68,6 +69,8 @@ static struct slot *slot_new(struct run *r, uint64_t c)
 
 static enum coren_err write_all(struct run *r, const char *d, size_t n)
 {
+	if (!r->o->out)
+		return COREN_OK;
 	return fwrite(d, 1, n, r->o->out) == n ? COREN_OK : COREN_ERR_IO;
 }
 
@@ -90,8 +93,10 @@ static enum coren_err emit_error(struct run *r, const struct slot *s,
 	return rc;
 }
 
-/* Point local of slot s: its line, or its error. A READY slot's content
- * holds npoints checked lines at line_off; nothing is read past them. */
+/* Point local of slot s: its line, or its error record (points_failed),
+ * or nothing when it has no outcome (points_unrun). A READY slot's
+ * content holds npoints checked lines at line_off; nothing is read past
+ * them. A SKIPPED slot (another shard's) has no records. */
 static enum coren_err emit_point(struct run *r, struct slot *s, uint64_t local)
 {
 	if (local >= s->npoints)
@@ -103,15 +108,36 @@ static enum coren_err emit_point(struct run *r, struct slot *s, uint64_t local)
 		return write_all(r, s->content + s->line_off[local],
 				 s->line_off[local + 1] - s->line_off[local]);
 	}
+	if (s->state == SLOT_SKIPPED)
+		return COREN_OK;
 	if (s->lines && s->lines[local])
 		return write_all(r, s->lines[local], s->lens[local]);
-	return emit_error(r, s, local,
-			  s->errs && s->errs[local] ? s->errs[local] : "not run");
+	if (s->errs && s->errs[local]) {
+		r->st->points_failed++;
+		return emit_error(r, s, local, s->errs[local]);
+	}
+	r->st->points_unrun++;
+	return COREN_OK;
 }
 
-/* Emits the slab of window slots [0, r->slab) in grid order: the chunks
- * that share the first axis's bin, interleaved point by point. */
-static enum coren_err emit_slab(struct run *r)
+/* What emit_point() counts, for a whole slot, writing nothing. */
+static void count_slot(struct run *r, const struct slot *s)
+{
+	if (s->state == SLOT_READY || s->state == SLOT_SKIPPED)
+		return;
+	for (uint64_t i = 0; i < s->npoints; i++)
+		if (s->errs && s->errs[i])
+			r->st->points_failed++;
+		else if (!s->lines || !s->lines[i])
+			r->st->points_unrun++;
+}
+
+/* Emits the slab of window slots [0, avail) in grid order: the chunks
+ * that share the first axis's bin, interleaved point by point. avail <
+ * r->slab only after an abort: the slab's other chunks were never made
+ * (their points are counted as not run at the end). Without an output
+ * it only counts. */
+static enum coren_err emit_slab(struct run *r, size_t avail)
 {
 	struct slot *first = r->win[0];
 	struct memo_order o;
@@ -119,13 +145,24 @@ static enum coren_err emit_slab(struct run *r)
 	uint64_t local;
 	enum coren_err rc = COREN_OK;
 
+	for (size_t i = 0; i < avail; i++)
+		r->st->chunks_cached += r->win[i]->cached;
+	if (!r->o->out) {
+		for (size_t i = 0; i < avail; i++)
+			count_slot(r, r->win[i]);
+		return COREN_OK;
+	}
+	if (r->o->progress_clear)
+		r->o->progress_clear(r->o->progress_data);
 	if (r->slab == 1 && first->state == SLOT_READY)
 		return write_all(r, first->content, first->len);
 	if (memo_order_init(&o, r->p, (size_t)(first->index / r->slab)))
 		return COREN_ERR_NOMEM;
 	while (!rc && memo_order_next(&o, &c, &local))
-		rc = c < r->slab ? emit_point(r, r->win[c], local)
-				 : COREN_ERR_CORRUPT;
+		if (c < avail)
+			rc = emit_point(r, r->win[c], local);
+		else if (c >= r->slab)
+			rc = COREN_ERR_CORRUPT;
 	memo_order_release(&o);
 	return rc;
 }
@@ -145,6 +182,7 @@ static enum coren_err window_push(struct run *r, struct slot *s)
 	}
 	r->win[r->n++] = s;
 	r->held += s->npoints;
+	r->created += s->npoints;
 	return COREN_OK;
 }
 
@@ -181,7 +219,29 @@ static void sync_stats(struct run *r)
 	r->st->exec_chunks = r->exec_chunks;
 	r->st->chunks_published = r->published;
 	r->st->publish_failed = r->publish_failed;
+	r->st->chunks_executed = r->stored;
 	memo_pool_unlock(&r->pool);
+	r->st->points_executed = atomic_load(&r->points_ran);
+	r->st->points_done = r->st->points_executed + r->main_done +
+			     atomic_load(&r->points_loaded);
+	r->st->chunks_done = atomic_load(&r->chunks_done);
+}
+
+/* Calls the progress callback, at most every PROGRESS_SECONDS unless
+ * force: from the start, from the main loop (which wakes at least every
+ * 100 ms), and at the end. */
+static void progress(struct run *r, bool force)
+{
+	double t;
+
+	if (!r->o->progress)
+		return;
+	t = now();
+	if (!force && t - r->last_progress < PROGRESS_SECONDS)
+		return;
+	r->last_progress = t;
+	sync_stats(r);
+	r->o->progress(r->st, r->o->progress_data);
 }
 
 /* Adds slots to the window while it wants more, resolving each. */
@@ -233,24 +293,15 @@ static bool stopped(const struct run *r)
 /* Emits the first slab, complete, and drops it from the window. */
 static enum coren_err emit_first(struct run *r, struct coren_error *err)
 {
-	for (size_t i = 0; i < r->slab; i++) {
-		if (r->win[i]->state == SLOT_FAILED)
-			r->st->points_failed += atomic_load(&r->win[i]->failed);
-		r->st->chunks_cached += r->win[i]->cached;
-	}
-	if (r->o->out && emit_slab(r))
+	if (emit_slab(r, r->slab))
 		return coren_error_set(err, COREN_ERR_IO,
 				       "cannot write the results");
 	window_drop(r, r->slab);
-	if (r->o->progress) {
-		sync_stats(r);
-		r->o->progress(r->st, r->o->progress_data);
-	}
 	return COREN_OK;
 }
 
 /* Drops the queued jobs and the one being built (after an abort): their
- * points are "not run" and their chunks stay unwritten. */
+ * points do not run (points_unrun) and their chunks stay unwritten. */
 static void drop_queue(struct run *r)
 {
 	memo_pool_drop(&r->pool);
@@ -297,6 +348,7 @@ static enum coren_err main_loop(struct run *r, struct coren_error *err)
 
 		if ((rc = fill(r, &next, err)) || (rc = resume_unloaded(r, err)))
 			break;
+		progress(r, false);
 		if (stopped(r))
 			memo_pool_abort(&r->pool);
 		w = wait_slab(r);
@@ -314,20 +366,39 @@ static enum coren_err main_loop(struct run *r, struct coren_error *err)
 	return rc;
 }
 
-/* After an abort (the workers stopped): error records for the failed
- * points still held. */
-static void emit_failures(struct run *r)
+/* After the main loop, the workers stopped: what the window still holds
+ * (after an abort, a stop or an error), slab by slab in grid order: every
+ * point that ran is a result or an error record, the others are counted
+ * as not run, as are the points of the chunks never put in the window.
+ * After an error nothing more is written (write false), only counted. */
+static enum coren_err flush(struct run *r, bool write)
 {
-	for (size_t k = 0; k < r->n; k++) {
-		struct slot *s = r->win[k];
+	enum coren_err rc = COREN_OK;
 
-		for (uint64_t i = 0; s->errs && i < s->npoints; i++)
-			if (s->errs[i]) {
-				r->st->points_failed++;
-				if (r->o->out)
-					emit_error(r, s, i, s->errs[i]);
+	while (r->n) {
+		size_t avail = r->n < r->slab ? r->n : r->slab;
+
+		if (write && !rc)
+			rc = emit_slab(r, avail);
+		else
+			for (size_t i = 0; i < avail; i++) {
+				r->st->chunks_cached += r->win[i]->cached;
+				count_slot(r, r->win[i]);
 			}
+		window_drop(r, avail);
 	}
+	r->st->points_unrun += r->st->points_total - r->created;
+	return rc;
+}
+
+/* The clock's node id: 16 bits of FNV-1a of the producer (host, pid). */
+static uint16_t hlc_node(const char *producer)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *c = producer; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	return (uint16_t)(h ^ (h >> 16));
 }
 
 /* The run's read-only part, and its workers' state (not yet started). */
@@ -351,6 +422,7 @@ static enum coren_err run_init(struct run *r, const struct coren_memo_plan *p,
 	gethostname(host, sizeof host - 1);
 	snprintf(r->producer, sizeof r->producer, "coren %s %s %ld",
 		 PACKAGE_VERSION, host, (long)getpid());
+	coren_hlc_init(&r->clock, hlc_node(r->producer));
 	r->wstate = calloc(o->workers, sizeof *r->wstate);
 	r->scratch = calloc(o->workers, sizeof *r->scratch);
 	if (memo_pool_init(&r->pool, o->workers, memo_run_job, r) ||
@@ -434,7 +506,7 @@ enum coren_err coren_memo_run(const struct coren_memo_plan *p,
 {
 	struct run r = {0};
 	double t0 = now();
-	enum coren_err rc;
+	enum coren_err rc, run_rc;
 
 	memset(stats, 0, sizeof *stats);
 	stats->remote = opts->remote != NULL;
@@ -443,22 +515,28 @@ enum coren_err coren_memo_run(const struct coren_memo_plan *p,
 		return coren_error_set(err, COREN_ERR_USAGE,
 				       "a shard writes no results, and a "
 				       "remote tier needs a cap");
-	rc = run_init(&r, p, x, opts, stats);
+	rc = run_rc = run_init(&r, p, x, opts, stats);
 	if (rc)
 		coren_error_set(err, rc, "out of memory");
 	else
 		rc = run_start(&r, err);
+	if (!rc)
+		progress(&r, true); /* drawn from the start */
 	if (!rc && stats->chunks_total)
 		rc = main_loop(&r, err);
 	if (rc)
 		memo_pool_abort(&r.pool);
 	drop_queue(&r);
 	memo_pool_stop(&r.pool);
+	if (flush(&r, !rc) && !rc)
+		rc = coren_error_set(err, COREN_ERR_IO,
+				     "cannot write the results");
+	stats->interrupted = stopped(&r);
 	sync_stats(&r);
-	if (!rc && memo_pool_aborted(&r.pool) && !stopped(&r))
-		emit_failures(&r);
-	run_release(&r);
 	stats->seconds = now() - t0;
+	if (!run_rc)
+		progress(&r, true);
+	run_release(&r);
 	return rc ? rc : run_outcome(&r, err);
 }
 json_t *coren_memo_stats_record(const struct coren_memo_stats *s)
@@ -481,6 +559,8 @@ json_t *coren_memo_stats_record(const struct coren_memo_stats *s)
 			    coren_json_u64(s->points_executed));
 	json_object_set_new(d, "points_failed", coren_json_u64(s->points_failed));
 	json_object_set_new(d, "points_reused", coren_json_u64(s->points_reused));
+	json_object_set_new(d, "points_unrun", coren_json_u64(s->points_unrun));
+	json_object_set_new(d, "interrupted", json_boolean(s->interrupted));
 	json_object_set_new(d, "seconds", json_real(s->seconds));
 	if (s->sharded)
 		json_object_set_new(d, "chunks_skipped",

@@ -13,6 +13,8 @@
 
 #include "memo_int.h"
 
+#include <coren/hlc.h>
+
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -49,6 +51,8 @@ struct slot {
 	size_t *lens;	       /* per point, by its job */
 	char **errs;	       /* per point, by its job: why it failed */
 	atomic_uint_fast64_t remaining, failed; /* atomic: the slot's jobs */
+	atomic_uint_fast64_t unrun; /* atomic: points that failed after a stop
+				     * (no outcome: counted as not run) */
 	json_t *key; /* PENDING: the chunk key; made and freed by main, only
 		      * read (never its values' counts) by the storing worker */
 	int costed; /* main until queued, then the worker that stores it */
@@ -127,12 +131,23 @@ struct run {
 	struct coren_error store_err; /* mu */
 	bool warned_down, warned_refused; /* mu */
 	uint64_t exec_chunks, published, publish_failed; /* mu: into *st */
+	uint64_t stored;	/* mu: chunks written (chunks_executed) */
+	/* Progress (atomic, any thread adds; main reads them into *st):
+	 * points with an outcome from a worker (points_executed), points of
+	 * chunks a worker loaded from the cache, chunks completed by any
+	 * source (stored, loaded, fetched, skipped, failed). */
+	atomic_uint_fast64_t points_ran, points_loaded, chunks_done;
+	struct coren_hlc clock;	/* the chunks' timestamps: coren_hlc_tick()
+				 * is thread-safe (workers and main) */
 	struct coren_memo_stats *st; /* main (workers count into the above) */
 	struct job *building;	     /* main: the job being filled */
 	struct slot **win;	     /* main: slots of chunks [base, base + n) */
 	uint64_t base;		     /* main */
 	size_t n, cap;		     /* main */
 	uint64_t held;		     /* main: points of the slots in win */
+	uint64_t created;	     /* main: points of the slots made so far */
+	double last_progress;	     /* main: when progress was last called */
+	uint64_t main_done; /* main: points fetched, skipped or reused */
 	uint64_t found;		     /* main: chunk files found in the cache */
 	struct memo_points main_pts; /* main: the plan's values */
 	size_t unloaded;	     /* mu: slots UNLOADED, not yet resumed */

@@ -76,6 +76,8 @@ static enum found shard_skip(struct run *r, struct slot *s,
 		return FOUND_NEXT;
 	s->state = SLOT_SKIPPED;
 	r->st->chunks_skipped++;
+	r->main_done += s->npoints;
+	atomic_fetch_add(&r->chunks_done, 1);
 	return FOUND_DONE;
 }
 
@@ -197,13 +199,13 @@ static enum found from_shorter(struct run *r, struct slot *s,
 		coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 		return FOUND_ERR;
 	}
-	r->st->chunks_executed++;
 	/* earlier, shorter chunks can exist only where an earlier run was:
 	 * look when some chunk of this grid is cached, or for the last one */
 	reused = r->found || s->index + 1 == r->st->chunks_total
 			 ? probe_shorter(r, s)
 			 : 0;
 	r->st->points_reused += reused;
+	r->main_done += reused;
 	atomic_store(&s->remaining, s->npoints - reused);
 	if (reused < s->npoints)
 		return FOUND_NEXT;
@@ -265,7 +267,6 @@ static enum found compute(struct run *r, struct slot *s,
 		coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 		return FOUND_ERR;
 	}
-	r->st->points_executed += n;
 	return FOUND_DONE;
 }
 

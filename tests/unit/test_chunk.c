@@ -50,6 +50,82 @@ static int decode(const struct coren_buf *b, const char *id,
 	return rc;
 }
 
+/* b with its header's hlc set to v and its header_sum made right again:
+ * the form of another writer (or of an earlier coren). */
+static void with_hlc(const struct coren_buf *b, json_t *v, struct coren_buf *out)
+{
+	size_t hlen = (size_t)((unsigned char)b->data[4] |
+			       (unsigned char)b->data[5] << 8 |
+			       (unsigned char)b->data[6] << 16);
+	json_t *j = json_loadb(b->data + 8, hlen, 0, NULL);
+	char hex[65], *text;
+	unsigned char le[4];
+	size_t n;
+
+	json_object_set_new(j, "hlc", v);
+	json_object_del(j, "header_sum");
+	coren_json_sha256(j, hex);
+	json_object_set_new(j, "header_sum", json_string(hex));
+	text = json_dumps(j, JSON_COMPACT);
+	n = strlen(text);
+	for (int i = 0; i < 4; i++)
+		le[i] = (unsigned char)(n >> (8 * i));
+	out->len = 0;
+	coren_buf_append(out, b->data, 4);
+	coren_buf_append(out, (const char *)le, 4);
+	coren_buf_append(out, text, n);
+	coren_buf_append(out, b->data + 8 + hlen, b->len - 8 - hlen);
+	free(text);
+	json_decref(j);
+}
+
+/* The header's hlc: the HLC timestamp [physical µs, logical, node]; the
+ * integer of earlier chunks is still read. */
+static void hlc_forms(struct coren_chunk_header *h)
+{
+	struct coren_chunk_header got;
+	struct coren_error err = {0};
+	struct coren_buf b, c;
+	static const char want[] = "\"hlc\":[1764892800123456,7,48879]";
+	char *content_out = NULL, *at;
+	size_t len;
+
+	coren_buf_init(&b, 0);
+	coren_buf_init(&c, 0);
+	h->hlc = (struct coren_hlc_ts){1764892800123456ULL, 7, 0xbeef};
+	coren_chunk_encode(h, content, sizeof content - 1, 0, &b, &err);
+	at = memmem(b.data, b.len, want, sizeof want - 1);
+	ok(at != NULL, "the header's hlc is [physical, logical, node]");
+	ok(!coren_chunk_decode(b.data, b.len, h->id, 0, &got, &content_out,
+			       &len, &err) &&
+	   got.hlc.physical == 1764892800123456ULL && got.hlc.logical == 7 &&
+	   got.hlc.node == 0xbeef,
+	   "the hlc round-trips: %s", err.msg);
+	free(content_out);
+	content_out = NULL;
+	coren_chunk_header_release(&got);
+	with_hlc(&b, json_integer((json_int_t)((1764892800123ULL << 16) | 5)),
+		 &c);
+	ok(!coren_chunk_decode(c.data, c.len, h->id, 0, &got, &content_out,
+			       &len, &err) &&
+	   got.hlc.physical == 1764892800123000ULL && got.hlc.logical == 5 &&
+	   got.hlc.node == 0,
+	   "an earlier chunk's integer hlc (ms << 16 | n) is read: %s", err.msg);
+	free(content_out);
+	content_out = NULL;
+	coren_chunk_header_release(&got);
+	with_hlc(&b, json_pack("[ii]", 1, 2), &c);
+	is_int(coren_chunk_decode(c.data, c.len, h->id, 0, &got, &content_out,
+				  &len, &err),
+	       COREN_ERR_CORRUPT, "an hlc of another form is corrupt");
+	with_hlc(&b, json_pack("[iii]", 1, 2, 70000), &c);
+	is_int(coren_chunk_decode(c.data, c.len, h->id, 0, &got, &content_out,
+				  &len, &err),
+	       COREN_ERR_CORRUPT, "a node past 16 bits is corrupt");
+	coren_buf_release(&b);
+	coren_buf_release(&c);
+}
+
 int main(void)
 {
 	struct coren_chunk_header h, got;
@@ -231,6 +307,7 @@ int main(void)
 		remove(dir);
 		free(path);
 	}
+	hlc_forms(&h);
 	coren_chunk_header_release(&h);
 	coren_buf_release(&b);
 	coren_buf_release(&copy);

@@ -25,14 +25,21 @@ struct spec {
 };
 
 static volatile sig_atomic_t stop;
-static int chunks_seen, stop_after; /* main thread only */
+static int stop_after; /* main thread only */
+static int calls;      /* progress calls */
+static uint64_t last_done, first_done = UINT64_MAX; /* points_done seen */
+static bool done_down; /* points_done went down between two calls */
 
-/* The progress callback (main thread): stops the run when told to. */
+/* The progress callback (main thread): stops the run when stop_after
+ * chunks are done. */
 static void progress(const struct coren_memo_stats *st, void *data)
 {
-	(void)st;
 	(void)data;
-	if (++chunks_seen == stop_after)
+	if (!calls++)
+		first_done = st->points_done;
+	done_down |= st->points_done < last_done;
+	last_done = st->points_done;
+	if (stop_after && st->chunks_done >= (uint64_t)stop_after)
 		stop = 1;
 }
 
@@ -83,7 +90,10 @@ static enum coren_err run_spec(const struct spec *sp,
 	o.keep_going = sp->keep_going;
 	o.workers = sp->workers;
 	stop = 0;
-	chunks_seen = 0;
+	calls = 0;
+	last_done = 0;
+	first_done = UINT64_MAX;
+	done_down = false;
 	stop_after = sp->stop_after;
 	o.stop = &stop;
 	o.progress = progress;
@@ -200,34 +210,83 @@ static void forged_shorter(const char *dir)
 	free(want);
 }
 
-/* Whether out is the first k lines of a clean run, k > 0, k < n. */
-static bool clean_prefix(const char *out, int n)
+/* Whether the k lines of out are lines of a clean run of n points, in
+ * its order, 0 < k < n (a stop: what ran, in grid order, with holes). */
+static bool clean_subsequence(const char *out, int n)
 {
-	char *want = expected(n);
+	char *want = expected(n), *at = want;
 	int k = lines(out);
-	bool ok = k > 0 && k < n && !strncmp(out, want, strlen(out));
+	bool ok = k > 0 && k < n;
 
+	for (const char *l = out; ok && *l;) {
+		const char *nl = strchr(l, '\n');
+		size_t len = (size_t)(nl - l) + 1;
+
+		while (*at && strncmp(at, l, len))
+			at = strchr(at, '\n') + 1;
+		ok = *at != '\0';
+		at += ok ? len : 0;
+		l += len;
+	}
 	free(want);
 	return ok;
+}
+
+/* The count of lines of out holding s. */
+static int count(const char *out, const char *s)
+{
+	int n = 0;
+
+	for (const char *l = out; (l = strstr(l, s)); l++)
+		n++;
+	return n;
+}
+
+/* Every point is a result, an error record, or counted as not run. */
+static bool exact(const char *out, const struct coren_memo_stats *st)
+{
+	uint64_t res = (uint64_t)count(out, "\"type\":\"result\"");
+	uint64_t errs = (uint64_t)count(out, "\"type\":\"error\"");
+
+	if (res + errs + st->points_unrun == st->points_total &&
+	    errs == st->points_failed)
+		return true;
+	printf("# %llu results, %llu errors (failed %llu), %llu unrun, "
+	       "%llu total\n", (unsigned long long)res,
+	       (unsigned long long)errs, (unsigned long long)st->points_failed,
+	       (unsigned long long)st->points_unrun,
+	       (unsigned long long)st->points_total);
+	return false;
 }
 
 /* Several workers, the stop flag set after 3 chunks; and keep_going with
  * failures in several chunks: TSan sees the abort paths. */
 static void aborts(void)
 {
-	struct spec sp = {"fail", 40, 2, "sleep_ms=2", false, 4, 3, NULL};
+	struct spec sp = {"fail", 40, 2, "sleep_ms=20", false, 4, 3, NULL};
 	struct coren_memo_stats st;
 	char *out;
 
 	is_int(run_spec(&sp, &st, &out), COREN_ERR_INTERRUPTED,
 	       "stop mid-run: interrupted");
-	ok(clean_prefix(out, 40), "stop mid-run: the lines before, in order");
+	ok(clean_subsequence(out, 40),
+	   "stop mid-run: the points that ran, in grid order");
 	is_u64(st.points_failed, 0, "stop mid-run: no point failed");
+	ok(st.interrupted, "stop mid-run: interrupted in the stats");
+	ok(st.points_unrun > 0, "stop mid-run: points not run, counted");
+	ok(exact(out, &st), "stop mid-run: results + errors + unrun = total");
+	is_u64(st.points_executed, (uint64_t)lines(out),
+	       "stop mid-run: executed = the points printed");
+	ok(st.chunks_executed * 2 <= st.points_executed,
+	   "stop mid-run: only chunks whose points all ran are written");
 	free(out);
 	sp = (struct spec){"fail", 30, 4, "fail=9", true, 4, 0, NULL};
 	is_int(run_spec(&sp, &st, &out), COREN_ERR_PARTIAL,
 	       "keep_going, 4 workers: partial");
 	is_int(lines(out), 30, "keep_going, 4 workers: every point has its line");
+	ok(exact(out, &st) && st.points_unrun == 0 && !st.interrupted,
+	   "keep_going, 4 workers: exact, nothing unrun");
+	is_u64(st.chunks_executed, 7, "keep_going: 7 of 8 chunks written");
 	ok(strstr(out, "{\"type\":\"error\",\"point\":{\"x\":9},") != NULL,
 	   "keep_going, 4 workers: x=9 failed");
 	free(out);
@@ -236,6 +295,9 @@ static void aborts(void)
 	   "a failure, 4 workers: partial");
 	ok(strstr(out, "{\"type\":\"error\",\"point\":{\"x\":5},") != NULL,
 	   "a failure, 4 workers: its error record");
+	ok(exact(out, &st), "a failure, 4 workers: exact accounting");
+	is_u64(st.points_executed, (uint64_t)lines(out),
+	       "a failure, 4 workers: executed = the points printed");
 	free(out);
 }
 
@@ -339,6 +401,10 @@ int main(void)
 	is_u64(st.chunks_executed, 3, "3 chunks computed");
 	is_u64(st.exec_chunks, 4, "7 points in exec chunks of 2: 4");
 	is_int(lines(out), 7, "7 results");
+	ok(exact(out, &st) && st.points_unrun == 0 && !st.interrupted,
+	   "cold: exact, nothing unrun, not interrupted");
+	is_u64(st.points_done, 7, "cold: all 7 points done");
+	is_u64(st.chunks_done, 3, "cold: all 3 chunks done");
 	ok(!strncmp(out, first, strlen(first)), "the first is x=1");
 	ok(strlen(out) > strlen(last) &&
 		   !strcmp(out + strlen(out) - strlen(last), last),
@@ -346,6 +412,10 @@ int main(void)
 	is_int(run("fail", 7, 3, NULL, false, 1, &st, &again), COREN_OK, "a warm run");
 	is_u64(st.chunks_cached, 3, "all 3 cached");
 	is_u64(st.points_executed, 0, "no point computed");
+	ok(exact(again, &st) && st.points_unrun == 0, "warm: exact");
+	is_u64(st.points_done, 7, "warm: progress counts the cached points");
+	ok(calls >= 2 && first_done == 0 && !done_down,
+	   "progress: called from the start (0 done), never going down");
 	is_str(again, out, "the same bytes");
 	free(out);
 	free(again);
@@ -355,6 +425,13 @@ int main(void)
 	ok(strstr(out, "\"point\":{\"x\":8},\"reason\":\"failing on demand") != NULL,
 	   "with an error record for it");
 	is_u64(st.points_failed, 1, "one point failed");
+	/* 1..6 in two chunks, then (7, 8): 8 fails, 9 never runs */
+	is_u64(st.points_executed, 8, "a failure: 8 points ran, 9 did not");
+	is_u64(st.chunks_executed, 2, "a failure: 2 chunks written");
+	is_u64(st.points_unrun, 1, "a failure: x=9 not run");
+	ok(strstr(out, "\"point\":{\"x\":7},\"value\":7") != NULL,
+	   "a failure: x=7, which ran, is printed");
+	ok(exact(out, &st), "a failure: exact accounting");
 	free(out);
 	is_int(run("fail", 12, 3, "fail=8", true, 2, &st, &out), COREN_ERR_PARTIAL,
 	       "keep_going: still partial");

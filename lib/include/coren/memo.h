@@ -20,6 +20,7 @@
 #include <coren/cap.h>
 #include <coren/cost.h>
 #include <coren/error.h>
+#include <coren/hlc.h>
 #include <coren/yaml.h>
 #include <jansson.h>
 #include <signal.h>
@@ -208,7 +209,7 @@ struct coren_chunk_header {
 	bool has_cost;
 	struct coren_cost cost; /* sum of the points' FnCost when has_cost */
 	char *producer;		/* "swarm-run 0.1.0 host pid" */
-	uint64_t hlc;		/* physical ms << 16 | logical */
+	struct coren_hlc_ts hlc; /* when it was written (coren-chunk(5)) */
 };
 
 void coren_chunk_header_release(struct coren_chunk_header *h);
@@ -379,6 +380,16 @@ struct coren_memo_stats {
 	uint64_t chunks_skipped; /* missing, another shard's to compute */
 	uint64_t exec_chunks;
 	uint64_t points_total, points_executed, points_failed, points_reused;
+	/* Exact accounting: every point is a result record, an error record
+	 * (points_failed) or counted in points_unrun (no record: it did not
+	 * run, or ran after a stop; the points of chunks skipped by --shard
+	 * are in none). points_executed: points that produced a value or an
+	 * error here; chunks_executed: chunks written here. */
+	uint64_t points_unrun;
+	bool interrupted; /* *opts->stop was set: the run was cut short */
+	/* For progress, while the run goes on: points and chunks that have
+	 * an outcome (computed, failed, cached, fetched, reused, skipped). */
+	uint64_t points_done, chunks_done;
 	double seconds;
 	bool sharded; /* chunks_skipped is in the diag */
 	/* with a remote tier */
@@ -415,8 +426,15 @@ struct coren_memo_run_opts {
 	size_t max_fetch;	      /* largest remote chunk file (0: default) */
 	FILE *explain;		      /* a verdict record per decision, or NULL */
 	/* Called from the main thread after each chunk, may be NULL. */
+	/* Called by the calling thread with the counts so far (points_done,
+	 * chunks_done, ...): once at the start, at most every 50 ms while
+	 * the run goes on (workers done or not), and once at the end. */
 	void (*progress)(const struct coren_memo_stats *s, void *data);
 	void *progress_data;
+	/* Called (with progress_data) by the calling thread before records
+	 * are written on out or explain, e.g. to erase a progress line on
+	 * the same terminal; may be NULL. */
+	void (*progress_clear)(void *data);
 };
 
 /* Runs the plan: emits result records in grid order on opts->out, loads
