@@ -33,6 +33,13 @@ record "$(printf '{"type":"bench","name":"swarm.noop.cold","n":1000000,"seconds"
 record "$(printf '{"type":"bench","name":"swarm.noop.cached","n":1000000,"seconds":%.4f,"points_per_second":%.0f,"ratio":%.2f,"peer":"swarm-memo 4.5M/s (reference)"}' \
 	"$hot" "$(rate 1000000 "$hot")" "$(echo "1000000 / $hot / 4500000" | bc -l)")"
 
+# the default batch (--exec-chunk auto) against the explicit one above
+auto=$(seconds "swarm-run ${grid%--exec-chunk*}--workers 2 --exec $P/noop.so --cache $work/ca")
+printf 'noop, 1M points, default --exec-chunk auto: %.3fs = %.2fx the speed of --exec-chunk 1000 (target >= 0.9x)\n' \
+	"$auto" "$(echo "$cold / $auto" | bc -l)"
+record "$(printf '{"type":"bench","name":"swarm.noop.auto","n":1000000,"seconds":%.4f,"points_per_second":%.0f,"ratio":%.2f,"peer":"--exec-chunk 1000, same run"}' \
+	"$auto" "$(rate 1000000 "$auto")" "$(echo "$cold / $auto" | bc -l)")"
+
 N=2000
 ours=$(seconds "swarm-run --split x=1..$N --memo-chunk x=100 --workers 2 --cache $work/c2 --cmd true '{x}'")
 xa=$(seconds "seq $N | xargs -P2 -n1 true")

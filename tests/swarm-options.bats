@@ -122,3 +122,15 @@ diag() { # the diag record's counts, as "k=v ..."
 	run -0 --separate-stderr swarm-run -c sweep/name.yaml --plugin-dir "$P" --plan --cache c
 	assert_output --partial '"points":1'
 }
+
+@test "--exec-chunk auto is the default: fast points are batched, slow ones run one at a time" {
+	run -0 swarm-run --split x=1..20000 --memo-chunk x=5000 --workers 2 --cache c1 --exec "$COREN_EXEC_PLUGINS/noop.so"
+	n=$(echo "$output" | jq -r 'select(.type=="diag") | .exec_chunks')
+	[ "$n" -lt 200 ] # 20000 points, batch 1: 20000 exec chunks
+	run -0 swarm-run --split x=1..6 --memo-chunk x=3 --workers 2 --cache c2 --exec-chunk auto --cmd sh -c 'sleep 0.2; echo 1'
+	assert_equal "$(echo "$output" | jq -r 'select(.type=="diag") | .exec_chunks')" 6
+	printf 'split: {x: [1, 2, 3]}\nmemo_chunk: {x: 3}\nexec_chunk: auto\ncache: c3\n' > e.yaml
+	run -0 swarm-run -c e.yaml --exec "$COREN_EXEC_PLUGINS/noop.so"
+	run -2 swarm-run --split x=1 --memo-chunk x=1 --cache c4 --exec-chunk 0 --exec "$COREN_EXEC_PLUGINS/noop.so"
+	assert_output --partial "auto or a positive integer"
+}

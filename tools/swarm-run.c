@@ -34,7 +34,8 @@ static const char usage[] =
 	"  --param K=V           a fixed parameter (V: JSON scalar, else string)\n"
 	"  --split AXIS=V1,V2,.. an axis and its values, or AXIS=A..B[..STEP]\n"
 	"  --memo-chunk AXIS=N   values of AXIS per memo chunk\n"
-	"  --exec-chunk N        points per worker batch (default 1)\n"
+	"  --exec-chunk N|auto   points per worker batch (default auto: sized\n"
+	"                        from the measured time of a point)\n"
 	"  --axis-order A,B,..   axis order (default: sorted by name)\n"
 	"  --cache DIR           chunk cache (default $COREN_CACHE_DIR/chunks,\n"
 	"                        else $XDG_CACHE_HOME/coren/chunks, else\n"
@@ -448,10 +449,14 @@ static void apply(struct coren_memo_exp *e, int opt, char *arg)
 		rc = coren_memo_exp_memo_chunk(e, arg, &err);
 		break;
 	case OPT_EXEC_CHUNK:
+		if (!strcmp(arg, "auto")) {
+			e->exec_chunk = 0;
+			break;
+		}
 		d = tool_number_option("--exec-chunk", arg, 0);
 		if (d < 1 || d > 1e9 || d != (double)(size_t)d)
-			tool_usage_error("--exec-chunk '%s': not a positive "
-					 "integer",
+			tool_usage_error("--exec-chunk '%s': auto or a "
+					 "positive integer",
 					 arg);
 		e->exec_chunk = (size_t)d;
 		break;

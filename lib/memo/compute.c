@@ -230,8 +230,14 @@ static void run_points(struct run *r, size_t k, struct job *j)
 	bool ok = batch_setup(r, b, j, vidx), failed = false;
 	uint64_t ran = 0;
 
-	if (ok)
+	if (ok) {
+		double t0 = memo_now();
+
 		memo_exec_run(r->x, r->wstate[k], b);
+		atomic_fetch_add(&r->busy_ns,
+				 (uint64_t)((memo_now() - t0) * 1e9));
+		atomic_fetch_add(&r->busy_points, j->n);
+	}
 	for (size_t i = 0; i < j->n; i++) {
 		struct slot *s = j->slots[i];
 

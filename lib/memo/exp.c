@@ -20,7 +20,7 @@ void coren_memo_exp_init(struct coren_memo_exp *e)
 	memset(e, 0, sizeof *e);
 	e->params = json_object();
 	e->version = strdup(COREN_MEMO_VERSION_DEFAULT);
-	e->exec_chunk = 1;
+	e->exec_chunk = 0; /* auto */
 }
 
 void memo_argv_free(char **v)
@@ -887,9 +887,12 @@ enum coren_err coren_memo_exp_load_yaml(struct coren_memo_exp *e,
 	if ((n = coren_yaml_get(root, "memo_chunk")) &&
 	    yaml_memo_chunk(e, n, err))
 		return err->code;
-	if ((n = coren_yaml_get(root, "exec_chunk")) &&
-	    yaml_size(n, &e->exec_chunk, err))
-		return err->code;
+	if ((n = coren_yaml_get(root, "exec_chunk"))) {
+		if (n->kind == COREN_YAML_SCALAR && !strcmp(n->value, "auto"))
+			e->exec_chunk = 0;
+		else if (yaml_size(n, &e->exec_chunk, err))
+			return err->code;
+	}
 	if ((n = coren_yaml_get(root, "workers"))) {
 		if (n->kind == COREN_YAML_SCALAR &&
 		    !strcmp(n->value, "auto"))

@@ -20,7 +20,7 @@
 #define HELD_MIN 65536	 /* points the window may hold beyond one slab */
 #define PROGRESS_SECONDS 0.05 /* between two progress calls */
 
-static double now(void)
+double memo_now(void)
 {
 	struct timespec t;
 
@@ -198,9 +198,32 @@ static void window_drop(struct run *r, size_t k)
 	r->base += k;
 }
 
+#define AUTO_JOB_SECONDS 0.02 /* a job's time: its overhead is then noise */
+#define AUTO_MAX 4096	      /* points per job: chunks still complete often */
+
+size_t memo_batch(struct run *r)
+{
+	uint64_t ns = atomic_load(&r->busy_ns);
+	uint64_t pts = atomic_load(&r->busy_points);
+	/* a small grid still spreads: a few jobs for each worker */
+	uint64_t spread = r->st->points_total / (4 * (uint64_t)r->o->workers) + 1;
+	double want;
+	size_t n;
+
+	if (r->e->exec_chunk)
+		return r->e->exec_chunk;
+	if (!pts) /* nothing measured yet: 1, 2, 4, ... points per job */
+		n = (size_t)1 << (r->jobs_built < 12 ? r->jobs_built : 12);
+	else {
+		want = AUTO_JOB_SECONDS * 1e9 * (double)pts / ((double)ns + 1);
+		n = want >= AUTO_MAX ? AUTO_MAX : want < 1 ? 1 : (size_t)want;
+	}
+	return n < spread ? n : (size_t)spread;
+}
+
 static bool want_more(struct run *r, uint64_t next)
 {
-	size_t target = r->o->workers * r->e->exec_chunk * 2;
+	size_t target = r->o->workers * memo_batch(r) * 2;
 
 	if (next >= r->st->chunks_total || memo_pool_aborted(&r->pool))
 		return false;
@@ -236,7 +259,7 @@ static void progress(struct run *r, bool force)
 
 	if (!r->o->progress)
 		return;
-	t = now();
+	t = memo_now();
 	if (!force && t - r->last_progress < PROGRESS_SECONDS)
 		return;
 	r->last_progress = t;
@@ -505,7 +528,7 @@ enum coren_err coren_memo_run(const struct coren_memo_plan *p,
 			      struct coren_error *err)
 {
 	struct run r = {0};
-	double t0 = now();
+	double t0 = memo_now();
 	enum coren_err rc, run_rc;
 
 	memset(stats, 0, sizeof *stats);
@@ -533,7 +556,7 @@ enum coren_err coren_memo_run(const struct coren_memo_plan *p,
 				     "cannot write the results");
 	stats->interrupted = stopped(&r);
 	sync_stats(&r);
-	stats->seconds = now() - t0;
+	stats->seconds = memo_now() - t0;
 	if (!run_rc)
 		progress(&r, true);
 	run_release(&r);

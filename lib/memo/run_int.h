@@ -63,7 +63,7 @@ struct slot {
 struct job {
 	struct job *next; /* mu while queued */
 	struct slot *load; /* a load job: this LOADING slot's cached file */
-	size_t n;
+	size_t n, cap;	   /* points, and room for them */
 	struct slot **slots;
 	uint64_t *local;
 };
@@ -137,6 +137,10 @@ struct run {
 	 * chunks a worker loaded from the cache, chunks completed by any
 	 * source (stored, loaded, fetched, skipped, failed). */
 	atomic_uint_fast64_t points_ran, points_loaded, chunks_done;
+	/* atomic: nanoseconds workers spent running points, and the points
+	 * (--exec-chunk auto sizes the next jobs from their ratio) */
+	atomic_uint_fast64_t busy_ns, busy_points;
+	unsigned jobs_built; /* main: jobs made (auto doubles until measured) */
 	struct coren_hlc clock;	/* the chunks' timestamps: coren_hlc_tick()
 				 * is thread-safe (workers and main) */
 	struct coren_memo_stats *st; /* main (workers count into the above) */
@@ -159,6 +163,15 @@ void memo_slot_finish(struct run *r, struct slot *s, json_t *params,
 		      json_t *fn, const struct memo_points *pts);
 bool memo_slot_cost(struct run *r, struct slot *s,
 		    const struct memo_points *pts);
+
+/* The points per job for the jobs built now: exec_chunk, or with auto
+ * (exec_chunk 0) as many as take about AUTO_JOB_SECONDS by the time
+ * points have taken so far (1 until one is measured), at most AUTO_MAX,
+ * and few enough that the points not yet queued still spread over the
+ * workers. Main thread. */
+size_t memo_batch(struct run *r);
+/* Seconds on the monotonic clock. */
+double memo_now(void);
 
 /* source.c: where chunk s comes from; pushes the building job. */
 enum coren_err memo_resolve(struct run *r, struct slot *s,

@@ -227,7 +227,7 @@ void memo_push_building(struct run *r)
 static enum coren_err add_point(struct run *r, struct slot *s, uint64_t local)
 {
 	struct job *j = r->building;
-	size_t cap = r->e->exec_chunk;
+	size_t cap = j ? j->cap : memo_batch(r);
 
 	if (!j) {
 		j = calloc(1, sizeof *j);
@@ -239,6 +239,8 @@ static enum coren_err add_point(struct run *r, struct slot *s, uint64_t local)
 			memo_job_free(j);
 			return COREN_ERR_NOMEM;
 		}
+		j->cap = cap;
+		r->jobs_built++;
 		r->building = j;
 	}
 	j->slots[j->n] = s;

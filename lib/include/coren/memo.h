@@ -55,7 +55,8 @@ struct coren_memo_exp {
 	char **axis_order;	      /* NULL: sorted by name */
 	size_t naxis_order;
 	char *version;
-	size_t exec_chunk; /* points per worker batch, > 0 */
+	size_t exec_chunk; /* points per worker batch; 0: auto, sized from
+			      the measured time of a point */
 	unsigned workers;  /* 0: one per core */
 	char *cache;	   /* cache directory; NULL until defaulted */
 	char *exec;	   /* exec plugin name or path */
@@ -73,7 +74,7 @@ struct coren_memo_exp {
 	unsigned retries; /* times a failed point is run again, 0: none */
 };
 
-/* An empty experiment (no axes, version "v1", exec_chunk 1). */
+/* An empty experiment (no axes, version "v1", exec_chunk auto). */
 void coren_memo_exp_init(struct coren_memo_exp *e);
 /* Frees the contents of e. */
 void coren_memo_exp_release(struct coren_memo_exp *e);
