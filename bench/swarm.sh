@@ -40,6 +40,13 @@ printf 'noop, 1M points, default --exec-chunk auto: %.3fs = %.2fx the speed of -
 record "$(printf '{"type":"bench","name":"swarm.noop.auto","n":1000000,"seconds":%.4f,"points_per_second":%.0f,"ratio":%.2f,"peer":"--exec-chunk 1000, same run"}' \
 	"$auto" "$(rate 1000000 "$auto")" "$(echo "$cold / $auto" | bc -l)")"
 
+# slow points still spread over the workers with the default batch
+slow=$(seconds "swarm-run --split x=1..8 --memo-chunk x=4 --workers 2 --cache $work/cs --cmd sleep 0.5")
+printf '8 points of 0.5 s on 2 workers, default batch: %.2fs (ideal 2.00 s: %.1f%% over)\n' \
+	"$slow" "$(echo "($slow / 2 - 1) * 100" | bc -l)"
+record "$(printf '{"type":"bench","name":"swarm.slow.auto","n":8,"seconds":%.4f,"ratio":%.3f,"peer":"ideal 2 s"}' \
+	"$slow" "$(echo "$slow / 2" | bc -l)")"
+
 N=2000
 ours=$(seconds "swarm-run --split x=1..$N --memo-chunk x=100 --workers 2 --cache $work/c2 --cmd true '{x}'")
 xa=$(seconds "seq $N | xargs -P2 -n1 true")
