@@ -259,28 +259,6 @@ static json_t *range_error(struct coren_error *err, const char *s,
 	return NULL;
 }
 
-/* An integer range, in exact 128-bit arithmetic: every value lies
- * between the endpoints, so within int64..uint64. */
-static json_t *int_range(const char *s, const __int128 v[3],
-			 struct coren_error *err)
-{
-	__int128 n;
-	json_t *arr;
-
-	if (v[2] == 0 || (v[1] - v[0]) / v[2] < 0)
-		return range_error(err, s, "is empty or its step is 0");
-	n = (v[1] - v[0]) / v[2] + 1;
-	if (n > RANGE_MAX)
-		return range_error(err, s, "has more than 10000000 values");
-	arr = json_array();
-	for (__int128 i = 0; arr && i < n; i++)
-		if (json_array_append_new(arr, int_json(v[0] + i * v[2]))) {
-			json_decref(arr);
-			arr = NULL;
-		}
-	return arr ? arr : range_error(err, s, NULL);
-}
-
 /* A decimal number: all of s is [+-]DIGITS[.DIGITS][(e|E)[+-]DIGITS]
  * with a digit somewhere in the mantissa, as M * 10^E with M exact (at
  * most DEC_DIGITS significant digits). -1 if s is not of that form, -2
@@ -363,6 +341,42 @@ static int dec_scale(__int128 m, long k, __int128 *out)
 	return 0;
 }
 
+/* The values v[0], v[0] + v[2], ... up to v[1] (exact integers: of a
+ * decimal unit 10^e for a real range, made by decimal_double(); the
+ * integers themselves for an integer range, e unused), as an array. */
+static json_t *range_values(const char *s, const __int128 v[3], long e,
+			    bool real, struct coren_error *err)
+{
+	__int128 n;
+	json_t *arr;
+
+	if (v[2] == 0 || (v[1] - v[0]) / v[2] < 0)
+		return range_error(err, s, "is empty or its step is 0");
+	n = (v[1] - v[0]) / v[2] + 1;
+	if (n > RANGE_MAX)
+		return range_error(err, s, "has more than 10000000 values");
+	arr = json_array();
+	for (__int128 i = 0; arr && i < n; i++) {
+		__int128 x = v[0] + i * v[2];
+		json_t *one = real ? json_real(decimal_double(x, e))
+				   : int_json(x);
+
+		if (json_array_append_new(arr, one)) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	return arr ? arr : range_error(err, s, NULL);
+}
+
+/* An integer range, in exact 128-bit arithmetic: every value lies
+ * between the endpoints, so within int64..uint64. */
+static json_t *int_range(const char *s, const __int128 v[3],
+			 struct coren_error *err)
+{
+	return range_values(s, v, 0, false, err);
+}
+
 /* A range with a real endpoint or step, in decimal: the three numbers
  * as integers of their smallest common unit 10^e (0..1..0.1: 0, 10, 1
  * in tenths), value i the double of the decimal text of A + i*STEP, so
@@ -372,10 +386,9 @@ static json_t *real_range(const char *s, const char *part[3],
 			  const size_t len[3], const double dv[3],
 			  struct coren_error *err)
 {
-	__int128 m[3], v[3], n;
+	__int128 m[3], v[3];
 	long e10[3], e;
 	double est;
-	json_t *arr;
 
 	for (int i = 0; i < 3; i++) {
 		int rc = decimal(part[i], len[i], &m[i], &e10[i]);
@@ -403,19 +416,7 @@ static json_t *real_range(const char *s, const char *part[3],
 			return range_error(err, s,
 					   "spans more than 37 "
 					   "decimal digits");
-	if ((v[1] - v[0]) / v[2] < 0)
-		return range_error(err, s, "is empty or its step is 0");
-	n = (v[1] - v[0]) / v[2] + 1;
-	if (n > RANGE_MAX)
-		return range_error(err, s, "has more than 10000000 values");
-	arr = json_array();
-	for (__int128 i = 0; arr && i < n; i++)
-		if (json_array_append_new(
-			arr, json_real(decimal_double(v[0] + i * v[2], e)))) {
-			json_decref(arr);
-			arr = NULL;
-		}
-	return arr ? arr : range_error(err, s, NULL);
+	return range_values(s, v, e, true, err);
 }
 
 /* "A..B" or "A..B..STEP" (inclusive, numbers) as an array, or NULL with
