@@ -402,14 +402,6 @@ enum coren_err coren_memo_exec_plugin(const char *spec,
  * the child's pid): killing -pid reaches what it started too (sh -c 'a &
  * b'), and a terminal's ^C reaches swarm-run alone, which ends them. */
 
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* How long poll may wait: short enough to see a stop (100 ms) and not
  * past the deadline (0: none). */
 static int poll_ms(double deadline)
@@ -418,7 +410,7 @@ static int poll_ms(double deadline)
 
 	if (!deadline)
 		return 100;
-	left = (deadline - now_s()) * 1000;
+	left = (deadline - memo_now()) * 1000;
 	return left <= 0 ? 0 : left < 100 ? (int)left + 1 : 100;
 }
 
@@ -793,7 +785,7 @@ static const char *collect(struct cmd_worker *w, int fd, pid_t pid,
 			kill(-pid, SIGKILL);
 			return "interrupted";
 		}
-		if (deadline && now_s() >= deadline) {
+		if (deadline && memo_now() >= deadline) {
 			kill(-pid, SIGKILL);
 			return "timeout";
 		}
@@ -830,7 +822,7 @@ static const char *reap(pid_t pid, int *status, volatile sig_atomic_t *stop,
 
 		if (r == pid || (r < 0 && errno != EINTR))
 			break;
-		if ((stop && *stop) || (deadline && now_s() >= deadline)) {
+		if ((stop && *stop) || (deadline && memo_now() >= deadline)) {
 			*status = kill_group(pid);
 			why = stop && *stop ? "interrupted" : "timeout";
 			break;
@@ -892,7 +884,7 @@ static const char *cmd_setup(struct cmd_worker *w, const size_t *vidx,
 static void cmd_exec(struct cmd_worker *w, struct exec_batch *b, size_t i,
 		     char **argv, char **env)
 {
-	double deadline = w->timeout > 0 ? now_s() + w->timeout : 0;
+	double deadline = w->timeout > 0 ? memo_now() + w->timeout : 0;
 	int fds[2], status = 0, rc;
 	const char *fail;
 	char why[128];
@@ -1236,7 +1228,7 @@ static bool coproc_answer(struct coproc_worker *w, struct round *rd,
 	json_decref(rec);
 	rd->done[i] = true;
 	rd->left--;
-	rd->since = now_s(); /* it may start on the next point now */
+	rd->since = memo_now(); /* it may start on the next point now */
 	while (rd->next < rd->n && rd->done[rd->idx[rd->next]])
 		rd->next++;
 	return true;
@@ -1286,7 +1278,7 @@ static const char *round_start(struct coproc_worker *w, struct round *rd,
 			return "out of memory";
 		rd->idx[rd->n++] = i;
 	}
-	rd->since = now_s();
+	rd->since = memo_now();
 	return NULL;
 }
 
@@ -1298,7 +1290,7 @@ static void round_write(struct coproc_worker *w, struct round *rd)
 		rd->sent += (size_t)n;
 		if (rd->sent ==
 		    w->in.len) /* the whole batch is its to work on */
-			rd->since = now_s();
+			rd->since = memo_now();
 	} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
 		rd->sent = w->in.len; /* it closed stdin: read what it says */
 	}
@@ -1372,7 +1364,7 @@ static const char *round_io(struct coproc_worker *w, struct round *rd)
 			coproc_kill(w);
 			return "interrupted";
 		}
-		if (deadline && now_s() >= deadline)
+		if (deadline && memo_now() >= deadline)
 			return timed_out;
 		if (poll(pf, 2, poll_ms(deadline)) <= 0) {
 			if ((fail = round_dead(w, rd)))

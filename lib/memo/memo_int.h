@@ -52,6 +52,9 @@ enum coren_err memo_chunk_cost(const struct coren_memo_exec *x,
 			       const struct memo_points *pts,
 			       const size_t *bins, struct coren_cost *out);
 
+/* Seconds on the monotonic clock (run.c), for every timing in lib/memo. */
+double memo_now(void);
+
 /* A cost as the object records carry: {flops, mem_bytes, peak_mem,
  * result_bytes} (new reference, NULL on ENOMEM). */
 json_t *memo_cost_json(const struct coren_cost *c);

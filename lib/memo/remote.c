@@ -38,14 +38,6 @@ static void curl_init(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static bool hex_id(const char *id)
 {
 	return strlen(id) == 64 && strspn(id, "0123456789abcdef") == 64;
@@ -402,14 +394,14 @@ enum coren_err coren_remote_get(struct coren_remote *r, const char *id,
 {
 	char *url = chunk_url(r, id, err);
 	size_t before = out->len;
-	double t0 = now();
+	double t0 = memo_now();
 	enum coren_err rc;
 
 	if (!url)
 		return err->code;
 	rc = r->http ? http_get(r, url, max, limit, out, err)
 		     : dir_get(url, max, limit, out, err);
-	measured(r, rc != COREN_ERR_IO, out->len - before, now() - t0);
+	measured(r, rc != COREN_ERR_IO, out->len - before, memo_now() - t0);
 	free(url);
 	if (rc)
 		out->len = before;
@@ -421,14 +413,14 @@ enum coren_err coren_remote_put(struct coren_remote *r, const char *id,
 				struct coren_error *err)
 {
 	char *url = chunk_url(r, id, err);
-	double t0 = now();
+	double t0 = memo_now();
 	enum coren_err rc;
 
 	if (!url)
 		return err->code;
 	rc = r->http ? http_put(r, url, data, len, err)
 		     : dir_put(url, data, len, err);
-	measured(r, rc != COREN_ERR_IO, len, now() - t0);
+	measured(r, rc != COREN_ERR_IO, len, memo_now() - t0);
 	free(url);
 	return rc;
 }

@@ -170,8 +170,6 @@ bool memo_slot_cost(struct run *r, struct slot *s,
  * and few enough that the points not yet queued still spread over the
  * workers. Main thread. */
 size_t memo_batch(struct run *r);
-/* Seconds on the monotonic clock. */
-double memo_now(void);
 
 /* source.c: where chunk s comes from; pushes the building job. */
 enum coren_err memo_resolve(struct run *r, struct slot *s,
