@@ -142,20 +142,17 @@ struct verify_ctx {
 	struct coren_memo_cache_stats *st;
 };
 
-/* The one-chunk experiment a chunk's header describes: each axis of its
- * key with the key's values, in the key's order, in one bin (e made by
- * coren_memo_exp_init()). */
-static enum coren_err header_exp(const struct coren_chunk_header *h,
-				 struct coren_memo_exp *e)
+enum coren_err memo_key_exp(const json_t *key, const json_t *params,
+			    struct coren_memo_exp *e)
 {
-	size_t i, n = json_array_size(h->chunk_key);
+	size_t i, n = json_array_size(key);
 	json_t *pair;
 
 	e->axes = calloc(n + 1, sizeof *e->axes);
 	e->axis_order = calloc(n + 1, sizeof *e->axis_order);
 	if (!e->axes || !e->axis_order)
 		return COREN_ERR_NOMEM;
-	json_array_foreach(h->chunk_key, i, pair) {
+	json_array_foreach(key, i, pair) {
 		struct coren_memo_axis *a = &e->axes[e->naxes++];
 		const char *name = json_string_value(json_array_get(pair, 0));
 
@@ -166,8 +163,10 @@ static enum coren_err header_exp(const struct coren_chunk_header *h,
 		if (!a->name || !a->values || !e->axis_order[i])
 			return COREN_ERR_NOMEM;
 	}
+	if (!params)
+		return COREN_OK;
 	json_decref(e->params);
-	e->params = json_deep_copy(h->params);
+	e->params = json_deep_copy(params);
 	return e->params ? COREN_OK : COREN_ERR_NOMEM;
 }
 
@@ -185,7 +184,8 @@ static enum coren_err verify_lines(const struct coren_chunk_header *h,
 	enum coren_err rc;
 
 	coren_memo_exp_init(&e);
-	rc = bins ? header_exp(h, &e) : COREN_ERR_NOMEM;
+	rc = bins ? memo_key_exp(h->chunk_key, h->params, &e)
+		  : COREN_ERR_NOMEM;
 
 	if (!rc)
 		rc = coren_memo_exp_finish(&e, err);

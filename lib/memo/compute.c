@@ -98,6 +98,8 @@ void memo_slot_finish(struct run *r, struct slot *s, json_t *params,
 	rc = h.chunk_key ? coren_chunk_store(r->e->cache, &h, s->content,
 					     s->len, &image, &err)
 			 : coren_error_set(&err, COREN_ERR_NOMEM, "out of memory");
+	if (!rc)
+		memo_index_add(r->index_fd, r->p, s->bins);
 	if (!rc && r->o->remote && r->o->publish)
 		memo_publish(r, s, &image);
 	coren_buf_release(&image);

@@ -87,6 +87,57 @@ struct coren_memo_exec {
  * point keeps its first success, or its last failure's reason. */
 void memo_exec_run(struct coren_memo_exec *x, void *w, struct exec_batch *b);
 
+/* plan.c, for the index of cached keys (index.c). The key text of the
+ * chunk at bins (lens per axis, NULL: the bins' own), canonical:
+ * [[axis,[values]],...], appended to b. */
+enum coren_err memo_plan_key_text(const struct coren_memo_plan *p,
+				  const size_t *bins, const size_t *lens,
+				  struct coren_buf *b);
+/* The chunk id of a canonical key text, as coren_memo_plan_chunk_id(). */
+enum coren_err memo_plan_key_id(const struct coren_memo_plan *p,
+				const char *key, size_t len, char hex[65]);
+/* SHA-256 of {"fn","params","version"}: what every chunk of p shares. */
+enum coren_err memo_plan_family(const struct coren_memo_plan *p,
+				char hex[65]);
+/* Value v of axis a as canonical JSON text (len bytes, not terminated). */
+const char *memo_plan_value_text(const struct coren_memo_plan *p, size_t a,
+				 size_t v, size_t *len);
+
+/* The one-chunk experiment of a chunk key (cache.c): each axis of key
+ * with the key's values, in the key's order, in one bin; params copied
+ * unless NULL. e is made by coren_memo_exp_init(). */
+enum coren_err memo_key_exp(const json_t *key, const json_t *params,
+			    struct coren_memo_exp *e);
+
+/* index.c: the keys of the chunks a cache holds for one function (its
+ * top comment says what the file is and why it is only a hint). */
+struct memo_index;
+/* The descriptor chunks' keys are appended to, or -1 (no reuse then). */
+int memo_index_open(const struct coren_memo_plan *p, const char *cache);
+/* Appends the key of the chunk at bins (any thread; a failure is ignored). */
+void memo_index_add(int fd, const struct coren_memo_plan *p,
+		    const size_t *bins);
+/* The entries of p's family with a point of p's grid; NULL on ENOMEM or a
+ * grid without axes. Main thread. */
+struct memo_index *memo_index_load(const struct coren_memo_plan *p,
+				   const char *cache);
+void memo_index_free(struct memo_index *ix);
+bool memo_index_empty(const struct memo_index *ix);
+/* The next entry (from *cursor, 0 at first) with a point in the chunk at
+ * bins (lengths full) whose id is not id; SIZE_MAX after the last. */
+size_t memo_index_next(const struct memo_index *ix, const size_t *bins,
+		       const size_t *full, const char *id, size_t *cursor);
+/* Entry k's chunk content, its lines checked against its key, and their
+ * offsets (npoints + 1, row-major over the key's values); NULL when it
+ * cannot be used (*corrupt: it is damaged). Valid until the next call. */
+const char *memo_index_chunk(struct memo_index *ix, size_t k,
+			     size_t max_content, const size_t **off,
+			     bool *corrupt);
+/* Entry k's values of axis a, as the plan's value indices (SIZE_MAX: not
+ * in the grid), *len of them. */
+const size_t *memo_index_map(const struct memo_index *ix, size_t k, size_t a,
+			     size_t *len);
+
 /* ---- the executor's pure parts: no threads, no shared state ----------- */
 
 /* The chunks of one slab: those sharing the first axis's bin, plan

@@ -243,36 +243,93 @@ static enum coren_err key_text(const struct coren_memo_plan *p,
 	return rc;
 }
 
-enum coren_err coren_memo_plan_chunk_id(const struct coren_memo_plan *p,
-					const size_t *bins, const size_t *lens,
-					char hex[65])
+enum coren_err memo_plan_key_text(const struct coren_memo_plan *p,
+				  const size_t *bins, const size_t *lens,
+				  struct coren_buf *b)
+{
+	return key_text(p, bins, lens, b);
+}
+
+/* {"chunk_key":KEY,"fn":FN,"params":P,"version":V}, or without KEY (key
+ * NULL) the function's family: what every chunk of p shares. */
+static enum coren_err id_text(const struct coren_memo_plan *p,
+			      const char *key, size_t klen, struct coren_buf *b)
+{
+	enum coren_err rc = coren_buf_putc(b, '{');
+
+	if (!rc && key)
+		rc = coren_buf_append(b, "\"chunk_key\":", 12);
+	if (!rc && key)
+		rc = coren_buf_append(b, key, klen);
+	if (!rc)
+		rc = coren_buf_append(b, key ? ",\"fn\":" : "\"fn\":",
+				      key ? 6 : 5);
+	if (!rc)
+		rc = coren_buf_append(b, p->fn.data, p->fn.len);
+	if (!rc)
+		rc = coren_buf_append(b, ",\"params\":", 10);
+	if (!rc)
+		rc = coren_buf_append(b, coren_memo_plan_params_text(p),
+				      strlen(coren_memo_plan_params_text(p)));
+	if (!rc)
+		rc = coren_buf_append(b, ",\"version\":", 11);
+	if (!rc)
+		rc = coren_buf_append(b, p->version.data, p->version.len);
+	if (!rc)
+		rc = coren_buf_putc(b, '}');
+	return rc;
+}
+
+enum coren_err memo_plan_key_id(const struct coren_memo_plan *p,
+				const char *key, size_t len, char hex[65])
 {
 	struct coren_buf b;
 	enum coren_err rc;
 
 	coren_buf_init(&b, 0);
-	rc = coren_buf_append(&b, "{\"chunk_key\":", 13);
-	if (!rc)
-		rc = key_text(p, bins, lens, &b);
-	if (!rc)
-		rc = coren_buf_append(&b, ",\"fn\":", 6);
-	if (!rc)
-		rc = coren_buf_append(&b, p->fn.data, p->fn.len);
-	if (!rc)
-		rc = coren_buf_append(&b, ",\"params\":", 10);
-	if (!rc)
-		rc = coren_buf_append(&b, coren_memo_plan_params_text(p),
-				      strlen(coren_memo_plan_params_text(p)));
-	if (!rc)
-		rc = coren_buf_append(&b, ",\"version\":", 11);
-	if (!rc)
-		rc = coren_buf_append(&b, p->version.data, p->version.len);
-	if (!rc)
-		rc = coren_buf_putc(&b, '}');
+	rc = id_text(p, key ? key : "", key ? len : 0, &b);
 	if (!rc)
 		rc = coren_sha256_hex(b.data, b.len, hex);
 	coren_buf_release(&b);
 	return rc;
+}
+
+enum coren_err memo_plan_family(const struct coren_memo_plan *p,
+				char hex[65])
+{
+	struct coren_buf b;
+	enum coren_err rc;
+
+	coren_buf_init(&b, 0);
+	rc = id_text(p, NULL, 0, &b);
+	if (!rc)
+		rc = coren_sha256_hex(b.data, b.len, hex);
+	coren_buf_release(&b);
+	return rc;
+}
+
+enum coren_err coren_memo_plan_chunk_id(const struct coren_memo_plan *p,
+					const size_t *bins, const size_t *lens,
+					char hex[65])
+{
+	struct coren_buf key;
+	enum coren_err rc;
+
+	coren_buf_init(&key, 0);
+	rc = key_text(p, bins, lens, &key);
+	if (!rc)
+		rc = memo_plan_key_id(p, key.data, key.len, hex);
+	coren_buf_release(&key);
+	return rc;
+}
+
+const char *memo_plan_value_text(const struct coren_memo_plan *p, size_t a,
+				 size_t v, size_t *len)
+{
+	const struct plan_axis *pa = &p->axes[a];
+
+	*len = pa->off[v + 1] - pa->off[v];
+	return pa->text.data + pa->off[v];
 }
 
 json_t *coren_memo_plan_chunk_key(const struct coren_memo_plan *p,

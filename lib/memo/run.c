@@ -446,6 +446,7 @@ static enum coren_err run_init(struct run *r, const struct coren_memo_plan *p,
 	snprintf(r->producer, sizeof r->producer, "coren %s %s %ld",
 		 PACKAGE_VERSION, host, (long)getpid());
 	coren_hlc_init(&r->clock, hlc_node(r->producer));
+	r->index_fd = memo_index_open(p, r->e->cache);
 	r->wstate = calloc(o->workers, sizeof *r->wstate);
 	r->scratch = calloc(o->workers, sizeof *r->scratch);
 	if (memo_pool_init(&r->pool, o->workers, memo_run_job, r) ||
@@ -498,6 +499,9 @@ static void run_release(struct run *r)
 	free(r->scratch);
 	memo_line_check_release(&r->check);
 	memo_pool_release(&r->pool);
+	memo_index_free(r->index);
+	if (r->index_fd >= 0)
+		close(r->index_fd);
 }
 
 /* The run's outcome, once the workers are gone. */

@@ -155,6 +155,11 @@ struct run {
 	uint64_t found;		     /* main: chunk files found in the cache */
 	struct memo_points main_pts; /* main: the plan's values */
 	size_t unloaded;	     /* mu: slots UNLOADED, not yet resumed */
+	struct memo_index *index; /* main: loaded at the first chunk that
+				   * reuses points (source.c), or NULL */
+	bool index_loaded;	  /* main */
+	int index_fd; /* read-only: where stored chunks' keys are appended
+		       * (index.c), -1: nowhere */
 };
 
 /* compute.c: a worker's job, and storing a finished chunk. */

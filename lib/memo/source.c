@@ -1,7 +1,7 @@
 /* source.c - where a memo chunk comes from, tried in order: the local
  * cache, the --shard rule (another task's chunk is skipped), the remote
- * tier, earlier shorter chunks (their points reused), and computing what
- * is left. Main thread only: the slot is not yet the workers'. Every
+ * tier, the points cached chunks of other shapes hold (index.c), and
+ * computing what is left. Main thread only: the slot is not yet the workers'. Every
  * chunk content read here passes memo_check_lines() before any line is
  * used. */
 #include "config.h"
@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#define PROBES_MAX 1024 /* earlier, shorter chunks looked for per chunk */
 
 /* What a source did with a slot. */
 enum found { FOUND_NEXT, FOUND_DONE, FOUND_ERR };
@@ -88,105 +86,103 @@ static enum found from_remote(struct run *r, struct slot *s,
 	return r->o->remote && memo_fetch(r, s) ? FOUND_DONE : FOUND_NEXT;
 }
 
-/* Copies the n checked lines (offsets off) of an earlier, shorter chunk
- * (lens per axis, within the bins of s, whose lengths are full) into the
- * points of s still empty; returns the points reused. */
-static uint64_t reuse(struct run *r, struct slot *s, const size_t *lens,
-		      const size_t *full, const char *content,
-		      const size_t *off, uint64_t n)
+/* Takes the points of s still empty that index entry k's chunk holds;
+ * returns how many. For each axis, the entry's values that fall in s's
+ * bin; the points are their product. */
+static uint64_t reuse_entry(struct run *r, struct slot *s, size_t k,
+			    const size_t *full)
 {
+	const struct coren_memo_exp *e = r->e;
+	size_t na = r->naxes, *pos = calloc(4 * na + 1, sizeof *pos);
+	size_t **hit = calloc(na + 1, sizeof *hit), *nhit = pos + na;
+	size_t *emul = nhit + na, *lmul = emul + na;
+	const size_t *off;
+	const char *content = NULL;
 	uint64_t got = 0;
+	bool corrupt = false, more = true;
 
-	for (uint64_t j = 0; j < n; j++) {
-		uint64_t rest = j, local = 0, mul = 1;
-		size_t len = off[j + 1] - off[j];
+	for (size_t a = na, elen = 1; pos && hit && a-- > 0;) {
+		size_t len, lo = s->bins[a] * e->axes[a].bin;
+		const size_t *map = memo_index_map(r->index, k, a, &len);
 
-		/* j in the short chunk -> coordinates -> local index in s */
-		for (size_t a = r->naxes; a-- > 0;) {
-			local += (rest % lens[a]) * mul;
-			rest /= lens[a];
-			mul *= full[a];
-		}
-		if (local >= s->npoints || s->lines[local] ||
-		    !(s->lines[local] = malloc(len)))
-			continue;
-		memcpy(s->lines[local], content + off[j], len);
-		s->lens[local] = len;
-		got++;
+		/* row-major strides: of the entry's chunk, and of s */
+		emul[a] = elen;
+		elen *= len;
+		lmul[a] = a + 1 < na ? lmul[a + 1] * full[a + 1] : 1;
+		if (!(hit[a] = malloc(len * sizeof *hit[a])))
+			goto out;
+		for (size_t i = 0; i < len; i++)
+			if (map[i] != SIZE_MAX && map[i] >= lo &&
+			    map[i] < lo + full[a])
+				hit[a][nhit[a]++] = i;
+		more &= nhit[a] > 0;
 	}
-	return got;
-}
-
-/* Reuses the chunk of s's bins cut to lens, if the cache has it. */
-static uint64_t reuse_one(struct run *r, struct slot *s, const size_t *lens,
-			  const size_t *full)
-{
-	struct coren_error e = {0};
-	uint64_t n = 1, got = 0;
-	size_t *off, len;
-	char id[65], *content = NULL;
-
-	for (size_t a = 0; a < r->naxes; a++)
-		n *= lens[a];
-	off = malloc((n + 1) * sizeof *off);
-	if (off && !coren_memo_plan_chunk_id(r->p, s->bins, lens, id) &&
-	    !memo_load_checked(r, id, s->bins, lens, n, &content, &len, off,
-			       &e))
-		got = reuse(r, s, lens, full, content, off, n);
-	else if (off && e.code == COREN_ERR_CORRUPT) {
-		coren_log(COREN_LOG_WARNING, "chunk %s is damaged (%s): "
-					     "not reused",
-			  id, e.msg);
-		r->st->chunks_corrupt++;
-	}
-	free(content);
-	free(off);
-	return got;
-}
-
-/* Looks for chunks an earlier, shorter grid left for the trailing bins of
- * s (an axis's last bin, of more than one value), and takes their points.
- * Every combination of shorter lengths on those axes is a candidate,
- * longest first. */
-static uint64_t probe_shorter(struct run *r, struct slot *s)
-{
-	size_t *full = malloc((2 * r->naxes + 1) * sizeof *full);
-	size_t *lens = full + r->naxes;
-	uint64_t combos = 1, got = 0;
-	bool *trailing = calloc(r->naxes + 1, sizeof *trailing);
-
-	if (!full || !trailing)
+	if (!pos || !hit || !more)
 		goto out;
-	coren_memo_plan_chunk_lens(r->p, s->bins, full);
-	for (size_t a = 0; a < r->naxes; a++) {
-		trailing[a] = s->bins[a] + 1 == coren_memo_plan_nbins(r->p, a) &&
-			      full[a] > 1;
-		if (trailing[a] && combos <= PROBES_MAX)
-			combos *= full[a];
-	}
-	if (combos == 1 || combos > PROBES_MAX + 1)
-		goto out;
-	for (uint64_t c = 1; c < combos && got < s->npoints; c++) {
-		uint64_t rest = c;
+	content = memo_index_chunk(r->index, k, r->o->max_content, &off,
+				   &corrupt);
+	r->st->chunks_corrupt += corrupt;
+	while (content && more) { /* pos: an index into each hit[a] */
+		uint64_t j = 0, local = 0;
 
-		for (size_t a = r->naxes; a-- > 0;) {
-			lens[a] = full[a];
-			if (trailing[a]) {
-				lens[a] -= (size_t)(rest % full[a]);
-				rest /= full[a];
-			}
+		for (size_t a = 0; a < na; a++) {
+			size_t len, i = hit[a][pos[a]];
+			const size_t *map = memo_index_map(r->index, k, a, &len);
+
+			j += i * emul[a];
+			local += (map[i] - s->bins[a] * e->axes[a].bin) * lmul[a];
 		}
-		got += reuse_one(r, s, lens, full);
+		if (!s->lines[local] &&
+		    (s->lines[local] = malloc(off[j + 1] - off[j]))) {
+			s->lens[local] = off[j + 1] - off[j];
+			memcpy(s->lines[local], content + off[j], s->lens[local]);
+			got++;
+		}
+		more = false;
+		for (size_t a = na; !more && a-- > 0;) {
+			if (++pos[a] < nhit[a])
+				more = true;
+			else
+				pos[a] = 0;
+		}
 	}
 out:
-	free(full);
-	free(trailing);
+	for (size_t a = 0; hit && a < na; a++)
+		free(hit[a]);
+	free(hit);
+	free(pos);
 	return got;
 }
 
-/* From here on s is computed here: PENDING, with room for its points. */
-static enum found from_shorter(struct run *r, struct slot *s,
-			       struct coren_error *err)
+/* The points of s that chunks of the index hold (memo_index_load() on
+ * the first chunk that needs it: a run that finds all it needs by chunk
+ * id never reads the index). */
+static uint64_t reuse_cached(struct run *r, struct slot *s)
+{
+	size_t *full = malloc((r->naxes + 1) * sizeof *full), cursor = 0, k;
+	uint64_t got = 0;
+
+	if (!r->index_loaded) {
+		r->index_loaded = true;
+		r->index = memo_index_load(r->p, r->e->cache);
+	}
+	if (!full || memo_index_empty(r->index)) {
+		free(full);
+		return 0;
+	}
+	coren_memo_plan_chunk_lens(r->p, s->bins, full);
+	while (got < s->npoints &&
+	       (k = memo_index_next(r->index, s->bins, full, s->id,
+				    &cursor)) != SIZE_MAX)
+		got += reuse_entry(r, s, k, full);
+	free(full);
+	return got;
+}
+
+/* From here on s is computed here: PENDING, with room for its points,
+ * some of which cached chunks of other shapes may hold. */
+static enum found from_index(struct run *r, struct slot *s,
+			     struct coren_error *err)
 {
 	uint64_t reused;
 
@@ -199,11 +195,7 @@ static enum found from_shorter(struct run *r, struct slot *s,
 		coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 		return FOUND_ERR;
 	}
-	/* earlier, shorter chunks can exist only where an earlier run was:
-	 * look when some chunk of this grid is cached, or for the last one */
-	reused = r->found || s->index + 1 == r->st->chunks_total
-			 ? probe_shorter(r, s)
-			 : 0;
+	reused = r->naxes ? reuse_cached(r, s) : 0;
 	r->st->points_reused += reused;
 	r->main_done += reused;
 	atomic_store(&s->remaining, s->npoints - reused);
@@ -279,7 +271,7 @@ static const struct source {
 			     struct coren_error *err);
 } sources[] = {
 	{"cache", from_cache},	 {"shard", shard_skip},
-	{"remote", from_remote}, {"shorter chunks", from_shorter},
+	{"remote", from_remote}, {"cached points", from_index},
 	{"compute", compute},
 };
 

@@ -7,7 +7,13 @@
 
 #include "tap.h"
 
+#include <coren/buf.h>
+#include <coren/hash.h>
+#include <coren/json.h>
 #include <coren/memo.h>
+
+#include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,6 +148,32 @@ static char *expected(int n)
 
 /* Stores chunk c of sp's plan (cut to lens, NULL: whole) with content as
  * given, its header correct: what a forger, or a bug, could leave. */
+/* Appends key to the cache's index of e's function (no fn: "null"), as a
+ * run that stored the chunk would (lib/memo/index.c). */
+static void index_add(const struct coren_memo_exp *e,
+		      const struct coren_memo_plan *p, const json_t *key)
+{
+	struct coren_buf fam, k;
+	char hex[65], path[4200];
+	FILE *f;
+
+	coren_buf_init(&fam, 0);
+	coren_buf_init(&k, 0);
+	coren_buf_printf(&fam, "{\"fn\":null,\"params\":%s,\"version\":\"%s\"}",
+			 coren_memo_plan_params_text(p), e->version);
+	coren_sha256_hex(fam.data, fam.len, hex);
+	coren_json_canonical(key, &k);
+	snprintf(path, sizeof path, "%s/index", e->cache);
+	mkdir(path, 0777);
+	snprintf(path, sizeof path, "%s/index/%s.jsonl", e->cache, hex);
+	if ((f = fopen(path, "a"))) {
+		fprintf(f, "%.*s\n", (int)k.len, k.data);
+		fclose(f);
+	}
+	coren_buf_release(&fam);
+	coren_buf_release(&k);
+}
+
 static void forge(const struct spec *sp, uint64_t c, const size_t *lens,
 		  const char *content)
 {
@@ -161,6 +193,8 @@ static void forge(const struct spec *sp, uint64_t c, const size_t *lens,
 	h.producer = "test_run";
 	if (coren_chunk_store(e.cache, &h, content, strlen(content), NULL, &err))
 		printf("Bail out! cannot forge a chunk: %s\n", err.msg);
+	if (lens)
+		index_add(&e, p, h.chunk_key);
 	json_decref(h.chunk_key);
 	coren_memo_plan_free(p);
 	coren_memo_exp_release(&e);

@@ -1,0 +1,448 @@
+/* index.c - the keys of the chunks a cache holds for one function, so that
+ * a run reuses every cached point whatever the chunk boundaries of the
+ * runs that computed it (an axis extended past a short bin, values
+ * reordered, another --memo-chunk).
+ *
+ * The file is <cache>/index/<family>.jsonl, family being SHA-256 of
+ * {"fn","params","version"} (memo_plan_family()): one canonical chunk key
+ * per line, [[axis,[values]],...], appended with one write(2) on an
+ * O_APPEND descriptor whenever a chunk is stored (any thread, any process).
+ *
+ * It is a hint, never trusted: the chunk an entry names is loaded by the
+ * id its key gives with this run's function, params and version, and its
+ * lines are checked against that key like any chunk's; an entry whose
+ * chunk is gone or damaged, or a line that does not parse, is skipped. So
+ * a lost, truncated or edited index costs reuse, never a wrong value.
+ *
+ * Owner: the main thread (memo_index_load() and everything after it);
+ * memo_index_add() only writes to the descriptor. */
+#include "config.h"
+
+#include "memo_int.h"
+
+#include <coren/file.h>
+#include <coren/json.h>
+#include <coren/log.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define INDEX_MAX ((size_t)256 << 20) /* bytes of an index read */
+#define NONE SIZE_MAX		      /* a value this grid does not have */
+
+struct entry {
+	json_t *key;	 /* parsed: the check's one-chunk grid is made of it */
+	size_t *len;	 /* per axis: the key's values */
+	size_t **map;	 /* per axis, per value: the plan's index, or NONE */
+	uint64_t npoints;
+	char id[65];
+	bool bad; /* its chunk could not be used: skipped from now on */
+};
+
+struct memo_index {
+	const struct coren_memo_plan *p;
+	const char *cache;
+	size_t naxes;
+	struct entry *e;
+	size_t n, cap;
+	/* per bin of axis 0: the entries with a value in it */
+	struct bucket {
+		size_t *k, n, cap;
+	} *by_bin;
+	/* the last chunk loaded: consecutive chunks of a run often take
+	 * points of the same earlier chunk */
+	size_t last;
+	char *content;
+	size_t len, *off;
+};
+
+static char *index_path(const struct coren_memo_plan *p, const char *cache,
+			bool dir)
+{
+	size_t n = strlen(cache) + 100;
+	char fam[65], *path = malloc(n);
+
+	if (!path || memo_plan_family(p, fam)) {
+		free(path);
+		return NULL;
+	}
+	if (dir)
+		snprintf(path, n, "%s/index", cache);
+	else
+		snprintf(path, n, "%s/index/%s.jsonl", cache, fam);
+	return path;
+}
+
+int memo_index_open(const struct coren_memo_plan *p, const char *cache)
+{
+	char *dir = index_path(p, cache, true), *path = NULL;
+	int fd = -1;
+
+	if (dir && !coren_mkdir_p(dir, 0777, NULL) &&
+	    (path = index_path(p, cache, false)))
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+	free(dir);
+	free(path);
+	return fd;
+}
+
+void memo_index_add(int fd, const struct coren_memo_plan *p,
+		    const size_t *bins)
+{
+	struct coren_buf b;
+
+	if (fd < 0)
+		return;
+	coren_buf_init(&b, 0);
+	/* one write: lines of concurrent writers never interleave */
+	if (!memo_plan_key_text(p, bins, NULL, &b) && !coren_buf_putc(&b, '\n'))
+		(void)!write(fd, b.data, b.len);
+	coren_buf_release(&b);
+}
+
+static void entry_release(struct entry *en, size_t naxes)
+{
+	json_decref(en->key);
+	for (size_t a = 0; en->map && a < naxes; a++)
+		free(en->map[a]);
+	free(en->map);
+	free(en->len);
+}
+
+/* The plan's values per axis, canonical text -> index (a JSON object as
+ * a hash table). */
+static json_t **value_maps(const struct coren_memo_plan *p, size_t naxes)
+{
+	json_t **m = calloc(naxes + 1, sizeof *m);
+	char *tmp = NULL;
+
+	for (size_t a = 0; m && a < naxes; a++) {
+		const struct coren_memo_exp *e = coren_memo_plan_exp(p);
+		size_t nv = json_array_size(e->axes[a].values), len;
+
+		if (!(m[a] = json_object()))
+			goto fail;
+		for (size_t v = 0; v < nv; v++) {
+			const char *t = memo_plan_value_text(p, a, v, &len);
+			char *nt = realloc(tmp, len + 1);
+
+			if (!nt)
+				goto fail;
+			tmp = nt;
+			memcpy(tmp, t, len);
+			tmp[len] = '\0';
+			if (!json_object_get(m[a], tmp) &&
+			    json_object_set_new(m[a], tmp, json_integer((json_int_t)v)))
+				goto fail;
+		}
+	}
+	free(tmp);
+	return m;
+fail:
+	free(tmp);
+	for (size_t a = 0; m && a < naxes; a++)
+		json_decref(m[a]);
+	free(m);
+	return NULL;
+}
+
+/* Entry en from a parsed key: false when it is not one of this grid's
+ * axes in its order, or has no point of the grid. */
+static bool entry_make(struct memo_index *ix, json_t **maps, json_t *key,
+		       struct entry *en)
+{
+	struct coren_buf t;
+	bool ok = json_array_size(key) == ix->naxes;
+
+	memset(en, 0, sizeof *en);
+	en->npoints = 1;
+	en->len = calloc(ix->naxes + 1, sizeof *en->len);
+	en->map = calloc(ix->naxes + 1, sizeof *en->map);
+	coren_buf_init(&t, 0);
+	ok = ok && en->len && en->map;
+	for (size_t a = 0; ok && a < ix->naxes; a++) {
+		json_t *pair = json_array_get(key, a), *vals, *v;
+		const char *name = json_string_value(json_array_get(pair, 0));
+		bool any = false;
+		size_t i;
+
+		vals = json_array_get(pair, 1);
+		ok = name && json_is_array(vals) && json_array_size(pair) == 2 &&
+		     !strcmp(name, coren_memo_plan_axis_name(ix->p, a)) &&
+		     json_array_size(vals) &&
+		     (en->map[a] = malloc(json_array_size(vals) *
+					  sizeof *en->map[a]));
+		if (!ok)
+			break;
+		en->len[a] = json_array_size(vals);
+		en->npoints *= en->len[a];
+		json_array_foreach(vals, i, v) {
+			json_t *at;
+
+			t.len = 0;
+			if (coren_json_canonical(v, &t) || coren_buf_putc(&t, '\0')) {
+				ok = false;
+				break;
+			}
+			at = json_object_get(maps[a], t.data);
+			en->map[a][i] = at ? (size_t)json_integer_value(at) : NONE;
+			any |= at != NULL;
+		}
+		ok = ok && any;
+	}
+	t.len = 0;
+	ok = ok && !coren_json_canonical(key, &t) &&
+	     !memo_plan_key_id(ix->p, t.data, t.len, en->id);
+	coren_buf_release(&t);
+	if (ok)
+		en->key = json_incref(key);
+	else
+		entry_release(en, ix->naxes);
+	return ok;
+}
+
+static bool bucket_add(struct bucket *b, size_t k)
+{
+	if (b->n && b->k[b->n - 1] == k)
+		return true;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 4, *nk;
+
+		if (!(nk = realloc(b->k, cap * sizeof *nk)))
+			return false;
+		b->k = nk;
+		b->cap = cap;
+	}
+	b->k[b->n++] = k;
+	return true;
+}
+
+/* Entry k into the buckets of the axis-0 bins its values fall in. */
+static bool entry_file(struct memo_index *ix, size_t k)
+{
+	const struct coren_memo_exp *e = coren_memo_plan_exp(ix->p);
+	const struct entry *en = &ix->e[k];
+
+	for (size_t i = 0; i < en->len[0]; i++)
+		if (en->map[0][i] != NONE &&
+		    !bucket_add(&ix->by_bin[en->map[0][i] / e->axes[0].bin], k))
+			return false;
+	return true;
+}
+
+/* One line of the file: added when it is a key of this grid's axes with
+ * a point of the grid, not seen before. */
+static bool add_line(struct memo_index *ix, json_t **maps, json_t *seen,
+		     const char *line, size_t len)
+{
+	json_t *key = coren_json_parse(line, len, NULL);
+	struct entry en;
+
+	if (!key || !json_is_array(key) || !entry_make(ix, maps, key, &en)) {
+		json_decref(key);
+		return true; /* not ours, or not a key: skipped */
+	}
+	json_decref(key);
+	if (json_object_get(seen, en.id)) {
+		entry_release(&en, ix->naxes);
+		return true;
+	}
+	if (ix->n == ix->cap) {
+		size_t cap = ix->cap ? 2 * ix->cap : 16;
+		struct entry *ne = realloc(ix->e, cap * sizeof *ne);
+
+		if (!ne) {
+			entry_release(&en, ix->naxes);
+			return false;
+		}
+		ix->e = ne;
+		ix->cap = cap;
+	}
+	ix->e[ix->n++] = en;
+	return !json_object_set_new(seen, en.id, json_true()) &&
+	       entry_file(ix, ix->n - 1);
+}
+
+struct memo_index *memo_index_load(const struct coren_memo_plan *p,
+				   const char *cache)
+{
+	struct memo_index *ix = calloc(1, sizeof *ix);
+	char *path = index_path(p, cache, false), *data = NULL;
+	size_t len = 0, naxes = coren_memo_plan_naxes(p);
+	json_t **maps = NULL, *seen = json_object();
+	bool ok;
+
+	ok = ix && path && seen && naxes;
+	if (ok) {
+		ix->p = p;
+		ix->cache = cache;
+		ix->naxes = naxes;
+		ix->last = NONE;
+		ix->by_bin = calloc(coren_memo_plan_nbins(p, 0) + 1,
+				    sizeof *ix->by_bin);
+		ok = ix->by_bin != NULL;
+	}
+	/* no index yet (a first run) is an empty one */
+	if (ok && !coren_file_read_regular(path, INDEX_MAX, true, &data, &len,
+					   NULL) && len)
+		ok = (maps = value_maps(p, naxes)) != NULL;
+	for (size_t at = 0; ok && data && at < len;) {
+		char *nl = memchr(data + at, '\n', len - at);
+
+		if (!nl) /* a line still being written */
+			break;
+		ok = add_line(ix, maps, seen, data + at, (size_t)(nl - (data + at)));
+		at = (size_t)(nl - data) + 1;
+	}
+	for (size_t a = 0; maps && a < naxes; a++)
+		json_decref(maps[a]);
+	free(maps);
+	json_decref(seen);
+	free(data);
+	free(path);
+	if (!ok) {
+		memo_index_free(ix);
+		return NULL;
+	}
+	return ix;
+}
+
+void memo_index_free(struct memo_index *ix)
+{
+	if (!ix)
+		return;
+	for (size_t k = 0; k < ix->n; k++)
+		entry_release(&ix->e[k], ix->naxes);
+	free(ix->e);
+	for (size_t b = 0; ix->by_bin && b < coren_memo_plan_nbins(ix->p, 0);
+	     b++)
+		free(ix->by_bin[b].k);
+	free(ix->by_bin);
+	free(ix->content);
+	free(ix->off);
+	free(ix);
+}
+
+bool memo_index_empty(const struct memo_index *ix)
+{
+	return !ix || !ix->n;
+}
+
+/* Whether entry en has a value of every axis within the chunk at bins
+ * (of lengths full), and is not that chunk itself. */
+static bool overlaps(const struct memo_index *ix, const struct entry *en,
+		     const size_t *bins, const size_t *full, const char *id)
+{
+	const struct coren_memo_exp *e = coren_memo_plan_exp(ix->p);
+
+	if (en->bad || !strcmp(en->id, id))
+		return false;
+	for (size_t a = 0; a < ix->naxes; a++) {
+		size_t lo = bins[a] * e->axes[a].bin, i;
+
+		for (i = 0; i < en->len[a]; i++)
+			if (en->map[a][i] != NONE && en->map[a][i] >= lo &&
+			    en->map[a][i] < lo + full[a])
+				break;
+		if (i == en->len[a])
+			return false;
+	}
+	return true;
+}
+
+size_t memo_index_next(const struct memo_index *ix, const size_t *bins,
+		       const size_t *full, const char *id, size_t *cursor)
+{
+	const struct bucket *b = &ix->by_bin[bins[0]];
+
+	while (*cursor < b->n) {
+		size_t k = b->k[(*cursor)++];
+
+		if (overlaps(ix, &ix->e[k], bins, full, id))
+			return k;
+	}
+	return NONE;
+}
+
+/* Checks content against entry en's key: a one-chunk grid of its axes and
+ * values, whose lines memo_check_lines() knows. */
+static enum coren_err check_entry(const struct entry *en, const char *content,
+				  size_t len, size_t *off,
+				  struct coren_error *err)
+{
+	struct coren_memo_exp e;
+	struct coren_memo_plan *p = NULL;
+	struct memo_line_check c = {0};
+	size_t *bins = calloc(json_array_size(en->key) + 1, sizeof *bins);
+	enum coren_err rc;
+
+	coren_memo_exp_init(&e);
+	rc = bins ? memo_key_exp(en->key, NULL, &e) : COREN_ERR_NOMEM;
+	if (!rc)
+		rc = coren_memo_exp_finish(&e, err);
+	if (!rc)
+		rc = coren_memo_plan_new(&e, &p, err);
+	if (!rc)
+		rc = memo_line_check_init(&c, p);
+	if (!rc)
+		rc = memo_check_lines(&c, bins, NULL, content, len, en->npoints,
+				      off, false, err);
+	if (c.p)
+		memo_line_check_release(&c);
+	coren_memo_plan_free(p);
+	coren_memo_exp_release(&e);
+	free(bins);
+	return rc;
+}
+
+const char *memo_index_chunk(struct memo_index *ix, size_t k,
+			     size_t max_content, const size_t **off,
+			     bool *corrupt)
+{
+	struct entry *en = &ix->e[k];
+	struct coren_chunk_header h;
+	struct coren_error err = {0};
+	enum coren_err rc;
+
+	*corrupt = false;
+	if (ix->last == k) {
+		*off = ix->off;
+		return ix->content;
+	}
+	free(ix->content);
+	free(ix->off);
+	ix->content = NULL;
+	ix->last = NONE;
+	ix->off = malloc((en->npoints + 1) * sizeof *ix->off);
+	rc = ix->off ? coren_chunk_load(ix->cache, en->id, max_content, &h,
+					&ix->content, &ix->len, &err)
+		     : COREN_ERR_NOMEM;
+	if (!rc) {
+		coren_chunk_header_release(&h);
+		rc = check_entry(en, ix->content, ix->len, ix->off, &err);
+	}
+	if (rc) {
+		if (rc == COREN_ERR_CORRUPT) {
+			coren_log(COREN_LOG_WARNING,
+				  "chunk %s is damaged (%s): not reused", en->id,
+				  err.msg);
+			*corrupt = true;
+		}
+		en->bad = true;
+		return NULL;
+	}
+	ix->last = k;
+	*off = ix->off;
+	return ix->content;
+}
+
+const size_t *memo_index_map(const struct memo_index *ix, size_t k, size_t a,
+			     size_t *len)
+{
+	*len = ix->e[k].len[a];
+	return ix->e[k].map[a];
+}
