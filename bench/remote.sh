@@ -28,7 +28,9 @@ coren-probe > "$work/cap.json" # this machine, for the verdicts
 cheap="--split c=1..16 --split flops=100000 --split bytes=300000"
 costly="--split c=17..24 --split flops=1000000000 --split bytes=1000"
 opts="--memo-chunk c=1 --memo-chunk flops=1 --memo-chunk bytes=1 --exec $P/burn.so --workers 2 --no-progress --cache $work/c"
-tier="--remote $url --cap $work/cap.json"
+# signing on: the tier's chunks are signed, runs check the signatures
+swarm-run --generate-key bench --secret-key "$work/bench.sec" > "$work/bench.pub"
+tier="--remote $url --cap $work/cap.json --trusted-key $work/bench.pub"
 
 # cmd HOW SWEEP...: one swarm-run per sweep, chained
 cmd() {
@@ -55,7 +57,7 @@ bench() { # bench NAME SWEEP...
 }
 
 for s in "$cheap" "$costly"; do # the tier gets every chunk
-	swarm-run $s $opts --cache "$work/pub" $tier --publish > /dev/null
+	swarm-run $s $opts --cache "$work/pub" $tier --publish --secret-key "$work/bench.sec" > /dev/null
 done
 {
 	bench cheap "$cheap"

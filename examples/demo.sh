@@ -105,16 +105,26 @@ for i in 0 1 2; do
 done
 echo "\$ swarm-run -c sweep.yaml --cache shared   (the assembly: everything cached)"
 swarm-run -c sweep.yaml --cache shared | jq -c 'select(.type == "diag") | {chunks_cached, chunks_executed}'
-echo "\$ swarm-run -c sweep.yaml --cache mine --remote tier --publish   (a directory tier)"
+echo "\$ swarm-run --generate-key mine --secret-key mine.sec   (a signing key; prints the public key)"
+swarm-run --generate-key mine --secret-key mine.sec | tee mine.pub
+echo "\$ swarm-run -c sweep.yaml --cache mine --remote tier --publish --secret-key mine.sec   (a directory tier, signed)"
 mkdir tier
 coren-probe --quick > cap.jsonl
-swarm-run -c sweep.yaml --cache mine --remote tier --publish --cap cap.jsonl |
+swarm-run -c sweep.yaml --cache mine --remote tier --publish --secret-key mine.sec \
+	--trusted-key mine.pub --cap cap.jsonl |
 	jq -c 'select(.type == "diag") | {chunks_executed, chunks_published}'
-echo "\$ swarm-run -c sweep.yaml --cache theirs --remote tier --explain   (fetch or compute, per chunk)"
+export COREN_TRUSTED_KEYS="$(cat mine.pub)" # the keys whose chunks to accept
+echo "\$ COREN_TRUSTED_KEYS=\$(cat mine.pub) swarm-run -c sweep.yaml --cache theirs --remote tier --explain   (fetch or compute, per chunk)"
 swarm-run -c sweep.yaml --cache theirs --remote tier --explain --cap cap.jsonl |
 	jq -r 'select(.type == "verdict") | "\(.name[0:12])  W=\(.cost.flops)  \(.action)  (\(.bottleneck))"' | head -n 6
 swarm-run -c sweep.yaml --cache theirs2 --remote tier --cap cap.jsonl |
-	jq -c 'select(.type == "diag") | {chunks_fetched, chunks_executed, seconds_saved}'
+	jq -c 'select(.type == "diag") | {chunks_fetched, chunks_executed, chunks_untrusted, seconds_saved}'
+echo "\$ swarm-run ... --trusted-key someone-else:...   (chunks nobody trusted signed are computed here)"
+swarm-run --generate-key other --secret-key other.sec > other.pub
+COREN_TRUSTED_KEYS= swarm-run -c sweep.yaml --cache theirs3 --remote tier --trusted-key other.pub \
+	--cap cap.jsonl 2> /dev/null |
+	jq -c 'select(.type == "diag") | {chunks_fetched, chunks_executed, chunks_untrusted}'
+unset COREN_TRUSTED_KEYS
 echo "\$ swarm-run --slurm 4 -c sweep.yaml   (the job-array script, first lines)"
 swarm-run --slurm 4 -c sweep.yaml | sed -n '1,3p'
 cd - > /dev/null

@@ -11,6 +11,10 @@ setup() {
 	# network; 1 ms network latency
 	echo '{"type":"cap","host":"t","flops":1e9,"mem_bw":1e9,"ram_avail":16000000000,"disk_read_bw":1e9,"disk_write_bw":1e9,"net_bw":1e9,"net_latency":0.001}' > cap.json
 	A=(--split x=1..12 --split y=1..3 --memo-chunk x=4 --memo-chunk y=2 --exec "$P/rosenbrock.so")
+	# every run here signs what it stores and trusts that key
+	# (tests/swarm-sign.bats tests the trust itself)
+	swarm-run --generate-key test-1 --secret-key "$BATS_TEST_TMPDIR/key.sec" > key.pub
+	export COREN_SECRET_KEY_FILE="$BATS_TEST_TMPDIR/key.sec" COREN_TRUSTED_KEYS="$(cat key.pub)"
 }
 
 teardown() {

@@ -123,3 +123,25 @@ trial() {
 		--memo-chunk y=2 --cache c > n
 	assert_equal "$(counts n)" "10 0"
 }
+
+@test "garbage in the index is skipped: no crash, exact values" {
+	rb --split x=1..4 --split y=1..2 --memo-chunk x=3 --memo-chunk y=2 --cache c > a
+	rb --split x=1..6 --split y=1..2 --memo-chunk x=4 --memo-chunk y=2 --cache cold > cold.out
+	idx=$(echo c/index/*.jsonl)
+	{
+		printf '%s\n' '[]' '{}' '"x"' 'null' '[["x"]]' '[["x",[]],["y",[1]]]' \
+			'[["x",[1,2,3,1]],["y",[1,2]]]' '[["y",[1,2]],["x",[1,2,3]]]' \
+			'[["x",[1e400]],["y",[1]]]' '[["x",{"a":1}],["y",[1]]]' \
+			'[["x",[1]],["y",[1]],["z",[1]]]' '[["x",[99]],["y",[1]]]' \
+			'[["x",[1,2,3]],["y",[1,2]],' '[[1,[1]],[2,[1]]]' \
+			"[[\"x\",[$(seq -s, 1 5000)]],[\"y\",[1,2]]]" \
+			'[["x",[1,2,3]],["y",[1,2]]]' '[["x",[1,2,3]],["y",[1,2]]]'
+		head -c 3000 /dev/urandom
+		echo
+		cat "$idx"
+	} > idx.new
+	mv idx.new "$idx"
+	rb --split x=1..6 --split y=1..2 --memo-chunk x=4 --memo-chunk y=2 --cache c > b
+	assert_equal "$(results b)" "$(results cold.out)"
+	assert_equal "$(counts b)" "4 8"
+}

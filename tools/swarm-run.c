@@ -90,6 +90,14 @@ static const char usage[] =
 	"  --fetch verdict|always  how to choose (default verdict)\n"
 	"  --explain             a 'verdict' record per decision\n"
 	"  --max-fetch SIZE      refuse remote chunk files larger (default 1G)\n"
+	"  --trusted-key KEY|FILE  accept tier chunks this key signed\n"
+	"                        (repeatable; also COREN_TRUSTED_KEYS)\n"
+	"  --trust-unsigned      accept unsigned tier chunks (a private tier)\n"
+	"  --secret-key FILE     sign the chunks stored and published here\n"
+	"                        (also COREN_SECRET_KEY_FILE)\n"
+	"  --generate-key NAME   write a new key pair's secret key to the\n"
+	"                        --secret-key FILE, print its public key\n"
+	"  --public-key          print the public key of --secret-key FILE\n"
 	"  --cap FILE            this machine (a cap record) for the verdicts\n"
 	"                        and --gc (default: coren-probe's cache)\n"
 	"  --progress, --no-progress  bar on stderr (default: on a terminal)\n"
@@ -135,7 +143,12 @@ enum {
 	OPT_DRY_RUN,
 	OPT_ALL_FUNCTIONS,
 	OPT_TIMEOUT,
-	OPT_RETRIES
+	OPT_RETRIES,
+	OPT_TRUSTED_KEY,
+	OPT_TRUST_UNSIGNED,
+	OPT_SECRET_KEY,
+	OPT_GENERATE_KEY,
+	OPT_PUBLIC_KEY
 };
 
 static const struct option options[] = {
@@ -177,6 +190,11 @@ static const struct option options[] = {
 	{"all-functions", no_argument, NULL, OPT_ALL_FUNCTIONS},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"retries", required_argument, NULL, OPT_RETRIES},
+	{"trusted-key", required_argument, NULL, OPT_TRUSTED_KEY},
+	{"trust-unsigned", no_argument, NULL, OPT_TRUST_UNSIGNED},
+	{"secret-key", required_argument, NULL, OPT_SECRET_KEY},
+	{"generate-key", required_argument, NULL, OPT_GENERATE_KEY},
+	{"public-key", no_argument, NULL, OPT_PUBLIC_KEY},
 	{"json", no_argument, NULL, TOOL_OPT_JSON},
 	{"max-record", required_argument, NULL, TOOL_OPT_MAX_RECORD},
 	{"keep-going", no_argument, NULL, TOOL_OPT_KEEP_GOING},
@@ -204,8 +222,8 @@ struct args {
 	bool sharded;
 	uint32_t shard, shards;
 	unsigned slurm; /* tasks of --slurm; 0: none */
-	bool submit, publish, explain;
-	const char *remote, *cap_file;
+	bool submit, publish, explain, trust_unsigned, public_key;
+	const char *remote, *cap_file, *generate_key;
 	enum coren_fetch_policy fetch;
 	size_t max_fetch;
 };
@@ -308,6 +326,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case OPT_TIMEOUT:
 		case OPT_RETRIES:
 		case OPT_EXP_VERSION:
+		case OPT_TRUSTED_KEY:
+		case OPT_SECRET_KEY:
 			later(a, c, optarg);
 			break;
 		case OPT_DRY_RUN:
@@ -377,6 +397,15 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case OPT_PUBLISH:
 			a->publish = true;
 			break;
+		case OPT_TRUST_UNSIGNED:
+			a->trust_unsigned = true;
+			break;
+		case OPT_GENERATE_KEY:
+			a->generate_key = optarg;
+			break;
+		case OPT_PUBLIC_KEY:
+			a->public_key = true;
+			break;
 		case OPT_FETCH:
 			if (!strcmp(optarg, "verdict"))
 				a->fetch = COREN_FETCH_VERDICT;
@@ -418,6 +447,11 @@ static void parse_args(int argc, char **argv, struct args *a)
 		tool_usage_error("--all-functions goes with --gc --max-age");
 	if (a->submit && !a->slurm)
 		tool_usage_error("--submit goes with --slurm");
+	if (a->trust_unsigned && !a->remote)
+		tool_usage_error("--trust-unsigned goes with --remote");
+	if (a->generate_key && a->public_key)
+		tool_usage_error("--generate-key and --public-key exclude each "
+				 "other");
 	if ((a->publish || a->explain || a->max_fetch) && !a->remote)
 		tool_usage_error("--publish, --explain and --max-fetch go with "
 				 "--remote");
@@ -503,6 +537,22 @@ static void apply(struct coren_memo_exp *e, int opt, char *arg)
 	case OPT_TIMEOUT:
 		e->timeout = tool_number_option("--timeout", arg, 1);
 		break;
+	case OPT_SECRET_KEY:
+		free(e->secret_key);
+		e->secret_key = strdup(arg);
+		break;
+	case OPT_TRUSTED_KEY: { /* added to the file's */
+		size_t n = 0;
+
+		while (e->trusted_keys && e->trusted_keys[n])
+			n++;
+		e->trusted_keys = realloc(e->trusted_keys,
+					  (n + 2) * sizeof *e->trusted_keys);
+		if (!e->trusted_keys || !(e->trusted_keys[n] = strdup(arg)))
+			abort();
+		e->trusted_keys[n + 1] = NULL;
+		break;
+	}
 	case OPT_RETRIES: { /* digits only: not 0x10, 1e3 or " 2" */
 		unsigned long n;
 
@@ -691,6 +741,72 @@ static void clear_progress(void *data)
 	coren_progress_clear(data);
 }
 
+/* The keys whose tier chunks the run accepts: --trusted-key and the
+ * file's trusted_keys, and COREN_TRUSTED_KEYS. */
+static struct coren_trust *load_trust(const struct coren_memo_exp *e,
+				      const struct args *a)
+{
+	struct coren_trust *t = coren_trust_new();
+	struct coren_error err = {0};
+	const char *env = getenv("COREN_TRUSTED_KEYS");
+
+	if (!t) {
+		coren_error_set(&err, COREN_ERR_NOMEM, "out of memory");
+		tool_die(&err);
+	}
+	for (char **k = e->trusted_keys; k && *k; k++)
+		if (coren_trust_add(t, *k, &err))
+			tool_usage_error("--trusted-key: %s", err.msg);
+	if (env && *env && coren_trust_add(t, env, &err))
+		tool_usage_error("COREN_TRUSTED_KEYS: %s", err.msg);
+	(void)a;
+	return t;
+}
+
+/* The key chunks are signed with: --secret-key, the file's secret_key,
+ * or COREN_SECRET_KEY_FILE; NULL when none. */
+static struct coren_secret_key *load_signer(const struct coren_memo_exp *e)
+{
+	const char *path = e->secret_key ? e->secret_key
+					 : getenv("COREN_SECRET_KEY_FILE");
+	struct coren_secret_key *k = NULL;
+	struct coren_error err = {0};
+
+	if (path && *path && coren_secret_key_load(path, &k, &err))
+		tool_usage_error("%s", err.msg);
+	return k;
+}
+
+/* --generate-key NAME --secret-key FILE: a new secret key into FILE
+ * (created, mode 600, never overwritten); its public key on stdout. And
+ * --public-key: the public key of the secret key. */
+static int keys(struct args *a, struct coren_memo_exp *e)
+{
+	struct coren_error err = {0};
+	struct coren_secret_key *k = NULL;
+	char *pub;
+	const char *path = e->secret_key ? e->secret_key
+					 : getenv("COREN_SECRET_KEY_FILE");
+
+	if (!path || !*path)
+		tool_usage_error("%s needs --secret-key FILE",
+				 a->generate_key ? "--generate-key"
+						 : "--public-key");
+	if (a->generate_key &&
+	    coren_key_generate_file(a->generate_key, path, &err))
+		tool_die(&err);
+	if (coren_secret_key_load(path, &k, &err))
+		tool_usage_error("%s", err.msg);
+	if (!(pub = coren_secret_key_public(k))) {
+		coren_error_set(&err, COREN_ERR_NOMEM, "out of memory");
+		tool_die(&err);
+	}
+	printf("%s\n", pub);
+	free(pub);
+	coren_secret_key_free(k);
+	return fflush(stdout) ? COREN_EXIT_USAGE : 0;
+}
+
 static int run(struct coren_memo_plan *p, struct coren_memo_exec *x,
 	       struct args *a, struct coren_memo_exp *e)
 {
@@ -699,6 +815,8 @@ static int run(struct coren_memo_plan *p, struct coren_memo_exec *x,
 	struct coren_error err = {0};
 	struct coren_progress *bar = NULL;
 	struct coren_remote *remote = NULL;
+	struct coren_trust *trust;
+	struct coren_secret_key *signer;
 	struct coren_cap cap;
 	uint32_t *owner = NULL;
 	enum coren_err rc;
@@ -707,6 +825,14 @@ static int run(struct coren_memo_plan *p, struct coren_memo_exec *x,
 	if (a->sharded &&
 	    coren_memo_shard_assign(p, x, a->shards, &owner, &err))
 		tool_die(&err);
+	trust = load_trust(e, a);
+	o.signer = signer = load_signer(e);
+	o.trust = trust;
+	o.trust_unsigned = a->trust_unsigned;
+	if (a->remote && !coren_trust_count(trust) && !a->trust_unsigned)
+		tool_usage_error("--remote needs the keys whose chunks to "
+				 "accept (--trusted-key, COREN_TRUSTED_KEYS), "
+				 "or --trust-unsigned for a private tier");
 	if (a->remote) {
 		tool_cap(a->cap_file, &cap);
 		if (coren_remote_open(a->remote, getenv("COREN_REMOTE_TOKEN"),
@@ -746,6 +872,8 @@ static int run(struct coren_memo_plan *p, struct coren_memo_exec *x,
 		tool_warn("the remote tier went away: what it did not give "
 			  "was computed here");
 	coren_remote_free(remote);
+	coren_trust_free(trust);
+	coren_secret_key_free(signer);
 	if (a->remote)
 		coren_cap_release(&cap);
 	free(owner);
@@ -762,15 +890,17 @@ static int run(struct coren_memo_plan *p, struct coren_memo_exec *x,
 	return coren_exit_code(rc);
 }
 
-static int cache_verify(const struct coren_memo_exp *e)
+static int cache_verify(const struct coren_memo_exp *e, const struct args *a)
 {
 	struct coren_memo_cache_stats st;
 	struct coren_error err = {0};
+	struct coren_trust *trust = load_trust(e, a);
 	json_t *d;
 
-	if (coren_memo_cache_verify(e->cache, 0, tool.verbosity > 1, stdout,
-				    &st, &err))
+	if (coren_memo_cache_verify(e->cache, 0, trust, tool.verbosity > 1,
+				    stdout, &st, &err))
 		tool_die(&err);
+	coren_trust_free(trust);
 	d = coren_record_new("diag");
 	json_object_set_new(d, "chunks_checked", coren_json_u64(st.checked));
 	json_object_set_new(d, "chunks_damaged", coren_json_u64(st.damaged));
@@ -972,6 +1102,14 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &a);
 	if (a.serve)
 		return serve(&a);
+	if (a.generate_key || a.public_key) {
+		coren_memo_exp_init(&e);
+		for (size_t i = 0; i < a.nlater; i++)
+			apply(&e, a.later_opt[i], a.later[i]);
+		status = keys(&a, &e);
+		coren_memo_exp_release(&e);
+		return status;
+	}
 	load_experiment(&e, &a);
 	if (a.slurm) { /* checked (the experiment loads), then handed over */
 		if (e.naxes == 0)
@@ -992,7 +1130,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	switch (a.mode) {
 	case MODE_VERIFY:
-		status = cache_verify(&e);
+		status = cache_verify(&e, &a);
 		break;
 	case MODE_GC:
 		status = cache_gc(p, &a, &e);

@@ -136,6 +136,7 @@ static enum coren_err walk(const char *cache, visit_fn *fn, void *data,
 
 struct verify_ctx {
 	const char *cache;
+	const struct coren_trust *trust;
 	size_t max;
 	bool all;
 	FILE *out;
@@ -228,6 +229,11 @@ static enum coren_err verify_one(const char *path, const char *name,
 	rc = coren_chunk_load(v->cache, id, v->max, &h, &content, &len, &err);
 	if (!rc) {
 		rc = verify_lines(&h, content, len, &err);
+		/* a signature by a trusted key's name must verify; chunks
+		 * signed by others, or not at all, are not judged here */
+		if (!rc && v->trust &&
+		    coren_chunk_trusted(&h, v->trust, &err) == COREN_ERR_CORRUPT)
+			rc = COREN_ERR_CORRUPT;
 		coren_chunk_header_release(&h);
 	}
 	free(content);
@@ -247,11 +253,12 @@ static enum coren_err verify_one(const char *path, const char *name,
 }
 
 enum coren_err coren_memo_cache_verify(const char *cache, size_t max_content,
+				       const struct coren_trust *trust,
 				       bool all, FILE *out,
 				       struct coren_memo_cache_stats *st,
 				       struct coren_error *err)
 {
-	struct verify_ctx v = {cache,
+	struct verify_ctx v = {cache, trust,
 			       max_content ? max_content : COREN_CHUNK_MAX_DEFAULT,
 			       all, out, st};
 

@@ -5,6 +5,7 @@
 #include <coren/file.h>
 #include <coren/hash.h>
 #include <coren/json.h>
+#include <coren/sign.h>
 #include "memo_int.h"
 
 #include <coren/memo.h>
@@ -22,6 +23,7 @@ void coren_chunk_header_release(struct coren_chunk_header *h)
 	json_decref(h->chunk_key);
 	json_decref(h->params);
 	json_decref(h->fn);
+	json_decref(h->sigs);
 	free(h->version);
 	free(h->producer);
 	memset(h, 0, sizeof *h);
@@ -105,6 +107,8 @@ static json_t *header_json(const struct coren_chunk_header *h)
 			    h->has_cost ? memo_cost_json(&h->cost) : json_null());
 	json_object_set_new(j, "producer",
 			    json_string(h->producer ? h->producer : ""));
+	if (json_array_size(h->sigs))
+		json_object_set(j, "sigs", h->sigs);
 	json_object_set_new(j, "hlc",
 			    json_pack("[o,o,I]", coren_json_u64(h->hlc.physical),
 				      coren_json_u64(h->hlc.logical),
@@ -130,9 +134,28 @@ enum coren_err coren_chunk_encode(const struct coren_chunk_header *hin,
 				  struct coren_buf *out, struct coren_error *err)
 {
 	struct coren_chunk_header hc = *hin, *h = &hc;
-	json_t *j = coren_sha256_hex(content, len, hc.content_sha256)
-			    ? NULL
-			    : header_json(h);
+	json_t *sigs = NULL, *j = NULL;
+	char *sig = NULL;
+
+	if (!coren_sha256_hex(content, len, hc.content_sha256) && h->signer) {
+		struct coren_buf m;
+
+		coren_buf_init(&m, 0);
+		if (!coren_chunk_sig_message(h, &m) &&
+		    !coren_sign(h->signer, m.data, m.len, &sig, err)) {
+			sigs = json_array();
+			json_array_append_new(sigs, json_string(sig));
+			hc.sigs = sigs;
+		}
+		coren_buf_release(&m);
+		free(sig);
+		if (!sigs)
+			return coren_error_set(err, COREN_ERR_NOMEM,
+					       "cannot sign the chunk");
+	}
+	if (hc.content_sha256[0])
+		j = header_json(h);
+	json_decref(sigs);
 	ZSTD_CCtx *c = cctx();
 	size_t hstart = out->len, bound = ZSTD_compressBound(len), n;
 	unsigned char le[8];
@@ -244,6 +267,18 @@ static const char *header_fields(const json_t *j, struct coren_chunk_header *h)
 		if (coren_cost_from_json(cost, &h->cost, NULL))
 			return "header cost is not a cost";
 		h->has_cost = true;
+	}
+	if (json_object_get(j, "sigs")) {
+		json_t *sigs = json_object_get(j, "sigs"), *v;
+		size_t i;
+
+		if (!json_is_array(sigs))
+			return "header sigs is not an array of signatures";
+		json_array_foreach(sigs, i, v)
+			if (!json_is_string(v))
+				return "header sigs is not an array of "
+				       "signatures";
+		h->sigs = json_incref(sigs);
 	}
 	memcpy(h->id, id, 65);
 	h->chunk_key = json_incref(json_object_get(j, "chunk_key"));
@@ -499,5 +534,53 @@ enum coren_err coren_chunk_store(const char *cache,
 		rc = coren_chunk_store_file(cache, h->id, out->data, out->len,
 					    err);
 	coren_buf_release(&b);
+	return rc;
+}
+
+enum coren_err coren_chunk_sig_message(const struct coren_chunk_header *h,
+				       struct coren_buf *out)
+{
+	json_t *m = json_pack("{s:s,s:O,s:s}", "content_sha256",
+			      h->content_sha256, "fn",
+			      h->fn ? h->fn : json_null(), "id", h->id);
+	enum coren_err rc = m ? coren_json_canonical(m, out) : COREN_ERR_NOMEM;
+
+	json_decref(m);
+	return rc;
+}
+
+enum coren_err coren_chunk_trusted(const struct coren_chunk_header *h,
+				   const struct coren_trust *trust,
+				   struct coren_error *err)
+{
+	struct coren_buf m;
+	enum coren_err rc = COREN_ERR_NOTFOUND, one;
+	struct coren_error e = {0};
+	json_t *v;
+	size_t i;
+
+	coren_error_set(err, COREN_ERR_NOTFOUND, "not signed");
+	if (!json_array_size(h->sigs))
+		return COREN_ERR_NOTFOUND;
+	coren_buf_init(&m, 0);
+	if (coren_chunk_sig_message(h, &m)) {
+		coren_buf_release(&m);
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	}
+	json_array_foreach(h->sigs, i, v) {
+		one = coren_trust_verify(trust, m.data, m.len,
+					 json_string_value(v), &e);
+		if (!one) {
+			rc = COREN_OK;
+			break;
+		}
+		/* a bad signature by a trusted key says more than an
+		 * untrusted one */
+		if (one == COREN_ERR_CORRUPT || rc == COREN_ERR_NOTFOUND) {
+			rc = one;
+			*err = e;
+		}
+	}
+	coren_buf_release(&m);
 	return rc;
 }

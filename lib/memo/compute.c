@@ -39,6 +39,7 @@ static void header_of(struct run *r, struct slot *s, json_t *params,
 	h->hlc = coren_hlc_tick(&r->clock);
 	h->has_cost = memo_slot_cost(r, s, pts);
 	h->cost = s->cost;
+	h->signer = r->o->signer;
 }
 
 /* Joins the lines of s into its content, with their offsets. */

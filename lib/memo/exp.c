@@ -80,6 +80,8 @@ void coren_memo_exp_release(struct coren_memo_exp *e)
 	free(e->prog);
 	free(e->fn_id);
 	json_decref(e->fn);
+	free(e->secret_key);
+	memo_argv_free(e->trusted_keys);
 	memset(e, 0, sizeof *e);
 }
 
@@ -844,8 +846,16 @@ static enum coren_err yaml_paths(struct coren_memo_exp *e,
 
 	if ((coren_yaml_get(root, "cache") &&
 	     against(dir, &e->cache, false, err)) ||
-	    (coren_yaml_get(root, "exec") && against(dir, &e->exec, true, err)))
+	    (coren_yaml_get(root, "exec") && against(dir, &e->exec, true, err)) ||
+	    (coren_yaml_get(root, "secret_key") &&
+	     against(dir, &e->secret_key, false, err)))
 		return err->code;
+	/* a trusted key without ':' is a file of keys */
+	for (char **k = coren_yaml_get(root, "trusted_keys") ? e->trusted_keys
+							     : NULL;
+	     k && *k; k++)
+		if (!strchr(*k, ':') && against(dir, k, false, err))
+			return err->code;
 	if (!cmd && !co)
 		return COREN_OK;
 	free(e->prog);
@@ -865,7 +875,8 @@ enum coren_err coren_memo_exp_load_yaml(struct coren_memo_exp *e,
 	static const char *const keys[] = {
 	    "params",  "split",	  "memo_chunk", "exec_chunk", "cache",
 	    "version", "workers", "axis_order", "exec",	      "cmd",
-	    "coproc",  "timeout", "retries",	"fn_id",      NULL};
+	    "coproc",  "timeout", "retries",	"fn_id",      "secret_key",
+	    "trusted_keys", NULL};
 	const struct coren_yaml_node *n;
 	uint64_t w;
 
@@ -914,6 +925,12 @@ enum coren_err coren_memo_exp_load_yaml(struct coren_memo_exp *e,
 	if ((n = coren_yaml_get(root, "exec")) && yaml_string(n, &e->exec, err))
 		return err->code;
 	if ((n = coren_yaml_get(root, "fn_id")) && yaml_string(n, &e->fn_id, err))
+		return err->code;
+	if ((n = coren_yaml_get(root, "secret_key")) &&
+	    yaml_string(n, &e->secret_key, err))
+		return err->code;
+	if ((n = coren_yaml_get(root, "trusted_keys")) &&
+	    yaml_argv(n, &e->trusted_keys, err))
 		return err->code;
 	if ((n = coren_yaml_get(root, "cmd")) && yaml_argv(n, &e->cmd, err))
 		return err->code;

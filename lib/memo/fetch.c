@@ -87,6 +87,18 @@ static void remote_bad(struct run *r, const struct slot *s,
 	r->st->remote_bad++;
 }
 
+/* A chunk the tier gave that no trusted key signed: said once per run
+ * (the reason of the first), counted every time, computed here. */
+static void untrusted(struct run *r, const struct slot *s,
+		      const struct coren_error *e)
+{
+	if (!r->st->chunks_untrusted++)
+		coren_log(COREN_LOG_WARNING,
+			  "remote chunk %s is not trusted (%s): computing it "
+			  "and every other such chunk here",
+			  s->id, e->msg);
+}
+
 /* The chunk's cost: the exec function's, else the header of the remote
  * copy (read from its first bytes; *there is then true). NOTFOUND when
  * the tier lacks the chunk, USAGE when no cost is known, CORRUPT and the
@@ -141,10 +153,11 @@ static enum coren_err decide(struct run *r, struct slot *s,
 	return COREN_ERR_USAGE;
 }
 
-/* Decodes the image b of s, and checks every line and value: content and
- * line_off of s on success, nothing on failure. */
+/* Decodes the image b of s, checks that a trusted key signed it (else
+ * *distrust) and every line and value: content and line_off of s on
+ * success, nothing on failure. */
 static enum coren_err take_image(struct run *r, struct slot *s,
-				 const struct coren_buf *b,
+				 const struct coren_buf *b, bool *distrust,
 				 struct coren_error *e)
 {
 	struct coren_chunk_header h;
@@ -154,7 +167,15 @@ static enum coren_err take_image(struct run *r, struct slot *s,
 
 	if (rc)
 		return rc;
+	if (!r->o->trust_unsigned)
+		rc = coren_chunk_trusted(&h, r->o->trust, e);
 	coren_chunk_header_release(&h);
+	if (rc) {
+		free(s->content);
+		s->content = NULL;
+		*distrust = rc != COREN_ERR_NOMEM;
+		return rc;
+	}
 	s->line_off = malloc((s->npoints + 1) * sizeof *s->line_off);
 	rc = s->line_off ? memo_check_lines(&r->check, s->bins, NULL,
 					    s->content, s->len, s->npoints,
@@ -176,6 +197,7 @@ bool memo_fetch(struct run *r, struct slot *s)
 	struct coren_error e = {0};
 	struct coren_buf b;
 	double saved = 0;
+	bool distrust = false;
 	enum coren_err rc = COREN_OK;
 
 	if (coren_remote_down(r->o->remote))
@@ -194,12 +216,14 @@ bool memo_fetch(struct run *r, struct slot *s)
 						      : FETCH_MAX_DEFAULT,
 				      &b, &e);
 	if (!rc)
-		rc = take_image(r, s, &b, &e);
+		rc = take_image(r, s, &b, &distrust, &e);
 	if (!rc && coren_chunk_store_file(r->e->cache, s->id, b.data, b.len, &e))
 		coren_log(COREN_LOG_WARNING, "chunk %s: %s (used, not kept)",
 			  s->id, e.msg);
 	coren_buf_release(&b);
-	if (rc == COREN_ERR_CORRUPT)
+	if (distrust)
+		untrusted(r, s, &e);
+	else if (rc == COREN_ERR_CORRUPT)
 		remote_bad(r, s, &e);
 	else if (rc && rc != COREN_ERR_NOTFOUND)
 		tier_trouble(r, s->id, rc, &e,

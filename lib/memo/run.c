@@ -542,6 +542,12 @@ enum coren_err coren_memo_run(const struct coren_memo_plan *p,
 		return coren_error_set(err, COREN_ERR_USAGE,
 				       "a shard writes no results, and a "
 				       "remote tier needs a cap");
+	if (opts->remote && !coren_trust_count(opts->trust) &&
+	    !opts->trust_unsigned)
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "a remote tier needs the keys whose "
+				       "chunks to accept (--trusted-key), or "
+				       "--trust-unsigned for a private tier");
 	rc = run_rc = run_init(&r, p, x, opts, stats);
 	if (rc)
 		coren_error_set(err, rc, "out of memory");
@@ -599,6 +605,8 @@ json_t *coren_memo_stats_record(const struct coren_memo_stats *s)
 				    coren_json_u64(s->publish_failed));
 		json_object_set_new(d, "remote_bad",
 				    coren_json_u64(s->remote_bad));
+		json_object_set_new(d, "chunks_untrusted",
+				    coren_json_u64(s->chunks_untrusted));
 		json_object_set_new(d, "seconds_saved",
 				    json_real(s->seconds_saved));
 	}

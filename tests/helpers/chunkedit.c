@@ -1,7 +1,9 @@
 /* chunkedit - a test driver that rewrites a cached chunk's content and
  * stores it again with a correct header (as a forger would): the first
  * occurrence of FROM in the content becomes TO. The executor must still
- * refuse a line that names another point. */
+ * refuse a line that names another point. Before the arguments,
+ * --sigs JSON replaces the header's signatures (an array), and --sign
+ * FILE signs the chunk with that secret key instead. */
 #include "config.h"
 
 #include <coren/memo.h>
@@ -14,17 +16,39 @@ int main(int argc, char **argv)
 	struct coren_chunk_header h;
 	struct coren_error err = {0};
 	struct coren_buf out, image;
+	struct coren_secret_key *key = NULL;
+	json_t *sigs = NULL;
 	char *content, *at;
 	size_t len, from;
 
+	while (argc > 2 && (!strcmp(argv[1], "--sigs") ||
+			    !strcmp(argv[1], "--sign"))) {
+		if (!strcmp(argv[1], "--sigs") &&
+		    !(sigs = json_loads(argv[2], 0, NULL)))
+			return 2;
+		if (!strcmp(argv[1], "--sign") &&
+		    coren_secret_key_load(argv[2], &key, &err)) {
+			fprintf(stderr, "chunkedit: %s\n", err.msg);
+			return 2;
+		}
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc != 5) {
-		fputs("usage: chunkedit CACHE ID FROM TO\n", stderr);
+		fputs("usage: chunkedit [--sigs JSON] [--sign KEY] CACHE ID "
+		      "FROM TO\n",
+		      stderr);
 		return 2;
 	}
 	if (coren_chunk_load(argv[1], argv[2], 0, &h, &content, &len, &err)) {
 		fprintf(stderr, "chunkedit: %s\n", err.msg);
 		return 2;
 	}
+	if (sigs) {
+		json_decref(h.sigs);
+		h.sigs = sigs;
+	}
+	h.signer = key;
 	at = strstr(content, argv[3]);
 	if (!at) {
 		fprintf(stderr, "chunkedit: '%s' not in the chunk\n", argv[3]);
@@ -44,6 +68,7 @@ int main(int argc, char **argv)
 	coren_buf_release(&out);
 	coren_buf_release(&image);
 	coren_chunk_header_release(&h);
+	coren_secret_key_free(key);
 	free(content);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <coren/plugin.h>
 #include <coren/progress.h>
 #include <coren/record.h>
+#include <coren/sign.h>
 #include <coren/table.h>
 #include <coren/verdict.h>
 #include <coren/version.h>

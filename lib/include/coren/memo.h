@@ -21,6 +21,7 @@
 #include <coren/cost.h>
 #include <coren/error.h>
 #include <coren/hlc.h>
+#include <coren/sign.h>
 #include <coren/yaml.h>
 #include <jansson.h>
 #include <signal.h>
@@ -72,6 +73,10 @@ struct coren_memo_exp {
 			      until coren_memo_exp_identify() */
 	double timeout;	  /* seconds a --cmd/--coproc point may take, 0: none */
 	unsigned retries; /* times a failed point is run again, 0: none */
+	char *secret_key;    /* the key file chunks are signed with, NULL:
+				none (coren/sign.h) */
+	char **trusted_keys; /* public keys or files of them whose chunks a
+				remote tier may give (NULL-terminated) */
 };
 
 /* An empty experiment (no axes, version "v1", exec_chunk auto). */
@@ -211,9 +216,26 @@ struct coren_chunk_header {
 	struct coren_cost cost; /* sum of the points' FnCost when has_cost */
 	char *producer;		/* "swarm-run 0.1.0 host pid" */
 	struct coren_hlc_ts hlc; /* when it was written (coren-chunk(5)) */
+	json_t *sigs; /* signatures NAME:BASE64, strings; NULL: none */
+	/* encoding only, not owned: when set, the encoder signs the chunk
+	 * (its sigs are then this key's signature alone) */
+	const struct coren_secret_key *signer;
 };
 
 void coren_chunk_header_release(struct coren_chunk_header *h);
+
+/* What a chunk's signature signs: the canonical JSON text of
+ * {"content_sha256":...,"fn":...,"id":...} (coren-chunk(5)), appended. */
+enum coren_err coren_chunk_sig_message(const struct coren_chunk_header *h,
+				       struct coren_buf *out);
+
+/* Whether a signature of h (h->sigs) by a key of trust verifies:
+ * COREN_OK; COREN_ERR_NOTFOUND when h has no signature by a trusted key
+ * (unsigned, or signed by others); COREN_ERR_CORRUPT when a signature by a
+ * trusted key's name does not verify, or one is malformed. err says. */
+enum coren_err coren_chunk_trusted(const struct coren_chunk_header *h,
+				   const struct coren_trust *trust,
+				   struct coren_error *err);
 
 /* "<cache>/<2 hex>/<64 hex>.zst" (malloc'd). */
 char *coren_chunk_path(const char *cache, const char *id);
@@ -397,6 +419,7 @@ struct coren_memo_stats {
 	bool remote;
 	uint64_t chunks_published, publish_failed;
 	uint64_t remote_bad;   /* fetched chunks that failed verification */
+	uint64_t chunks_untrusted; /* fetched chunks no trusted key signed */
 	double seconds_saved;  /* by the fetch-or-compute decisions (model) */
 };
 
@@ -426,6 +449,13 @@ struct coren_memo_run_opts {
 	const struct coren_cap *cap;  /* this machine, for the verdicts */
 	size_t max_fetch;	      /* largest remote chunk file (0: default) */
 	FILE *explain;		      /* a verdict record per decision, or NULL */
+	/* Trust (coren-chunk(5)): a chunk from the tier is used only when a
+	 * key of trust signed it; with no key, only with trust_unsigned (a
+	 * private tier), else the run is refused. Chunks stored here are
+	 * signed with signer when set (and published so). */
+	const struct coren_trust *trust;
+	bool trust_unsigned;
+	const struct coren_secret_key *signer;
 	/* Called from the main thread after each chunk, may be NULL. */
 	/* Called by the calling thread with the counts so far (points_done,
 	 * chunks_done, ...): once at the start, at most every 50 ms while
@@ -483,8 +513,10 @@ struct coren_memo_cache_stats {
 
 /* Checks every chunk file in cache; writes a "chunk" record with
  * "status":"corrupt" and the reason for each damaged one (every one with
- * all set). */
+ * all set). With trust (may be NULL), a signature under the name of a
+ * trusted key that does not verify is damage too. */
 enum coren_err coren_memo_cache_verify(const char *cache, size_t max_content,
+				       const struct coren_trust *trust,
 				       bool all, FILE *out,
 				       struct coren_memo_cache_stats *st,
 				       struct coren_error *err);
