@@ -10,9 +10,16 @@ setup() {
 	P="$COREN_EXEC_PLUGINS"
 }
 
+teardown() { # a failed test leaves no run behind
+	local pid
+	for pid in $(jobs -p); do
+		kill -9 "$pid" 2> /dev/null || true
+	done
+}
+
 field() { jq -r "select(.type==\"diag\") | .$1" "$2"; }
 results() { grep -v '"type":"diag"' "$1"; }
-claims() { find "${1:-cache}" -name '*.claim' -type f -printf '%f\n' | sed 's/\.claim$//' | sort; }
+claims() { find "${1:-cache}" -name '*.claim' -type f -printf '%f\n' 2> /dev/null | sed 's/\.claim$//' | sort; }
 
 # wait_for CMD...: until CMD succeeds, at most 20 s
 wait_for() {
