@@ -140,8 +140,9 @@ enum claim memo_claim_take(struct run *r, struct slot *s)
 	}
 	atomic_fetch_add(&r->claims_held, 1);
 	/* its holder may have stored it and gone since the cache was looked
-	 * at: then it is loaded, not computed again */
-	if (chunk_exists(r->e->cache, s->id)) {
+	 * at: then it is loaded, not computed again; unless the file there
+	 * is the one that could not be used (load_rc): it is replaced */
+	if (!s->load_rc && chunk_exists(r->e->cache, s->id)) {
 		memo_claim_release(r, s);
 		return CLAIM_STORED;
 	}
