@@ -1,9 +1,9 @@
 /* source.c - where a memo chunk comes from, tried in order: the local
  * cache, the --shard rule (another task's chunk is skipped), the remote
  * tier, a claim (another run computing it: wait for it), earlier shorter
- * chunks (their points reused), and computing what is left. Main thread only: the slot is not yet the workers'. Every
- * chunk content read here passes memo_check_lines() before any line is
- * used. */
+ * chunks (their points reused), and computing what is left. Main thread
+ * only: the slot is not yet the workers'. Every chunk content read here
+ * passes memo_check_lines() before any line is used. */
 #include "config.h"
 
 #include "run_int.h"
