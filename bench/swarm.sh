@@ -4,6 +4,8 @@
 #     fully cached, points/s (swarm-memo, the Python original, measured on
 #     this machine: ~400k/s cold, ~4.5M/s cached: the issue's figures);
 #   2,000 trivial commands: swarm-run --cmd vs GNU parallel vs xargs -P2;
+#   4 identical concurrent runs on one cache against one run: wall time
+#     ratio and chunks executed (claims: each chunk once);
 #   --coproc with a trivial Python co-process, points/s;
 #   montecarlo_pi on 1 and 2 workers: the speed-up;
 #   --stream on 1M and 10M points: peak RSS.
@@ -46,6 +48,25 @@ printf '8 points of 0.5 s on 2 workers, default batch: %.2fs (ideal 2.00 s: %.1f
 	"$slow" "$(echo "($slow / 2 - 1) * 100" | bc -l)"
 record "$(printf '{"type":"bench","name":"swarm.slow.auto","n":8,"seconds":%.4f,"ratio":%.3f,"peer":"ideal 2 s"}' \
 	"$slow" "$(echo "$slow / 2" | bc -l)")"
+
+# 4 identical runs at once on one cache (chunks claimed, each computed
+# once) against one run alone: CPU-bound points, 100 chunks
+cc="--split x=1..100 --memo-chunk x=1 --param flops=20000000 --exec $P/burn.so --workers 2"
+solo=$(seconds "swarm-run $cc --cache $work/cc1")
+s=$(now)
+for k in 1 2 3 4; do
+	swarm-run $cc --cache "$work/cc4" > "$work/cc4.$k" 2> /dev/null &
+done
+wait
+four=$(echo "$(now) - $s" | bc -l)
+executed=0
+for k in 1 2 3 4; do
+	executed=$((executed + $(grep '"type":"diag"' "$work/cc4.$k" | sed 's/.*"chunks_executed":\([0-9]*\).*/\1/')))
+done
+printf '4 concurrent runs of 100 chunks on one cache: %.2fs vs one run %.2fs (%.2fx, target ~1x); chunks executed %d of 100 (%.2fx, target <= 1.05x)\n' \
+	"$four" "$solo" "$(echo "$four / $solo" | bc -l)" "$executed" "$(echo "$executed / 100" | bc -l)"
+record "$(printf '{"type":"bench","name":"swarm.concurrent","n":4,"chunks_total":100,"chunks_executed":%d,"seconds":%.4f,"seconds_1":%.4f,"ratio":%.2f,"chunks_ratio":%.2f,"peer":"one run alone"}' \
+	"$executed" "$four" "$solo" "$(echo "$four / $solo" | bc -l)" "$(echo "$executed / 100" | bc -l)")"
 
 N=2000
 ours=$(seconds "swarm-run --split x=1..$N --memo-chunk x=100 --workers 2 --cache $work/c2 --cmd true '{x}'")

@@ -363,6 +363,42 @@ static enum coren_err gc_chunk(struct gc_ctx *g, const char *path,
 	return COREN_OK;
 }
 
+/* Whether base is "<64 hex>.claim" (claim.c). */
+static bool claim_name(const char *base)
+{
+	return strlen(base) == 64 + strlen(MEMO_CLAIM_SUFFIX) &&
+	       !strcmp(base + 64, MEMO_CLAIM_SUFFIX) &&
+	       strspn(base, "0123456789abcdef") == 64;
+}
+
+/* Removes the claim file at path (st as the walk found it) unless a run
+ * holds it: a dead run's is left unlocked. It is removed locked, as its
+ * holders remove it, so that a run locking it meanwhile sees it gone and
+ * makes a new one. Its holder may have removed it since the walk: the
+ * lock then made a new file, removed again and not counted. */
+static void gc_claim(struct gc_ctx *g, const char *path,
+		     const struct stat *st)
+{
+	struct coren_lock lk = COREN_LOCK_INIT;
+	struct stat a, b;
+	bool found, here, gone = false;
+
+	if (coren_lock_acquire(&lk, path,
+			       COREN_LOCK_EXCLUSIVE | COREN_LOCK_NOWAIT, NULL))
+		return;
+	if (fstat(lk.fd, &a)) {
+		coren_lock_release(&lk);
+		return;
+	}
+	found = a.st_ino == st->st_ino && a.st_dev == st->st_dev;
+	here = !stat(path, &b) && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+	if (here && (!found || !g->o->dry_run))
+		gone = !unlink(path);
+	if (found && here && (gone || g->o->dry_run))
+		g->st->temp_removed++;
+	coren_lock_release(&lk);
+}
+
 static enum coren_err gc_one(const char *path, const char *name,
 			     const struct stat *st, void *data)
 {
@@ -372,7 +408,9 @@ static enum coren_err gc_one(const char *path, const char *name,
 	if (!name) { /* an abandoned temporary file is nobody's */
 		const char *base = strrchr(path, '/') + 1;
 
-		if (!strncmp(base, ".", 1) && strstr(base, ".tmp.") &&
+		if (claim_name(base))
+			gc_claim(g, path, st);
+		else if (!strncmp(base, ".", 1) && strstr(base, ".tmp.") &&
 		    g->now - (double)st->st_mtime > TEMP_MAX_AGE &&
 		    (g->o->dry_run || !unlink(path)))
 			g->st->temp_removed++;

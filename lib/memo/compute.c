@@ -104,6 +104,7 @@ void memo_slot_finish(struct run *r, struct slot *s, json_t *params,
 	if (!rc && r->o->remote && r->o->publish)
 		memo_publish(r, s, &image);
 	coren_buf_release(&image);
+	memo_claim_release(r, s); /* stored (or failed): others may go on */
 	memo_pool_lock(&r->pool);
 	if (rc)
 		store_failed(r, rc, &err);

@@ -52,6 +52,11 @@ enum coren_err memo_chunk_cost(const struct coren_memo_exec *x,
 			       const struct memo_points *pts,
 			       const size_t *bins, struct coren_cost *out);
 
+/* A chunk's claim file, "<cache>/<2 hex>/<id>.claim" (claim.c): locked
+ * by the run computing the chunk; --gc removes those nobody holds. */
+#define MEMO_CLAIM_SUFFIX ".claim"
+char *memo_claim_path(const char *cache, const char *id);
+
 /* Seconds on the monotonic clock (run.c), for every timing in lib/memo. */
 double memo_now(void);
 

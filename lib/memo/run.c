@@ -56,6 +56,7 @@ static struct slot *slot_new(struct run *r, uint64_t c)
 		return NULL;
 	}
 	s->index = c;
+	s->claim.fd = -1;
 	coren_memo_plan_chunk_bins(r->p, c, s->bins);
 	s->npoints = coren_memo_plan_chunk_points(r->p, s->bins);
 	if (coren_memo_plan_chunk_id(r->p, s->bins, NULL, s->id)) {
@@ -190,6 +191,8 @@ static void window_drop(struct run *r, size_t k)
 {
 	for (size_t i = 0; i < k; i++) {
 		r->held -= r->win[i]->npoints;
+		r->waiting -= r->win[i]->waiting;
+		memo_claim_release(r, r->win[i]); /* unfinished: free it */
 		slot_free(r->win[i]);
 	}
 	if (k < r->n)
@@ -231,6 +234,7 @@ static bool want_more(struct run *r, uint64_t next)
 		return true;
 	/* keep the workers fed, but hold a bounded number of points */
 	return r->n < r->slab + WINDOW_MAX &&
+	       atomic_load(&r->claims_held) < r->claims_max &&
 	       memo_pool_queued(&r->pool) < target &&
 	       r->held < (target > HELD_MIN ? 4 * target : HELD_MIN);
 }
@@ -361,6 +365,30 @@ static enum coren_err resume_unloaded(struct run *r, struct coren_error *err)
 	return rc;
 }
 
+#define CLAIM_POLL_SECONDS 0.02 /* between two polls of the waiting slots */
+
+/* Polls the slots another process claims: stored since (loaded), or free
+ * (claimed here: its holder died, failed or stopped). Not after an abort:
+ * nothing more is computed then. */
+static enum coren_err resume_waiting(struct run *r, struct coren_error *err)
+{
+	enum coren_err rc = COREN_OK;
+	double t;
+
+	if (!r->waiting || memo_pool_aborted(&r->pool))
+		return COREN_OK;
+	t = memo_now();
+	if (t - r->last_poll < CLAIM_POLL_SECONDS)
+		return COREN_OK;
+	r->last_poll = t;
+	for (size_t k = 0; !rc && r->waiting && k < r->n; k++)
+		if (r->win[k]->waiting)
+			rc = memo_resolve_waiting(r, r->win[k], err);
+	if (!rc)
+		memo_push_building(r);
+	return rc;
+}
+
 static enum coren_err main_loop(struct run *r, struct coren_error *err)
 {
 	uint64_t next = 0;
@@ -369,7 +397,9 @@ static enum coren_err main_loop(struct run *r, struct coren_error *err)
 	while (!rc && r->base < r->st->chunks_total) {
 		enum slab_wait w;
 
-		if ((rc = fill(r, &next, err)) || (rc = resume_unloaded(r, err)))
+		if ((rc = fill(r, &next, err)) ||
+		    (rc = resume_unloaded(r, err)) ||
+		    (rc = resume_waiting(r, err)))
 			break;
 		progress(r, false);
 		if (stopped(r))
@@ -439,6 +469,7 @@ static enum coren_err run_init(struct run *r, const struct coren_memo_plan *p,
 	r->st = st;
 	r->naxes = coren_memo_plan_naxes(p);
 	r->slab = memo_slab_chunks(p);
+	r->claims_max = memo_claims_max();
 	memo_points_init(&r->main_pts, p, true); /* allocates nothing */
 	st->chunks_total = coren_memo_plan_chunks(p);
 	st->points_total = coren_memo_plan_points(p);

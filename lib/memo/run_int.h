@@ -13,12 +13,16 @@
 
 #include "memo_int.h"
 
+#include <coren/file.h>
 #include <coren/hlc.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
 
-/* LOADING: a worker reads and checks the slot's cached file (decoding,
+/* WAITING: another process claims the chunk (claim.c); the main thread
+ * polls it until the chunk is stored (then LOADING) or the claim is free
+ * (then claimed here and computed).
+ * LOADING: a worker reads and checks the slot's cached file (decoding,
  * hashing and checking a chunk costs more than printing it: the workers
  * do it in parallel, the main thread only prints). It ends READY with
  * cached set, or UNLOADED: the main thread then tries the next sources. */
@@ -26,6 +30,7 @@ enum slot_state {
 	SLOT_PENDING,
 	SLOT_LOADING,
 	SLOT_UNLOADED,
+	SLOT_WAITING,
 	SLOT_READY,
 	SLOT_FAILED,
 	SLOT_SKIPPED
@@ -57,6 +62,11 @@ struct slot {
 		      * read (never its values' counts) by the storing worker */
 	int costed; /* main until queued, then the worker that stores it */
 	struct coren_cost cost; /* as costed */
+	bool waiting; /* main: WAITING (read without mu, unlike state) */
+	/* The claim on the chunk (fd -1: none): taken by main before the
+	 * slot is queued; released by the worker storing it, or by main
+	 * when the slot is freed unfinished. */
+	struct coren_lock claim;
 };
 
 /* Points of slots, for one worker. Built by main, then the pool's. */
@@ -160,6 +170,11 @@ struct run {
 	bool index_loaded;	  /* main */
 	int index_fd; /* read-only: where stored chunks' keys are appended
 		       * (index.c), -1: nowhere */
+	size_t waiting;		     /* main: slots WAITING */
+	double last_poll;	     /* main: when they were last polled */
+	size_t claims_max;	     /* read-only: memo_claims_max() */
+	bool claims_off;	     /* main: this cache takes no claims */
+	atomic_size_t claims_held;   /* atomic: main adds, any thread ends */
 };
 
 /* compute.c: a worker's job, and storing a finished chunk. */
@@ -189,6 +204,23 @@ enum coren_err memo_load_checked(struct run *r, const char *id,
 				 uint64_t npoints, char **content, size_t *len,
 				 size_t *line_off, struct coren_error *e);
 void memo_push_building(struct run *r);
+
+/* After another process's claim on it (WAITING): tries again. */
+enum coren_err memo_resolve_waiting(struct run *r, struct slot *s,
+				    struct coren_error *err);
+
+/* claim.c: claims on chunks computed here. memo_claim_take() is main's,
+ * on a slot not yet queued; memo_claim_release() is the slot owner's,
+ * any thread, and a no-op without a claim. */
+enum claim {
+	CLAIM_HELD,   /* claimed here: compute it */
+	CLAIM_NONE,   /* no claim (claims off, or at the bound): compute it */
+	CLAIM_BUSY,   /* another process claims it: wait */
+	CLAIM_STORED  /* stored meanwhile: load it from the cache */
+};
+size_t memo_claims_max(void);
+enum claim memo_claim_take(struct run *r, struct slot *s);
+void memo_claim_release(struct run *r, struct slot *s);
 
 /* fetch.c: the remote tier. */
 bool memo_fetch(struct run *r, struct slot *s);

@@ -1,7 +1,8 @@
 /* source.c - where a memo chunk comes from, tried in order: the local
  * cache, the --shard rule (another task's chunk is skipped), the remote
- * tier, the points cached chunks of other shapes hold (index.c), and
- * computing what is left. Main thread only: the slot is not yet the workers'. Every
+ * tier, a claim (another run computing it: wait for it), the points
+ * cached chunks of other shapes hold (index.c), and computing what is
+ * left. Main thread only: the slot is not yet the workers'. Every
  * chunk content read here passes memo_check_lines() before any line is
  * used. */
 #include "config.h"
@@ -84,6 +85,31 @@ static enum found from_remote(struct run *r, struct slot *s,
 {
 	(void)err;
 	return r->o->remote && memo_fetch(r, s) ? FOUND_DONE : FOUND_NEXT;
+}
+
+/* A chunk computed here is claimed first, so that a concurrent run on
+ * the same cache does not compute it too (claim.c). Another run's claim
+ * leaves s WAITING: the window goes on with later chunks, and run.c
+ * polls s (memo_resolve_waiting()) until it is stored or free. */
+static enum found claim(struct run *r, struct slot *s, struct coren_error *err)
+{
+	switch (memo_claim_take(r, s)) {
+	case CLAIM_BUSY:
+		r->waiting += !s->waiting;
+		s->waiting = true;
+		s->state = SLOT_WAITING;
+		return FOUND_DONE;
+	case CLAIM_STORED:
+		r->waiting -= s->waiting;
+		s->waiting = false;
+		return from_cache(r, s, err);
+	case CLAIM_HELD:
+	case CLAIM_NONE:
+		break;
+	}
+	r->waiting -= s->waiting;
+	s->waiting = false;
+	return FOUND_NEXT;
 }
 
 /* Takes the points of s still empty that index entry k's chunk holds;
@@ -271,8 +297,8 @@ static const struct source {
 			     struct coren_error *err);
 } sources[] = {
 	{"cache", from_cache},	 {"shard", shard_skip},
-	{"remote", from_remote}, {"cached points", from_index},
-	{"compute", compute},
+	{"remote", from_remote}, {"claim", claim},
+	{"cached points", from_index}, {"compute", compute},
 };
 
 /* Tries the sources from the first'th. */
@@ -295,6 +321,16 @@ enum coren_err memo_resolve(struct run *r, struct slot *s,
 			    struct coren_error *err)
 {
 	return resolve_from(r, s, 0, err);
+}
+
+enum coren_err memo_resolve_waiting(struct run *r, struct slot *s,
+				    struct coren_error *err)
+{
+	size_t i = 0;
+
+	while (sources[i].try_fn != claim)
+		i++;
+	return resolve_from(r, s, i, err);
 }
 
 enum coren_err memo_resolve_unloaded(struct run *r, struct slot *s,

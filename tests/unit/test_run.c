@@ -8,14 +8,19 @@
 #include "tap.h"
 
 #include <coren/buf.h>
+#include <coren/file.h>
 #include <coren/hash.h>
 #include <coren/json.h>
 #include <coren/memo.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 static char cache[] = "/tmp/test_run.XXXXXX";
 
@@ -381,6 +386,71 @@ static void two_axes(const char *plugin)
 		printf("# could not remove %s\n", tmp);
 }
 
+/* Claims of "another run" (this thread's own locks: OFD locks of two
+ * open files conflict within one process too), let go after 200 ms. */
+struct holder {
+	struct coren_lock lk[2];
+	char path[2][4200];
+};
+
+static void *let_go(void *arg)
+{
+	struct holder *h = arg;
+
+	nanosleep(&(struct timespec){0, 200000000}, NULL);
+	unlink(h->path[0]); /* the first gives it up, removing its file */
+	coren_lock_release(&h->lk[0]);
+	coren_lock_release(&h->lk[1]); /* the second dies: its file stays */
+	return NULL;
+}
+
+/* Chunks 0 and 2 of x=1..9 in 3 claimed elsewhere: the run waits for
+ * them (the others are computed meanwhile), then claims and computes
+ * them once let go, and leaves no claim file behind. */
+static void claimed_elsewhere(void)
+{
+	char dir[] = "/tmp/test_run.XXXXXX", id[65], *out, cmd[128];
+	struct spec sp = {"fail", 9, 3, NULL, false, 2, 0, dir};
+	struct coren_memo_exp e;
+	struct coren_memo_plan *p = NULL;
+	struct coren_memo_stats st;
+	struct holder h = {{COREN_LOCK_INIT, COREN_LOCK_INIT}, {"", ""}};
+	struct stat sb;
+	pthread_t t;
+	size_t bins[2];
+
+	if (!mkdtemp(dir))
+		exit(99);
+	exp_of(&sp, &e, &p);
+	for (int k = 0; k < 2; k++) {
+		coren_memo_plan_chunk_bins(p, (uint64_t)(2 * k), bins);
+		coren_memo_plan_chunk_id(p, bins, NULL, id);
+		snprintf(h.path[k], sizeof h.path[k], "%s/%.2s", dir, id);
+		mkdir(h.path[k], 0777);
+		snprintf(h.path[k], sizeof h.path[k], "%s/%.2s/%s.claim", dir,
+			 id, id);
+		if (coren_lock_acquire(&h.lk[k], h.path[k],
+				       COREN_LOCK_EXCLUSIVE, NULL))
+			exit(99);
+	}
+	coren_memo_plan_free(p);
+	coren_memo_exp_release(&e);
+	if (pthread_create(&t, NULL, let_go, &h))
+		exit(99);
+	is_int(run_spec(&sp, &st, &out), COREN_OK, "claimed elsewhere: ok");
+	pthread_join(t, NULL);
+	is_u64(st.chunks_executed, 3, "claimed elsewhere: 3 chunks computed");
+	ok(exact(out, &st) && st.points_unrun == 0 && lines(out) == 9,
+	   "claimed elsewhere: exact, 9 results");
+	ok(st.seconds >= 0.2, "claimed elsewhere: it waited for the claims");
+	ok(stat(h.path[0], &sb) && stat(h.path[1], &sb),
+	   "claimed elsewhere: no claim file left");
+	free(out);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", dir);
+}
+
 /* A NUL byte in a value --cmd would pass as an argument: refused before
  * any command runs (the tools' inputs refuse NUL already: this is the
  * check behind them). */
@@ -487,6 +557,7 @@ int main(void)
 	two_axes("fail");
 	two_axes("rosenbrock");
 	nul_in_cmd_value();
+	claimed_elsewhere();
 	{
 		char dir1[] = "/tmp/test_run.XXXXXX", dir2[] = "/tmp/test_run.XXXXXX";
 

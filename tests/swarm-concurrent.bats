@@ -1,0 +1,138 @@
+#!/usr/bin/env bats
+# swarm-run: concurrent runs on one cache claim the chunks they compute
+# (<cache>/<2 hex>/<id>.claim), so that each chunk is computed once.
+# The tests synchronise on the cache's files, not on fixed sleeps.
+
+load test_helper
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	P="$COREN_EXEC_PLUGINS"
+}
+
+teardown() { # a failed test leaves no run behind
+	local pid
+	for pid in $(jobs -p); do
+		kill -9 "$pid" 2> /dev/null || true
+	done
+}
+
+field() { jq -r "select(.type==\"diag\") | .$1" "$2"; }
+results() { grep -v '"type":"diag"' "$1"; }
+claims() { find "${1:-cache}" -name '*.claim' -type f -printf '%f\n' 2> /dev/null | sed 's/\.claim$//' | sort; }
+
+# wait_for CMD...: until CMD succeeds, at most 20 s
+wait_for() {
+	local i
+	for ((i = 0; i < 1000; i++)); do
+		"$@" && return 0
+		sleep 0.02
+	done
+	echo "timed out waiting for: $*" >&2
+	return 1
+}
+
+some_claims() { [ -n "$(claims)" ]; }
+
+@test "4 identical concurrent runs compute each chunk once, with a cold run's output" {
+	args=(--split x=1..40 --memo-chunk x=1 --param sleep_ms=30 --exec "$P/fail.so" --workers 2 --exec-chunk 1)
+	swarm-run "${args[@]}" --cache cold > cold.out
+	for k in 1 2 3 4; do
+		swarm-run "${args[@]}" --cache cache > run$k.out 2> run$k.err &
+	done
+	wait
+	total=0
+	for k in 1 2 3 4; do
+		assert_equal "$(field chunks_total run$k.out) $(field points_unrun run$k.out)" "40 0"
+		assert_equal "$(( $(field chunks_executed run$k.out) + $(field chunks_cached run$k.out) ))" 40
+		cmp <(results run$k.out) <(results cold.out)
+		[ ! -s run$k.err ]
+		total=$((total + $(field chunks_executed run$k.out)))
+	done
+	# a chunk is computed only under its claim, which is taken only when
+	# the chunk is not stored: exactly once
+	assert_equal "$total" 40
+	assert_equal "$(claims)" ""
+	run -0 swarm-run --verify --cache cache
+	assert_output '{"type":"diag","chunks_checked":40,"chunks_damaged":0}'
+}
+
+@test "a killed claimant's chunks are computed by a run started while it held them" {
+	args=(--split x=1..10 --memo-chunk x=1 --param sleep_ms=400 --exec "$P/fail.so" --workers 2 --exec-chunk 1)
+	swarm-run "${args[@]}" --cache cold > cold.out
+	swarm-run "${args[@]}" --cache cache > a.out 2> /dev/null &
+	a=$!
+	wait_for some_claims
+	claims > held # the claimant's, before the second run starts
+	swarm-run "${args[@]}" --cache cache > b.out 2> b.err &
+	b=$!
+	# the second run took claims of its own: it went past the held ones
+	others() { [ -n "$(comm -13 held <(claims))" ]; }
+	wait_for others
+	kill -9 $a
+	wait $a || true
+	orphans=()
+	for id in $(cat held); do
+		[ -e "cache/${id:0:2}/$id.zst" ] || orphans+=("$id")
+	done
+	[ "${#orphans[@]}" -ge 1 ] # chunks the claimant never finished
+	wait $b
+	cmp <(results b.out) <(results cold.out)
+	assert_equal "$(field points_unrun b.out)" 0
+	[ ! -s b.err ]
+	for id in "${orphans[@]}"; do # the claimant is dead: the second run made them
+		[ -s "cache/${id:0:2}/$id.zst" ]
+	done
+	assert_equal "$(( $(field chunks_executed b.out) + $(field chunks_cached b.out) ))" 10
+	assert_equal "$(claims)" ""
+}
+
+@test "--shard beside a plain run: each chunk once; --verify and --gc with claims left behind" {
+	args=(--split x=1..24 --memo-chunk x=1 --param sleep_ms=40 --exec "$P/fail.so" --workers 2 --exec-chunk 1)
+	swarm-run "${args[@]}" --cache cold > cold.out
+	swarm-run "${args[@]}" --cache cache --shard 0/2 > s0.out &
+	swarm-run "${args[@]}" --cache cache > plain.out &
+	swarm-run "${args[@]}" --cache cache --shard 1/2 > s1.out &
+	wait
+	cmp <(results plain.out) <(results cold.out)
+	assert_equal "$(results s0.out)$(results s1.out)" "" # shards write no results
+	assert_equal "$(( $(field chunks_executed s0.out) + $(field chunks_executed s1.out) + $(field chunks_executed plain.out) ))" 24
+	assert_equal "$(( $(field chunks_skipped s0.out) + $(field chunks_skipped s1.out) ))" 24
+
+	# a dead run's claims stay behind, unlocked
+	args2=(--split x=1..8 --memo-chunk x=1 --param sleep_ms=2000 --exec "$P/fail.so" --workers 2 --exec-chunk 1)
+	swarm-run "${args2[@]}" --cache cache > /dev/null 2>&1 &
+	wait_for some_claims
+	kill -9 $!
+	wait $! || true
+	n=$(claims | wc -l)
+	[ "$n" -ge 1 ]
+	run -0 --separate-stderr swarm-run --verify --cache cache
+	assert_output '{"type":"diag","chunks_checked":24,"chunks_damaged":0}'
+	assert_equal "$stderr" ""
+	run -0 --separate-stderr swarm-run "${args[@]}" --cache cache --gc --dry-run
+	assert_output --partial '"chunks_removed":0'
+	assert_output --partial "\"temp_removed\":$n"
+	assert_equal "$(claims | wc -l)" "$n"
+	run -0 --separate-stderr swarm-run "${args[@]}" --cache cache --gc
+	assert_output --partial '"chunks_removed":0'
+	assert_output --partial "\"temp_removed\":$n"
+	assert_equal "$stderr" ""
+	assert_equal "$(claims)" ""
+	run -0 swarm-run "${args[@]}" --cache cache
+	assert_equal "$(field chunks_cached <(echo "$output"))" 24
+}
+
+@test "a chunk whose claim cannot be made is computed as before" {
+	args=(--split x=1..6 --memo-chunk x=2 --exec "$P/noop.so" --workers 2)
+	swarm-run "${args[@]}" --cache cold > cold.out
+	id=$(swarm-run "${args[@]}" --cache cache --plan | jq -r 'select(.index == 0) | .id')
+	mkdir -p "cache/${id:0:2}/$id.claim" # not a file: no lock on it
+	run -0 --separate-stderr swarm-run "${args[@]}" --cache cache
+	echo "$output" > out
+	cmp <(results out) <(results cold.out)
+	assert_equal "$(field chunks_executed out)" 3
+	assert_equal "$stderr" ""
+	run -0 swarm-run --verify --cache cache
+	assert_output '{"type":"diag","chunks_checked":3,"chunks_damaged":0}'
+}
