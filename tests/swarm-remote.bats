@@ -277,3 +277,64 @@ results() { grep -v '"type":"diag"' "$1" | grep -v '"type":"verdict"'; }
 	run -0 swarm-run "${B[@]}" --cache c --gc --max-age 2d --cap slow.json
 	assert_equal "$(field chunks_removed <(echo "$output"))" 2
 }
+
+@test "a tier that trickles at 20 B/s cannot stall the run" {
+	nginx_up 20
+	# the chunks are on the tier (published through its directory)
+	swarm-run "${A[@]}" --cache pub --remote ng/store --publish --cap cap.json > /dev/null
+	swarm-run "${A[@]}" --cache local > local.out
+	for how in "--fetch always" "--fetch verdict"; do
+		rm -rf c
+		t0=$(date +%s.%N)
+		run -0 --separate-stderr swarm-run "${A[@]}" --cache c --remote "$U" $how --cap cap.json
+		t=$(echo "$(date +%s.%N) - $t0" | bc)
+		echo "$how: $t s"
+		echo "$output" > run.out
+		[ "$(echo "$t < 2.5" | bc)" = 1 ] # 2 s plus the computing
+		cmp <(results run.out) <(results local.out)
+		[[ "$stderr" == *"the remote tier was too slow"* ]] || [ "$how" = "--fetch verdict" ]
+	done
+	run -2 swarm-run "${A[@]}" --cache c --tier-min-speed 1K
+	assert_output --partial "go with --remote"
+}
+
+@test "a chunk without a known cost is never fetched blind: priced by measured time" {
+	# a command: no cost function, and its chunks' headers carry none
+	mkdir -p tier
+	C=(--split x=1..6 --memo-chunk x=1 --fn-id f)
+	swarm-run "${C[@]}" --cache pub --remote tier --publish --cap cap.json --cmd echo '{x}' > /dev/null
+	run -0 swarm-run "${C[@]}" --cache c --remote tier --explain --cap cap.json --workers 1 --cmd echo '{x}'
+	echo "$output" > run.out
+	# the first decision has nothing measured: computed, and said so
+	assert_equal "$(jq -r 'select(.type=="verdict") | .estimate' run.out | head -1)" unmeasured
+	assert_equal "$(jq -r 'select(.type=="verdict") | .action' run.out | head -1)" compute
+	jq -r 'select(.type=="verdict") | .estimate' run.out | sort -u | grep -qx 'unmeasured\|measured'
+	cmp <(results run.out) <(swarm-run "${C[@]}" --cache cold --cmd echo '{x}' | grep -v diag)
+}
+
+@test "HTTPS: a tier with its CA in --ca-file works; another certificate is refused" {
+	command -v openssl > /dev/null || skip "openssl is not installed (bootstrap installs it)"
+	command -v nginx >/dev/null || skip "nginx is not installed (bootstrap installs it)"
+	mkdir -p ng
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout ng/tls.key -out ng/tls.crt -days 2 \
+		-subj /CN=localhost -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" 2> /dev/null
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.crt -days 2 \
+		-subj /CN=other.example -addext "subjectAltName=DNS:other.example" 2> /dev/null
+	nginx_up
+	[[ "$U" == https://* ]]
+	run -0 swarm-run "${A[@]}" --cache one --remote "$U" --publish --ca-file ng/tls.crt --cap cap.json
+	assert_equal "$(field chunks_published <(echo "$output"))" 6
+	run -0 swarm-run "${A[@]}" --cache two --remote "$U" --fetch always --ca-file ng/tls.crt --cap cap.json
+	echo "$output" > two.out
+	assert_equal "$(field chunks_fetched two.out)" 6
+	# a certificate no CA here vouches for: refused, computed, exit 0
+	for ca in "--ca-file other.crt" ""; do
+		run -0 --separate-stderr swarm-run "${A[@]}" --cache c$RANDOM --remote "$U" --fetch always $ca --cap cap.json
+		echo "$output" > r.out
+		assert_equal "$(field chunks_fetched r.out) $(field chunks_executed r.out)" "0 6"
+		[[ "$stderr" == *"certificate"* || "$stderr" == *"SSL"* ]] || { echo "$stderr"; false; }
+		cmp <(results r.out) <(results two.out)
+	done
+	run -2 swarm-run "${A[@]}" --cache x --remote "$U" --ca-file nonexistent.pem --cap cap.json
+	assert_output --partial "--ca-file 'nonexistent.pem'"
+}

@@ -90,6 +90,10 @@ static const char usage[] =
 	"  --fetch verdict|always  how to choose (default verdict)\n"
 	"  --explain             a 'verdict' record per decision\n"
 	"  --max-fetch SIZE      refuse remote chunk files larger (default 1G)\n"
+	"  --tier-timeout DURATION  longest a transfer may take (default 60s)\n"
+	"  --tier-min-speed SIZE  slowest a transfer may go, per second\n"
+	"                        (default 1K); either ends the tier's use\n"
+	"  --ca-file FILE        trust these certificates (PEM) for https://\n"
 	"  --trusted-key KEY|FILE  accept tier chunks this key signed\n"
 	"                        (repeatable; also COREN_TRUSTED_KEYS)\n"
 	"  --trust-unsigned      accept unsigned tier chunks (a private tier)\n"
@@ -148,7 +152,10 @@ enum {
 	OPT_TRUST_UNSIGNED,
 	OPT_SECRET_KEY,
 	OPT_GENERATE_KEY,
-	OPT_PUBLIC_KEY
+	OPT_PUBLIC_KEY,
+	OPT_TIER_TIMEOUT,
+	OPT_TIER_MIN_SPEED,
+	OPT_CA_FILE
 };
 
 static const struct option options[] = {
@@ -195,6 +202,9 @@ static const struct option options[] = {
 	{"secret-key", required_argument, NULL, OPT_SECRET_KEY},
 	{"generate-key", required_argument, NULL, OPT_GENERATE_KEY},
 	{"public-key", no_argument, NULL, OPT_PUBLIC_KEY},
+	{"tier-timeout", required_argument, NULL, OPT_TIER_TIMEOUT},
+	{"tier-min-speed", required_argument, NULL, OPT_TIER_MIN_SPEED},
+	{"ca-file", required_argument, NULL, OPT_CA_FILE},
 	{"json", no_argument, NULL, TOOL_OPT_JSON},
 	{"max-record", required_argument, NULL, TOOL_OPT_MAX_RECORD},
 	{"keep-going", no_argument, NULL, TOOL_OPT_KEEP_GOING},
@@ -223,7 +233,9 @@ struct args {
 	uint32_t shard, shards;
 	unsigned slurm; /* tasks of --slurm; 0: none */
 	bool submit, publish, explain, trust_unsigned, public_key;
-	const char *remote, *cap_file, *generate_key;
+	const char *remote, *cap_file, *generate_key, *ca_file;
+	double tier_timeout;
+	size_t tier_min_speed;
 	enum coren_fetch_policy fetch;
 	size_t max_fetch;
 };
@@ -406,6 +418,24 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case OPT_PUBLIC_KEY:
 			a->public_key = true;
 			break;
+		case OPT_TIER_TIMEOUT:
+			a->tier_timeout = tool_number_option("--tier-timeout",
+							     optarg, 1);
+			if (a->tier_timeout <= 0)
+				tool_usage_error("--tier-timeout '%s': a "
+						 "positive duration",
+						 optarg);
+			break;
+		case OPT_TIER_MIN_SPEED:
+			if (tool_parse_size(optarg, &a->tier_min_speed) ||
+			    !a->tier_min_speed || a->tier_min_speed > LONG_MAX)
+				tool_usage_error("--tier-min-speed '%s': bytes "
+						 "per second, e.g. 1K",
+						 optarg);
+			break;
+		case OPT_CA_FILE:
+			a->ca_file = optarg;
+			break;
 		case OPT_FETCH:
 			if (!strcmp(optarg, "verdict"))
 				a->fetch = COREN_FETCH_VERDICT;
@@ -452,9 +482,12 @@ static void parse_args(int argc, char **argv, struct args *a)
 	if (a->generate_key && a->public_key)
 		tool_usage_error("--generate-key and --public-key exclude each "
 				 "other");
-	if ((a->publish || a->explain || a->max_fetch) && !a->remote)
-		tool_usage_error("--publish, --explain and --max-fetch go with "
-				 "--remote");
+	if ((a->publish || a->explain || a->max_fetch || a->tier_timeout ||
+	     a->tier_min_speed || a->ca_file) &&
+	    !a->remote)
+		tool_usage_error("--publish, --explain, --max-fetch, "
+				 "--tier-timeout, --tier-min-speed and "
+				 "--ca-file go with --remote");
 	if (a->slurm && (a->sharded || a->mode != MODE_RUN))
 		tool_usage_error("--slurm makes its own --shard runs; give "
 				 "it the experiment only");
@@ -838,6 +871,11 @@ static int run(struct coren_memo_plan *p, struct coren_memo_exec *x,
 		if (coren_remote_open(a->remote, getenv("COREN_REMOTE_TOKEN"),
 				      &cap, &remote, &err))
 			tool_die(&err);
+		coren_remote_set_limits(remote, a->tier_timeout,
+					(long)a->tier_min_speed);
+		if (a->ca_file &&
+		    coren_remote_set_ca_file(remote, a->ca_file, &err))
+			tool_die(&err);
 		o.remote = remote;
 		o.cap = &cap;
 		o.publish = a->publish;
@@ -868,7 +906,10 @@ static int run(struct coren_memo_plan *p, struct coren_memo_exec *x,
 	rc = coren_memo_run(p, x, &o, &st, &err);
 	coren_progress_finish(bar);
 	coren_progress_free(bar);
-	if (remote && coren_remote_down(remote) && tool.verbosity > 0)
+	if (remote && coren_remote_slow(remote) && tool.verbosity > 0)
+		tool_warn("the remote tier was too slow: what it did not give "
+			  "was computed here");
+	else if (remote && coren_remote_down(remote) && tool.verbosity > 0)
 		tool_warn("the remote tier went away: what it did not give "
 			  "was computed here");
 	coren_remote_free(remote);

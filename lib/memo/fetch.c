@@ -64,13 +64,16 @@ static void tier_verdict(struct run *r, const struct coren_cost *cost,
 }
 
 static void explain(struct run *r, const struct slot *s,
-		    const struct coren_verdict *v, const struct coren_cost *c)
+		    const struct coren_verdict *v, const struct coren_cost *c,
+		    const char *estimate)
 {
 	json_t *rec;
 
 	if (!r->o->explain)
 		return;
 	rec = coren_verdict_to_record(v, c, s->id);
+	if (rec) /* where t_compute comes from: "model" or "measured" */
+		json_object_set_new(rec, "estimate", json_string(estimate));
 	if (rec && r->o->progress_clear)
 		r->o->progress_clear(r->o->progress_data);
 	if (rec)
@@ -128,6 +131,45 @@ static enum coren_err chunk_cost(struct run *r, struct slot *s,
 	return rc;
 }
 
+/* decide() for a chunk without a known cost (no cost function, no cost
+ * in the remote header): t_compute from the seconds the function's
+ * points took here so far, t_fetch from the tier's measured latency and
+ * bandwidth and the remote file's size (its first PEEK bytes were read:
+ * the size when shorter, else at least that). Nothing measured yet: the
+ * chunk is computed (and so measured), never fetched blind. */
+static enum coren_err measured(struct run *r, struct slot *s,
+			       const struct coren_buf *b, double *saved,
+			       struct coren_error *e)
+{
+	uint64_t ns = atomic_load(&r->busy_ns);
+	uint64_t pts = atomic_load(&r->busy_points);
+	struct coren_remote_link link;
+	struct coren_verdict v = {0};
+	struct coren_cost none = {0};
+
+	(void)e;
+	if (!pts) {
+		v.action = COREN_ACTION_COMPUTE;
+		v.score = v.t_fetch = NAN;
+		explain(r, s, &v, &none, "unmeasured");
+		return COREN_ERR_USAGE;
+	}
+	coren_remote_link(r->o->remote, &link);
+	v.t_compute = (double)s->npoints * (double)ns / 1e9 / (double)pts;
+	v.t_fetch = link.latency + (double)(b->len ? b->len : PEEK) /
+					   (link.bandwidth > 0 ? link.bandwidth
+							       : 1);
+	v.score = v.t_compute - v.t_fetch;
+	v.action = v.score > 0 ? COREN_ACTION_FETCH : COREN_ACTION_COMPUTE;
+	v.bottleneck = v.score > 0 ? "network" : "compute";
+	explain(r, s, &v, &none, "measured");
+	*saved = fabs(v.score);
+	if (v.action == COREN_ACTION_FETCH)
+		return COREN_OK;
+	r->st->seconds_saved += *saved;
+	return COREN_ERR_USAGE;
+}
+
 /* Whether to fetch s: COREN_OK to fetch, USAGE when the verdict says
  * compute (*saved then counted), else why not. */
 static enum coren_err decide(struct run *r, struct slot *s,
@@ -139,12 +181,12 @@ static enum coren_err decide(struct run *r, struct slot *s,
 	bool there = false;
 	enum coren_err rc = chunk_cost(r, s, b, &cost, &there, e);
 
-	if (rc == COREN_ERR_USAGE) /* no cost known: fetch it */
-		return COREN_OK;
+	if (rc == COREN_ERR_USAGE) /* no cost known: what points took here */
+		return measured(r, s, b, saved, e);
 	if (rc)
 		return rc;
 	tier_verdict(r, &cost, &v);
-	explain(r, s, &v, &cost);
+	explain(r, s, &v, &cost, "model");
 	*saved = isfinite(v.score) ? fabs(v.score) : 0;
 	if (v.action == COREN_ACTION_FETCH)
 		return COREN_OK;

@@ -20,6 +20,9 @@
 #define DOWN_AFTER 3	      /* failures in a row that make the tier down */
 #define SMALL ((size_t)65536) /* a transfer this small measures latency */
 #define ALPHA 0.3	      /* weight of a new measurement */
+#define LOW_SPEED_TIME 1L     /* seconds under min_speed that end a transfer */
+#define TIMEOUT_DEFAULT 60.0  /* seconds a transfer may take */
+#define MIN_SPEED_DEFAULT 1024L /* bytes/s */
 
 struct coren_remote {
 	char *base;  /* directory or URL, without a trailing slash */
@@ -29,6 +32,11 @@ struct coren_remote {
 	struct coren_remote_link link;
 	unsigned failures; /* unreachable, in a row */
 	bool down;
+	bool slow;	   /* down because a transfer was too slow */
+	double timeout;	   /* read-only: seconds a transfer may take */
+	long min_speed;	   /* read-only: bytes/s below which (for
+			    * LOW_SPEED_TIME) a transfer is given up */
+	char *ca_file;	   /* read-only: certificates to trust, or NULL */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -76,6 +84,8 @@ enum coren_err coren_remote_open(const char *spec, const char *token,
 	while (n > 1 && r->base[n - 1] == '/')
 		r->base[--n] = '\0';
 	r->http = http;
+	r->timeout = TIMEOUT_DEFAULT;
+	r->min_speed = MIN_SPEED_DEFAULT;
 	r->link.latency = !http ? 1e-4 : cap->net_latency > 0 ? cap->net_latency
 							      : 1e-3;
 	r->link.bandwidth = http && cap->net_bw > 0 ? cap->net_bw
@@ -108,6 +118,7 @@ void coren_remote_free(struct coren_remote *r)
 		return;
 	curl_slist_free_all(r->headers);
 	pthread_mutex_destroy(&r->mu);
+	free(r->ca_file);
 	free(r->base);
 	free(r);
 }
@@ -117,6 +128,36 @@ void coren_remote_link(struct coren_remote *r, struct coren_remote_link *out)
 	pthread_mutex_lock(&r->mu);
 	*out = r->link;
 	pthread_mutex_unlock(&r->mu);
+}
+
+void coren_remote_set_limits(struct coren_remote *r, double timeout,
+			     long min_speed)
+{
+	r->timeout = timeout > 0 ? timeout : TIMEOUT_DEFAULT;
+	r->min_speed = min_speed > 0 ? min_speed : MIN_SPEED_DEFAULT;
+}
+
+enum coren_err coren_remote_set_ca_file(struct coren_remote *r,
+					const char *path,
+					struct coren_error *err)
+{
+	if (access(path, R_OK))
+		return coren_error_set(err, COREN_ERR_USAGE, "--ca-file '%s': %s",
+				       path, strerror(errno));
+	free(r->ca_file);
+	if (!(r->ca_file = strdup(path)))
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	return COREN_OK;
+}
+
+bool coren_remote_slow(struct coren_remote *r)
+{
+	bool s;
+
+	pthread_mutex_lock(&r->mu);
+	s = r->slow;
+	pthread_mutex_unlock(&r->mu);
+	return s;
 }
 
 bool coren_remote_down(struct coren_remote *r)
@@ -300,9 +341,13 @@ static CURL *easy(struct coren_remote *r, const char *url)
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-	/* a server that stops sending: give up after 5 s below 1 byte/s */
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 5L);
+	/* a tier that trickles or stalls is given up at once: below
+	 * min_speed for a second, or past the deadline */
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, r->min_speed);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_TIME);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(r->timeout * 1000));
+	if (r->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, r->ca_file);
 	if (r->headers)
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, r->headers);
 	return c;
@@ -312,6 +357,9 @@ static CURL *easy(struct coren_remote *r, const char *url)
 static enum coren_err http_status(CURLcode cc, long status, const char *url,
 				  struct coren_error *err)
 {
+	if (cc == CURLE_OPERATION_TIMEDOUT)
+		return coren_error_set(err, COREN_ERR_TIMEOUT, "%s: %s", url,
+				       curl_easy_strerror(cc));
 	if (cc != CURLE_OK)
 		return coren_error_set(err, COREN_ERR_IO, "%s: %s", url,
 				       curl_easy_strerror(cc));
@@ -388,6 +436,23 @@ static enum coren_err http_put(struct coren_remote *r, const char *url,
 
 /* ---- both ---------------------------------------------------------- */
 
+/* A transfer that ran out of time or speed: the tier is slower than any
+ * computing, so it counts as down (slow) for the rest of the run, at
+ * once; COREN_ERR_IO then. */
+static enum coren_err too_slow(struct coren_remote *r, enum coren_err rc,
+			       struct coren_error *err)
+{
+	if (rc != COREN_ERR_TIMEOUT)
+		return rc;
+	pthread_mutex_lock(&r->mu);
+	r->down = r->slow = true;
+	pthread_mutex_unlock(&r->mu);
+	return coren_error_set(err, COREN_ERR_IO,
+			       "too slow (under %ld bytes/s for %ld s, or over "
+			       "%g s): not used again in this run",
+			       r->min_speed, LOW_SPEED_TIME, r->timeout);
+}
+
 enum coren_err coren_remote_get(struct coren_remote *r, const char *id,
 				size_t max, size_t limit,
 				struct coren_buf *out, struct coren_error *err)
@@ -401,6 +466,7 @@ enum coren_err coren_remote_get(struct coren_remote *r, const char *id,
 		return err->code;
 	rc = r->http ? http_get(r, url, max, limit, out, err)
 		     : dir_get(url, max, limit, out, err);
+	rc = too_slow(r, rc, err);
 	measured(r, rc != COREN_ERR_IO, out->len - before, memo_now() - t0);
 	free(url);
 	if (rc)
@@ -420,6 +486,7 @@ enum coren_err coren_remote_put(struct coren_remote *r, const char *id,
 		return err->code;
 	rc = r->http ? http_put(r, url, data, len, err)
 		     : dir_put(url, data, len, err);
+	rc = too_slow(r, rc, err);
 	measured(r, rc != COREN_ERR_IO, len, memo_now() - t0);
 	free(url);
 	return rc;

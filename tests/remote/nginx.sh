@@ -5,8 +5,9 @@
 #                               PUT allowed, at most RATE bytes/s per
 #                               response (nginx limit_rate; default no
 #                               limit); DIR/extra.conf, when present, is
-#                               included in the server block. Prints the
-#                               base URL.
+#                               included in the server block. With
+#                               DIR/tls.crt and DIR/tls.key it serves
+#                               HTTPS with them. Prints the base URL.
 #   nginx.sh stop DIR           stop the nginx started under DIR (by pid)
 #
 # Needs Debian's nginx. Config, temp files, logs and pid live in DIR.
@@ -24,6 +25,10 @@ fi
 
 rate=${3:-0}
 mkdir -p "$dir/store" "$dir/tmp"
+ssl="" scheme=http
+if [ -f "$dir/tls.crt" ] && [ -f "$dir/tls.key" ]; then
+	ssl="ssl" scheme=https
+fi
 touch "$dir/extra.conf"
 user=""
 [ "$(id -u)" -ne 0 ] || user="user root;"
@@ -44,7 +49,8 @@ http {
 	scgi_temp_path $dir/tmp/scgi;
 	client_max_body_size 0;
 	server {
-		listen 127.0.0.1:$port;
+		listen 127.0.0.1:$port $ssl;
+		$( [ -z "$ssl" ] || printf 'ssl_certificate %s; ssl_certificate_key %s;' "$dir/tls.crt" "$dir/tls.key")
 		root $dir/store;
 		limit_rate $rate;
 		include $dir/extra.conf;
@@ -57,7 +63,7 @@ http {
 }
 CONF
 	if nginx -c "$dir/nginx.conf" -e "$dir/error.log" 2>>"$dir/start.log"; then
-		echo "http://127.0.0.1:$port"
+		echo "$scheme://127.0.0.1:$port"
 		exit 0
 	fi
 	grep -q 'Address already in use' "$dir/error.log" "$dir/start.log" ||

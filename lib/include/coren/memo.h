@@ -315,6 +315,18 @@ enum coren_err coren_remote_open(const char *spec, const char *token,
 				 struct coren_error *err);
 void coren_remote_free(struct coren_remote *r);
 
+/* Limits of every transfer: timeout seconds in all (0: 60), and at least
+ * min_speed bytes/s (0: 1024) over each second. A transfer past either
+ * makes the tier slow: down for the rest of the run, at once. */
+void coren_remote_set_limits(struct coren_remote *r, double timeout,
+			     long min_speed);
+/* Trust the certificates in path (PEM) for https:// (curl's CAINFO). */
+enum coren_err coren_remote_set_ca_file(struct coren_remote *r,
+					const char *path,
+					struct coren_error *err);
+/* Whether a transfer was too slow (coren_remote_down() is then true). */
+bool coren_remote_slow(struct coren_remote *r);
+
 /* The first max bytes of chunk id (max 0: all of it, refused when larger
  * than limit bytes) appended to out. COREN_ERR_NOTFOUND when the remote
  * does not have it, COREN_ERR_CORRUPT when it is larger than limit or not
