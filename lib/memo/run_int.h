@@ -75,6 +75,7 @@ struct slot {
 struct memo_spill {
 	int fd;			   /* read-only: -1 when there is none */
 	int open_errno;		   /* read-only: why there is none */
+	size_t after;		   /* read-only: content bytes kept in memory */
 	atomic_uint_fast64_t end;  /* atomic: bytes reserved by writers */
 	atomic_bool warned;	   /* atomic: a failed spill was reported */
 };

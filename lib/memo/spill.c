@@ -15,7 +15,8 @@
  *   per-point arrays), and main frees its chunk key (run.c tidy()).
  * - Content (memo_slot_keep, here): the content of READY chunks stays in
  *   memory while all such content in the window is at most MEM_MAX bytes
- *   (the usual shapes, as fast as ever); past that, the worker that made
+ *   (the usual shapes, as fast as ever; $COREN_SPILL_AFTER bytes when
+ *   set: tests spill small grids with 0); past that, the worker that made
  *   it READY appends it to the spill file and frees it. The spill file
  *   is one unlinked temporary file in $TMPDIR (else /tmp), made at the
  *   start when results are written and a slab has more than one chunk:
@@ -31,13 +32,16 @@
  *   size guessed from the chunk's mean line length (at most READ_MAX
  *   unless one line is longer).
  *
- * What stays in memory is then: MEM_MAX of content, the unsettled points'
- * state (~100 bytes a point, a few hundred thousand points), the chunk a
+ * What stays in memory is then: MEM_MAX of content (8 MiB), the
+ * unsettled points' state (~100 bytes a point; 65536 points, or 4 times
+ * what the workers are fed, plus the last chunk admitted), the chunk a
  * worker is storing, and ~300 bytes per chunk of the slab (struct slot):
  * the last term grows with the number of chunks in a slab (100k chunks:
  * ~30 MiB), not with its points. FAILED chunks (--keep-going) keep their
  * lines in memory until emitted. A failed spill (ENOSPC, no temporary
- * directory) keeps the content in memory, with one warning. */
+ * directory) keeps the content in memory, with one warning. The grid's
+ * own values (the plan) are not the window's: a 1M-value axis costs
+ * ~50 MiB before any point runs. */
 #include "config.h"
 
 #include "run_int.h"
@@ -51,7 +55,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MEM_MAX ((size_t)16 << 20) /* bytes of READY content kept in memory */
+#define MEM_MAX ((size_t)8 << 20) /* bytes of READY content kept in memory */
 #define READ_MAX ((size_t)1 << 20) /* bytes read back at once, usually */
 
 static const char *spill_dir(void)
@@ -63,7 +67,8 @@ static const char *spill_dir(void)
 
 void memo_spill_open(struct memo_spill *sp)
 {
-	const char *dir = spill_dir();
+	const char *dir = spill_dir(), *after = getenv("COREN_SPILL_AFTER");
+	char *end;
 	size_t n = strlen(dir) + sizeof "/coren-spill-XXXXXX";
 	char *path = malloc(n);
 
@@ -79,6 +84,12 @@ void memo_spill_open(struct memo_spill *sp)
 	}
 	sp->open_errno = sp->fd < 0 ? (path ? errno : ENOMEM) : 0;
 	free(path);
+	sp->after = MEM_MAX;
+	if (after && *after) {
+		unsigned long long bytes = strtoull(after, &end, 10);
+
+		sp->after = *end ? MEM_MAX : (size_t)bytes;
+	}
 }
 
 void memo_spill_close(struct memo_spill *sp)
@@ -139,7 +150,7 @@ void memo_slot_keep(struct run *r, struct slot *s)
 		s->content = NULL;
 		return;
 	}
-	if (atomic_fetch_add(&r->mem, s->len) + s->len <= MEM_MAX ||
+	if (atomic_fetch_add(&r->mem, s->len) + s->len <= r->spill.after ||
 	    r->slab == 1) /* a slab of one chunk is written once complete */
 		return;
 	if (r->spill.fd < 0) {
