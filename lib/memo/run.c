@@ -260,7 +260,8 @@ size_t memo_batch(struct run *r)
 }
 
 /* Within the first slab: while the unsettled points (pending, loading)
- * are few enough, whatever the slab holds (spill.c). Beyond it: enough to
+ * are few enough, or the unsettled chunks fewer than the workers (a
+ * worker loads a whole chunk), whatever the slab holds (spill.c). Beyond it: enough to
  * keep the workers fed, but a bounded number of points and chunks. */
 static bool want_more(struct run *r, uint64_t next)
 {
@@ -269,8 +270,10 @@ static bool want_more(struct run *r, uint64_t next)
 
 	if (next >= r->st->chunks_total || memo_pool_aborted(&r->pool))
 		return false;
-	if (r->n < r->slab)
-		return r->created - atomic_load(&r->points_settled) < bound;
+	if (r->n < r->slab) /* and a chunk per worker, however large */
+		return r->created - atomic_load(&r->points_settled) < bound ||
+		       r->base + r->n - atomic_load(&r->chunks_done) <
+			       r->o->workers;
 	return r->n < r->slab + WINDOW_MAX &&
 	       memo_pool_queued(&r->pool) < target && r->held < bound;
 }
