@@ -197,9 +197,8 @@ static void load(struct run *r, struct slot *s)
 	struct coren_error e = {0};
 	size_t len = 0;
 	char *content = NULL;
-	enum coren_err rc = memo_load_checked(r, s->id, s->bins, NULL,
-					      s->npoints, &content, &len, NULL,
-					      &e);
+	enum coren_err rc = memo_load_checked(
+	    r, s->id, s->bins, NULL, s->npoints, &content, &len, NULL, &e);
 	char *why = rc ? strdup(e.msg) : NULL;
 
 	if (!rc) {

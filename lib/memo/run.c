@@ -261,8 +261,9 @@ size_t memo_batch(struct run *r)
 
 /* Within the first slab: while the unsettled points (pending, loading)
  * are few enough, or the unsettled chunks fewer than the workers (a
- * worker loads a whole chunk), whatever the slab holds (spill.c). Beyond it: enough to
- * keep the workers fed, but a bounded number of points and chunks. */
+ * worker loads a whole chunk), whatever the slab holds (spill.c). Beyond
+ * it: enough to keep the workers fed, but a bounded number of points and
+ * chunks. */
 static bool want_more(struct run *r, uint64_t next)
 {
 	size_t target = r->o->workers * memo_batch(r) * 2;
@@ -273,7 +274,7 @@ static bool want_more(struct run *r, uint64_t next)
 	if (r->n < r->slab) /* and a chunk per worker, however large */
 		return r->created - atomic_load(&r->points_settled) < bound ||
 		       r->base + r->n - atomic_load(&r->chunks_done) <
-			       r->o->workers;
+			   r->o->workers;
 	return r->n < r->slab + WINDOW_MAX &&
 	       memo_pool_queued(&r->pool) < target && r->held < bound;
 }

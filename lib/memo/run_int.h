@@ -73,11 +73,11 @@ struct slot {
 
 /* The spill file (spill.c): READY content that waits for its slab. */
 struct memo_spill {
-	int fd;			   /* read-only: -1 when there is none */
-	int open_errno;		   /* read-only: why there is none */
-	size_t after;		   /* read-only: content bytes kept in memory */
-	atomic_uint_fast64_t end;  /* atomic: bytes reserved by writers */
-	atomic_bool warned;	   /* atomic: a failed spill was reported */
+	int fd;			  /* read-only: -1 when there is none */
+	int open_errno;		  /* read-only: why there is none */
+	size_t after;		  /* read-only: content bytes kept in memory */
+	atomic_uint_fast64_t end; /* atomic: bytes reserved by writers */
+	atomic_bool warned;	  /* atomic: a failed spill was reported */
 };
 
 /* Points of slots, for one worker. Built by main, then the pool's. */
@@ -179,12 +179,12 @@ struct run {
 	/* Bounded memory in results mode (spill.c says the design): */
 	atomic_uint_fast64_t points_settled; /* atomic: points of the slots
 					      * made READY, FAILED, SKIPPED */
-	atomic_size_t mem;	  /* atomic: content bytes of READY slots kept
-				   * in memory (workers add, main subtracts) */
-	struct memo_spill spill;  /* its own fields say */
-	struct coren_buf rd;	  /* main: spilled lines read back */
-	uint64_t tidy;		  /* main: chunks before it settled and tidied
-				   * (their keys freed) */
+	atomic_size_t mem;	 /* atomic: content bytes of READY slots kept
+				  * in memory (workers add, main subtracts) */
+	struct memo_spill spill; /* its own fields say */
+	struct coren_buf rd;	 /* main: spilled lines read back */
+	uint64_t tidy;		 /* main: chunks before it settled and tidied
+				  * (their keys freed) */
 };
 
 /* Slot s has its outcome (READY, FAILED or SKIPPED): one more chunk done,

@@ -55,7 +55,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MEM_MAX ((size_t)8 << 20) /* bytes of READY content kept in memory */
+#define MEM_MAX	 ((size_t)8 << 20) /* bytes of READY content kept in memory */
 #define READ_MAX ((size_t)1 << 20) /* bytes read back at once, usually */
 
 static const char *spill_dir(void)
@@ -176,8 +176,7 @@ void memo_slot_unkeep(struct run *r, struct slot *s)
 }
 
 /* Up to n whole lines from p (len bytes): their bytes, *got lines. */
-static size_t whole_lines(const char *p, size_t len, uint64_t n,
-			  uint64_t *got)
+static size_t whole_lines(const char *p, size_t len, uint64_t n, uint64_t *got)
 {
 	const char *q = p, *end = p + len, *nl;
 
@@ -195,14 +194,16 @@ static enum coren_err read_back(struct run *r, struct slot *s, uint64_t n,
 				uint64_t *got, size_t *len)
 {
 	size_t left = s->len - s->pos, mean = s->len / s->npoints + 1;
-	size_t want = n < READ_MAX / mean ? n * mean + n * mean / 8 + 256
-					  : READ_MAX;
+	size_t want =
+	    n < READ_MAX / mean ? n * mean + n * mean / 8 + 256 : READ_MAX;
 
-	for (want = want < left ? want : left;; want = 2 * want < left ? 2 * want : left) {
+	for (want = want < left ? want : left;;
+	     want = 2 * want < left ? 2 * want : left) {
 		r->rd.len = 0;
 		if (coren_buf_reserve(&r->rd, want))
 			return COREN_ERR_NOMEM;
-		if (!read_at(r->spill.fd, r->rd.data, want, s->spill_at + s->pos))
+		if (!read_at(r->spill.fd, r->rd.data, want,
+			     s->spill_at + s->pos))
 			return COREN_ERR_IO;
 		*len = whole_lines(r->rd.data, want, n, got);
 		if (*got)
