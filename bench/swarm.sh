@@ -8,7 +8,8 @@
 #     ratio and chunks executed (claims: each chunk once);
 #   --coproc with a trivial Python co-process, points/s;
 #   montecarlo_pi on 1 and 2 workers: the speed-up;
-#   --stream on 1M and 10M points: peak RSS.
+#   --stream on 1M and 10M points: peak RSS;
+#   results mode on 10M points whose first axis is one bin: peak RSS.
 # Writes bench records to bench/results/swarm.jsonl.
 set -eu
 out=${top_builddir:-.}/bench/results
@@ -107,5 +108,17 @@ if [ -x /usr/bin/time ]; then
 	r10=$(rss --split x=0..9 --split y=0..999999 --memo-chunk x=1 --memo-chunk y=10000 --exec-chunk 1000 --workers 2 --exec $P/noop.so --cache $work/c7 --stream)
 	printf -- '--stream peak RSS: 1M points %d KiB, 10M points %d KiB\n' "$r1" "$r10"
 	record "$(printf '{"type":"bench","name":"swarm.stream.rss","rss_kib_1m":%d,"rss_kib_10m":%d}' "$r1" "$r10")"
+	# results mode (records on stdout, in grid order), 10M points: the
+	# first axis in one bin (one slab of 100 chunks of 100k points, cold
+	# and cached), and one slab of 10,000 chunks of 1,000 points; --plan
+	# alone is the grid's own cost (its 1M values), not the window's
+	g10="--split x=0..9 --split y=0..999999 --workers 2 --exec $P/noop.so"
+	rp=$(rss $g10 --memo-chunk x=10 --memo-chunk y=10000 --cache $work/c8 --plan)
+	ra=$(rss $g10 --memo-chunk x=10 --memo-chunk y=10000 --cache $work/c8)
+	rw=$(rss $g10 --memo-chunk x=10 --memo-chunk y=10000 --cache $work/c8)
+	rc=$(rss $g10 --memo-chunk x=10 --memo-chunk y=100 --cache $work/c9)
+	printf 'results mode peak RSS, 10M points: one slab of 100 chunks cold %d KiB, cached %d KiB; one slab of 10k chunks cold %d KiB (--plan alone %d KiB)\n' \
+		"$ra" "$rw" "$rc" "$rp"
+	record "$(printf '{"type":"bench","name":"swarm.results.rss","n":10000000,"rss_kib_slab_cold":%d,"rss_kib_slab_cached":%d,"rss_kib_10k_chunks_cold":%d,"rss_kib_plan":%d}' "$ra" "$rw" "$rc" "$rp")"
 fi
 echo "records: $rec"

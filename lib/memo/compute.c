@@ -42,7 +42,8 @@ static void header_of(struct run *r, struct slot *s, json_t *params,
 	h->signer = r->o->signer;
 }
 
-/* Joins the lines of s into its content, with their offsets. */
+/* Joins the lines of s into its content; the per-point arrays go (the
+ * slot's points all succeeded: no line or error is read again). */
 static bool join_lines(struct slot *s)
 {
 	size_t total = 0;
@@ -50,20 +51,21 @@ static bool join_lines(struct slot *s)
 	for (uint64_t i = 0; i < s->npoints; i++)
 		total += s->lens[i];
 	s->content = malloc(total + 1);
-	s->line_off = malloc((s->npoints + 1) * sizeof *s->line_off);
-	if (!s->content || !s->line_off)
+	if (!s->content)
 		return false;
 	total = 0;
 	for (uint64_t i = 0; i < s->npoints; i++) {
-		s->line_off[i] = total;
 		memcpy(s->content + total, s->lines[i], s->lens[i]);
 		total += s->lens[i];
 		free(s->lines[i]);
-		s->lines[i] = NULL;
 	}
-	s->line_off[s->npoints] = total;
 	s->content[total] = '\0';
 	s->len = total;
+	free(s->lines);
+	free(s->lens);
+	free(s->errs);
+	s->lines = s->errs = NULL;
+	s->lens = NULL;
 	return true;
 }
 
@@ -105,13 +107,14 @@ void memo_slot_finish(struct run *r, struct slot *s, json_t *params,
 		memo_publish(r, s, &image);
 	coren_buf_release(&image);
 	memo_claim_release(r, s); /* stored (or failed): others may go on */
+	memo_slot_keep(r, s);
 	memo_pool_lock(&r->pool);
 	if (rc)
 		store_failed(r, rc, &err);
 	else
 		r->stored++;
 	s->state = SLOT_READY;
-	atomic_fetch_add(&r->chunks_done, 1);
+	memo_settled(r, s);
 	memo_pool_wake(&r->pool);
 	memo_pool_unlock(&r->pool);
 }
@@ -167,7 +170,7 @@ static void point_done(struct run *r, struct scratch *sc, struct slot *s)
 	}
 	memo_pool_lock(&r->pool);
 	s->state = SLOT_FAILED;
-	atomic_fetch_add(&r->chunks_done, 1);
+	memo_settled(r, s);
 	memo_pool_wake(&r->pool);
 	memo_pool_unlock(&r->pool);
 }
@@ -196,26 +199,24 @@ static bool batch_setup(struct run *r, struct exec_batch *b, struct job *j,
 static void load(struct run *r, struct slot *s)
 {
 	struct coren_error e = {0};
-	size_t *off = malloc((s->npoints + 1) * sizeof *off), len = 0;
+	size_t len = 0;
 	char *content = NULL;
-	enum coren_err rc = off ? memo_load_checked(r, s->id, s->bins, NULL,
-						    s->npoints, &content, &len,
-						    off, &e)
-				: coren_error_set(&e, COREN_ERR_NOMEM,
-						  "out of memory");
+	enum coren_err rc = memo_load_checked(
+	    r, s->id, s->bins, NULL, s->npoints, &content, &len, NULL, &e);
 	char *why = rc ? strdup(e.msg) : NULL;
 
-	memo_pool_lock(&r->pool);
 	if (!rc) {
 		s->content = content;
 		s->len = len;
-		s->line_off = off;
+		memo_slot_keep(r, s);
+	}
+	memo_pool_lock(&r->pool);
+	if (!rc) {
 		s->cached = true;
 		s->state = SLOT_READY;
 		atomic_fetch_add(&r->points_loaded, s->npoints);
-		atomic_fetch_add(&r->chunks_done, 1);
+		memo_settled(r, s);
 	} else {
-		free(off);
 		s->load_rc = rc;
 		s->load_why = why;
 		s->state = SLOT_UNLOADED;

@@ -196,8 +196,8 @@ static enum coren_err decide(struct run *r, struct slot *s,
 }
 
 /* Decodes the image b of s, checks that a trusted key signed it (else
- * *distrust) and every line and value: content and line_off of s on
- * success, nothing on failure. */
+ * *distrust) and every line and value: the content of s on success,
+ * nothing on failure. */
 static enum coren_err take_image(struct run *r, struct slot *s,
 				 const struct coren_buf *b, bool *distrust,
 				 struct coren_error *e)
@@ -218,16 +218,11 @@ static enum coren_err take_image(struct run *r, struct slot *s,
 		*distrust = rc != COREN_ERR_NOMEM;
 		return rc;
 	}
-	s->line_off = malloc((s->npoints + 1) * sizeof *s->line_off);
-	rc = s->line_off ? memo_check_lines(&r->check, s->bins, NULL,
-					    s->content, s->len, s->npoints,
-					    s->line_off, true, e)
-			 : coren_error_set(e, COREN_ERR_NOMEM, "out of memory");
+	rc = memo_check_lines(&r->check, s->bins, NULL, s->content, s->len,
+			      s->npoints, NULL, true, e);
 	if (rc) {
 		free(s->content);
-		free(s->line_off);
 		s->content = NULL;
-		s->line_off = NULL;
 	}
 	return rc;
 }
@@ -272,10 +267,11 @@ bool memo_fetch(struct run *r, struct slot *s)
 			     "computing what the tier does not give");
 	if (rc)
 		return false;
+	memo_slot_keep(r, s);
 	s->state = SLOT_READY;
 	r->st->chunks_fetched++;
 	r->main_done += s->npoints;
-	atomic_fetch_add(&r->chunks_done, 1);
+	memo_settled(r, s);
 	r->st->seconds_saved += saved;
 	return true;
 }

@@ -167,6 +167,13 @@ enum coren_err memo_order_init(struct memo_order *o,
 			       const struct coren_memo_plan *p, size_t slab);
 /* The next point: true with *chunk and *local set, false at the end. */
 bool memo_order_next(struct memo_order *o, size_t *chunk, uint64_t *local);
+/* The next run: *count points (the rest of a bin of the last axis) that
+ * are the consecutive local indices *local, *local + 1, ... of one chunk,
+ * as memo_order_next() would give them one by one. Within a slab each
+ * chunk's points come in increasing local index, one after the other:
+ * a chunk's lines are read front to back (spill.c relies on it). */
+bool memo_order_run(struct memo_order *o, size_t *chunk, uint64_t *local,
+		    uint64_t *count);
 void memo_order_release(struct memo_order *o);
 
 /* The one writer of result and error records (lines.c), as swarm-run

@@ -40,7 +40,6 @@ static void slot_free(struct slot *s)
 	free(s->lens);
 	free(s->errs);
 	free(s->content);
-	free(s->line_off);
 	free(s->load_why);
 	free(s->bins);
 	json_decref(s->key);
@@ -94,21 +93,13 @@ static enum coren_err emit_error(struct run *r, const struct slot *s,
 	return rc;
 }
 
-/* Point local of slot s: its line, or its error record (points_failed),
- * or nothing when it has no outcome (points_unrun). A READY slot's
- * content holds npoints checked lines at line_off; nothing is read past
- * them. A SKIPPED slot (another shard's) has no records. */
+/* Point local of slot s, not READY: its line, or its error record
+ * (points_failed), or nothing when it has no outcome (points_unrun). A
+ * SKIPPED slot (another shard's) has no records. */
 static enum coren_err emit_point(struct run *r, struct slot *s, uint64_t local)
 {
 	if (local >= s->npoints)
 		return COREN_ERR_CORRUPT;
-	if (s->state == SLOT_READY) {
-		if (!s->line_off || s->line_off[local + 1] > s->len ||
-		    s->line_off[local] > s->line_off[local + 1])
-			return COREN_ERR_CORRUPT;
-		return write_all(r, s->content + s->line_off[local],
-				 s->line_off[local + 1] - s->line_off[local]);
-	}
 	if (s->state == SLOT_SKIPPED)
 		return COREN_OK;
 	if (s->lines && s->lines[local])
@@ -119,6 +110,29 @@ static enum coren_err emit_point(struct run *r, struct slot *s, uint64_t local)
 	}
 	r->st->points_unrun++;
 	return COREN_OK;
+}
+
+/* Points [local, local + n) of slot s. A READY slot's lines are read
+ * through its cursor (spill.c: in memory or spilled, front to back). */
+static enum coren_err emit_run(struct run *r, struct slot *s, uint64_t local,
+			       uint64_t n)
+{
+	enum coren_err rc = COREN_OK;
+
+	while (s->state == SLOT_READY && !rc && n) {
+		const char *d;
+		size_t len;
+		uint64_t got;
+
+		if (!(rc = memo_slot_lines(r, s, local, n, &d, &len, &got))) {
+			rc = write_all(r, d, len);
+			local += got;
+			n -= got;
+		}
+	}
+	for (uint64_t i = 0; s->state != SLOT_READY && !rc && i < n; i++)
+		rc = emit_point(r, s, local + i);
+	return rc;
 }
 
 /* What emit_point() counts, for a whole slot, writing nothing. */
@@ -143,7 +157,7 @@ static enum coren_err emit_slab(struct run *r, size_t avail)
 	struct slot *first = r->win[0];
 	struct memo_order o;
 	size_t c;
-	uint64_t local;
+	uint64_t local, n;
 	enum coren_err rc = COREN_OK;
 
 	for (size_t i = 0; i < avail; i++)
@@ -155,13 +169,14 @@ static enum coren_err emit_slab(struct run *r, size_t avail)
 	}
 	if (r->o->progress_clear)
 		r->o->progress_clear(r->o->progress_data);
-	if (r->slab == 1 && first->state == SLOT_READY)
+	if (r->slab == 1 && first->state == SLOT_READY && first->content &&
+	    !first->next)
 		return write_all(r, first->content, first->len);
 	if (memo_order_init(&o, r->p, (size_t)(first->index / r->slab)))
 		return COREN_ERR_NOMEM;
-	while (!rc && memo_order_next(&o, &c, &local))
+	while (!rc && memo_order_run(&o, &c, &local, &n))
 		if (c < avail)
-			rc = emit_point(r, r->win[c], local);
+			rc = emit_run(r, r->win[c], local, n);
 		else if (c >= r->slab)
 			rc = COREN_ERR_CORRUPT;
 	memo_order_release(&o);
@@ -193,12 +208,35 @@ static void window_drop(struct run *r, size_t k)
 		r->held -= r->win[i]->npoints;
 		r->waiting -= r->win[i]->waiting;
 		memo_claim_release(r, r->win[i]); /* unfinished: free it */
+		memo_slot_unkeep(r, r->win[i]);
 		slot_free(r->win[i]);
 	}
 	if (k < r->n)
 		memmove(r->win, r->win + k, (r->n - k) * sizeof *r->win);
 	r->n -= k;
 	r->base += k;
+	if (r->tidy < r->base)
+		r->tidy = r->base;
+}
+
+/* Frees the chunk keys of settled slots, in plan order from r->tidy (a
+ * settled slot's key is read by no worker again): a slab of many chunks
+ * then holds no key but those of its unsettled chunks. */
+static void tidy(struct run *r)
+{
+	while (r->tidy < r->base + r->n) {
+		struct slot *s = r->win[r->tidy - r->base];
+		bool settled;
+
+		memo_pool_lock(&r->pool);
+		settled = s->state >= SLOT_READY;
+		memo_pool_unlock(&r->pool);
+		if (!settled)
+			return;
+		json_decref(s->key);
+		s->key = NULL;
+		r->tidy++;
+	}
 }
 
 #define AUTO_JOB_SECONDS 0.02 /* a job's time: its overhead is then noise */
@@ -224,19 +262,25 @@ size_t memo_batch(struct run *r)
 	return n < spread ? n : (size_t)spread;
 }
 
+/* Within the first slab: while the unsettled points (pending, loading)
+ * are few enough, or the unsettled chunks fewer than the workers (a
+ * worker loads a whole chunk), whatever the slab holds (spill.c). Beyond
+ * it: enough to keep the workers fed, but a bounded number of points and
+ * chunks. */
 static bool want_more(struct run *r, uint64_t next)
 {
 	size_t target = r->o->workers * memo_batch(r) * 2;
+	uint64_t bound = target > HELD_MIN ? 4 * target : HELD_MIN;
 
 	if (next >= r->st->chunks_total || memo_pool_aborted(&r->pool))
 		return false;
-	if (r->n < r->slab)
-		return true;
-	/* keep the workers fed, but hold a bounded number of points */
+	if (r->n < r->slab) /* and a chunk per worker, however large */
+		return r->created - atomic_load(&r->points_settled) < bound ||
+		       r->base + r->n - atomic_load(&r->chunks_done) <
+			   r->o->workers;
 	return r->n < r->slab + WINDOW_MAX &&
 	       atomic_load(&r->claims_held) < r->claims_max &&
-	       memo_pool_queued(&r->pool) < target &&
-	       r->held < (target > HELD_MIN ? 4 * target : HELD_MIN);
+	       memo_pool_queued(&r->pool) < target && r->held < bound;
 }
 
 /* The workers' counters into *st (for progress, and at the end). */
@@ -405,6 +449,7 @@ static enum coren_err main_loop(struct run *r, struct coren_error *err)
 		if (stopped(r))
 			memo_pool_abort(&r->pool);
 		w = wait_slab(r);
+		tidy(r);
 		if (w == SLAB_NEVER)
 			break;
 		if (w == SLAB_NOT_YET) {
@@ -462,6 +507,8 @@ static enum coren_err run_init(struct run *r, const struct coren_memo_plan *p,
 {
 	char host[64] = "";
 
+	r->spill.fd = -1;
+	coren_buf_init(&r->rd, 0);
 	r->p = p;
 	r->e = coren_memo_plan_exp(p);
 	r->x = x;
@@ -471,6 +518,8 @@ static enum coren_err run_init(struct run *r, const struct coren_memo_plan *p,
 	r->slab = memo_slab_chunks(p);
 	r->claims_max = memo_claims_max();
 	memo_points_init(&r->main_pts, p, true); /* allocates nothing */
+	if (o->out && r->slab > 1) /* a slab's results may have to wait */
+		memo_spill_open(&r->spill);
 	st->chunks_total = coren_memo_plan_chunks(p);
 	st->points_total = coren_memo_plan_points(p);
 	gethostname(host, sizeof host - 1);
@@ -526,6 +575,8 @@ static void run_release(struct run *r)
 	}
 	window_drop(r, r->n);
 	free(r->win);
+	memo_spill_close(&r->spill);
+	coren_buf_release(&r->rd);
 	free(r->wstate);
 	free(r->scratch);
 	memo_line_check_release(&r->check);

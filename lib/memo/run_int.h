@@ -7,7 +7,13 @@
  * resolves them and emits them. Workers touch only what a job hands them
  * and what pool.mu guards. Beside every field: "mu" (struct memo_pool's
  * lock), "main" (the main thread alone), "atomic", or "read-only" (set
- * before the workers start, never written while they run). */
+ * before the workers start, never written while they run).
+ *
+ * Memory (spill.c states the design): within a slab, main admits chunks
+ * while their unsettled points stay bounded; a settled slot keeps no
+ * per-point state; READY content beyond a bound goes, by the worker that
+ * made it, to an unlinked spill file, and main reads each chunk back
+ * front to back through a cursor (next, pos) when its slab is emitted. */
 #ifndef COREN_RUN_INT_H
 #define COREN_RUN_INT_H
 
@@ -49,17 +55,23 @@ struct slot {
 	bool cached;	       /* READY from the cache: by the loading job */
 	enum coren_err load_rc; /* UNLOADED: why, by the loading job */
 	char *load_why;	       /* UNLOADED */
-	char *content;	       /* READY: npoints checked lines */
-	size_t len;	       /* READY */
-	size_t *line_off;      /* READY: npoints + 1 offsets into content */
-	char **lines;	       /* PENDING/FAILED: per point, by its job */
+	char *content;	       /* READY: npoints checked lines, or NULL:
+				* spilled, or not kept (spill.c) */
+	size_t len;	       /* READY: the content's bytes */
+	bool spilled;	       /* READY: content at spill_at in the spill */
+	uint64_t spill_at;     /* file, by the worker that made it READY */
+	uint64_t next;	       /* main: READY: the next point to emit, */
+	size_t pos;	       /* main: and its first byte in the content */
+	char **lines;	       /* PENDING/FAILED: per point, by its job
+				* (freed once READY, by whoever made it so) */
 	size_t *lens;	       /* per point, by its job */
 	char **errs;	       /* per point, by its job: why it failed */
 	atomic_uint_fast64_t remaining, failed; /* atomic: the slot's jobs */
 	atomic_uint_fast64_t unrun; /* atomic: points that failed after a stop
 				     * (no outcome: counted as not run) */
-	json_t *key; /* PENDING: the chunk key; made and freed by main, only
-		      * read (never its values' counts) by the storing worker */
+	json_t *key; /* PENDING: the chunk key; made and freed by main (once
+		      * it sees the slot settled), only read (never its
+		      * values' counts) by the storing worker */
 	int costed; /* main until queued, then the worker that stores it */
 	struct coren_cost cost; /* as costed */
 	bool waiting; /* main: WAITING (read without mu, unlike state) */
@@ -67,6 +79,15 @@ struct slot {
 	 * slot is queued; released by the worker storing it, or by main
 	 * when the slot is freed unfinished. */
 	struct coren_lock claim;
+};
+
+/* The spill file (spill.c): READY content that waits for its slab. */
+struct memo_spill {
+	int fd;			  /* read-only: -1 when there is none */
+	int open_errno;		  /* read-only: why there is none */
+	size_t after;		  /* read-only: content bytes kept in memory */
+	atomic_uint_fast64_t end; /* atomic: bytes reserved by writers */
+	atomic_bool warned;	  /* atomic: a failed spill was reported */
 };
 
 /* Points of slots, for one worker. Built by main, then the pool's. */
@@ -175,7 +196,24 @@ struct run {
 	size_t claims_max;	     /* read-only: memo_claims_max() */
 	bool claims_off;	     /* main: this cache takes no claims */
 	atomic_size_t claims_held;   /* atomic: main adds, any thread ends */
+	/* Bounded memory in results mode (spill.c says the design): */
+	atomic_uint_fast64_t points_settled; /* atomic: points of the slots
+					      * made READY, FAILED, SKIPPED */
+	atomic_size_t mem;	 /* atomic: content bytes of READY slots kept
+				  * in memory (workers add, main subtracts) */
+	struct memo_spill spill; /* its own fields say */
+	struct coren_buf rd;	 /* main: spilled lines read back */
+	uint64_t tidy;		 /* main: chunks before it settled and tidied
+				  * (their keys freed) */
 };
+
+/* Slot s has its outcome (READY, FAILED or SKIPPED): one more chunk done,
+ * and its points no longer unsettled. Any thread, once, with s's state. */
+static inline void memo_settled(struct run *r, const struct slot *s)
+{
+	atomic_fetch_add(&r->chunks_done, 1);
+	atomic_fetch_add(&r->points_settled, s->npoints);
+}
 
 /* compute.c: a worker's job, and storing a finished chunk. */
 void memo_run_job(void *ctx, size_t k, struct job *j);
@@ -221,6 +259,23 @@ enum claim {
 size_t memo_claims_max(void);
 enum claim memo_claim_take(struct run *r, struct slot *s);
 void memo_claim_release(struct run *r, struct slot *s);
+
+/* spill.c: the spill file (made at the start; -1 and open_errno when
+ * not), and bounded memory for READY content. */
+void memo_spill_open(struct memo_spill *sp);
+void memo_spill_close(struct memo_spill *sp);
+/* READY content of s, just made (any thread, before s is published as
+ * READY): kept in memory within the run's bound, else spilled and freed;
+ * freed at once when no results are written. */
+void memo_slot_keep(struct run *r, struct slot *s);
+/* Before s is freed (main): its kept content leaves the count. */
+void memo_slot_unkeep(struct run *r, struct slot *s);
+/* The next lines of READY s (main): local must be its next point; at
+ * least one and at most n whole lines, *len bytes at *data (valid until
+ * the next call), *got of them; the cursor moves past them. */
+enum coren_err memo_slot_lines(struct run *r, struct slot *s, uint64_t local,
+			       uint64_t n, const char **data, size_t *len,
+			       uint64_t *got);
 
 /* fetch.c: the remote tier. */
 bool memo_fetch(struct run *r, struct slot *s);

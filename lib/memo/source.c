@@ -76,7 +76,7 @@ static enum found shard_skip(struct run *r, struct slot *s,
 	s->state = SLOT_SKIPPED;
 	r->st->chunks_skipped++;
 	r->main_done += s->npoints;
-	atomic_fetch_add(&r->chunks_done, 1);
+	memo_settled(r, s);
 	return FOUND_DONE;
 }
 

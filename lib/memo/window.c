@@ -61,13 +61,12 @@ static bool advance(struct memo_order *o)
 	return false;
 }
 
-bool memo_order_next(struct memo_order *o, size_t *chunk, uint64_t *local)
+/* The chunk within the slab and the local index of point v. */
+static void locate(const struct memo_order *o, size_t *chunk, uint64_t *local)
 {
 	size_t c = 0, cmul = 1;
 	uint64_t l = 0, lmul = 1;
 
-	if (!o->more)
-		return false;
 	/* the chunk within the slab is the bins of axes 1.. in plan order;
 	 * the local index is row-major over the chunk's lengths */
 	for (size_t a = o->naxes; a-- > 1;) {
@@ -83,6 +82,37 @@ bool memo_order_next(struct memo_order *o, size_t *chunk, uint64_t *local)
 		l += (o->v[0] - o->lo[0]) * lmul;
 	*chunk = c;
 	*local = l;
+}
+
+bool memo_order_next(struct memo_order *o, size_t *chunk, uint64_t *local)
+{
+	if (!o->more)
+		return false;
+	locate(o, chunk, local);
+	o->more = advance(o);
+	return true;
+}
+
+/* Along the last axis, the points up to the end of its bin (or of the
+ * axis) are consecutive local indices of one chunk: one run. */
+bool memo_order_run(struct memo_order *o, size_t *chunk, uint64_t *local,
+		    uint64_t *count)
+{
+	size_t a = o->naxes - 1, end;
+
+	if (!o->more)
+		return false;
+	locate(o, chunk, local);
+	if (!o->naxes) {
+		*count = 1;
+		o->more = false;
+		return true;
+	}
+	end = (o->v[a] / o->bin[a] + 1) * o->bin[a];
+	if (end > o->hi[a])
+		end = o->hi[a];
+	*count = end - o->v[a];
+	o->v[a] = end - 1; /* the run's last point: advance() moves past it */
 	o->more = advance(o);
 	return true;
 }

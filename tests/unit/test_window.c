@@ -102,6 +102,47 @@ static bool same_order(size_t naxes, const size_t *len, const size_t *bin)
 	return same;
 }
 
+/* Whether, over every slab, the runs are the points one by one, and each
+ * chunk's points come in increasing local index with none skipped (what
+ * spill.c's read cursors rely on). */
+static bool same_runs(size_t naxes, const size_t *len, const size_t *bin)
+{
+	struct coren_memo_exp e;
+	struct coren_memo_plan *p = plan_of(&e, naxes, len, bin);
+	size_t slab = memo_slab_chunks(p), c, rc;
+	uint64_t nslabs = coren_memo_plan_chunks(p) / slab, local, rl, n;
+	uint64_t *next = calloc(slab, sizeof *next);
+	bool same = next != NULL;
+
+	for (uint64_t s = 0; same && s < nslabs; s++) {
+		struct memo_order one = {0}, runs = {0};
+
+		same = !memo_order_init(&one, p, s) &&
+		       !memo_order_init(&runs, p, s);
+		memset(next, 0, slab * sizeof *next);
+		while (same && memo_order_run(&runs, &rc, &rl, &n)) {
+			same = n > 0 && rc < slab && rl == next[rc];
+			next[rc] += n;
+			for (uint64_t i = 0; same && i < n; i++)
+				same = memo_order_next(&one, &c, &local) &&
+				       c == rc && local == rl + i;
+		}
+		same = same && !memo_order_next(&one, &c, &local);
+		for (size_t k = 0; same && k < slab; k++) {
+			size_t bins[AXES_MAX + 1];
+
+			coren_memo_plan_chunk_bins(p, s * slab + k, bins);
+			same = next[k] == coren_memo_plan_chunk_points(p, bins);
+		}
+		memo_order_release(&one);
+		memo_order_release(&runs);
+	}
+	free(next);
+	coren_memo_plan_free(p);
+	coren_memo_exp_release(&e);
+	return same;
+}
+
 /* memo_result_line() writes what memo_check_lines() accepts, for every
  * point of a chunk; a line naming another point, one line too many or too
  * few, or a line cut short, is refused. */
@@ -175,6 +216,9 @@ int main(void)
 	for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
 		ok(same_order(shapes[i].naxes, shapes[i].len, shapes[i].bin),
 		   "grid order: %s", shapes[i].what);
+	for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+		ok(same_runs(shapes[i].naxes, shapes[i].len, shapes[i].bin),
+		   "runs, each chunk read front to back: %s", shapes[i].what);
 	lines();
 	return done_testing();
 }

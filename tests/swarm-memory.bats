@@ -1,0 +1,108 @@
+#!/usr/bin/env bats
+# swarm-run: bounded memory in results mode. A slab (the chunks sharing a
+# bin of the first axis) can be the whole grid: its results wait in an
+# unlinked spill file ($TMPDIR), never all in memory, and come out in grid
+# order as if they had been held. COREN_SPILL_AFTER=0 spills every chunk
+# of a slab of more than one, so small grids test the spill path.
+
+load test_helper
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	P="$COREN_EXEC_PLUGINS"
+}
+
+results() { grep -v '"type":"diag"' "$1"; }
+
+# Exact accounting in output file $1: results + errors + points_unrun =
+# points_total, and errors = points_failed.
+exact() {
+	local res err
+	res=$(grep -c '"type":"result"' "$1" || true)
+	err=$(grep -c '"type":"error"' "$1" || true)
+	assert_equal "$(jq -r 'select(.type=="diag") | "\(.points_total) \(.points_failed)"' "$1")" \
+		"$((res + err + $(jq -r 'select(.type=="diag") | .points_unrun' "$1"))) $err"
+}
+
+# Peak RSS (KiB) of swarm-run "$@", its records in file out.
+peak_kib() {
+	/usr/bin/time -o rss -f %M swarm-run "$@" > out
+	tail -n 1 rss
+}
+
+@test "2M points in one slab: cold and warm under 64 MiB, the output of a slab of one chunk" {
+	[ -x /usr/bin/time ] || skip "/usr/bin/time is not installed"
+	grid=(--split x=0..199 --split y=0..9999 --exec "$P/noop.so" --workers 2)
+	# the first axis in one bin: one slab of 100 chunks, 2M points,
+	# ~110 MB of records (it took 220 MB cold, 140 MB warm)
+	cold=$(peak_kib "${grid[@]}" --memo-chunk x=200 --memo-chunk y=100 --cache c1)
+	assert_equal "$(jq -c 'select(.type=="diag") | [.chunks_executed, .points_executed]' out)" '[100,2000000]'
+	results out | sha256sum > cold.sum
+	warm=$(peak_kib "${grid[@]}" --memo-chunk x=200 --memo-chunk y=100 --cache c1)
+	assert_equal "$(jq -c 'select(.type=="diag") | .chunks_cached' out)" 100
+	results out | sha256sum > warm.sum
+	echo "peak RSS: cold $cold KiB, warm $warm KiB"
+	[ "$cold" -lt 65536 ]
+	[ "$warm" -lt 65536 ]
+	# a slab of one chunk (a row each) holds nothing back
+	run -0 swarm-run "${grid[@]}" --memo-chunk x=1 --memo-chunk y=10000 --cache c2
+	echo "$output" > rows
+	assert_equal "$(cat cold.sum)" "$(results rows | sha256sum)"
+	assert_equal "$(cat warm.sum)" "$(results rows | sha256sum)"
+}
+
+@test "spilled chunks come out in grid order, cold, warm and mixed, across chunk shapes" {
+	grid=(--split x=1..7 --split y=1..11 --split z=1..3 --exec "$P/noop.so" --workers 2 --exec-chunk 3)
+	run -0 swarm-run "${grid[@]}" --memo-chunk x=1 --memo-chunk y=11 --memo-chunk z=3 --cache rows
+	results <(echo "$output") > want
+	export COREN_SPILL_AFTER=0
+	for shape in "x=7 y=2 z=2" "x=3 y=4 z=1" "x=7 y=1 z=1"; do
+		set -- $shape
+		chunk=(--memo-chunk "$1" --memo-chunk "$2" --memo-chunk "$3")
+		run -0 swarm-run "${grid[@]}" "${chunk[@]}" --cache "c-$1-$2"
+		assert_equal "$(results <(echo "$output"))" "$(cat want)"
+		# some chunks gone: cached and computed ones interleave
+		find "c-$1-$2" -name '*.zst' | sort | sed -n '1~3p' | xargs rm -f
+		run -0 swarm-run "${grid[@]}" "${chunk[@]}" --cache "c-$1-$2"
+		assert_equal "$(results <(echo "$output"))" "$(cat want)"
+		run -0 swarm-run "${grid[@]}" "${chunk[@]}" --cache "c-$1-$2"
+		assert_equal "$(results <(echo "$output"))" "$(cat want)"
+	done
+}
+
+@test "spilled, --keep-going with failures: the records of a run that spills nothing" {
+	grid=(--split x=1..6 --split y=1..5 --memo-chunk x=6 --memo-chunk y=2 --param fail=3 --exec "$P/fail.so" --keep-going --workers 2 --exec-chunk 2)
+	run -4 --separate-stderr swarm-run "${grid[@]}" --cache c1
+	echo "$output" > held
+	COREN_SPILL_AFTER=0 run -4 --separate-stderr swarm-run "${grid[@]}" --cache c2
+	echo "$output" > spilled
+	assert_equal "$(results spilled)" "$(results held)"
+	assert_equal "$(grep -c '"type":"error"' spilled)" 5
+	exact spilled
+}
+
+@test "spilled, SIGINT mid-run: exit 130, every point a result, an error or not run, in grid order" {
+	COREN_SPILL_AFTER=0 swarm-run --split x=1..4 --split y=1..10 --memo-chunk x=4 --memo-chunk y=2 --exec-chunk 1 --workers 2 --cache cache --cmd sh -c 'sleep 0.05; echo $SWARM_V_y' > out 2> err &
+	pid=$!
+	sleep 0.6
+	kill -INT $pid
+	status=0
+	wait $pid || status=$?
+	assert_equal "$status" 130
+	assert_equal "$(jq -c 'select(.type=="diag") | .interrupted' out)" true
+	exact out
+	[ "$(jq -r 'select(.type=="diag") | .points_unrun' out)" -gt 0 ]
+	[ "$(grep -c '"type":"result"' out)" -gt 0 ]
+	assert_equal "$(results out | jq -r '"\(.point.x) \(.point.y)"')" "$(results out | jq -r '"\(.point.x) \(.point.y)"' | sort -n -k1,1 -k2,2)"
+	# every result printed is its point's
+	assert_equal "$(results out | jq -r 'select(.value != .point.y)')" ""
+}
+
+@test "no spill file can be made: a warning, and the results all the same" {
+	grid=(--split x=1..4 --split y=1..6 --memo-chunk x=4 --memo-chunk y=2 --exec "$P/noop.so")
+	run -0 swarm-run "${grid[@]}" --cache c1
+	results <(echo "$output") > want
+	TMPDIR="$BATS_TEST_TMPDIR/missing" COREN_SPILL_AFTER=0 run -0 --separate-stderr swarm-run "${grid[@]}" --cache c2
+	assert_equal "$(results <(echo "$output"))" "$(cat want)"
+	[[ "$stderr" == *"cannot spill results to a temporary file in '$BATS_TEST_TMPDIR/missing'"*"keeping them in memory"* ]]
+}
