@@ -9,7 +9,11 @@
 #   mixed:     both sweeps, one after the other
 # The tier holds every chunk; each timed run starts from an empty local
 # cache. rk-bench times the runs (3 each). Writes bench/results/remote.jsonl
-# (rk-bench records) and remote.md.
+# (rk-bench records) and remote.md. Signing is on: the tier's chunks are
+# signed and every fetch checks the signature. The verdict prices a chunk
+# from what the function's points measured here (calib/, kept across the
+# timed runs), and the mixed workload runs again with the probe's peak
+# read at half and at twice its value (the knife edge).
 set -eu
 out=${top_builddir:-.}/bench/results
 src=${top_srcdir:-.}
@@ -50,23 +54,43 @@ cmd() {
 bench() { # bench NAME SWEEP...
 	name=$1
 	shift
-	rk-bench --runs 3 --warmup 0 --prepare "rm -rf $work/c" --format jsonl \
+	# an empty cache of chunks, but the function's measured cost kept
+	# (calib/): this node has run the function before
+	rk-bench --runs 3 --warmup 0 --prepare "rm -rf $work/c/?? $work/c/index" --format jsonl \
 		-n "remote.$name.verdict" --cmd "$(cmd verdict "$@")" \
 		-n "remote.$name.fetch" --cmd "$(cmd fetch "$@")" \
 		-n "remote.$name.compute" --cmd "$(cmd compute "$@")"
 }
 
+# the knife edge: the same mixed verdict run with the probe's peak read
+# at half and at twice what it is
+knife() {
+	for k in 0.5 2; do
+		jq -c ".flops *= $k | .flops_core *= $k" "$work/cap.json" > "$work/cap$k.json"
+	done
+	rk-bench --runs 3 --warmup 0 --prepare "rm -rf $work/c/?? $work/c/index" --format jsonl \
+		-n "remote.mixed.verdict.peak0.5" --cmd "$(cmd verdict "$cheap" "$costly" | sed "s|$work/cap.json|$work/cap0.5.json|g")" \
+		-n "remote.mixed.verdict.peak2" --cmd "$(cmd verdict "$cheap" "$costly" | sed "s|$work/cap.json|$work/cap2.json|g")"
+}
+
 for s in "$cheap" "$costly"; do # the tier gets every chunk
 	swarm-run $s $opts --cache "$work/pub" $tier --publish --secret-key "$work/bench.sec" > /dev/null
 done
+mkdir -p "$work/c"
+cp -r "$work/pub/calib" "$work/c/" # what publishing measured
 {
 	bench cheap "$cheap"
 	bench expensive "$costly"
 	bench mixed "$cheap" "$costly"
+	knife
 } > "$out/remote.jsonl"
 rk-bench --analyze --format markdown "$out/remote.jsonl" > "$out/remote.md"
 jq -sr 'map(select(.type == "bench") | {key: .workload, value: .mean}) |
 	from_entries as $m |
 	("cheap", "expensive", "mixed") as $w |
 	"remote tier (2 MB/s), \($w): verdict \($m["remote.\($w).verdict"] * 100 | round / 100)s, always fetch \($m["remote.\($w).fetch"] * 100 | round / 100)s (\($m["remote.\($w).fetch"] / $m["remote.\($w).verdict"] * 10 | round / 10)x), always compute \($m["remote.\($w).compute"] * 100 | round / 100)s (\($m["remote.\($w).compute"] / $m["remote.\($w).verdict"] * 10 | round / 10)x)"' \
+	"$out/remote.jsonl"
+jq -sr 'map(select(.type == "bench") | {key: .workload, value: .mean}) |
+	from_entries as $m |
+	"knife edge, mixed: verdict with the peak read at 0.5x \($m["remote.mixed.verdict.peak0.5"] * 100 | round / 100)s, at 2x \($m["remote.mixed.verdict.peak2"] * 100 | round / 100)s (always fetch \($m["remote.mixed.fetch"] * 100 | round / 100)s, always compute \($m["remote.mixed.compute"] * 100 | round / 100)s)"' \
 	"$out/remote.jsonl"

@@ -338,3 +338,35 @@ results() { grep -v '"type":"diag"' "$1" | grep -v '"type":"verdict"'; }
 	run -2 swarm-run "${A[@]}" --cache x --remote "$U" --ca-file nonexistent.pem --cap cap.json
 	assert_output --partial "--ca-file 'nonexistent.pem'"
 }
+
+@test "verdicts are calibrated by what the function's points took here, whatever the probe's peak" {
+	mkdir -p tier
+	G=(--split flops=20000000 --split bytes=1000 --memo-chunk c=1 --memo-chunk flops=1 --memo-chunk bytes=1 --exec "$P/burn.so")
+	# a probe that reads a peak far above what burn reaches: the model
+	# prices 2e7 flops at 20 us, below the tier's 1 ms latency
+	for k in 0.5 1 2; do
+		jq -c ".flops = $k * 1e12 | .cores = 2" cap.json > cap$k.json
+	done
+	swarm-run --split c=1..6 "${G[@]}" --cache pub --remote tier --publish --cap cap1.json > /dev/null
+	run -0 swarm-run --split c=1..6 "${G[@]}" --cache fresh --remote tier --explain --cap cap1.json
+	assert_equal "$(jq -sc '[.[] | select(.type=="verdict") | [.estimate, .action]] | unique' <<< "$output")" '[["model","compute"]]'
+	# the points computed here are measured, per function, in the cache
+	swarm-run --split c=101..110 "${G[@]}" --cache c > /dev/null
+	jq -e '.type == "calib" and .points == 10 and .flops == 2e8 and .seconds > 0.05 and .fn.exec == "burn"' c/calib/*.json
+	# now priced by measurement: ~20 ms a chunk, fetched; and the same at
+	# half and twice the peak (the knife edge)
+	for k in 0.5 1 2; do
+		cp -r c c$k
+		run -0 swarm-run --split c=1..6 "${G[@]}" --cache c$k --remote tier --explain --cap cap$k.json
+		assert_equal "$(jq -sc '[.[] | select(.type=="verdict") | [.estimate, .action]] | unique' <<< "$output")" '[["measured","fetch"]]'
+	done
+	# --plan carries the estimate, and coren-verdict prices with it
+	run -0 swarm-run --split c=1..2 "${G[@]}" --cache c --plan
+	[ "$(jq -s 'map(.t_compute > 0.005) | all' <<< "$output")" = true ]
+	assert_equal "$(swarm-run --split c=1..2 "${G[@]}" --cache c --plan | coren-verdict --cap cap1.json | jq -r 'select(.type=="verdict") | .action' | sort -u)" fetch
+	# a garbled record is not trusted: the model again
+	mkdir g && cp -r c/calib g/
+	echo '{"type":"calib","fn":{"exec":"burn","version":"1.0"},"seconds":-1,"points":"x"}' > "$(echo g/calib/*.json)"
+	run -0 swarm-run --split c=1..6 "${G[@]}" --cache g --remote tier --explain --cap cap1.json
+	assert_equal "$(jq -r 'select(.type=="verdict") | .estimate' <<< "$output" | head -1)" model
+}

@@ -117,14 +117,19 @@ static void emit(const json_t *rec)
 		coren_record_write(stdout, rec);
 }
 
-/* The verdict record for cost c named name, with the requested helpers. */
-static json_t *verdict(const struct coren_cost *c, const char *name)
+/* The verdict record for cost c named name, with the requested helpers;
+ * t_compute >= 0: a measured estimate (a chunk record's t_compute) in
+ * place of the model's. */
+static json_t *verdict(const struct coren_cost *c, const char *name,
+		       double t_compute)
 {
 	struct coren_verdict v;
 	json_t *rec;
 
 	need_cap();
 	coren_verdict_decide(c, &cap, &v);
+	if (t_compute >= 0)
+		coren_verdict_reprice(&v, t_compute);
 	rec = coren_verdict_to_record(&v, c, name);
 	if (!rec)
 		return NULL;
@@ -169,18 +174,23 @@ static enum coren_err handle(json_t *rec, const char *raw, size_t len,
 	} else if (!strcmp(type, "cost")) {
 		if (coren_cost_from_json(rec, &c, err))
 			return err->code;
-		v = verdict(&c, name);
+		v = verdict(&c, name, -1);
 		emit(v);
 		json_decref(v);
 		return COREN_OK;
 	} else if (obj) {
+		const json_t *t = json_object_get(rec, "t_compute");
+
 		if (coren_cost_from_json(obj, &c, err))
 			return err->code;
 		if (!name)
 			name = json_string_value(json_object_get(rec, "id"));
 		if (!table)
 			coren_record_write_raw(stdout, raw, len);
-		v = verdict(&c, name ? name : type);
+		v = verdict(&c, name ? name : type,
+			    json_is_number(t) && json_number_value(t) >= 0
+				    ? json_number_value(t)
+				    : -1);
 		emit(v);
 		json_decref(v);
 		return COREN_OK;

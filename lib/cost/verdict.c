@@ -45,6 +45,21 @@ void coren_verdict_decide(const struct coren_cost *c, const struct coren_cap *ca
 		v->bottleneck = NULL;
 }
 
+void coren_verdict_reprice(struct coren_verdict *v, double t_compute)
+{
+	bool was_fetch = v->action == COREN_ACTION_FETCH;
+
+	if (v->reason || !(t_compute >= 0))
+		return;
+	v->t_compute = t_compute;
+	v->score = t_compute - v->t_fetch;
+	v->action = v->score > 0 ? COREN_ACTION_FETCH : COREN_ACTION_COMPUTE;
+	if (v->action == COREN_ACTION_FETCH)
+		v->bottleneck = "network";
+	else if (was_fetch)
+		v->bottleneck = "compute";
+}
+
 const char *coren_verdict_action_name(enum coren_action a)
 {
 	return a == COREN_ACTION_FETCH	 ? "fetch"

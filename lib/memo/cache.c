@@ -22,8 +22,11 @@
 
 static json_t *chunk_record(const struct coren_memo_plan *p,
 			    struct coren_memo_exec *x, uint64_t c,
-			    const size_t *bins, const char *cache)
+			    const size_t *bins, const char *cache,
+			    const struct memo_calib *cal)
 {
+	bool costed = false;
+	double t;
 	json_t *rec = coren_record_new("chunk"), *key = json_object();
 	json_t *pairs = coren_memo_plan_chunk_key(p, bins, NULL), *pair;
 	uint64_t n = coren_memo_plan_chunk_points(p, bins);
@@ -53,8 +56,14 @@ static json_t *chunk_record(const struct coren_memo_plan *p,
 	json_object_set_new(rec, "path", path ? json_string(path) : json_null());
 	free(path);
 	if (coren_memo_exec_has_cost(x) &&
-	    !coren_memo_exec_chunk_cost(x, p, bins, &cost))
+	    !coren_memo_exec_chunk_cost(x, p, bins, &cost)) {
 		json_object_set_new(rec, "cost", memo_cost_json(&cost));
+		costed = true;
+	}
+	/* what computing it takes here, as this function's points took
+	 * (calib.c): coren-verdict prices it with that, not the model */
+	if (memo_calib_estimate(cal, costed ? &cost : NULL, n, &t))
+		json_object_set_new(rec, "t_compute", json_real(t));
 	return rec;
 }
 
@@ -66,12 +75,14 @@ enum coren_err coren_memo_plan_write(const struct coren_memo_plan *p,
 	size_t *bins = malloc((na + 1) * sizeof *bins);
 	const char *cache = coren_memo_plan_exp(p)->cache;
 	enum coren_err rc = bins ? COREN_OK : COREN_ERR_NOMEM;
+	struct memo_calib cal;
 
+	memo_calib_load(cache, coren_memo_plan_exp(p)->fn, &cal);
 	for (uint64_t c = 0; !rc && c < coren_memo_plan_chunks(p); c++) {
 		json_t *rec;
 
 		coren_memo_plan_chunk_bins(p, c, bins);
-		rec = chunk_record(p, x, c, bins, cache);
+		rec = chunk_record(p, x, c, bins, cache, &cal);
 		rc = rec ? coren_record_write(out, rec) : COREN_ERR_NOMEM;
 		json_decref(rec);
 	}

@@ -103,6 +103,14 @@ void memo_slot_finish(struct run *r, struct slot *s, json_t *params,
 			 : coren_error_set(&err, COREN_ERR_NOMEM, "out of memory");
 	if (!rc)
 		memo_index_add(r->index_fd, r->p, s->bins);
+	if (h.has_cost && s->npoints) { /* the work of its points run here */
+		double f = (double)s->computed / (double)s->npoints;
+
+		atomic_fetch_add(&r->work_flops,
+				 (uint64_t)((double)h.cost.flops * f));
+		atomic_fetch_add(&r->work_mem,
+				 (uint64_t)((double)h.cost.mem_bytes * f));
+	}
 	if (!rc && r->o->remote && r->o->publish)
 		memo_publish(r, s, &image);
 	coren_buf_release(&image);
@@ -238,10 +246,17 @@ static void run_points(struct run *r, size_t k, struct job *j)
 	if (ok) {
 		double t0 = memo_now();
 
+		uint64_t ns, per, max;
+
 		memo_exec_run(r->x, r->wstate[k], b);
-		atomic_fetch_add(&r->busy_ns,
-				 (uint64_t)((memo_now() - t0) * 1e9));
+		ns = (uint64_t)((memo_now() - t0) * 1e9);
+		atomic_fetch_add(&r->busy_ns, ns);
 		atomic_fetch_add(&r->busy_points, j->n);
+		per = j->n ? ns / j->n : 0; /* the slowest job per point */
+		max = atomic_load(&r->max_point_ns);
+		while (per > max &&
+		       !atomic_compare_exchange_weak(&r->max_point_ns, &max, per))
+			;
 	}
 	for (size_t i = 0; i < j->n; i++) {
 		struct slot *s = j->slots[i];

@@ -50,17 +50,35 @@ void memo_publish(struct run *r, struct slot *s, const struct coren_buf *img)
 		tier_trouble(r, s->id, rc, &e, "not published");
 }
 
-/* The verdict on cost for the tier as measured so far. */
-static void tier_verdict(struct run *r, const struct coren_cost *cost,
-			 struct coren_verdict *v)
+/* The verdict on cost for the tier as measured so far; t_compute is the
+ * model's on one worker's share of the machine (a chunk's points run one
+ * per worker), scaled by what this function's points really took here
+ * once enough were measured (calib.c). Returns which estimate priced it:
+ * "measured" or "model". */
+static const char *tier_verdict(struct run *r, const struct slot *s,
+				const struct coren_cost *cost,
+				struct coren_verdict *v)
 {
 	struct coren_cap cap = *r->o->cap;
 	struct coren_remote_link link;
+	struct memo_calib c = r->calib, now;
+	const char *estimate = "model";
+	double t;
 
 	coren_remote_link(r->o->remote, &link);
 	cap.net_bw = link.bandwidth;
 	cap.net_latency = link.latency;
 	coren_verdict_decide(cost, &cap, v);
+	memo_calib_run(r, &now);
+	memo_calib_add(&c, &now);
+	if (memo_calib_estimate(&c, cost, s->npoints, &t))
+		estimate = "measured";
+	else
+		t = memo_model_seconds(cost, &cap);
+	if (cap.xfer_bw > 0) /* a GPU's result comes back too */
+		t += (double)cost->result_bytes / cap.xfer_bw;
+	coren_verdict_reprice(v, t);
+	return estimate;
 }
 
 static void explain(struct run *r, const struct slot *s,
@@ -141,21 +159,25 @@ static enum coren_err measured(struct run *r, struct slot *s,
 			       const struct coren_buf *b, double *saved,
 			       struct coren_error *e)
 {
-	uint64_t ns = atomic_load(&r->busy_ns);
-	uint64_t pts = atomic_load(&r->busy_points);
+	struct memo_calib c = r->calib, now;
 	struct coren_remote_link link;
 	struct coren_verdict v = {0};
 	struct coren_cost none = {0};
+	double per;
 
 	(void)e;
-	if (!pts) {
+	memo_calib_run(r, &now);
+	memo_calib_add(&c, &now);
+	if (!memo_calib_estimate(&c, NULL, 1, &per)) /* few: any at all */
+		per = c.points > 0 ? c.seconds / c.points : -1;
+	if (per < 0) {
 		v.action = COREN_ACTION_COMPUTE;
 		v.score = v.t_fetch = NAN;
 		explain(r, s, &v, &none, "unmeasured");
 		return COREN_ERR_USAGE;
 	}
 	coren_remote_link(r->o->remote, &link);
-	v.t_compute = (double)s->npoints * (double)ns / 1e9 / (double)pts;
+	v.t_compute = (double)s->npoints * per;
 	v.t_fetch = link.latency + (double)(b->len ? b->len : PEEK) /
 					   (link.bandwidth > 0 ? link.bandwidth
 							       : 1);
@@ -185,8 +207,7 @@ static enum coren_err decide(struct run *r, struct slot *s,
 		return measured(r, s, b, saved, e);
 	if (rc)
 		return rc;
-	tier_verdict(r, &cost, &v);
-	explain(r, s, &v, &cost, "model");
+	explain(r, s, &v, &cost, tier_verdict(r, s, &cost, &v));
 	*saved = isfinite(v.score) ? fabs(v.score) : 0;
 	if (v.action == COREN_ACTION_FETCH)
 		return COREN_OK;

@@ -143,6 +143,29 @@ const char *memo_index_chunk(struct memo_index *ix, size_t k,
 const size_t *memo_index_map(const struct memo_index *ix, size_t k, size_t a,
 			     size_t *len);
 
+/* calib.c: what a function's points cost here (its top comment says
+ * where it is kept and how it prices a chunk). Main thread. */
+struct memo_calib {
+	double seconds;	  /* workers' wall time of the points */
+	double points;
+	double flops, mem_bytes; /* their FnCost work (0: no cost) */
+	double max_point; /* the slowest job's seconds per point */
+};
+/* Seconds the model gives cost c on one worker's share of cap. */
+double memo_model_seconds(const struct coren_cost *c,
+			  const struct coren_cap *cap);
+void memo_calib_load(const char *cache, const json_t *fn,
+		     struct memo_calib *c);
+/* Adds run's figures to the stored ones (best effort). */
+void memo_calib_save(const char *cache, const json_t *fn,
+		     const struct memo_calib *run);
+void memo_calib_add(struct memo_calib *to, const struct memo_calib *c);
+/* Seconds to compute a chunk of npoints points and FnCost cost (NULL:
+ * unknown) on one worker, from c, once enough points were measured. */
+bool memo_calib_estimate(const struct memo_calib *c,
+			 const struct coren_cost *cost, uint64_t npoints,
+			 double *seconds);
+
 /* ---- the executor's pure parts: no threads, no shared state ----------- */
 
 /* The chunks of one slab: those sharing the first axis's bin, plan

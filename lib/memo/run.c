@@ -499,6 +499,26 @@ static uint16_t hlc_node(const char *producer)
 	return (uint16_t)(h ^ (h >> 16));
 }
 
+/* What this run measured, added to the function's figures (calib.c). */
+void memo_calib_run(struct run *r, struct memo_calib *c)
+{
+	memset(c, 0, sizeof *c);
+	c->seconds = (double)atomic_load(&r->busy_ns) / 1e9;
+	c->points = (double)atomic_load(&r->busy_points);
+	c->flops = (double)atomic_load(&r->work_flops);
+	c->mem_bytes = (double)atomic_load(&r->work_mem);
+	c->max_point = (double)atomic_load(&r->max_point_ns) / 1e9;
+}
+
+static void calib_save(struct run *r)
+{
+	struct memo_calib c;
+
+	memo_calib_run(r, &c);
+	if (c.points > 0 && r->e->cache)
+		memo_calib_save(r->e->cache, r->e->fn, &c);
+}
+
 /* The run's read-only part, and its workers' state (not yet started). */
 static enum coren_err run_init(struct run *r, const struct coren_memo_plan *p,
 			       struct coren_memo_exec *x,
@@ -527,6 +547,8 @@ static enum coren_err run_init(struct run *r, const struct coren_memo_plan *p,
 		 PACKAGE_VERSION, host, (long)getpid());
 	coren_hlc_init(&r->clock, hlc_node(r->producer));
 	r->index_fd = memo_index_open(p, r->e->cache);
+	if (o->remote) /* the verdicts price chunks from it */
+		memo_calib_load(r->e->cache, r->e->fn, &r->calib);
 	r->wstate = calloc(o->workers, sizeof *r->wstate);
 	r->scratch = calloc(o->workers, sizeof *r->scratch);
 	if (memo_pool_init(&r->pool, o->workers, memo_run_job, r) ||
@@ -648,6 +670,8 @@ enum coren_err coren_memo_run(const struct coren_memo_plan *p,
 				     "cannot write the results");
 	stats->interrupted = stopped(&r);
 	sync_stats(&r);
+	if (!run_rc)
+		calib_save(&r);
 	stats->seconds = memo_now() - t0;
 	if (!run_rc)
 		progress(&r, true);

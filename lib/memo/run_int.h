@@ -73,6 +73,8 @@ struct slot {
 		      * it sees the slot settled), only read (never its
 		      * values' counts) by the storing worker */
 	int costed; /* main until queued, then the worker that stores it */
+	uint64_t computed; /* main until queued: points to compute (not
+			    * reused), read by the worker that stores it */
 	struct coren_cost cost; /* as costed */
 	bool waiting; /* main: WAITING (read without mu, unlike state) */
 	/* The claim on the chunk (fd -1: none): taken by main before the
@@ -171,6 +173,11 @@ struct run {
 	/* atomic: nanoseconds workers spent running points, and the points
 	 * (--exec-chunk auto sizes the next jobs from their ratio) */
 	atomic_uint_fast64_t busy_ns, busy_points;
+	/* atomic: the slowest job's nanoseconds per point, and the FnCost
+	 * work of the points run here in stored chunks (calib.c) */
+	atomic_uint_fast64_t max_point_ns, work_flops, work_mem;
+	struct memo_calib calib; /* read-only: what this function's points
+				  * cost here before this run (calib.c) */
 	unsigned jobs_built; /* main: jobs made (auto doubles until measured) */
 	struct coren_hlc clock;	/* the chunks' timestamps: coren_hlc_tick()
 				 * is thread-safe (workers and main) */
@@ -214,6 +221,9 @@ static inline void memo_settled(struct run *r, const struct slot *s)
 	atomic_fetch_add(&r->chunks_done, 1);
 	atomic_fetch_add(&r->points_settled, s->npoints);
 }
+
+/* run.c: this run's measured figures so far (calib.c), any thread. */
+void memo_calib_run(struct run *r, struct memo_calib *c);
 
 /* compute.c: a worker's job, and storing a finished chunk. */
 void memo_run_job(void *ctx, size_t k, struct job *j);

@@ -225,6 +225,7 @@ static enum found from_index(struct run *r, struct slot *s,
 	r->st->points_reused += reused;
 	r->main_done += reused;
 	atomic_store(&s->remaining, s->npoints - reused);
+	s->computed = s->npoints - reused;
 	if (reused < s->npoints)
 		return FOUND_NEXT;
 	memo_slot_finish(r, s, r->e->params, r->e->fn, &r->main_pts);

@@ -44,6 +44,10 @@ struct coren_verdict {
 void coren_verdict_decide(const struct coren_cost *c, const struct coren_cap *cap,
 			  struct coren_verdict *v);
 
+/* Prices v again with t_compute seconds (a measured estimate in place of
+ * the model's): score, action and bottleneck follow; a forced verdict
+ * (ram, offline) is left as it is. */
+void coren_verdict_reprice(struct coren_verdict *v, double t_compute);
 /* "compute", "fetch", "none". */
 const char *coren_verdict_action_name(enum coren_action a);
 
