@@ -76,6 +76,19 @@ knife() {
 for s in "$cheap" "$costly"; do # the tier gets every chunk
 	swarm-run $s $opts --cache "$work/pub" $tier --publish --secret-key "$work/bench.sec" > /dev/null
 done
+# signature checks on the fetch path: 16 chunks of 1 MB results from a
+# directory tier (no network throttle), trusted keys against
+# --trust-unsigned (same decoding, hashing and line checks, no signature)
+big="--split c=1..16 --split flops=1 --split bytes=1000000"
+mkdir "$work/dir"
+swarm-run $big $opts --cache "$work/bigpub" --remote "$work/dir" --publish \
+	--secret-key "$work/bench.sec" --trusted-key "$work/bench.pub" > /dev/null
+verify_bench() {
+	rk-bench --runs 10 --warmup 1 --prepare "rm -rf $work/v" --format jsonl \
+		-n "remote.fetch1mb.signed" --cmd "swarm-run $big $opts --cache $work/v --remote $work/dir --fetch always --trusted-key $work/bench.pub > /dev/null" \
+		-n "remote.fetch1mb.unsigned" --cmd "swarm-run $big $opts --cache $work/v --remote $work/dir --fetch always --trust-unsigned > /dev/null"
+}
+
 mkdir -p "$work/c"
 cp -r "$work/pub/calib" "$work/c/" # what publishing measured
 {
@@ -83,6 +96,7 @@ cp -r "$work/pub/calib" "$work/c/" # what publishing measured
 	bench expensive "$costly"
 	bench mixed "$cheap" "$costly"
 	knife
+	verify_bench
 } > "$out/remote.jsonl"
 rk-bench --analyze --format markdown "$out/remote.jsonl" > "$out/remote.md"
 jq -sr 'map(select(.type == "bench") | {key: .workload, value: .mean}) |
@@ -93,4 +107,8 @@ jq -sr 'map(select(.type == "bench") | {key: .workload, value: .mean}) |
 jq -sr 'map(select(.type == "bench") | {key: .workload, value: .mean}) |
 	from_entries as $m |
 	"knife edge, mixed: verdict with the peak read at 0.5x \($m["remote.mixed.verdict.peak0.5"] * 100 | round / 100)s, at 2x \($m["remote.mixed.verdict.peak2"] * 100 | round / 100)s (always fetch \($m["remote.mixed.fetch"] * 100 | round / 100)s, always compute \($m["remote.mixed.compute"] * 100 | round / 100)s)"' \
+	"$out/remote.jsonl"
+jq -sr 'map(select(.type == "bench") | {key: .workload, value: .mean}) |
+	from_entries as $m |
+	"16 chunks of 1 MB fetched from a directory tier: signatures checked \($m["remote.fetch1mb.signed"] * 1000 | round)ms, unchecked \($m["remote.fetch1mb.unsigned"] * 1000 | round)ms: \(($m["remote.fetch1mb.signed"] / $m["remote.fetch1mb.unsigned"] - 1) * 1000 | round / 10)% (target <= 5%)"' \
 	"$out/remote.jsonl"

@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define PEEK 65536 /* bytes of a remote chunk read for its header */
 #define FETCH_MAX_DEFAULT ((size_t)1 << 30) /* largest remote chunk file */
@@ -33,21 +34,119 @@ static void tier_trouble(struct run *r, const char *id, enum coren_err rc,
 			  id, e->msg, then);
 }
 
-/* Puts a chunk computed here on the remote tier (from a worker). */
+/* ---- publishing, in the background ------------------------------------
+ * A worker that stored a chunk hands its image to the publisher thread
+ * (memo_publish) and goes on computing: a slow PUT delays no worker. The
+ * queue is bounded (PUB_QUEUE_MAX bytes, always room for one image): a
+ * worker waits only while it is full. memo_publisher_stop() lets the
+ * thread drain it (each PUT has the tier's deadline and speed floor, and
+ * a slow or down tier fails the rest at once), then joins it. A chunk not
+ * published is stored here all the same; publish_failed counts it. */
+
+#define PUB_QUEUE_MAX ((size_t)64 << 20)
+
+struct pub_item {
+	struct pub_item *next;
+	char id[65];
+	size_t len;
+	char data[]; /* the chunk file's bytes */
+};
+
+static void *publisher(void *arg)
+{
+	struct run *r = arg;
+	struct memo_publisher *pb = &r->pub;
+
+	for (;;) {
+		struct pub_item *it;
+		struct coren_error e = {0};
+		enum coren_err rc;
+
+		pthread_mutex_lock(&pb->mu);
+		while (!pb->head && !pb->closing)
+			pthread_cond_wait(&pb->cv, &pb->mu);
+		it = pb->head;
+		if (it && !(pb->head = it->next))
+			pb->tail = NULL;
+		pthread_mutex_unlock(&pb->mu);
+		if (!it)
+			return NULL; /* closing, and drained */
+		rc = coren_remote_put(r->o->remote, it->id, it->data, it->len, &e);
+		memo_pool_lock(&r->pool);
+		if (rc)
+			r->publish_failed++;
+		else
+			r->published++;
+		memo_pool_unlock(&r->pool);
+		if (rc)
+			tier_trouble(r, it->id, rc, &e, "not published");
+		pthread_mutex_lock(&pb->mu);
+		pb->bytes -= it->len;
+		pthread_cond_broadcast(&pb->cv);
+		pthread_mutex_unlock(&pb->mu);
+		free(it);
+	}
+}
+
+enum coren_err memo_publisher_start(struct run *r)
+{
+	struct memo_publisher *pb = &r->pub;
+
+	pthread_mutex_init(&pb->mu, NULL);
+	pthread_cond_init(&pb->cv, NULL);
+	pb->inited = true;
+	if (pthread_create(&pb->th, NULL, publisher, r))
+		return COREN_ERR_NOMEM;
+	pb->started = true;
+	return COREN_OK;
+}
+
+void memo_publisher_stop(struct run *r)
+{
+	struct memo_publisher *pb = &r->pub;
+
+	if (!pb->inited)
+		return;
+	if (pb->started) {
+		pthread_mutex_lock(&pb->mu);
+		pb->closing = true;
+		pthread_cond_broadcast(&pb->cv);
+		pthread_mutex_unlock(&pb->mu);
+		pthread_join(pb->th, NULL);
+	}
+	pthread_mutex_destroy(&pb->mu);
+	pthread_cond_destroy(&pb->cv);
+	pb->inited = pb->started = false;
+}
+
+/* Queues a chunk computed here for the tier (from a worker). */
 void memo_publish(struct run *r, struct slot *s, const struct coren_buf *img)
 {
-	struct coren_error e = {0};
-	enum coren_err rc = coren_remote_put(r->o->remote, s->id, img->data,
-					     img->len, &e);
+	struct memo_publisher *pb = &r->pub;
+	struct pub_item *it = malloc(sizeof *it + img->len);
 
-	memo_pool_lock(&r->pool);
-	if (rc)
+	if (!it || !pb->started) {
+		free(it);
+		memo_pool_lock(&r->pool);
 		r->publish_failed++;
+		memo_pool_unlock(&r->pool);
+		return;
+	}
+	it->next = NULL;
+	memcpy(it->id, s->id, 65);
+	it->len = img->len;
+	memcpy(it->data, img->data, img->len);
+	pthread_mutex_lock(&pb->mu);
+	while (pb->bytes && pb->bytes + it->len > PUB_QUEUE_MAX)
+		pthread_cond_wait(&pb->cv, &pb->mu);
+	pb->bytes += it->len;
+	if (pb->tail)
+		pb->tail->next = it;
 	else
-		r->published++;
-	memo_pool_unlock(&r->pool);
-	if (rc)
-		tier_trouble(r, s->id, rc, &e, "not published");
+		pb->head = it;
+	pb->tail = it;
+	pthread_cond_broadcast(&pb->cv);
+	pthread_mutex_unlock(&pb->mu);
 }
 
 /* The verdict on cost for the tier as measured so far; t_compute is the

@@ -579,6 +579,9 @@ static enum coren_err run_start(struct run *r, struct coren_error *err)
 	if (!rc && memo_pool_start(&r->pool))
 		rc = coren_error_set(err, COREN_ERR_NOMEM,
 				     "cannot start a worker thread");
+	if (!rc && r->o->remote && r->o->publish && memo_publisher_start(r))
+		rc = coren_error_set(err, COREN_ERR_NOMEM,
+				     "cannot start the publisher thread");
 	return rc;
 }
 
@@ -665,6 +668,7 @@ enum coren_err coren_memo_run(const struct coren_memo_plan *p,
 		memo_pool_abort(&r.pool);
 	drop_queue(&r);
 	memo_pool_stop(&r.pool);
+	memo_publisher_stop(&r); /* drains what the workers queued */
 	if (flush(&r, !rc) && !rc)
 		rc = coren_error_set(err, COREN_ERR_IO,
 				     "cannot write the results");

@@ -149,6 +149,17 @@ struct scratch {
 	struct memo_points pts; /* copies of the axes' values (chunk costs) */
 };
 
+/* The publisher thread and its queue (fetch.c). */
+struct memo_publisher {
+	pthread_t th;		       /* main starts and joins it */
+	bool inited, started;	       /* main */
+	pthread_mutex_t mu;	       /* guards the rest */
+	pthread_cond_t cv;	       /* an item queued, room made, closing */
+	struct pub_item *head, *tail;  /* mu */
+	size_t bytes;		       /* mu: of the queued images */
+	bool closing;		       /* mu */
+};
+
 struct run {
 	const struct coren_memo_plan *p;    /* read-only */
 	const struct coren_memo_exp *e;	    /* read-only */
@@ -158,6 +169,7 @@ struct run {
 	char producer[128];		    /* read-only */
 	struct memo_line_check check;	    /* read-only */
 	struct memo_pool pool;		    /* its own fields say */
+	struct memo_publisher pub;	    /* its own fields say */
 	void **wstate;		  /* [k]: worker k (main opens, closes) */
 	struct scratch *scratch;  /* [k]: worker k (main sets up, frees) */
 	enum coren_err store_rc;  /* mu: the first failed store */
@@ -289,6 +301,11 @@ enum coren_err memo_slot_lines(struct run *r, struct slot *s, uint64_t local,
 
 /* fetch.c: the remote tier. */
 bool memo_fetch(struct run *r, struct slot *s);
+/* Queues s's image for the publisher thread (any thread; waits while
+ * the queue is full). Started when publishing; stopped (drained and
+ * joined) after the workers. */
 void memo_publish(struct run *r, struct slot *s, const struct coren_buf *img);
+enum coren_err memo_publisher_start(struct run *r);
+void memo_publisher_stop(struct run *r);
 
 #endif
