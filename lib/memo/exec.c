@@ -5,10 +5,12 @@
 #include "memo_int.h"
 
 #include <coren/json.h>
+#include <coren/record.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -1182,6 +1184,121 @@ static void protocol_error(struct round *rd, const char *what, const char *s,
 		 len > 80 ? "..." : "");
 }
 
+/* Point i of the round has its outcome. */
+static void answer_done(struct round *rd, size_t i)
+{
+	rd->done[i] = true;
+	rd->left--;
+	rd->since = memo_now(); /* it may start on the next point now */
+	while (rd->next < rd->n && rd->done[rd->idx[rd->next]])
+		rd->next++;
+}
+
+/* A plain value of a scanned answer stored for point i in the bytes the
+ * full path (batch_json) would write: strings, true, false, null and
+ * integers of at most 18 digits as they are, finite reals through the one
+ * real writer. Anything else (-0, a long integer, a real that over- or
+ * underflows) is -1, left to the full path. */
+static int flat_value(struct exec_batch *b, size_t i,
+		      const struct coren_field *v)
+{
+	size_t at = b->vals.len;
+	char num[40];
+	enum coren_err rc;
+	double d;
+
+	if (v->kind == 's')
+		rc = coren_json_dump_string(v->val, v->vlen, &b->vals);
+	else if (v->kind == 'b' || v->kind == 'z')
+		rc = coren_buf_append(&b->vals, v->val, v->vlen);
+	else if (v->kind != 'n' || v->vlen >= sizeof num)
+		return -1;
+	else if (!strpbrk(memcpy(num, v->val, v->vlen), ".eE") &&
+		 (num[v->vlen] = '\0', 1) && v->vlen <= 18 + (num[0] == '-') &&
+		 strcmp(num, "-0"))
+		rc = coren_buf_append(&b->vals, v->val, v->vlen);
+	else {
+		num[v->vlen] = '\0';
+		errno = 0;
+		d = strtod(num, NULL);
+		if (errno || !isfinite(d))
+			return -1;
+		rc = coren_json_dump_double(d, &b->vals);
+	}
+	if (rc) {
+		b->vals.len = at;
+		return -1;
+	}
+	b->voff[i] = at;
+	b->vlen[i] = b->vals.len - at;
+	return 0;
+}
+
+/* The fast path of an answer: a result or error record of plain values
+ * (coren_record_scan_flat(), no json_t) naming an outstanding point by
+ * "seq" alone, as coren.coproc writes them. True when taken; anything
+ * else, valid or not, goes to the full parser, which words every protocol
+ * error, so this path only has to be right about what it takes. */
+static bool answer_flat(struct round *rd, const char *s, size_t len)
+{
+	struct coren_field f[8];
+	int n = coren_record_scan_flat(s, len, f, 8);
+	const struct coren_field *type, *sj, *v, *reason;
+	uint64_t seq;
+	size_t i;
+
+	if (n < 0 || coren_field_find(f, n, "point"))
+		return false;
+	type = coren_field_find(f, n, "type");
+	sj = coren_field_find(f, n, "seq");
+	if (!type || !sj || coren_field_u64(sj, &seq) || seq < rd->base ||
+	    seq - rd->base >= rd->n || rd->done[rd->idx[seq - rd->base]])
+		return false;
+	i = rd->idx[seq - rd->base];
+	v = coren_field_find(f, n, "value");
+	reason = coren_field_find(f, n, "reason");
+	if (coren_field_is(type, "result")) {
+		if (!v || flat_value(rd->b, i, v))
+			return false;
+	} else if (coren_field_is(type, "error") &&
+		   (!reason || reason->kind == 's')) {
+		if (reason)
+			batch_fail(rd->b, i, "%.*s", (int)reason->vlen,
+				   reason->val);
+		else
+			batch_fail(rd->b, i,
+				   "the co-process reported an error");
+	} else {
+		return false;
+	}
+	answer_done(rd, i);
+	return true;
+}
+
+/* A "fatal" record: the co-process cannot serve at all (its function does
+ * not load). The first reason is kept for the whole run (every worker
+ * fails at once from then on, none is started again) and is rd->why. */
+static void coproc_fatal(struct coproc_worker *w, struct round *rd,
+			 const json_t *rec)
+{
+	const char *reason = json_string_value(json_object_get(rec, "reason"));
+	struct coren_memo_exec *x = w->x;
+
+	snprintf(rd->why, sizeof rd->why, "%s",
+		 reason ? reason : "the co-process cannot serve");
+	if (!__atomic_exchange_n(&x->fatal_claimed, 1, __ATOMIC_ACQ_REL)) {
+		snprintf(x->fatal, sizeof x->fatal, "%s", rd->why);
+		__atomic_store_n(&x->fatal_ready, 1, __ATOMIC_RELEASE);
+	}
+}
+
+const char *coren_memo_exec_fatal(const struct coren_memo_exec *x)
+{
+	return x && __atomic_load_n(&x->fatal_ready, __ATOMIC_ACQUIRE)
+		       ? x->fatal
+		       : NULL;
+}
+
 /* Takes one answer line; false on a protocol error (rd->why). */
 static bool coproc_answer(struct coproc_worker *w, struct round *rd,
 			  const char *s, size_t len)
@@ -1194,10 +1311,17 @@ static bool coproc_answer(struct coproc_worker *w, struct round *rd,
 
 	if (len && s[len - 1] == '\r')
 		len--;
+	if (answer_flat(rd, s, len))
+		return true;
 	if (len && s[0] == '{') /* NaN, Infinity: their lossless boxes */
 		rec = coren_json_parse_flags(s, len, COREN_JSON_NONFINITE,
 					     &perr);
 	type = json_string_value(json_object_get(rec, "type"));
+	if (type && !strcmp(type, "fatal")) {
+		coproc_fatal(w, rd, rec);
+		json_decref(rec);
+		return false;
+	}
 	if (len && s[0] == '{' && !rec)
 		snprintf(what, sizeof what, "not JSON (%.100s)", perr.msg);
 	else if (!json_is_object(rec))
@@ -1226,11 +1350,7 @@ static bool coproc_answer(struct coproc_worker *w, struct round *rd,
 			   reason ? reason
 				  : "the co-process reported an error");
 	json_decref(rec);
-	rd->done[i] = true;
-	rd->left--;
-	rd->since = memo_now(); /* it may start on the next point now */
-	while (rd->next < rd->n && rd->done[rd->idx[rd->next]])
-		rd->next++;
+	answer_done(rd, i);
 	return true;
 }
 
@@ -1408,6 +1528,8 @@ static void coproc_run(void *p, struct exec_batch *b)
 		if (b->stop && *b->stop) {
 			coproc_kill(w);
 			fail = "interrupted";
+		} else if ((fail = coren_memo_exec_fatal(w->x))) {
+			coproc_kill(w); /* no co-process starts again */
 		} else {
 			fail = round_start(w, &rd, &err);
 		}
