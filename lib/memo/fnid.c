@@ -64,9 +64,9 @@ static char *module_in(const char *dir, size_t dlen, const char *mod,
 			return NULL;
 		snprintf(path, dlen + len + 16, "%.*s%s%.*s%s", (int)dlen, dir,
 			 dlen ? "/" : "", (int)len, mod, tails[t]);
-		for (char *c = path + dlen; c < path + dlen + 1 + len; c++)
-			if (*c == '.')
-				*c = '/';
+		for (size_t k = 0; k < len; k++) /* MOD's dots, not the tail's */
+			if (path[dlen + !!dlen + k] == '.')
+				path[dlen + !!dlen + k] = '/';
 		if (!stat(path, &st) && S_ISREG(st.st_mode))
 			return path;
 		free(path);
