@@ -57,34 +57,70 @@ def load(target):
     return fn
 
 
-def _error(seq, reason):
-    return '{"type":"error","seq":%d,"reason":%s}\n' % (seq, json.dumps(reason))
-
-
 def _value_error(seq, point, exc):
     return _error(seq, "the value of point %s cannot be written: %s" % (json.dumps(point, default=repr, separators=(",", ":")), exc))
 
 
-def answer(call, recs):
-    """The answer lines of a block of point records, as one string."""
+_encode_list = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
+def _results(seq, values):
+    """One "results" record for seqs seq, seq + 1, ...: the list in one
+    call of the JSON encoder, value by value when that fails."""
+    try:
+        return '{"type":"results","seq":%d,"values":%s}\n' % (seq, _encode_list(values))
+    except (TypeError, ValueError):
+        return None
+
+
+def answer(call, points):
+    """The answer lines of a block of (seq, point): runs of values as
+    "results" records (which also tell swarm-run this co-process reads
+    "points" lines), a failure as an "error" record for its point."""
     out = []
     dumps = _values.dumps
-    for r in recs:
-        seq = r["seq"]
-        point = r["point"]
+    run_seq, run = None, []
+    for seq, point in points:
         try:
             v = call(point)
+            if run and seq == run_seq + len(run):
+                run.append(v)
+                continue
         except Exception as e:  # the point's failure, not ours
-            out.append(_error(seq, "%s: %s" % (type(e).__name__, e)))
-            continue
+            v = _error(seq, "%s: %s" % (type(e).__name__, e))
         except SystemExit as e:
-            out.append(_error(seq, "SystemExit: %s" % (e.code,)))
-            continue
-        try:
-            out.append('{"type":"result","seq":%d,"value":%s}\n' % (seq, dumps(v)))
-        except (TypeError, ValueError) as e:
-            out.append(_value_error(seq, point, e))
+            v = _error(seq, "SystemExit: %s" % (e.code,))
+        if run:
+            out.append(_results(run_seq, run) or _one_by_one(run_seq, run, points, dumps))
+            run = []
+        if type(v) is _Failed:
+            out.append(v)
+        else:
+            run_seq, run = seq, [v]
+    if run:
+        out.append(_results(run_seq, run) or _one_by_one(run_seq, run, points, dumps))
     return out
+
+
+class _Failed(str):
+    """An error line (not a value)."""
+
+
+def _error(seq, reason):
+    return _Failed('{"type":"error","seq":%d,"reason":%s}\n' % (seq, json.dumps(reason)))
+
+
+def _one_by_one(seq, values, points, dumps):
+    """A run whose list the encoder refused: each value in coren's lossless
+    form, a value that has none failing its point."""
+    where = dict(points)
+    lines = []
+    for k, v in enumerate(values):
+        try:
+            lines.append('{"type":"result","seq":%d,"value":%s}\n' % (seq + k, dumps(v)))
+        except (TypeError, ValueError) as e:
+            lines.append(_value_error(seq + k, where.get(seq + k), e))
+    return "".join(lines)
 
 
 def encode(lines):
@@ -99,32 +135,40 @@ def encode(lines):
         try:
             parts.append(line.encode("utf-8"))
         except UnicodeEncodeError:
-            seq = json.loads(line.encode("utf-8", "replace"))["seq"]
-            parts.append(_error(seq, "the value is not valid UTF-8 text").encode())
+            rec = json.loads(line.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
+            n = len(rec.get("values", [None]))
+            parts.append("".join(_error(rec["seq"] + k, "the value is not valid UTF-8 text")
+                                 for k in range(n)).encode())
     return b"".join(parts)
 
 
 def parse_block(block):
-    """The point records of a block of lines: one parse for the block,
-    line by line only when it has a line that is not a record."""
+    """(seq, point) of each point of a block of lines, "point" and
+    "points" records: one parse for the block, line by line only when it
+    has a line that is not a record."""
     try:
         recs = _values.loads(b"[" + block.replace(b"\n", b",") + b"]")
-        if all(type(r) is dict for r in recs):
-            return recs
     except ValueError:
-        pass
-    recs = []
-    for line in block.split(b"\n"):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            r = _values.loads(line)
-            r["seq"], r["point"]
-            recs.append(r)
-        except (ValueError, TypeError, KeyError):
-            sys.stderr.write("coren.coproc: ignoring a line that is not a point record: %r\n" % line[:80])
-    return recs
+        recs = None
+    if recs is None or not all(type(r) is dict for r in recs):
+        recs = []
+        for line in block.split(b"\n"):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                r = _values.loads(line)
+                r["seq"]
+                recs.append(r)
+            except (ValueError, TypeError, KeyError):
+                sys.stderr.write("coren.coproc: ignoring a line that is not a point record: %r\n" % line[:80])
+    out = []
+    for r in recs:
+        if r.get("type") == "points":
+            out.extend(enumerate(r["points"], r["seq"]))
+        else:
+            out.append((r["seq"], r["point"]))
+    return out
 
 
 def serve(call, fd_in, out):

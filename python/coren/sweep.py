@@ -13,14 +13,12 @@ parse per record.
 
 import functools
 import gc
-import inspect
 import itertools
 import json
 import os
 import re
 import subprocess
 import sys
-import tempfile
 
 from coren import _paths, _values
 
@@ -126,21 +124,30 @@ class Sweep:
         env.pop("SWARM_PARAMS", None)
         return env
 
-    def _swarm(self, params, split, *mode, stdout=subprocess.PIPE):
-        """Runs swarm-run on the experiment; its CompletedProcess."""
+    def _start(self, params, split, *mode):
+        """Starts swarm-run on the experiment (given on its stdin, JSON
+        being YAML); its Popen, stdout a pipe."""
         exp = self._experiment(params, split)
         if self._where is None:
             self._where = _target(self.fn)
-        argv = [_paths.swarm_run(), "-c", None, "--keep-going", "--no-progress",
+        argv = [_paths.swarm_run(), "-c", "/dev/stdin", "--keep-going", "--no-progress",
                 *mode, "--coproc", sys.executable, "-m", "coren.coproc"]
         if self.kwargs:
             argv.append("--kwargs")
         argv.append(self._where)
-        with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="coren-sweep-") as f:
-            json.dump(exp, f, allow_nan=False)  # JSON is YAML
-            f.flush()
-            argv[2] = f.name
-            return subprocess.run(argv, stdout=stdout, env=self._env())
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self._env())
+        try:
+            p.stdin.write(json.dumps(exp, allow_nan=False).encode())
+            p.stdin.close()
+        except BrokenPipeError:  # it refused the experiment: its exit says why
+            pass
+        return p
+
+    def _swarm(self, params, split, *mode):
+        """Runs swarm-run to the end: (exit status, stdout)."""
+        p = self._start(params, split, *mode)
+        out = p.stdout.read()
+        return p.wait(), out
 
     # ---- runs --------------------------------------------------------------
 
@@ -148,29 +155,38 @@ class Sweep:
         """Every point's value: ([(point, value), ...] in grid order, diag).
         Raises SweepError (with the error records) when points failed."""
         split = _lists(split)
-        p = self._swarm(params, split)
-        results, errors, diag = _read(p.stdout, split, self._order(split))
-        _check(p.returncode, errors, results, diag)
+        order = self._order(split)
+        p = self._start(params, split)
+        reader = _Reader(split, order)  # the grid, while swarm-run starts
+        fd = p.stdout.fileno()
+        while True:  # values parsed as they come, while swarm-run runs
+            data = os.read(fd, 1 << 20)
+            if not data:
+                break
+            reader.feed(data)
+        p.stdout.close()
+        results, errors, diag = reader.finish()
+        _check(p.wait(), errors, results, diag)
         return results, diag
 
     def run_streaming(self, params, split):
         """Computes and caches the missing chunks, returning nothing but diag."""
         split = _lists(split)
-        p = self._swarm(params, split, "--stream")
+        rc, out = self._swarm(params, split, "--stream")
         diag = {}
-        for line in p.stdout.splitlines():
+        for line in out.splitlines():
             rec = _values.loads(line)
             if rec.get("type") == "diag":
                 diag = rec
-        _check(p.returncode, [], [], diag)
+        _check(rc, [], [], diag)
         return diag
 
     def plan(self, params, split):
         """The chunk records of the plan (swarm-run --plan); runs nothing."""
         split = _lists(split)
-        p = self._swarm(params, split, "--plan")
-        _check(p.returncode, [], [], {})
-        return [_values.loads(line) for line in p.stdout.splitlines() if line.strip()]
+        rc, out = self._swarm(params, split, "--plan")
+        _check(rc, [], [], {})
+        return [_values.loads(line) for line in out.splitlines() if line.strip()]
 
     # ---- the decorator -----------------------------------------------------
 
@@ -179,6 +195,8 @@ class Sweep:
         that are lists, tuples or ranges (or named in memo_chunk) are axes;
         the others, and the function's defaults, are params; fn is called
         per point as fn(**params, **point)."""
+        import inspect
+
         sig = inspect.signature(fn)
         defaults = {k: v.default for k, v in sig.parameters.items()
                     if v.default is not inspect.Parameter.empty}
@@ -240,34 +258,67 @@ def _plain(split):
                    for a, vs in split.items() for v in [a] + vs if not isinstance(v, (int, float)))
 
 
-def _read(data, split, order):
-    """(results, errors, diag) from swarm-run's output. When every line
-    but the diag is a result (one line per point, in grid order, as
-    swarm-run guarantees), the values are cut out of the lines by one
-    regular expression and parsed in one call, and the points are the
-    grid's own; otherwise the output is read record by record."""
-    end = data.rfind(b"\n", 0, len(data) - 1) + 1
-    diag = _values.loads(data[end:]) if data[end:].startswith(b'{"type":"diag"') else {}
-    body = data[:end] if diag else data
-    gc_was = gc.isenabled()
-    gc.disable()  # 100k new containers would start collections for nothing
-    try:
-        n = 1
+class _Reader:
+    """swarm-run's output, read as it comes. While every line is a result
+    (swarm-run writes one per point, in grid order), each piece's values
+    are cut out of its lines by one regular expression and parsed in one
+    call, and the points are the grid's own; at the first other line (an
+    error) the output is kept and read record by record at the end."""
+
+    def __init__(self, split, order):
+        self.split, self.order = split, order
+        self.n = 1
         for a in order:
-            n *= len(split[a])
-        if split and body.count(b"\n") == n and _plain(split):
-            vals = _VALUE.findall(body)
-            if len(vals) == n and body.startswith(_HEAD):
-                values = _values.loads(b"[" + b",".join(vals) + b"]")
-                return list(zip(_grid(split, order), values)), [], diag
-        results, errors = [], []
-        for ln in body.splitlines():
+            self.n *= len(split[a])
+        self.fast = bool(split) and _plain(split)
+        self.points = _grid(split, order) if self.fast else None
+        self.values, self.parts, self.rest, self.diag = [], [], b"", {}
+
+    def feed(self, data):
+        data = self.rest + data
+        end = data.rfind(b"\n") + 1
+        self.rest, part = data[end:], data[:end]
+        if not part:
+            return
+        self.parts.append(part)
+        if not self.fast:
+            return
+        last = part.rfind(b"\n", 0, len(part) - 1) + 1
+        if part.startswith(b'{"type":"diag"', last):
+            self.diag = _values.loads(part[last:])
+            part = part[:last]
+        vals = _VALUE.findall(part)
+        if len(vals) != part.count(b"\n"):
+            self.fast = False
+        elif vals:
+            gc_was = gc.isenabled()
+            gc.disable()  # many new containers: collections for nothing
+            try:
+                self.values.extend(_values.loads(b"[" + b",".join(vals) + b"]"))
+            finally:
+                if gc_was:
+                    gc.enable()
+
+    def finish(self):
+        """(results, errors, diag)."""
+        if self.rest:
+            self.feed(b"\n")
+        if self.fast and len(self.values) == self.n:
+            return list(zip(self.points, self.values)), [], self.diag
+        results, errors, diag = [], [], {}
+        for ln in b"".join(self.parts).splitlines():
             rec = _values.loads(ln)
             if rec.get("type") == "result":
                 results.append((rec["point"], rec["value"]))
             elif rec.get("type") == "error":
                 errors.append(rec)
+            elif rec.get("type") == "diag":
+                diag = rec
         return results, errors, diag
-    finally:
-        if gc_was:
-            gc.enable()
+
+
+def _read(data, split, order):
+    """(results, errors, diag) of a whole output (_Reader in one piece)."""
+    r = _Reader(split, order)
+    r.feed(data)
+    return r.finish()

@@ -37,6 +37,21 @@ def coproc(lines, *args, env=None):
     return p.returncode, [json.loads(l) for l in p.stdout.splitlines()], p.stderr
 
 
+def answers(out):
+    """The answers by seq: ("value", V) or ("error", reason), "results"
+    records expanded."""
+    by = {}
+    for r in out:
+        if r["type"] == "results":
+            for k, v in enumerate(r["values"]):
+                by[r["seq"] + k] = ("value", v)
+        elif r["type"] == "result":
+            by[r["seq"]] = ("value", r["value"])
+        else:
+            by[r["seq"]] = (r["type"], r.get("reason"))
+    return by
+
+
 def point(seq, **pt):
     return json.dumps({"type": "point", "seq": seq, "point": pt})
 
@@ -142,22 +157,24 @@ def machcap_read():
 def coproc_answers():
     """coren.coproc answers each point with its seq, params from SWARM_PARAMS"""
     rc, out, _ = coproc([point(7, a=1, b=2), point(8, a=3, b=4)], "pyfns:add")
-    assert rc == 0 and out == [{"type": "result", "seq": 7, "value": 103},
-                               {"type": "result", "seq": 8, "value": 107}], out
+    assert rc == 0 and out == [{"type": "results", "seq": 7, "values": [103, 107]}], out
+    rc, out, _ = coproc([json.dumps({"type": "points", "seq": 3, "points": [{"a": 1, "b": 1}, {"a": 2, "b": 2}]}),
+                         point(9, a=0, b=1)], "pyfns:add")
+    assert answers(out) == {3: ("value", 102), 4: ("value", 104), 9: ("value", 101)}, out
 
 
 @test
 def coproc_kwargs_and_file():
     """--kwargs calls fn(**params, **point); FILE.py:FUNCTION loads a file"""
     rc, out, _ = coproc([point(1, a=2, b=3)], "--kwargs", os.path.join(here, "pyfns.py") + ":kw")
-    assert rc == 0 and out == [{"type": "result", "seq": 1, "value": 106}], out
+    assert rc == 0 and answers(out) == {1: ("value", 106)}, out
 
 
 @test
 def coproc_print_goes_to_stderr():
     """print() and writes to fd 1 in the function go to stderr, never into answers"""
     rc, out, err = coproc([point(1, x=5)], "pyfns:noisy")
-    assert rc == 0 and out == [{"type": "result", "seq": 1, "value": 5}], out
+    assert rc == 0 and answers(out) == {1: ("value", 5)}, out
     assert "printed by the function" in err and "written to fd 1" in err
 
 
@@ -165,16 +182,17 @@ def coproc_print_goes_to_stderr():
 def coproc_exception_is_error_record():
     """an exception is an error record with its type and message; a set names its type"""
     rc, out, _ = coproc([point(1, x=1), point(2, x=2), point(3, x=3)], "pyfns:fails")
-    assert rc == 0 and out[0] == {"type": "result", "seq": 1, "value": 1}
-    assert out[1] == {"type": "error", "seq": 2, "reason": "ValueError: x is two"}, out[1]
-    assert out[2]["type"] == "error" and "'set'" in out[2]["reason"] and '{"x":3}' in out[2]["reason"]
+    a = answers(out)
+    assert rc == 0 and a[1] == ("value", 1) and a[2] == ("error", "ValueError: x is two"), out
+    assert a[3][0] == "error" and "'set'" in a[3][1] and '{"x":3}' in a[3][1]
 
 
 @test
 def coproc_lossless_values():
     """NaN, infinities, big integers are written in coren's lossless form"""
     rc, out, _ = coproc([point(i + 1, x=i) for i in range(10)], "pyfns:special")
-    vals = [o["value"] for o in out]
+    a = answers(out)
+    vals = [a[i + 1][1] for i in range(10)]
     assert vals[:5] == [{"$float": "nan"}, {"$float": "inf"}, {"$float": "-inf"}, 2 ** 70, -(2 ** 80)], vals
     assert vals[5] == [1.5, {"$float": "nan"}, "é"] and vals[6] == {"k": [1, 2]}
     assert vals[7:] == [0.1, True, None]
