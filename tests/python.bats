@@ -113,3 +113,29 @@ setup() {
 	assert_line --index 5 '{"type":"result","point":{"x":5},"value":1.5}'
 	assert_line --index 6 '{"type":"result","point":{"x":6},"value":100000.0}'
 }
+
+@test "the batch form: a results record answers a run, and points lines follow" {
+	# answers in runs; logs what kind of line each exec chunk came as
+	cat > co.py <<-'EOF'
+	import json, sys
+	log = open("kinds", "a")
+	for line in sys.stdin:
+	    r = json.loads(line)
+	    log.write(r["type"] + "\n"); log.flush()
+	    pts = r["points"] if r["type"] == "points" else [r["point"]]
+	    vals = [p["x"] * 10 for p in pts]
+	    if sys.argv[1:] == ["badseq"]:
+	        r["seq"] += 100
+	    sys.stdout.write(json.dumps({"type": "results", "seq": r["seq"], "values": vals}) + "\n")
+	    sys.stdout.flush()
+	EOF
+	run --separate-stderr -0 swarm-run --cache c --no-progress --workers 1 --exec-chunk 3 --split x=1..7 --memo-chunk x=7 --coproc "$PYTHON" co.py
+	for x in 1 2 3 4 5 6 7; do
+		assert_line --index $((x - 1)) "{\"type\":\"result\",\"point\":{\"x\":$x},\"value\":$((x * 10))}"
+	done
+	run cat kinds
+	assert_output $'point\npoint\npoint\npoints\npoints' # 3 point lines, then 3 + 1 points
+	# a run naming seqs not outstanding: a protocol error, no value taken
+	run --separate-stderr -4 swarm-run --cache c2 --no-progress --workers 1 --split x=1..2 --memo-chunk x=2 --coproc "$PYTHON" co.py badseq
+	assert_line --index 0 --partial '{"type":"error","point":{"x":1},"reason":"protocol error: seq 101 is not an outstanding point: '
+}
