@@ -3,7 +3,6 @@
 wrote into _config.py, else PATH and the linker's search."""
 
 import os
-import shutil
 
 try:
     from coren import _config
@@ -19,6 +18,8 @@ def swarm_run():
         exe = os.path.join(_config.BINDIR, "swarm-run")
         if os.access(exe, os.X_OK):
             return exe
+    import shutil
+
     exe = shutil.which("swarm-run")
     if not exe:
         raise FileNotFoundError("swarm-run not found (install coren, or set COREN_SWARM_RUN)")

@@ -4,7 +4,6 @@ integers of any size bare, NaN and the infinities as {"$float": ...} boxes,
 
 import json
 import math
-import numbers
 
 _FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 _BOX_OF = {"nan": '{"$float":"nan"}', "inf": '{"$float":"inf"}', "-inf": '{"$float":"-inf"}'}
@@ -38,6 +37,8 @@ def _float_text(v):
 def _boxed(v):
     """v with non-finite floats boxed and number-like objects (numpy
     scalars) made ints and floats; TypeError names what JSON cannot hold."""
+    import numbers
+
     if v is None or isinstance(v, (bool, str)):
         return v
     if isinstance(v, numbers.Integral):

@@ -136,6 +136,12 @@ class Sweep:
             argv.append("--kwargs")
         argv.append(self._where)
         p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self._env())
+        try:  # room for 1 MiB of output while we build the grid (Linux)
+            import fcntl
+
+            fcntl.fcntl(p.stdout.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+        except (ImportError, OSError):
+            pass
         try:
             p.stdin.write(json.dumps(exp, allow_nan=False).encode())
             p.stdin.close()
@@ -157,15 +163,21 @@ class Sweep:
         split = _lists(split)
         order = self._order(split)
         p = self._start(params, split)
-        reader = _Reader(split, order)  # the grid, while swarm-run starts
-        fd = p.stdout.fileno()
-        while True:  # values parsed as they come, while swarm-run runs
-            data = os.read(fd, 1 << 20)
-            if not data:
-                break
-            reader.feed(data)
-        p.stdout.close()
-        results, errors, diag = reader.finish()
+        gc_was = gc.isenabled()
+        gc.disable()  # a grid of new containers: collections would find nothing
+        try:
+            reader = _Reader(split, order)  # the grid, while swarm-run starts
+            fd = p.stdout.fileno()
+            while True:  # values parsed as they come, while swarm-run runs
+                data = os.read(fd, 1 << 20)
+                if not data:
+                    break
+                reader.feed(data)
+            p.stdout.close()
+            results, errors, diag = reader.finish()
+        finally:
+            if gc_was:
+                gc.enable()
         _check(p.wait(), errors, results, diag)
         return results, diag
 
@@ -291,13 +303,7 @@ class _Reader:
         if len(vals) != part.count(b"\n"):
             self.fast = False
         elif vals:
-            gc_was = gc.isenabled()
-            gc.disable()  # many new containers: collections for nothing
-            try:
-                self.values.extend(_values.loads(b"[" + b",".join(vals) + b"]"))
-            finally:
-                if gc_was:
-                    gc.enable()
+            self.values.extend(_values.loads(b"[" + b",".join(vals) + b"]"))
 
     def finish(self):
         """(results, errors, diag)."""
