@@ -11,13 +11,11 @@ grid order as (point, value) pairs: swarm-run's output is read in one pass
 parse per record.
 """
 
-import functools
 import gc
 import itertools
 import json
 import os
 import re
-import subprocess
 import sys
 
 from coren import _paths, _values
@@ -53,6 +51,8 @@ def _target(fn):
         where = os.path.abspath(path)
     else:
         where = mod
+    import functools
+
     found = functools.reduce(getattr, name.split("."), module) if module else None
     if found is not fn and getattr(found, "__coren_fn__", None) is not fn:
         raise TypeError("coren.Sweep: %s:%s is not %r" % (mod, name, fn))
@@ -126,8 +126,9 @@ class Sweep:
 
     def _start(self, params, split, *mode):
         """Starts swarm-run on the experiment (given on its stdin, JSON
-        being YAML); its Popen, stdout a pipe."""
-        exp = self._experiment(params, split)
+        being YAML): (pid, the read end of its stdout). posix_spawn, not
+        subprocess: a sweep's start is part of its time."""
+        exp = json.dumps(self._experiment(params, split), allow_nan=False).encode()
         if self._where is None:
             self._where = _target(self.fn)
         argv = [_paths.swarm_run(), "-c", "/dev/stdin", "--keep-going", "--no-progress",
@@ -135,25 +136,39 @@ class Sweep:
         if self.kwargs:
             argv.append("--kwargs")
         argv.append(self._where)
-        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self._env())
-        try:  # room for 1 MiB of output while we build the grid (Linux)
-            import fcntl
-
-            fcntl.fcntl(p.stdout.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
-        except (ImportError, OSError):
-            pass
+        in_r, in_w = os.pipe()
+        out_r, out_w = os.pipe()
         try:
-            p.stdin.write(json.dumps(exp, allow_nan=False).encode())
-            p.stdin.close()
+            try:  # room for 1 MiB of output while we build the grid (Linux)
+                import fcntl
+
+                fcntl.fcntl(out_r, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+            except (ImportError, OSError):
+                pass
+            pid = os.posix_spawn(argv[0], argv, self._env(), file_actions=[
+                (os.POSIX_SPAWN_DUP2, in_r, 0), (os.POSIX_SPAWN_DUP2, out_w, 1)])
+        except BaseException:
+            os.close(out_r)
+            raise
+        finally:
+            os.close(in_r)
+            os.close(out_w)
+        try:
+            view = memoryview(exp)
+            while view:
+                view = view[os.write(in_w, view):]
         except BrokenPipeError:  # it refused the experiment: its exit says why
             pass
-        return p
+        finally:
+            os.close(in_w)
+        return pid, out_r
 
     def _swarm(self, params, split, *mode):
         """Runs swarm-run to the end: (exit status, stdout)."""
-        p = self._start(params, split, *mode)
-        out = p.stdout.read()
-        return p.wait(), out
+        pid, fd = self._start(params, split, *mode)
+        with os.fdopen(fd, "rb") as f:
+            out = f.read()
+        return _wait(pid), out
 
     # ---- runs --------------------------------------------------------------
 
@@ -162,23 +177,22 @@ class Sweep:
         Raises SweepError (with the error records) when points failed."""
         split = _lists(split)
         order = self._order(split)
-        p = self._start(params, split)
+        pid, fd = self._start(params, split)
         gc_was = gc.isenabled()
         gc.disable()  # a grid of new containers: collections would find nothing
         try:
             reader = _Reader(split, order)  # the grid, while swarm-run starts
-            fd = p.stdout.fileno()
             while True:  # values parsed as they come, while swarm-run runs
                 data = os.read(fd, 1 << 20)
                 if not data:
                     break
                 reader.feed(data)
-            p.stdout.close()
             results, errors, diag = reader.finish()
         finally:
+            os.close(fd)
             if gc_was:
                 gc.enable()
-        _check(p.wait(), errors, results, diag)
+        _check(_wait(pid), errors, results, diag)
         return results, diag
 
     def run_streaming(self, params, split):
@@ -207,6 +221,7 @@ class Sweep:
         that are lists, tuples or ranges (or named in memo_chunk) are axes;
         the others, and the function's defaults, are params; fn is called
         per point as fn(**params, **point)."""
+        import functools
         import inspect
 
         sig = inspect.signature(fn)
@@ -231,6 +246,19 @@ class Sweep:
         run.__coren_fn__ = fn
         run.sweep = sweep
         return run
+
+
+def _wait(pid):
+    """The exit status of child pid (128 + N for signal N)."""
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
 
 
 def _check(rc, errors, results, diag):
