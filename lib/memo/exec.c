@@ -1301,8 +1301,8 @@ static void coproc_fatal(struct coproc_worker *w, struct round *rd,
 const char *coren_memo_exec_fatal(const struct coren_memo_exec *x)
 {
 	return x && __atomic_load_n(&x->fatal_ready, __ATOMIC_ACQUIRE)
-		       ? x->fatal
-		       : NULL;
+		   ? x->fatal
+		   : NULL;
 }
 
 /* A "results" record: values for seq, seq + 1, ... (coren-records(5)),
@@ -1318,8 +1318,9 @@ static bool answer_results(struct coproc_worker *w, struct round *rd,
 
 	if (coren_json_get_u64(json_object_get(rec, "seq"), &seq) ||
 	    !json_is_array(vals)) {
-		snprintf(what, n, "a results record without \"seq\" or "
-				  "\"values\"");
+		snprintf(what, n,
+			 "a results record without \"seq\" or "
+			 "\"values\"");
 		return false;
 	}
 	for (size_t k = 0; k < json_array_size(vals); k++, seq++) {

@@ -64,7 +64,8 @@ static char *module_in(const char *dir, size_t dlen, const char *mod,
 			return NULL;
 		snprintf(path, dlen + len + 16, "%.*s%s%.*s%s", (int)dlen, dir,
 			 dlen ? "/" : "", (int)len, mod, tails[t]);
-		for (size_t k = 0; k < len; k++) /* MOD's dots, not the tail's */
+		/* MOD's dots, not the tail's */
+		for (size_t k = 0; k < len; k++)
 			if (path[dlen + !!dlen + k] == '.')
 				path[dlen + !!dlen + k] = '/';
 		if (!stat(path, &st) && S_ISREG(st.st_mode))
@@ -116,7 +117,8 @@ static json_t *argv_identity(const struct coren_memo_exec *x,
 		const char *file = i ? x->argv[i] : x->prog;
 		char *pyfile = NULL;
 
-		if (py && x->argv[i][0] != '-') { /* the module is the function */
+		/* the module is the function */
+		if (py && x->argv[i][0] != '-') {
 			py = false;
 			if ((pyfile = python_file(x->argv[i])))
 				file = pyfile;
