@@ -12,7 +12,7 @@ setup() {
 	cat > fns.py <<-'EOF'
 	import math, os
 	def f(params, p):
-	    print("noise", p)
+	    print("noise %s" % p)  # one write: two workers share stderr
 	    return p["x"] * params.get("k", 1)
 	def bad(params, p):
 	    if p["x"] == 2:
