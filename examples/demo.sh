@@ -73,6 +73,21 @@ echo "\$ swarm-run ... --plan | coren-verdict --table   (price every chunk here)
 swarm-run -c "$work/sweep/exp.yaml" --cache "$work/chunks" --plan |
 	coren-verdict --table | head -n 4
 
+section "3b. the same from Python: python3 -m coren.coproc and coren.Sweep (coren-python(7))"
+cp -R "$top_srcdir/examples/python" "$work/python"
+chmod -R u+w "$work/python"
+(
+	cd "$work/python"
+	export PYTHONPATH="$top_srcdir/python" COREN_SWARM_RUN="$top_builddir/tools/swarm-run" \
+		COREN_LIBCOREN="$top_builddir/.libs/libcoren.so.0" COREN_EXAMPLE_CACHE="$work/pychunks"
+	echo "\$ swarm-run --param w=2.0 --split zeta=0,0.5 --split t=0..2 ... --coproc python3 -m coren.coproc model:amplitude"
+	swarm-run --param w=2.0 --split zeta=0,0.5 --split t=0..2 --memo-chunk zeta=2 --memo-chunk t=3 \
+		--cache "$work/pychunks" --coproc "${PYTHON:-python3}" -m coren.coproc model:amplitude | head -n 3
+	echo "\$ python3 sweep.py   (twice: the second run reads every chunk from the cache)"
+	"${PYTHON:-python3}" sweep.py | tail -n 2
+	"${PYTHON:-python3}" sweep.py > /dev/null
+)
+
 section "4. messages through persistent actor kernels (rk-launch)"
 export COREN_PLUGIN_PATH="$top_builddir/plugins/backend/.libs:$top_builddir/plugins/kernel/.libs"
 awk 'BEGIN { srand(1); for (i = 1; i <= 1000; i++) printf "{\"type\":\"msg\",\"to\":\"in\",\"payload\":[%.3f,%.3f,%.3f]}\n", rand(), rand(), rand() }' > "$work/samples.jsonl"

@@ -55,3 +55,27 @@ setup_file() {
 	COREN_PLUGIN_PATH="$dir" run -0 plugload --kind exec square
 	assert_output --partial '"name":"square"'
 }
+
+@test "the Python package is installed and finds the installed swarm-run and libcoren" {
+	command -v "${PYTHON:-python3}" >/dev/null || skip "python3 is not installed"
+	init=$(find "$DEST" -path '*/coren/__init__.py' | head -n 1)
+	assert_file_exists "$init"
+	pkgdir=$(dirname "$(dirname "$init")")
+	assert_file_exists "$pkgdir/coren/coproc.py"
+	assert_file_exists "$pkgdir/coren/_config.py"
+	[ -n "$(find "$DEST" -path '*/man7/coren-python.7')" ]
+	# _config.py names the install directories (without DESTDIR)
+	run -0 env -u PYTHONPATH "${PYTHON:-python3}" -c "import sys; sys.path.insert(0, '$pkgdir'); from coren import _config; print(_config.BINDIR, _config.LIBDIR)"
+	[[ "$output" != *"@"* && "$output" == /* ]]
+	# run from the staged tree: the library and the program by their staged paths
+	lib=$(find "$DEST" -name 'libcoren.so.0' | head -n 1)
+	run -0 env -u PYTHONPATH PYTHONPATH="$pkgdir" COREN_LIBCOREN="$lib" LD_LIBRARY_PATH="$(dirname "$lib")" \
+		"${PYTHON:-python3}" -c 'from coren import FnCost; print(FnCost.sort(1_000_000, 64, 64_000_000).flops)'
+	assert_output 200000000
+	cd "$BATS_TEST_TMPDIR"
+	printf 'def f(params, p):\n    return p["x"] + 1\n' > m.py
+	run -0 env PYTHONPATH="$pkgdir" LD_LIBRARY_PATH="$(dirname "$lib")" \
+		"$(find "$DEST" -path '*/bin/swarm-run' | head -n 1)" --cache c --no-progress --split x=1..2 --memo-chunk x=2 \
+		--coproc "${PYTHON:-python3}" -m coren.coproc m:f
+	assert_line --index 1 '{"type":"result","point":{"x":2},"value":3}'
+}

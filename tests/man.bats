@@ -132,3 +132,7 @@ emit() {
 	command -v jq >/dev/null || skip "jq is not installed"
 	run_sessions "$top_srcdir/man/rk-bench.1"
 }
+
+@test "coren-python(7) EXAMPLES run" {
+	run_sessions "$top_srcdir/man/coren-python.7"
+}

@@ -926,6 +926,11 @@ static int run(struct coren_memo_plan *p, struct coren_memo_exec *x,
 		tool_report(&err);
 		return 128 + (int)stop;
 	}
+	if (coren_memo_exec_fatal(x)) { /* as a plugin that cannot load */
+		coren_error_set(&err, COREN_ERR_PLUGIN_DLOPEN, "%s",
+				coren_memo_exec_fatal(x));
+		tool_die_code(&err, COREN_EXIT_PLUGIN);
+	}
 	if (rc)
 		tool_report(&err);
 	return coren_exit_code(rc);

@@ -5,10 +5,12 @@
 #include "memo_int.h"
 
 #include <coren/json.h>
+#include <coren/record.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -980,6 +982,8 @@ struct coproc_worker {
 	pid_t pid;		   /* 0: not running; else also its group */
 	int to, from;		   /* its stdin, its stdout (non-blocking) */
 	uint64_t seq;		   /* the last seq sent */
+	bool batch;		   /* it wrote a "results" record: it reads
+				      "points" lines (reset on a restart) */
 	struct coren_buf in, line; /* what we send, what came back */
 	char why[160];		   /* how the last one ended */
 };
@@ -1017,7 +1021,9 @@ static void coproc_kill(struct coproc_worker *w)
 	w->line.len = 0;
 }
 
-/* Ends the co-process gently: EOF on its stdin, 2 s to exit, then kill. */
+/* Ends the co-process gently: EOF on its stdin, 2 s to exit, then kill.
+ * Asked every 1 ms at first (an interpreter exits in a few), then every
+ * 10 ms. */
 static void coproc_reap(struct coproc_worker *w)
 {
 	int status = 0;
@@ -1025,14 +1031,15 @@ static void coproc_reap(struct coproc_worker *w)
 	if (w->to >= 0)
 		close(w->to);
 	w->to = -1;
-	for (int i = 0; w->pid && i < 200; i++) {
+	for (int i = 0; w->pid && i < 250; i++) {
 		if (waitpid(w->pid, &status, WNOHANG) == w->pid) {
 			if (!status_text(status, w->why, sizeof w->why))
 				snprintf(w->why, sizeof w->why, "exited");
 			w->pid = 0;
 			break;
 		}
-		nanosleep(&(struct timespec){0, 10000000}, NULL);
+		nanosleep(&(struct timespec){0, i < 50 ? 1000000 : 10000000},
+			  NULL);
 	}
 	coproc_kill(w);
 }
@@ -1058,6 +1065,7 @@ static enum coren_err coproc_start(struct coproc_worker *w,
 	w->to = in[1];
 	w->from = out[0];
 	w->line.len = 0;
+	w->batch = false; /* a new process says again what it reads */
 	if (rc) {
 		w->pid = 0;
 		coproc_kill(w);
@@ -1182,6 +1190,165 @@ static void protocol_error(struct round *rd, const char *what, const char *s,
 		 len > 80 ? "..." : "");
 }
 
+/* Point i of the round has its outcome. */
+static void answer_done(struct round *rd, size_t i)
+{
+	rd->done[i] = true;
+	rd->left--;
+	rd->since = memo_now(); /* it may start on the next point now */
+	while (rd->next < rd->n && rd->done[rd->idx[rd->next]])
+		rd->next++;
+}
+
+/* A plain value of a scanned answer stored for point i in the bytes the
+ * full path (batch_json) would write: strings, true, false, null and
+ * integers of at most 18 digits as they are, finite reals through the one
+ * real writer. Anything else (-0, a long integer, a real that over- or
+ * underflows) is -1, left to the full path. */
+static int flat_value(struct exec_batch *b, size_t i,
+		      const struct coren_field *v)
+{
+	size_t at = b->vals.len;
+	char num[40];
+	enum coren_err rc;
+	double d;
+
+	if (v->kind == 's')
+		rc = coren_json_dump_string(v->val, v->vlen, &b->vals);
+	else if (v->kind == 'b' || v->kind == 'z')
+		rc = coren_buf_append(&b->vals, v->val, v->vlen);
+	else if (v->kind != 'n' || v->vlen >= sizeof num)
+		return -1;
+	else if (memcpy(num, v->val, v->vlen), num[v->vlen] = '\0',
+		 !strpbrk(num, ".eE")) {
+		if (v->vlen > 18 + (num[0] == '-') || !strcmp(num, "-0"))
+			return -1; /* -0 is 0, a long one may be a box */
+		rc = coren_buf_append(&b->vals, v->val, v->vlen);
+	} else {
+		errno = 0;
+		d = strtod(num, NULL);
+		if (errno || !isfinite(d))
+			return -1;
+		rc = coren_json_dump_double(d, &b->vals);
+	}
+	if (rc) {
+		b->vals.len = at;
+		return -1;
+	}
+	b->voff[i] = at;
+	b->vlen[i] = b->vals.len - at;
+	return 0;
+}
+
+/* The fast path of an answer: a result or error record of plain values
+ * (coren_record_scan_flat(), no json_t) naming an outstanding point by
+ * "seq" alone, as coren.coproc writes them. True when taken; anything
+ * else, valid or not, goes to the full parser, which words every protocol
+ * error, so this path only has to be right about what it takes. */
+static bool answer_flat(struct round *rd, const char *s, size_t len)
+{
+	struct coren_field f[8];
+	int n = coren_record_scan_flat(s, len, f, 8);
+	const struct coren_field *type, *sj, *v, *reason;
+	uint64_t seq;
+	size_t i;
+
+	if (n < 0 || coren_field_find(f, n, "point"))
+		return false;
+	type = coren_field_find(f, n, "type");
+	sj = coren_field_find(f, n, "seq");
+	if (!type || !sj || coren_field_u64(sj, &seq) || seq < rd->base ||
+	    seq - rd->base >= rd->n || rd->done[rd->idx[seq - rd->base]])
+		return false;
+	i = rd->idx[seq - rd->base];
+	v = coren_field_find(f, n, "value");
+	reason = coren_field_find(f, n, "reason");
+	if (coren_field_is(type, "result")) {
+		if (!v || flat_value(rd->b, i, v))
+			return false;
+	} else if (coren_field_is(type, "error") &&
+		   (!reason || reason->kind == 's')) {
+		if (reason)
+			batch_fail(rd->b, i, "%.*s", (int)reason->vlen,
+				   reason->val);
+		else
+			batch_fail(rd->b, i,
+				   "the co-process reported an error");
+	} else {
+		return false;
+	}
+	answer_done(rd, i);
+	return true;
+}
+
+/* A "fatal" record: the co-process cannot serve at all (its function does
+ * not load). The first reason is kept for the whole run (every worker
+ * fails at once from then on, none is started again) and is rd->why. */
+static void coproc_fatal(struct coproc_worker *w, struct round *rd,
+			 const json_t *rec)
+{
+	const char *reason = json_string_value(json_object_get(rec, "reason"));
+	struct coren_memo_exec *x = w->x;
+
+	snprintf(rd->why, sizeof rd->why, "%s",
+		 reason ? reason : "the co-process cannot serve");
+	if (!__atomic_exchange_n(&x->fatal_claimed, 1, __ATOMIC_ACQ_REL)) {
+		snprintf(x->fatal, sizeof x->fatal, "%s", rd->why);
+		__atomic_store_n(&x->fatal_ready, 1, __ATOMIC_RELEASE);
+	}
+}
+
+const char *coren_memo_exec_fatal(const struct coren_memo_exec *x)
+{
+	return x && __atomic_load_n(&x->fatal_ready, __ATOMIC_ACQUIRE)
+		   ? x->fatal
+		   : NULL;
+}
+
+/* A "results" record: values for seq, seq + 1, ... (coren-records(5)),
+ * each naming an outstanding point not yet answered; false with what set
+ * on the first that does not (the values before it are taken). The
+ * co-process reads "points" lines from now on. */
+static bool answer_results(struct coproc_worker *w, struct round *rd,
+			   const json_t *rec, char *what, size_t n)
+{
+	const json_t *vals = json_object_get(rec, "values");
+	struct coren_error perr = {0};
+	uint64_t seq;
+
+	if (coren_json_get_u64(json_object_get(rec, "seq"), &seq) ||
+	    !json_is_array(vals)) {
+		snprintf(what, n,
+			 "a results record without \"seq\" or "
+			 "\"values\"");
+		return false;
+	}
+	for (size_t k = 0; k < json_array_size(vals); k++, seq++) {
+		const json_t *v = json_array_get(vals, k);
+		size_t i;
+
+		if (seq < rd->base || seq - rd->base >= rd->n) {
+			snprintf(what, n,
+				 "seq %" PRIu64 " is not an outstanding point",
+				 seq);
+			return false;
+		}
+		i = rd->idx[seq - rd->base];
+		if (rd->done[i]) {
+			snprintf(what, n, "a second answer for seq %" PRIu64,
+				 seq);
+			return false;
+		}
+		if (coren_json_check_boxes(v, &perr))
+			batch_fail(rd->b, i, "%s", perr.msg);
+		else
+			batch_json(rd->b, i, v);
+		answer_done(rd, i);
+	}
+	w->batch = true;
+	return true;
+}
+
 /* Takes one answer line; false on a protocol error (rd->why). */
 static bool coproc_answer(struct coproc_worker *w, struct round *rd,
 			  const char *s, size_t len)
@@ -1194,10 +1361,25 @@ static bool coproc_answer(struct coproc_worker *w, struct round *rd,
 
 	if (len && s[len - 1] == '\r')
 		len--;
+	if (answer_flat(rd, s, len))
+		return true;
 	if (len && s[0] == '{') /* NaN, Infinity: their lossless boxes */
 		rec = coren_json_parse_flags(s, len, COREN_JSON_NONFINITE,
 					     &perr);
 	type = json_string_value(json_object_get(rec, "type"));
+	if (type && !strcmp(type, "fatal")) {
+		coproc_fatal(w, rd, rec);
+		json_decref(rec);
+		return false;
+	}
+	if (type && !strcmp(type, "results")) {
+		bool ok = answer_results(w, rd, rec, what, sizeof what);
+
+		if (!ok)
+			protocol_error(rd, what, s, len);
+		json_decref(rec);
+		return ok;
+	}
 	if (len && s[0] == '{' && !rec)
 		snprintf(what, sizeof what, "not JSON (%.100s)", perr.msg);
 	else if (!json_is_object(rec))
@@ -1226,11 +1408,7 @@ static bool coproc_answer(struct coproc_worker *w, struct round *rd,
 			   reason ? reason
 				  : "the co-process reported an error");
 	json_decref(rec);
-	rd->done[i] = true;
-	rd->left--;
-	rd->since = memo_now(); /* it may start on the next point now */
-	while (rd->next < rd->n && rd->done[rd->idx[rd->next]])
-		rd->next++;
+	answer_done(rd, i);
 	return true;
 }
 
@@ -1252,6 +1430,35 @@ static bool coproc_lines(struct coproc_worker *w, struct round *rd)
 	return ok;
 }
 
+/* The batch form, for a co-process that has written a "results" record:
+ * one line {"type":"points","seq":S,"points":[{...},...]} for the points
+ * of the batch not done, with seqs S, S + 1, ... */
+static const char *round_points(struct coproc_worker *w, struct round *rd)
+{
+	size_t na = coren_memo_plan_naxes(w->plan);
+	char head[64];
+
+	snprintf(head, sizeof head,
+		 "{\"type\":\"points\",\"seq\":%" PRIu64 ",\"points\":[",
+		 rd->base);
+	if (coren_buf_append(&w->in, head, strlen(head)))
+		return "out of memory";
+	for (size_t i = 0; i < rd->b->n; i++) {
+		if (rd->done[i])
+			continue;
+		if ((rd->n && coren_buf_append(&w->in, ",", 1)) ||
+		    coren_memo_plan_point_text(w->plan, rd->b->vidx + i * na,
+					       &w->in))
+			return "out of memory";
+		rd->idx[rd->n++] = i;
+		w->seq++;
+	}
+	if (coren_buf_append(&w->in, "]}\n", 3))
+		return "out of memory";
+	rd->since = memo_now();
+	return NULL;
+}
+
 /* Starts the co-process if it is not running and fills w->in with the
  * point lines of every point of the batch not done, each a new seq. */
 static const char *round_start(struct coproc_worker *w, struct round *rd,
@@ -1265,6 +1472,8 @@ static const char *round_start(struct coproc_worker *w, struct round *rd,
 	w->in.len = 0;
 	rd->n = rd->next = rd->sent = 0;
 	rd->base = w->seq + 1;
+	if (w->batch)
+		return round_points(w, rd);
 	for (size_t i = 0; i < rd->b->n; i++) {
 		if (rd->done[i])
 			continue;
@@ -1408,6 +1617,8 @@ static void coproc_run(void *p, struct exec_batch *b)
 		if (b->stop && *b->stop) {
 			coproc_kill(w);
 			fail = "interrupted";
+		} else if ((fail = coren_memo_exec_fatal(w->x))) {
+			coproc_kill(w); /* no co-process starts again */
 		} else {
 			fail = round_start(w, &rd, &err);
 		}

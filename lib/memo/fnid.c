@@ -49,6 +49,58 @@ static enum coren_err file_sha256(const char *path, char hex[65],
 		       : rc;
 }
 
+/* The file of dir/MOD.py or dir/MOD/__init__.py (MOD dotted, len bytes),
+ * or NULL. */
+static char *module_in(const char *dir, size_t dlen, const char *mod,
+		       size_t len)
+{
+	static const char *const tails[] = {".py", "/__init__.py"};
+	struct stat st;
+
+	for (size_t t = 0; t < 2; t++) {
+		char *path = malloc(dlen + len + 16);
+
+		if (!path)
+			return NULL;
+		snprintf(path, dlen + len + 16, "%.*s%s%.*s%s", (int)dlen, dir,
+			 dlen ? "/" : "", (int)len, mod, tails[t]);
+		/* MOD's dots, not the tail's */
+		for (size_t k = 0; k < len; k++)
+			if (path[dlen + !!dlen + k] == '.')
+				path[dlen + !!dlen + k] = '/';
+		if (!stat(path, &st) && S_ISREG(st.st_mode))
+			return path;
+		free(path);
+	}
+	return NULL;
+}
+
+/* The file behind coren.coproc's MODULE:FUNCTION or FILE.py:FUNCTION:
+ * FILE itself, or MODULE found as Python would first look for it (the
+ * working directory, then $PYTHONPATH), or NULL (an installed module:
+ * named by the argument alone). */
+static char *python_file(const char *arg)
+{
+	const char *colon = strrchr(arg, ':'), *pp = getenv("PYTHONPATH");
+	size_t len = colon ? (size_t)(colon - arg) : 0;
+	char *found;
+
+	if (!len)
+		return NULL;
+	if (strchr(arg, '/') || (len > 3 && !memcmp(colon - 3, ".py", 3)))
+		return strndup(arg, len);
+	if ((found = module_in("", 0, arg, len)))
+		return found;
+	while (pp && *pp) {
+		size_t dlen = strcspn(pp, ":");
+
+		if (dlen && (found = module_in(pp, dlen, arg, len)))
+			return found;
+		pp += dlen + (pp[dlen] == ':');
+	}
+	return NULL;
+}
+
 /* {"cmd"|"coproc":[argv],"sha256":{"0":HEX,...}} of an argv function. */
 static json_t *argv_identity(const struct coren_memo_exec *x,
 			     struct coren_error *err)
@@ -57,10 +109,22 @@ static json_t *argv_identity(const struct coren_memo_exec *x,
 	char hex[65], key[24];
 	enum coren_err rc = id && args && sums ? COREN_OK : COREN_ERR_NOMEM;
 
+	bool py = false; /* past "coren.coproc": its target is next */
+
 	for (size_t i = 0; !rc && x->argv[i]; i++) {
 		struct stat st;
 		/* the program as it runs: found through PATH once */
 		const char *file = i ? x->argv[i] : x->prog;
+		char *pyfile = NULL;
+
+		/* the module is the function */
+		if (py && x->argv[i][0] != '-') {
+			py = false;
+			if ((pyfile = python_file(x->argv[i])))
+				file = pyfile;
+		}
+		if (i && !strcmp(x->argv[i], "coren.coproc"))
+			py = true;
 
 		if (json_array_append_new(args, json_string(x->argv[i])))
 			rc = coren_error_set(err, COREN_ERR_USAGE,
@@ -75,6 +139,7 @@ static json_t *argv_identity(const struct coren_memo_exec *x,
 				     ? COREN_ERR_NOMEM
 				     : COREN_OK;
 		}
+		free(pyfile);
 	}
 	if (!rc && (json_object_set(id, x->kind, args) ||
 		    json_object_set(id, "sha256", sums)))

@@ -85,6 +85,10 @@ struct coren_memo_exec {
 	char **argv;
 	const char *kind; /* argv functions: "cmd" or "coproc" (identity) */
 	char *prog; /* argv[0] resolved through PATH (commands only) */
+	/* a co-process's "fatal" reason: claimed by the first worker to see
+	 * one (atomic), readable once fatal_ready is set (release/acquire) */
+	int fatal_claimed, fatal_ready;
+	char fatal[240];
 };
 
 /* Runs b on worker w of x, then runs its failed points again, as smaller

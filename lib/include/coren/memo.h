@@ -386,6 +386,12 @@ enum coren_err coren_memo_exec_coproc(const char *const *argv, const char *prog,
 				      struct coren_error *err);
 void coren_memo_exec_free(struct coren_memo_exec *x);
 
+/* Why a co-process of x said it cannot serve at all (a "fatal" record,
+ * coren-records(5): its function does not load), or NULL. After the first
+ * such record no co-process of x is started again and every point fails
+ * at once with this reason; swarm-run then exits 3, as for a plugin. */
+const char *coren_memo_exec_fatal(const struct coren_memo_exec *x);
+
 /* The cost of the chunk bins of p: the sum of its points' costs (W, Q, R
  * add up, M is the largest). COREN_ERR_USAGE if x has no cost function. */
 enum coren_err coren_memo_exec_chunk_cost(const struct coren_memo_exec *x,

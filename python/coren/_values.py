@@ -1,0 +1,76 @@
+"""Values in coren's one lossless JSON form (coren-records(5), VALUES):
+integers of any size bare, NaN and the infinities as {"$float": ...} boxes,
+"$u64" and "$int" boxes read back as integers."""
+
+import json
+import math
+
+_FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+_BOX_OF = {"nan": '{"$float":"nan"}', "inf": '{"$float":"inf"}', "-inf": '{"$float":"-inf"}'}
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
+def _unbox(d):
+    if len(d) == 1:
+        if "$float" in d and d["$float"] in _FLOATS:
+            return _FLOATS[d["$float"]]
+        for k in ("$u64", "$int"):
+            if k in d and isinstance(d[k], str):
+                return int(d[k])
+    return d
+
+
+def loads(text):
+    """JSON text (str or bytes) to Python, boxes unboxed."""
+    box = b'"$' if isinstance(text, (bytes, bytearray)) else '"$'
+    if box in text:
+        return json.loads(text, object_hook=_unbox)
+    return json.loads(text)
+
+
+def _float_text(v):
+    if v != v:
+        return _BOX_OF["nan"]
+    return _BOX_OF["inf" if v > 0 else "-inf"]
+
+
+def _boxed(v):
+    """v with non-finite floats boxed and number-like objects (numpy
+    scalars) made ints and floats; TypeError names what JSON cannot hold."""
+    import numbers
+
+    if v is None or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    if isinstance(v, numbers.Real):
+        f = float(v)
+        return f if math.isfinite(f) else {"$float": "nan" if f != f else ("inf" if f > 0 else "-inf")}
+    if isinstance(v, dict):
+        return {k: _boxed(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_boxed(x) for x in v]
+    tolist = getattr(v, "tolist", None)  # numpy arrays, without importing numpy
+    if callable(tolist):
+        return _boxed(tolist())
+    raise TypeError("an object of type '%s' is not JSON" % type(v).__name__)
+
+
+def dumps(v):
+    """The JSON text of a function's value; TypeError or ValueError when it
+    has none (an unserialisable object, an integer of over 4300 digits)."""
+    t = type(v)
+    if t is int:
+        return int.__repr__(v)
+    if t is float:
+        return float.__repr__(v) if v - v == 0 else _float_text(v)
+    try:
+        return _encode(v)
+    except (ValueError, TypeError):
+        return _encode(_boxed(v))
+
+
+def canonical(v):
+    """The canonical JSON of v (coren-records(5)): sorted keys, no spaces,
+    UTF-8, reals as Python's repr; what chunk lines hold."""
+    return json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
