@@ -12,7 +12,8 @@ set -eu
 out=${top_builddir:-.}/bench/results
 mkdir -p "$out"
 rec="$out/rkgpu.jsonl"
-export COREN_PLUGIN_PATH="${top_builddir:-.}/plugins/backend/.libs:${top_builddir:-.}/plugins/kernel/.libs"
+# the build tree's plugins, unless a path is given (the device kit's)
+export COREN_PLUGIN_PATH="${COREN_PLUGIN_PATH:-${top_builddir:-.}/plugins/backend/.libs:${top_builddir:-.}/plugins/kernel/.libs}"
 
 if [ "${COREN_BUILT_CUDA:-no}" != yes ]; then
 	echo "skipped: the CUDA backend is not built (configure found no nvcc, or --without-cuda)"
