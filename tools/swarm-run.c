@@ -1170,6 +1170,8 @@ int main(int argc, char **argv)
 		x = open_exec(&e, &a);
 	if (a.mode != MODE_VERIFY && coren_memo_plan_new(&e, &p, &err))
 		tool_die(&err);
+	if (p) /* the plan serves large axes' values from its texts */
+		coren_memo_plan_compact(p, &e);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);

@@ -81,18 +81,27 @@ static char *b64(const unsigned char *d, size_t n)
 static bool unb64(const char *s, size_t len, unsigned char *out, size_t want)
 {
 	unsigned char buf[128];
+	char again[4 * ((sizeof buf + 2) / 3) + 1];
 	size_t pad = 0;
 	int n;
+	bool ok;
 
 	if (len % 4 || len / 4 * 3 > sizeof buf || len != 4 * ((want + 2) / 3))
 		return false;
 	while (pad < 2 && pad < len && s[len - 1 - pad] == '=')
 		pad++;
 	n = EVP_DecodeBlock(buf, (const unsigned char *)s, (int)len);
-	if (n < 0 || (size_t)n - pad != want)
-		return false;
-	memcpy(out, buf, want);
-	return true;
+	/* canonical only: the bytes encode back to the very same text (no
+	 * stray low bits in the last digit, no '=' inside) */
+	ok = n >= 0 && (size_t)n - pad == want &&
+	     EVP_EncodeBlock((unsigned char *)again, buf, (int)want) ==
+		     (int)len &&
+	     !memcmp(again, s, len);
+	if (ok)
+		memcpy(out, buf, want);
+	OPENSSL_cleanse(buf, sizeof buf); /* it may have held a seed */
+	OPENSSL_cleanse(again, sizeof again);
+	return ok;
 }
 
 /* Splits NAME:BASE64 (blanks around it trimmed): name copied, *b and *blen
@@ -221,32 +230,38 @@ enum coren_err coren_secret_key_load(const char *path,
 				     struct coren_error *err)
 {
 	struct stat st;
-	char *data = NULL;
+	char data[KEY_FILE_MAX + 1];
+	ssize_t got;
 	size_t len = 0;
-	enum coren_err rc;
+	enum coren_err rc = COREN_OK;
+	int fd;
 
 	*out = NULL;
-	if (stat(path, &st))
-		return coren_error_set(err, errno == ENOENT ? COREN_ERR_NOTFOUND
-							    : COREN_ERR_IO,
-				       "secret key '%s': %s", path,
-				       strerror(errno));
-	if (S_ISREG(st.st_mode) && (st.st_mode & 077))
+	/* the mode of the file read, not of a path that may change between
+	 * two looks: open it (a regular file only), then fstat */
+	if ((rc = coren_file_open_regular(path, &fd, err)))
+		return rc;
+	if (fstat(fd, &st) || (st.st_mode & 077)) {
+		close(fd);
 		return coren_error_set(err, COREN_ERR_USAGE,
 				       "secret key '%s' is readable or writable "
 				       "by others (mode %04o): chmod 600 it",
 				       path, (unsigned)(st.st_mode & 07777));
-	rc = coren_file_read_regular(path, KEY_FILE_MAX, false, &data, &len,
-				     err);
-	if (rc)
-		return rc;
-	if (strlen(data) != len)
+	}
+	while (len < KEY_FILE_MAX &&
+	       (got = read(fd, data + len, KEY_FILE_MAX - len)) > 0)
+		len += (size_t)got;
+	close(fd);
+	data[len] = '\0';
+	if (len == KEY_FILE_MAX)
+		rc = coren_error_set(err, COREN_ERR_USAGE,
+				     "secret key '%s': too long", path);
+	else if (strlen(data) != len)
 		rc = coren_error_set(err, COREN_ERR_USAGE,
 				     "secret key '%s': not a text file", path);
 	else if ((rc = coren_secret_key_parse(data, out, err)))
 		prefix(err, "secret key '%s'", path);
-	OPENSSL_cleanse(data, len);
-	free(data);
+	OPENSSL_cleanse(data, sizeof data);
 	return rc;
 }
 
@@ -321,10 +336,14 @@ static enum coren_err add_one(struct coren_trust *t, const char *s, size_t len,
 	if (!text)
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	if (!split(text, name, &b, &blen) || !unb64(b, blen, raw, PUB_LEN)) {
+		/* never echoed: it may be a secret key given by mistake */
 		coren_error_set(err, COREN_ERR_USAGE,
-				"'%.80s' is not a public key (NAME:BASE64 of "
-				"32 bytes)",
-				text);
+				"a key of %zu characters is not a public key "
+				"(NAME:BASE64 of 32 bytes)%s",
+				len,
+				blen == 88 ? ": it looks like a secret key"
+					   : "");
+		OPENSSL_cleanse(text, len);
 		free(text);
 		return COREN_ERR_USAGE;
 	}
@@ -412,13 +431,22 @@ enum coren_err coren_trust_verify(const struct coren_trust *t,
 	const char *b;
 	size_t blen;
 	EVP_MD_CTX *ctx;
+	bool named = false;
 	int ok;
 
-	if (!sig || !split(sig, name, &b, &blen) ||
-	    !unb64(b, blen, raw, SIG_LEN))
+	if (!sig || !split(sig, name, &b, &blen))
 		return coren_error_set(err, COREN_ERR_CORRUPT,
 				       "a malformed signature");
-	for (size_t i = 0; t && i < t->n; i++) {
+	for (size_t i = 0; t && i < t->n; i++)
+		named |= !strcmp(t->k[i].name, name);
+	if (!named) /* another's: not judged here, whatever its form */
+		return coren_error_set(err, COREN_ERR_NOTFOUND,
+				       "signed by '%s', a key not trusted here",
+				       name);
+	if (!unb64(b, blen, raw, SIG_LEN))
+		return coren_error_set(err, COREN_ERR_CORRUPT,
+				       "a malformed signature by '%s'", name);
+	for (size_t i = 0; i < t->n; i++) {
 		if (strcmp(t->k[i].name, name))
 			continue;
 		ctx = EVP_MD_CTX_new();
@@ -429,13 +457,8 @@ enum coren_err coren_trust_verify(const struct coren_trust *t,
 		EVP_MD_CTX_free(ctx);
 		if (ok)
 			return COREN_OK;
-		/* another trusted key may share the name: try it too */
-		coren_error_set(err, COREN_ERR_CORRUPT,
-				"the signature by '%s' does not verify", name);
+		/* another trusted key may share the name: tried too */
 	}
-	for (size_t i = 0; t && i < t->n; i++)
-		if (!strcmp(t->k[i].name, name))
-			return COREN_ERR_CORRUPT;
-	return coren_error_set(err, COREN_ERR_NOTFOUND,
-			       "signed by '%s', a key not trusted here", name);
+	return coren_error_set(err, COREN_ERR_CORRUPT,
+			       "the signature by '%s' does not verify", name);
 }

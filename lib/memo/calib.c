@@ -150,5 +150,5 @@ bool memo_calib_estimate(const struct memo_calib *c,
 	if (!cost || (c->flops <= 0 && c->mem_bytes <= 0))
 		share = (double)npoints / c->points; /* no work: per point */
 	*seconds = c->seconds * share;
-	return true;
+	return isfinite(*seconds) && *seconds >= 0; /* else the model */
 }

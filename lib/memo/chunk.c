@@ -274,6 +274,9 @@ static const char *header_fields(const json_t *j, struct coren_chunk_header *h)
 
 		if (!json_is_array(sigs))
 			return "header sigs is not an array of signatures";
+		/* each costs a check: a tier cannot make a run verify more */
+		if (json_array_size(sigs) > COREN_CHUNK_SIGS_MAX)
+			return "header sigs holds more than 16 signatures";
 		json_array_foreach(sigs, i, v)
 			if (!json_is_string(v))
 				return "header sigs is not an array of "

@@ -111,10 +111,10 @@ void memo_slot_finish(struct run *r, struct slot *s, json_t *params,
 		atomic_fetch_add(&r->work_mem,
 				 (uint64_t)((double)h.cost.mem_bytes * f));
 	}
-	if (!rc && r->o->remote && r->o->publish)
-		memo_publish(r, s, &image);
-	coren_buf_release(&image);
 	memo_claim_release(r, s); /* stored (or failed): others may go on */
+	if (!rc && r->o->remote && r->o->publish)
+		memo_publish(r, s, &image); /* may wait for room in the queue */
+	coren_buf_release(&image);
 	memo_slot_keep(r, s);
 	memo_pool_lock(&r->pool);
 	if (rc)

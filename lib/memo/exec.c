@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -606,9 +607,9 @@ struct cmd_worker {
 };
 
 /* The JSON value of name for a point (vidx NULL: an axis's first value),
- * or NULL when name is neither an axis nor a param. */
-static const json_t *lookup(const struct coren_memo_plan *p, const size_t *vidx,
-			    const char *name, size_t n)
+ * a new reference, or NULL when name is neither an axis nor a param. */
+static json_t *lookup(const struct coren_memo_plan *p, const size_t *vidx,
+		      const char *name, size_t n)
 {
 	const struct coren_memo_exp *e = coren_memo_plan_exp(p);
 	char key[256];
@@ -619,9 +620,8 @@ static const json_t *lookup(const struct coren_memo_plan *p, const size_t *vidx,
 	key[n] = '\0';
 	for (size_t a = 0; a < e->naxes; a++)
 		if (!strcmp(e->axes[a].name, key))
-			return json_array_get(e->axes[a].values,
-					      vidx ? vidx[a] : 0);
-	return json_object_get(e->params, key);
+			return memo_plan_value(p, a, vidx ? vidx[a] : 0);
+	return json_incref(json_object_get(e->params, key));
 }
 
 /* The text a placeholder stands for: a string's content, else JSON. */
@@ -629,14 +629,16 @@ static enum coren_err placeholder(const struct coren_memo_plan *p,
 				  const size_t *vidx, const char *name,
 				  size_t n, struct coren_buf *b)
 {
-	const json_t *v = lookup(p, vidx, name, n);
+	json_t *v = lookup(p, vidx, name, n);
+	enum coren_err rc;
 
 	if (!v)
 		return COREN_ERR_NOTFOUND;
-	if (json_is_string(v))
-		return coren_buf_append(b, json_string_value(v),
-					json_string_length(v));
-	return coren_json_dumpb(v, COREN_JSON_SORT_KEYS, b);
+	rc = json_is_string(v) ? coren_buf_append(b, json_string_value(v),
+						  json_string_length(v))
+			       : coren_json_dumpb(v, COREN_JSON_SORT_KEYS, b);
+	json_decref(v);
+	return rc;
 }
 
 /* Expands {name}, {{ and }} in arg into b; COREN_ERR_NOTFOUND with *bad
@@ -678,6 +680,25 @@ static bool has_nul(const json_t *v)
 	       strlen(json_string_value(v)) != json_string_length(v);
 }
 
+/* Whether value i of axis a is a string with a NUL byte: its canonical
+ * text holds the escape \u0000 (a string's text; no number has one). */
+static bool value_has_nul(const struct coren_memo_plan *p, size_t a, size_t i)
+{
+	size_t len;
+	const char *t = memo_plan_value_text(p, a, i, &len);
+
+	if (!len || *t != '"')
+		return false;
+	for (size_t k = 1; k + 1 < len; k++) /* escapes: \X, \uXXXX */
+		if (t[k] == '\\') {
+			if (t[k + 1] == 'u' && k + 5 < len &&
+			    !memcmp(t + k + 2, "0000", 4))
+				return true;
+			k++;
+		}
+	return false;
+}
+
 /* Whether argv names {name} (an argument is a C string: it cannot carry a
  * NUL byte, so a value that has one would be cut silently). */
 static bool substituted(char **argv, const char *name)
@@ -708,8 +729,8 @@ static enum coren_err check_nul(struct coren_memo_exec *x,
 		if (!is_ident(e->axes[a].name) &&
 		    !substituted(x->argv, e->axes[a].name))
 			continue;
-		for (size_t i = 0; i < json_array_size(e->axes[a].values); i++)
-			if (has_nul(json_array_get(e->axes[a].values, i)))
+		for (size_t i = 0; i < coren_memo_plan_nvalues(p, a); i++)
+			if (value_has_nul(p, a, i))
 				return coren_error_set(
 				    err, COREN_ERR_USAGE,
 				    "--cmd: value %zu of axis '%s' contains "
@@ -812,8 +833,11 @@ static const char *reap(pid_t pid, int *status, volatile sig_atomic_t *stop,
 			double deadline)
 {
 	long ns = 20000; /* without a pidfd: most children are gone by EOF */
-#ifdef HAVE_PIDFD_OPEN
-	int fd = (int)pidfd_open(pid, 0); /* readable once pid has exited */
+#ifdef SYS_pidfd_open
+	/* the system call, not glibc's wrapper (2.36): libcoren then loads
+	 * on older C libraries too (the device kit's CUDA images); -1 where
+	 * the kernel lacks it */
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0); /* readable at exit */
 #else
 	int fd = -1;
 #endif

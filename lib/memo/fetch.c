@@ -109,6 +109,20 @@ void memo_publisher_stop(struct run *r)
 		return;
 	if (pb->started) {
 		pthread_mutex_lock(&pb->mu);
+		/* interrupted: what is still queued is not published (it is
+		 * stored here; counted), so that the run ends at once */
+		while (r->o->stop && *r->o->stop && pb->head) {
+			struct pub_item *it = pb->head;
+
+			pb->head = it->next;
+			pb->bytes -= it->len;
+			free(it);
+			memo_pool_lock(&r->pool);
+			r->publish_failed++;
+			memo_pool_unlock(&r->pool);
+		}
+		if (!pb->head)
+			pb->tail = NULL;
 		pb->closing = true;
 		pthread_cond_broadcast(&pb->cv);
 		pthread_mutex_unlock(&pb->mu);
@@ -377,6 +391,8 @@ bool memo_fetch(struct run *r, struct slot *s)
 	if (!rc && coren_chunk_store_file(r->e->cache, s->id, b.data, b.len, &e))
 		coren_log(COREN_LOG_WARNING, "chunk %s: %s (used, not kept)",
 			  s->id, e.msg);
+	else if (!rc) /* its points reusable across chunk shapes too */
+		memo_index_add(r->index_fd, r->p, s->bins);
 	coren_buf_release(&b);
 	if (distrust)
 		untrusted(r, s, &e);

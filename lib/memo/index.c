@@ -121,8 +121,7 @@ static json_t **value_maps(const struct coren_memo_plan *p, size_t naxes)
 	char *tmp = NULL;
 
 	for (size_t a = 0; m && a < naxes; a++) {
-		const struct coren_memo_exp *e = coren_memo_plan_exp(p);
-		size_t nv = json_array_size(e->axes[a].values), len;
+		size_t nv = coren_memo_plan_nvalues(p, a), len;
 
 		if (!(m[a] = json_object()))
 			goto fail;

@@ -108,6 +108,10 @@ enum coren_err memo_plan_key_id(const struct coren_memo_plan *p,
 /* SHA-256 of {"fn","params","version"}: what every chunk of p shares. */
 enum coren_err memo_plan_family(const struct coren_memo_plan *p,
 				char hex[65]);
+/* Value v of axis a as a new JSON value (NULL on ENOMEM): a copy of the
+ * experiment's, or, once coren_memo_plan_compact() freed a large axis's,
+ * made from the plan's canonical text. Any thread. */
+json_t *memo_plan_value(const struct coren_memo_plan *p, size_t a, size_t v);
 /* Value v of axis a as canonical JSON text (len bytes, not terminated). */
 const char *memo_plan_value_text(const struct coren_memo_plan *p, size_t a,
 				 size_t v, size_t *len);

@@ -7,6 +7,7 @@
 
 #include "memo_int.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -344,8 +345,8 @@ json_t *coren_memo_plan_chunk_key(const struct coren_memo_plan *p,
 		json_t *vals = json_array();
 
 		for (size_t v = first; vals && v < first + n; v++)
-			if (json_array_append(vals,
-					      json_array_get(pa->values, v))) {
+			if (json_array_append_new(vals,
+						  memo_plan_value(p, a, v))) {
 				json_decref(vals);
 				vals = NULL;
 			}
@@ -367,8 +368,7 @@ json_t *coren_memo_plan_point_json(const struct coren_memo_plan *p,
 	 * reads their reference counts without atomics */
 	for (size_t a = 0; pt && a < p->naxes; a++)
 		if (json_object_set_new(pt, p->axes[a].name,
-					json_deep_copy(json_array_get(
-						p->axes[a].values, vidx[a])))) {
+					memo_plan_value(p, a, vidx[a]))) {
 			json_decref(pt);
 			pt = NULL;
 		}
@@ -398,6 +398,48 @@ enum coren_err coren_memo_plan_point_text(const struct coren_memo_plan *p,
 	if (!rc)
 		rc = coren_buf_putc(b, '}');
 	return rc;
+}
+
+size_t coren_memo_plan_nvalues(const struct coren_memo_plan *p, size_t a)
+{
+	return p->axes[a].nvalues;
+}
+
+json_t *memo_plan_value(const struct coren_memo_plan *p, size_t a, size_t v)
+{
+	const struct plan_axis *pa = &p->axes[a];
+	const char *t = pa->text.data + pa->off[v];
+	size_t len = pa->off[v + 1] - pa->off[v];
+	char num[24], *end;
+	long long n;
+
+	if (pa->values)
+		return json_deep_copy(json_array_get(pa->values, v));
+	/* an integer that fits: made at once (ranges are most large axes) */
+	if (len && len < sizeof num && strspn(t + (*t == '-'), "0123456789") ==
+						   len - (*t == '-')) {
+		memcpy(num, t, len);
+		num[len] = '\0';
+		errno = 0;
+		n = strtoll(num, &end, 10);
+		if (!errno && *end == '\0')
+			return json_integer((json_int_t)n);
+	}
+	return coren_json_parse(t, len, NULL);
+}
+
+void coren_memo_plan_compact(struct coren_memo_plan *p,
+			     struct coren_memo_exp *e)
+{
+	for (size_t a = 0; a < p->naxes && a < e->naxes; a++) {
+		struct plan_axis *pa = &p->axes[a];
+
+		if (pa->nvalues <= MEMO_COPY_MAX || pa->values != e->axes[a].values)
+			continue;
+		json_decref(e->axes[a].values);
+		e->axes[a].values = NULL;
+		pa->values = NULL;
+	}
 }
 
 /* ---- points built by one thread (memo_int.h) --------------------------- */
@@ -434,15 +476,15 @@ enum coren_err memo_points_set(const struct memo_points *pts, json_t *point,
 		json_t *v = json_array_get(p->axes[a].values, vidx[a]);
 		int rc;
 
-		if (pts->shared)
+		if (pts->shared && v)
 			rc = json_object_set(point, p->axes[a].name, v);
-		else if (pts->values[a])
+		else if (!pts->shared && pts->values[a])
 			rc = json_object_set(point, p->axes[a].name,
 					     json_array_get(pts->values[a],
 							    vidx[a]));
-		else
+		else /* a large axis: a copy, or made from its text */
 			rc = json_object_set_new(point, p->axes[a].name,
-						 json_deep_copy(v));
+						 memo_plan_value(p, a, vidx[a]));
 		if (rc)
 			return COREN_ERR_NOMEM;
 	}

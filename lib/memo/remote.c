@@ -20,7 +20,7 @@
 #define DOWN_AFTER 3	      /* failures in a row that make the tier down */
 #define SMALL ((size_t)65536) /* a transfer this small measures latency */
 #define ALPHA 0.3	      /* weight of a new measurement */
-#define LOW_SPEED_TIME 1L     /* seconds under min_speed that end a transfer */
+#define FIRST_BYTE_GRACE 5.0  /* seconds a server may think before bytes flow */
 #define TIMEOUT_DEFAULT 60.0  /* seconds a transfer may take */
 #define MIN_SPEED_DEFAULT 1024L /* bytes/s */
 
@@ -35,7 +35,7 @@ struct coren_remote {
 	bool slow;	   /* down because a transfer was too slow */
 	double timeout;	   /* read-only: seconds a transfer may take */
 	long min_speed;	   /* read-only: bytes/s below which (for
-			    * LOW_SPEED_TIME) a transfer is given up */
+			    * a second) a transfer is given up */
 	char *ca_file;	   /* read-only: certificates to trust, or NULL */
 };
 
@@ -289,6 +289,7 @@ struct sink {
 	struct coren_buf *out;
 	size_t start, max, limit;
 	bool too_large;
+	bool peeked; /* max bytes arrived: the rest is not wanted */
 };
 
 static size_t on_data(char *p, size_t size, size_t n, void *arg)
@@ -296,8 +297,13 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
 	struct sink *s = arg;
 	size_t len = size * n, have = s->out->len - s->start;
 
-	if (s->max && have + len > s->max) /* a server ignoring the range */
+	if (s->max && have + len >= s->max) { /* enough (or no range kept) */
 		len = have < s->max ? s->max - have : 0;
+		s->peeked = true;
+		if (len && coren_buf_append(s->out, p, len))
+			s->peeked = false;
+		return 0; /* ends the transfer: the rest is not read */
+	}
 	if (!s->max && have + len > s->limit) {
 		s->too_large = true;
 		return 0; /* aborts the transfer */
@@ -330,22 +336,64 @@ static size_t on_read(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-static CURL *easy(struct coren_remote *r, const char *url)
+/* The speed floor of a transfer, checked by curl's progress callback:
+ * from the first byte on, at least min_speed bytes/s on average once a
+ * second has passed; before the first byte, and between an upload's end
+ * and its answer, FIRST_BYTE_GRACE seconds (a server may think). */
+struct pace {
+	double t0, first, wait; /* when it began, the first byte, the
+				   upload's end (0: not yet) */
+	long min_speed;
+	CURL *c; /* for the header bytes (a trickle may start with them) */
+};
+
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct pace *p = arg;
+	double now = memo_now(), bytes = (double)(dlnow + ulnow);
+	long head = 0;
+
+	(void)dltotal;
+	if (curl_easy_getinfo(p->c, CURLINFO_HEADER_SIZE, &head) == CURLE_OK)
+		bytes += (double)head;
+	if (ultotal > 0 && ulnow >= ultotal && dlnow == 0) {
+		/* uploaded: the server answers */
+		if (!p->wait)
+			p->wait = now;
+		return now - p->wait > FIRST_BYTE_GRACE;
+	}
+	if (bytes <= 0)
+		return now - p->t0 > FIRST_BYTE_GRACE;
+	if (!p->first)
+		p->first = now;
+	return now - p->first > 1.0 &&
+	       bytes / (now - p->first) < (double)p->min_speed;
+}
+
+static CURL *easy(struct coren_remote *r, const char *url, struct pace *pace)
 {
 	CURL *c = curl_easy_init();
+	double ms = r->timeout * 1000;
 
 	if (!c)
 		return NULL;
+	pace->t0 = memo_now();
+	pace->first = pace->wait = 0;
+	pace->min_speed = r->min_speed;
+	pace->c = c;
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-	/* a tier that trickles or stalls is given up at once: below
-	 * min_speed for a second, or past the deadline */
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, r->min_speed);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_TIME);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(r->timeout * 1000));
+	/* a tier that trickles or stalls is given up at once: under
+	 * min_speed (on_progress), or past the deadline */
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, pace);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+			 ms < 1 ? 1L : ms > 1e9 ? 1000000000L : (long)ms);
 	if (r->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, r->ca_file);
 	if (r->headers)
@@ -357,9 +405,11 @@ static CURL *easy(struct coren_remote *r, const char *url)
 static enum coren_err http_status(CURLcode cc, long status, const char *url,
 				  struct coren_error *err)
 {
-	if (cc == CURLE_OPERATION_TIMEDOUT)
+	if (cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_ABORTED_BY_CALLBACK)
 		return coren_error_set(err, COREN_ERR_TIMEOUT, "%s: %s", url,
-				       curl_easy_strerror(cc));
+				       cc == CURLE_ABORTED_BY_CALLBACK
+					       ? "too slow"
+					       : curl_easy_strerror(cc));
 	if (cc != CURLE_OK)
 		return coren_error_set(err, COREN_ERR_IO, "%s: %s", url,
 				       curl_easy_strerror(cc));
@@ -379,8 +429,9 @@ static enum coren_err http_get(struct coren_remote *r, const char *url,
 			       size_t max, size_t limit, struct coren_buf *out,
 			       struct coren_error *err)
 {
-	CURL *c = easy(r, url);
-	struct sink s = {out, out->len, max, limit, false};
+	struct pace pace;
+	CURL *c = easy(r, url, &pace);
+	struct sink s = {out, out->len, max, limit, false, false};
 	char range[48];
 	long status = 0;
 	CURLcode cc;
@@ -405,6 +456,8 @@ static enum coren_err http_get(struct coren_remote *r, const char *url,
 				       "larger than the limit of %zu bytes",
 				       limit);
 	}
+	if (cc == CURLE_WRITE_ERROR && s.peeked) /* cut off on purpose */
+		cc = CURLE_OK;
 	if (cc == CURLE_WRITE_ERROR)
 		cc = CURLE_OUT_OF_MEMORY;
 	if (status == 416) /* a range past the end: an empty file */
@@ -416,7 +469,8 @@ static enum coren_err http_put(struct coren_remote *r, const char *url,
 			       const void *data, size_t len,
 			       struct coren_error *err)
 {
-	CURL *c = easy(r, url);
+	struct pace pace;
+	CURL *c = easy(r, url, &pace);
 	struct source src = {data, len, 0};
 	long status = 0;
 	CURLcode cc;
@@ -448,9 +502,10 @@ static enum coren_err too_slow(struct coren_remote *r, enum coren_err rc,
 	r->down = r->slow = true;
 	pthread_mutex_unlock(&r->mu);
 	return coren_error_set(err, COREN_ERR_IO,
-			       "too slow (under %ld bytes/s for %ld s, or over "
-			       "%g s): not used again in this run",
-			       r->min_speed, LOW_SPEED_TIME, r->timeout);
+			       "too slow (under %ld bytes/s over a second, no "
+			       "answer within %g s, or over %g s): not used "
+			       "again in this run",
+			       r->min_speed, FIRST_BYTE_GRACE, r->timeout);
 }
 
 enum coren_err coren_remote_get(struct coren_remote *r, const char *id,

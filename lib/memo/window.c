@@ -36,7 +36,7 @@ enum coren_err memo_order_init(struct memo_order *o,
 	for (size_t a = 0; a < na; a++) {
 		o->bin[a] = e->axes[a].bin;
 		o->lo[a] = 0;
-		o->hi[a] = json_array_size(e->axes[a].values);
+		o->hi[a] = coren_memo_plan_nvalues(p, a);
 	}
 	if (na) { /* the slab is one bin of the first axis */
 		o->lo[0] = slab * o->bin[0];

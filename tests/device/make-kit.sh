@@ -73,12 +73,15 @@ for d in lib/bats-core libexec/bats-core; do
 done
 mkdir -p "$dest/bats/libs"
 for l in bats-support bats-assert bats-file; do
-	for p in ${BATS_LIB_PATH:-/usr/lib/bats} /usr/lib/bats /usr/lib; do
+	found=""
+	for p in $(echo "${BATS_LIB_PATH:-}" | tr : ' ') /usr/lib/bats /usr/lib; do
 		if [ -d "$p/$l" ]; then
 			cp -r "$p/$l" "$dest/bats/libs/"
+			found=yes
 			break
 		fi
 	done
+	[ -n "$found" ] || { echo "make-kit.sh: no $l (BATS library)" >&2; exit 1; }
 done
 
 cp "$src/tests/rk-cuda.bats" "$src/tests/test_helper.bash" "$dest/tests/"

@@ -148,6 +148,13 @@ struct coren_memo_plan;
 enum coren_err coren_memo_plan_new(const struct coren_memo_exp *e,
 				   struct coren_memo_plan **out,
 				   struct coren_error *err);
+/* Frees e's value lists of axes of more than 65536 values (e must be
+ * p's experiment): p then makes their values from its canonical texts,
+ * halving a large grid's memory. Call it once e's lists are no longer
+ * read directly (after the experiment is identified and opened); p's
+ * answers do not change. */
+void coren_memo_plan_compact(struct coren_memo_plan *p,
+			     struct coren_memo_exp *e);
 void coren_memo_plan_free(struct coren_memo_plan *p);
 
 uint64_t coren_memo_plan_chunks(const struct coren_memo_plan *p);
@@ -164,6 +171,9 @@ uint64_t coren_memo_plan_chunk_points(const struct coren_memo_plan *p,
 /* The number of bins of axis a, and the length of each bin of a chunk on
  * its axis (naxes entries; the last bin of an axis may be short). */
 size_t coren_memo_plan_nbins(const struct coren_memo_plan *p, size_t a);
+/* The number of values of axis a (the plan's; coren_memo_plan_compact()
+ * may have freed the experiment's lists). */
+size_t coren_memo_plan_nvalues(const struct coren_memo_plan *p, size_t a);
 void coren_memo_plan_chunk_lens(const struct coren_memo_plan *p,
 				const size_t *bins, size_t *lens);
 
@@ -204,6 +214,8 @@ const struct coren_memo_exp *coren_memo_plan_exp(const struct coren_memo_plan *p
 
 /* ---- chunk files (coren-chunk(5)) --------------------------------------- */
 
+#define COREN_CHUNK_SIGS_MAX 16 /* signatures a header may hold */
+
 struct coren_chunk_header {
 	char id[65];
 	json_t *chunk_key; /* as coren_memo_plan_chunk_key() */
@@ -216,7 +228,8 @@ struct coren_chunk_header {
 	struct coren_cost cost; /* sum of the points' FnCost when has_cost */
 	char *producer;		/* "swarm-run 0.1.0 host pid" */
 	struct coren_hlc_ts hlc; /* when it was written (coren-chunk(5)) */
-	json_t *sigs; /* signatures NAME:BASE64, strings; NULL: none */
+	json_t *sigs; /* signatures NAME:BASE64, strings (at most
+		       * COREN_CHUNK_SIGS_MAX); NULL: none */
 	/* encoding only, not owned: when set, the encoder signs the chunk
 	 * (its sigs are then this key's signature alone) */
 	const struct coren_secret_key *signer;
