@@ -66,26 +66,29 @@ sanitized() {
 		run -0 --separate-stderr rk-bench --preset quick --min-time 1ms --sizes "${w#*:}" "${w%%:*}"
 		assert_equal "${#lines[@]}" 2
 		echo "$output" | jq -se --arg w "${w%%:*}" '.[0] | .metric == "time" and
-			.type == "bench" and .workload == $w and .n == 3 and .mean > 0 and
+			.type == "bench" and .workload == $w and .n >= 3 and .mean > 0 and
 			.min <= .median and .median <= .max and .ci_lo <= .mean and
-			.mean <= .ci_hi and .iterations >= 1 and (.samples | length) == 3 and
+			.mean <= .ci_hi and .iterations >= 1 and (.samples | length) == .n and
+			(.stop | IN("detectable", "budget", "max-runs")) and
 			(.machine | test("^[0-9a-f]{16}$"))'
 		echo "$output" | jq -se '.[1] | .metric == "throughput" and .mean > 0 and (.unit | endswith("/s"))'
 	done
 }
 
-@test "presets set warm-ups and runs; --warmup and --runs override them" {
+@test "presets set warm-ups and the least runs; --warmup and --runs override them" {
 	local p n
-	for p in quick:3 default:5 ci:5 comprehensive:10; do
-		run -0 rk-bench --preset "${p%%:*}" --min-time 1ms --sizes 100 --metrics time spsc
+	for p in quick:5 default:5 ci:5 comprehensive:10; do
+		run -0 --separate-stderr rk-bench --preset "${p%%:*}" --min-time 1ms --sizes 100 --metrics time spsc
 		n=$(echo "$output" | jq .n)
-		assert_equal "$n" "${p#*:}"
+		assert [ "$n" -ge "${p#*:}" ]
 	done
-	# warm-ups plus runs of a command, counted by the command itself
-	for p in quick:4 default:8 ci:7 comprehensive:15; do
+	# warm-ups plus runs of a command, counted by the command itself:
+	# fixed counts with --runs N
+	for p in quick:1:4 default:3:8 ci:2:7 comprehensive:5:15; do
 		rm -f count
-		run -0 rk-bench --preset "${p%%:*}" --no-overhead --cmd 'echo x >> count'
-		assert_equal "$(wc -l < count)" "${p#*:}"
+		IFS=: read -r name w total <<< "$p"
+		run -0 rk-bench --preset "$name" -r $((total - w)) --no-overhead --cmd 'echo x >> count'
+		assert_equal "$(wc -l < count)" "$total"
 	done
 	rm -f count
 	run -0 rk-bench --preset ci -w 0 -r 2 --no-overhead --cmd 'echo x >> count'
@@ -100,7 +103,7 @@ sanitized() {
 		run -1 --separate-stderr rk-bench --analyze --preset "${p%%:*}" --baseline base.jsonl "$DATA/timings.jsonl"
 		assert_equal "$(echo "$output" | jq -s '.[] | select(.type == "regression") | .threshold')" "${p#*:}"
 	done
-	run -0 --separate-stderr rk-bench --analyze --threshold 30% --baseline base.jsonl "$DATA/timings.jsonl"
+	run -0 --separate-stderr rk-bench --analyze --threshold 40% --baseline base.jsonl "$DATA/timings.jsonl"
 }
 
 @test "--sizes sweeps a workload and fits its scaling" {
@@ -198,12 +201,13 @@ sanitized() {
 	run -1 --separate-stderr rk-bench --analyze --baseline base.jsonl cur
 }
 
-@test "a change within the threshold or without significance is not a regression" {
+@test "a change within the threshold is unchanged; one without significance or power, inconclusive" {
 	rk-bench -q --analyze --save-baseline base.jsonl "$DATA/base-timings.jsonl" >/dev/null
-	# parse is 20% faster on average but with an outlier: p > 0.05
+	# parse is 20% faster on average but with an outlier: p > 0.05, and
+	# these 6 runs could not have seen a change of 10%
 	run -1 --separate-stderr rk-bench --analyze --baseline base.jsonl "$DATA/timings.jsonl"
 	echo "$output" | jq -se 'map(select(.workload == "parse"))[0].baseline |
-		.verdict == "unchanged" and .change < -0.1 and .p > 0.05'
+		.verdict == "inconclusive" and .change < -0.1 and .p > 0.05 and .detectable > 0.1'
 	echo "$output" | jq -se 'map(select(.workload == "sort" and .size == 10000))[0].baseline.verdict == "unchanged"'
 	echo "$output" | jq -se 'map(select(.workload == "hash"))[0].baseline.verdict == "unchanged"'
 }
@@ -298,4 +302,124 @@ sanitized() {
 	assert_equal "${stderr_lines[0]}" "rk-bench: warning: gnuplot is not installed, so no plot (apt-get install gnuplot-nox)"
 	assert [ ! -e p.svg ]
 	assert_equal "${#lines[@]}" 5
+}
+
+# The detectable change of a comparison, computed here independently of
+# lib/bench: t quantiles by bisection on the t density integrated with
+# Simpson's rule, Welch's df, (t(.975) + t(.8)) * se / baseline mean.
+detectable_py() { # detectable_py BASE_SAMPLES CUR_SAMPLES (JSON arrays)
+	python3 - "$1" "$2" <<'PY'
+import json, math, sys
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+def pdf(x, df):
+    return math.exp(math.lgamma((df + 1) / 2) - math.lgamma(df / 2)) / math.sqrt(df * math.pi) * (1 + x * x / df) ** (-(df + 1) / 2)
+def cdf(t, df, n=4000):
+    h = t / n
+    s = pdf(0, df) + pdf(t, df) + sum((4 if i % 2 else 2) * pdf(i * h, df) for i in range(1, n))
+    return 0.5 + s * h / 3
+def q(p, df):
+    lo, hi = 0.0, 60.0
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if cdf(mid, df) < p else (lo, mid)
+    return (lo + hi) / 2
+def mv(x):
+    m = sum(x) / len(x)
+    return m, sum((v - m) ** 2 for v in x) / (len(x) - 1)
+(ma, va), (mb, vb) = mv(a), mv(b)
+ea, eb = va / len(a), vb / len(b)
+df = (ea + eb) ** 2 / (ea ** 2 / (len(a) - 1) + eb ** 2 / (len(b) - 1))
+print("%.6f" % ((q(0.975, df) + q(0.8, df)) * math.sqrt(ea + eb) / ma))
+PY
+}
+
+@test "every comparison states the smallest change it detects, as computed independently" {
+	command -v python3 >/dev/null || skip "python3 is not installed"
+	local base cur want got
+	for pair in '[1.0,1.1,0.9,1.05,0.95]|[1.02,1.12,0.91,1.0,0.97,1.08]' \
+		    '[0.5,0.52,0.49]|[0.6,0.5,0.55,0.58]' \
+		    '[10,11,10.5,9.8,10.1,10.4,10.2,9.9]|[10,13,9,12,11,10.5,8,14]'; do
+		base=${pair%|*} cur=${pair#*|}
+		echo "{\"workload\":\"w\",\"times\":$base}" | rk-bench -q --analyze --save-baseline base.jsonl >/dev/null
+		echo "{\"workload\":\"w\",\"times\":$cur}" > cur.jsonl
+		run --separate-stderr rk-bench --analyze --baseline base.jsonl cur.jsonl
+		got=$(echo "$output" | jq '.baseline.detectable * 1e6 | round')
+		want=$(detectable_py "$base" "$cur" | awk '{ printf "%d", $1 * 1e6 + 0.5 }')
+		echo "# $pair: rk-bench $got, python $want (1e-6)" >&3
+		assert [ $((got - want)) -le 2 ] && assert [ $((want - got)) -le 2 ]
+		echo "$output" | jq -e '.baseline.power == 0.8'
+	done
+}
+
+@test "a comparison that could not see the threshold is inconclusive, exit 6" {
+	# 3 runs a side with 10% noise: a 10% change could go unseen
+	echo '{"workload":"w","times":[1.0,1.1,0.9]}' | rk-bench -q --analyze --save-baseline base.jsonl >/dev/null
+	echo '{"workload":"w","times":[1.05,0.95,1.12]}' > cur.jsonl
+	run -6 --separate-stderr rk-bench --analyze --baseline base.jsonl cur.jsonl
+	echo "$output" | jq -e '.baseline.verdict == "inconclusive" and .baseline.detectable > 0.1 and .baseline.n == 3'
+	assert_equal "${stderr_lines[0]}" "rk-bench: 1 inconclusive: a change of 10% could go unseen with this noise and these runs (--runs auto, --budget)"
+	# the markdown report says it too
+	run -6 --separate-stderr rk-bench --analyze --table --baseline base.jsonl cur.jsonl
+	assert_output --partial '**1 inconclusive**'
+	assert_line --partial '- w (size -, time): detects '
+	# the same noise over 40 runs a side can tell: unchanged, exit 0
+	awk 'BEGIN { printf "{\"workload\":\"w\",\"times\":["; for (i = 0; i < 40; i++) printf "%s%g", i ? "," : "", 1 + 0.1 * ((i % 3) - 1); print "]}" }' | rk-bench -q --analyze --save-baseline base40.jsonl >/dev/null
+	awk 'BEGIN { printf "{\"workload\":\"w\",\"times\":["; for (i = 0; i < 40; i++) printf "%s%g", i ? "," : "", 1.01 + 0.1 * (((i + 1) % 3) - 1); print "]}" }' > cur40.jsonl
+	run -0 rk-bench --analyze --baseline base40.jsonl cur40.jsonl
+	echo "$output" | jq -e '.baseline.verdict == "unchanged" and .baseline.detectable < 0.1'
+	# a regression outranks an inconclusive comparison: exit 1
+	printf '%s\n' '{"workload":"w","times":[1.0,1.1,0.9]}' '{"workload":"v","times":[1,1.01,0.99,1,1]}' | rk-bench -q --analyze --save-baseline both.jsonl >/dev/null
+	printf '%s\n' '{"workload":"w","times":[1.05,0.95,1.12]}' '{"workload":"v","times":[2,2.01,1.99,2,2]}' > both-cur.jsonl
+	run -1 --separate-stderr rk-bench --analyze --baseline both.jsonl both-cur.jsonl
+	assert_equal "${stderr_lines[0]}" "rk-bench: 1 regression beyond 10%"
+}
+
+@test "regression records carry the comparison as the bench records do" {
+	echo '{"workload":"w","times":[1.0,1.01,0.99,1.0,1.0]}' | rk-bench -q --analyze --save-baseline base.jsonl >/dev/null
+	echo '{"workload":"w","times":[1.3,1.31,1.29,1.3,1.3]}' > cur.jsonl
+	run -1 --separate-stderr rk-bench --analyze --baseline base.jsonl cur.jsonl
+	echo "$output" | jq -se '.[0].baseline == .[1].baseline and
+		(.[1].baseline | type) == "object" and .[1].baseline.verdict == "regression" and
+		.[1].detectable == .[1].baseline.detectable'
+}
+
+@test "--runs auto adds runs until the threshold is detectable, or says why it stopped" {
+	# a command whose time alternates 10 ms and 30 ms: too noisy for 10%
+	# within a 1 s budget
+	cat > alt.sh <<'SH'
+n=$(cat c 2>/dev/null || echo 0); echo $((n + 1)) > c
+if [ $((n % 2)) = 0 ]; then sleep 0.01; else sleep 0.03; fi
+SH
+	run -0 --separate-stderr rk-bench --runs auto --budget 1s -w 0 --no-overhead --cmd 'sh alt.sh' -n alt
+	echo "$output" | jq -e '.stop == "budget" and .n > 5 and .detectable > 0.1'
+	assert_equal "${stderr_lines[0]%%detectable*}" "rk-bench: warning: 'alt': after $(echo "$output" | jq .n) runs (the time budget ended) the smallest "
+	assert_output --partial '"stop":"budget"'
+	assert [ "$(cat c)" -eq "$(echo "$output" | jq .n)" ]
+	# --max-runs ends it first
+	rm -f c
+	run -0 --separate-stderr rk-bench -M 8 --budget 30s -w 0 --no-overhead --cmd 'sh alt.sh' -n alt
+	echo "$output" | jq -e '.stop == "max-runs" and .n == 8'
+	assert_equal "$(cat c)" 8
+	# a steady command stops as soon as a 50% change is detectable: 5 runs
+	run -0 --separate-stderr rk-bench --runs auto --threshold 50% --budget 30s --cmd 'sleep 0.02'
+	echo "$output" | jq -e '.stop == "detectable" and .n == 5 and .detectable <= 0.5'
+	# --runs N is a fixed count
+	run -0 rk-bench -r 3 -w 0 --cmd 'sh alt.sh'
+	echo "$output" | jq -e '.stop == "runs" and .n == 3'
+}
+
+@test "--runs auto aims at the baseline's noise" {
+	# a baseline of 3 noisy runs: no count of current runs can make a 10%
+	# change detectable, so the budget ends it
+	echo '{"workload":"nap","backend":"shell","times":[0.01,0.03,0.02]}' | rk-bench -q --analyze --save-baseline base.jsonl >/dev/null
+	run --separate-stderr rk-bench --runs auto --budget 500ms -n nap --cmd 'sleep 0.02' --baseline base.jsonl
+	echo "$output" | jq -e '.stop == "budget" and .baseline.verdict == "inconclusive"'
+	assert_equal "$status" 6
+}
+
+@test "the demo's case: the same hlc timings 30% slower are a regression" {
+	rk-bench -q --preset quick --min-time 5ms --sizes 4k --metrics time hlc --save-baseline base.jsonl >/dev/null
+	jq -c '{workload, size, backend, metric, times: [.samples[] * 1.3]}' base.jsonl > slower.jsonl
+	run -1 --separate-stderr rk-bench --analyze --baseline base.jsonl slower.jsonl
+	echo "$output" | jq -se '.[0].baseline.verdict == "regression" and .[0].baseline.detectable < 0.3'
 }

@@ -39,11 +39,19 @@ static const char usage[] =
 	"  --plugin-dir DIR     look for workload plugins in DIR first\n"
 	"\n"
 	"How:\n"
-	"  --preset NAME        quick (1 warm-up, 3 runs, threshold 15%),\n"
-	"                       default (3, 5, 10%), ci (2, 5, 10%),\n"
-	"                       comprehensive (5, 10, 5%)\n"
+	"  --preset NAME        quick (1 warm-up, 3 runs or more, threshold\n"
+	"                       15%, 2 s budget), default (3, 5, 10%, 5 s),\n"
+	"                       ci (2, 5, 10%, 10 s), comprehensive (5, 10,\n"
+	"                       5%, 30 s)\n"
 	"  -w, --warmup N       untimed runs first (overrides the preset)\n"
-	"  -r, --runs N         timed runs (samples), at least 1\n"
+	"  -r, --runs N|auto    N timed runs (samples), at least 1; auto (the\n"
+	"                       presets' way): more runs until a change of the\n"
+	"                       threshold's size is detectable, or the budget\n"
+	"                       ends\n"
+	"  -m, --min-runs N     auto, with at least N runs (default: the preset's)\n"
+	"  -M, --max-runs N     auto, with at most N runs (default 1000)\n"
+	"  --budget TIME        auto: timed runs of one benchmark take at most\n"
+	"                       this long (default: the preset's)\n"
 	"  --sizes LIST         workload sizes, e.g. 4k,64k,1M (default: each\n"
 	"                       workload's own sweep)\n"
 	"  --min-time TIME      a workload sample lasts at least this long; the\n"
@@ -60,7 +68,9 @@ static const char usage[] =
 	"Baselines and reports:\n"
 	"  --save-baseline FILE write the results as a baseline\n"
 	"  --baseline FILE      compare with a baseline: a change beyond the\n"
-	"                       threshold with p < 0.05 (Welch) is a regression\n"
+	"                       threshold with p < 0.05 (Welch) is a regression;\n"
+	"                       one that could not be seen (power 80%) is\n"
+	"                       inconclusive\n"
 	"  --threshold X        relative change that counts (0.1 or 10%)\n"
 	"  --format FORMAT      markdown, json, latex, tsv or jsonl (default:\n"
 	"                       markdown on a terminal, else jsonl records)\n"
@@ -70,7 +80,9 @@ static const char usage[] =
 	"  --help, --version\n"
 	"\n"
 	"Exit status: 0 ok, 1 regression found, 2 usage, I/O or measurement\n"
-	"error, 3 plugin load failure, 5 bad input record. See rk-bench(1).\n";
+	"error, 3 plugin load failure, 5 bad input record, 6 inconclusive: a\n"
+	"comparison could not detect a change of the threshold's size. See\n"
+	"rk-bench(1).\n";
 
 #define MAX_CMDS 64
 
@@ -78,6 +90,12 @@ static struct {
 	struct coren_bench_opts run;
 	const struct coren_bench_preset *preset;
 	int warmup, runs; /* -1: the preset's */
+	int fixed;	  /* --runs N: exactly N, no more */
+	unsigned max_runs;
+	double budget;	  /* < 0: the preset's */
+	struct coren_bench_until until;
+	json_t *base_map; /* the baseline's records by key */
+	char *base_machine;
 	double threshold; /* < 0: the preset's */
 	double confidence;
 	const char *cmds[MAX_CMDS], *names[MAX_CMDS];
@@ -102,6 +120,19 @@ static struct coren_error err;
 static char machine[17];
 static json_t *errors;	    /* error records of bad input (--keep-going) */
 static unsigned long nbad; /* how many */
+static size_t ninconclusive; /* comparisons that could not see the threshold */
+
+/* Reads the baseline before measuring: --runs auto aims at it. */
+static void load_baseline(void)
+{
+	if (coren_bench_baseline_load(opt.baseline, &opt.base_map, &opt.base_machine,
+				      &err))
+		tool_die(&err);
+	if (opt.base_machine && *machine && strcmp(opt.base_machine, machine))
+		tool_warn("baseline '%s' was measured on another machine (%s, this is "
+			  "%s): timings may not compare", opt.baseline, opt.base_machine,
+			  machine);
+}
 
 static void say(const char *fmt, ...) COREN_PRINTF(1, 2);
 static void say(const char *fmt, ...)
@@ -196,7 +227,7 @@ static void parse_options(int argc, char **argv)
 	enum { CMD = TOOL_OPT__END, PREPARE, NO_OVERHEAD, SHOW_OUTPUT, ANALYZE,
 	       LIST, PLUGIN_DIR, PRESET, SIZES, MIN_TIME, TIMEOUT, METRICS,
 	       INSN_ITERS, CONFIDENCE, SAVE, BASELINE, THRESHOLD, FORMAT, PLOT,
-	       INSN_CHILD, CHILD_SIZE, CALLGRIND };
+	       INSN_CHILD, CHILD_SIZE, CALLGRIND, BUDGET };
 	static const struct option opts[] = {
 		{"cmd", required_argument, NULL, CMD},
 		{"name", required_argument, NULL, 'n'},
@@ -210,6 +241,9 @@ static void parse_options(int argc, char **argv)
 		{"preset", required_argument, NULL, PRESET},
 		{"warmup", required_argument, NULL, 'w'},
 		{"runs", required_argument, NULL, 'r'},
+		{"min-runs", required_argument, NULL, 'm'},
+		{"max-runs", required_argument, NULL, 'M'},
+		{"budget", required_argument, NULL, BUDGET},
 		{"sizes", required_argument, NULL, SIZES},
 		{"min-time", required_argument, NULL, MIN_TIME},
 		{"timeout", required_argument, NULL, TIMEOUT},
@@ -231,12 +265,14 @@ static void parse_options(int argc, char **argv)
 	opt.preset = coren_bench_preset("default");
 	opt.warmup = opt.runs = -1;
 	opt.threshold = -1;
+	opt.budget = -1;
+	opt.max_runs = 1000;
 	opt.confidence = 0.95;
 	opt.run.min_time = 0.05;
 	opt.insn_iters = 10;
 	opt.format = -1;
 	opt.want_time = opt.want_tp = 1;
-	while ((c = getopt_long(argc, argv, "hqvn:iw:r:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hqvn:iw:r:m:M:", opts, NULL)) != -1) {
 		if (tool_common_option(c, optarg))
 			continue;
 		switch (c) {
@@ -268,7 +304,23 @@ static void parse_options(int argc, char **argv)
 						 "comprehensive)", optarg);
 			break;
 		case 'w': opt.warmup = (int)count_option("--warmup", optarg, 0); break;
-		case 'r': opt.runs = (int)count_option("--runs", optarg, 1); break;
+		case 'r':
+			if (strcmp(optarg, "auto")) {
+				opt.runs = (int)count_option("--runs", optarg, 1);
+				opt.fixed = 1;
+			} else {
+				opt.fixed = 0;
+			}
+			break;
+		case 'm':
+			opt.runs = (int)count_option("--min-runs", optarg, 1);
+			opt.fixed = 0;
+			break;
+		case 'M':
+			opt.max_runs = count_option("--max-runs", optarg, 1);
+			opt.fixed = 0;
+			break;
+		case BUDGET: opt.budget = tool_number_option("--budget", optarg, 1); break;
 		case SIZES: parse_sizes(optarg); break;
 		case MIN_TIME: opt.run.min_time = tool_number_option("--min-time", optarg, 1); break;
 		case TIMEOUT: opt.run.timeout = tool_number_option("--timeout", optarg, 1); break;
@@ -298,6 +350,14 @@ static void parse_options(int argc, char **argv)
 	opt.run.runs = opt.runs >= 0 ? (unsigned)opt.runs : opt.preset->runs;
 	if (opt.threshold < 0)
 		opt.threshold = opt.preset->threshold;
+	if (opt.budget < 0)
+		opt.budget = opt.preset->budget;
+	if (opt.max_runs < opt.run.runs)
+		tool_usage_error("--max-runs %u is below the %u runs asked", opt.max_runs,
+				 opt.run.runs);
+	opt.until.target = opt.fixed ? 0 : opt.threshold;
+	opt.until.budget = opt.budget;
+	opt.until.max_runs = opt.fixed ? opt.run.runs : opt.max_runs;
 	if (opt.ncmds && opt.analyze)
 		tool_usage_error("--cmd and --analyze do not mix");
 	if (opt.ncmds && optind < argc)
@@ -379,26 +439,78 @@ static int insn_child(const char *spec)
 	return 0;
 }
 
+/* The until of one benchmark: the options', with the baseline's time
+ * record of this key when there is one. */
+static const struct coren_bench_until *until_for(const char *name, uint64_t size,
+						 const char *backend,
+						 struct coren_bench_until *u)
+{
+	const json_t *base;
+	char *key;
+
+	*u = opt.until;
+	if (!opt.base_map ||
+	    asprintf(&key, "%s|%llu|%s|time", name, (unsigned long long)size, backend) < 0)
+		return u;
+	if ((base = json_object_get(opt.base_map, key)) &&
+	    json_is_number(json_object_get(base, "stddev")) &&
+	    json_is_integer(json_object_get(base, "n"))) {
+		u->base_mean = json_number_value(json_object_get(base, "mean"));
+		u->base_sd = json_number_value(json_object_get(base, "stddev"));
+		u->base_n = (size_t)json_integer_value(json_object_get(base, "n"));
+	}
+	free(key);
+	return u;
+}
+
+/* Says how the runs of a benchmark ended: a warning when the target
+ * stayed out of reach, a note with -v. */
+static void said_stop(const char *name, uint64_t size, size_t n,
+		      enum coren_bench_stop stop, const struct coren_bench_until *u,
+		      const double *x)
+{
+	double d = coren_bench_detectable(u, x, n);
+	char at[48] = "";
+
+	if (size)
+		snprintf(at, sizeof at, " size %llu", (unsigned long long)size);
+	if (stop == COREN_BENCH_STOP_BUDGET || stop == COREN_BENCH_STOP_MAX_RUNS)
+		tool_warn("'%s'%s: after %zu runs (%s) the smallest detectable change "
+			  "is %.1f%%, above the %.0f%% threshold", name, at, n,
+			  stop == COREN_BENCH_STOP_BUDGET ? "the time budget ended"
+							  : "--max-runs",
+			  100 * d, 100 * u->target);
+	else if (stop == COREN_BENCH_STOP_DETECTABLE)
+		say("'%s'%s: %zu runs detect a change of %.1f%% (threshold %.0f%%)", name,
+		    at, n, 100 * d, 100 * u->target);
+}
+
 static void bench_size(json_t *recs, const char *spec, const struct coren_workload *w,
 		       uint64_t size)
 {
-	double *t = calloc(opt.run.runs, sizeof *t), ops, per;
-	struct coren_bench_set s = {w->name, "cpu", "time", "s", size, 0, t, opt.run.runs};
+	double *t = calloc(opt.until.max_runs, sizeof *t), ops, per;
+	struct coren_bench_set s = {w->name, "cpu", "time", "s", size, 0, t, 0, NULL};
+	struct coren_bench_until u;
+	enum coren_bench_stop stop;
 	char unit[64];
 	uint64_t iters;
-	unsigned i;
+	size_t i;
 
 	if (!t)
 		tool_die(&err);
 	say("%s size %llu", w->name, (unsigned long long)size);
 	if (opt.want_time || opt.want_tp) {
-		if (coren_bench_measure(w, size, &opt.run, t, &iters, &ops, &err))
+		if (coren_bench_measure_until(w, size, &opt.run,
+					      until_for(w->name, size, "cpu", &u), t,
+					      &s.n, &stop, &iters, &ops, &err))
 			tool_die(&err);
 		s.iterations = iters;
+		s.stop = coren_bench_stop_name(stop);
+		said_stop(w->name, size, s.n, stop, &u, t);
 		if (opt.want_time)
 			add(recs, coren_bench_record(&s, opt.confidence, machine, &err));
 		if (opt.want_tp) {
-			for (i = 0; i < opt.run.runs; i++)
+			for (i = 0; i < s.n; i++)
 				t[i] = t[i] > 0 ? ops / t[i] : 0;
 			snprintf(unit, sizeof unit, "%s/s", w->ops->unit ? w->ops->unit : "ops");
 			s.metric = "throughput";
@@ -416,6 +528,7 @@ static void bench_size(json_t *recs, const char *spec, const struct coren_worklo
 			s.iterations = opt.insn_iters;
 			s.x = &per;
 			s.n = 1;
+			s.stop = NULL;
 			add(recs, coren_bench_record(&s, opt.confidence, machine, &err));
 		}
 	}
@@ -447,28 +560,22 @@ static void bench_workload(json_t *recs, const char *spec)
 static void bench_cmd(json_t *recs, size_t k, double overhead)
 {
 	const char *name = k < opt.nnames ? opt.names[k] : opt.cmds[k];
-	double *t = calloc(opt.run.runs, sizeof *t), cpu, ir;
-	struct coren_bench_set s = {name, "shell", "time", "s", 0, 1, t, opt.run.runs};
+	double *t = calloc(opt.until.max_runs, sizeof *t), ir;
+	struct coren_bench_set s = {name, "shell", "time", "s", 0, 1, t, 0, NULL};
 	const char *argv[] = {"/bin/sh", "-c", opt.cmds[k], NULL};
-	unsigned i;
+	struct coren_bench_cmd c = {opt.cmds[k], opt.prepare, overhead, opt.cmd_flags,
+				    NULL, NULL};
+	struct coren_bench_until u;
+	enum coren_bench_stop stop;
 
 	if (!t)
 		tool_die(&err);
 	say("%s", name);
-	for (i = 0; i < opt.run.warmup + opt.run.runs; i++) {
-		double wall;
-
-		if (opt.prepare &&
-		    coren_bench_cmd_run(opt.prepare, opt.run.timeout,
-					opt.cmd_flags & COREN_BENCH_CMD_STDERR, &wall,
-					&cpu, &err))
-			tool_die(&err);
-		if (coren_bench_cmd_run(opt.cmds[k], opt.run.timeout, opt.cmd_flags, &wall,
-					&cpu, &err))
-			tool_die(&err);
-		if (i >= opt.run.warmup)
-			t[i - opt.run.warmup] = wall > overhead ? wall - overhead : 0;
-	}
+	if (coren_bench_cmd_measure(&c, &opt.run, until_for(name, 0, "shell", &u), t,
+				    &s.n, &stop, &err))
+		tool_die(&err);
+	s.stop = coren_bench_stop_name(stop);
+	said_stop(name, 0, s.n, stop, &u, t);
 	if (opt.want_time)
 		add(recs, coren_bench_record(&s, opt.confidence, machine, &err));
 	if (opt.want_insn) {
@@ -477,6 +584,7 @@ static void bench_cmd(json_t *recs, size_t k, double overhead)
 		s.metric = s.unit = "instructions";
 		s.x = &ir;
 		s.n = 1;
+		s.stop = NULL;
 		add(recs, coren_bench_record(&s, opt.confidence, machine, &err));
 	}
 	free(t);
@@ -565,17 +673,11 @@ static json_t *analyze(int argc, char **argv)
 /* Compares recs with the baseline file; returns the regression records. */
 static json_t *compare(json_t *recs)
 {
-	json_t *map, *regs = json_array(), *rec;
+	json_t *map = opt.base_map, *regs = json_array(), *rec;
 	struct coren_bench_cmp cmp;
-	char *base_machine, *key;
 	size_t i, matched = 0;
+	char *key;
 
-	if (coren_bench_baseline_load(opt.baseline, &map, &base_machine, &err))
-		tool_die(&err);
-	if (base_machine && *machine && strcmp(base_machine, machine))
-		tool_warn("baseline '%s' was measured on another machine (%s, this is "
-			  "%s): timings may not compare", opt.baseline, base_machine,
-			  machine);
 	json_array_foreach(recs, i, rec) {
 		const json_t *base;
 
@@ -591,14 +693,13 @@ static json_t *compare(json_t *recs)
 			continue;
 		}
 		coren_bench_annotate(rec, &cmp, opt.threshold, &err);
+		ninconclusive += cmp.verdict == COREN_BENCH_INCONCLUSIVE;
 		if (cmp.verdict == COREN_BENCH_REGRESSION)
 			add(regs, coren_bench_regression_record(rec, &cmp, opt.threshold));
 	}
 	if (!matched)
 		tool_warn("nothing in baseline '%s' matches these benchmarks",
 			  opt.baseline);
-	json_decref(map);
-	free(base_machine);
 	return regs;
 }
 
@@ -636,6 +737,8 @@ int main(int argc, char **argv)
 	}
 	if (!opt.analyze && coren_cap_fingerprint(machine, &err))
 		tool_die(&err);
+	if (opt.baseline)
+		load_baseline();
 	if (opt.analyze) {
 		recs = analyze(argc, argv);
 	} else if (!(recs = json_array())) {
@@ -668,14 +771,22 @@ int main(int argc, char **argv)
 			tool_die(&err);
 		tool_warn("%s", err.msg);
 	}
-	i = json_array_size(regs) ? 1 : 0;
-	if (i && tool.verbosity > 0)
+	i = json_array_size(regs) ? COREN_EXIT_NEGATIVE
+	    : ninconclusive	   ? COREN_EXIT_INCONCLUSIVE
+				   : COREN_EXIT_OK;
+	if (json_array_size(regs) && tool.verbosity > 0)
 		fprintf(stderr, "rk-bench: %zu regression%s beyond %.0f%%\n",
 			json_array_size(regs), json_array_size(regs) == 1 ? "" : "s",
 			opt.threshold * 100);
+	if (ninconclusive && tool.verbosity > 0)
+		fprintf(stderr, "rk-bench: %zu inconclusive: a change of %.0f%% could "
+			"go unseen with this noise and these runs (--runs auto, "
+			"--budget)\n", ninconclusive, opt.threshold * 100);
 	json_decref(recs);
 	json_decref(regs);
 	json_decref(errors);
+	json_decref(opt.base_map);
+	free(opt.base_machine);
 	if (nbad) {
 		fprintf(stderr, "rk-bench: %lu bad record%s\n", nbad, nbad == 1 ? "" : "s");
 		return COREN_EXIT_RECORD;

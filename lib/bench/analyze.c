@@ -208,7 +208,7 @@ json_t *coren_bench_collect_records(const struct coren_bench_collect *c,
 	for (i = 0; i < c->n; i++) {
 		const struct group *g = &c->g[i];
 		struct coren_bench_set s = {g->workload, g->backend, g->metric, g->unit,
-					    g->size, 0, g->x, g->n};
+					    g->size, 0, g->x, g->n, NULL};
 
 		if (!(rec = coren_bench_record(&s, confidence, machine, err)) ||
 		    json_array_append_new(out, rec)) {

@@ -89,16 +89,21 @@ static enum coren_err calibrate(const struct coren_workload *w, void *state,
 	return COREN_OK;
 }
 
-enum coren_err coren_bench_measure(const struct coren_workload *w, uint64_t size,
-				   const struct coren_bench_opts *o, double *times,
-				   uint64_t *iters, double *ops,
-				   struct coren_error *err)
+enum coren_err coren_bench_measure_until(const struct coren_workload *w,
+					 uint64_t size, const struct coren_bench_opts *o,
+					 const struct coren_bench_until *u,
+					 double *times, size_t *n,
+					 enum coren_bench_stop *stop, uint64_t *iters,
+					 double *ops, struct coren_error *err)
 {
+	size_t cap = u && u->target > 0 && u->max_runs > o->runs ? u->max_runs : o->runs;
 	void *state = NULL;
 	enum coren_err rc;
+	double t, t0;
 	unsigned i;
-	double t;
 
+	*n = 0;
+	*stop = COREN_BENCH_STOP_RUNS;
 	if (o->runs < 1)
 		return coren_error_set(err, COREN_ERR_USAGE, "runs must be at least 1");
 	if ((rc = w->ops->setup(size, &state, err)))
@@ -108,16 +113,35 @@ enum coren_err coren_bench_measure(const struct coren_workload *w, uint64_t size
 	for (i = 0; i < o->warmup; i++)
 		if ((rc = timed(w, state, *iters, &t, err)))
 			goto out;
-	for (i = 0; i < o->runs; i++) {
+	t0 = coren_bench_now();
+	for (;;) {
 		if ((rc = timed(w, state, *iters, &t, err)))
 			goto out;
-		times[i] = t / (double)*iters;
+		times[(*n)++] = t / (double)*iters;
+		if (coren_bench_enough(o, u, times, *n, coren_bench_now() - t0, stop, NULL))
+			break;
+		if (*n == cap) {
+			*stop = COREN_BENCH_STOP_MAX_RUNS;
+			break;
+		}
 	}
 	*ops = w->ops->ops ? w->ops->ops(state, size) : 1.0;
 out:
 	if (w->ops->teardown)
 		w->ops->teardown(state);
 	return rc;
+}
+
+enum coren_err coren_bench_measure(const struct coren_workload *w, uint64_t size,
+				   const struct coren_bench_opts *o, double *times,
+				   uint64_t *iters, double *ops,
+				   struct coren_error *err)
+{
+	enum coren_bench_stop stop;
+	size_t n;
+
+	return coren_bench_measure_until(w, size, o, NULL, times, &n, &stop, iters, ops,
+					 err);
 }
 
 /* A user-space instruction counter on this thread; -1 when none. */
@@ -347,10 +371,10 @@ enum coren_err coren_bench_shell_overhead(unsigned n, double *seconds,
 const struct coren_bench_preset *coren_bench_preset(const char *name)
 {
 	static const struct coren_bench_preset presets[] = {
-		{"quick", 1, 3, 0.15},
-		{"default", 3, 5, 0.10},
-		{"ci", 2, 5, 0.10},
-		{"comprehensive", 5, 10, 0.05},
+		{"quick", 1, 3, 0.15, 2},
+		{"default", 3, 5, 0.10, 5},
+		{"ci", 2, 5, 0.10, 10},
+		{"comprehensive", 5, 10, 0.05, 30},
 	};
 	size_t i;
 

@@ -133,26 +133,61 @@ static void human_row(FILE *out, enum coren_bench_format f, const json_t *r, boo
 	fprintf(out, "%s%s%s%s", sep, human(r, get(r, "min"), e, sizeof e), sep,
 		human(r, get(r, "max"), g, sizeof g));
 	fprintf(out, "%s%.0f%s%.0f", sep, get(r, "n"), sep, get(r, "outliers"));
-	if (cmp && k)
-		fprintf(out, "%s%s%s%+.1f%s%s%.3g%s%s", sep,
+	if (cmp && k) {
+		const char *pct = f == COREN_BENCH_LATEX ? "\\%" : "%";
+
+		fprintf(out, "%s%s%s%+.1f%s%s%.3g%s", sep,
 			human(r, get(k, "mean"), a, sizeof a), sep, 100 * get(k, "change"),
-			f == COREN_BENCH_LATEX ? "\\%" : "%", sep, get(k, "p"), sep,
-			str(k, "verdict"));
-	else if (cmp)
-		fprintf(out, "%s-%s-%s-%snew", sep, sep, sep, sep);
+			pct, sep, get(k, "p"), sep);
+		if (isfinite(get(k, "detectable")))
+			fprintf(out, "%.1f%s", 100 * get(k, "detectable"), pct);
+		else
+			fputs(f == COREN_BENCH_LATEX ? "$\\infty$" : "∞", out);
+		fprintf(out, "%s%s", sep, str(k, "verdict"));
+	} else if (cmp) {
+		fprintf(out, "%s-%s-%s-%s-%snew", sep, sep, sep, sep, sep);
+	}
 	fputs(f == COREN_BENCH_LATEX ? " \\\\\n" : " |\n", out);
 }
 
 static const char *const heads[] = {"benchmark", "size", "metric", "mean",
 				    "±CI", "median", "stddev", "CV", "min",
 				    "max", "n", "outliers"};
-static const char *const cmp_heads[] = {"baseline", "change", "p", "verdict"};
+static const char *const cmp_heads[] = {"baseline", "change", "p", "detects",
+					"verdict"};
+#define NCMP (sizeof cmp_heads / sizeof cmp_heads[0])
+
+/* The comparisons that could not have seen a change of the threshold's
+ * size, and why. */
+static void inconclusive_note(FILE *out, const json_t *recs)
+{
+	const json_t *r, *k;
+	size_t i, n = 0;
+	char sz[32];
+
+	json_array_foreach(recs, i, r)
+		n += (k = cmp_of(r)) && !strcmp(str(k, "verdict"), "inconclusive");
+	if (!n)
+		return;
+	fprintf(out, "\n**%zu inconclusive** (with this noise and these runs a "
+		"change of the threshold's size could go unseen):\n", n);
+	json_array_foreach(recs, i, r) {
+		if (!(k = cmp_of(r)) || strcmp(str(k, "verdict"), "inconclusive"))
+			continue;
+		size_text(r, sz, sizeof sz);
+		fputs("- ", out);
+		put_text(out, COREN_BENCH_MARKDOWN, str(r, "workload"));
+		fprintf(out, " (size %s, %s): detects %.1f%%, threshold %.0f%%, n = %.0f "
+			"and %.0f\n", sz, str(r, "metric"), 100 * get(k, "detectable"),
+			100 * get(k, "threshold"), get(r, "n"), get(k, "n"));
+	}
+}
 
 static void markdown(FILE *out, const json_t *recs, const json_t *regs)
 {
 	bool cmp = any_baseline(recs), scaled = false;
 	const json_t *r, *s;
-	size_t i, nh = 12 + (cmp ? 4 : 0);
+	size_t i, nh = 12 + (cmp ? NCMP : 0);
 
 	for (i = 0; i < nh; i++)
 		fprintf(out, "| %s ", i < 12 ? heads[i] : cmp_heads[i - 12]);
@@ -179,6 +214,7 @@ static void markdown(FILE *out, const json_t *recs, const json_t *regs)
 				get(s, "r2"), str(s, "quality"));
 		}
 	}
+	inconclusive_note(out, recs);
 	if (json_array_size(regs)) {
 		fprintf(out, "\n**%zu regression%s:**\n", json_array_size(regs),
 			json_array_size(regs) == 1 ? "" : "s");
@@ -198,7 +234,7 @@ static void latex(FILE *out, const json_t *recs)
 {
 	bool cmp = any_baseline(recs);
 	const json_t *r;
-	size_t i, nh = 12 + (cmp ? 4 : 0);
+	size_t i, nh = 12 + (cmp ? NCMP : 0);
 
 	fputs("\\begin{tabular}{lrl", out);
 	for (i = 3; i < nh; i++)
@@ -226,7 +262,7 @@ static void tsv(FILE *out, const json_t *recs)
 	fputs("workload\tsize\tbackend\tmetric\tunit", out);
 	for (j = 0; j < sizeof num / sizeof num[0]; j++)
 		fprintf(out, "\t%s", num[j]);
-	fputs(cmp ? "\tbaseline\tchange\tp\tverdict\n" : "\n", out);
+	fputs(cmp ? "\tbaseline\tchange\tp\tdetectable\tverdict\n" : "\n", out);
 	json_array_foreach(recs, i, r) {
 		size_text(r, sz, sizeof sz);
 		put_text(out, COREN_BENCH_TSV, str(r, "workload"));
@@ -239,10 +275,11 @@ static void tsv(FILE *out, const json_t *recs)
 		for (j = 0; j < sizeof num / sizeof num[0]; j++)
 			fprintf(out, "\t%.6g", get(r, num[j]));
 		if (cmp && (k = cmp_of(r)))
-			fprintf(out, "\t%.6g\t%.6g\t%.6g\t%s", get(k, "mean"),
-				get(k, "change"), get(k, "p"), str(k, "verdict"));
+			fprintf(out, "\t%.6g\t%.6g\t%.6g\t%.6g\t%s", get(k, "mean"),
+				get(k, "change"), get(k, "p"), get(k, "detectable"),
+				str(k, "verdict"));
 		else if (cmp)
-			fputs("\t\t\t\tnew", out);
+			fputs("\t\t\t\t\tnew", out);
 		fputc('\n', out);
 	}
 }
