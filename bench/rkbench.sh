@@ -12,7 +12,7 @@ mkdir -p "$out"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-rk-bench --preset ci --format markdown --save-baseline "$out/rk-bench.jsonl" \
+rk-bench --all --preset ci --format markdown --save-baseline "$out/rk-bench.jsonl" \
 	--plot "$out/rk-bench.svg" > "$out/rk-bench.md"
 cat "$out/rk-bench.md"
 

@@ -153,6 +153,15 @@ enum coren_err coren_bench_collect_add(struct coren_bench_collect *c,
 	uint64_t size = 0;
 	long k, i;
 
+	if (json_is_array(json_object_get(rec, "results"))) { /* hyperfine's JSON */
+		const json_t *res;
+		enum coren_err rc;
+
+		json_array_foreach(json_object_get(rec, "results"), i, res)
+			if ((rc = coren_bench_collect_add(c, res, err)))
+				return rc;
+		return COREN_OK;
+	}
 	if (json_is_number(rec)) { /* a bare number: seconds */
 		one = json_number_value(rec);
 		k = 1;

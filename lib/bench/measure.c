@@ -290,12 +290,66 @@ static void kill_group(pid_t pid, int *status)
 enum coren_err coren_bench_cmd_run(const char *cmd, double timeout, unsigned flags,
 				   double *wall, double *cpu, struct coren_error *err)
 {
-	char *argv[] = {unconst("sh"), unconst("-c"), unconst(cmd), NULL};
+	struct coren_bench_run r;
+	enum coren_err rc = coren_bench_cmd_run_full(cmd, NULL, timeout, flags, &r, err);
+
+	*wall = r.wall;
+	*cpu = r.user + r.system;
+	return rc;
+}
+
+/* Splits cmd into words at blanks, with '...' and "..." quoting and
+ * backslash escapes (hyperfine -N); the words point into *buf (malloc'd).
+ * Returns the count, -1 for too many words or an open quote. */
+static int split_words(const char *cmd, char **buf, char **argv, int max)
+{
+	char *o = *buf = malloc(strlen(cmd) + 1), q = 0;
+	int n = 0, in = 0;
+
+	if (!o)
+		return -1;
+	for (; *cmd; cmd++) {
+		char c = *cmd;
+
+		if (!q && (c == ' ' || c == '\t' || c == '\n')) {
+			if (in)
+				*o++ = '\0';
+			in = 0;
+			continue;
+		}
+		if (!in) {
+			if (n == max - 1)
+				return -1;
+			argv[n++] = o;
+			in = 1;
+		}
+		if (q ? c == q : (c == '\'' || c == '"')) {
+			q = q ? 0 : c;
+			continue;
+		}
+		if (c == '\\' && q != '\'' && cmd[1])
+			c = *++cmd;
+		*o++ = c;
+	}
+	*o = '\0';
+	argv[n] = NULL;
+	return q ? -1 : n;
+}
+
+enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
+					double timeout, unsigned flags,
+					struct coren_bench_run *run,
+					struct coren_error *err)
+{
+	char *sh_argv[] = {unconst(shell ? shell : "/bin/sh"), unconst("-c"), unconst(cmd),
+			   NULL};
+	char *words[256], *buf = NULL, **argv = sh_argv;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	struct rusage ru;
 	double t0, deadline;
 	int status = 0, r;
+	enum coren_err rc;
 	pid_t pid;
 
 	posix_spawn_file_actions_init(&fa);
@@ -306,13 +360,28 @@ enum coren_err coren_bench_cmd_run(const char *cmd, double timeout, unsigned fla
 	posix_spawnattr_init(&at);
 	posix_spawnattr_setpgroup(&at, 0); /* a timeout kills the whole group */
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+	memset(run, 0, sizeof *run);
+	if (shell && !strcmp(shell, "none")) { /* no shell: the words run as is */
+		if (split_words(cmd, &buf, words, 256) < 1) {
+			free(buf);
+			posix_spawn_file_actions_destroy(&fa);
+			posix_spawnattr_destroy(&at);
+			return coren_error_set(err, COREN_ERR_USAGE,
+					       "cannot split '%s' into words", cmd);
+		}
+		argv = words;
+	}
 	t0 = coren_bench_now();
-	r = posix_spawn(&pid, "/bin/sh", &fa, &at, argv, environ);
+	r = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
-	if (r)
-		return coren_error_set(err, COREN_ERR_IO, "cannot run /bin/sh: %s",
-				       strerror(r));
+	if (r) {
+		rc = coren_error_set(err, COREN_ERR_IO, "cannot run '%s': %s", argv[0],
+				     strerror(r));
+		free(buf);
+		return rc;
+	}
+	free(buf);
 	if (timeout > 0) {
 		deadline = t0 + timeout;
 		while ((r = wait4(pid, &status, WNOHANG, &ru)) == 0) {
@@ -333,11 +402,12 @@ enum coren_err coren_bench_cmd_run(const char *cmd, double timeout, unsigned fla
 		while ((r = wait4(pid, &status, 0, &ru)) < 0 && errno == EINTR)
 			;
 	}
-	*wall = coren_bench_now() - t0;
+	run->wall = coren_bench_now() - t0;
 	if (r < 0)
 		return coren_error_set(err, COREN_ERR_IO, "wait: %s", strerror(errno));
-	*cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+	run->user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6;
+	run->system = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+	run->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	if (WIFSIGNALED(status))
 		return coren_error_set(err, COREN_ERR_IO, "'%s' was killed by signal %d",
 				       cmd, WTERMSIG(status));

@@ -80,10 +80,13 @@ static size_t expected_runs(const struct coren_bench_opts *o,
 	return e > done ? e : done;
 }
 
-/* One run of c, with its prepare command first; *t the seconds. */
+/* One run of c, with its prepare command first (under /bin/sh); *t the
+ * seconds, the rest into c's arrays at i when it has them (not for a
+ * warm-up, i = -1). */
 static enum coren_err one_run(const struct coren_bench_cmd *c, double timeout,
-			      double *t, struct coren_error *err)
+			      double *t, size_t i, struct coren_error *err)
 {
+	struct coren_bench_run r;
 	enum coren_err rc;
 	double wall, cpu;
 
@@ -91,9 +94,17 @@ static enum coren_err one_run(const struct coren_bench_cmd *c, double timeout,
 	    (rc = coren_bench_cmd_run(c->prepare, timeout, c->flags & COREN_BENCH_CMD_STDERR,
 				      &wall, &cpu, err)))
 		return rc;
-	if ((rc = coren_bench_cmd_run(c->cmd, timeout, c->flags, &wall, &cpu, err)))
+	if ((rc = coren_bench_cmd_run_full(c->cmd, c->shell, timeout, c->flags, &r, err)))
 		return rc;
-	*t = wall > c->overhead ? wall - c->overhead : 0;
+	*t = r.wall > c->overhead ? r.wall - c->overhead : 0;
+	if (i == (size_t)-1)
+		return COREN_OK;
+	if (c->user)
+		c->user[i] = r.user;
+	if (c->system)
+		c->system[i] = r.system;
+	if (c->status)
+		c->status[i] = r.status;
 	return COREN_OK;
 }
 
@@ -111,11 +122,11 @@ enum coren_err coren_bench_cmd_measure(const struct coren_bench_cmd *c,
 	*n = 0;
 	*stop = COREN_BENCH_STOP_RUNS;
 	for (i = 0; i < o->warmup; i++)
-		if ((rc = one_run(c, o->timeout, &t, err)))
+		if ((rc = one_run(c, o->timeout, &t, (size_t)-1, err)))
 			return rc;
 	t0 = coren_bench_now();
 	while (*n < cap) {
-		if ((rc = one_run(c, o->timeout, &times[*n], err)))
+		if ((rc = one_run(c, o->timeout, &times[*n], *n, err)))
 			return rc;
 		++*n;
 		t = coren_bench_now() - t0;

@@ -188,6 +188,22 @@ enum coren_err coren_bench_callgrind(const char *const *argv, const char *toggle
 enum coren_err coren_bench_cmd_run(const char *cmd, double timeout, unsigned flags,
 				   double *wall, double *cpu, struct coren_error *err);
 
+/* One run of a command, measured. */
+struct coren_bench_run {
+	double wall;	     /* seconds from spawn to exit */
+	double user, system; /* CPU seconds of the command and its children */
+	int status;	     /* exit status; 128 + the signal when killed */
+};
+
+/* coren_bench_cmd_run with the figures apart, and a shell: NULL for
+ * /bin/sh, a path (run as SHELL -c cmd), or "none": cmd split into words
+ * (blanks; '...' and "..." quote, backslash escapes) and run by
+ * posix_spawnp without a shell (hyperfine -N). */
+enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
+					double timeout, unsigned flags,
+					struct coren_bench_run *run,
+					struct coren_error *err);
+
 /* A command to time by coren_bench_cmd_measure. */
 struct coren_bench_cmd {
 	const char *cmd;     /* run by /bin/sh -c */
@@ -198,6 +214,10 @@ struct coren_bench_cmd {
 	 * runs expected in all (a guess under --runs auto), the seconds. */
 	void (*progress)(void *data, size_t done, size_t expected, double elapsed);
 	void *data;
+	const char *shell;   /* as coren_bench_cmd_run_full's; NULL: /bin/sh */
+	/* Filled per timed run when not NULL, with room as times has. */
+	double *user, *system;
+	int *status;
 };
 
 /* Times c: o->warmup runs untimed, then runs as coren_bench_measure_until
@@ -366,6 +386,55 @@ int coren_bench_format_parse(const char *name);
 enum coren_err coren_bench_report(FILE *out, enum coren_bench_format f,
 				  const json_t *recs, const json_t *regs,
 				  struct coren_error *err);
+
+/* ---- Commands: parameters, relative speed, hyperfine's exports ------- */
+
+#define COREN_BENCH_PARAM_MAX 10000 /* values of one parameter at most */
+
+/* A parameter of the commands: {name} in a command takes each value. */
+struct coren_bench_param {
+	char *name;
+	char **values;
+	size_t n;
+};
+
+/* -L name a,b,c: the values of a comma-separated list. */
+enum coren_err coren_bench_param_list(const char *name, const char *list,
+				      struct coren_bench_param *p,
+				      struct coren_error *err);
+
+/* --parameter-scan name min max [-D step]: min, min + step, ... up to
+ * max; integers without a step (step 1), else written with the step's
+ * decimals. COREN_ERR_USAGE for bad bounds. */
+enum coren_err coren_bench_param_scan(const char *name, const char *min,
+				      const char *max, const char *step,
+				      struct coren_bench_param *p,
+				      struct coren_error *err);
+
+void coren_bench_param_release(struct coren_bench_param *p);
+
+/* tmpl with each {name} of the np parameters ps replaced by its value
+ * at[i] (malloc'd; NULL on ENOMEM). */
+char *coren_bench_substitute(const char *tmpl, const struct coren_bench_param *ps,
+			     size_t np, const size_t *at);
+
+/* With two time records or more in recs, adds "relative" to each:
+ * {to: the fastest's workload, ratio: mean / fastest mean, stddev:
+ * ratio * sqrt(cv^2 + cv_fastest^2)} (hyperfine's summary; 0 for the
+ * fastest itself). */
+enum coren_err coren_bench_relative(json_t *recs, struct coren_error *err);
+
+enum coren_bench_export_kind {
+	COREN_BENCH_EXPORT_JSON, /* {"results": [{command, mean, ..., times}]} */
+	COREN_BENCH_EXPORT_CSV,
+	COREN_BENCH_EXPORT_MARKDOWN
+};
+
+/* Writes the time records of recs to path as hyperfine's --export-json,
+ * --export-csv or --export-markdown would (atomically). The JSON is one
+ * line, which --analyze reads as it is. */
+enum coren_err coren_bench_export(const char *path, enum coren_bench_export_kind k,
+				  const json_t *recs, struct coren_error *err);
 
 /* Draws throughput against size (one line per workload) and, when recs
  * carry baselines, the change of each benchmark, into path (.svg or .png)
