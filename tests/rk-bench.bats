@@ -308,7 +308,7 @@ sanitized() {
 	run -0 --separate-stderr rk-bench --preset quick --min-time 1ms --sizes 1k,4k --metrics throughput triad memcpy --baseline base.jsonl --threshold 900% --plot two.png
 	assert_equal "$(head -c 4 two.png | tail -c 3)" "PNG"
 	run -2 --separate-stderr rk-bench --analyze --plot x.pdf "$DATA/timings.jsonl"
-	assert_equal "${stderr_lines[0]}" "rk-bench: error: plot 'x.pdf': the name must end in .svg or .png"
+	assert_equal "${stderr_lines[0]}" "rk-bench: plot 'x.pdf': the name must end in .svg or .png"
 }
 
 @test "--plot without gnuplot warns and still reports" {
@@ -514,4 +514,53 @@ SH
 	echo "$output" | jq -e '.n == 1'
 	run -0 --separate-stderr rk-bench -r 1 -w 0 --shell /bin/bash --cmd 'echo $BASH_VERSION > v'
 	assert [ -s v ]
+}
+
+# A gnuplot that keeps its script and says something on stderr.
+fake_gnuplot() {
+	cat > gp.sh <<SH
+#!/bin/sh
+tee "$PWD/script.gp" | gnuplot "\$@"
+echo "gnuplot: warning: something gnuplot says" >&2
+SH
+	chmod +x gp.sh
+}
+
+@test "--plot without a baseline: means with their intervals, whiskers, y from zero, gnuplot kept quiet" {
+	command -v gnuplot >/dev/null || skip "gnuplot is not installed"
+	fake_gnuplot
+	run -0 --separate-stderr env GNUPLOT="$PWD/gp.sh" rk-bench -q -r 5 -w 0 -n a -n b --cmd 'sleep 0.01' --cmd 'sleep 0.02' --plot p.svg
+	assert_equal "$stderr" ""
+	grep -q 'mean time, with its 95% confidence interval' p.svg
+	grep -q 'samples: median, quartiles, whiskers to 1.5 IQR' p.svg
+	grep -q "with yerrorbars" script.gp
+	grep -q "with boxplot" script.gp
+	assert_equal "$(grep -c '^set yrange \[0:\*\]' script.gp)" 2
+	refute grep -q 'logscale y' script.gp
+	# told otherwise: a log axis
+	run -0 --separate-stderr env GNUPLOT="$PWD/gp.sh" rk-bench -r 3 -w 0 --cmd 'sleep 0.01' --plot p.png --plot-log
+	grep -q '^set logscale y' script.gp
+	assert_equal "$(head -c 4 p.png | tail -c 3)" "PNG"
+}
+
+@test "--plot with a baseline: the change panel holds zero and every change" {
+	command -v gnuplot >/dev/null || skip "gnuplot is not installed"
+	fake_gnuplot
+	echo '{"workload":"job","times":[1.0,1.01,0.99,1.0,1.0]}' | rk-bench -q --analyze --save-baseline base.jsonl >/dev/null
+	echo '{"workload":"job","times":[1.3,1.31,1.29,1.3,1.3]}' > cur.jsonl
+	run -1 --separate-stderr env GNUPLOT="$PWD/gp.sh" rk-bench -q --analyze --baseline base.jsonl --plot c.svg cur.jsonl
+	assert_equal "$stderr" ""
+	grep -q "change against the baseline" c.svg
+	# the bar is 30%: the axis runs from 0 to above it, not around it
+	grep -q '^set yrange \[0:3[0-9.]*\]$' script.gp
+}
+
+@test "--plot: a bad name fails before anything runs; gnuplot's complaint is in the error" {
+	run -2 --separate-stderr rk-bench --plot x.pdf --cmd 'echo ran >> log'
+	assert_equal "${stderr_lines[0]}" "rk-bench: plot 'x.pdf': the name must end in .svg or .png"
+	assert [ ! -e log ]
+	printf '#!/bin/sh\necho "  line 3: no such terminal" >&2\nexit 1\n' > bad-gp.sh
+	chmod +x bad-gp.sh
+	run -2 --separate-stderr env GNUPLOT="$PWD/bad-gp.sh" rk-bench -r 2 -w 0 --cmd true --plot q.svg
+	assert_equal "${stderr_lines[-1]}" "rk-bench: error: gnuplot failed writing 'q.svg': line 3: no such terminal"
 }

@@ -87,7 +87,10 @@ static const char usage[] =
 	"  --threshold X        relative change that counts (0.1 or 10%)\n"
 	"  --format FORMAT      markdown, json, latex, tsv or jsonl (default:\n"
 	"                       markdown on a terminal, else jsonl records)\n"
-	"  --plot FILE          draw FILE.svg or FILE.png with gnuplot\n"
+	"  --plot FILE          draw FILE.svg or FILE.png with gnuplot: means\n"
+	"                       with confidence intervals, box and whiskers,\n"
+	"                       throughput, changes; y axes from zero\n"
+	"  --plot-log           a logarithmic y axis instead\n"
 	"  --export-json FILE, --export-csv FILE, --export-markdown FILE\n"
 	"                       command timings as hyperfine writes them\n"
 	"  --progress           a progress bar even when stderr is no terminal\n"
@@ -124,6 +127,7 @@ static struct {
 	const char *scan_name, *scan_min, *scan_max;
 	const char *export_json, *export_csv, *export_md;
 	int progress, all;
+	unsigned plot_flags;
 	int no_overhead;
 	unsigned cmd_flags;
 	int analyze, list;
@@ -284,7 +288,7 @@ static void parse_options(int argc, char **argv)
 	       LIST, PLUGIN_DIR, PRESET, SIZES, MIN_TIME, TIMEOUT, METRICS,
 	       INSN_ITERS, CONFIDENCE, SAVE, BASELINE, THRESHOLD, FORMAT, PLOT,
 	       INSN_CHILD, CHILD_SIZE, CALLGRIND, BUDGET, SCAN, EXPORT_JSON,
-	       EXPORT_CSV, EXPORT_MD, SHELL, PROGRESS, ALL };
+	       EXPORT_CSV, EXPORT_MD, SHELL, PROGRESS, ALL, PLOT_LOG };
 	static const struct option opts[] = {
 		{"cmd", required_argument, NULL, CMD},
 		{"name", required_argument, NULL, 'n'},
@@ -321,6 +325,7 @@ static void parse_options(int argc, char **argv)
 		{"threshold", required_argument, NULL, THRESHOLD},
 		{"format", required_argument, NULL, FORMAT},
 		{"plot", required_argument, NULL, PLOT},
+		{"plot-log", no_argument, NULL, PLOT_LOG},
 		{"callgrind", no_argument, NULL, CALLGRIND},
 		{"insn-child", no_argument, NULL, INSN_CHILD},	/* internal */
 		{"child-size", required_argument, NULL, CHILD_SIZE}, /* internal */
@@ -425,7 +430,12 @@ static void parse_options(int argc, char **argv)
 				tool_usage_error("unknown format '%s' (markdown, json, "
 						 "latex, tsv, jsonl)", optarg);
 			break;
-		case PLOT: opt.plot = optarg; break;
+		case PLOT:
+			if (coren_bench_plot_check(optarg, &err))
+				tool_usage_error("%s", err.msg);
+			opt.plot = optarg;
+			break;
+		case PLOT_LOG: opt.plot_flags |= COREN_BENCH_PLOT_LOG; break;
 		case CALLGRIND: opt.callgrind = 1; break;
 		case INSN_CHILD: opt.insn_child = 1; break;
 		case CHILD_SIZE: opt.child_size = strtoull(optarg, NULL, 10); break;
@@ -1017,7 +1027,7 @@ int main(int argc, char **argv)
 	    (opt.export_md &&
 	     coren_bench_export(opt.export_md, COREN_BENCH_EXPORT_MARKDOWN, recs, &err)))
 		tool_die(&err);
-	if (opt.plot && coren_bench_plot(opt.plot, recs, &err)) {
+	if (opt.plot && coren_bench_plot_flags(opt.plot, recs, opt.plot_flags, &err)) {
 		if (err.code != COREN_ERR_NOTFOUND)
 			tool_die(&err);
 		tool_warn("%s", err.msg);

@@ -436,12 +436,24 @@ enum coren_bench_export_kind {
 enum coren_err coren_bench_export(const char *path, enum coren_bench_export_kind k,
 				  const json_t *recs, struct coren_error *err);
 
-/* Draws throughput against size (one line per workload) and, when recs
- * carry baselines, the change of each benchmark, into path (.svg or .png)
- * through gnuplot ($GNUPLOT, else gnuplot on PATH). COREN_ERR_NOTFOUND
- * when it is not installed. */
+/* Draws into path (.svg or .png) through gnuplot ($GNUPLOT, else gnuplot
+ * on PATH), a panel each: the mean of every time record with its
+ * confidence interval, its samples as box and whiskers, throughput
+ * against size (a line per workload), and with baselines the change of
+ * each benchmark. The y axes start at zero (COREN_BENCH_PLOT_LOG: log
+ * scale); gnuplot's messages are kept from the user, the first in the
+ * error when it fails. COREN_ERR_NOTFOUND when it is not installed. */
 enum coren_err coren_bench_plot(const char *path, const json_t *recs,
 				struct coren_error *err);
+
+#define COREN_BENCH_PLOT_LOG 1 /* a logarithmic time axis */
+
+enum coren_err coren_bench_plot_flags(const char *path, const json_t *recs,
+				      unsigned flags, struct coren_error *err);
+
+/* COREN_ERR_USAGE when path cannot be a plot (not .svg or .png, a quote
+ * or newline in it): checked before measuring. */
+enum coren_err coren_bench_plot_check(const char *path, struct coren_error *err);
 
 #ifdef __cplusplus
 }
