@@ -414,9 +414,10 @@ SH
 	run -0 --separate-stderr rk-bench -M 8 --budget 30s -w 0 --no-overhead --cmd 'sh alt.sh' -n alt
 	echo "$output" | jq -e '.stop == "max-runs" and .n == 8'
 	assert_equal "$(cat c)" 8
-	# a steady command stops as soon as a 50% change is detectable: 5 runs
+	# a steady command stops once a 50% change is detectable (at 5 runs
+	# on a quiet machine; later on a loaded one, never before 5)
 	run -0 --separate-stderr rk-bench --runs auto --threshold 50% --budget 30s --cmd 'sleep 0.02'
-	echo "$output" | jq -e '.stop == "detectable" and .n == 5 and .detectable <= 0.5'
+	echo "$output" | jq -e '.stop == "detectable" and .n >= 5 and .detectable <= 0.5'
 	# --runs N is a fixed count
 	run -0 --separate-stderr rk-bench -r 3 -w 0 --cmd 'sh alt.sh'
 	echo "$output" | jq -e '.stop == "runs" and .n == 3'
