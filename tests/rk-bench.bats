@@ -421,6 +421,11 @@ SH
 	# --runs N is a fixed count
 	run -0 --separate-stderr rk-bench -r 3 -w 0 --cmd 'sh alt.sh'
 	echo "$output" | jq -e '.stop == "runs" and .n == 3'
+	# of any size, whatever --max-runs would allow auto
+	run -0 --separate-stderr rk-bench -r 1200 -w 0 --no-overhead --cmd true
+	echo "$output" | jq -e '.stop == "runs" and .n == 1200'
+	run -2 --separate-stderr rk-bench -m 5 -M 3 --cmd true
+	assert_equal "${stderr_lines[0]}" "rk-bench: --max-runs 3 is below the 5 runs asked"
 }
 
 @test "--runs auto aims at the baseline's noise" {

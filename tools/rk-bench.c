@@ -448,7 +448,7 @@ static void parse_options(int argc, char **argv)
 		opt.threshold = opt.preset->threshold;
 	if (opt.budget < 0)
 		opt.budget = opt.preset->budget;
-	if (opt.max_runs < opt.run.runs)
+	if (!opt.fixed && opt.max_runs < opt.run.runs)
 		tool_usage_error("--max-runs %u is below the %u runs asked", opt.max_runs,
 				 opt.run.runs);
 	opt.until.target = opt.fixed ? 0 : opt.threshold;
