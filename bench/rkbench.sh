@@ -12,7 +12,7 @@ mkdir -p "$out"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-rk-bench --preset ci --format markdown --save-baseline "$out/rk-bench.jsonl" \
+rk-bench --all --preset ci --format markdown --save-baseline "$out/rk-bench.jsonl" \
 	--plot "$out/rk-bench.svg" > "$out/rk-bench.md"
 cat "$out/rk-bench.md"
 
@@ -24,7 +24,7 @@ now() { date +%s.%N; }
 W=3
 R=20
 : > "$out/hyperfine.jsonl"
-printf '\n%-28s %10s %10s %7s   %12s %12s\n' command rk-bench hyperfine ratio "rk overhead" "hf overhead"
+printf '\n%-28s %10s %10s %7s   %12s %12s  %s\n' command rk-bench hyperfine ratio "rk overhead" "hf overhead" "within 5%, less overhead"
 for cmd in 'sleep 0.02' 'sleep 0.1' 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done' 'true'; do
 	# alternate the two tools, twice, and keep each tool's better run
 	rk_mean= hf_mean= rk_ovh= hf_ovh=
@@ -43,16 +43,28 @@ for cmd in 'sleep 0.02' 'sleep 0.1' 'i=0; while [ $i -lt 20000 ]; do i=$((i+1));
 		if [ -z "$hf_ovh" ] || [ "$(echo "$o < $hf_ovh" | bc -l)" = 1 ]; then hf_ovh=$o; hf_mean=$m; fi
 	done
 	ratio=$(echo "$rk_mean / $hf_mean" | bc -l)
-	printf '%-28.28s %9.2fms %9.2fms %7.3f   %10.2fms %10.2fms\n' "$cmd" \
+	within=$(echo "$ratio > 0.95 && $ratio < 1.05" | bc -l)
+	less=$(echo "$rk_ovh < $hf_ovh" | bc -l)
+	printf '%-28.28s %9.2fms %9.2fms %7.3f   %10.2fms %10.2fms  %s, %s\n' "$cmd" \
 		"$(echo "$rk_mean * 1000" | bc -l)" "$(echo "$hf_mean * 1000" | bc -l)" "$ratio" \
-		"$(echo "$rk_ovh * 1000" | bc -l)" "$(echo "$hf_ovh * 1000" | bc -l)"
+		"$(echo "$rk_ovh * 1000" | bc -l)" "$(echo "$hf_ovh * 1000" | bc -l)" \
+		"$([ "$within" = 1 ] && echo yes || echo NO)" "$([ "$less" = 1 ] && echo yes || echo NO)"
 	jq -nc --arg c "$cmd" --argjson rk "$rk_mean" --argjson hf "$hf_mean" \
 		--argjson ro "$rk_ovh" --argjson ho "$hf_ovh" \
 		'{type: "bench", workload: ("rk-bench vs hyperfine: " + $c), metric: "mean_ratio",
 		  unit: "", value: ($rk / $hf), rk_mean: $rk, hyperfine_mean: $hf,
 		  rk_overhead_per_run: $ro, hyperfine_overhead_per_run: $ho}' >> "$out/hyperfine.jsonl"
 done
-echo "(both run each command through sh -c and subtract the shell's start-up time)"
+echo "(both run each command through sh -c and subtract the shell's start-up time;"
+echo " on a loaded machine the ratio moves by more than 5% from run to run: see the load)"
+cat /proc/loadavg 2>/dev/null || true
+
+echo
+echo "--runs auto on 'sleep 0.02' (runs until a 10% change is detectable, 5 s budget):"
+for i in 1 2 3; do
+	rk-bench -q --runs auto --cmd 'sleep 0.02' |
+		jq -r '"  \(.n) runs, stopped by \(.stop), detectable \(100 * .detectable | . * 10 | round / 10)%"'
+done
 
 printf '\nEvery record of this make bench, judged by rk-bench --analyze:\n'
 cat "$out"/*.jsonl | jq -c 'select(.time or .seconds or .value or .samples)' |

@@ -11,7 +11,7 @@ trap 'rm -rf "$work"' EXIT
 
 section() { printf '\n== %s\n' "$*"; }
 
-section "1. what can this machine do? (coren-probe --quick; cached afterwards)"
+section "1. what can this machine do? (coren-probe --quick; cached afterwards, unless other tasks disturbed it)"
 export COREN_CACHE_DIR="${COREN_CACHE_DIR:-$top_builddir/.demo-cache}"
 coren-probe --quick --table
 
@@ -102,12 +102,26 @@ rk-launch --list | jq -r '"\(.kind)\t\(.name)\t\(.summary)"'
 
 section "5. a quick benchmark with a regression gate (rk-bench)"
 echo "\$ rk-bench --preset quick --min-time 5ms --sizes 4k,64k triad spsc hlc --save-baseline base.jsonl"
+echo "  (runs are added until a change of 15% would be detectable, or 2 s pass: see n)"
 rk-bench --preset quick --min-time 5ms --sizes 4k,64k --metrics time triad spsc hlc \
 	--save-baseline "$work/base.jsonl" --table
-echo "\$ rk-bench --analyze --baseline base.jsonl   (the same hlc timings, 30% slower)"
+echo "\$ rk-bench --analyze --baseline base.jsonl --plot rk-bench-demo.svg   (the same hlc timings, 30% slower)"
 jq -c 'select(.workload == "hlc") | {workload, size, backend, metric, times: [.samples[] * 1.3]}' \
-	"$work/base.jsonl" | rk-bench --analyze --baseline "$work/base.jsonl" --table ||
-	echo "exit status $?: a regression, as a CI gate would see it"
+	"$work/base.jsonl" | rk-bench --analyze --baseline "$work/base.jsonl" --table \
+	--plot "$top_builddir/rk-bench-demo.svg" || {
+	st=$?
+	case $st in
+	1) echo "exit status 1: a regression, as a CI gate would see it" ;;
+	6) echo "exit status 6: inconclusive, too few runs for this noise" ;;
+	*) echo "exit status $st" ;;
+	esac
+}
+echo "(the plot: $top_builddir/rk-bench-demo.svg)"
+echo "\$ rk-bench --analyze --baseline base.jsonl   (3 hlc timings with 20% noise: too few to tell)"
+jq -c 'select(.workload == "hlc" and .size == 4000) | {workload, size, backend, metric,
+	times: [.samples[0] * 0.8, .samples[1] * 1.2, .samples[2]]}' "$work/base.jsonl" |
+	rk-bench -q --analyze --baseline "$work/base.jsonl" |
+	jq -c '.baseline | {verdict, change, detectable, n_current: 3}' || true
 
 section "6. beyond one machine: shards of a sweep, and a shared chunk tier (swarm-run)"
 export COREN_PLUGIN_PATH="$top_builddir/plugins/exec/.libs"

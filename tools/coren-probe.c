@@ -25,6 +25,8 @@ static const char usage[] =
 	"  --refresh            measure even if the cache is fresh\n"
 	"  --max-age TIME       re-measure when the cache is older (default 7d)\n"
 	"  --quick              a sub-second estimate (smaller sizes)\n"
+	"  --force              cache the figures even when other tasks\n"
+	"                       disturbed the measurement\n"
 	"  --cache-dir DIR      the cache (default $COREN_CACHE_DIR, else\n"
 	"                       $XDG_CACHE_HOME/coren, else ~/.cache/coren)\n"
 	"  --net-bw RATE        network bandwidth, bytes/s, instead of the NIC's\n"
@@ -34,6 +36,10 @@ static const char usage[] =
 	"  --json, --table      force a cap record or the report\n"
 	"  -q, -v               quieter; more verbose (says whether it measured)\n"
 	"  --help, --version\n"
+	"\n"
+	"A measurement disturbed by other tasks (CPU time on the probe's CPUs,\n"
+	"steal time, trials that spread) is retried, then reported with a\n"
+	"warning and not cached unless --force.\n"
 	"\n"
 	"Exit status: 0 ok, 2 usage, cache or measurement error.\n"
 	"See coren-probe(1).\n";
@@ -130,6 +136,11 @@ static void report(const struct coren_cap *c, enum coren_probe_source src)
 	gpu_lines(c->gpus);
 	line("measured", "%s (%s)", c->measured_at,
 	     src == COREN_PROBE_CACHED ? "cached" : "just now");
+	if (c->quality[0])
+		line("quality", "%s: other tasks %.2f cores, steal %.0f%%, trials spread "
+		     "%.0f%%, %u other runnable before, %u attempt%s", c->quality,
+		     c->others, 100 * c->steal, 100 * c->spread, c->runnable,
+		     c->attempts, c->attempts == 1 ? "" : "s");
 	putchar('\n');
 	t = coren_table_new(stdout, cols, sizeof cols / sizeof cols[0]);
 	for (i = 0; t && i < sizeof jobs / sizeof jobs[0]; i++) {
@@ -157,7 +168,7 @@ static void report(const struct coren_cap *c, enum coren_probe_source src)
 int main(int argc, char **argv)
 {
 	enum { REFRESH = TOOL_OPT__END, MAX_AGE, QUICK, CACHE_DIR, NET_BW,
-	       NET_LAT, OFFLINE, NO_GPU };
+	       NET_LAT, OFFLINE, NO_GPU, FORCE };
 	static const struct option opts[] = {
 		{"refresh", no_argument, NULL, REFRESH},
 		{"max-age", required_argument, NULL, MAX_AGE},
@@ -167,6 +178,7 @@ int main(int argc, char **argv)
 		{"net-latency", required_argument, NULL, NET_LAT},
 		{"offline", no_argument, NULL, OFFLINE},
 		{"no-gpu", no_argument, NULL, NO_GPU},
+		{"force", no_argument, NULL, FORCE},
 		TOOL_COMMON_OPTIONS,
 		{NULL, 0, NULL, 0}};
 	struct coren_cap_override what_if = COREN_CAP_OVERRIDE_NONE;
@@ -192,12 +204,21 @@ int main(int argc, char **argv)
 		case NET_LAT: what_if.net_latency = tool_number_option("--net-latency", optarg, 1); break;
 		case OFFLINE: what_if.offline = true; break;
 		case NO_GPU: po.no_gpu = true; break;
+		case FORCE: po.force = true; break;
 		}
 	}
 	if (optind < argc)
 		tool_usage_error("unexpected argument '%s'", argv[optind]);
 	if (coren_cap_get(&po, &cap, &src, &err))
 		tool_die(&err);
+	if (src == COREN_PROBE_MEASURED && coren_cap_disturbed(&cap))
+		tool_warn("the measurement was disturbed (other tasks kept %.2f cores "
+			  "busy, steal %.0f%%, trials spread %.0f%%, after %u "
+			  "attempts): %s", cap.others, 100 * cap.steal,
+			  100 * cap.spread, cap.attempts,
+			  po.force ? "cached all the same (--force)"
+				   : "not cached; run again when the machine is "
+				     "quiet, or --force to keep it");
 	coren_cap_override(&cap, &what_if); /* the output, not the cache */
 	if (tool.verbosity > 1)
 		fprintf(stderr, "coren-probe: %s\n",

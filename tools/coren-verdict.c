@@ -86,6 +86,12 @@ static enum coren_err take_cap(struct coren_error *err)
 		return rc; /* no machine yet: no verdict on the wrong one */
 	coren_cap_override(&cap, &opt.what_if);
 	have_cap = 1;
+	if (coren_cap_disturbed(&cap))
+		tool_warn("pricing with a disturbed measurement of this machine (at "
+			  "%s other tasks kept %.2f cores busy, trials spread %.0f%%): "
+			  "the verdicts may be wrong; 'coren-probe --refresh' when "
+			  "the machine is quiet", cap.measured_at, cap.others,
+			  100 * cap.spread);
 	return COREN_OK;
 }
 

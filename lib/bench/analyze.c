@@ -153,6 +153,15 @@ enum coren_err coren_bench_collect_add(struct coren_bench_collect *c,
 	uint64_t size = 0;
 	long k, i;
 
+	if (json_is_array(json_object_get(rec, "results"))) { /* hyperfine's JSON */
+		const json_t *res;
+		enum coren_err rc;
+
+		json_array_foreach(json_object_get(rec, "results"), i, res)
+			if ((rc = coren_bench_collect_add(c, res, err)))
+				return rc;
+		return COREN_OK;
+	}
 	if (json_is_number(rec)) { /* a bare number: seconds */
 		one = json_number_value(rec);
 		k = 1;
@@ -208,7 +217,7 @@ json_t *coren_bench_collect_records(const struct coren_bench_collect *c,
 	for (i = 0; i < c->n; i++) {
 		const struct group *g = &c->g[i];
 		struct coren_bench_set s = {g->workload, g->backend, g->metric, g->unit,
-					    g->size, 0, g->x, g->n};
+					    g->size, 0, g->x, g->n, NULL};
 
 		if (!(rec = coren_bench_record(&s, confidence, machine, err)) ||
 		    json_array_append_new(out, rec)) {

@@ -89,16 +89,21 @@ static enum coren_err calibrate(const struct coren_workload *w, void *state,
 	return COREN_OK;
 }
 
-enum coren_err coren_bench_measure(const struct coren_workload *w, uint64_t size,
-				   const struct coren_bench_opts *o, double *times,
-				   uint64_t *iters, double *ops,
-				   struct coren_error *err)
+enum coren_err coren_bench_measure_until(const struct coren_workload *w,
+					 uint64_t size, const struct coren_bench_opts *o,
+					 const struct coren_bench_until *u,
+					 double *times, size_t *n,
+					 enum coren_bench_stop *stop, uint64_t *iters,
+					 double *ops, struct coren_error *err)
 {
+	size_t cap = u && u->target > 0 && u->max_runs > o->runs ? u->max_runs : o->runs;
 	void *state = NULL;
 	enum coren_err rc;
+	double t, t0;
 	unsigned i;
-	double t;
 
+	*n = 0;
+	*stop = COREN_BENCH_STOP_RUNS;
 	if (o->runs < 1)
 		return coren_error_set(err, COREN_ERR_USAGE, "runs must be at least 1");
 	if ((rc = w->ops->setup(size, &state, err)))
@@ -108,16 +113,35 @@ enum coren_err coren_bench_measure(const struct coren_workload *w, uint64_t size
 	for (i = 0; i < o->warmup; i++)
 		if ((rc = timed(w, state, *iters, &t, err)))
 			goto out;
-	for (i = 0; i < o->runs; i++) {
+	t0 = coren_bench_now();
+	for (;;) {
 		if ((rc = timed(w, state, *iters, &t, err)))
 			goto out;
-		times[i] = t / (double)*iters;
+		times[(*n)++] = t / (double)*iters;
+		if (coren_bench_enough(o, u, times, *n, coren_bench_now() - t0, stop, NULL))
+			break;
+		if (*n == cap) {
+			*stop = COREN_BENCH_STOP_MAX_RUNS;
+			break;
+		}
 	}
 	*ops = w->ops->ops ? w->ops->ops(state, size) : 1.0;
 out:
 	if (w->ops->teardown)
 		w->ops->teardown(state);
 	return rc;
+}
+
+enum coren_err coren_bench_measure(const struct coren_workload *w, uint64_t size,
+				   const struct coren_bench_opts *o, double *times,
+				   uint64_t *iters, double *ops,
+				   struct coren_error *err)
+{
+	enum coren_bench_stop stop;
+	size_t n;
+
+	return coren_bench_measure_until(w, size, o, NULL, times, &n, &stop, iters, ops,
+					 err);
 }
 
 /* A user-space instruction counter on this thread; -1 when none. */
@@ -266,12 +290,66 @@ static void kill_group(pid_t pid, int *status)
 enum coren_err coren_bench_cmd_run(const char *cmd, double timeout, unsigned flags,
 				   double *wall, double *cpu, struct coren_error *err)
 {
-	char *argv[] = {unconst("sh"), unconst("-c"), unconst(cmd), NULL};
+	struct coren_bench_run r;
+	enum coren_err rc = coren_bench_cmd_run_full(cmd, NULL, timeout, flags, &r, err);
+
+	*wall = r.wall;
+	*cpu = r.user + r.system;
+	return rc;
+}
+
+/* Splits cmd into words at blanks, with '...' and "..." quoting and
+ * backslash escapes (hyperfine -N); the words point into *buf (malloc'd).
+ * Returns the count, -1 for too many words or an open quote. */
+static int split_words(const char *cmd, char **buf, char **argv, int max)
+{
+	char *o = *buf = malloc(strlen(cmd) + 1), q = 0;
+	int n = 0, in = 0;
+
+	if (!o)
+		return -1;
+	for (; *cmd; cmd++) {
+		char c = *cmd;
+
+		if (!q && (c == ' ' || c == '\t' || c == '\n')) {
+			if (in)
+				*o++ = '\0';
+			in = 0;
+			continue;
+		}
+		if (!in) {
+			if (n == max - 1)
+				return -1;
+			argv[n++] = o;
+			in = 1;
+		}
+		if (q ? c == q : (c == '\'' || c == '"')) {
+			q = q ? 0 : c;
+			continue;
+		}
+		if (c == '\\' && q != '\'' && cmd[1])
+			c = *++cmd;
+		*o++ = c;
+	}
+	*o = '\0';
+	argv[n] = NULL;
+	return q ? -1 : n;
+}
+
+enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
+					double timeout, unsigned flags,
+					struct coren_bench_run *run,
+					struct coren_error *err)
+{
+	char *sh_argv[] = {unconst(shell ? shell : "/bin/sh"), unconst("-c"), unconst(cmd),
+			   NULL};
+	char *words[256], *buf = NULL, **argv = sh_argv;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	struct rusage ru;
 	double t0, deadline;
 	int status = 0, r;
+	enum coren_err rc;
 	pid_t pid;
 
 	posix_spawn_file_actions_init(&fa);
@@ -282,13 +360,28 @@ enum coren_err coren_bench_cmd_run(const char *cmd, double timeout, unsigned fla
 	posix_spawnattr_init(&at);
 	posix_spawnattr_setpgroup(&at, 0); /* a timeout kills the whole group */
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+	memset(run, 0, sizeof *run);
+	if (shell && !strcmp(shell, "none")) { /* no shell: the words run as is */
+		if (split_words(cmd, &buf, words, 256) < 1) {
+			free(buf);
+			posix_spawn_file_actions_destroy(&fa);
+			posix_spawnattr_destroy(&at);
+			return coren_error_set(err, COREN_ERR_USAGE,
+					       "cannot split '%s' into words", cmd);
+		}
+		argv = words;
+	}
 	t0 = coren_bench_now();
-	r = posix_spawn(&pid, "/bin/sh", &fa, &at, argv, environ);
+	r = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
-	if (r)
-		return coren_error_set(err, COREN_ERR_IO, "cannot run /bin/sh: %s",
-				       strerror(r));
+	if (r) {
+		rc = coren_error_set(err, COREN_ERR_IO, "cannot run '%s': %s", argv[0],
+				     strerror(r));
+		free(buf);
+		return rc;
+	}
+	free(buf);
 	if (timeout > 0) {
 		deadline = t0 + timeout;
 		while ((r = wait4(pid, &status, WNOHANG, &ru)) == 0) {
@@ -309,11 +402,12 @@ enum coren_err coren_bench_cmd_run(const char *cmd, double timeout, unsigned fla
 		while ((r = wait4(pid, &status, 0, &ru)) < 0 && errno == EINTR)
 			;
 	}
-	*wall = coren_bench_now() - t0;
+	run->wall = coren_bench_now() - t0;
 	if (r < 0)
 		return coren_error_set(err, COREN_ERR_IO, "wait: %s", strerror(errno));
-	*cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+	run->user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6;
+	run->system = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+	run->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	if (WIFSIGNALED(status))
 		return coren_error_set(err, COREN_ERR_IO, "'%s' was killed by signal %d",
 				       cmd, WTERMSIG(status));
@@ -347,10 +441,10 @@ enum coren_err coren_bench_shell_overhead(unsigned n, double *seconds,
 const struct coren_bench_preset *coren_bench_preset(const char *name)
 {
 	static const struct coren_bench_preset presets[] = {
-		{"quick", 1, 3, 0.15},
-		{"default", 3, 5, 0.10},
-		{"ci", 2, 5, 0.10},
-		{"comprehensive", 5, 10, 0.05},
+		{"quick", 1, 3, 0.15, 2},
+		{"default", 3, 5, 0.10, 5},
+		{"ci", 2, 5, 0.10, 10},
+		{"comprehensive", 5, 10, 0.05, 30},
 	};
 	size_t i;
 

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int coren_bench_format_parse(const char *name)
 {
@@ -133,26 +134,61 @@ static void human_row(FILE *out, enum coren_bench_format f, const json_t *r, boo
 	fprintf(out, "%s%s%s%s", sep, human(r, get(r, "min"), e, sizeof e), sep,
 		human(r, get(r, "max"), g, sizeof g));
 	fprintf(out, "%s%.0f%s%.0f", sep, get(r, "n"), sep, get(r, "outliers"));
-	if (cmp && k)
-		fprintf(out, "%s%s%s%+.1f%s%s%.3g%s%s", sep,
+	if (cmp && k) {
+		const char *pct = f == COREN_BENCH_LATEX ? "\\%" : "%";
+
+		fprintf(out, "%s%s%s%+.1f%s%s%.3g%s", sep,
 			human(r, get(k, "mean"), a, sizeof a), sep, 100 * get(k, "change"),
-			f == COREN_BENCH_LATEX ? "\\%" : "%", sep, get(k, "p"), sep,
-			str(k, "verdict"));
-	else if (cmp)
-		fprintf(out, "%s-%s-%s-%snew", sep, sep, sep, sep);
+			pct, sep, get(k, "p"), sep);
+		if (isfinite(get(k, "detectable")))
+			fprintf(out, "%.1f%s", 100 * get(k, "detectable"), pct);
+		else
+			fputs(f == COREN_BENCH_LATEX ? "$\\infty$" : "∞", out);
+		fprintf(out, "%s%s", sep, str(k, "verdict"));
+	} else if (cmp) {
+		fprintf(out, "%s-%s-%s-%s-%snew", sep, sep, sep, sep, sep);
+	}
 	fputs(f == COREN_BENCH_LATEX ? " \\\\\n" : " |\n", out);
 }
 
 static const char *const heads[] = {"benchmark", "size", "metric", "mean",
 				    "±CI", "median", "stddev", "CV", "min",
 				    "max", "n", "outliers"};
-static const char *const cmp_heads[] = {"baseline", "change", "p", "verdict"};
+static const char *const cmp_heads[] = {"baseline", "change", "p", "detects",
+					"verdict"};
+#define NCMP (sizeof cmp_heads / sizeof cmp_heads[0])
+
+/* The comparisons that could not have seen a change of the threshold's
+ * size, and why. */
+static void inconclusive_note(FILE *out, const json_t *recs)
+{
+	const json_t *r, *k;
+	size_t i, n = 0;
+	char sz[32];
+
+	json_array_foreach(recs, i, r)
+		n += (k = cmp_of(r)) && !strcmp(str(k, "verdict"), "inconclusive");
+	if (!n)
+		return;
+	fprintf(out, "\n**%zu inconclusive** (with this noise and these runs a "
+		"change of the threshold's size could go unseen):\n", n);
+	json_array_foreach(recs, i, r) {
+		if (!(k = cmp_of(r)) || strcmp(str(k, "verdict"), "inconclusive"))
+			continue;
+		size_text(r, sz, sizeof sz);
+		fputs("- ", out);
+		put_text(out, COREN_BENCH_MARKDOWN, str(r, "workload"));
+		fprintf(out, " (size %s, %s): detects %.1f%%, threshold %.0f%%, n = %.0f "
+			"and %.0f\n", sz, str(r, "metric"), 100 * get(k, "detectable"),
+			100 * get(k, "threshold"), get(r, "n"), get(k, "n"));
+	}
+}
 
 static void markdown(FILE *out, const json_t *recs, const json_t *regs)
 {
 	bool cmp = any_baseline(recs), scaled = false;
 	const json_t *r, *s;
-	size_t i, nh = 12 + (cmp ? 4 : 0);
+	size_t i, nh = 12 + (cmp ? NCMP : 0);
 
 	for (i = 0; i < nh; i++)
 		fprintf(out, "| %s ", i < 12 ? heads[i] : cmp_heads[i - 12]);
@@ -179,6 +215,7 @@ static void markdown(FILE *out, const json_t *recs, const json_t *regs)
 				get(s, "r2"), str(s, "quality"));
 		}
 	}
+	inconclusive_note(out, recs);
 	if (json_array_size(regs)) {
 		fprintf(out, "\n**%zu regression%s:**\n", json_array_size(regs),
 			json_array_size(regs) == 1 ? "" : "s");
@@ -198,7 +235,7 @@ static void latex(FILE *out, const json_t *recs)
 {
 	bool cmp = any_baseline(recs);
 	const json_t *r;
-	size_t i, nh = 12 + (cmp ? 4 : 0);
+	size_t i, nh = 12 + (cmp ? NCMP : 0);
 
 	fputs("\\begin{tabular}{lrl", out);
 	for (i = 3; i < nh; i++)
@@ -226,7 +263,7 @@ static void tsv(FILE *out, const json_t *recs)
 	fputs("workload\tsize\tbackend\tmetric\tunit", out);
 	for (j = 0; j < sizeof num / sizeof num[0]; j++)
 		fprintf(out, "\t%s", num[j]);
-	fputs(cmp ? "\tbaseline\tchange\tp\tverdict\n" : "\n", out);
+	fputs(cmp ? "\tbaseline\tchange\tp\tdetectable\tverdict\n" : "\n", out);
 	json_array_foreach(recs, i, r) {
 		size_text(r, sz, sizeof sz);
 		put_text(out, COREN_BENCH_TSV, str(r, "workload"));
@@ -239,10 +276,11 @@ static void tsv(FILE *out, const json_t *recs)
 		for (j = 0; j < sizeof num / sizeof num[0]; j++)
 			fprintf(out, "\t%.6g", get(r, num[j]));
 		if (cmp && (k = cmp_of(r)))
-			fprintf(out, "\t%.6g\t%.6g\t%.6g\t%s", get(k, "mean"),
-				get(k, "change"), get(k, "p"), str(k, "verdict"));
+			fprintf(out, "\t%.6g\t%.6g\t%.6g\t%.6g\t%s", get(k, "mean"),
+				get(k, "change"), get(k, "p"), get(k, "detectable"),
+				str(k, "verdict"));
 		else if (cmp)
-			fputs("\t\t\t\tnew", out);
+			fputs("\t\t\t\t\tnew", out);
 		fputc('\n', out);
 	}
 }
@@ -296,20 +334,47 @@ enum coren_err coren_bench_report(FILE *out, enum coren_bench_format f,
 	return COREN_OK;
 }
 
-/* gnuplot's terminal for path's extension; NULL for another. */
-static const char *terminal(const char *path)
+/* gnuplot's terminal for path's extension, n panels high; NULL for
+ * another extension. */
+static const char *terminal(const char *path, int n, char *buf, size_t len)
 {
 	const char *dot = strrchr(path, '.');
 
 	if (dot && !strcmp(dot, ".svg"))
-		return "svg size 900,540 dynamic font 'sans,11'";
-	if (dot && !strcmp(dot, ".png"))
-		return "png size 900,540";
-	return NULL;
+		snprintf(buf, len, "svg size 900,%d dynamic font 'sans,11' noenhanced",
+			 80 + 300 * n);
+	else if (dot && !strcmp(dot, ".png"))
+		snprintf(buf, len, "png size 900,%d noenhanced", 80 + 300 * n);
+	else
+		return NULL;
+	return buf;
 }
 
+enum coren_err coren_bench_plot_check(const char *path, struct coren_error *err)
+{
+	char buf[128];
+
+	if (!terminal(path, 1, buf, sizeof buf))
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "plot '%s': the name must end in .svg or .png", path);
+	if (strpbrk(path, "'\n"))
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "plot '%s': a quote or newline in the name", path);
+	return COREN_OK;
+}
+
+/* The confidence level of the records' intervals. */
+static double conf_of(const json_t *recs)
+{
+	double c = get(json_array_get(recs, 0), "confidence");
+
+	return isfinite(c) ? c : 0.95;
+}
+
+static void y_axis(FILE *gp, unsigned flags);
+
 /* Throughput against size, a line per workload measured at a size. */
-static void plot_throughput(FILE *gp, const json_t *recs)
+static void plot_throughput(FILE *gp, const json_t *recs, unsigned flags)
 {
 	const char *w, *seen[64];
 	size_t i, j, ns = 0;
@@ -327,10 +392,12 @@ static void plot_throughput(FILE *gp, const json_t *recs)
 	}
 	if (!ns)
 		return;
-	fputs("set title 'throughput against size'\nset logscale xy\n"
+	fputs("set title 'throughput against size'\nunset logscale\n"
 	      "set xlabel 'size'\nset ylabel 'ops/s'\nset key outside right\n"
-	      "set grid\nplot ",
+	      "set grid\nset autoscale x\nset xtics autofreq norotate\n",
 	      gp);
+	y_axis(gp, flags);
+	fputs("set logscale x\nplot ", gp); /* sizes span decades */
 	for (j = 0; j < ns; j++)
 		fprintf(gp, "%s'-' using 1:2 with linespoints title '%s'",
 			j ? ", " : "", seen[j]);
@@ -343,49 +410,235 @@ static void plot_throughput(FILE *gp, const json_t *recs)
 				fprintf(gp, "%.17g %.17g\n", get(r, "size"), get(r, "mean"));
 		fputs("e\n", gp);
 	}
-	fputs("unset logscale\n", gp);
+	fputs("unset logscale\nset key inside\n", gp);
+}
+
+/* A benchmark's label on an axis: "workload size", without the double
+ * quotes gnuplot's data strings cannot hold. */
+static void label_metric(FILE *gp, const json_t *r, bool metric)
+{
+	const char *w = str(r, "workload");
+	char sz[32];
+
+	size_text(r, sz, sizeof sz);
+	fputc('"', gp);
+	for (; *w; w++)
+		fputc(*w == '"' ? '\'' : *w, gp);
+	if (strcmp(sz, "-"))
+		fprintf(gp, " %s", sz);
+	if (metric)
+		fprintf(gp, " %s", str(r, "metric"));
+	fputc('"', gp);
+}
+
+static void label(FILE *gp, const json_t *r)
+{
+	label_metric(gp, r, false);
+}
+
+static bool is_time(const json_t *r)
+{
+	return !strcmp(str(r, "metric"), "time") && isfinite(get(r, "mean"));
+}
+
+static bool has_cmp(const json_t *r)
+{
+	return cmp_of(r) != NULL;
+}
+
+/* How many records pass the test: the bars of a panel. */
+static size_t count(const json_t *recs, bool (*test)(const json_t *r))
+{
+	const json_t *r;
+	size_t i, n = 0;
+
+	json_array_foreach(recs, i, r)
+		n += test(r);
+	return n;
+}
+
+/* The unit the time panels are drawn in: the largest mean's. */
+static double time_scale(const json_t *recs, const char **unit)
+{
+	double most = 0;
+	const json_t *r;
+	size_t i;
+
+	json_array_foreach(recs, i, r)
+		if (is_time(r) && get(r, "mean") > most)
+			most = get(r, "mean");
+	*unit = most >= 1 ? "s" : most >= 1e-3 ? "ms" : most >= 1e-6 ? "µs" : "ns";
+	return most >= 1 ? 1 : most >= 1e-3 ? 1e3 : most >= 1e-6 ? 1e6 : 1e9;
+}
+
+/* The y axis: from zero unless a log scale was asked for. */
+static void y_axis(FILE *gp, unsigned flags)
+{
+	if (flags & COREN_BENCH_PLOT_LOG)
+		fputs("set logscale y\nset yrange [*:*]\n", gp);
+	else
+		fputs("unset logscale\nset yrange [0:*]\n", gp);
+}
+
+/* The mean of every timed benchmark with its confidence interval. */
+static void plot_means(FILE *gp, const json_t *recs, unsigned flags)
+{
+	const char *unit;
+	double k = time_scale(recs, &unit);
+	const json_t *r;
+	size_t i;
+
+	fprintf(gp, "set title 'mean time, with its %.0f%% confidence interval'\n"
+		"unset logscale\nset style fill solid 0.5\nset boxwidth 0.6\n"
+		"set xtics rotate by -20\nset ylabel '%s'\nset xlabel ''\nunset key\n"
+		"set grid ytics\nset xrange [-0.6:%zu.4]\n",
+		100 * conf_of(recs), unit, count(recs, is_time) - 1);
+	y_axis(gp, flags);
+	fputs("plot '-' using 0:2:xtic(1) with boxes lc rgb '#4477aa', "
+	      "'-' using 0:2:3:4 with yerrorbars lc rgb 'black' pt 0\n", gp);
+	for (int pass = 0; pass < 2; pass++) { /* the bars, then the intervals */
+		json_array_foreach(recs, i, r) {
+			if (!is_time(r))
+				continue;
+			label(gp, r);
+			fprintf(gp, " %.9g %.9g %.9g\n", k * get(r, "mean"),
+				k * get(r, "ci_lo"), k * get(r, "ci_hi"));
+		}
+		fputs("e\n", gp);
+	}
+}
+
+/* Every sample of every timed benchmark, as box and whiskers (hyperfine's
+ * plot_whisker.py). */
+static void plot_whiskers(FILE *gp, const json_t *recs, unsigned flags)
+{
+	const char *unit;
+	double k = time_scale(recs, &unit);
+	const json_t *r, *x;
+	size_t i, j, n = 0;
+
+	fprintf(gp, "set title 'samples: median, quartiles, whiskers to 1.5 IQR'\n"
+		"set style fill solid 0.3\nset boxwidth 0.5\nset ylabel '%s'\n"
+		"unset key\nset xtics (",
+		unit);
+	json_array_foreach(recs, i, r)
+		if (is_time(r) && json_array_size(json_object_get(r, "samples"))) {
+			fputs(n ? ", " : "", gp);
+			label(gp, r);
+			fprintf(gp, " %zu", ++n);
+		}
+	fprintf(gp, ") rotate by -20\nset xrange [0.4:%zu.6]\n", n);
+	y_axis(gp, flags);
+	for (i = 0, n = 0; i < json_array_size(recs); i++)
+		if (is_time(r = json_array_get(recs, i)) &&
+		    json_array_size(json_object_get(r, "samples")))
+		{
+			fprintf(gp, "%s'-' using (%zu):1 with boxplot lc rgb '#4477aa'",
+				n ? ", " : "plot ", n + 1);
+			n++;
+		}
+	fputc('\n', gp);
+	json_array_foreach(recs, i, r) {
+		if (!is_time(r) || !json_array_size(json_object_get(r, "samples")))
+			continue;
+		json_array_foreach(json_object_get(r, "samples"), j, x)
+			fprintf(gp, "%.9g\n", k * json_number_value(x));
+		fputs("e\n", gp);
+	}
+	fputs("set autoscale x\nset xtics autofreq\n", gp);
 }
 
 /* The change of every benchmark against its baseline, as bars. */
 static void plot_changes(FILE *gp, const json_t *recs)
 {
+	double lo = 0, hi = 0, c;
 	const json_t *r, *k;
 	size_t i;
 
 	if (!any_baseline(recs))
 		return;
-	fputs("set title 'change against the baseline (%)'\nunset logscale\n"
-	      "set style fill solid 0.6\nset boxwidth 0.7\nset xtics rotate by -30\n"
-	      "set ylabel '%'\nset xlabel ''\nunset key\nset grid ytics\n"
-	      "plot '-' using 0:2:xtic(1) with boxes\n",
-	      gp);
+	json_array_foreach(recs, i, r) /* the axis holds 0 and every change */
+		if ((k = cmp_of(r)) && isfinite(c = 100 * get(k, "change"))) {
+			lo = c < lo ? c : lo;
+			hi = c > hi ? c : hi;
+		}
+	c = (hi - lo) * 0.1 + 1;
+	fprintf(gp, "set title 'change against the baseline (%%)'\nunset logscale\n"
+		"set style fill solid 0.6\nset boxwidth 0.7\nset xtics rotate by -30\n"
+		"set ylabel '%%'\nset xlabel ''\nunset key\nset grid ytics\n"
+		"set xrange [-0.6:%zu.4]\nset yrange [%.6g:%.6g]\n"
+		"plot '-' using 0:2:xtic(1) with boxes lc rgb '#aa3377', 0 with lines "
+		"lc rgb 'black'\n",
+		count(recs, has_cmp) - 1, lo < 0 ? lo - c : 0,
+		hi > 0 ? hi + c : lo < 0 ? 0 : 1); /* never an empty range */
 	json_array_foreach(recs, i, r) {
-		char sz[32];
-
 		if (!(k = cmp_of(r)))
 			continue;
-		size_text(r, sz, sizeof sz);
-		fprintf(gp, "\"%s %s %s\" %.6g\n", str(r, "workload"), sz,
-			str(r, "metric"), 100 * get(k, "change"));
+		label_metric(gp, r, true);
+		fprintf(gp, " %.6g\n", 100 * get(k, "change"));
 	}
 	fputs("e\n", gp);
+}
+
+/* Runs the script in gp's buffer through prog, its messages into a
+ * temporary file: gnuplot's warnings never reach the user, and the first
+ * line of its complaint goes into the error when it fails. */
+static enum coren_err run_gnuplot(const char *prog, const char *script, size_t len,
+				  const char *path, struct coren_error *err)
+{
+	char log[] = "/tmp/coren-gnuplot-XXXXXX", *cmd, why[256] = "";
+	int fd = mkstemp(log), st;
+	FILE *gp, *f;
+
+	if (fd < 0)
+		return coren_error_set(err, COREN_ERR_IO, "cannot make a temporary file");
+	close(fd);
+	if (asprintf(&cmd, "'%s' 2>'%s'", prog, log) < 0) {
+		unlink(log);
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	}
+	gp = popen(cmd, "w");
+	free(cmd);
+	if (!gp) {
+		unlink(log);
+		return coren_error_set(err, COREN_ERR_IO, "cannot run gnuplot");
+	}
+	fwrite(script, 1, len, gp);
+	st = pclose(gp);
+	if (st && (f = fopen(log, "r"))) {
+		while (fgets(why, sizeof why, f) && strspn(why, " ^\n") == strlen(why))
+			;
+		why[strcspn(why, "\n")] = '\0';
+		memmove(why, why + strspn(why, " "), strlen(why + strspn(why, " ")) + 1);
+		fclose(f);
+	}
+	unlink(log);
+	if (st)
+		return coren_error_set(err, COREN_ERR_IO, "gnuplot failed writing '%s'%s%s",
+				       path, *why ? ": " : "", why);
+	return COREN_OK;
 }
 
 enum coren_err coren_bench_plot(const char *path, const json_t *recs,
 				struct coren_error *err)
 {
-	const char *term = terminal(path);
-	bool tp = false, ch = any_baseline(recs);
-	const char *prog = getenv("GNUPLOT");
-	const json_t *r;
-	char *cmd;
-	FILE *gp;
-	size_t i;
-	int st;
+	return coren_bench_plot_flags(path, recs, 0, err);
+}
 
-	if (!term)
-		return coren_error_set(err, COREN_ERR_USAGE,
-				       "plot '%s': the name must end in .svg or .png", path);
+enum coren_err coren_bench_plot_flags(const char *path, const json_t *recs,
+				      unsigned flags, struct coren_error *err)
+{
+	bool tp = false, ch = any_baseline(recs), tm = false;
+	const char *prog = getenv("GNUPLOT");
+	char *cmd, *script = NULL, term[128];
+	const json_t *r;
+	enum coren_err rc;
+	size_t i, len = 0;
+	FILE *gp;
+	int st, n;
+
+	if ((rc = coren_bench_plot_check(path, err)))
+		return rc;
 	if (!prog || !*prog)
 		prog = "gnuplot";
 	if (strchr(prog, '\'') ||
@@ -397,33 +650,29 @@ enum coren_err coren_bench_plot(const char *path, const json_t *recs,
 		return coren_error_set(err, COREN_ERR_NOTFOUND,
 				       "gnuplot is not installed, so no plot "
 				       "(apt-get install gnuplot-nox)");
-	json_array_foreach(recs, i, r)
+	json_array_foreach(recs, i, r) {
 		tp |= !strcmp(str(r, "metric"), "throughput") &&
 		      json_is_number(json_object_get(r, "size"));
-	if (!tp && !ch)
+		tm |= is_time(r);
+	}
+	if (!(n = 2 * tm + tp + ch))
 		return coren_error_set(err, COREN_ERR_USAGE,
-				       "nothing to plot: no throughput at a size and "
-				       "no baseline");
-	if (strpbrk(path, "'\n"))
-		return coren_error_set(err, COREN_ERR_USAGE,
-				       "plot '%s': a quote or newline in the name", path);
-	if (asprintf(&cmd, "'%s'", prog) < 0)
+				       "nothing to plot: no time, no throughput at a "
+				       "size, no baseline");
+	if (!(gp = open_memstream(&script, &len)))
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-	gp = popen(cmd, "w");
-	free(cmd);
-	if (!gp)
-		return coren_error_set(err, COREN_ERR_IO, "cannot run gnuplot");
-	fprintf(gp, "set terminal %s\nset output '%s'\nset encoding utf8\n", term,
-		path);
-	if (tp && ch)
-		fputs("set multiplot layout 2,1\n", gp);
-	plot_throughput(gp, recs);
+	fprintf(gp, "set terminal %s\nset output '%s'\nset encoding utf8\n",
+		terminal(path, n, term, sizeof term), path);
+	fprintf(gp, "set multiplot layout %d,1\n", n);
+	if (tm) {
+		plot_means(gp, recs, flags);
+		plot_whiskers(gp, recs, flags);
+	}
+	plot_throughput(gp, recs, flags);
 	plot_changes(gp, recs);
-	if (tp && ch)
-		fputs("unset multiplot\n", gp);
-	st = pclose(gp);
-	if (st)
-		return coren_error_set(err, COREN_ERR_IO, "gnuplot failed writing '%s'",
-				       path);
-	return COREN_OK;
+	fputs("unset multiplot\n", gp);
+	fclose(gp);
+	rc = run_gnuplot(prog, script, len, path, err);
+	free(script);
+	return rc;
 }

@@ -62,6 +62,10 @@ json_t *coren_bench_record(const struct coren_bench_set *s, double confidence,
 	bad |= json_object_set_new(rec, "ci_hi", num(m.ci_hi));
 	bad |= json_object_set_new(rec, "confidence", json_real(m.confidence));
 	bad |= json_object_set_new(rec, "outliers", coren_json_u64(m.outliers));
+	bad |= json_object_set_new(rec, "detectable",
+				   num(coren_bench_detectable(NULL, s->x, s->n)));
+	if (s->stop)
+		bad |= json_object_set_new(rec, "stop", json_string(s->stop));
 	if (s->iterations)
 		bad |= json_object_set_new(rec, "iterations", coren_json_u64(s->iterations));
 	bad |= json_object_set_new(rec, "samples", xs);
@@ -141,9 +145,10 @@ bool coren_bench_deterministic(const char *metric)
 
 const char *coren_bench_verdict_name(enum coren_bench_verdict v)
 {
-	static const char *const names[] = {"unchanged", "improved", "regression"};
+	static const char *const names[] = {"unchanged", "improved", "regression",
+					    "inconclusive"};
 
-	return v <= COREN_BENCH_REGRESSION ? names[v] : "unknown";
+	return v <= COREN_BENCH_INCONCLUSIVE ? names[v] : "unknown";
 }
 
 /* mean, stddev and n of a bench record, from its samples when it has
@@ -177,6 +182,7 @@ enum coren_err coren_bench_compare(const json_t *base, const json_t *cur,
 
 	memset(c, 0, sizeof *c);
 	c->p_mw = NAN;
+	c->power = COREN_BENCH_POWER;
 	if (!metric)
 		return coren_error_set(err, COREN_ERR_RECORD, "bench record has no 'metric'");
 	if ((rc = moments(base, &c->base, &sb, &nb, &xb, err)) ||
@@ -189,7 +195,12 @@ enum coren_err coren_bench_compare(const json_t *base, const json_t *cur,
 		goto out;
 	}
 	c->change = (c->cur - c->base) / c->base;
+	c->n_base = nb;
+	c->n_cur = nc;
 	c->deterministic = coren_bench_deterministic(metric);
+	c->detectable = c->deterministic ? 0
+			: coren_stats_detectable(sb, nb, sc, nc, alpha, c->power,
+						 NULL) / c->base;
 	if (c->deterministic) {
 		c->p = fabs(c->change) > threshold ? 0 : 1;
 	} else if (nb >= 2 && nc >= 2) {
@@ -207,6 +218,8 @@ enum coren_err coren_bench_compare(const json_t *base, const json_t *cur,
 	worse = coren_bench_higher_is_better(metric) ? -c->change : c->change;
 	if (fabs(c->change) > threshold && c->p < alpha)
 		c->verdict = worse > 0 ? COREN_BENCH_REGRESSION : COREN_BENCH_IMPROVED;
+	else if (!(c->detectable <= threshold))
+		c->verdict = COREN_BENCH_INCONCLUSIVE;
 out:
 	free(xb);
 	free(xc);
@@ -215,10 +228,12 @@ out:
 
 static json_t *comparison(const struct coren_bench_cmp *c, double threshold)
 {
-	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:f,s:s}", "mean", num(c->base),
-			 "current", num(c->cur), "change", num(c->change), "p",
-			 num(c->p), "p_mw", num(c->p_mw), "threshold", threshold,
-			 "verdict", coren_bench_verdict_name(c->verdict));
+	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:f,s:o,s:f,s:s}", "mean",
+			 num(c->base), "n", coren_json_u64(c->n_base), "current", num(c->cur), "change",
+			 num(c->change), "p", num(c->p), "p_mw", num(c->p_mw),
+			 "threshold", threshold, "detectable", num(c->detectable),
+			 "power", c->power, "verdict",
+			 coren_bench_verdict_name(c->verdict));
 }
 
 enum coren_err coren_bench_annotate(json_t *cur, const struct coren_bench_cmp *c,
@@ -249,7 +264,8 @@ json_t *coren_bench_regression_record(const json_t *cur,
 	    json_object_set_new(rec, "p", num(c->p)) ||
 	    json_object_set_new(rec, "p_mw", num(c->p_mw)) ||
 	    json_object_set_new(rec, "threshold", json_real(threshold)) ||
-	    json_object_set_new(rec, "baseline", num(c->base)) ||
+	    json_object_set_new(rec, "detectable", num(c->detectable)) ||
+	    json_object_set_new(rec, "baseline", comparison(c, threshold)) ||
 	    json_object_set_new(rec, "test",
 				json_string(c->deterministic ? "threshold" : "welch"))) {
 		json_decref(rec);

@@ -261,6 +261,27 @@ enum coren_err coren_stats_welch(const double *a, size_t na, const double *b,
 					 t, err);
 }
 
+double coren_stats_detectable(double sa, size_t na, double sb, size_t nb,
+			      double alpha, double power, double *df)
+{
+	double va, vb, se2, nu;
+
+	if (df)
+		*df = NAN;
+	if (na < 2 || nb < 2)
+		return INFINITY;
+	va = sa * sa / (double)na;
+	vb = sb * sb / (double)nb;
+	se2 = va + vb;
+	if (!(se2 > 0))
+		return 0;
+	nu = se2 * se2 / (va * va / (double)(na - 1) + vb * vb / (double)(nb - 1));
+	if (df)
+		*df = nu;
+	return (coren_stats_t_quantile(1 - alpha / 2, nu) +
+		coren_stats_t_quantile(power, nu)) * sqrt(se2);
+}
+
 struct ranked {
 	double v;
 	int from_a;

@@ -169,3 +169,9 @@ void coren_progress_free(struct coren_progress *p)
 	free(p->sub_unit);
 	free(p);
 }
+
+void coren_progress_set_total(struct coren_progress *p, uint64_t total)
+{
+	if (p)
+		p->total = total;
+}

@@ -76,6 +76,16 @@ json_t *coren_cap_to_record(const struct coren_cap *c)
 		json_decref(rec);
 		return NULL;
 	}
+	if (c->quality[0] &&
+	    json_object_update_new(rec, json_pack("{s:s, s:f, s:f, s:f, s:i, s:i}",
+						  "quality", c->quality, "other_load",
+						  c->others, "steal", c->steal,
+						  "spread", c->spread, "runnable",
+						  (int)c->runnable, "attempts",
+						  (int)c->attempts))) {
+		json_decref(rec);
+		return NULL;
+	}
 	return rec;
 }
 
@@ -139,6 +149,14 @@ enum coren_err coren_cap_from_json(const json_t *rec, struct coren_cap *cap,
 	copy_string(rec, "measured_at", cap->measured_at, sizeof cap->measured_at);
 	copy_string(rec, "fingerprint", cap->fingerprint, sizeof cap->fingerprint);
 	copy_string(rec, "simd", cap->simd, sizeof cap->simd);
+	copy_string(rec, "quality", cap->quality, sizeof cap->quality);
+	coren_json_get_double(json_object_get(rec, "other_load"), &cap->others);
+	coren_json_get_double(json_object_get(rec, "steal"), &cap->steal);
+	coren_json_get_double(json_object_get(rec, "spread"), &cap->spread);
+	if (!coren_json_get_u64(json_object_get(rec, "runnable"), &u))
+		cap->runnable = (unsigned)u;
+	if (!coren_json_get_u64(json_object_get(rec, "attempts"), &u))
+		cap->attempts = (unsigned)u;
 	if (json_is_array(json_object_get(rec, "gpus")))
 		cap->gpus = json_incref(json_object_get(rec, "gpus"));
 	return COREN_OK;
@@ -310,6 +328,8 @@ enum coren_err coren_cap_get(const struct coren_probe_options *opt,
 	*source = COREN_PROBE_MEASURED;
 	if ((rc = coren_cap_measure(opt, dir, cap, err)))
 		goto out;
+	if (coren_cap_disturbed(cap) && !opt->force)
+		goto out; /* figures to report, not to keep for a week */
 	if ((rc = store(path, cap, err)))
 		coren_cap_release(cap);
 out:

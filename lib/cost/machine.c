@@ -220,12 +220,78 @@ out:
 	return r ? r : json_array();
 }
 
+bool coren_cap_disturbed(const struct coren_cap *cap)
+{
+	return !strcmp(cap->quality, "disturbed");
+}
+
+/* Other runnable tasks before measuring: the fewest seen in a few looks
+ * over up to wait seconds, stopping at the first quiet one (a task that
+ * merely woke up does not count). */
+static unsigned runnable_before(double wait)
+{
+	unsigned least = coren_probe_runnable(), k;
+	struct timespec ts = {0, (long)(wait / 5 * 1e9)};
+
+	for (k = 0; k < 5 && least; k++) {
+		unsigned r;
+
+		nanosleep(&ts, NULL);
+		r = coren_probe_runnable();
+		least = r < least ? r : least;
+	}
+	return least;
+}
+
+/* The CPU figures (peak FLOP/s, triad) once, watched: their quality. */
+static void measure_cpu(const struct coren_probe_options *opt, struct coren_cap *cap)
+{
+	double fl_seconds = opt->quick ? 0.01 : 0.05, s1, s2, s3;
+	const char *simd = "scalar";
+	struct coren_probe_watch w;
+
+	cap->runnable = runnable_before(opt->quick ? 0.1 : 0.5);
+	coren_probe_watch_start(&w);
+	cap->flops_core = coren_probe_flops_spread(1, fl_seconds, &simd, &s1);
+	cap->flops = coren_probe_flops_spread(0, fl_seconds, &simd, &s2);
+	cap->mem_bw = coren_probe_triad_spread(0, triad_bytes(cap->ram_avail, opt->quick),
+					       opt->quick ? 2 : 3, &s3);
+	coren_probe_watch_stop(&w, &cap->others, &cap->steal);
+	snprintf(cap->simd, sizeof cap->simd, "%s", simd);
+	cap->spread = s1 > s2 ? s1 : s2;
+	cap->spread = s3 > cap->spread ? s3 : cap->spread;
+	snprintf(cap->quality, sizeof cap->quality, "%s",
+		 cap->others > COREN_CAP_DISTURBED_OTHERS ||
+				 cap->steal > COREN_CAP_DISTURBED_STEAL ||
+				 cap->spread > COREN_CAP_DISTURBED_SPREAD
+			 ? "disturbed"
+			 : "ok");
+}
+
+/* Measures the CPU figures until undisturbed, or 1 + retries times. */
+static void measure_cpu_quietly(const struct coren_probe_options *opt,
+				struct coren_cap *cap)
+{
+	unsigned tries = 1 + (opt->retries ? opt->retries : 1);
+	struct timespec pause = {opt->quick ? 0 : 1, opt->quick ? 200000000L : 0};
+
+	for (cap->attempts = 1;; cap->attempts++) {
+		measure_cpu(opt, cap);
+		if (!coren_cap_disturbed(cap) || cap->attempts == tries)
+			break;
+		coren_log(COREN_LOG_INFO,
+			  "measurement %u disturbed (other tasks %.2f cores, steal "
+			  "%.0f%%, spread %.0f%%): measuring again",
+			  cap->attempts, cap->others, 100 * cap->steal,
+			  100 * cap->spread);
+		nanosleep(&pause, NULL);
+	}
+}
+
 enum coren_err coren_cap_measure(const struct coren_probe_options *opt,
 				 const char *cache_dir, struct coren_cap *cap,
 				 struct coren_error *err)
 {
-	double fl_seconds = opt->quick ? 0.01 : 0.05;
-	const char *simd = "scalar";
 	int cpus[512];
 	bool battery, discharging;
 	enum coren_err rc;
@@ -238,12 +304,8 @@ enum coren_err coren_cap_measure(const struct coren_probe_options *opt,
 	gethostname(cap->host, sizeof cap->host - 1);
 	coren_probe_cpu_model(cap->cpu, sizeof cap->cpu);
 	memory(&cap->ram_total, &cap->ram_avail);
-	cap->flops_core = coren_probe_flops(1, fl_seconds, &simd);
-	cap->flops = coren_probe_flops(0, fl_seconds, &simd);
-	snprintf(cap->simd, sizeof cap->simd, "%s", simd);
 	cap->cores = (unsigned)coren_probe_cores(cpus, 512);
-	cap->mem_bw = coren_probe_triad(0, triad_bytes(cap->ram_avail, opt->quick),
-					opt->quick ? 2 : 3);
+	measure_cpu_quietly(opt, cap);
 	rc = coren_probe_disk(cache_dir, opt->quick ? 16 * MiB : 128 * MiB,
 			      &cap->disk_read_bw, &cap->disk_write_bw, err);
 	if (rc)

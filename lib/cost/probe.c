@@ -286,11 +286,32 @@ static void fma_work(struct team *t, int id)
 	t->seconds[id] = now() - s;
 }
 
+/* (best - worst) / best of n trials' rates. */
+static double spread_of(const double *rate, int n)
+{
+	double lo = rate[0], hi = rate[0];
+	int i;
+
+	for (i = 1; i < n; i++) {
+		lo = rate[i] < lo ? rate[i] : lo;
+		hi = rate[i] > hi ? rate[i] : hi;
+	}
+	return hi > 0 ? (hi - lo) / hi : 0;
+}
+
 double coren_probe_flops(int threads, double seconds, const char **simd)
+{
+	double spread;
+
+	return coren_probe_flops_spread(threads, seconds, simd, &spread);
+}
+
+double coren_probe_flops_spread(int threads, double seconds, const char **simd,
+				double *spread)
 {
 	struct fma_job j = {pick_kernel(), 1000};
 	struct team t;
-	double best = 0, s;
+	double best = 0, s, rate[3] = {0};
 	int trial;
 
 	/* calibrate: iterations for about seconds on one core */
@@ -305,11 +326,13 @@ double coren_probe_flops(int threads, double seconds, const char **simd)
 	for (trial = 0; trial < 3; trial++) {
 		team_run(&t, threads, fma_work, &j);
 		s = team_max_seconds(&t);
-		if (s > 0 && t.n * j.k.flops_per_iter * (double)j.iters / s > best)
-			best = t.n * j.k.flops_per_iter * (double)j.iters / s;
+		rate[trial] = s > 0 ? t.n * j.k.flops_per_iter * (double)j.iters / s : 0;
+		if (rate[trial] > best)
+			best = rate[trial];
 	}
 	if (simd)
 		*simd = j.k.name;
+	*spread = spread_of(rate, 3);
 	return best;
 }
 
@@ -410,10 +433,22 @@ static double *huge_alloc(size_t bytes)
 
 double coren_probe_triad(int threads, size_t bytes, int trials)
 {
+	double spread;
+
+	return coren_probe_triad_spread(threads, bytes, trials, &spread);
+}
+
+double coren_probe_triad_spread(int threads, size_t bytes, int trials,
+				double *spread)
+{
 	struct triad_job j = {0};
 	struct team t;
-	double best = 0, s;
+	double best = 0, s, rate[16], sp;
 	int trial, nt;
+
+	*spread = 0;
+	if (trials > 16)
+		trials = 16;
 
 	j.n = bytes / sizeof(double) & ~(size_t)7;
 	j.a = huge_alloc(j.n * sizeof(double));
@@ -428,9 +463,14 @@ double coren_probe_triad(int threads, size_t bytes, int trials)
 			for (trial = 0; trial < trials; trial++) {
 				team_run(&t, threads, triad_work, &j);
 				s = team_max_seconds(&t);
-				if (s > 0 && 24.0 * (double)j.n / s > best)
-					best = 24.0 * (double)j.n / s;
+				rate[trial] = s > 0 ? 24.0 * (double)j.n / s : 0;
+				if (rate[trial] > best)
+					best = rate[trial];
 			}
+			/* plain and non-temporal stores differ by design:
+			 * the spread is within each */
+			sp = trials > 0 ? spread_of(rate, trials) : 0;
+			*spread = sp > *spread ? sp : *spread;
 		}
 	}
 	if (j.a)

@@ -42,12 +42,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!i || coren_bench_compare(json_array_get(recs, 0), r, 0.1, 0.05,
 					      &cmp, &err))
 			continue;
-		if (cmp.verdict > COREN_BENCH_REGRESSION || isnan(cmp.change))
+		if (cmp.verdict > COREN_BENCH_INCONCLUSIVE || isnan(cmp.change))
+			abort();
+		/* unchanged only when the threshold was detectable; inconclusive
+		 * only when it was not */
+		if ((cmp.verdict == COREN_BENCH_UNCHANGED && !(cmp.detectable <= 0.1)) ||
+		    (cmp.verdict == COREN_BENCH_INCONCLUSIVE && cmp.detectable <= 0.1))
 			abort();
 		coren_bench_annotate(r, &cmp, 0.1, &err);
 		if (cmp.verdict == COREN_BENCH_REGRESSION)
 			json_array_append_new(regs, coren_bench_regression_record(r, &cmp, 0.1));
 	}
+	coren_bench_relative(recs, &err);
 	if ((out = fopen("/dev/null", "w"))) {
 		for (f = COREN_BENCH_MARKDOWN; f <= COREN_BENCH_JSONL; f++)
 			coren_bench_report(out, (enum coren_bench_format)f, recs, regs, &err);

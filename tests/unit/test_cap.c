@@ -2,7 +2,11 @@
 #include <coren/cap.h>
 #include <coren/file.h>
 #include <coren/json.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char dir[] = "/tmp/coren-test-cap-XXXXXX";
@@ -15,6 +19,45 @@ static enum coren_probe_source get(struct coren_probe_options *o, struct coren_c
 	if (coren_cap_get(o, c, &src, &e))
 		printf("#   error: %s\n", e.msg);
 	return src;
+}
+
+/* A child that spins for a while on another CPU is seen as other load;
+ * and the record carries what was seen. */
+static void watch(void)
+{
+	struct coren_probe_watch w;
+	struct timespec nap = {0, 300000000L};
+	double others, steal;
+	struct coren_cap c = {0};
+	json_t *rec;
+	pid_t pid;
+
+	coren_probe_watch_start(&w);
+	if ((pid = fork()) == 0) {
+		double t0 = (double)time(NULL);
+		volatile unsigned long n = 0;
+
+		while ((double)time(NULL) < t0 + 1) /* a second at most */
+			n++;
+		_exit(0);
+	}
+	nanosleep(&nap, NULL);
+	coren_probe_watch_stop(&w, &others, &steal);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	if (!ok(others > 0.5, "a busy child is other load"))
+		printf("#   %.2f cores\n", others);
+	ok(steal >= 0 && steal <= 1, "steal is a fraction");
+	snprintf(c.quality, sizeof c.quality, "disturbed");
+	c.others = 1.5;
+	c.spread = 0.2;
+	c.attempts = 2;
+	rec = coren_cap_to_record(&c);
+	ok(rec && !strcmp(json_string_value(json_object_get(rec, "quality")), "disturbed") &&
+		   json_real_value(json_object_get(rec, "other_load")) == 1.5 &&
+		   json_integer_value(json_object_get(rec, "attempts")) == 2,
+	   "the cap record carries the quality");
+	json_decref(rec);
 }
 
 int main(void)
@@ -92,6 +135,7 @@ int main(void)
 	/* the cache */
 	o.cache_dir = dir;
 	o.quick = true;
+	o.force = true; /* beside builds, the measurement is disturbed */
 	is_int(get(&o, &c), COREN_PROBE_MEASURED, "first probe measures");
 	ok(c.flops > 0 && c.mem_bw > 0 && c.ram_total > 0 && c.cores >= 1, "measured figures");
 	ok(!strcmp(c.fingerprint, fp), "measured fingerprint is the host's");
@@ -166,5 +210,6 @@ int main(void)
 		if (system(cmd))
 			return 1;
 	}
+	watch();
 	return done_testing();
 }

@@ -72,12 +72,13 @@ const struct coren_workload *coren_workload_builtin(size_t i);
 
 struct coren_bench_preset {
 	const char *name;
-	unsigned warmup, runs;
-	double threshold; /* relative change that counts, e.g. 0.10 */
+	unsigned warmup, runs; /* runs: the least; more are added (--runs auto) */
+	double threshold;      /* relative change that counts, e.g. 0.10 */
+	double budget;	       /* seconds of timed runs at most, per benchmark */
 };
 
-/* quick (1, 3, 0.15), default (3, 5, 0.10), ci (2, 5, 0.10),
- * comprehensive (5, 10, 0.05); NULL for another name. */
+/* quick (1, 3, 0.15, 2 s), default (3, 5, 0.10, 5 s), ci (2, 5, 0.10,
+ * 10 s), comprehensive (5, 10, 0.05, 30 s); NULL for another name. */
 const struct coren_bench_preset *coren_bench_preset(const char *name);
 
 /* ---- Measuring ------------------------------------------------------ */
@@ -88,6 +89,46 @@ struct coren_bench_opts {
 	double min_time;  /* seconds a workload sample lasts at least */
 	double timeout;	  /* seconds; 0: none (see each function) */
 };
+
+/* How many runs: o->runs at least; then, when until is not NULL and its
+ * target above 0, more until a comparison could detect a change of the
+ * target's size, or the budget or max_runs ends first (--runs auto). */
+struct coren_bench_until {
+	double target;	   /* relative change to be detectable, e.g. 0.10 */
+	double budget;	   /* seconds of timed runs at most; 0: none */
+	unsigned max_runs; /* the most samples: the capacity of times */
+	/* The baseline the samples will be compared with (base_n = 0: none;
+	 * then a baseline like the samples themselves is assumed). */
+	double base_mean, base_sd;
+	size_t base_n;
+};
+
+enum coren_bench_stop {
+	COREN_BENCH_STOP_RUNS = 0,   /* a fixed count of runs */
+	COREN_BENCH_STOP_DETECTABLE, /* the target became detectable */
+	COREN_BENCH_STOP_BUDGET,     /* the time budget ended first */
+	COREN_BENCH_STOP_MAX_RUNS    /* max_runs ended first */
+};
+
+#define COREN_BENCH_AUTO_MIN 5 /* samples before the noise is trusted */
+
+/* "runs", "detectable", "budget", "max-runs". */
+const char *coren_bench_stop_name(enum coren_bench_stop s);
+
+/* The smallest relative change a comparison of the n samples x with u's
+ * baseline (or, without one, with n samples like x) detects at level
+ * COREN_BENCH_ALPHA with probability COREN_BENCH_POWER
+ * (coren_stats_detectable over the mean). INFINITY for n < 2. */
+double coren_bench_detectable(const struct coren_bench_until *u, const double *x,
+			      size_t n);
+
+/* Whether the n samples x, timed over elapsed seconds, are enough: n has
+ * reached o->runs and, under u, the target is detectable (and n has
+ * reached COREN_BENCH_AUTO_MIN) or the budget or max_runs is spent. *stop says which; *detectable (may be NULL) gets
+ * coren_bench_detectable. */
+bool coren_bench_enough(const struct coren_bench_opts *o,
+			const struct coren_bench_until *u, const double *x, size_t n,
+			double elapsed, enum coren_bench_stop *stop, double *detectable);
 
 /* The seconds of CLOCK_MONOTONIC. */
 double coren_bench_now(void);
@@ -103,6 +144,16 @@ enum coren_err coren_bench_measure(const struct coren_workload *w, uint64_t size
 				   const struct coren_bench_opts *o, double *times,
 				   uint64_t *iters, double *ops,
 				   struct coren_error *err);
+
+/* coren_bench_measure with the runs decided by u (see coren_bench_until;
+ * NULL: o->runs). times has room for u->max_runs (o->runs without u); *n
+ * gets the samples taken, *stop why no more were. */
+enum coren_err coren_bench_measure_until(const struct coren_workload *w,
+					 uint64_t size, const struct coren_bench_opts *o,
+					 const struct coren_bench_until *u,
+					 double *times, size_t *n,
+					 enum coren_bench_stop *stop, uint64_t *iters,
+					 double *ops, struct coren_error *err);
 
 /* Instructions retired per iteration of w at size, in user space, by the
  * calling thread, counted by perf_event_open(2): setup, one iteration
@@ -137,6 +188,47 @@ enum coren_err coren_bench_callgrind(const char *const *argv, const char *toggle
 enum coren_err coren_bench_cmd_run(const char *cmd, double timeout, unsigned flags,
 				   double *wall, double *cpu, struct coren_error *err);
 
+/* One run of a command, measured. */
+struct coren_bench_run {
+	double wall;	     /* seconds from spawn to exit */
+	double user, system; /* CPU seconds of the command and its children */
+	int status;	     /* exit status; 128 + the signal when killed */
+};
+
+/* coren_bench_cmd_run with the figures apart, and a shell: NULL for
+ * /bin/sh, a path (run as SHELL -c cmd), or "none": cmd split into words
+ * (blanks; '...' and "..." quote, backslash escapes) and run by
+ * posix_spawnp without a shell (hyperfine -N). */
+enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
+					double timeout, unsigned flags,
+					struct coren_bench_run *run,
+					struct coren_error *err);
+
+/* A command to time by coren_bench_cmd_measure. */
+struct coren_bench_cmd {
+	const char *cmd;     /* run by /bin/sh -c */
+	const char *prepare; /* run before each run, untimed; NULL: none */
+	double overhead;     /* seconds subtracted from each run (never below 0) */
+	unsigned flags;	     /* COREN_BENCH_CMD_* */
+	/* Called after each timed run (may be NULL): the runs so far, the
+	 * runs expected in all (a guess under --runs auto), the seconds. */
+	void (*progress)(void *data, size_t done, size_t expected, double elapsed);
+	void *data;
+	const char *shell;   /* as coren_bench_cmd_run_full's; NULL: /bin/sh */
+	/* Filled per timed run when not NULL, with room as times has. */
+	double *user, *system;
+	int *status;
+};
+
+/* Times c: o->warmup runs untimed, then runs as coren_bench_measure_until
+ * decides, each with c->prepare before it. times, *n and *stop as there.
+ * The first failing run's error ends it. */
+enum coren_err coren_bench_cmd_measure(const struct coren_bench_cmd *c,
+				       const struct coren_bench_opts *o,
+				       const struct coren_bench_until *u, double *times,
+				       size_t *n, enum coren_bench_stop *stop,
+				       struct coren_error *err);
+
 /* The time the shell takes to start and exit, as coren_bench_cmd_run
  * sees it for an empty command: the median of n runs. */
 enum coren_err coren_bench_shell_overhead(unsigned n, double *seconds,
@@ -154,11 +246,14 @@ struct coren_bench_set {
 	uint64_t iterations;  /* per sample; 0: unknown */
 	const double *x;      /* the samples */
 	size_t n;
+	const char *stop;     /* how the runs ended (coren_bench_stop_name); NULL: not said */
 };
 
 /* A `bench` record: the set's keys, every statistic of
- * coren_stats_summary at confidence (0.95), the samples, the coren
- * version and machine (a fingerprint, may be NULL). */
+ * coren_stats_summary at confidence (0.95), "detectable" (the smallest
+ * relative change a comparison with a set like this one detects,
+ * coren_bench_detectable), "stop" when the set says it, the samples, the
+ * coren version and machine (a fingerprint, may be NULL). */
 json_t *coren_bench_record(const struct coren_bench_set *s, double confidence,
 			   const char *machine, struct coren_error *err);
 
@@ -185,8 +280,16 @@ bool coren_bench_deterministic(const char *metric);
 enum coren_bench_verdict {
 	COREN_BENCH_UNCHANGED = 0,
 	COREN_BENCH_IMPROVED,
-	COREN_BENCH_REGRESSION
+	COREN_BENCH_REGRESSION,
+	/* no significant change beyond the threshold, but the comparison
+	 * could not have detected one of the threshold's size */
+	COREN_BENCH_INCONCLUSIVE
 };
+
+/* The power of the gate: a comparison states the smallest change it
+ * would detect with this probability at level COREN_BENCH_ALPHA. */
+#define COREN_BENCH_ALPHA 0.05
+#define COREN_BENCH_POWER 0.8
 
 const char *coren_bench_verdict_name(enum coren_bench_verdict v);
 
@@ -197,24 +300,34 @@ struct coren_bench_cmp {
 	double p;	   /* Welch's two-sided p; 0 or 1 when deterministic */
 	double p_mw;	   /* Mann-Whitney's, from samples; NaN without them */
 	bool deterministic;
+	/* the smallest relative change this comparison detects with
+	 * probability power (coren_stats_detectable over the base mean);
+	 * 0 when deterministic, INFINITY with one sample a side */
+	double detectable, power;
+	size_t n_base, n_cur; /* the sample counts */
 	enum coren_bench_verdict verdict;
 };
 
 /* Compares a current bench record with its baseline record. A regression
  * (improvement) is a change for the worse (better) by more than threshold
  * that is also significant, Welch's p < alpha, or, for a deterministic
- * metric, any change beyond the threshold. Welch runs on the samples when
- * both records have at least two, else on n, mean and stddev. */
+ * metric, any change beyond the threshold. Anything else is unchanged
+ * when the comparison could have detected a change of the threshold's
+ * size (c->detectable <= threshold at power COREN_BENCH_POWER), else
+ * inconclusive. Welch runs on the samples when both records have at least
+ * two, else on n, mean and stddev. */
 enum coren_err coren_bench_compare(const json_t *base, const json_t *cur,
 				   double threshold, double alpha,
 				   struct coren_bench_cmp *c, struct coren_error *err);
 
-/* Adds the comparison to cur as "baseline": {mean, change, p, p_mw,
- * threshold, verdict}. */
+/* Adds the comparison to cur as "baseline": {mean, n (of the baseline),
+ * current, change, p, p_mw, threshold, detectable, power, verdict}. */
 enum coren_err coren_bench_annotate(json_t *cur, const struct coren_bench_cmp *c,
 				    double threshold, struct coren_error *err);
 
-/* A `regression` record naming the benchmark of cur and the comparison. */
+/* A `regression` record naming the benchmark of cur, the comparison's
+ * current, change, p, p_mw and threshold, and "baseline", the same object
+ * as coren_bench_annotate's. */
 json_t *coren_bench_regression_record(const json_t *cur,
 				      const struct coren_bench_cmp *c,
 				      double threshold);
@@ -274,12 +387,73 @@ enum coren_err coren_bench_report(FILE *out, enum coren_bench_format f,
 				  const json_t *recs, const json_t *regs,
 				  struct coren_error *err);
 
-/* Draws throughput against size (one line per workload) and, when recs
- * carry baselines, the change of each benchmark, into path (.svg or .png)
- * through gnuplot ($GNUPLOT, else gnuplot on PATH). COREN_ERR_NOTFOUND
- * when it is not installed. */
+/* ---- Commands: parameters, relative speed, hyperfine's exports ------- */
+
+#define COREN_BENCH_PARAM_MAX 10000 /* values of one parameter at most */
+
+/* A parameter of the commands: {name} in a command takes each value. */
+struct coren_bench_param {
+	char *name;
+	char **values;
+	size_t n;
+};
+
+/* -L name a,b,c: the values of a comma-separated list. */
+enum coren_err coren_bench_param_list(const char *name, const char *list,
+				      struct coren_bench_param *p,
+				      struct coren_error *err);
+
+/* --parameter-scan name min max [-D step]: min, min + step, ... up to
+ * max; integers without a step (step 1), else written with the step's
+ * decimals. COREN_ERR_USAGE for bad bounds. */
+enum coren_err coren_bench_param_scan(const char *name, const char *min,
+				      const char *max, const char *step,
+				      struct coren_bench_param *p,
+				      struct coren_error *err);
+
+void coren_bench_param_release(struct coren_bench_param *p);
+
+/* tmpl with each {name} of the np parameters ps replaced by its value
+ * at[i] (malloc'd; NULL on ENOMEM). */
+char *coren_bench_substitute(const char *tmpl, const struct coren_bench_param *ps,
+			     size_t np, const size_t *at);
+
+/* With two time records or more in recs, adds "relative" to each:
+ * {to: the fastest's workload, ratio: mean / fastest mean, stddev:
+ * ratio * sqrt(cv^2 + cv_fastest^2)} (hyperfine's summary; 0 for the
+ * fastest itself). */
+enum coren_err coren_bench_relative(json_t *recs, struct coren_error *err);
+
+enum coren_bench_export_kind {
+	COREN_BENCH_EXPORT_JSON, /* {"results": [{command, mean, ..., times}]} */
+	COREN_BENCH_EXPORT_CSV,
+	COREN_BENCH_EXPORT_MARKDOWN
+};
+
+/* Writes the time records of recs to path as hyperfine's --export-json,
+ * --export-csv or --export-markdown would (atomically). The JSON is one
+ * line, which --analyze reads as it is. */
+enum coren_err coren_bench_export(const char *path, enum coren_bench_export_kind k,
+				  const json_t *recs, struct coren_error *err);
+
+/* Draws into path (.svg or .png) through gnuplot ($GNUPLOT, else gnuplot
+ * on PATH), a panel each: the mean of every time record with its
+ * confidence interval, its samples as box and whiskers, throughput
+ * against size (a line per workload), and with baselines the change of
+ * each benchmark. The y axes start at zero (COREN_BENCH_PLOT_LOG: log
+ * scale); gnuplot's messages are kept from the user, the first in the
+ * error when it fails. COREN_ERR_NOTFOUND when it is not installed. */
 enum coren_err coren_bench_plot(const char *path, const json_t *recs,
 				struct coren_error *err);
+
+#define COREN_BENCH_PLOT_LOG 1 /* a logarithmic time axis */
+
+enum coren_err coren_bench_plot_flags(const char *path, const json_t *recs,
+				      unsigned flags, struct coren_error *err);
+
+/* COREN_ERR_USAGE when path cannot be a plot (not .svg or .png, a quote
+ * or newline in it): checked before measuring. */
+enum coren_err coren_bench_plot_check(const char *path, struct coren_error *err);
 
 #ifdef __cplusplus
 }

@@ -42,7 +42,27 @@ struct coren_cap {
 	char measured_at[32]; /* RFC 3339, UTC */
 	char fingerprint[17]; /* 16 hex digits */
 	char simd[16];	      /* avx512, avx2, scalar: the FMA kernel used */
+	/* How quiet the machine was while measured (coren-probe(1)). */
+	char quality[16];     /* "ok", "disturbed"; "" when the record does
+				 not say (made before coren 0.2) */
+	double others;	      /* cores other tasks kept busy, on average,
+				 on the CPUs the probe ran on */
+	double steal;	      /* fraction of those CPUs' time stolen */
+	double spread;	      /* (best - worst) / best of the trials, the
+				 largest of the FLOP/s and triad ones */
+	unsigned runnable;    /* other runnable tasks seen before measuring */
+	unsigned attempts;    /* measurements made (a disturbed one is retried) */
 };
+
+/* A measurement is disturbed when, while it ran, other tasks kept more
+ * than this many cores busy on its CPUs, more than this fraction of their
+ * time was stolen, or its trials spread more than this. */
+#define COREN_CAP_DISTURBED_OTHERS 0.25
+#define COREN_CAP_DISTURBED_STEAL 0.05
+#define COREN_CAP_DISTURBED_SPREAD 0.15
+
+/* Whether cap was measured disturbed (quality "disturbed"). */
+bool coren_cap_disturbed(const struct coren_cap *cap);
 
 /* Frees what cap owns (the gpus array); cap itself is not freed. */
 void coren_cap_release(struct coren_cap *cap);
@@ -96,6 +116,9 @@ struct coren_probe_options {
 	bool refresh;		/* measure even if a fresh cache exists */
 	bool quick;		/* sub-second estimate, smaller sizes */
 	bool no_gpu;		/* leave gpus empty, load no backend */
+	bool force;		/* cache a disturbed measurement too */
+	unsigned retries;	/* measure again this often while disturbed;
+				   0: the default (1) */
 };
 
 /* The backend plugin coren_cap_measure() asks for the GPU figures (its
@@ -112,13 +135,17 @@ enum coren_probe_source {
  * DIR/cap-FINGERPRINT.json when it is fresh (not older than max_age, same
  * fingerprint), else measured and cached atomically. Concurrent callers on
  * one cache directory measure once: the measuring one holds a lock the
- * others wait for, then they read its result. */
+ * others wait for, then they read its result. A disturbed measurement
+ * (coren_cap_disturbed, after its retries) is returned but not cached
+ * unless opt->force. */
 enum coren_err coren_cap_get(const struct coren_probe_options *opt,
 			     struct coren_cap *cap,
 			     enum coren_probe_source *source,
 			     struct coren_error *err);
 
-/* Measures now, without the cache. */
+/* Measures now, without the cache: watched (coren_probe_watch_*), and
+ * measured again up to opt->retries times while disturbed; the figures
+ * are the last attempt's, with its quality. */
 enum coren_err coren_cap_measure(const struct coren_probe_options *opt,
 				 const char *cache_dir, struct coren_cap *cap,
 				 struct coren_error *err);
@@ -137,6 +164,31 @@ double coren_probe_flops(int threads, double seconds, const char **simd);
 double coren_probe_triad(int threads, size_t bytes, int trials);
 enum coren_err coren_probe_disk(const char *dir, size_t bytes, double *read_bw,
 				double *write_bw, struct coren_error *err);
+
+/* The same, also giving the spread of the trials, (best - worst) / best
+ * (for the triad, the larger of the plain and non-temporal stores'). */
+double coren_probe_flops_spread(int threads, double seconds, const char **simd,
+				double *spread);
+double coren_probe_triad_spread(int threads, size_t bytes, int trials,
+				double *spread);
+
+/* Watching what disturbs a measurement: start, measure, stop. */
+struct coren_probe_watch {
+	double t0, busy, steal, total, self;
+	int ok; /* /proc/stat was read */
+};
+
+void coren_probe_watch_start(struct coren_probe_watch *w);
+
+/* Since start: *others, the cores other tasks kept busy on average on the
+ * CPUs this process may use (their busy time less this process's CPU
+ * time, over the wall time); *steal, the fraction of those CPUs' time
+ * stolen. Both 0 when /proc/stat cannot be read. */
+void coren_probe_watch_stop(const struct coren_probe_watch *w, double *others,
+			    double *steal);
+
+/* Other runnable tasks on the machine now (procs_running less one). */
+unsigned coren_probe_runnable(void);
 
 #ifdef __cplusplus
 }

@@ -62,7 +62,8 @@ enum coren_exit {
 	COREN_EXIT_USAGE = 2,	 /* usage, configuration or I/O error */
 	COREN_EXIT_PLUGIN = 3,	 /* plugin load failure */
 	COREN_EXIT_PARTIAL = 4,	 /* partial failure: some points failed */
-	COREN_EXIT_RECORD = 5	 /* bad input record */
+	COREN_EXIT_RECORD = 5,	 /* bad input record */
+	COREN_EXIT_INCONCLUSIVE = 6 /* no answer: a test without the power to tell */
 };
 
 #define COREN_ERROR_WHERE_MAX 256

@@ -24,6 +24,9 @@ struct coren_progress *coren_progress_new(FILE *out, const char *label,
 					  uint64_t total, const char *unit,
 					  bool force);
 
+/* Changes the total (an estimate that improves as the work goes on). */
+void coren_progress_set_total(struct coren_progress *p, uint64_t total);
+
 /* Sets the units done so far; redraws if due. */
 void coren_progress_update(struct coren_progress *p, uint64_t done);
 

@@ -78,6 +78,16 @@ enum coren_err coren_stats_welch_summary(double ma, double sa, size_t na,
 					 double mb, double sb, size_t nb,
 					 struct coren_test *t, struct coren_error *err);
 
+/* The smallest difference of means Welch's test at two-sided level alpha
+ * detects with probability power, for samples with these standard
+ * deviations and counts: (t(1 - alpha/2, df) + t(power, df)) * se, where
+ * se = sqrt(sa^2/na + sb^2/nb) and df is Welch-Satterthwaite's (the
+ * usual approximation, e.g. Cohen; G*Power's for unequal variances).
+ * *df gets the df when not NULL. INFINITY when na or nb is below 2 (no
+ * test), 0 when both samples are constant. */
+double coren_stats_detectable(double sa, size_t na, double sb, size_t nb,
+			      double alpha, double power, double *df);
+
 /* The Mann-Whitney U test (Wilcoxon rank-sum). Exact p from the null
  * distribution of U when there are no ties and na * nb <= 2500; otherwise
  * the normal approximation with the tie correction and a continuity
