@@ -6,7 +6,9 @@
  * The file is <cache>/index/<family>.jsonl, family being SHA-256 of
  * {"fn","params","version"} (memo_plan_family()): one canonical chunk key
  * per line, [[axis,[values]],...], appended with one write(2) on an
- * O_APPEND descriptor whenever a chunk is stored (any thread, any process).
+ * O_APPEND descriptor whenever a chunk is stored or fetched (any thread,
+ * any process). A run reads its newest INDEX_MAX bytes, keeping each
+ * key as text and the plan's indices of its values.
  *
  * It is a hint, never trusted: the chunk an entry names is loaded by the
  * id its key gives with this run's function, params and version, and its
@@ -29,13 +31,15 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define INDEX_MAX ((size_t)256 << 20) /* bytes of an index read */
 #define NONE SIZE_MAX		      /* a value this grid does not have */
 
 struct entry {
-	json_t *key;	 /* parsed: the check's one-chunk grid is made of it */
+	char *key;	 /* its canonical text: parsed again only to check
+			  * its chunk (a json_t per value would cost 4x) */
 	size_t *len;	 /* per axis: the key's values */
 	size_t **map;	 /* per axis, per value: the plan's index, or NONE */
 	uint64_t npoints;
@@ -106,7 +110,7 @@ void memo_index_add(int fd, const struct coren_memo_plan *p,
 
 static void entry_release(struct entry *en, size_t naxes)
 {
-	json_decref(en->key);
+	free(en->key);
 	for (size_t a = 0; en->map && a < naxes; a++)
 		free(en->map[a]);
 	free(en->map);
@@ -195,11 +199,10 @@ static bool entry_make(struct memo_index *ix, json_t **maps, json_t *key,
 	}
 	t.len = 0;
 	ok = ok && !coren_json_canonical(key, &t) &&
-	     !memo_plan_key_id(ix->p, t.data, t.len, en->id);
+	     !memo_plan_key_id(ix->p, t.data, t.len, en->id) &&
+	     (en->key = strndup(t.data, t.len));
 	coren_buf_release(&t);
-	if (ok)
-		en->key = json_incref(key);
-	else
+	if (!ok)
 		entry_release(en, ix->naxes);
 	return ok;
 }
@@ -266,6 +269,41 @@ static bool add_line(struct memo_index *ix, json_t **maps, json_t *seen,
 	       entry_file(ix, ix->n - 1);
 }
 
+/* The newest INDEX_MAX bytes of the file at path (all of it when
+ * smaller), from a line's start; NULL when there is none. */
+static char *read_tail(const char *path, size_t *len)
+{
+	struct stat st;
+	char *data = NULL, *nl;
+	size_t want, have = 0;
+	ssize_t got;
+	int fd;
+
+	*len = 0;
+	if (coren_file_open_regular(path, &fd, NULL))
+		return NULL;
+	if (fstat(fd, &st) || st.st_size <= 0 ||
+	    !(data = malloc((want = (size_t)st.st_size < INDEX_MAX
+					    ? (size_t)st.st_size
+					    : INDEX_MAX) + 1))) {
+		close(fd);
+		return NULL;
+	}
+	if (lseek(fd, (off_t)((size_t)st.st_size - want), SEEK_SET) < 0)
+		want = 0;
+	while (have < want && (got = read(fd, data + have, want - have)) > 0)
+		have += (size_t)got;
+	close(fd);
+	data[have] = '\0';
+	if (want < (size_t)st.st_size && (nl = memchr(data, '\n', have))) {
+		/* cut in a line: from the next one (older keys are dropped) */
+		have -= (size_t)(nl + 1 - data);
+		memmove(data, nl + 1, have + 1);
+	}
+	*len = have;
+	return data;
+}
+
 struct memo_index *memo_index_load(const struct coren_memo_plan *p,
 				   const char *cache)
 {
@@ -286,8 +324,7 @@ struct memo_index *memo_index_load(const struct coren_memo_plan *p,
 		ok = ix->by_bin != NULL;
 	}
 	/* no index yet (a first run) is an empty one */
-	if (ok && !coren_file_read_regular(path, INDEX_MAX, true, &data, &len,
-					   NULL) && len)
+	if (ok && (data = read_tail(path, &len)) && len)
 		ok = (maps = value_maps(p, naxes)) != NULL;
 	for (size_t at = 0; ok && data && at < len;) {
 		char *nl = memchr(data + at, '\n', len - at);
@@ -376,11 +413,12 @@ static enum coren_err check_entry(const struct entry *en, const char *content,
 	struct coren_memo_exp e;
 	struct coren_memo_plan *p = NULL;
 	struct memo_line_check c = {0};
-	size_t *bins = calloc(json_array_size(en->key) + 1, sizeof *bins);
+	json_t *key = coren_json_parse(en->key, strlen(en->key), NULL);
+	size_t *bins = calloc(json_array_size(key) + 1, sizeof *bins);
 	enum coren_err rc;
 
 	coren_memo_exp_init(&e);
-	rc = bins ? memo_key_exp(en->key, NULL, &e) : COREN_ERR_NOMEM;
+	rc = bins && key ? memo_key_exp(key, NULL, &e) : COREN_ERR_NOMEM;
 	if (!rc)
 		rc = coren_memo_exp_finish(&e, err);
 	if (!rc)
@@ -394,6 +432,7 @@ static enum coren_err check_entry(const struct entry *en, const char *content,
 		memo_line_check_release(&c);
 	coren_memo_plan_free(p);
 	coren_memo_exp_release(&e);
+	json_decref(key);
 	free(bins);
 	return rc;
 }
