@@ -107,6 +107,6 @@ if [ "$gpu" = yes ]; then
 		cp "$work/bench/results/rkgpu.jsonl" "$out/rkgpu.jsonl"
 else # the same code on a host thread: the kit's bench is whole
 	skip bench-gpu "no usable GPU: $gpu"
-	check bench-emulated 70 rkgpubench --emulate
+	check bench-emulated 70 rkgpubench --emulate --trips 200 --stream 20000
 fi
 exit $failed
