@@ -272,3 +272,12 @@ msg() { # msg TO PAYLOAD [EXTRA]
 	wait
 	grep -q '"type":"metrics"' out
 }
+
+@test "a K2K cycle answers every message at once: 6000 round a<->b, each stopped by max hops" {
+	for i in $(seq 6000); do msg a '[1]'; done > in
+	run -4 --separate-stderr timeout 60 rk-launch --k2k -k a=forward:to=b -k b=forward:to=a in
+	run -0 jq -s '[.[] | select(.type=="error")] | [length, (map(.corr) | unique | length)]' <<<"$output"
+	assert_output "$(printf '[\n  6000,\n  6000\n]')"
+	run -0 jq -c 'select(.type=="metrics") | [.sent, .answered, .in_flight]' <<<"$(rk-launch --k2k -k a=forward:to=b -k b=forward:to=a in 2>/dev/null)"
+	assert_output '[6000,6000,0]'
+}

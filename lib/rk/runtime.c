@@ -19,6 +19,8 @@
 #define BLOCK_DEFAULT 64
 #define RELAXED memory_order_relaxed
 #define RECV_SPIN 256 /* empty polls before coren_rk_recv sleeps */
+/* A full parking lot this long without a delivery: a cycle. */
+#define PARK_STALL_US 5000
 
 struct backend {
 	const struct coren_plugin *p;
@@ -27,12 +29,25 @@ struct backend {
 	void *state;
 };
 
-/* What one worker owns: its handler state and its answers to the host. */
+/* A K2K message waiting for room in its next hop's inbox. */
+struct parked {
+	struct coren_rk_msg *m;
+	uint64_t
+	    since_us; /* first refused; it fails after the delivery timeout */
+};
+
+/* What one worker owns (only its thread touches it, or whoever holds the
+ * actor quiet after a reset): its handler state, its answers to the host,
+ * and the K2K messages it parked. A worker never waits for room in an
+ * inbox: waiting while its own inbox fills is how a cycle deadlocks. */
 struct worker {
 	void *kstate;
 	uint64_t next_id;
 	struct coren_rk_msg **out;
 	size_t nout, cap;
+	struct parked *park; /* FIFO, park_cap entries */
+	size_t npark, park_cap;
+	uint64_t moved_us; /* when a parked message last went on */
 };
 
 struct coren_rk_actor {
@@ -277,18 +292,70 @@ enum coren_err coren_rk_reply(struct coren_rk_ctx *ctx, struct coren_rk_msg *m)
 	return COREN_OK;
 }
 
-/* Sends m over K2K from a; a failure becomes an error answer. */
-static void k2k_send(struct coren_rk_actor *a, struct worker *w,
-		     struct coren_rk_msg *m)
+/* Answers m, which K2K did not take (status s), with an error. */
+static void k2k_failed(struct coren_rk_actor *a, struct worker *w,
+		       struct coren_rk_msg *m, enum coren_k2k_status s)
 {
-	enum coren_k2k_status s = coren_k2k_send(a->rt->k2k, m);
 	char why[256];
 
-	if (s == COREN_K2K_DELIVERED || s == COREN_K2K_PENDING)
-		return;
 	snprintf(why, sizeof why, "k2k delivery from '%s' to kernel %u failed: %s",
 		 a->name, m->hdr.destination, coren_k2k_status_name(s));
 	answer_error(a, w, m, why);
+}
+
+/* Sends m over K2K from a without waiting: a full inbox parks m (retried
+ * by park_retry until the delivery timeout), a full parking lot answers
+ * it with a queue_full error, any other failure with its own error. */
+static void k2k_send(struct coren_rk_actor *a, struct worker *w,
+		     struct coren_rk_msg *m)
+{
+	enum coren_k2k_status s = rk_k2k_offer(a->rt->k2k, m);
+
+	if (s == COREN_K2K_DELIVERED || s == COREN_K2K_PENDING)
+		return;
+	if (s == COREN_K2K_QUEUE_FULL && w->npark < w->park_cap) {
+		if (!w->npark)
+			w->moved_us = coren_hlc_wall_us();
+		w->park[w->npark].m = m;
+		w->park[w->npark++].since_us = coren_hlc_wall_us();
+		return;
+	}
+	if (s == COREN_K2K_QUEUE_FULL)
+		rk_k2k_give_up(a->rt->k2k, m, s);
+	k2k_failed(a, w, m, s);
+}
+
+/* Offers w's parked messages again, oldest first; those past the delivery
+ * timeout are answered with a timeout error. Returns how many remain. */
+static size_t park_retry(struct coren_rk_actor *a, struct worker *w)
+{
+	uint64_t now = coren_hlc_wall_us(), limit;
+	size_t keep = 0;
+
+	if (!w->npark)
+		return 0;
+	limit = (uint64_t)(a->rt->cfg.delivery_timeout_ms
+			       ? a->rt->cfg.delivery_timeout_ms
+			       : COREN_K2K_TIMEOUT_MS_DEFAULT) *
+		1000;
+	for (size_t i = 0; i < w->npark; i++) {
+		struct parked p = w->park[i];
+		enum coren_k2k_status s = rk_k2k_offer(a->rt->k2k, p.m);
+
+		if (s == COREN_K2K_DELIVERED || s == COREN_K2K_PENDING) {
+			w->moved_us = now;
+			continue;
+		}
+		if (s == COREN_K2K_QUEUE_FULL && now - p.since_us < limit) {
+			w->park[keep++] = p;
+			continue;
+		}
+		if (s == COREN_K2K_QUEUE_FULL)
+			s = rk_k2k_give_up(a->rt->k2k, p.m, COREN_K2K_TIMEOUT);
+		k2k_failed(a, w, p.m, s);
+	}
+	w->npark = keep;
+	return keep;
 }
 
 enum coren_err coren_rk_forward(struct coren_rk_ctx *ctx, uint32_t dest,
@@ -377,12 +444,46 @@ static void batch_done(struct coren_rk_actor *a, size_t n, uint64_t bytes,
 	pthread_mutex_unlock(&a->rt->hints_lock);
 }
 
+size_t coren_rk_actor_parked(const struct coren_rk_actor *a, unsigned worker)
+{
+	return worker < a->opts.grid_size ? a->w[worker].npark : 0;
+}
+
+size_t coren_rk_actor_k2k_room(const struct coren_rk_actor *a, unsigned worker)
+{
+	const struct worker *w;
+
+	if (worker >= a->opts.grid_size)
+		return 0;
+	w = &a->w[worker];
+	if (w->npark < w->park_cap)
+		return w->park_cap - w->npark;
+	/* Full, and nothing went on for a while: the next hops wait on this
+	 * one (a cycle). Taking more breaks the wait: what cannot park is
+	 * answered with queue_full errors. */
+	return coren_hlc_wall_us() - w->moved_us >= PARK_STALL_US ? SIZE_MAX
+								  : 0;
+}
+
+size_t coren_rk_actor_retry(struct coren_rk_actor *a, unsigned worker)
+{
+	struct worker *w = &a->w[worker];
+	size_t left;
+
+	if (!w->npark)
+		return 0;
+	left = park_retry(a, w);
+	flush(a, w);
+	return left;
+}
+
 void coren_rk_actor_process(struct coren_rk_actor *a, unsigned worker,
 			    struct coren_rk_msg **msgs, size_t n)
 {
 	struct worker *w = &a->w[worker];
 	uint64_t t0 = now_ns(), bytes = 0;
 
+	park_retry(a, w);
 	for (size_t i = 0; i < n; i++) {
 		bytes += msgs[i]->hdr.payload_size;
 		handle_one(a, w, msgs[i]);
@@ -399,6 +500,7 @@ void coren_rk_actor_complete(struct coren_rk_actor *a,
 	struct worker *w = &a->w[0];
 	uint64_t bytes = 0;
 
+	park_retry(a, w);
 	for (size_t i = 0; i < n; i++) {
 		struct coren_rk_msg *x = msgs[i];
 
@@ -554,6 +656,7 @@ static void actor_free(struct coren_rk_actor *a)
 			if (a->kops->fini && a->w[i].kstate)
 				a->kops->fini(a->w[i].kstate);
 			free(a->w[i].out);
+			free(a->w[i].park);
 		}
 		free(a->w);
 	}
@@ -589,8 +692,10 @@ static enum coren_err make_workers(struct coren_rk_actor *a, const json_t *args,
 
 		w->cap = a->opts.block_size;
 		w->out = malloc(w->cap * sizeof *w->out);
+		w->park_cap = rk_k2k_inbox_capacity(a->rt->k2k);
+		w->park = malloc(w->park_cap * sizeof *w->park);
 		w->next_id = (uint64_t)a->id << 48 | (uint64_t)i << 40 | 1;
-		if (!w->out)
+		if (!w->out || !w->park)
 			rc = coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 		else if (a->kops->init)
 			rc = a->kops->init(&w->kstate, args ? args : empty, err);
@@ -790,6 +895,21 @@ enum coren_err coren_rk_deactivate(struct coren_rk *rt, uint32_t id,
 		    COREN_RK_DEACTIVATED, err);
 }
 
+/* After a reset (no worker runs): what a's workers parked is answered
+ * with an error (delivering it now could reach a kernel terminated
+ * before, whose inbox nobody reads). */
+static void unpark_all(struct coren_rk_actor *a)
+{
+	for (unsigned i = 0; a->w && i < a->opts.grid_size; i++) {
+		struct worker *w = &a->w[i];
+
+		for (size_t j = 0; j < w->npark; j++)
+			answer_error(a, w, w->park[j].m, "kernel terminated");
+		w->npark = 0;
+		flush(a, w);
+	}
+}
+
 enum coren_err coren_rk_terminate(struct coren_rk *rt, uint32_t id,
 				  struct coren_error *err)
 {
@@ -818,6 +938,8 @@ enum coren_err coren_rk_terminate(struct coren_rk *rt, uint32_t id,
 	}
 	while ((k = coren_rk_actor_k2k_pop(a, m, 64)))
 		coren_rk_actor_reject(a, m, k, "kernel terminated");
+	for (struct coren_rk_actor *x = a; x; x = x->twin)
+		unpark_all(x);
 	coren_guard_free(&rt->guard, a->reserved, true);
 	a->reserved = 0;
 	return rc;
@@ -904,11 +1026,30 @@ static void post_error(struct coren_rk *rt, struct coren_rk_msg *m,
 	coren_rk_post(rt, m);
 }
 
-/* Queues msgs (all for a) on its backend, waiting while it is full. */
+/* Answers msgs (n of them, sent to a, never queued) with reason. */
+static void refuse(struct coren_rk *rt, struct coren_rk_actor *a,
+		   struct coren_rk_msg **msgs, size_t n, const char *reason)
+{
+	atomic_fetch_sub_explicit(&rt->sent, n, RELAXED);
+	atomic_fetch_sub_explicit(&a->received, n, RELAXED);
+	for (size_t i = 0; i < n; i++)
+		post_error(rt, msgs[i], reason);
+}
+
+/* Queues msgs (all for a) on its backend, waiting while it is full. A
+ * kernel that is not active drains nothing: the host waits for it at most
+ * the delivery timeout, then answers the rest with errors (a single host
+ * thread would otherwise wait forever). */
 static void submit(struct coren_rk *rt, struct coren_rk_actor *a,
 		   struct coren_rk_msg **msgs, size_t n)
 {
-	uint64_t items = 0;
+	struct coren_rk_actor *owner = a;
+	uint64_t items = 0, waiting_since = 0;
+	uint64_t limit = (uint64_t)(rt->cfg.delivery_timeout_ms
+					? rt->cfg.delivery_timeout_ms
+					: COREN_K2K_TIMEOUT_MS_DEFAULT) *
+			 1000000u;
+	char why[160];
 
 	for (size_t i = 0; i < n; i++)
 		items += msgs[i]->hdr.payload_size / 4;
@@ -919,9 +1060,10 @@ static void submit(struct coren_rk *rt, struct coren_rk_actor *a,
 		coren_dispatch_count(&rt->disp, (int)(a->be - rt->be) == rt->gpu
 							? COREN_TARGET_GPU : COREN_TARGET_CPU, items);
 	while (n) {
+		int state = atomic_load(&a->state);
 		size_t k;
 
-		if (atomic_load(&a->state) == COREN_RK_TERMINATED) {
+		if (state == COREN_RK_TERMINATED) {
 			atomic_fetch_sub_explicit(&rt->sent, n, RELAXED);
 			for (size_t i = 0; i < n; i++)
 				post_error(rt, msgs[i], "kernel terminated");
@@ -930,9 +1072,27 @@ static void submit(struct coren_rk *rt, struct coren_rk_actor *a,
 		k = a->be->ops->infer_batch(a->be->state, a, msgs, n);
 		msgs += k;
 		n -= k;
-		if (n) {
-			atomic_fetch_add_explicit(&a->queue_full, 1, RELAXED);
+		if (!n)
+			break;
+		atomic_fetch_add_explicit(&a->queue_full, 1, RELAXED);
+		if (state == COREN_RK_ACTIVE || k) {
+			waiting_since = 0;
+		} else if (!waiting_since) {
+			waiting_since = now_ns();
+		} else if (now_ns() - waiting_since >= limit) {
+			snprintf(
+			    why, sizeof why,
+			    "kernel '%s' is %s and its queue is full", a->name,
+			    coren_rk_state_name((enum coren_rk_state)state));
+			refuse(rt, owner, msgs, n, why);
+			return;
+		}
+		if (state == COREN_RK_ACTIVE) {
 			sched_yield();
+		} else {
+			struct timespec nap = {0, 100000};
+
+			nanosleep(&nap, NULL);
 		}
 	}
 }

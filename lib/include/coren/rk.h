@@ -291,9 +291,34 @@ size_t coren_rk_actor_k2k_depth(struct coren_rk_actor *a);
 
 /* Runs the CPU handler of worker's state over n messages and routes every
  * outcome (replies to the host, forwards over K2K, errors). Takes the
- * messages. Blocks while the host's outbox is full. */
+ * messages. Blocks while the host's outbox is full, never on a full K2K
+ * inbox: a message for one is parked with the worker (see below). */
 void coren_rk_actor_process(struct coren_rk_actor *a, unsigned worker,
 			    struct coren_rk_msg **msgs, size_t n);
+
+/* K2K messages worker parked because their next hop's inbox was full.
+ * While a worker has some, its backend calls coren_rk_actor_retry() (at
+ * least every millisecond or so, whatever the kernel's state), keeps
+ * taking the kernel's K2K inbox, and takes no new host messages: so a
+ * cycle of kernels never waits on itself, and the host feels the
+ * backpressure. A parked message is delivered when room comes, or
+ * answered with a "timeout" error after the delivery timeout; one that
+ * finds the worker's parking lot full (as many as a K2K inbox holds) is
+ * answered with a "queue_full" error at once. Call both from the
+ * worker's own thread (coren_rk_actor_complete's thread for worker 0 of
+ * a GPU actor). A worker takes at most coren_rk_actor_k2k_room() K2K
+ * messages at a time. */
+size_t coren_rk_actor_parked(const struct coren_rk_actor *a, unsigned worker);
+
+/* Offers worker's parked messages again, hands the answers that makes
+ * to the host, and returns how many remain parked. */
+size_t coren_rk_actor_retry(struct coren_rk_actor *a, unsigned worker);
+
+/* How many K2K messages worker may take now: the room left in its
+ * parking lot, so that a chain loses nothing; when the lot is full and
+ * none of it went on for 5 ms (a cycle waits on itself), SIZE_MAX: what
+ * it then takes and cannot park is answered with queue_full errors. */
+size_t coren_rk_actor_k2k_room(const struct coren_rk_actor *a, unsigned worker);
 
 /* Routes n messages that a's backend handled itself (a GPU): each one
  * addressed to the host (COREN_RK_HOST) is an answer, an error when it
