@@ -281,3 +281,49 @@ msg() { # msg TO PAYLOAD [EXTRA]
 	run -0 jq -c 'select(.type=="metrics") | [.sent, .answered, .in_flight]' <<<"$(rk-launch --k2k -k a=forward:to=b -k b=forward:to=a in 2>/dev/null)"
 	assert_output '[6000,6000,0]'
 }
+
+# Starts rk-launch on a fifo that stays open, writes n messages for e,
+# and waits until their answers are out.
+start_on_fifo() { # start_on_fifo N ARGS...
+	local n=$1
+	shift
+	mkfifo f
+	rk-launch "$@" f > out 2> err &
+	pid=$!
+	exec 5> f # bats owns 3
+	for i in $(seq "$n"); do msg e "[$i]"; done >&5
+	for _ in $(seq 100); do
+		[ "$(grep -c '"type":"msg"' out)" -ge "$n" ] && break
+		sleep 0.05
+	done
+}
+
+# Sends signal SIG to $pid and sets status to its exit status (137 when
+# it was still running 5 s later and had to be killed).
+signal_and_wait() { # signal_and_wait SIG
+	kill -"$1" "$pid"
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	status=0
+	wait "$pid" || status=$?
+	exec 5>&-
+}
+
+@test "SIGTERM: stops reading, answers what was read, writes the records, exit 143" {
+	start_on_fifo 5 -k e=echo
+	signal_and_wait TERM
+	assert_equal "$status" 143
+	run -0 jq -s -c '[(map(select(.type=="msg")) | length), (map(select(.type=="kernel")) | length), (map(select(.type=="metrics"))[0] | [.sent, .answered])]' out
+	assert_output '[5,1,[5,5]]'
+}
+
+@test "SIGINT: the same, exit 130" {
+	start_on_fifo 3 -k e=echo
+	signal_and_wait INT
+	assert_equal "$status" 130
+	run -0 jq -c 'select(.type=="metrics") | [.sent, .answered]' out
+	assert_output '[3,3]'
+}

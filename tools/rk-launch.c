@@ -10,6 +10,7 @@
 #include <coren/rk.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -434,6 +435,50 @@ static void *helper_main(void *arg)
 	return NULL;
 }
 
+/* ---- signals ---------------------------------------------------------------------- */
+
+/*
+ * SIGTERM or SIGINT stops the input: what was read is answered, the
+ * records are written, and the exit status is 128 + the signal. A second
+ * one ends the process at once. Only the main thread takes them (every
+ * other thread blocks them), so its blocking read(2) is what they
+ * interrupt.
+ */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	if (stop_signal) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	stop_signal = sig;
+}
+
+/* Blocks the stop signals (on: before the other threads start, so that
+ * they inherit the mask), or installs the handler and unblocks them in
+ * the calling thread. */
+static void stop_signals(int block)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (block) {
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+		return;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal; /* no SA_RESTART: a read returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
 /* ---- input ------------------------------------------------------------------------ */
 
 struct batch {
@@ -496,6 +541,7 @@ static void read_json(FILE *in, struct coren_error *first)
 	if (!r)
 		return (void)coren_error_set(first, COREN_ERR_NOMEM, "out of memory");
 	coren_reader_set_interactive(r, 1);
+	coren_reader_set_stop(r, &stop_signal);
 	for (;;) {
 		struct coren_error err; /* not = {0}: 400 bytes a message */
 		const char *line;
@@ -510,7 +556,7 @@ static void read_json(FILE *in, struct coren_error *first)
 		}
 		rc = coren_reader_next_line(r, &line, &len, &err);
 		reading(0);
-		if (!rc && !line)
+		if ((!rc && !line) || stop_signal)
 			break;
 		if (!rc)
 			rc = coren_rk_msg_from_line(line, len, lookup, out.rt, coren_reader_lineno(r),
@@ -540,6 +586,7 @@ static void read_bin(FILE *in, struct coren_error *first)
 
 	if (!r)
 		return (void)coren_error_set(first, COREN_ERR_NOMEM, "out of memory");
+	coren_env_reader_set_stop(r, &stop_signal);
 	for (;;) {
 		struct coren_error err; /* not = {0}: 400 bytes a message */
 		struct coren_rk_msg *m = NULL;
@@ -553,6 +600,10 @@ static void read_bin(FILE *in, struct coren_error *first)
 		}
 		rc = coren_env_reader_next(r, &m, &err);
 		reading(0);
+		if (stop_signal) { /* what was read before is answered */
+			coren_rk_msg_free(m);
+			break;
+		}
 		if (!rc && !m)
 			break;
 		if (!rc && (m->hdr.destination == 0 || m->hdr.destination > nk))
@@ -598,6 +649,7 @@ int main(int argc, char **argv)
 	}
 	opt.dirs[opt.ndirs] = NULL;
 	in = tool_open(opt.input);
+	stop_signals(1);
 	if (coren_rk_system_start(&sys, &opt.t, opt.dirs, &err))
 		tool_die_code(&err, err.code == COREN_ERR_NOTFOUND ? COREN_EXIT_PLUGIN
 								 : coren_exit_code(err.code));
@@ -618,6 +670,7 @@ int main(int argc, char **argv)
 		coren_error_set(&err, COREN_ERR_NOMEM, "cannot start the helper thread");
 		tool_die(&err);
 	}
+	stop_signals(0);
 	if (opt.bin)
 		read_bin(in, &first);
 	else
@@ -646,6 +699,12 @@ int main(int argc, char **argv)
 		fclose(in);
 	if (out.io.code)
 		tool_die(&out.io);
+	if (stop_signal) {
+		if (tool.verbosity)
+			tool_warn("stopped by signal %d: the input was not read to its end",
+				  (int)stop_signal);
+		return 128 + stop_signal;
+	}
 	if (first.code)
 		tool_die_code(&first, first.code == COREN_ERR_IO ? COREN_EXIT_USAGE : COREN_EXIT_RECORD);
 	status = out.answer_errors ? COREN_EXIT_PARTIAL : COREN_EXIT_OK;

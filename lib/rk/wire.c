@@ -640,7 +640,14 @@ struct coren_env_reader {
 	size_t start, end; /* unread bytes: buf[start, end) */
 	uint64_t offset;   /* stream offset of buf[start] */
 	int eof;
+	const volatile sig_atomic_t *stop; /* set: the input ends */
 };
+
+void coren_env_reader_set_stop(struct coren_env_reader *r,
+			       const volatile sig_atomic_t *stop)
+{
+	r->stop = stop;
+}
 
 struct coren_env_reader *coren_env_reader_new(FILE *in, const char *name)
 {
@@ -677,7 +684,9 @@ static enum coren_err fill(struct coren_env_reader *r, size_t want)
 			r->start = 0;
 		}
 		do
-			got = read(fileno(r->in), r->buf + r->end, READ_BUF - r->end);
+			got = r->stop && *r->stop
+				      ? 0
+				      : read(fileno(r->in), r->buf + r->end, READ_BUF - r->end);
 		while (got < 0 && errno == EINTR);
 		if (got < 0)
 			return COREN_ERR_IO;

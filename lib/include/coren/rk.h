@@ -24,6 +24,7 @@
 #include <coren/record.h>
 #include <coren/rkpolicy.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -539,6 +540,10 @@ struct coren_env_reader;
 /* A reader of envelopes from in (not owned), named name in positions. */
 struct coren_env_reader *coren_env_reader_new(FILE *in, const char *name);
 void coren_env_reader_free(struct coren_env_reader *r); /* accepts NULL */
+
+/* Input ends early once *stop is set, as coren_reader_set_stop() says. */
+void coren_env_reader_set_stop(struct coren_env_reader *r,
+			       const volatile sig_atomic_t *stop);
 
 /* Bytes read ahead: 0 means the next call may wait for input. The reader
  * reads the descriptor of in with read(2): in's stdio buffer must be
