@@ -327,3 +327,46 @@ signal_and_wait() { # signal_and_wait SIG
 	run -0 jq -c 'select(.type=="metrics") | [.sent, .answered]' out
 	assert_output '[3,3]'
 }
+
+@test "a second signal ends it at once (here: while a handler hangs)" {
+	mkfifo f
+	rk-launch --plugin-dir "$COREN_TEST_PLUGINS" -k s=stall f > out 2> err &
+	pid=$!
+	exec 5> f
+	msg s '[-1]' >&5
+	sleep 0.3
+	kill -TERM "$pid"
+	sleep 0.3
+	run kill -0 "$pid" # still answering what it read: the hung message
+	assert_success
+	signal_and_wait TERM
+	assert_equal "$status" 143
+	run -1 grep -q '"type":"metrics"' out
+}
+
+@test "--kernel-timeout: a hung handler fails its kernel, its messages get errors, the others go on" {
+	{ msg s '[-1]' ',"corr":1'; msg s '[2]' ',"corr":2'; msg e '[3]' ',"corr":3'; } > in
+	run -4 --separate-stderr timeout 30 rk-launch --plugin-dir "$COREN_TEST_PLUGINS" \
+		--kernel-timeout 200 -k s=stall -k e=echo in
+	assert_line '{"type":"error","corr":1,"from":"s","reason":"kernel '\''s'\'' failed: its handler ran longer than 200 ms (kernel_timeout_ms)"}'
+	assert_line --regexp '^\{"type":"error","corr":2,.*failed'
+	assert_line --regexp '^\{"type":"msg","from":"e","corr":3,'
+	run -0 jq -c 'select(.type=="kernel") | [.name, .state]' <<<"$output"
+	assert_line '["s","failed"]'
+	assert_line '["e","terminated"]'
+	run -0 jq -c 'select(.type=="metrics") | [.sent, .answered, .in_flight]' <<<"$(rk-launch --plugin-dir "$COREN_TEST_PLUGINS" --kernel-timeout 200 -k s=stall -k e=echo in 2>/dev/null)"
+	assert_output '[3,3,0]'
+}
+
+@test "kernel_timeout_ms in a topology" {
+	printf 'kernel_timeout_ms: 100\nkernels:\n  - {name: s, plugin: stall}\n' > t.yaml
+	msg s '[-1]' > in
+	run -4 --separate-stderr timeout 30 rk-launch --plugin-dir "$COREN_TEST_PLUGINS" -c t.yaml in
+	assert_line --partial 'longer than 100 ms'
+}
+
+@test "a crash in a handler names the kernel" {
+	{ msg e '[1]'; msg s '[666]'; } > in
+	run -139 --separate-stderr rk-launch --plugin-dir "$COREN_TEST_PLUGINS" -k e=echo -k s=stall in
+	assert_equal "${stderr_lines[0]}" "rk-launch: error: kernel 's' crashed (SIGSEGV)"
+}

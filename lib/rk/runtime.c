@@ -48,7 +48,20 @@ struct worker {
 	struct parked *park; /* FIFO, park_cap entries */
 	size_t npark, park_cap;
 	uint64_t moved_us; /* when a parked message last went on */
+	/* The handler call in progress, for the watchdog. The worker sets
+	 * the plain fields, then call (release); the watchdog reads them
+	 * only after it moved call to CALL_ABANDONED, and from then on owns
+	 * the worker (its answers, its batch, its parked messages). */
+	_Atomic int call;	     /* CALL_* */
+	_Atomic uint64_t call_ns;    /* when it began */
+	uint64_t call_corr;	     /* the request's correlation id */
+	struct coren_rk_msg **batch; /* the batch: batch[next, n) not handled */
+	size_t batch_next, batch_n;
 };
+
+/* A call is BUSY in the handler, ROUTING while the runtime sends its
+ * answer on (the watchdog waits for that), ANSWERED back in the handler. */
+enum { CALL_IDLE, CALL_BUSY, CALL_ROUTING, CALL_ANSWERED, CALL_ABANDONED };
 
 struct coren_rk_actor {
 	struct coren_rk *rt;
@@ -91,6 +104,13 @@ struct coren_rk {
 	_Atomic uint64_t taken; /* by coren_rk_recv */
 	uint64_t next_host_id;
 	uint64_t start_us;
+	/* The watchdog (kernel_timeout_ms): a thread that fails kernels
+	 * whose handler hangs. actors_lock guards a and na against launch. */
+	pthread_t watchdog;
+	int watchdog_on;
+	_Atomic int watchdog_stop;
+	pthread_mutex_t actors_lock;
+	_Atomic uint64_t abandoned;
 };
 
 struct coren_rk_ctx {
@@ -99,6 +119,7 @@ struct coren_rk_ctx {
 	struct coren_rk_msg *req;
 	int answered;  /* replied or forwarded */
 	int req_taken; /* the request itself went on */
+	int abandoned; /* the watchdog gave up on this call */
 };
 
 static uint64_t now_ns(void)
@@ -111,10 +132,11 @@ static uint64_t now_ns(void)
 
 const char *coren_rk_state_name(enum coren_rk_state s)
 {
-	static const char *const names[] = {"created", "launched", "active",
-					    "deactivated", "terminated"};
+	static const char *const names[] = {"created",	  "launched",
+					    "active",	  "deactivated",
+					    "terminated", "failed"};
 
-	return (unsigned)s < 5 ? names[s] : "unknown";
+	return (unsigned)s < 6 ? names[s] : "unknown";
 }
 
 /* ---- actor accessors (the backend's view) -------------------------------- */
@@ -264,6 +286,18 @@ static void answer_error(struct coren_rk_actor *a, struct worker *w,
 
 static enum coren_err take(struct coren_rk_ctx *ctx, struct coren_rk_msg *m)
 {
+	int busy = CALL_BUSY;
+
+	/* Claimed (CALL_ROUTING) before the watchdog may give up on the
+	 * call; once it has (CALL_ABANDONED), it answered the request. */
+	if (!ctx->answered && !atomic_compare_exchange_strong(
+				  &ctx->w->call, &busy, CALL_ROUTING)) {
+		if (m != ctx->req)
+			coren_rk_msg_free(m);
+		ctx->answered = 1;
+		ctx->abandoned = 1;
+		return COREN_ERR_STATE;
+	}
 	if (ctx->answered) {
 		if (m != ctx->req)
 			coren_rk_msg_free(m);
@@ -289,6 +323,8 @@ enum coren_err coren_rk_reply(struct coren_rk_ctx *ctx, struct coren_rk_msg *m)
 		return rc;
 	atomic_fetch_add_explicit(&ctx->a->replied, 1, RELAXED);
 	to_host(ctx->a, ctx->w, m);
+	atomic_store_explicit(&ctx->w->call, CALL_ANSWERED,
+			      memory_order_release);
 	return COREN_OK;
 }
 
@@ -370,11 +406,12 @@ enum coren_err coren_rk_forward(struct coren_rk_ctx *ctx, uint32_t dest,
 	coren_env_set_hlc(&m->hdr, coren_hlc_tick(&ctx->a->rt->clock));
 	m->hdr.destination = dest;
 	m->hdr.flags |= COREN_ENV_F_K2K;
-	if (!ctx->a->rt->k2k || !ctx->a->opts.k2k) {
+	if (!ctx->a->rt->k2k || !ctx->a->opts.k2k)
 		answer_error(ctx->a, ctx->w, m, "k2k is off for this kernel");
-		return COREN_OK;
-	}
-	k2k_send(ctx->a, ctx->w, m);
+	else
+		k2k_send(ctx->a, ctx->w, m);
+	atomic_store_explicit(&ctx->w->call, CALL_ANSWERED,
+			      memory_order_release);
 	return COREN_OK;
 }
 
@@ -390,10 +427,43 @@ uint32_t coren_rk_self(struct coren_rk_ctx *ctx)
 
 /* ---- processing ------------------------------------------------------------ */
 
-static void handle_one(struct coren_rk_actor *a, struct worker *w,
-		       struct coren_rk_msg *m)
+/* The kernel whose handler this thread runs, for a crash report. */
+static _Thread_local const char *handling;
+
+const char *coren_rk_handling(void)
 {
-	struct coren_rk_ctx ctx = {a, w, m, 0, 0};
+	return handling;
+}
+
+/* Calls the handler on m, letting the watchdog see the call. Returns 0,
+ * or -1 when the watchdog abandoned it (the worker is no longer its
+ * own: touch nothing). */
+static int call_handler(struct coren_rk_actor *a, struct worker *w,
+			struct coren_rk_ctx *ctx, struct coren_rk_msg *m,
+			enum coren_err *rc, struct coren_error *err)
+{
+	int expect = CALL_BUSY;
+
+	w->call_corr = m->hdr.correlation_id;
+	atomic_store_explicit(&w->call_ns, now_ns(), RELAXED);
+	atomic_store_explicit(&w->call, CALL_BUSY, memory_order_release);
+	handling = a->name;
+	*rc = a->kops->handle(w->kstate, ctx, m, err);
+	handling = NULL;
+	if (atomic_compare_exchange_strong(&w->call, &expect, CALL_IDLE))
+		return 0;
+	if (expect == CALL_ANSWERED &&
+	    atomic_compare_exchange_strong(&w->call, &expect, CALL_IDLE))
+		return 0;
+	if (!ctx->req_taken) /* else the watchdog handed it to the host */
+		coren_rk_msg_free(m);
+	return -1;
+}
+
+static int handle_one(struct coren_rk_actor *a, struct worker *w,
+		      struct coren_rk_msg *m)
+{
+	struct coren_rk_ctx ctx = {a, w, m, 0, 0, 0};
 	struct coren_error err = {0};
 	enum coren_err rc;
 
@@ -401,12 +471,13 @@ static void handle_one(struct coren_rk_actor *a, struct worker *w,
 	if (m->hdr.destination != a->id) { /* passing through */
 		m->hdr.source = a->id;
 		k2k_send(a, w, m);
-		return;
+		return 0;
 	}
-	rc = a->kops->handle(w->kstate, &ctx, m, &err);
+	if (call_handler(a, w, &ctx, m, &rc, &err))
+		return -1;
 	if (rc && !ctx.answered) {
 		answer_error(a, w, m, err.msg[0] ? err.msg : coren_strerror(rc));
-		return;
+		return 0;
 	}
 	if (rc)
 		atomic_fetch_add_explicit(&a->errors, 1, RELAXED);
@@ -418,6 +489,7 @@ static void handle_one(struct coren_rk_actor *a, struct worker *w,
 	} else if (!ctx.req_taken) {
 		coren_rk_msg_free(m);
 	}
+	return 0;
 }
 
 /* Hands worker w's answers to the host. */
@@ -447,6 +519,13 @@ static void batch_done(struct coren_rk_actor *a, size_t n, uint64_t bytes,
 size_t coren_rk_actor_parked(const struct coren_rk_actor *a, unsigned worker)
 {
 	return worker < a->opts.grid_size ? a->w[worker].npark : 0;
+}
+
+bool coren_rk_actor_abandoned(const struct coren_rk_actor *a, unsigned worker)
+{
+	return worker < a->opts.grid_size &&
+	       atomic_load_explicit(&a->w[worker].call, memory_order_acquire) ==
+		   CALL_ABANDONED;
 }
 
 size_t coren_rk_actor_k2k_room(const struct coren_rk_actor *a, unsigned worker)
@@ -484,10 +563,15 @@ void coren_rk_actor_process(struct coren_rk_actor *a, unsigned worker,
 	uint64_t t0 = now_ns(), bytes = 0;
 
 	park_retry(a, w);
+	w->batch = msgs;
+	w->batch_n = n;
 	for (size_t i = 0; i < n; i++) {
 		bytes += msgs[i]->hdr.payload_size;
-		handle_one(a, w, msgs[i]);
+		w->batch_next = i + 1;
+		if (handle_one(a, w, msgs[i]))
+			return; /* abandoned: the watchdog answered the rest */
 	}
+	w->batch_n = 0;
 	flush(a, w);
 	batch_done(a, n, bytes, now_ns() - t0);
 }
@@ -539,6 +623,129 @@ void coren_rk_actor_reject(struct coren_rk_actor *a,
 	flush(a, w);
 }
 
+/* ---- the watchdog (kernel_timeout_ms)
+ * ------------------------------------------- */
+
+/* The watchdog owns w (abandoned in a call to a's handler, which was
+ * answered when answered is set): the request gets an error, so do the
+ * rest of the batch and what w parked, and w's answers go to the host. */
+static void take_over(struct coren_rk_actor *a, struct worker *w, int answered,
+		      const char *why)
+{
+	if (!answered) {
+		struct coren_rk_msg *m = coren_rk_msg_new(0);
+
+		if (m) {
+			m->hdr.correlation_id = w->call_corr;
+			answer_error(a, w, m, why);
+		}
+	}
+	for (size_t i = w->batch_next; i < w->batch_n; i++) {
+		atomic_fetch_add_explicit(&a->processed, 1, RELAXED);
+		answer_error(a, w, w->batch[i], why);
+	}
+	w->batch_n = 0;
+	for (size_t j = 0; j < w->npark; j++)
+		answer_error(a, w, w->park[j].m, why);
+	w->npark = 0;
+	flush(a, w);
+}
+
+/* Fails kernel a, whose worker w hung: w's messages are answered, the
+ * backend stops the other workers (answering their queues), and what
+ * waits in a's K2K inbox is answered too. */
+static void fail_kernel(struct coren_rk *rt, struct coren_rk_actor *a,
+			struct worker *w, int answered)
+{
+	int st = atomic_load(&a->state), terminating = 0;
+	struct coren_rk_msg *m[64];
+	char why[256];
+	size_t k;
+
+	snprintf(why, sizeof why,
+		 "kernel '%s' failed: its handler ran longer than %u ms "
+		 "(kernel_timeout_ms)",
+		 a->name, rt->cfg.kernel_timeout_ms);
+	atomic_fetch_add(&rt->abandoned, 1);
+	/* Failed before anything is answered: a host that sees every
+	 * message answered may terminate the kernel next, and terminate
+	 * leaves a failed kernel alone. A terminate that came first owns
+	 * the rest. */
+	do
+		if (st == COREN_RK_TERMINATED || st == COREN_RK_FAILED) {
+			terminating = 1;
+			break;
+		}
+	while (!atomic_compare_exchange_weak(&a->state, &st, COREN_RK_FAILED));
+	take_over(a, w, answered, why);
+	if (terminating)
+		return;
+	coren_doorbell_ring(&a->bell);
+	a->be->ops->reset(a->be->state, a, NULL);
+	while ((k = coren_rk_actor_k2k_pop(a, m, 64)))
+		coren_rk_actor_reject(a, m, k, why);
+}
+
+/* A worker of a whose call has run past the limit: abandoned, and the
+ * kernel failed. */
+static void watch_actor(struct coren_rk *rt, struct coren_rk_actor *a,
+			uint64_t now)
+{
+	uint64_t limit = (uint64_t)rt->cfg.kernel_timeout_ms * 1000000u;
+	struct coren_rk_msg *m[64];
+	size_t k;
+
+	if (atomic_load(&a->state) == COREN_RK_FAILED) {
+		/* K2K messages that still reach it are answered here. */
+		while ((k = coren_rk_actor_k2k_pop(a, m, 64)))
+			coren_rk_actor_reject(a, m, k,
+					      "kernel failed: a handler hung");
+		return;
+	}
+	if (atomic_load(&a->state) == COREN_RK_TERMINATED || !a->w)
+		return;
+	for (unsigned i = 0; i < a->opts.grid_size; i++) {
+		struct worker *w = &a->w[i];
+		int c = atomic_load_explicit(&w->call, memory_order_acquire);
+
+		if ((c != CALL_BUSY && c != CALL_ANSWERED) ||
+		    now - atomic_load_explicit(&w->call_ns, RELAXED) < limit)
+			continue;
+		if (atomic_compare_exchange_strong(&w->call, &c,
+						   CALL_ABANDONED)) {
+			fail_kernel(rt, a, w, c == CALL_ANSWERED);
+			return;
+		}
+	}
+}
+
+static void *watchdog_main(void *arg)
+{
+	struct coren_rk *rt = arg;
+	unsigned step_ms =
+	    rt->cfg.kernel_timeout_ms / 4 ? rt->cfg.kernel_timeout_ms / 4 : 1;
+	struct timespec nap = {step_ms / 1000,
+			       (long)(step_ms % 1000) * 1000000};
+
+	if (step_ms > 100)
+		nap = (struct timespec){0, 100000000};
+	while (!atomic_load(&rt->watchdog_stop)) {
+		uint64_t now = now_ns();
+
+		pthread_mutex_lock(&rt->actors_lock);
+		for (uint32_t id = 1; id <= rt->na; id++)
+			watch_actor(rt, rt->a[id - 1], now);
+		pthread_mutex_unlock(&rt->actors_lock);
+		nanosleep(&nap, NULL);
+	}
+	return NULL;
+}
+
+uint64_t coren_rk_abandoned(struct coren_rk *rt)
+{
+	return atomic_load(&rt->abandoned);
+}
+
 /* ---- the runtime ------------------------------------------------------------- */
 
 enum coren_err coren_rk_new(const struct coren_rk_config *config,
@@ -560,6 +767,7 @@ enum coren_err coren_rk_new(const struct coren_rk_config *config,
 	coren_guard_init(&rt->guard, rt->cfg.max_memory, rt->cfg.memory_margin);
 	coren_doorbell_init(&rt->outbell);
 	pthread_mutex_init(&rt->hints_lock, NULL);
+	pthread_mutex_init(&rt->actors_lock, NULL);
 	rt->start_us = coren_hlc_wall_us();
 	rc = coren_hints_init(&rt->hints, rt->cfg.hints_capacity, 0);
 	if (rc)
@@ -573,6 +781,13 @@ enum coren_err coren_rk_new(const struct coren_rk_config *config,
 	if (!rc)
 		rc = coren_k2k_new(rt->cfg.inbox_capacity, rt->cfg.max_hops,
 				   rt->cfg.delivery_timeout_ms, &rt->k2k, err);
+	if (!rc && rt->cfg.kernel_timeout_ms) {
+		if (pthread_create(&rt->watchdog, NULL, watchdog_main, rt))
+			rc = coren_error_set(err, COREN_ERR_NOMEM,
+					     "cannot start the watchdog");
+		else
+			rt->watchdog_on = 1;
+	}
 	if (rc) {
 		coren_rk_free(rt);
 		return rc;
@@ -820,14 +1035,15 @@ enum coren_err coren_rk_launch(struct coren_rk *rt, const char *name,
 	if (at < 0)
 		return COREN_ERR_USAGE;
 	a = calloc(1, sizeof *a);
+	pthread_mutex_lock(&rt->actors_lock);
 	grown = realloc(rt->a, (rt->na + 1) * sizeof *rt->a);
+	if (grown)
+		rt->a = grown;
+	pthread_mutex_unlock(&rt->actors_lock);
 	if (!a || !grown || !(a->name = strdup(name))) {
 		free(a);
-		if (grown)
-			rt->a = grown;
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	}
-	rt->a = grown;
 	a->rt = rt;
 	a->id = rt->na + 1;
 	a->plugin = p;
@@ -845,7 +1061,9 @@ enum coren_err coren_rk_launch(struct coren_rk *rt, const char *name,
 		actor_free(a);
 		return rc;
 	}
+	pthread_mutex_lock(&rt->actors_lock);
 	rt->a[rt->na++] = a;
+	pthread_mutex_unlock(&rt->actors_lock);
 	if (id)
 		*id = a->id;
 	return COREN_OK;
@@ -920,7 +1138,8 @@ enum coren_err coren_rk_terminate(struct coren_rk *rt, uint32_t id,
 
 	if (!a)
 		return coren_error_set(err, COREN_ERR_NOTFOUND, "no kernel %u", id);
-	if (atomic_load(&a->state) == COREN_RK_TERMINATED)
+	if (atomic_load(&a->state) == COREN_RK_TERMINATED ||
+	    atomic_load(&a->state) == COREN_RK_FAILED)
 		return COREN_OK;
 	atomic_store(&a->state, COREN_RK_TERMINATED);
 	coren_doorbell_ring(&a->bell);
@@ -951,10 +1170,16 @@ void coren_rk_free(struct coren_rk *rt)
 
 	if (!rt)
 		return;
+	if (rt->watchdog_on) {
+		atomic_store(&rt->watchdog_stop, 1);
+		pthread_join(rt->watchdog, NULL);
+	}
 	for (uint32_t i = 1; i <= rt->na; i++)
 		coren_rk_terminate(rt, i, NULL);
 	for (uint32_t i = 0; i < rt->na; i++)
-		actor_free(rt->a[i]);
+		if (atomic_load(&rt->a[i]->state) != COREN_RK_FAILED)
+			actor_free(rt->a[i]); /* a failed one's thread may still
+						 use it */
 	free(rt->a);
 	for (unsigned i = 0; i < rt->nbe; i++)
 		if (rt->be[i].ops->unload)
@@ -969,6 +1194,7 @@ void coren_rk_free(struct coren_rk *rt)
 	coren_dispatch_release(&rt->disp);
 	coren_guard_release(&rt->guard);
 	pthread_mutex_destroy(&rt->hints_lock);
+	pthread_mutex_destroy(&rt->actors_lock);
 	free(rt);
 }
 
@@ -1063,10 +1289,13 @@ static void submit(struct coren_rk *rt, struct coren_rk_actor *a,
 		int state = atomic_load(&a->state);
 		size_t k;
 
-		if (state == COREN_RK_TERMINATED) {
+		if (state == COREN_RK_TERMINATED || state == COREN_RK_FAILED) {
 			atomic_fetch_sub_explicit(&rt->sent, n, RELAXED);
 			for (size_t i = 0; i < n; i++)
-				post_error(rt, msgs[i], "kernel terminated");
+				post_error(rt, msgs[i],
+					   state == COREN_RK_FAILED
+					       ? "kernel failed: a handler hung"
+					       : "kernel terminated");
 			return;
 		}
 		k = a->be->ops->infer_batch(a->be->state, a, msgs, n);
@@ -1116,7 +1345,8 @@ void coren_rk_send(struct coren_rk *rt, struct coren_rk_msg **msgs, size_t n)
 						    COREN_ENV_F_K2K);
 		}
 		stamp_n(rt, msgs + i, j - i);
-		if (!a || atomic_load(&a->state) == COREN_RK_TERMINATED) {
+		if (!a || atomic_load(&a->state) ==
+			      COREN_RK_TERMINATED) { /* failed: submit() */
 			snprintf(why, sizeof why, "no kernel %u to receive the message",
 				 msgs[i]->hdr.destination);
 			for (size_t k = i; k < j; k++)
@@ -1200,6 +1430,7 @@ enum coren_err coren_rk_drain(struct coren_rk *rt, int timeout_ms,
 	for (uint32_t id = 1; id <= rt->na; id++)
 		for (struct coren_rk_actor *a = rt->a[id - 1]; a; a = a->twin)
 			if (atomic_load(&a->state) != COREN_RK_TERMINATED &&
+			    atomic_load(&a->state) != COREN_RK_FAILED &&
 			    a->be->ops->drain(a->be->state, a, timeout_ms, err))
 				return err ? err->code : COREN_ERR_TIMEOUT;
 	return COREN_OK;

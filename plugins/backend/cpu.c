@@ -83,12 +83,19 @@ static void *worker_main(void *arg)
 		size_t k = 0;
 		uint32_t seq;
 
-		if (st == COREN_RK_TERMINATED)
+		if (st == COREN_RK_TERMINATED || st == COREN_RK_FAILED)
 			break;
 		parked = coren_rk_actor_parked(w->a, w->idx) &&
 			 coren_rk_actor_retry(w->a, w->idx);
 		if (st == COREN_RK_ACTIVE && (k = take(w, buf, block))) {
 			coren_rk_actor_process(w->a, w->idx, buf, k);
+			if (coren_rk_actor_abandoned(w->a, w->idx)) {
+				/* The runtime gave up on a call: its queue is
+				 * the resetting thread's now; w, ca and the
+				 * actor stay. */
+				free(buf);
+				return NULL;
+			}
 			spins = 0;
 			continue;
 		}
@@ -156,16 +163,37 @@ static json_t *cpu_metadata(void *bstate)
 			 "cpus", (int)sysconf(_SC_NPROCESSORS_ONLN));
 }
 
+/* Stops the workers. One abandoned in a hung handler call is left
+ * running (detached): its queue is answered from here, and it, its queue
+ * and ca are never freed, since its call may still return. */
 static void stop_workers(struct cpu_actor *ca)
 {
+	struct coren_rk_msg *m[64];
+	int leave = 0;
+	size_t k;
+
 	atomic_store(&ca->stop, 1);
 	for (unsigned i = 0; i < ca->n; i++) {
 		if (ca->w[i].started)
 			coren_doorbell_ring(coren_rk_actor_doorbell(ca->w[i].a));
 	}
-	for (unsigned i = 0; i < ca->n; i++)
-		if (ca->w[i].started)
-			pthread_join(ca->w[i].thread, NULL);
+	for (unsigned i = 0; i < ca->n; i++) {
+		struct cpu_worker *w = &ca->w[i];
+
+		if (!w->started)
+			continue;
+		if (!coren_rk_actor_abandoned(w->a, w->idx)) {
+			pthread_join(w->thread, NULL);
+			continue;
+		}
+		pthread_detach(w->thread);
+		leave = 1;
+		while ((k = coren_queue_pop_n(w->q, m, 64)))
+			coren_rk_actor_reject(w->a, m, k,
+					      "kernel failed: a handler hung");
+	}
+	if (leave)
+		return;
 	for (unsigned i = 0; i < ca->n; i++)
 		coren_queue_free(ca->w[i].q);
 	free(ca->w);

@@ -248,10 +248,12 @@ enum coren_rk_state {
 	COREN_RK_LAUNCHED,
 	COREN_RK_ACTIVE,
 	COREN_RK_DEACTIVATED,
-	COREN_RK_TERMINATED
+	COREN_RK_TERMINATED,
+	COREN_RK_FAILED /* a handler hung (kernel_timeout_ms): final */
 };
 
-/* "created", "launched", "active", "deactivated", "terminated". */
+/* "created", "launched", "active", "deactivated", "terminated",
+ * "failed". */
 const char *coren_rk_state_name(enum coren_rk_state s);
 
 /* What a backend reads of an actor. */
@@ -315,6 +317,13 @@ size_t coren_rk_actor_parked(const struct coren_rk_actor *a, unsigned worker);
  * to the host, and returns how many remain parked. */
 size_t coren_rk_actor_retry(struct coren_rk_actor *a, unsigned worker);
 
+/* Whether worker was abandoned in a hung handler call (the runtime's
+ * kernel_timeout_ms): from then on its backend must not touch its
+ * queues; when the call returns, the worker's thread just ends; reset
+ * answers what its queue holds, from the resetting thread, and leaves
+ * the thread (and what it uses) alone. */
+bool coren_rk_actor_abandoned(const struct coren_rk_actor *a, unsigned worker);
+
 /* How many K2K messages worker may take now: the room left in its
  * parking lot, so that a chain loses nothing; when the lot is full and
  * none of it went on for 5 ms (a cycle waits on itself), SIZE_MAX: what
@@ -352,9 +361,14 @@ struct coren_rk_config {
 	unsigned max_hops;	 /* 0: 8 */
 	unsigned delivery_timeout_ms; /* 0: 5000 */
 	size_t hints_capacity;	 /* 0: 256 */
+	/* A handler call longer than this fails its kernel; 0: never. */
+	unsigned kernel_timeout_ms;
 };
 
-#define COREN_RK_CONFIG_INIT {0, COREN_DISPATCH_CPU_ONLY, 0, 0, -1, 0, 0, 0, 0, 0, 0}
+#define COREN_RK_CONFIG_INIT                                                   \
+	{                                                                      \
+		0, COREN_DISPATCH_CPU_ONLY, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0      \
+	}
 
 struct coren_rk_launch {
 	size_t queue_capacity; /* per worker; 0: 1024 (rounded to 2^k) */
@@ -463,6 +477,16 @@ size_t coren_rk_outbox_capacity(const struct coren_rk *rt);
  * receiver must keep it from filling). COREN_ERR_TIMEOUT. */
 enum coren_err coren_rk_drain(struct coren_rk *rt, int timeout_ms,
 			      struct coren_error *err);
+
+/* The name of the kernel whose handler the calling thread is running, or
+ * NULL: for a crash report from a signal handler (it only reads a
+ * thread-local pointer). */
+const char *coren_rk_handling(void);
+
+/* Worker threads abandoned in hung handler calls (they and their
+ * kernel's state are never freed: coren_rk_free leaves them, and the
+ * kernel plugin must stay loaded). */
+uint64_t coren_rk_abandoned(struct coren_rk *rt);
 
 /* A snapshot of kernel id. COREN_ERR_NOTFOUND. */
 enum coren_err coren_rk_status(struct coren_rk *rt, uint32_t id,
