@@ -19,54 +19,50 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: rk-launch [OPTION]... -k NAME=PLUGIN[:ARGS]... [FILE]\n"
-    "       rk-launch [OPTION]... -c TOPOLOGY.yaml [FILE]\n"
-    "       rk-launch --list\n"
-    "Launches persistent actor kernels, sends them the 'msg' records (or\n"
-    "binary envelopes) read from FILE or stdin, writes each answer, then\n"
-    "drains, terminates and writes a 'kernel' record per kernel and a\n"
-    "'metrics' record. Every message gets exactly one answer: a 'msg'\n"
-    "record, or an 'error' record with its correlation id.\n"
-    "\n"
-    "  -k, --kernel NAME=PLUGIN[:ARGS]  launch PLUGIN as NAME (ARGS: k=v,k=v)\n"
-    "  -c, --config FILE        a YAML topology (options given too win)\n"
-    "  -b, --backend NAME       compute backend (default cpu; cuda: GPU "
-    "actors)\n"
-    "      --backend-opt K=V[,K=V]  backend options (cuda: device, threads,\n"
-    "                           slot_payload, emulate, stop_timeout_ms, ...)\n"
-    "      --route DEST>VIA     K2K messages for DEST go through VIA\n"
-    "      --k2k                kernels may send to kernels (forward needs "
-    "it)\n"
-    "      --queue-capacity N   inbound queue per worker (default 1024)\n"
-    "      --block-size N       messages per batch (default 64)\n"
-    "      --grid-size N        workers per kernel (default 1)\n"
-    "      --inbox-capacity N   K2K inbox per kernel (default 1024)\n"
-    "      --max-hops N         K2K hop limit (default 8)\n"
-    "      --delivery-timeout MS  K2K delivery timeout (default 5000)\n"
-    "      --kernel-timeout MS  a handler call longer than MS fails its "
-    "kernel\n"
-    "      --dispatch MODE      cpu-only, gpu-only, hybrid, adaptive\n"
-    "      --gpu-threshold N    hybrid: GPU from N items (default 10000)\n"
-    "      --max-memory BYTES   memory guard limit (default 80%% of RAM)\n"
-    "      --max-payload BYTES  largest payload (default and limit 64KiB)\n"
-    "      --hints FILE         load hot-path hints from FILE, save them back\n"
-    "      --wire json|bin      input and answers: msg records or envelopes\n"
-    "      --records FILE       with --wire bin: where records go (stderr)\n"
-    "      --node-id N          HLC node id (default 0)\n"
-    "      --status SECONDS     write kernel records every SECONDS\n"
-    "      --list               list backends and kernels, then exit\n"
-    "      --plugin-dir DIR     look for plugins in DIR first\n"
-    "      --keep-going         answer bad input with error records, go on\n"
-    "      --max-record SIZE    longest input line (default 16MiB)\n"
-    "  -q, -v                   quieter, more verbose\n"
-    "      --help, --version\n"
-    "\n"
-    "A msg record: "
-    "{\"type\":\"msg\",\"to\":\"NAME\",\"corr\":N,\"payload\":[1,2]}\n"
-    "(see coren-records(5)). Other records pass through.\n"
-    "Exit status: 0 ok, 2 usage or I/O error, 3 plugin load failure,\n"
-    "4 some messages were answered with errors, 5 bad input.\n"
-    "See rk-launch(1), coren-rk(3), coren-envelope(5).\n";
+	"usage: rk-launch [OPTION]... -k NAME=PLUGIN[:ARGS]... [FILE]\n"
+	"       rk-launch [OPTION]... -c TOPOLOGY.yaml [FILE]\n"
+	"       rk-launch --list\n"
+	"Launches persistent actor kernels, sends them the 'msg' records (or\n"
+	"binary envelopes) read from FILE or stdin, writes each answer, then\n"
+	"drains, terminates and writes a 'kernel' record per kernel and a\n"
+	"'metrics' record. Every message gets exactly one answer: a 'msg'\n"
+	"record, or an 'error' record with its correlation id.\n"
+	"\n"
+	"  -k, --kernel NAME=PLUGIN[:ARGS]  launch PLUGIN as NAME (ARGS: k=v,k=v)\n"
+	"  -c, --config FILE        a YAML topology (options given too win)\n"
+	"  -b, --backend NAME       compute backend (default cpu; cuda: GPU actors)\n"
+	"      --backend-opt K=V[,K=V]  backend options (cuda: device, threads,\n"
+	"                           slot_payload, emulate, stop_timeout_ms, ...)\n"
+	"      --route DEST>VIA     K2K messages for DEST go through VIA\n"
+	"      --k2k                kernels may send to kernels (forward needs it)\n"
+	"      --queue-capacity N   inbound queue per worker (default 1024)\n"
+	"      --block-size N       messages per batch (default 64)\n"
+	"      --grid-size N        workers per kernel (default 1)\n"
+	"      --inbox-capacity N   K2K inbox per kernel (default 1024)\n"
+	"      --max-hops N         K2K hop limit (default 8)\n"
+	"      --delivery-timeout MS  K2K delivery timeout (default 5000)\n"
+	"      --kernel-timeout MS  a handler call longer than MS fails its kernel\n"
+	"      --dispatch MODE      cpu-only, gpu-only, hybrid, adaptive\n"
+	"      --gpu-threshold N    hybrid: GPU from N items (default 10000)\n"
+	"      --max-memory BYTES   memory guard limit (default 80%% of RAM)\n"
+	"      --max-payload BYTES  largest payload (default and limit 64KiB)\n"
+	"      --hints FILE         load hot-path hints from FILE, save them back\n"
+	"      --wire json|bin      input and answers: msg records or envelopes\n"
+	"      --records FILE       with --wire bin: where records go (stderr)\n"
+	"      --node-id N          HLC node id (default 0)\n"
+	"      --status SECONDS     write kernel records every SECONDS\n"
+	"      --list               list backends and kernels, then exit\n"
+	"      --plugin-dir DIR     look for plugins in DIR first\n"
+	"      --keep-going         answer bad input with error records, go on\n"
+	"      --max-record SIZE    longest input line (default 16MiB)\n"
+	"  -q, -v                   quieter, more verbose\n"
+	"      --help, --version\n"
+	"\n"
+	"A msg record: {\"type\":\"msg\",\"to\":\"NAME\",\"corr\":N,\"payload\":[1,2]}\n"
+	"(see coren-records(5)). Other records pass through.\n"
+	"Exit status: 0 ok, 2 usage or I/O error, 3 plugin load failure,\n"
+	"4 some messages were answered with errors, 5 bad input.\n"
+	"See rk-launch(1), coren-rk(3), coren-envelope(5).\n";
 
 enum {
 	OPT_ROUTE = TOOL_OPT__END,
@@ -93,32 +89,32 @@ enum {
 };
 
 static const struct option options[] = {
-    {"kernel", required_argument, NULL, 'k'},
-    {"config", required_argument, NULL, 'c'},
-    {"backend", required_argument, NULL, 'b'},
-    {"backend-opt", required_argument, NULL, OPT_BACKEND_OPT},
-    {"route", required_argument, NULL, OPT_ROUTE},
-    {"k2k", no_argument, NULL, OPT_K2K},
-    {"queue-capacity", required_argument, NULL, OPT_QUEUE},
-    {"block-size", required_argument, NULL, OPT_BLOCK},
-    {"grid-size", required_argument, NULL, OPT_GRID},
-    {"inbox-capacity", required_argument, NULL, OPT_INBOX},
-    {"max-hops", required_argument, NULL, OPT_HOPS},
-    {"delivery-timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"kernel-timeout", required_argument, NULL, OPT_KERNEL_TIMEOUT},
-    {"dispatch", required_argument, NULL, OPT_DISPATCH},
-    {"gpu-threshold", required_argument, NULL, OPT_THRESHOLD},
-    {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
-    {"max-payload", required_argument, NULL, OPT_MAX_PAYLOAD},
-    {"hints", required_argument, NULL, OPT_HINTS},
-    {"wire", required_argument, NULL, OPT_WIRE},
-    {"records", required_argument, NULL, OPT_RECORDS},
-    {"node-id", required_argument, NULL, OPT_NODE},
-    {"status", required_argument, NULL, OPT_STATUS},
-    {"list", no_argument, NULL, OPT_LIST},
-    {"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
-    TOOL_COMMON_OPTIONS,
-    {NULL, 0, NULL, 0}};
+	{"kernel", required_argument, NULL, 'k'},
+	{"config", required_argument, NULL, 'c'},
+	{"backend", required_argument, NULL, 'b'},
+	{"backend-opt", required_argument, NULL, OPT_BACKEND_OPT},
+	{"route", required_argument, NULL, OPT_ROUTE},
+	{"k2k", no_argument, NULL, OPT_K2K},
+	{"queue-capacity", required_argument, NULL, OPT_QUEUE},
+	{"block-size", required_argument, NULL, OPT_BLOCK},
+	{"grid-size", required_argument, NULL, OPT_GRID},
+	{"inbox-capacity", required_argument, NULL, OPT_INBOX},
+	{"max-hops", required_argument, NULL, OPT_HOPS},
+	{"delivery-timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"kernel-timeout", required_argument, NULL, OPT_KERNEL_TIMEOUT},
+	{"dispatch", required_argument, NULL, OPT_DISPATCH},
+	{"gpu-threshold", required_argument, NULL, OPT_THRESHOLD},
+	{"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
+	{"max-payload", required_argument, NULL, OPT_MAX_PAYLOAD},
+	{"hints", required_argument, NULL, OPT_HINTS},
+	{"wire", required_argument, NULL, OPT_WIRE},
+	{"records", required_argument, NULL, OPT_RECORDS},
+	{"node-id", required_argument, NULL, OPT_NODE},
+	{"status", required_argument, NULL, OPT_STATUS},
+	{"list", no_argument, NULL, OPT_LIST},
+	{"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
+	TOOL_COMMON_OPTIONS,
+	{NULL, 0, NULL, 0}};
 
 static struct {
 	struct coren_rk_topology t;
@@ -178,10 +174,7 @@ static void topology_option(int c, const char *arg)
 	case OPT_INBOX: t->config.inbox_capacity = count_option("inbox-capacity", arg, 1 << 24); break;
 	case OPT_HOPS: t->config.max_hops = (unsigned)count_option("max-hops", arg, 255); break;
 	case OPT_TIMEOUT: t->config.delivery_timeout_ms = (unsigned)count_option("delivery-timeout", arg, 86400000); break;
-	case OPT_KERNEL_TIMEOUT:
-		t->config.kernel_timeout_ms =
-		    (unsigned)count_option("kernel-timeout", arg, 86400000);
-		break;
+	case OPT_KERNEL_TIMEOUT: t->config.kernel_timeout_ms = (unsigned)count_option("kernel-timeout", arg, 86400000); break;
 	case OPT_THRESHOLD: t->config.gpu_threshold = count_option("gpu-threshold", arg, UINT64_MAX); break;
 	case OPT_MAX_MEMORY: t->config.max_memory = count_option("max-memory", arg, UINT64_MAX); break;
 	case OPT_MAX_PAYLOAD:
@@ -491,11 +484,8 @@ static void on_crash(int sig)
 		put(msg, sizeof msg, &n, "crashed");
 	}
 	put(msg, sizeof msg, &n,
-	    sig == SIGSEGV  ? " (SIGSEGV)"
-	    : sig == SIGBUS ? " (SIGBUS)"
-	    : sig == SIGFPE ? " (SIGFPE)"
-	    : sig == SIGILL ? " (SIGILL)"
-			    : " (SIGABRT)");
+	    sig == SIGSEGV ? " (SIGSEGV)" : sig == SIGBUS ? " (SIGBUS)" :
+	    sig == SIGFPE ? " (SIGFPE)" : sig == SIGILL ? " (SIGILL)" : " (SIGABRT)");
 	msg[n++] = '\n';
 	if (write(2, msg, n) < 0)
 		n = 0;

@@ -293,26 +293,11 @@ static enum coren_err yaml_config(struct coren_rk_topology *t,
 enum coren_err coren_rk_topology_load(struct coren_rk_topology *t,
 				      const char *path, struct coren_error *err)
 {
-	static const char *const keys[] = {"backend",
-					   "node_id",
-					   "wire",
-					   "k2k",
-					   "queue_capacity",
-					   "block_size",
-					   "grid_size",
-					   "inbox_capacity",
-					   "max_hops",
-					   "delivery_timeout_ms",
-					   "kernel_timeout_ms",
-					   "dispatch",
-					   "gpu_threshold",
-					   "max_memory",
-					   "max_payload",
-					   "hints",
-					   "kernels",
-					   "routes",
-					   "backend_options",
-					   NULL};
+	static const char *const keys[] = {
+		"backend", "node_id", "wire", "k2k", "queue_capacity", "block_size",
+		"grid_size", "inbox_capacity", "max_hops", "delivery_timeout_ms",
+		"kernel_timeout_ms", "dispatch", "gpu_threshold", "max_memory",
+		"max_payload", "hints", "kernels", "routes", "backend_options", NULL};
 	struct coren_yaml_doc *doc;
 	const struct coren_yaml_node *root, *v;
 	enum coren_err rc = coren_yaml_load_file(path, &doc, err);
