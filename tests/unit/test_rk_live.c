@@ -17,7 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define N	    100000
+#ifndef N
+#define N 100000 /* messages per topology */
+#endif
 #define KERNELS_MAX 8
 #define TIMEOUT_MS  1000
 
@@ -236,6 +238,57 @@ static void deactivated(void)
 	coren_rk_free(rt);
 }
 
+/* A handler that hangs fails its kernel within kernel_timeout_ms: every
+ * message still gets one answer, the other kernel goes on. */
+static void hung(struct coren_plugin *stall)
+{
+	struct coren_rk_config cfg = COREN_RK_CONFIG_INIT;
+	struct coren_rk_launch l = COREN_RK_LAUNCH_INIT;
+	struct coren_rk_msg *batch[300], *m[64];
+	unsigned char seen[301] = {0};
+	struct coren_rk_status st;
+	struct coren_rk *rt;
+	size_t got = 0, errors = 0, dup = 0;
+	uint32_t s, e;
+
+	cfg.kernel_timeout_ms = 100;
+	l.grid_size = 2;
+	l.block_size = 8;
+	coren_rk_new(&cfg, &rt, NULL);
+	coren_rk_add_backend(rt, cpu, NULL, NULL);
+	ok(!coren_rk_launch(rt, "s", stall, NULL, &l, &s, NULL) &&
+	   !coren_rk_launch(rt, "e", echo, NULL, &l, &e, NULL), "stall and echo, 2 workers each");
+	for (int i = 0; i < 300; i++) {
+		float x = i == 100 ? -1.0f : (float)i;
+
+		batch[i] = coren_rk_msg_new(4);
+		memcpy(batch[i]->payload, &x, 4);
+		batch[i]->hdr.payload_size = 4;
+		batch[i]->hdr.encoding = COREN_RK_ENC_F32;
+		batch[i]->hdr.destination = i % 3 == 2 ? e : s;
+		batch[i]->hdr.correlation_id = (uint64_t)i + 1;
+	}
+	coren_rk_send(rt, batch, 300);
+	for (size_t k; got < 300 && (k = coren_rk_recv(rt, m, 64, 2000));) {
+		for (size_t i = 0; i < k; i++) {
+			uint64_t c = m[i]->hdr.correlation_id;
+
+			dup += c == 0 || c > 300 || seen[c]++;
+			errors += !!(m[i]->hdr.flags & COREN_ENV_F_ERROR);
+			coren_rk_msg_free(m[i]);
+		}
+		got += k;
+	}
+	ok(got == 300 && !dup, "300 messages, one answer each, %zu of them errors", errors);
+	ok(errors >= 1 && errors <= 200, "the hung one is among the errors");
+	coren_rk_status(rt, s, &st, NULL);
+	is_str(coren_rk_state_name(st.state), "failed", "the stalled kernel failed");
+	coren_rk_status(rt, e, &st, NULL);
+	ok(st.state == COREN_RK_ACTIVE && st.replied == 100, "echo answered its 100");
+	is_u64(coren_rk_abandoned(rt), 1, "one thread abandoned");
+	coren_rk_free(rt);
+}
+
 int main(void)
 {
 	char *env = getenv("COREN_RK_PLUGINS")
@@ -282,6 +335,16 @@ int main(void)
 			run(&t);
 		}
 		deactivated();
+	}
+	if (getenv("COREN_TEST_PLUGINS") && cpu && echo) {
+		struct coren_plugin *stall = NULL;
+		const char *tdirs[2] = {getenv("COREN_TEST_PLUGINS"), NULL};
+
+		coren_plugin_open("stall", COREN_PLUGIN_KERNEL, tdirs, &stall, NULL);
+		ok(stall != NULL, "the stall kernel loads");
+		if (stall)
+			hung(stall);
+		/* stall stays loaded: a thread of it is still asleep */
 	}
 	coren_plugin_free(cpu);
 	coren_plugin_free(fwd);
