@@ -101,10 +101,30 @@ msg() { # msg TO PAYLOAD [EXTRA]
 	assert_output '[6,6]'
 }
 
-@test "K2K off: forward answers with an error, exit 4" {
+@test "forward is checked at launch: K2K on, its destination there, exit 2" {
 	msg a '[1]' > in
-	run -4 --separate-stderr rk-launch -k a=forward:to=b -k b=echo in
-	assert_line '{"type":"error","corr":1,"from":"a","reason":"k2k is off for this kernel"}'
+	run -2 --separate-stderr rk-launch -k a=forward:to=b -k b=echo in
+	assert_equal "$stderr" "rk-launch: error: kernel 'a': argument 'to' sends to 'b' over K2K, which is off (--k2k)"
+	run -2 --separate-stderr rk-launch --k2k -k a=forward:to=nobody -k b=echo in
+	assert_equal "$stderr" "rk-launch: error: kernel 'a': argument 'to': no kernel named 'nobody'"
+	run -2 --separate-stderr rk-launch --k2k -k a=forward in
+	assert_equal "$stderr" "rk-launch: error: kernel 'a': argument 'to' is required"
+}
+
+@test "kernel arguments are checked at launch: unknown keys, wrong types, ranges, exit 2" {
+	msg h '[0.5]' > in
+	run -2 --separate-stderr rk-launch -k h=histogram:binz=4 in
+	assert_equal "$stderr" "rk-launch: error: kernel 'h': unknown argument 'binz' (histogram takes bins, lo, hi)"
+	run -2 --separate-stderr rk-launch -k h=histogram:bins=abc in
+	assert_equal "$stderr" "rk-launch: error: kernel 'h': argument 'bins' is \"abc\", not an integer"
+	run -2 --separate-stderr rk-launch -k h=histogram:bins=0 in
+	assert_equal "$stderr" "rk-launch: error: kernel 'h': argument 'bins' is 0, not from 1 to 8192"
+	run -2 --separate-stderr rk-launch -k e=echo:x=1 in
+	assert_equal "$stderr" "rk-launch: error: kernel 'e': unknown argument 'x' (echo takes none)"
+	printf 'kernels:\n  - {name: s, plugin: saxpy, args: {a: two}}\n' > t.yaml
+	run -2 --separate-stderr rk-launch -c t.yaml in
+	assert_equal "$stderr" "rk-launch: error: kernel 's': argument 'a' is \"two\", not a number"
+	run -0 rk-launch -k h=histogram:bins=4,lo=0,hi=2 in
 }
 
 @test "routes: through a next hop, and a routing loop stopped by max hops" {
@@ -369,4 +389,18 @@ signal_and_wait() { # signal_and_wait SIG
 	{ msg e '[1]'; msg s '[666]'; } > in
 	run -139 --separate-stderr rk-launch --plugin-dir "$COREN_TEST_PLUGINS" -k e=echo -k s=stall in
 	assert_equal "${stderr_lines[0]}" "rk-launch: error: kernel 's' crashed (SIGSEGV)"
+}
+
+@test "max hops: one range, 1 to 255, for --max-hops and the YAML key" {
+	msg a '[1]' > in
+	printf 'k2k: true\nmax_hops: 300\nkernels:\n  - {name: a, plugin: forward, args: {to: b}}\n  - {name: b, plugin: forward, args: {to: a}}\n' > t.yaml
+	run -2 --separate-stderr timeout 20 rk-launch -c t.yaml in
+	assert_equal "$stderr" "rk-launch: error (at t.yaml:2:11): max_hops 300 is not from 1 to 255"
+	run -2 --separate-stderr rk-launch --max-hops 0 -k e=echo in
+	assert_equal "${stderr_lines[0]}" "rk-launch: --max-hops: '0' is not a count from 1 to 255"
+	run -2 --separate-stderr rk-launch --max-hops 256 -k e=echo in
+	assert_equal "${stderr_lines[0]}" "rk-launch: --max-hops: '256' is not a count from 1 to 255"
+	sed -i 's/max_hops: 300/max_hops: 255/' t.yaml
+	run -4 --separate-stderr timeout 20 rk-launch -c t.yaml in
+	assert_line --partial 'failed: max_hops'
 }

@@ -172,7 +172,15 @@ static void topology_option(int c, const char *arg)
 	case OPT_BLOCK: t->launch.block_size = count_option("block-size", arg, 4096); break;
 	case OPT_GRID: t->launch.grid_size = (unsigned)count_option("grid-size", arg, 256); break;
 	case OPT_INBOX: t->config.inbox_capacity = count_option("inbox-capacity", arg, 1 << 24); break;
-	case OPT_HOPS: t->config.max_hops = (unsigned)count_option("max-hops", arg, 255); break;
+	case OPT_HOPS: { /* 0 is not "the default" here: one range, YAML's */
+		size_t v;
+
+		if (tool_parse_size(arg, &v) || v < 1 || v > COREN_K2K_MAX_HOPS_MAX)
+			tool_usage_error("--max-hops: '%s' is not a count from 1 to %d", arg,
+					 COREN_K2K_MAX_HOPS_MAX);
+		t->config.max_hops = (unsigned)v;
+		break;
+	}
 	case OPT_TIMEOUT: t->config.delivery_timeout_ms = (unsigned)count_option("delivery-timeout", arg, 86400000); break;
 	case OPT_KERNEL_TIMEOUT: t->config.kernel_timeout_ms = (unsigned)count_option("kernel-timeout", arg, 86400000); break;
 	case OPT_THRESHOLD: t->config.gpu_threshold = count_option("gpu-threshold", arg, UINT64_MAX); break;

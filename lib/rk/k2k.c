@@ -30,8 +30,13 @@ enum coren_err coren_k2k_new(size_t inbox_capacity, unsigned max_hops,
 			     unsigned timeout_ms, struct coren_k2k **out,
 			     struct coren_error *err)
 {
-	struct coren_k2k *b = calloc(1, sizeof *b);
+	struct coren_k2k *b;
 
+	if (max_hops > COREN_K2K_MAX_HOPS_MAX)
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "max_hops %u is not from 1 to %d",
+				       max_hops, COREN_K2K_MAX_HOPS_MAX);
+	b = calloc(1, sizeof *b);
 	if (!b || !(b->ep = calloc(COREN_K2K_ENDPOINTS_MAX, sizeof *b->ep))) {
 		free(b);
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");

@@ -80,6 +80,7 @@ struct coren_rk_actor {
 	_Atomic uint64_t busy_ns, queue_full;
 	uint64_t reserved;
 	unsigned rr;
+	json_t *args; /* the launch arguments (a copy), or NULL */
 	struct coren_rk_actor *twin; /* the same kernel on the GPU target (hybrid) */
 	struct coren_rk_actor *main; /* whose counters and name: itself, or the twin's */
 };
@@ -875,6 +876,7 @@ static void actor_free(struct coren_rk_actor *a)
 		}
 		free(a->w);
 	}
+	json_decref(a->args);
 	free(a->name);
 	free(a);
 }
@@ -1006,6 +1008,126 @@ static enum coren_err twin_start(struct coren_rk *rt, struct coren_rk_actor *a,
 	return COREN_OK;
 }
 
+/* The argument table of kops, if its ops are new enough to have one. */
+static const struct coren_kernel_arg *
+kernel_args(const struct coren_kernel_ops *kops)
+{
+	if (kops->struct_size <
+	    offsetof(struct coren_kernel_ops, args) + sizeof kops->args)
+		return NULL;
+	return kops->args;
+}
+
+static const char *const karg_type_names[] = {
+    "", "a number", "an integer", "a string", "true or false", "a kernel name"};
+
+/* Whether v is of type t (and within its range). */
+static int karg_ok(const struct coren_kernel_arg *d, const json_t *v)
+{
+	switch (d->type) {
+	case COREN_KARG_NUMBER:
+	case COREN_KARG_INTEGER:
+		if (d->type == COREN_KARG_INTEGER ? !json_is_integer(v)
+						  : !json_is_number(v))
+			return 0;
+		return d->min >= d->max || (json_number_value(v) >= d->min &&
+					    json_number_value(v) <= d->max);
+	case COREN_KARG_BOOL:
+		return json_is_boolean(v);
+	default:
+		return json_is_string(v) && *json_string_value(v);
+	}
+}
+
+/* Checks args against the table of the kernel plugin p, launched as name. */
+static enum coren_err check_args(const char *name, const struct coren_plugin *p,
+				 const json_t *args, struct coren_error *err)
+{
+	const struct coren_kernel_arg *t = kernel_args(p->desc->ops), *d;
+	const char *key;
+	json_t *v, *obj;
+	char *text;
+
+	if (!t)
+		return COREN_OK;
+	memcpy(&obj, &args,
+	       sizeof obj); /* jansson iterates non-const objects */
+	json_object_foreach(obj, key, v)
+	{
+		for (d = t; d->name && strcmp(d->name, key); d++)
+			;
+		if (!d->name) {
+			char names[256] = "";
+
+			for (d = t; d->name; d++)
+				snprintf(names + strlen(names),
+					 sizeof names - strlen(names), "%s%s",
+					 d == t ? "" : ", ", d->name);
+			return coren_error_set(
+			    err, COREN_ERR_USAGE,
+			    "kernel '%s': unknown argument '%s' (%s takes %s)",
+			    name, key, p->desc->name, *names ? names : "none");
+		}
+		if (karg_ok(d, v))
+			continue;
+		text = json_dumps(v, JSON_ENCODE_ANY);
+		if (d->min < d->max &&
+		    (d->type == COREN_KARG_NUMBER ||
+		     d->type == COREN_KARG_INTEGER) &&
+		    json_is_number(v) &&
+		    (d->type != COREN_KARG_INTEGER || json_is_integer(v)))
+			coren_error_set(err, COREN_ERR_USAGE,
+					"kernel '%s': argument '%s' is %s, not "
+					"from %g to %g",
+					name, key, text ? text : "?", d->min,
+					d->max);
+		else
+			coren_error_set(
+			    err, COREN_ERR_USAGE,
+			    "kernel '%s': argument '%s' is %s, not %s", name,
+			    key, text ? text : "?",
+			    karg_type_names[d->type < 6 ? d->type : 0]);
+		free(text);
+		return COREN_ERR_USAGE;
+	}
+	for (d = t; d->name; d++)
+		if (d->required && !json_object_get(args, d->name))
+			return coren_error_set(
+			    err, COREN_ERR_USAGE,
+			    "kernel '%s': argument '%s' is required", name,
+			    d->name);
+	return COREN_OK;
+}
+
+enum coren_err coren_rk_check(struct coren_rk *rt, struct coren_error *err)
+{
+	for (uint32_t i = 0; i < rt->na; i++) {
+		struct coren_rk_actor *a = rt->a[i];
+		const struct coren_kernel_arg *d = kernel_args(a->kops);
+
+		for (; d && d->name; d++) {
+			const char *to = json_string_value(
+			    json_object_get(a->args, d->name));
+
+			if (d->type != COREN_KARG_KERNEL || !to)
+				continue;
+			if (!coren_rk_kernel_id(rt, to))
+				return coren_error_set(
+				    err, COREN_ERR_USAGE,
+				    "kernel '%s': argument '%s': no kernel "
+				    "named '%s'",
+				    a->name, d->name, to);
+			if (!a->opts.k2k)
+				return coren_error_set(
+				    err, COREN_ERR_USAGE,
+				    "kernel '%s': argument '%s' sends to '%s' "
+				    "over K2K, which is off (--k2k)",
+				    a->name, d->name, to);
+		}
+	}
+	return COREN_OK;
+}
+
 enum coren_err coren_rk_launch(struct coren_rk *rt, const char *name,
 			       const struct coren_plugin *p, const json_t *args,
 			       const struct coren_rk_launch *opts, uint32_t *id,
@@ -1029,6 +1151,8 @@ enum coren_err coren_rk_launch(struct coren_rk *rt, const char *name,
 	if (!rt->nbe)
 		return coren_error_set(err, COREN_ERR_USAGE, "no backend to launch '%s' on",
 				       name);
+	if ((rc = check_args(name, p, args, err)))
+		return rc;
 	if (rt->na + 1 >= COREN_K2K_ENDPOINTS_MAX)
 		return coren_error_set(err, COREN_ERR_USAGE, "too many kernels");
 	at = place(rt, name, kops, &twin, err);
@@ -1052,6 +1176,7 @@ enum coren_err coren_rk_launch(struct coren_rk *rt, const char *name,
 	a->main = a;
 	a->opts = opts ? *opts : defaults;
 	normalise(&a->opts);
+	a->args = args ? json_deep_copy(args) : NULL;
 	rc = actor_start(rt, a, args, err);
 	if (!rc && twin >= 0 && (rc = twin_start(rt, a, twin, args, err))) {
 		a->be->ops->reset(a->be->state, a, NULL);

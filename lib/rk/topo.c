@@ -271,8 +271,11 @@ static enum coren_err yaml_config(struct coren_rk_topology *t,
 		rc = get_size(v, &c->max_payload, err);
 	if (!rc && (v = coren_yaml_get(root, "inbox_capacity")))
 		rc = get_size(v, &c->inbox_capacity, err);
-	if (!rc && (v = coren_yaml_get(root, "max_hops")))
-		rc = get_uint(v, &c->max_hops, err);
+	if (!rc && (v = coren_yaml_get(root, "max_hops")) &&
+	    !(rc = get_uint(v, &c->max_hops, err)) &&
+	    (c->max_hops < 1 || c->max_hops > COREN_K2K_MAX_HOPS_MAX))
+		rc = coren_yaml_error(v, err, "max_hops %u is not from 1 to %d",
+				      c->max_hops, COREN_K2K_MAX_HOPS_MAX);
 	if (!rc && (v = coren_yaml_get(root, "delivery_timeout_ms")))
 		rc = get_uint(v, &c->delivery_timeout_ms, err);
 	if (!rc && (v = coren_yaml_get(root, "kernel_timeout_ms")))
@@ -471,6 +474,8 @@ enum coren_err coren_rk_system_start(struct coren_rk_system *s,
 		rc = launch_all(s, t, dirs, err);
 	if (!rc)
 		rc = add_routes(s, t, err);
+	if (!rc)
+		rc = coren_rk_check(s->rt, err);
 	if (rc) {
 		struct coren_error ignored = {0};
 

@@ -83,6 +83,7 @@ enum coren_k2k_status {
 
 #define COREN_K2K_INBOX_DEFAULT 1024
 #define COREN_K2K_MAX_HOPS_DEFAULT 8
+#define COREN_K2K_MAX_HOPS_MAX	     255 /* the header counts hops in 8 bits */
 #define COREN_K2K_TIMEOUT_MS_DEFAULT 5000
 #define COREN_K2K_ENDPOINTS_MAX 4096
 
@@ -94,7 +95,8 @@ struct coren_k2k_stats {
 };
 
 /* A broker whose inboxes hold inbox_capacity messages (0: 1024, rounded
- * up to a power of two), enforcing max_hops (0: 8) and a delivery timeout
+ * up to a power of two), enforcing max_hops (0: 8; at most 255, else
+ * COREN_ERR_USAGE) and a delivery timeout
  * (0: 5000 ms; a send waits at most that long for room). */
 enum coren_err coren_k2k_new(size_t inbox_capacity, unsigned max_hops,
 			     unsigned timeout_ms, struct coren_k2k **out,
@@ -139,6 +141,24 @@ const char *coren_k2k_status_name(enum coren_k2k_status s);
 
 struct coren_rk_ctx; /* the runtime, as one handler call sees it */
 
+/* An argument a kernel takes (coren_kernel_ops.args). */
+enum coren_kernel_arg_type {
+	COREN_KARG_NUMBER = 1, /* any JSON number */
+	COREN_KARG_INTEGER,    /* a JSON integer */
+	COREN_KARG_STRING,
+	COREN_KARG_BOOL,
+	COREN_KARG_KERNEL /* the name of a kernel of the runtime, reached
+			   * over K2K: it must exist, and the kernel taking
+			   * it must have K2K (checked by coren_rk_check) */
+};
+
+struct coren_kernel_arg {
+	const char *name; /* NULL ends the table */
+	int type;	  /* enum coren_kernel_arg_type */
+	int required;
+	double min, max; /* numbers and integers: the range, when min < max */
+};
+
 #define COREN_KERNEL_F_CPU 0x1u	 /* has a CPU handler */
 #define COREN_KERNEL_F_CUDA 0x2u /* has a CUDA entry */
 
@@ -163,6 +183,11 @@ struct coren_kernel_ops {
 	json_t *(*status)(void *state);
 	/* The CUDA entry (coren-rk(3)); NULL for CPU-only kernels. */
 	const void *cuda;
+	/* Optional (ABI 1.3): the arguments it takes, a table ended by a
+	 * NULL name. With one, a launch refuses unknown arguments, values
+	 * of the wrong type or out of range, and missing required ones;
+	 * without one, any object is handed to init. */
+	const struct coren_kernel_arg *args;
 };
 
 /* Answers the message being handled with m (which may be that message):
@@ -421,6 +446,11 @@ enum coren_err coren_rk_launch(struct coren_rk *rt, const char *name,
 			       const json_t *args,
 			       const struct coren_rk_launch *opts,
 			       uint32_t *id, struct coren_error *err);
+
+/* Checks what only the whole topology can tell: every argument of type
+ * COREN_KARG_KERNEL names a launched kernel, and the kernel taking it has
+ * K2K. COREN_ERR_USAGE naming the kernel and the argument. */
+enum coren_err coren_rk_check(struct coren_rk *rt, struct coren_error *err);
 
 /* The memory a launch with opts may hold at most, in bytes. */
 uint64_t coren_rk_memory_estimate(const struct coren_rk *rt,
