@@ -183,7 +183,8 @@ struct coren_kernel_ops {
 	json_t *(*status)(void *state);
 	/* The CUDA entry (coren-rk(3)); NULL for CPU-only kernels. */
 	const void *cuda;
-	/* Optional (ABI 1.3): the arguments it takes, a table ended by a
+	/* Optional (read only when struct_size covers it; the plugin ABI
+	 * stays 1.2): the arguments it takes, a table ended by a
 	 * NULL name. With one, a launch refuses unknown arguments, values
 	 * of the wrong type or out of range, and missing required ones;
 	 * without one, any object is handed to init. */
