@@ -157,7 +157,7 @@ msg() { # msg TO PAYLOAD [EXTRA]
 	printf '\x01' | dd of=in.bin bs=1 seek=$((272 + 256 + 3)) conv=notrunc 2>/dev/null
 	run -5 --separate-stderr rk-launch --wire bin --records /dev/null -k e=echo in.bin
 	[[ "$stderr" == "rk-launch: error (at in.bin:@272): envelope checksum 0x"*", payload has 0x"* ]]
-	run -4 --separate-stderr rk-launch --wire bin --records /dev/null --keep-going -k e=echo in.bin
+	run -5 --separate-stderr rk-launch --wire bin --records /dev/null --keep-going -k e=echo in.bin
 	rk-launch --wire bin --records /dev/null --keep-going -k e=echo in.bin > out.bin 2>/dev/null || true
 	run -0 rkenv decode e < out.bin
 	run jq -c '[.type, .corr]' <<<"$output"
@@ -212,9 +212,9 @@ msg() { # msg TO PAYLOAD [EXTRA]
 	assert_equal "$stderr" "rk-launch: error (at stdin:1): field 'priority' is not low, normal, high, critical or 0-3"
 }
 
-@test "--keep-going: one error record per bad line, every message answered once, exit 4" {
+@test "--keep-going: one error record per bad line, every message answered once, exit 5" {
 	{ msg e '[1]'; echo 'not json'; msg nobody '[1]'; msg e '[2]'; echo '{"type":"note"}'; msg s '[1]'; } > in
-	run -4 --separate-stderr rk-launch --keep-going -k e=echo -k s=saxpy in
+	run -5 --separate-stderr rk-launch --keep-going -k e=echo -k s=saxpy in
 	run jq -c 'select(.type=="msg" or .type=="error") | [.type, .corr, .at]' <<<"$output"
 	assert_line '["msg",1,null]'
 	assert_line '["error",2,"in:2"]'
@@ -222,8 +222,25 @@ msg() { # msg TO PAYLOAD [EXTRA]
 	assert_line '["msg",4,null]'
 	assert_line '["error",6,null]'
 	[ "${#lines[@]}" -eq 5 ]
-	run -4 rk-launch --keep-going -k e=echo -k s=saxpy in
+	run -5 rk-launch --keep-going -k e=echo -k s=saxpy in
 	assert_line '{"type":"note"}'
+	msg s '[1]' > bad-answer-only
+	run -4 --separate-stderr rk-launch --keep-going -k s=saxpy bad-answer-only # no bad input: 4
+}
+
+@test "the binary wire is checked as msg records are: priority, encoding, kernel, with positions" {
+	rkenv gen 3 16 1 > in.bin
+	printf '\x09' | dd of=in.bin bs=1 seek=$((272 + 12)) conv=notrunc 2>/dev/null
+	run -5 --separate-stderr rk-launch --wire bin --records /dev/null -k e=echo in.bin
+	assert_equal "$stderr" "rk-launch: error (at in.bin:@272): envelope priority 9 is not low, normal, high, critical or 0-3"
+	rkenv gen 3 16 1 > in.bin
+	printf '\x2a' | dd of=in.bin bs=1 seek=$((544 + 14)) conv=notrunc 2>/dev/null
+	run -5 --separate-stderr rk-launch --wire bin --records /dev/null -k e=echo in.bin
+	assert_equal "$stderr" "rk-launch: error (at in.bin:@544): envelope encoding 42 is not raw, utf8, json, f32, f64 or u64"
+	rkenv gen 2 16 7 > in.bin
+	run -5 --separate-stderr rk-launch --wire bin --records /dev/null -k e=echo in.bin
+	assert_equal "$stderr" "rk-launch: error (at in.bin:@0): envelope for kernel 7: there are kernels 1 to 1"
+	run -5 --separate-stderr rk-launch --wire bin --records /dev/null --keep-going -q -k e=echo in.bin
 }
 
 @test "--hints: saved at the end and merged on the next run" {

@@ -290,6 +290,7 @@ static struct {
 	uint64_t window; /* the most messages sent and not taken */
 	FILE *records;
 	uint64_t answer_errors;
+	uint64_t bad_input; /* answered with errors under --keep-going */
 	struct coren_error io;
 } out = {.lock = PTHREAD_MUTEX_INITIALIZER, .consumer = PTHREAD_MUTEX_INITIALIZER};
 
@@ -566,6 +567,7 @@ static int bad_input(struct batch *bt, const struct coren_error *err,
 	}
 	if (tool.verbosity)
 		tool_report(err);
+	out.bad_input++;
 	m = coren_rk_msg_new(0);
 	if (!m)
 		return 0; /* out of memory: reported above, the rest goes on */
@@ -671,6 +673,9 @@ static void read_bin(FILE *in, struct coren_error *first)
 			rc = coren_error_set(&err, COREN_ERR_ENV_TOOBIG,
 					     "payload of %u bytes is larger than --max-payload %zu",
 					     m->hdr.payload_size, opt.t.config.max_payload);
+		if (rc && !err.where[0])
+			coren_error_at(&err, "%s:@%llu", opt.input_name,
+				       (unsigned long long)coren_env_reader_offset(r));
 		if (rc) {
 			uint64_t corr = m ? m->hdr.correlation_id : 0;
 
@@ -765,7 +770,11 @@ int main(int argc, char **argv)
 	}
 	if (first.code)
 		tool_die_code(&first, first.code == COREN_ERR_IO ? COREN_EXIT_USAGE : COREN_EXIT_RECORD);
-	status = out.answer_errors ? COREN_EXIT_PARTIAL : COREN_EXIT_OK;
+	status = out.bad_input ? COREN_EXIT_RECORD /* coren(7): --keep-going is still 5 */
+	       : out.answer_errors ? COREN_EXIT_PARTIAL : COREN_EXIT_OK;
+	if (out.bad_input && tool.verbosity)
+		tool_warn("%llu bad input records were answered with errors",
+			  (unsigned long long)out.bad_input);
 	if (out.answer_errors && tool.verbosity)
 		tool_warn("%llu of the answers were errors", (unsigned long long)out.answer_errors);
 	return status;

@@ -596,6 +596,10 @@ struct coren_env_reader;
 struct coren_env_reader *coren_env_reader_new(FILE *in, const char *name);
 void coren_env_reader_free(struct coren_env_reader *r); /* accepts NULL */
 
+/* The byte offset of the envelope coren_env_reader_next() returned last
+ * (or failed on), for positions of errors the caller finds. */
+uint64_t coren_env_reader_offset(const struct coren_env_reader *r);
+
 /* Input ends early once *stop is set, as coren_reader_set_stop() says. */
 void coren_env_reader_set_stop(struct coren_env_reader *r,
 			       const volatile sig_atomic_t *stop);
@@ -608,8 +612,10 @@ size_t coren_env_reader_buffered(const struct coren_env_reader *r);
 /* The next envelope as a message (*m NULL at end of input). A bad one is
  * its coren_env_decode() error with err->where "name:@OFFSET" (the byte
  * offset of its header), and the reader has moved past it: past the
- * payload for COREN_ERR_ENV_CHECKSUM (then *m is the message as read, for
- * the caller to answer and free), else to the next magic. COREN_ERR_IO. */
+ * payload for COREN_ERR_ENV_CHECKSUM and for COREN_ERR_RECORD (a priority
+ * over 3 or an unknown encoding, refused as a msg record's are): then *m
+ * is the message as read, for the caller to answer and free; else to the
+ * next magic. COREN_ERR_IO. */
 enum coren_err coren_env_reader_next(struct coren_env_reader *r,
 				     struct coren_rk_msg **m,
 				     struct coren_error *err);
