@@ -1227,15 +1227,14 @@ static enum coren_err move(struct coren_rk *rt, uint32_t id, int from_mask,
 enum coren_err coren_rk_activate(struct coren_rk *rt, uint32_t id,
 				 struct coren_error *err)
 {
-	return move(rt, id, 1 << COREN_RK_LAUNCHED | 1 << COREN_RK_DEACTIVATED |
-			    1 << COREN_RK_ACTIVE, COREN_RK_ACTIVE, err);
+	return move(rt, id, 1 << COREN_RK_LAUNCHED | 1 << COREN_RK_DEACTIVATED,
+		    COREN_RK_ACTIVE, err);
 }
 
 enum coren_err coren_rk_deactivate(struct coren_rk *rt, uint32_t id,
 				   struct coren_error *err)
 {
-	return move(rt, id, 1 << COREN_RK_ACTIVE | 1 << COREN_RK_DEACTIVATED,
-		    COREN_RK_DEACTIVATED, err);
+	return move(rt, id, 1 << COREN_RK_ACTIVE, COREN_RK_DEACTIVATED, err);
 }
 
 /* After a reset (no worker runs): what a's workers parked is answered

@@ -238,8 +238,14 @@ static void life_cycle(struct coren_plugin *cpu, struct coren_plugin *echo)
 	usleep(20000);
 	is_int(coren_rk_recv(rt, &got, 1, 0), 0, "a launched kernel does not process");
 	ok(!coren_rk_activate(rt, id, NULL), "activate");
+	is_int(coren_rk_activate(rt, id, &err), COREN_ERR_STATE,
+	       "activating an active kernel is COREN_ERR_STATE");
+	ok(strstr(err.msg, "kernel 'e' is active, cannot become active") != NULL, "message: %s",
+	   err.msg);
 	ok(collect(rt, 1, seen, 4, &dup, NULL) == 1, "then it answers");
 	ok(!coren_rk_deactivate(rt, id, NULL), "deactivate");
+	is_int(coren_rk_deactivate(rt, id, &err), COREN_ERR_STATE,
+	       "deactivating a deactivated kernel too");
 	m = f32_msg(id, 2, &x, 1);
 	coren_rk_send(rt, &m, 1);
 	usleep(20000);

@@ -458,7 +458,9 @@ uint64_t coren_rk_memory_estimate(const struct coren_rk *rt,
 				  const struct coren_rk_launch *opts);
 
 /* Life cycle: launched/deactivated -> active, active -> deactivated,
- * anything -> terminated. COREN_ERR_STATE otherwise. */
+ * anything -> terminated (a terminated or failed kernel: COREN_OK, no
+ * change). COREN_ERR_STATE otherwise, also for active -> active and
+ * deactivated -> deactivated. */
 enum coren_err coren_rk_activate(struct coren_rk *rt, uint32_t id,
 				 struct coren_error *err);
 enum coren_err coren_rk_deactivate(struct coren_rk *rt, uint32_t id,
