@@ -421,3 +421,19 @@ signal_and_wait() { # signal_and_wait SIG
 	run -4 --separate-stderr timeout 20 rk-launch -c t.yaml in
 	assert_line --partial 'failed: max_hops'
 }
+
+@test "plugins that would crash the loader are refused, --list included" {
+	mkdir -m 755 p
+	so="$COREN_TEST_PLUGINS/stall.so"
+	head -c $(( $(stat -c %s "$so") / 2 )) "$so" > p/trunc.so
+	run -0 --separate-stderr rk-launch --list --plugin-dir p
+	assert_line --regexp '"name":"echo"'
+	msg t '[1]' > in
+	run -3 --separate-stderr rk-launch --plugin-dir p -k t=trunc in
+	assert_equal "$stderr" "rk-launch: error: plugin 'p/trunc.so' is truncated: segment $(echo "$stderr" | sed -n 's/.*segment \([0-9]*\).*/\1/p') ends at byte $(echo "$stderr" | sed -n 's/.*ends at byte \([0-9]*\).*/\1/p'), the file has $(stat -c %s p/trunc.so)"
+	cp "$so" p/ww.so
+	chmod 666 p/ww.so
+	run -3 --separate-stderr rk-launch --plugin-dir p -k t=ww in
+	assert_equal "$stderr" "rk-launch: error: plugin 'p/ww.so' is world-writable: anyone could change the code it runs (chmod o-w it, or set COREN_PLUGIN_INSECURE=1 to load it anyway)"
+	COREN_PLUGIN_INSECURE=1 run -0 --separate-stderr rk-launch --plugin-dir p -k t=ww in
+}

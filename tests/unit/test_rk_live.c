@@ -17,7 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef N
+#ifdef LIVE_N
+#define N LIVE_N
+#else
 #define N 100000 /* messages per topology */
 #endif
 #define KERNELS_MAX 8
