@@ -437,3 +437,12 @@ signal_and_wait() { # signal_and_wait SIG
 	assert_equal "$stderr" "rk-launch: error: plugin 'p/ww.so' is world-writable: anyone could change the code it runs (chmod o-w it, or set COREN_PLUGIN_INSECURE=1 to load it anyway)"
 	COREN_PLUGIN_INSECURE=1 run -0 --separate-stderr rk-launch --plugin-dir p -k t=ww in
 }
+
+@test "a kernel's operations are read only within its struct_size" {
+	msg k '[1]' > in
+	run -0 --separate-stderr rk-launch --plugin-dir "$COREN_TEST_PLUGINS" -k k=shortkernel in
+	assert_line --regexp '^\{"type":"msg","from":"k","corr":1,'
+	assert_line --regexp '^\{"type":"kernel","name":"k",'
+	run -0 --separate-stderr rk-launch --list --plugin-dir "$COREN_TEST_PLUGINS"
+	assert_line --regexp '"name":"shortkernel".*"cpu":true,"cuda":false'
+}

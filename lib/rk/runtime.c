@@ -176,11 +176,17 @@ const struct coren_rk_config *coren_rk_actor_config(const struct coren_rk_actor 
 	return &a->rt->cfg;
 }
 
+/* Whether an operations table (struct_size bytes, as built) has field:
+ * nothing past struct_size is ever read, whatever the plugin kind. */
+#define OPS_HAS(type, ops, field)                                              \
+	((ops)->struct_size >= offsetof(type, field) + sizeof((ops)->field))
+#define KOPS_HAS(kops, field) OPS_HAS(struct coren_kernel_ops, kops, field)
+#define BOPS_HAS(bops, field) OPS_HAS(struct coren_backend_ops, bops, field)
+
 /* The CUDA entry of a kernel whose ops are new enough to have one. */
 static const void *kernel_cuda(const struct coren_kernel_ops *kops)
 {
-	if (kops->struct_size < offsetof(struct coren_kernel_ops, cuda) + sizeof kops->cuda ||
-	    !(kops->flags & COREN_KERNEL_F_CUDA))
+	if (!KOPS_HAS(kops, cuda) || !(kops->flags & COREN_KERNEL_F_CUDA))
 		return NULL;
 	return kops->cuda;
 }
@@ -812,7 +818,7 @@ enum coren_err coren_rk_add_backend(struct coren_rk *rt,
 	if (rt->nbe == BACKENDS_MAX)
 		return coren_error_set(err, COREN_ERR_USAGE, "at most %d backends",
 				       BACKENDS_MAX);
-	if (!ops || ops->struct_size < offsetof(struct coren_backend_ops, wake) ||
+	if (!ops || !BOPS_HAS(ops, reset) ||
 	    !ops->capabilities || !ops->load || !ops->init || !ops->infer_batch ||
 	    !ops->drain || !ops->reset)
 		return coren_error_set(err, COREN_ERR_PLUGIN_DESC,
@@ -1144,8 +1150,8 @@ enum coren_err coren_rk_launch(struct coren_rk *rt, const char *name,
 	if (p->desc->kind != COREN_PLUGIN_KERNEL)
 		return coren_error_set(err, COREN_ERR_PLUGIN_KIND,
 				       "plugin '%s' is not a kernel", p->desc->name);
-	if (!kops || kops->struct_size < offsetof(struct coren_kernel_ops, status) ||
-	    !(kops->flags & COREN_KERNEL_F_CPU) || !kops->handle)
+	if (!kops || !KOPS_HAS(kops, handle) || !(kops->flags & COREN_KERNEL_F_CPU) ||
+	    !kops->handle)
 		return coren_error_set(err, COREN_ERR_PLUGIN_DESC,
 				       "kernel '%s' has no CPU handler", p->desc->name);
 	if (!rt->nbe)
@@ -1213,12 +1219,12 @@ static enum coren_err move(struct coren_rk *rt, uint32_t id, int from_mask,
 				       a->name, coren_rk_state_name((enum coren_rk_state)s),
 				       coren_rk_state_name(to));
 	atomic_store(&a->state, (int)to);
-	if (a->be->ops->wake)
+	if (BOPS_HAS(a->be->ops, wake) && a->be->ops->wake)
 		a->be->ops->wake(a->be->state, a);
 	coren_doorbell_ring(&a->bell);
 	if (a->twin) {
 		atomic_store(&a->twin->state, (int)to);
-		if (a->twin->be->ops->wake)
+		if (BOPS_HAS(a->twin->be->ops, wake) && a->twin->be->ops->wake)
 			a->twin->be->ops->wake(a->twin->be->state, a->twin);
 	}
 	return COREN_OK;
@@ -1628,7 +1634,7 @@ json_t *coren_rk_status_json(struct coren_rk *rt, uint32_t id)
 	set_u64(r, "block", a->opts.block_size);
 	json_object_set_new(r, "busy_s", json_real(st.busy_ns / 1e9));
 	json_object_set_new(r, "hot", json_boolean(hot));
-	if (a->kops->status) {
+	if (KOPS_HAS(a->kops, status) && a->kops->status) {
 		json_t *s = a->kops->status(a->w[0].kstate);
 
 		if (s)
@@ -1638,9 +1644,7 @@ json_t *coren_rk_status_json(struct coren_rk *rt, uint32_t id)
 		const struct coren_backend_ops *ops = x->be->ops;
 		json_t *b;
 
-		if (ops->struct_size >= offsetof(struct coren_backend_ops, actor_status) +
-					       sizeof ops->actor_status &&
-		    ops->actor_status && (b = ops->actor_status(x->be->state, x)))
+		if (BOPS_HAS(ops, actor_status) && ops->actor_status && (b = ops->actor_status(x->be->state, x)))
 			json_object_set_new(r, x == a ? "backend_state" : "gpu_state", b);
 	}
 	if (a->twin)
@@ -1712,6 +1716,12 @@ json_t *coren_rk_plugin_json(const struct coren_plugin *p)
 		struct coren_backend_caps caps = {sizeof caps, 0, 0, 0, 0, 0};
 		void *st = NULL;
 
+		if (!BOPS_HAS(ops, reset) || !ops->capabilities || !ops->load) {
+			json_object_set_new(r, "unavailable",
+					    json_string("its operations table lacks required operations"));
+			json_object_set_new(r, "path", json_string(p->path));
+			return r;
+		}
 		ops->capabilities(&caps);
 		json_object_set_new(r, "persistent", json_boolean(caps.flags & COREN_BACKEND_F_PERSISTENT));
 		json_object_set_new(r, "k2k", json_boolean(caps.flags & COREN_BACKEND_F_K2K));
@@ -1730,9 +1740,10 @@ json_t *coren_rk_plugin_json(const struct coren_plugin *p)
 		}
 	} else if (d->kind == COREN_PLUGIN_KERNEL) {
 		const struct coren_kernel_ops *ops = d->ops;
+		bool flags = KOPS_HAS(ops, flags);
 
-		json_object_set_new(r, "cpu", json_boolean(ops->flags & COREN_KERNEL_F_CPU));
-		json_object_set_new(r, "cuda", json_boolean(ops->flags & COREN_KERNEL_F_CUDA));
+		json_object_set_new(r, "cpu", json_boolean(flags && ops->flags & COREN_KERNEL_F_CPU));
+		json_object_set_new(r, "cuda", json_boolean(kernel_cuda(ops) != NULL));
 	}
 	json_object_set_new(r, "path", json_string(p->path));
 	return r;
