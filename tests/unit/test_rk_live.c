@@ -84,8 +84,8 @@ static int launch(struct coren_rk *rt, const struct topo *t)
 			args = json_pack("{s:s}", "to", via);
 			bad |= coren_rk_launch(rt, name, fwd, args, &l, NULL,
 					       NULL) != COREN_OK;
-		} else {
-			args = json_pack("{s:f}", "a", 2.0);
+		} else { /* echo takes no arguments, saxpy a */
+			args = i % 2 ? json_pack("{s:f}", "a", 2.0) : NULL;
 			bad |=
 			    coren_rk_launch(rt, name, i % 2 ? saxpy : echo,
 					    args, &l, NULL, NULL) != COREN_OK;
@@ -109,7 +109,7 @@ static void run(const struct topo *t)
 	struct coren_rk_msg *batch[64], *m[256];
 	uint64_t sent = 0, got = 0, errors = 0, dup = 0;
 	double t0 = now_s(), longest = 0, last = t0;
-	struct coren_rk *rt;
+	struct coren_rk *rt = NULL;
 	size_t window;
 	int stuck = 0, all = 1;
 	float xy[2] = {1, 2};
@@ -120,6 +120,8 @@ static void run(const struct topo *t)
 	if (coren_rk_new(&cfg, &rt, NULL) ||
 	    coren_rk_add_backend(rt, cpu, NULL, NULL) || launch(rt, t)) {
 		ok(0, "%s: launched", t->name);
+		coren_rk_free(rt); /* its workers run the cpu plugin's code */
+		free(seen);
 		return;
 	}
 	window = coren_rk_outbox_capacity(rt);
