@@ -366,14 +366,11 @@ signal_and_wait() { # signal_and_wait SIG
 }
 
 @test "a second signal ends it at once (here: while a handler hangs)" {
-	mkfifo f
-	rk-launch --plugin-dir "$COREN_TEST_PLUGINS" -k s=stall f > out 2> err &
-	pid=$!
-	exec 5> f
+	start_on_fifo 1 --plugin-dir "$COREN_TEST_PLUGINS" -k e=echo -k s=stall # handlers are up
 	msg s '[-1]' >&5
-	sleep 0.3
+	sleep 1 # read and hung
 	kill -TERM "$pid"
-	sleep 0.3
+	sleep 0.5
 	run kill -0 "$pid" # still answering what it read: the hung message
 	assert_success
 	signal_and_wait TERM
