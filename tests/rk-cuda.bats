@@ -102,11 +102,10 @@ same_as_cpu() {
 	assert_output 0 # none went through the host's broker
 }
 
-@test "emulated: K2K off, a hop limit, and an unknown destination answer with errors, exit 4" {
+@test "emulated: K2K off is refused at launch (exit 2), a hop limit answers with errors, exit 4" {
 	printf '{"type":"msg","to":"f","corr":1,"payload":[1]}\n' >in.jsonl
-	run -4 --separate-stderr rk-launch -b cuda --backend-opt emulate=true -k f=forward:to=e -k e=echo in.jsonl
-	run jq -c 'select(.type=="error") | [.corr, .reason]' <<<"$output"
-	assert_output '[1,"k2k is off for this kernel"]'
+	run -2 --separate-stderr rk-launch -b cuda --backend-opt emulate=true -k f=forward:to=e -k e=echo in.jsonl
+	assert_equal "$stderr" "rk-launch: error: kernel 'f': argument 'to' sends to 'e' over K2K, which is off (--k2k)"
 	printf '{"type":"msg","to":"a","corr":2,"payload":[1]}\n' >in.jsonl
 	run -4 --separate-stderr rk-launch -b cuda --backend-opt emulate=true --k2k --max-hops 3 \
 		-k a=forward:to=b -k b=forward:to=a in.jsonl

@@ -101,10 +101,30 @@ msg() { # msg TO PAYLOAD [EXTRA]
 	assert_output '[6,6]'
 }
 
-@test "K2K off: forward answers with an error, exit 4" {
+@test "forward is checked at launch: K2K on, its destination there, exit 2" {
 	msg a '[1]' > in
-	run -4 --separate-stderr rk-launch -k a=forward:to=b -k b=echo in
-	assert_line '{"type":"error","corr":1,"from":"a","reason":"k2k is off for this kernel"}'
+	run -2 --separate-stderr rk-launch -k a=forward:to=b -k b=echo in
+	assert_equal "$stderr" "rk-launch: error: kernel 'a': argument 'to' sends to 'b' over K2K, which is off (--k2k)"
+	run -2 --separate-stderr rk-launch --k2k -k a=forward:to=nobody -k b=echo in
+	assert_equal "$stderr" "rk-launch: error: kernel 'a': argument 'to': no kernel named 'nobody'"
+	run -2 --separate-stderr rk-launch --k2k -k a=forward in
+	assert_equal "$stderr" "rk-launch: error: kernel 'a': argument 'to' is required"
+}
+
+@test "kernel arguments are checked at launch: unknown keys, wrong types, ranges, exit 2" {
+	msg h '[0.5]' > in
+	run -2 --separate-stderr rk-launch -k h=histogram:binz=4 in
+	assert_equal "$stderr" "rk-launch: error: kernel 'h': unknown argument 'binz' (histogram takes bins, lo, hi)"
+	run -2 --separate-stderr rk-launch -k h=histogram:bins=abc in
+	assert_equal "$stderr" "rk-launch: error: kernel 'h': argument 'bins' is \"abc\", not an integer"
+	run -2 --separate-stderr rk-launch -k h=histogram:bins=0 in
+	assert_equal "$stderr" "rk-launch: error: kernel 'h': argument 'bins' is 0, not from 1 to 8192"
+	run -2 --separate-stderr rk-launch -k e=echo:x=1 in
+	assert_equal "$stderr" "rk-launch: error: kernel 'e': unknown argument 'x' (echo takes none)"
+	printf 'kernels:\n  - {name: s, plugin: saxpy, args: {a: two}}\n' > t.yaml
+	run -2 --separate-stderr rk-launch -c t.yaml in
+	assert_equal "$stderr" "rk-launch: error: kernel 's': argument 'a' is \"two\", not a number"
+	run -0 rk-launch -k h=histogram:bins=4,lo=0,hi=2 in
 }
 
 @test "routes: through a next hop, and a routing loop stopped by max hops" {
@@ -137,7 +157,7 @@ msg() { # msg TO PAYLOAD [EXTRA]
 	printf '\x01' | dd of=in.bin bs=1 seek=$((272 + 256 + 3)) conv=notrunc 2>/dev/null
 	run -5 --separate-stderr rk-launch --wire bin --records /dev/null -k e=echo in.bin
 	[[ "$stderr" == "rk-launch: error (at in.bin:@272): envelope checksum 0x"*", payload has 0x"* ]]
-	run -4 --separate-stderr rk-launch --wire bin --records /dev/null --keep-going -k e=echo in.bin
+	run -5 --separate-stderr rk-launch --wire bin --records /dev/null --keep-going -k e=echo in.bin
 	rk-launch --wire bin --records /dev/null --keep-going -k e=echo in.bin > out.bin 2>/dev/null || true
 	run -0 rkenv decode e < out.bin
 	run jq -c '[.type, .corr]' <<<"$output"
@@ -192,9 +212,9 @@ msg() { # msg TO PAYLOAD [EXTRA]
 	assert_equal "$stderr" "rk-launch: error (at stdin:1): field 'priority' is not low, normal, high, critical or 0-3"
 }
 
-@test "--keep-going: one error record per bad line, every message answered once, exit 4" {
+@test "--keep-going: one error record per bad line, every message answered once, exit 5" {
 	{ msg e '[1]'; echo 'not json'; msg nobody '[1]'; msg e '[2]'; echo '{"type":"note"}'; msg s '[1]'; } > in
-	run -4 --separate-stderr rk-launch --keep-going -k e=echo -k s=saxpy in
+	run -5 --separate-stderr rk-launch --keep-going -k e=echo -k s=saxpy in
 	run jq -c 'select(.type=="msg" or .type=="error") | [.type, .corr, .at]' <<<"$output"
 	assert_line '["msg",1,null]'
 	assert_line '["error",2,"in:2"]'
@@ -202,8 +222,25 @@ msg() { # msg TO PAYLOAD [EXTRA]
 	assert_line '["msg",4,null]'
 	assert_line '["error",6,null]'
 	[ "${#lines[@]}" -eq 5 ]
-	run -4 rk-launch --keep-going -k e=echo -k s=saxpy in
+	run -5 rk-launch --keep-going -k e=echo -k s=saxpy in
 	assert_line '{"type":"note"}'
+	msg s '[1]' > bad-answer-only
+	run -4 --separate-stderr rk-launch --keep-going -k s=saxpy bad-answer-only # no bad input: 4
+}
+
+@test "the binary wire is checked as msg records are: priority, encoding, kernel, with positions" {
+	rkenv gen 3 16 1 > in.bin
+	printf '\x09' | dd of=in.bin bs=1 seek=$((272 + 12)) conv=notrunc 2>/dev/null
+	run -5 --separate-stderr rk-launch --wire bin --records /dev/null -k e=echo in.bin
+	assert_equal "$stderr" "rk-launch: error (at in.bin:@272): envelope priority 9 is not low, normal, high, critical or 0-3"
+	rkenv gen 3 16 1 > in.bin
+	printf '\x2a' | dd of=in.bin bs=1 seek=$((544 + 14)) conv=notrunc 2>/dev/null
+	run -5 --separate-stderr rk-launch --wire bin --records /dev/null -k e=echo in.bin
+	assert_equal "$stderr" "rk-launch: error (at in.bin:@544): envelope encoding 42 is not raw, utf8, json, f32, f64 or u64"
+	rkenv gen 2 16 7 > in.bin
+	run -5 --separate-stderr rk-launch --wire bin --records /dev/null -k e=echo in.bin
+	assert_equal "$stderr" "rk-launch: error (at in.bin:@0): envelope for kernel 7: there are kernels 1 to 1"
+	run -5 --separate-stderr rk-launch --wire bin --records /dev/null --keep-going -q -k e=echo in.bin
 }
 
 @test "--hints: saved at the end and merged on the next run" {
@@ -271,4 +308,138 @@ msg() { # msg TO PAYLOAD [EXTRA]
 	exec 7>&-
 	wait
 	grep -q '"type":"metrics"' out
+}
+
+@test "a K2K cycle answers every message at once: 6000 round a<->b, each stopped by max hops" {
+	for i in $(seq 6000); do msg a '[1]'; done > in
+	run -4 --separate-stderr timeout 60 rk-launch --k2k -k a=forward:to=b -k b=forward:to=a in
+	run -0 jq -s '[.[] | select(.type=="error")] | [length, (map(.corr) | unique | length)]' <<<"$output"
+	assert_output "$(printf '[\n  6000,\n  6000\n]')"
+	run -0 jq -c 'select(.type=="metrics") | [.sent, .answered, .in_flight]' <<<"$(rk-launch --k2k -k a=forward:to=b -k b=forward:to=a in 2>/dev/null)"
+	assert_output '[6000,6000,0]'
+}
+
+# Starts rk-launch on a fifo that stays open, writes n messages for e,
+# and waits until their answers are out.
+start_on_fifo() { # start_on_fifo N ARGS...
+	local n=$1
+	shift
+	mkfifo f
+	rk-launch "$@" f > out 2> err &
+	pid=$!
+	exec 5> f # bats owns 3
+	for i in $(seq "$n"); do msg e "[$i]"; done >&5
+	for _ in $(seq 100); do
+		[ "$(grep -c '"type":"msg"' out)" -ge "$n" ] && break
+		sleep 0.05
+	done
+}
+
+# Sends signal SIG to $pid and sets status to its exit status (137 when
+# it was still running 5 s later and had to be killed).
+signal_and_wait() { # signal_and_wait SIG
+	kill -"$1" "$pid"
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	status=0
+	wait "$pid" || status=$?
+	exec 5>&-
+}
+
+@test "SIGTERM: stops reading, answers what was read, writes the records, exit 143" {
+	start_on_fifo 5 -k e=echo
+	signal_and_wait TERM
+	assert_equal "$status" 143
+	run -0 jq -s -c '[(map(select(.type=="msg")) | length), (map(select(.type=="kernel")) | length), (map(select(.type=="metrics"))[0] | [.sent, .answered])]' out
+	assert_output '[5,1,[5,5]]'
+}
+
+@test "SIGINT: the same, exit 130" {
+	start_on_fifo 3 -k e=echo
+	signal_and_wait INT
+	assert_equal "$status" 130
+	run -0 jq -c 'select(.type=="metrics") | [.sent, .answered]' out
+	assert_output '[3,3]'
+}
+
+@test "a second signal ends it at once (here: while a handler hangs)" {
+	start_on_fifo 1 --plugin-dir "$COREN_TEST_PLUGINS" -k e=echo -k s=stall # handlers are up
+	msg s '[-1]' >&5
+	sleep 1 # read and hung
+	kill -TERM "$pid"
+	sleep 0.5
+	run kill -0 "$pid" # still answering what it read: the hung message
+	assert_success
+	signal_and_wait TERM
+	assert_equal "$status" 143
+	run -1 grep -q '"type":"metrics"' out
+}
+
+@test "--kernel-timeout: a hung handler fails its kernel, its messages get errors, the others go on" {
+	{ msg s '[-1]' ',"corr":1'; msg s '[2]' ',"corr":2'; msg e '[3]' ',"corr":3'; } > in
+	run -4 --separate-stderr timeout 30 rk-launch --plugin-dir "$COREN_TEST_PLUGINS" \
+		--kernel-timeout 200 -k s=stall -k e=echo in
+	assert_line '{"type":"error","corr":1,"from":"s","reason":"kernel '\''s'\'' failed: its handler ran longer than 200 ms (kernel_timeout_ms)"}'
+	assert_line --regexp '^\{"type":"error","corr":2,.*failed'
+	assert_line --regexp '^\{"type":"msg","from":"e","corr":3,'
+	run -0 jq -c 'select(.type=="kernel") | [.name, .state]' <<<"$output"
+	assert_line '["s","failed"]'
+	assert_line '["e","terminated"]'
+	run -0 jq -c 'select(.type=="metrics") | [.sent, .answered, .in_flight]' <<<"$(rk-launch --plugin-dir "$COREN_TEST_PLUGINS" --kernel-timeout 200 -k s=stall -k e=echo in 2>/dev/null)"
+	assert_output '[3,3,0]'
+}
+
+@test "kernel_timeout_ms in a topology" {
+	printf 'kernel_timeout_ms: 100\nkernels:\n  - {name: s, plugin: stall}\n' > t.yaml
+	msg s '[-1]' > in
+	run -4 --separate-stderr timeout 30 rk-launch --plugin-dir "$COREN_TEST_PLUGINS" -c t.yaml in
+	assert_line --partial 'longer than 100 ms'
+}
+
+@test "a crash in a handler names the kernel" {
+	{ msg e '[1]'; msg s '[666]'; } > in
+	run -139 --separate-stderr rk-launch --plugin-dir "$COREN_TEST_PLUGINS" -k e=echo -k s=stall in
+	assert_equal "${stderr_lines[0]}" "rk-launch: error: kernel 's' crashed (SIGSEGV)"
+}
+
+@test "max hops: one range, 1 to 255, for --max-hops and the YAML key" {
+	msg a '[1]' > in
+	printf 'k2k: true\nmax_hops: 300\nkernels:\n  - {name: a, plugin: forward, args: {to: b}}\n  - {name: b, plugin: forward, args: {to: a}}\n' > t.yaml
+	run -2 --separate-stderr timeout 20 rk-launch -c t.yaml in
+	assert_equal "$stderr" "rk-launch: error (at t.yaml:2:11): max_hops 300 is not from 1 to 255"
+	run -2 --separate-stderr rk-launch --max-hops 0 -k e=echo in
+	assert_equal "${stderr_lines[0]}" "rk-launch: --max-hops: '0' is not a count from 1 to 255"
+	run -2 --separate-stderr rk-launch --max-hops 256 -k e=echo in
+	assert_equal "${stderr_lines[0]}" "rk-launch: --max-hops: '256' is not a count from 1 to 255"
+	sed -i 's/max_hops: 300/max_hops: 255/' t.yaml
+	run -4 --separate-stderr timeout 20 rk-launch -c t.yaml in
+	assert_line --partial 'failed: max_hops'
+}
+
+@test "plugins that would crash the loader are refused, --list included" {
+	mkdir -m 755 p
+	so="$COREN_TEST_PLUGINS/stall.so"
+	head -c $(( $(stat -c %s "$so") / 2 )) "$so" > p/trunc.so
+	run -0 --separate-stderr rk-launch --list --plugin-dir p
+	assert_line --regexp '"name":"echo"'
+	msg t '[1]' > in
+	run -3 --separate-stderr rk-launch --plugin-dir p -k t=trunc in
+	assert_equal "$stderr" "rk-launch: error: plugin 'p/trunc.so' is truncated: segment $(echo "$stderr" | sed -n 's/.*segment \([0-9]*\).*/\1/p') ends at byte $(echo "$stderr" | sed -n 's/.*ends at byte \([0-9]*\).*/\1/p'), the file has $(stat -c %s p/trunc.so)"
+	cp "$so" p/ww.so
+	chmod 666 p/ww.so
+	run -3 --separate-stderr rk-launch --plugin-dir p -k t=ww in
+	assert_equal "$stderr" "rk-launch: error: plugin 'p/ww.so' is world-writable: anyone could change the code it runs (chmod o-w it, or set COREN_PLUGIN_INSECURE=1 to load it anyway)"
+	COREN_PLUGIN_INSECURE=1 run -0 --separate-stderr rk-launch --plugin-dir p -k t=ww in
+}
+
+@test "a kernel's operations are read only within its struct_size" {
+	msg k '[1]' > in
+	run -0 --separate-stderr rk-launch --plugin-dir "$COREN_TEST_PLUGINS" -k k=shortkernel in
+	assert_line --regexp '^\{"type":"msg","from":"k","corr":1,'
+	assert_line --regexp '^\{"type":"kernel","name":"k",'
+	run -0 --separate-stderr rk-launch --list --plugin-dir "$COREN_TEST_PLUGINS"
+	assert_line --regexp '"name":"shortkernel".*"cpu":true,"cuda":false'
 }

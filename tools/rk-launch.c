@@ -10,6 +10,7 @@
 #include <coren/rk.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ static const char usage[] =
 	"      --inbox-capacity N   K2K inbox per kernel (default 1024)\n"
 	"      --max-hops N         K2K hop limit (default 8)\n"
 	"      --delivery-timeout MS  K2K delivery timeout (default 5000)\n"
+	"      --kernel-timeout MS  a handler call longer than MS fails its kernel\n"
 	"      --dispatch MODE      cpu-only, gpu-only, hybrid, adaptive\n"
 	"      --gpu-threshold N    hybrid: GPU from N items (default 10000)\n"
 	"      --max-memory BYTES   memory guard limit (default 80%% of RAM)\n"
@@ -71,6 +73,7 @@ enum {
 	OPT_INBOX,
 	OPT_HOPS,
 	OPT_TIMEOUT,
+	OPT_KERNEL_TIMEOUT,
 	OPT_DISPATCH,
 	OPT_THRESHOLD,
 	OPT_MAX_MEMORY,
@@ -98,6 +101,7 @@ static const struct option options[] = {
 	{"inbox-capacity", required_argument, NULL, OPT_INBOX},
 	{"max-hops", required_argument, NULL, OPT_HOPS},
 	{"delivery-timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"kernel-timeout", required_argument, NULL, OPT_KERNEL_TIMEOUT},
 	{"dispatch", required_argument, NULL, OPT_DISPATCH},
 	{"gpu-threshold", required_argument, NULL, OPT_THRESHOLD},
 	{"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
@@ -168,8 +172,17 @@ static void topology_option(int c, const char *arg)
 	case OPT_BLOCK: t->launch.block_size = count_option("block-size", arg, 4096); break;
 	case OPT_GRID: t->launch.grid_size = (unsigned)count_option("grid-size", arg, 256); break;
 	case OPT_INBOX: t->config.inbox_capacity = count_option("inbox-capacity", arg, 1 << 24); break;
-	case OPT_HOPS: t->config.max_hops = (unsigned)count_option("max-hops", arg, 255); break;
+	case OPT_HOPS: { /* 0 is not "the default" here: one range, YAML's */
+		size_t v;
+
+		if (tool_parse_size(arg, &v) || v < 1 || v > COREN_K2K_MAX_HOPS_MAX)
+			tool_usage_error("--max-hops: '%s' is not a count from 1 to %d", arg,
+					 COREN_K2K_MAX_HOPS_MAX);
+		t->config.max_hops = (unsigned)v;
+		break;
+	}
 	case OPT_TIMEOUT: t->config.delivery_timeout_ms = (unsigned)count_option("delivery-timeout", arg, 86400000); break;
+	case OPT_KERNEL_TIMEOUT: t->config.kernel_timeout_ms = (unsigned)count_option("kernel-timeout", arg, 86400000); break;
 	case OPT_THRESHOLD: t->config.gpu_threshold = count_option("gpu-threshold", arg, UINT64_MAX); break;
 	case OPT_MAX_MEMORY: t->config.max_memory = count_option("max-memory", arg, UINT64_MAX); break;
 	case OPT_MAX_PAYLOAD:
@@ -277,6 +290,7 @@ static struct {
 	uint64_t window; /* the most messages sent and not taken */
 	FILE *records;
 	uint64_t answer_errors;
+	uint64_t bad_input; /* answered with errors under --keep-going */
 	struct coren_error io;
 } out = {.lock = PTHREAD_MUTEX_INITIALIZER, .consumer = PTHREAD_MUTEX_INITIALIZER};
 
@@ -434,6 +448,95 @@ static void *helper_main(void *arg)
 	return NULL;
 }
 
+/* ---- signals ---------------------------------------------------------------------- */
+
+/*
+ * SIGTERM or SIGINT stops the input: what was read is answered, the
+ * records are written, and the exit status is 128 + the signal. A second
+ * one ends the process at once. Only the main thread takes them (every
+ * other thread blocks them), so its blocking read(2) is what they
+ * interrupt.
+ */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	if (stop_signal) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	stop_signal = sig;
+}
+
+/* A crash in a kernel's handler ends the process (crash isolation in a
+ * child process is not done): the report names the kernel. Only
+ * async-signal-safe calls here. */
+static void put(char *buf, size_t cap, size_t *n, const char *s)
+{
+	while (*s && *n + 1 < cap)
+		buf[(*n)++] = *s++;
+}
+
+static void on_crash(int sig)
+{
+	const char *k = coren_rk_handling();
+	char msg[160];
+	size_t n = 0;
+
+	put(msg, sizeof msg, &n, "rk-launch: error: ");
+	if (k) {
+		put(msg, sizeof msg, &n, "kernel '");
+		put(msg, sizeof msg, &n, k);
+		put(msg, sizeof msg, &n, "' crashed");
+	} else {
+		put(msg, sizeof msg, &n, "crashed");
+	}
+	put(msg, sizeof msg, &n,
+	    sig == SIGSEGV ? " (SIGSEGV)" : sig == SIGBUS ? " (SIGBUS)" :
+	    sig == SIGFPE ? " (SIGFPE)" : sig == SIGILL ? " (SIGILL)" : " (SIGABRT)");
+	msg[n++] = '\n';
+	if (write(2, msg, n) < 0)
+		n = 0;
+	raise(sig); /* SA_RESETHAND: the default action now */
+}
+
+static void crash_reports(void)
+{
+	static const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_crash;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+/* Blocks the stop signals (on: before the other threads start, so that
+ * they inherit the mask), or installs the handler and unblocks them in
+ * the calling thread. */
+static void stop_signals(int block)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (block) {
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+		return;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal; /* no SA_RESTART: a read returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
 /* ---- input ------------------------------------------------------------------------ */
 
 struct batch {
@@ -464,6 +567,7 @@ static int bad_input(struct batch *bt, const struct coren_error *err,
 	}
 	if (tool.verbosity)
 		tool_report(err);
+	out.bad_input++;
 	m = coren_rk_msg_new(0);
 	if (!m)
 		return 0; /* out of memory: reported above, the rest goes on */
@@ -496,6 +600,7 @@ static void read_json(FILE *in, struct coren_error *first)
 	if (!r)
 		return (void)coren_error_set(first, COREN_ERR_NOMEM, "out of memory");
 	coren_reader_set_interactive(r, 1);
+	coren_reader_set_stop(r, &stop_signal);
 	for (;;) {
 		struct coren_error err; /* not = {0}: 400 bytes a message */
 		const char *line;
@@ -510,7 +615,7 @@ static void read_json(FILE *in, struct coren_error *first)
 		}
 		rc = coren_reader_next_line(r, &line, &len, &err);
 		reading(0);
-		if (!rc && !line)
+		if ((!rc && !line) || stop_signal)
 			break;
 		if (!rc)
 			rc = coren_rk_msg_from_line(line, len, lookup, out.rt, coren_reader_lineno(r),
@@ -540,6 +645,7 @@ static void read_bin(FILE *in, struct coren_error *first)
 
 	if (!r)
 		return (void)coren_error_set(first, COREN_ERR_NOMEM, "out of memory");
+	coren_env_reader_set_stop(r, &stop_signal);
 	for (;;) {
 		struct coren_error err; /* not = {0}: 400 bytes a message */
 		struct coren_rk_msg *m = NULL;
@@ -553,6 +659,10 @@ static void read_bin(FILE *in, struct coren_error *first)
 		}
 		rc = coren_env_reader_next(r, &m, &err);
 		reading(0);
+		if (stop_signal) { /* what was read before is answered */
+			coren_rk_msg_free(m);
+			break;
+		}
 		if (!rc && !m)
 			break;
 		if (!rc && (m->hdr.destination == 0 || m->hdr.destination > nk))
@@ -563,6 +673,9 @@ static void read_bin(FILE *in, struct coren_error *first)
 			rc = coren_error_set(&err, COREN_ERR_ENV_TOOBIG,
 					     "payload of %u bytes is larger than --max-payload %zu",
 					     m->hdr.payload_size, opt.t.config.max_payload);
+		if (rc && !err.where[0])
+			coren_error_at(&err, "%s:@%llu", opt.input_name,
+				       (unsigned long long)coren_env_reader_offset(r));
 		if (rc) {
 			uint64_t corr = m ? m->hdr.correlation_id : 0;
 
@@ -598,6 +711,8 @@ int main(int argc, char **argv)
 	}
 	opt.dirs[opt.ndirs] = NULL;
 	in = tool_open(opt.input);
+	stop_signals(1);
+	crash_reports();
 	if (coren_rk_system_start(&sys, &opt.t, opt.dirs, &err))
 		tool_die_code(&err, err.code == COREN_ERR_NOTFOUND ? COREN_EXIT_PLUGIN
 								 : coren_exit_code(err.code));
@@ -618,6 +733,7 @@ int main(int argc, char **argv)
 		coren_error_set(&err, COREN_ERR_NOMEM, "cannot start the helper thread");
 		tool_die(&err);
 	}
+	stop_signals(0);
 	if (opt.bin)
 		read_bin(in, &first);
 	else
@@ -646,9 +762,19 @@ int main(int argc, char **argv)
 		fclose(in);
 	if (out.io.code)
 		tool_die(&out.io);
+	if (stop_signal) {
+		if (tool.verbosity)
+			tool_warn("stopped by signal %d: the input was not read to its end",
+				  (int)stop_signal);
+		return 128 + stop_signal;
+	}
 	if (first.code)
 		tool_die_code(&first, first.code == COREN_ERR_IO ? COREN_EXIT_USAGE : COREN_EXIT_RECORD);
-	status = out.answer_errors ? COREN_EXIT_PARTIAL : COREN_EXIT_OK;
+	status = out.bad_input ? COREN_EXIT_RECORD /* coren(7): --keep-going is still 5 */
+	       : out.answer_errors ? COREN_EXIT_PARTIAL : COREN_EXIT_OK;
+	if (out.bad_input && tool.verbosity)
+		tool_warn("%llu bad input records were answered with errors",
+			  (unsigned long long)out.bad_input);
 	if (out.answer_errors && tool.verbosity)
 		tool_warn("%llu of the answers were errors", (unsigned long long)out.answer_errors);
 	return status;

@@ -38,6 +38,8 @@ static const char *const messages[COREN_ERR__COUNT] = {
 	[COREN_ERR_TIMEOUT] = "timed out",
 	[COREN_ERR_STATE] = "not allowed in this state",
 	[COREN_ERR_LIMIT] = "resource limit exceeded",
+	[COREN_ERR_PLUGIN_ELF] = "plugin is not a well-formed shared object",
+	[COREN_ERR_PLUGIN_UNSAFE] = "plugin is world-writable",
 };
 
 const char *coren_strerror(enum coren_err code)
@@ -69,6 +71,8 @@ int coren_exit_code(enum coren_err code)
 	case COREN_ERR_PLUGIN_ABI_MAJOR:
 	case COREN_ERR_PLUGIN_ABI_MINOR:
 	case COREN_ERR_PLUGIN_KIND:
+	case COREN_ERR_PLUGIN_ELF:
+	case COREN_ERR_PLUGIN_UNSAFE:
 		return COREN_EXIT_PLUGIN;
 	case COREN_ERR_CORRUPT:
 		return COREN_EXIT_NEGATIVE;

@@ -5,7 +5,11 @@
 #include <coren/plugin.h>
 #include <dirent.h>
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <unistd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,12 +181,98 @@ static enum coren_err check_desc(const char *path,
 	return COREN_OK;
 }
 
+#if UINTPTR_MAX > 0xffffffffu
+typedef Elf64_Ehdr ehdr_t;
+typedef Elf64_Phdr phdr_t;
+#define ELF_CLASS ELFCLASS64
+#else
+typedef Elf32_Ehdr ehdr_t;
+typedef Elf32_Phdr phdr_t;
+#define ELF_CLASS ELFCLASS32
+#endif
+
+/* Whether the shared object at fd (size bytes) holds everything its
+ * headers announce: dlopen() maps a truncated one and dies of SIGBUS. */
+static enum coren_err check_elf(const char *path, int fd, uint64_t size,
+				struct coren_error *err)
+{
+	ehdr_t eh;
+	phdr_t ph;
+	uint64_t end;
+
+	if (size < sizeof eh || pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELF_CLASS ||
+	    eh.e_type != ET_DYN)
+		return coren_error_set(err, COREN_ERR_PLUGIN_ELF,
+				       "plugin '%s' is not a shared object of this machine", path);
+	end = (uint64_t)eh.e_phoff + (uint64_t)eh.e_phnum * eh.e_phentsize;
+	if (eh.e_phentsize != sizeof ph || end > size)
+		return coren_error_set(err, COREN_ERR_PLUGIN_ELF,
+				       "plugin '%s' is truncated: its program headers end at byte %llu, "
+				       "the file has %llu",
+				       path, (unsigned long long)end, (unsigned long long)size);
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (uint64_t)i * sizeof ph)) !=
+		    (ssize_t)sizeof ph)
+			return coren_error_set(err, COREN_ERR_IO, "cannot read plugin '%s': %s", path,
+					       strerror(errno));
+		end = (uint64_t)ph.p_offset + ph.p_filesz;
+		if (ph.p_type == PT_LOAD && end > size)
+			return coren_error_set(err, COREN_ERR_PLUGIN_ELF,
+					       "plugin '%s' is truncated: segment %u ends at byte %llu, "
+					       "the file has %llu",
+					       path, i, (unsigned long long)end,
+					       (unsigned long long)size);
+	}
+	end = (uint64_t)eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize;
+	if (eh.e_shoff && end > size)
+		return coren_error_set(err, COREN_ERR_PLUGIN_ELF,
+				       "plugin '%s' is truncated: its section headers end at byte %llu, "
+				       "the file has %llu",
+				       path, (unsigned long long)end, (unsigned long long)size);
+	return COREN_OK;
+}
+
+/* Like ssh's StrictModes: code that anyone may rewrite is not loaded (a
+ * world-writable file, or a directory where anyone may replace it: one
+ * without the sticky bit), unless COREN_PLUGIN_INSECURE=1 says so. */
+static enum coren_err check_modes(const char *path, const struct stat *st,
+				  struct coren_error *err)
+{
+	const char *ok = getenv("COREN_PLUGIN_INSECURE");
+	char *copy, *dir;
+	struct stat ds;
+	enum coren_err rc = COREN_OK;
+
+	if (ok && !strcmp(ok, "1"))
+		return COREN_OK;
+	if (st->st_mode & S_IWOTH)
+		return coren_error_set(err, COREN_ERR_PLUGIN_UNSAFE,
+				       "plugin '%s' is world-writable: anyone could change the code "
+				       "it runs (chmod o-w it, or set COREN_PLUGIN_INSECURE=1 to "
+				       "load it anyway)",
+				       path);
+	if (!(copy = strdup(path)))
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	dir = dirname(copy);
+	if (!stat(dir, &ds) && ds.st_mode & S_IWOTH && !(ds.st_mode & S_ISVTX))
+		rc = coren_error_set(err, COREN_ERR_PLUGIN_UNSAFE,
+				     "plugin '%s' is in world-writable directory '%s': anyone "
+				     "could replace it (chmod o-w the directory, or set "
+				     "COREN_PLUGIN_INSECURE=1 to load it anyway)",
+				     path, dir);
+	free(copy);
+	return rc;
+}
+
 /* dlopen()s a regular file at path (which contains a '/'). */
 static enum coren_err load(const char *path, void **handle,
 			   struct coren_error *err)
 {
 	struct stat st;
 	const char *msg;
+	enum coren_err rc;
+	int fd;
 
 	if (stat(path, &st) < 0)
 		return coren_error_set(err,
@@ -193,6 +283,15 @@ static enum coren_err load(const char *path, void **handle,
 	if (!S_ISREG(st.st_mode))
 		return coren_error_set(err, COREN_ERR_PLUGIN_NOTREG,
 				       "plugin '%s' is not a regular file", path);
+	if ((rc = check_modes(path, &st, err)))
+		return rc;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return coren_error_set(err, COREN_ERR_IO, "cannot open plugin '%s': %s", path,
+				       strerror(errno));
+	rc = check_elf(path, fd, (uint64_t)st.st_size, err);
+	close(fd);
+	if (rc)
+		return rc;
 	dlerror();
 	*handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!*handle) {

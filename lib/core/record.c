@@ -25,6 +25,7 @@ struct coren_reader {
 	const char *cur; /* the line last read: in block, or line.data */
 	size_t cur_len;
 	int skipping; /* the last line was overlong: skip to its newline */
+	const volatile sig_atomic_t *stop; /* set: the input ends */
 };
 
 struct coren_reader *coren_reader_new(FILE *in, const char *name,
@@ -56,6 +57,12 @@ void coren_reader_set_interactive(struct coren_reader *r, int on)
 	r->interactive = on;
 }
 
+void coren_reader_set_stop(struct coren_reader *r,
+			   const volatile sig_atomic_t *stop)
+{
+	r->stop = stop;
+}
+
 size_t coren_reader_buffered(const struct coren_reader *r)
 {
 	return r->end - r->pos;
@@ -78,11 +85,16 @@ static int refill(struct coren_reader *r)
 
 	if (r->eof)
 		return 0;
+	if (r->stop && *r->stop) {
+		r->pos = r->end = 0;
+		r->eof = 1;
+		return 0;
+	}
 	if (r->interactive) {
 		ssize_t got;
 
 		do
-			got = read(fileno(r->in), r->block, BLOCK_SIZE);
+			got = r->stop && *r->stop ? 0 : read(fileno(r->in), r->block, BLOCK_SIZE);
 		while (got < 0 && errno == EINTR);
 		r->pos = 0;
 		r->end = got > 0 ? (size_t)got : 0;

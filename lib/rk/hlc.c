@@ -195,11 +195,16 @@ struct coren_hlc_ts coren_hlc_tick(struct coren_hlc *c)
 
 struct coren_hlc_ts coren_hlc_now(struct coren_hlc *c)
 {
+	uint64_t wall = c->wall(c->wall_data);
 	struct coren_hlc_ts t;
 
 	lock(c);
 	t = current(c);
 	unlock(c);
+	if (wall > t.physical) { /* what a tick would give, not stored */
+		t.physical = wall;
+		t.logical = 0;
+	}
 	return t;
 }
 
@@ -226,6 +231,17 @@ enum coren_err coren_hlc_update(struct coren_hlc *c,
 				       (unsigned long long)c->max_drift_us);
 	lock(c);
 	p = max3(c->physical, recv.physical, wall);
+	/* The logical counter would wrap to 0 and order the merge before
+	 * what it follows: refused, the clock unchanged. */
+	if ((p == recv.physical && recv.logical == UINT64_MAX) ||
+	    (p == c->physical && c->logical == UINT64_MAX)) {
+		unlock(c);
+		return coren_error_set(err, COREN_ERR_CLOCK_SKEW,
+				       "logical counter %llu at %llu cannot advance: it would wrap",
+				       (unsigned long long)(p == recv.physical ? recv.logical
+									    : c->logical),
+				       (unsigned long long)p);
+	}
 	if (p == c->physical && p == recv.physical)
 		c->logical = (c->logical > recv.logical ? c->logical : recv.logical) + 1;
 	else if (p == c->physical)

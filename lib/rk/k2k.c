@@ -30,8 +30,13 @@ enum coren_err coren_k2k_new(size_t inbox_capacity, unsigned max_hops,
 			     unsigned timeout_ms, struct coren_k2k **out,
 			     struct coren_error *err)
 {
-	struct coren_k2k *b = calloc(1, sizeof *b);
+	struct coren_k2k *b;
 
+	if (max_hops > COREN_K2K_MAX_HOPS_MAX)
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "max_hops %u is not from 1 to %d",
+				       max_hops, COREN_K2K_MAX_HOPS_MAX);
+	b = calloc(1, sizeof *b);
 	if (!b || !(b->ep = calloc(COREN_K2K_ENDPOINTS_MAX, sizeof *b->ep))) {
 		free(b);
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
@@ -119,8 +124,13 @@ static enum coren_k2k_status count(struct coren_k2k *b, enum coren_k2k_status s)
 	return s;
 }
 
+/* How a send meets a full inbox: wait up to the timeout, give up at once
+ * (counted as queue_full), or give up without counting (an offer: the
+ * caller parks the message and offers it again). */
+enum full_policy { FULL_WAIT, FULL_FAIL, FULL_OFFER };
+
 static enum coren_k2k_status send(struct coren_k2k *b, struct coren_rk_msg *m,
-				  bool wait)
+				  enum full_policy full)
 {
 	uint32_t dest = m->hdr.destination, hop;
 	uint64_t start = 0;
@@ -143,7 +153,14 @@ static enum coren_k2k_status send(struct coren_k2k *b, struct coren_rk_msg *m,
 	while (coren_queue_push(q, &m)) {
 		uint64_t now = coren_hlc_wall_us();
 
-		if (!wait) {
+		if (full == FULL_OFFER) {
+			m->hdr.hops--;
+			/* Its owner may be asleep: wake it to make room. */
+			if (e->bell)
+				coren_doorbell_ring(e->bell);
+			return COREN_K2K_QUEUE_FULL;
+		}
+		if (full == FULL_FAIL) {
 			m->hdr.hops--;
 			coren_queue_drop(q);
 			return count(b, COREN_K2K_QUEUE_FULL);
@@ -167,13 +184,41 @@ static enum coren_k2k_status send(struct coren_k2k *b, struct coren_rk_msg *m,
 enum coren_k2k_status coren_k2k_send(struct coren_k2k *b,
 				     struct coren_rk_msg *m)
 {
-	return send(b, m, true);
+	return send(b, m, FULL_WAIT);
 }
 
 enum coren_k2k_status coren_k2k_try_send(struct coren_k2k *b,
 					 struct coren_rk_msg *m)
 {
-	return send(b, m, false);
+	return send(b, m, FULL_FAIL);
+}
+
+enum coren_k2k_status rk_k2k_offer(struct coren_k2k *b, struct coren_rk_msg *m)
+{
+	return send(b, m, FULL_OFFER);
+}
+
+enum coren_k2k_status rk_k2k_give_up(struct coren_k2k *b,
+				     struct coren_rk_msg *m,
+				     enum coren_k2k_status s)
+{
+	uint32_t dest = m->hdr.destination, hop;
+	struct coren_queue *q;
+
+	if (dest < COREN_K2K_ENDPOINTS_MAX) {
+		hop = atomic_load_explicit(&b->ep[dest].next_hop,
+					   memory_order_relaxed);
+		if (!hop || hop == m->hdr.source)
+			hop = dest;
+		if ((q = inbox(b, hop)))
+			coren_queue_drop(q);
+	}
+	return count(b, s);
+}
+
+size_t rk_k2k_inbox_capacity(const struct coren_k2k *b)
+{
+	return b->inbox_capacity;
 }
 
 size_t coren_k2k_recv(struct coren_k2k *b, uint32_t id,

@@ -19,6 +19,8 @@
 #define BLOCK_DEFAULT 64
 #define RELAXED memory_order_relaxed
 #define RECV_SPIN 256 /* empty polls before coren_rk_recv sleeps */
+/* A full parking lot this long without a delivery: a cycle. */
+#define PARK_STALL_US 5000
 
 struct backend {
 	const struct coren_plugin *p;
@@ -27,13 +29,39 @@ struct backend {
 	void *state;
 };
 
-/* What one worker owns: its handler state and its answers to the host. */
+/* A K2K message waiting for room in its next hop's inbox. */
+struct parked {
+	struct coren_rk_msg *m;
+	uint64_t
+	    since_us; /* first refused; it fails after the delivery timeout */
+};
+
+/* What one worker owns (only its thread touches it, or whoever holds the
+ * actor quiet after a reset): its handler state, its answers to the host,
+ * and the K2K messages it parked. A worker never waits for room in an
+ * inbox: waiting while its own inbox fills is how a cycle deadlocks. */
 struct worker {
 	void *kstate;
 	uint64_t next_id;
 	struct coren_rk_msg **out;
 	size_t nout, cap;
+	struct parked *park; /* FIFO, park_cap entries */
+	size_t npark, park_cap;
+	uint64_t moved_us; /* when a parked message last went on */
+	/* The handler call in progress, for the watchdog. The worker sets
+	 * the plain fields, then call (release); the watchdog reads them
+	 * only after it moved call to CALL_ABANDONED, and from then on owns
+	 * the worker (its answers, its batch, its parked messages). */
+	_Atomic int call;	     /* CALL_* */
+	_Atomic uint64_t call_ns;    /* when it began */
+	uint64_t call_corr;	     /* the request's correlation id */
+	struct coren_rk_msg **batch; /* the batch: batch[next, n) not handled */
+	size_t batch_next, batch_n;
 };
+
+/* A call is BUSY in the handler, ROUTING while the runtime sends its
+ * answer on (the watchdog waits for that), ANSWERED back in the handler. */
+enum { CALL_IDLE, CALL_BUSY, CALL_ROUTING, CALL_ANSWERED, CALL_ABANDONED };
 
 struct coren_rk_actor {
 	struct coren_rk *rt;
@@ -52,6 +80,7 @@ struct coren_rk_actor {
 	_Atomic uint64_t busy_ns, queue_full;
 	uint64_t reserved;
 	unsigned rr;
+	json_t *args; /* the launch arguments (a copy), or NULL */
 	struct coren_rk_actor *twin; /* the same kernel on the GPU target (hybrid) */
 	struct coren_rk_actor *main; /* whose counters and name: itself, or the twin's */
 };
@@ -76,6 +105,13 @@ struct coren_rk {
 	_Atomic uint64_t taken; /* by coren_rk_recv */
 	uint64_t next_host_id;
 	uint64_t start_us;
+	/* The watchdog (kernel_timeout_ms): a thread that fails kernels
+	 * whose handler hangs. actors_lock guards a and na against launch. */
+	pthread_t watchdog;
+	int watchdog_on;
+	_Atomic int watchdog_stop;
+	pthread_mutex_t actors_lock;
+	_Atomic uint64_t abandoned;
 };
 
 struct coren_rk_ctx {
@@ -84,6 +120,7 @@ struct coren_rk_ctx {
 	struct coren_rk_msg *req;
 	int answered;  /* replied or forwarded */
 	int req_taken; /* the request itself went on */
+	int abandoned; /* the watchdog gave up on this call */
 };
 
 static uint64_t now_ns(void)
@@ -96,10 +133,11 @@ static uint64_t now_ns(void)
 
 const char *coren_rk_state_name(enum coren_rk_state s)
 {
-	static const char *const names[] = {"created", "launched", "active",
-					    "deactivated", "terminated"};
+	static const char *const names[] = {"created",	  "launched",
+					    "active",	  "deactivated",
+					    "terminated", "failed"};
 
-	return (unsigned)s < 5 ? names[s] : "unknown";
+	return (unsigned)s < 6 ? names[s] : "unknown";
 }
 
 /* ---- actor accessors (the backend's view) -------------------------------- */
@@ -138,11 +176,17 @@ const struct coren_rk_config *coren_rk_actor_config(const struct coren_rk_actor 
 	return &a->rt->cfg;
 }
 
+/* Whether an operations table (struct_size bytes, as built) has field:
+ * nothing past struct_size is ever read, whatever the plugin kind. */
+#define OPS_HAS(type, ops, field)                                              \
+	((ops)->struct_size >= offsetof(type, field) + sizeof((ops)->field))
+#define KOPS_HAS(kops, field) OPS_HAS(struct coren_kernel_ops, kops, field)
+#define BOPS_HAS(bops, field) OPS_HAS(struct coren_backend_ops, bops, field)
+
 /* The CUDA entry of a kernel whose ops are new enough to have one. */
 static const void *kernel_cuda(const struct coren_kernel_ops *kops)
 {
-	if (kops->struct_size < offsetof(struct coren_kernel_ops, cuda) + sizeof kops->cuda ||
-	    !(kops->flags & COREN_KERNEL_F_CUDA))
+	if (!KOPS_HAS(kops, cuda) || !(kops->flags & COREN_KERNEL_F_CUDA))
 		return NULL;
 	return kops->cuda;
 }
@@ -249,6 +293,18 @@ static void answer_error(struct coren_rk_actor *a, struct worker *w,
 
 static enum coren_err take(struct coren_rk_ctx *ctx, struct coren_rk_msg *m)
 {
+	int busy = CALL_BUSY;
+
+	/* Claimed (CALL_ROUTING) before the watchdog may give up on the
+	 * call; once it has (CALL_ABANDONED), it answered the request. */
+	if (!ctx->answered && !atomic_compare_exchange_strong(
+				  &ctx->w->call, &busy, CALL_ROUTING)) {
+		if (m != ctx->req)
+			coren_rk_msg_free(m);
+		ctx->answered = 1;
+		ctx->abandoned = 1;
+		return COREN_ERR_STATE;
+	}
 	if (ctx->answered) {
 		if (m != ctx->req)
 			coren_rk_msg_free(m);
@@ -274,21 +330,75 @@ enum coren_err coren_rk_reply(struct coren_rk_ctx *ctx, struct coren_rk_msg *m)
 		return rc;
 	atomic_fetch_add_explicit(&ctx->a->replied, 1, RELAXED);
 	to_host(ctx->a, ctx->w, m);
+	atomic_store_explicit(&ctx->w->call, CALL_ANSWERED,
+			      memory_order_release);
 	return COREN_OK;
 }
 
-/* Sends m over K2K from a; a failure becomes an error answer. */
-static void k2k_send(struct coren_rk_actor *a, struct worker *w,
-		     struct coren_rk_msg *m)
+/* Answers m, which K2K did not take (status s), with an error. */
+static void k2k_failed(struct coren_rk_actor *a, struct worker *w,
+		       struct coren_rk_msg *m, enum coren_k2k_status s)
 {
-	enum coren_k2k_status s = coren_k2k_send(a->rt->k2k, m);
 	char why[256];
 
-	if (s == COREN_K2K_DELIVERED || s == COREN_K2K_PENDING)
-		return;
 	snprintf(why, sizeof why, "k2k delivery from '%s' to kernel %u failed: %s",
 		 a->name, m->hdr.destination, coren_k2k_status_name(s));
 	answer_error(a, w, m, why);
+}
+
+/* Sends m over K2K from a without waiting: a full inbox parks m (retried
+ * by park_retry until the delivery timeout), a full parking lot answers
+ * it with a queue_full error, any other failure with its own error. */
+static void k2k_send(struct coren_rk_actor *a, struct worker *w,
+		     struct coren_rk_msg *m)
+{
+	enum coren_k2k_status s = rk_k2k_offer(a->rt->k2k, m);
+
+	if (s == COREN_K2K_DELIVERED || s == COREN_K2K_PENDING)
+		return;
+	if (s == COREN_K2K_QUEUE_FULL && w->npark < w->park_cap) {
+		if (!w->npark)
+			w->moved_us = coren_hlc_wall_us();
+		w->park[w->npark].m = m;
+		w->park[w->npark++].since_us = coren_hlc_wall_us();
+		return;
+	}
+	if (s == COREN_K2K_QUEUE_FULL)
+		rk_k2k_give_up(a->rt->k2k, m, s);
+	k2k_failed(a, w, m, s);
+}
+
+/* Offers w's parked messages again, oldest first; those past the delivery
+ * timeout are answered with a timeout error. Returns how many remain. */
+static size_t park_retry(struct coren_rk_actor *a, struct worker *w)
+{
+	uint64_t now = coren_hlc_wall_us(), limit;
+	size_t keep = 0;
+
+	if (!w->npark)
+		return 0;
+	limit = (uint64_t)(a->rt->cfg.delivery_timeout_ms
+			       ? a->rt->cfg.delivery_timeout_ms
+			       : COREN_K2K_TIMEOUT_MS_DEFAULT) *
+		1000;
+	for (size_t i = 0; i < w->npark; i++) {
+		struct parked p = w->park[i];
+		enum coren_k2k_status s = rk_k2k_offer(a->rt->k2k, p.m);
+
+		if (s == COREN_K2K_DELIVERED || s == COREN_K2K_PENDING) {
+			w->moved_us = now;
+			continue;
+		}
+		if (s == COREN_K2K_QUEUE_FULL && now - p.since_us < limit) {
+			w->park[keep++] = p;
+			continue;
+		}
+		if (s == COREN_K2K_QUEUE_FULL)
+			s = rk_k2k_give_up(a->rt->k2k, p.m, COREN_K2K_TIMEOUT);
+		k2k_failed(a, w, p.m, s);
+	}
+	w->npark = keep;
+	return keep;
 }
 
 enum coren_err coren_rk_forward(struct coren_rk_ctx *ctx, uint32_t dest,
@@ -303,11 +413,12 @@ enum coren_err coren_rk_forward(struct coren_rk_ctx *ctx, uint32_t dest,
 	coren_env_set_hlc(&m->hdr, coren_hlc_tick(&ctx->a->rt->clock));
 	m->hdr.destination = dest;
 	m->hdr.flags |= COREN_ENV_F_K2K;
-	if (!ctx->a->rt->k2k || !ctx->a->opts.k2k) {
+	if (!ctx->a->rt->k2k || !ctx->a->opts.k2k)
 		answer_error(ctx->a, ctx->w, m, "k2k is off for this kernel");
-		return COREN_OK;
-	}
-	k2k_send(ctx->a, ctx->w, m);
+	else
+		k2k_send(ctx->a, ctx->w, m);
+	atomic_store_explicit(&ctx->w->call, CALL_ANSWERED,
+			      memory_order_release);
 	return COREN_OK;
 }
 
@@ -323,10 +434,43 @@ uint32_t coren_rk_self(struct coren_rk_ctx *ctx)
 
 /* ---- processing ------------------------------------------------------------ */
 
-static void handle_one(struct coren_rk_actor *a, struct worker *w,
-		       struct coren_rk_msg *m)
+/* The kernel whose handler this thread runs, for a crash report. */
+static _Thread_local const char *handling;
+
+const char *coren_rk_handling(void)
 {
-	struct coren_rk_ctx ctx = {a, w, m, 0, 0};
+	return handling;
+}
+
+/* Calls the handler on m, letting the watchdog see the call. Returns 0,
+ * or -1 when the watchdog abandoned it (the worker is no longer its
+ * own: touch nothing). */
+static int call_handler(struct coren_rk_actor *a, struct worker *w,
+			struct coren_rk_ctx *ctx, struct coren_rk_msg *m,
+			enum coren_err *rc, struct coren_error *err)
+{
+	int expect = CALL_BUSY;
+
+	w->call_corr = m->hdr.correlation_id;
+	atomic_store_explicit(&w->call_ns, now_ns(), RELAXED);
+	atomic_store_explicit(&w->call, CALL_BUSY, memory_order_release);
+	handling = a->name;
+	*rc = a->kops->handle(w->kstate, ctx, m, err);
+	handling = NULL;
+	if (atomic_compare_exchange_strong(&w->call, &expect, CALL_IDLE))
+		return 0;
+	if (expect == CALL_ANSWERED &&
+	    atomic_compare_exchange_strong(&w->call, &expect, CALL_IDLE))
+		return 0;
+	if (!ctx->req_taken) /* else the watchdog handed it to the host */
+		coren_rk_msg_free(m);
+	return -1;
+}
+
+static int handle_one(struct coren_rk_actor *a, struct worker *w,
+		      struct coren_rk_msg *m)
+{
+	struct coren_rk_ctx ctx = {a, w, m, 0, 0, 0};
 	struct coren_error err = {0};
 	enum coren_err rc;
 
@@ -334,12 +478,13 @@ static void handle_one(struct coren_rk_actor *a, struct worker *w,
 	if (m->hdr.destination != a->id) { /* passing through */
 		m->hdr.source = a->id;
 		k2k_send(a, w, m);
-		return;
+		return 0;
 	}
-	rc = a->kops->handle(w->kstate, &ctx, m, &err);
+	if (call_handler(a, w, &ctx, m, &rc, &err))
+		return -1;
 	if (rc && !ctx.answered) {
 		answer_error(a, w, m, err.msg[0] ? err.msg : coren_strerror(rc));
-		return;
+		return 0;
 	}
 	if (rc)
 		atomic_fetch_add_explicit(&a->errors, 1, RELAXED);
@@ -351,6 +496,7 @@ static void handle_one(struct coren_rk_actor *a, struct worker *w,
 	} else if (!ctx.req_taken) {
 		coren_rk_msg_free(m);
 	}
+	return 0;
 }
 
 /* Hands worker w's answers to the host. */
@@ -377,16 +523,62 @@ static void batch_done(struct coren_rk_actor *a, size_t n, uint64_t bytes,
 	pthread_mutex_unlock(&a->rt->hints_lock);
 }
 
+size_t coren_rk_actor_parked(const struct coren_rk_actor *a, unsigned worker)
+{
+	return worker < a->opts.grid_size ? a->w[worker].npark : 0;
+}
+
+bool coren_rk_actor_abandoned(const struct coren_rk_actor *a, unsigned worker)
+{
+	return worker < a->opts.grid_size &&
+	       atomic_load_explicit(&a->w[worker].call, memory_order_acquire) ==
+		   CALL_ABANDONED;
+}
+
+size_t coren_rk_actor_k2k_room(const struct coren_rk_actor *a, unsigned worker)
+{
+	const struct worker *w;
+
+	if (worker >= a->opts.grid_size)
+		return 0;
+	w = &a->w[worker];
+	if (w->npark < w->park_cap)
+		return w->park_cap - w->npark;
+	/* Full, and nothing went on for a while: the next hops wait on this
+	 * one (a cycle). Taking more breaks the wait: what cannot park is
+	 * answered with queue_full errors. */
+	return coren_hlc_wall_us() - w->moved_us >= PARK_STALL_US ? SIZE_MAX
+								  : 0;
+}
+
+size_t coren_rk_actor_retry(struct coren_rk_actor *a, unsigned worker)
+{
+	struct worker *w = &a->w[worker];
+	size_t left;
+
+	if (!w->npark)
+		return 0;
+	left = park_retry(a, w);
+	flush(a, w);
+	return left;
+}
+
 void coren_rk_actor_process(struct coren_rk_actor *a, unsigned worker,
 			    struct coren_rk_msg **msgs, size_t n)
 {
 	struct worker *w = &a->w[worker];
 	uint64_t t0 = now_ns(), bytes = 0;
 
+	park_retry(a, w);
+	w->batch = msgs;
+	w->batch_n = n;
 	for (size_t i = 0; i < n; i++) {
 		bytes += msgs[i]->hdr.payload_size;
-		handle_one(a, w, msgs[i]);
+		w->batch_next = i + 1;
+		if (handle_one(a, w, msgs[i]))
+			return; /* abandoned: the watchdog answered the rest */
 	}
+	w->batch_n = 0;
 	flush(a, w);
 	batch_done(a, n, bytes, now_ns() - t0);
 }
@@ -399,6 +591,7 @@ void coren_rk_actor_complete(struct coren_rk_actor *a,
 	struct worker *w = &a->w[0];
 	uint64_t bytes = 0;
 
+	park_retry(a, w);
 	for (size_t i = 0; i < n; i++) {
 		struct coren_rk_msg *x = msgs[i];
 
@@ -437,6 +630,129 @@ void coren_rk_actor_reject(struct coren_rk_actor *a,
 	flush(a, w);
 }
 
+/* ---- the watchdog (kernel_timeout_ms)
+ * ------------------------------------------- */
+
+/* The watchdog owns w (abandoned in a call to a's handler, which was
+ * answered when answered is set): the request gets an error, so do the
+ * rest of the batch and what w parked, and w's answers go to the host. */
+static void take_over(struct coren_rk_actor *a, struct worker *w, int answered,
+		      const char *why)
+{
+	if (!answered) {
+		struct coren_rk_msg *m = coren_rk_msg_new(0);
+
+		if (m) {
+			m->hdr.correlation_id = w->call_corr;
+			answer_error(a, w, m, why);
+		}
+	}
+	for (size_t i = w->batch_next; i < w->batch_n; i++) {
+		atomic_fetch_add_explicit(&a->processed, 1, RELAXED);
+		answer_error(a, w, w->batch[i], why);
+	}
+	w->batch_n = 0;
+	for (size_t j = 0; j < w->npark; j++)
+		answer_error(a, w, w->park[j].m, why);
+	w->npark = 0;
+	flush(a, w);
+}
+
+/* Fails kernel a, whose worker w hung: w's messages are answered, the
+ * backend stops the other workers (answering their queues), and what
+ * waits in a's K2K inbox is answered too. */
+static void fail_kernel(struct coren_rk *rt, struct coren_rk_actor *a,
+			struct worker *w, int answered)
+{
+	int st = atomic_load(&a->state), terminating = 0;
+	struct coren_rk_msg *m[64];
+	char why[256];
+	size_t k;
+
+	snprintf(why, sizeof why,
+		 "kernel '%s' failed: its handler ran longer than %u ms "
+		 "(kernel_timeout_ms)",
+		 a->name, rt->cfg.kernel_timeout_ms);
+	atomic_fetch_add(&rt->abandoned, 1);
+	/* Failed before anything is answered: a host that sees every
+	 * message answered may terminate the kernel next, and terminate
+	 * leaves a failed kernel alone. A terminate that came first owns
+	 * the rest. */
+	do
+		if (st == COREN_RK_TERMINATED || st == COREN_RK_FAILED) {
+			terminating = 1;
+			break;
+		}
+	while (!atomic_compare_exchange_weak(&a->state, &st, COREN_RK_FAILED));
+	take_over(a, w, answered, why);
+	if (terminating)
+		return;
+	coren_doorbell_ring(&a->bell);
+	a->be->ops->reset(a->be->state, a, NULL);
+	while ((k = coren_rk_actor_k2k_pop(a, m, 64)))
+		coren_rk_actor_reject(a, m, k, why);
+}
+
+/* A worker of a whose call has run past the limit: abandoned, and the
+ * kernel failed. */
+static void watch_actor(struct coren_rk *rt, struct coren_rk_actor *a,
+			uint64_t now)
+{
+	uint64_t limit = (uint64_t)rt->cfg.kernel_timeout_ms * 1000000u;
+	struct coren_rk_msg *m[64];
+	size_t k;
+
+	if (atomic_load(&a->state) == COREN_RK_FAILED) {
+		/* K2K messages that still reach it are answered here. */
+		while ((k = coren_rk_actor_k2k_pop(a, m, 64)))
+			coren_rk_actor_reject(a, m, k,
+					      "kernel failed: a handler hung");
+		return;
+	}
+	if (atomic_load(&a->state) == COREN_RK_TERMINATED || !a->w)
+		return;
+	for (unsigned i = 0; i < a->opts.grid_size; i++) {
+		struct worker *w = &a->w[i];
+		int c = atomic_load_explicit(&w->call, memory_order_acquire);
+
+		if ((c != CALL_BUSY && c != CALL_ANSWERED) ||
+		    now - atomic_load_explicit(&w->call_ns, RELAXED) < limit)
+			continue;
+		if (atomic_compare_exchange_strong(&w->call, &c,
+						   CALL_ABANDONED)) {
+			fail_kernel(rt, a, w, c == CALL_ANSWERED);
+			return;
+		}
+	}
+}
+
+static void *watchdog_main(void *arg)
+{
+	struct coren_rk *rt = arg;
+	unsigned step_ms =
+	    rt->cfg.kernel_timeout_ms / 4 ? rt->cfg.kernel_timeout_ms / 4 : 1;
+	struct timespec nap = {step_ms / 1000,
+			       (long)(step_ms % 1000) * 1000000};
+
+	if (step_ms > 100)
+		nap = (struct timespec){0, 100000000};
+	while (!atomic_load(&rt->watchdog_stop)) {
+		uint64_t now = now_ns();
+
+		pthread_mutex_lock(&rt->actors_lock);
+		for (uint32_t id = 1; id <= rt->na; id++)
+			watch_actor(rt, rt->a[id - 1], now);
+		pthread_mutex_unlock(&rt->actors_lock);
+		nanosleep(&nap, NULL);
+	}
+	return NULL;
+}
+
+uint64_t coren_rk_abandoned(struct coren_rk *rt)
+{
+	return atomic_load(&rt->abandoned);
+}
+
 /* ---- the runtime ------------------------------------------------------------- */
 
 enum coren_err coren_rk_new(const struct coren_rk_config *config,
@@ -458,6 +774,7 @@ enum coren_err coren_rk_new(const struct coren_rk_config *config,
 	coren_guard_init(&rt->guard, rt->cfg.max_memory, rt->cfg.memory_margin);
 	coren_doorbell_init(&rt->outbell);
 	pthread_mutex_init(&rt->hints_lock, NULL);
+	pthread_mutex_init(&rt->actors_lock, NULL);
 	rt->start_us = coren_hlc_wall_us();
 	rc = coren_hints_init(&rt->hints, rt->cfg.hints_capacity, 0);
 	if (rc)
@@ -471,6 +788,13 @@ enum coren_err coren_rk_new(const struct coren_rk_config *config,
 	if (!rc)
 		rc = coren_k2k_new(rt->cfg.inbox_capacity, rt->cfg.max_hops,
 				   rt->cfg.delivery_timeout_ms, &rt->k2k, err);
+	if (!rc && rt->cfg.kernel_timeout_ms) {
+		if (pthread_create(&rt->watchdog, NULL, watchdog_main, rt))
+			rc = coren_error_set(err, COREN_ERR_NOMEM,
+					     "cannot start the watchdog");
+		else
+			rt->watchdog_on = 1;
+	}
 	if (rc) {
 		coren_rk_free(rt);
 		return rc;
@@ -494,7 +818,7 @@ enum coren_err coren_rk_add_backend(struct coren_rk *rt,
 	if (rt->nbe == BACKENDS_MAX)
 		return coren_error_set(err, COREN_ERR_USAGE, "at most %d backends",
 				       BACKENDS_MAX);
-	if (!ops || ops->struct_size < offsetof(struct coren_backend_ops, wake) ||
+	if (!ops || !BOPS_HAS(ops, reset) ||
 	    !ops->capabilities || !ops->load || !ops->init || !ops->infer_batch ||
 	    !ops->drain || !ops->reset)
 		return coren_error_set(err, COREN_ERR_PLUGIN_DESC,
@@ -554,9 +878,11 @@ static void actor_free(struct coren_rk_actor *a)
 			if (a->kops->fini && a->w[i].kstate)
 				a->kops->fini(a->w[i].kstate);
 			free(a->w[i].out);
+			free(a->w[i].park);
 		}
 		free(a->w);
 	}
+	json_decref(a->args);
 	free(a->name);
 	free(a);
 }
@@ -589,8 +915,10 @@ static enum coren_err make_workers(struct coren_rk_actor *a, const json_t *args,
 
 		w->cap = a->opts.block_size;
 		w->out = malloc(w->cap * sizeof *w->out);
+		w->park_cap = rk_k2k_inbox_capacity(a->rt->k2k);
+		w->park = malloc(w->park_cap * sizeof *w->park);
 		w->next_id = (uint64_t)a->id << 48 | (uint64_t)i << 40 | 1;
-		if (!w->out)
+		if (!w->out || !w->park)
 			rc = coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 		else if (a->kops->init)
 			rc = a->kops->init(&w->kstate, args ? args : empty, err);
@@ -686,6 +1014,126 @@ static enum coren_err twin_start(struct coren_rk *rt, struct coren_rk_actor *a,
 	return COREN_OK;
 }
 
+/* The argument table of kops, if its ops are new enough to have one. */
+static const struct coren_kernel_arg *
+kernel_args(const struct coren_kernel_ops *kops)
+{
+	if (kops->struct_size <
+	    offsetof(struct coren_kernel_ops, args) + sizeof kops->args)
+		return NULL;
+	return kops->args;
+}
+
+static const char *const karg_type_names[] = {
+    "", "a number", "an integer", "a string", "true or false", "a kernel name"};
+
+/* Whether v is of type t (and within its range). */
+static int karg_ok(const struct coren_kernel_arg *d, const json_t *v)
+{
+	switch (d->type) {
+	case COREN_KARG_NUMBER:
+	case COREN_KARG_INTEGER:
+		if (d->type == COREN_KARG_INTEGER ? !json_is_integer(v)
+						  : !json_is_number(v))
+			return 0;
+		return d->min >= d->max || (json_number_value(v) >= d->min &&
+					    json_number_value(v) <= d->max);
+	case COREN_KARG_BOOL:
+		return json_is_boolean(v);
+	default:
+		return json_is_string(v) && *json_string_value(v);
+	}
+}
+
+/* Checks args against the table of the kernel plugin p, launched as name. */
+static enum coren_err check_args(const char *name, const struct coren_plugin *p,
+				 const json_t *args, struct coren_error *err)
+{
+	const struct coren_kernel_arg *t = kernel_args(p->desc->ops), *d;
+	const char *key;
+	json_t *v, *obj;
+	char *text;
+
+	if (!t)
+		return COREN_OK;
+	memcpy(&obj, &args,
+	       sizeof obj); /* jansson iterates non-const objects */
+	json_object_foreach(obj, key, v)
+	{
+		for (d = t; d->name && strcmp(d->name, key); d++)
+			;
+		if (!d->name) {
+			char names[256] = "";
+
+			for (d = t; d->name; d++)
+				snprintf(names + strlen(names),
+					 sizeof names - strlen(names), "%s%s",
+					 d == t ? "" : ", ", d->name);
+			return coren_error_set(
+			    err, COREN_ERR_USAGE,
+			    "kernel '%s': unknown argument '%s' (%s takes %s)",
+			    name, key, p->desc->name, *names ? names : "none");
+		}
+		if (karg_ok(d, v))
+			continue;
+		text = json_dumps(v, JSON_ENCODE_ANY);
+		if (d->min < d->max &&
+		    (d->type == COREN_KARG_NUMBER ||
+		     d->type == COREN_KARG_INTEGER) &&
+		    json_is_number(v) &&
+		    (d->type != COREN_KARG_INTEGER || json_is_integer(v)))
+			coren_error_set(err, COREN_ERR_USAGE,
+					"kernel '%s': argument '%s' is %s, not "
+					"from %g to %g",
+					name, key, text ? text : "?", d->min,
+					d->max);
+		else
+			coren_error_set(
+			    err, COREN_ERR_USAGE,
+			    "kernel '%s': argument '%s' is %s, not %s", name,
+			    key, text ? text : "?",
+			    karg_type_names[d->type < 6 ? d->type : 0]);
+		free(text);
+		return COREN_ERR_USAGE;
+	}
+	for (d = t; d->name; d++)
+		if (d->required && !json_object_get(args, d->name))
+			return coren_error_set(
+			    err, COREN_ERR_USAGE,
+			    "kernel '%s': argument '%s' is required", name,
+			    d->name);
+	return COREN_OK;
+}
+
+enum coren_err coren_rk_check(struct coren_rk *rt, struct coren_error *err)
+{
+	for (uint32_t i = 0; i < rt->na; i++) {
+		struct coren_rk_actor *a = rt->a[i];
+		const struct coren_kernel_arg *d = kernel_args(a->kops);
+
+		for (; d && d->name; d++) {
+			const char *to = json_string_value(
+			    json_object_get(a->args, d->name));
+
+			if (d->type != COREN_KARG_KERNEL || !to)
+				continue;
+			if (!coren_rk_kernel_id(rt, to))
+				return coren_error_set(
+				    err, COREN_ERR_USAGE,
+				    "kernel '%s': argument '%s': no kernel "
+				    "named '%s'",
+				    a->name, d->name, to);
+			if (!a->opts.k2k)
+				return coren_error_set(
+				    err, COREN_ERR_USAGE,
+				    "kernel '%s': argument '%s' sends to '%s' "
+				    "over K2K, which is off (--k2k)",
+				    a->name, d->name, to);
+		}
+	}
+	return COREN_OK;
+}
+
 enum coren_err coren_rk_launch(struct coren_rk *rt, const char *name,
 			       const struct coren_plugin *p, const json_t *args,
 			       const struct coren_rk_launch *opts, uint32_t *id,
@@ -702,27 +1150,30 @@ enum coren_err coren_rk_launch(struct coren_rk *rt, const char *name,
 	if (p->desc->kind != COREN_PLUGIN_KERNEL)
 		return coren_error_set(err, COREN_ERR_PLUGIN_KIND,
 				       "plugin '%s' is not a kernel", p->desc->name);
-	if (!kops || kops->struct_size < offsetof(struct coren_kernel_ops, status) ||
-	    !(kops->flags & COREN_KERNEL_F_CPU) || !kops->handle)
+	if (!kops || !KOPS_HAS(kops, handle) || !(kops->flags & COREN_KERNEL_F_CPU) ||
+	    !kops->handle)
 		return coren_error_set(err, COREN_ERR_PLUGIN_DESC,
 				       "kernel '%s' has no CPU handler", p->desc->name);
 	if (!rt->nbe)
 		return coren_error_set(err, COREN_ERR_USAGE, "no backend to launch '%s' on",
 				       name);
+	if ((rc = check_args(name, p, args, err)))
+		return rc;
 	if (rt->na + 1 >= COREN_K2K_ENDPOINTS_MAX)
 		return coren_error_set(err, COREN_ERR_USAGE, "too many kernels");
 	at = place(rt, name, kops, &twin, err);
 	if (at < 0)
 		return COREN_ERR_USAGE;
 	a = calloc(1, sizeof *a);
+	pthread_mutex_lock(&rt->actors_lock);
 	grown = realloc(rt->a, (rt->na + 1) * sizeof *rt->a);
+	if (grown)
+		rt->a = grown;
+	pthread_mutex_unlock(&rt->actors_lock);
 	if (!a || !grown || !(a->name = strdup(name))) {
 		free(a);
-		if (grown)
-			rt->a = grown;
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	}
-	rt->a = grown;
 	a->rt = rt;
 	a->id = rt->na + 1;
 	a->plugin = p;
@@ -731,6 +1182,7 @@ enum coren_err coren_rk_launch(struct coren_rk *rt, const char *name,
 	a->main = a;
 	a->opts = opts ? *opts : defaults;
 	normalise(&a->opts);
+	a->args = args ? json_deep_copy(args) : NULL;
 	rc = actor_start(rt, a, args, err);
 	if (!rc && twin >= 0 && (rc = twin_start(rt, a, twin, args, err))) {
 		a->be->ops->reset(a->be->state, a, NULL);
@@ -740,7 +1192,9 @@ enum coren_err coren_rk_launch(struct coren_rk *rt, const char *name,
 		actor_free(a);
 		return rc;
 	}
+	pthread_mutex_lock(&rt->actors_lock);
 	rt->a[rt->na++] = a;
+	pthread_mutex_unlock(&rt->actors_lock);
 	if (id)
 		*id = a->id;
 	return COREN_OK;
@@ -765,12 +1219,12 @@ static enum coren_err move(struct coren_rk *rt, uint32_t id, int from_mask,
 				       a->name, coren_rk_state_name((enum coren_rk_state)s),
 				       coren_rk_state_name(to));
 	atomic_store(&a->state, (int)to);
-	if (a->be->ops->wake)
+	if (BOPS_HAS(a->be->ops, wake) && a->be->ops->wake)
 		a->be->ops->wake(a->be->state, a);
 	coren_doorbell_ring(&a->bell);
 	if (a->twin) {
 		atomic_store(&a->twin->state, (int)to);
-		if (a->twin->be->ops->wake)
+		if (BOPS_HAS(a->twin->be->ops, wake) && a->twin->be->ops->wake)
 			a->twin->be->ops->wake(a->twin->be->state, a->twin);
 	}
 	return COREN_OK;
@@ -779,15 +1233,29 @@ static enum coren_err move(struct coren_rk *rt, uint32_t id, int from_mask,
 enum coren_err coren_rk_activate(struct coren_rk *rt, uint32_t id,
 				 struct coren_error *err)
 {
-	return move(rt, id, 1 << COREN_RK_LAUNCHED | 1 << COREN_RK_DEACTIVATED |
-			    1 << COREN_RK_ACTIVE, COREN_RK_ACTIVE, err);
+	return move(rt, id, 1 << COREN_RK_LAUNCHED | 1 << COREN_RK_DEACTIVATED,
+		    COREN_RK_ACTIVE, err);
 }
 
 enum coren_err coren_rk_deactivate(struct coren_rk *rt, uint32_t id,
 				   struct coren_error *err)
 {
-	return move(rt, id, 1 << COREN_RK_ACTIVE | 1 << COREN_RK_DEACTIVATED,
-		    COREN_RK_DEACTIVATED, err);
+	return move(rt, id, 1 << COREN_RK_ACTIVE, COREN_RK_DEACTIVATED, err);
+}
+
+/* After a reset (no worker runs): what a's workers parked is answered
+ * with an error (delivering it now could reach a kernel terminated
+ * before, whose inbox nobody reads). */
+static void unpark_all(struct coren_rk_actor *a)
+{
+	for (unsigned i = 0; a->w && i < a->opts.grid_size; i++) {
+		struct worker *w = &a->w[i];
+
+		for (size_t j = 0; j < w->npark; j++)
+			answer_error(a, w, w->park[j].m, "kernel terminated");
+		w->npark = 0;
+		flush(a, w);
+	}
 }
 
 enum coren_err coren_rk_terminate(struct coren_rk *rt, uint32_t id,
@@ -800,7 +1268,8 @@ enum coren_err coren_rk_terminate(struct coren_rk *rt, uint32_t id,
 
 	if (!a)
 		return coren_error_set(err, COREN_ERR_NOTFOUND, "no kernel %u", id);
-	if (atomic_load(&a->state) == COREN_RK_TERMINATED)
+	if (atomic_load(&a->state) == COREN_RK_TERMINATED ||
+	    atomic_load(&a->state) == COREN_RK_FAILED)
 		return COREN_OK;
 	atomic_store(&a->state, COREN_RK_TERMINATED);
 	coren_doorbell_ring(&a->bell);
@@ -818,6 +1287,8 @@ enum coren_err coren_rk_terminate(struct coren_rk *rt, uint32_t id,
 	}
 	while ((k = coren_rk_actor_k2k_pop(a, m, 64)))
 		coren_rk_actor_reject(a, m, k, "kernel terminated");
+	for (struct coren_rk_actor *x = a; x; x = x->twin)
+		unpark_all(x);
 	coren_guard_free(&rt->guard, a->reserved, true);
 	a->reserved = 0;
 	return rc;
@@ -829,10 +1300,16 @@ void coren_rk_free(struct coren_rk *rt)
 
 	if (!rt)
 		return;
+	if (rt->watchdog_on) {
+		atomic_store(&rt->watchdog_stop, 1);
+		pthread_join(rt->watchdog, NULL);
+	}
 	for (uint32_t i = 1; i <= rt->na; i++)
 		coren_rk_terminate(rt, i, NULL);
 	for (uint32_t i = 0; i < rt->na; i++)
-		actor_free(rt->a[i]);
+		if (atomic_load(&rt->a[i]->state) != COREN_RK_FAILED)
+			actor_free(rt->a[i]); /* a failed one's thread may still
+						 use it */
 	free(rt->a);
 	for (unsigned i = 0; i < rt->nbe; i++)
 		if (rt->be[i].ops->unload)
@@ -847,6 +1324,7 @@ void coren_rk_free(struct coren_rk *rt)
 	coren_dispatch_release(&rt->disp);
 	coren_guard_release(&rt->guard);
 	pthread_mutex_destroy(&rt->hints_lock);
+	pthread_mutex_destroy(&rt->actors_lock);
 	free(rt);
 }
 
@@ -904,11 +1382,30 @@ static void post_error(struct coren_rk *rt, struct coren_rk_msg *m,
 	coren_rk_post(rt, m);
 }
 
-/* Queues msgs (all for a) on its backend, waiting while it is full. */
+/* Answers msgs (n of them, sent to a, never queued) with reason. */
+static void refuse(struct coren_rk *rt, struct coren_rk_actor *a,
+		   struct coren_rk_msg **msgs, size_t n, const char *reason)
+{
+	atomic_fetch_sub_explicit(&rt->sent, n, RELAXED);
+	atomic_fetch_sub_explicit(&a->received, n, RELAXED);
+	for (size_t i = 0; i < n; i++)
+		post_error(rt, msgs[i], reason);
+}
+
+/* Queues msgs (all for a) on its backend, waiting while it is full. A
+ * kernel that is not active drains nothing: the host waits for it at most
+ * the delivery timeout, then answers the rest with errors (a single host
+ * thread would otherwise wait forever). */
 static void submit(struct coren_rk *rt, struct coren_rk_actor *a,
 		   struct coren_rk_msg **msgs, size_t n)
 {
-	uint64_t items = 0;
+	struct coren_rk_actor *owner = a;
+	uint64_t items = 0, waiting_since = 0;
+	uint64_t limit = (uint64_t)(rt->cfg.delivery_timeout_ms
+					? rt->cfg.delivery_timeout_ms
+					: COREN_K2K_TIMEOUT_MS_DEFAULT) *
+			 1000000u;
+	char why[160];
 
 	for (size_t i = 0; i < n; i++)
 		items += msgs[i]->hdr.payload_size / 4;
@@ -919,20 +1416,42 @@ static void submit(struct coren_rk *rt, struct coren_rk_actor *a,
 		coren_dispatch_count(&rt->disp, (int)(a->be - rt->be) == rt->gpu
 							? COREN_TARGET_GPU : COREN_TARGET_CPU, items);
 	while (n) {
+		int state = atomic_load(&a->state);
 		size_t k;
 
-		if (atomic_load(&a->state) == COREN_RK_TERMINATED) {
+		if (state == COREN_RK_TERMINATED || state == COREN_RK_FAILED) {
 			atomic_fetch_sub_explicit(&rt->sent, n, RELAXED);
 			for (size_t i = 0; i < n; i++)
-				post_error(rt, msgs[i], "kernel terminated");
+				post_error(rt, msgs[i],
+					   state == COREN_RK_FAILED
+					       ? "kernel failed: a handler hung"
+					       : "kernel terminated");
 			return;
 		}
 		k = a->be->ops->infer_batch(a->be->state, a, msgs, n);
 		msgs += k;
 		n -= k;
-		if (n) {
-			atomic_fetch_add_explicit(&a->queue_full, 1, RELAXED);
+		if (!n)
+			break;
+		atomic_fetch_add_explicit(&a->queue_full, 1, RELAXED);
+		if (state == COREN_RK_ACTIVE || k) {
+			waiting_since = 0;
+		} else if (!waiting_since) {
+			waiting_since = now_ns();
+		} else if (now_ns() - waiting_since >= limit) {
+			snprintf(
+			    why, sizeof why,
+			    "kernel '%s' is %s and its queue is full", a->name,
+			    coren_rk_state_name((enum coren_rk_state)state));
+			refuse(rt, owner, msgs, n, why);
+			return;
+		}
+		if (state == COREN_RK_ACTIVE) {
 			sched_yield();
+		} else {
+			struct timespec nap = {0, 100000};
+
+			nanosleep(&nap, NULL);
 		}
 	}
 }
@@ -956,7 +1475,8 @@ void coren_rk_send(struct coren_rk *rt, struct coren_rk_msg **msgs, size_t n)
 						    COREN_ENV_F_K2K);
 		}
 		stamp_n(rt, msgs + i, j - i);
-		if (!a || atomic_load(&a->state) == COREN_RK_TERMINATED) {
+		if (!a || atomic_load(&a->state) ==
+			      COREN_RK_TERMINATED) { /* failed: submit() */
 			snprintf(why, sizeof why, "no kernel %u to receive the message",
 				 msgs[i]->hdr.destination);
 			for (size_t k = i; k < j; k++)
@@ -1040,6 +1560,7 @@ enum coren_err coren_rk_drain(struct coren_rk *rt, int timeout_ms,
 	for (uint32_t id = 1; id <= rt->na; id++)
 		for (struct coren_rk_actor *a = rt->a[id - 1]; a; a = a->twin)
 			if (atomic_load(&a->state) != COREN_RK_TERMINATED &&
+			    atomic_load(&a->state) != COREN_RK_FAILED &&
 			    a->be->ops->drain(a->be->state, a, timeout_ms, err))
 				return err ? err->code : COREN_ERR_TIMEOUT;
 	return COREN_OK;
@@ -1113,7 +1634,7 @@ json_t *coren_rk_status_json(struct coren_rk *rt, uint32_t id)
 	set_u64(r, "block", a->opts.block_size);
 	json_object_set_new(r, "busy_s", json_real(st.busy_ns / 1e9));
 	json_object_set_new(r, "hot", json_boolean(hot));
-	if (a->kops->status) {
+	if (KOPS_HAS(a->kops, status) && a->kops->status) {
 		json_t *s = a->kops->status(a->w[0].kstate);
 
 		if (s)
@@ -1123,9 +1644,7 @@ json_t *coren_rk_status_json(struct coren_rk *rt, uint32_t id)
 		const struct coren_backend_ops *ops = x->be->ops;
 		json_t *b;
 
-		if (ops->struct_size >= offsetof(struct coren_backend_ops, actor_status) +
-					       sizeof ops->actor_status &&
-		    ops->actor_status && (b = ops->actor_status(x->be->state, x)))
+		if (BOPS_HAS(ops, actor_status) && ops->actor_status && (b = ops->actor_status(x->be->state, x)))
 			json_object_set_new(r, x == a ? "backend_state" : "gpu_state", b);
 	}
 	if (a->twin)
@@ -1197,6 +1716,12 @@ json_t *coren_rk_plugin_json(const struct coren_plugin *p)
 		struct coren_backend_caps caps = {sizeof caps, 0, 0, 0, 0, 0};
 		void *st = NULL;
 
+		if (!BOPS_HAS(ops, reset) || !ops->capabilities || !ops->load) {
+			json_object_set_new(r, "unavailable",
+					    json_string("its operations table lacks required operations"));
+			json_object_set_new(r, "path", json_string(p->path));
+			return r;
+		}
 		ops->capabilities(&caps);
 		json_object_set_new(r, "persistent", json_boolean(caps.flags & COREN_BACKEND_F_PERSISTENT));
 		json_object_set_new(r, "k2k", json_boolean(caps.flags & COREN_BACKEND_F_K2K));
@@ -1215,9 +1740,10 @@ json_t *coren_rk_plugin_json(const struct coren_plugin *p)
 		}
 	} else if (d->kind == COREN_PLUGIN_KERNEL) {
 		const struct coren_kernel_ops *ops = d->ops;
+		bool flags = KOPS_HAS(ops, flags);
 
-		json_object_set_new(r, "cpu", json_boolean(ops->flags & COREN_KERNEL_F_CPU));
-		json_object_set_new(r, "cuda", json_boolean(ops->flags & COREN_KERNEL_F_CUDA));
+		json_object_set_new(r, "cpu", json_boolean(flags && ops->flags & COREN_KERNEL_F_CPU));
+		json_object_set_new(r, "cuda", json_boolean(kernel_cuda(ops) != NULL));
 	}
 	json_object_set_new(r, "path", json_string(p->path));
 	return r;

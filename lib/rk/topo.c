@@ -271,10 +271,15 @@ static enum coren_err yaml_config(struct coren_rk_topology *t,
 		rc = get_size(v, &c->max_payload, err);
 	if (!rc && (v = coren_yaml_get(root, "inbox_capacity")))
 		rc = get_size(v, &c->inbox_capacity, err);
-	if (!rc && (v = coren_yaml_get(root, "max_hops")))
-		rc = get_uint(v, &c->max_hops, err);
+	if (!rc && (v = coren_yaml_get(root, "max_hops")) &&
+	    !(rc = get_uint(v, &c->max_hops, err)) &&
+	    (c->max_hops < 1 || c->max_hops > COREN_K2K_MAX_HOPS_MAX))
+		rc = coren_yaml_error(v, err, "max_hops %u is not from 1 to %d",
+				      c->max_hops, COREN_K2K_MAX_HOPS_MAX);
 	if (!rc && (v = coren_yaml_get(root, "delivery_timeout_ms")))
 		rc = get_uint(v, &c->delivery_timeout_ms, err);
+	if (!rc && (v = coren_yaml_get(root, "kernel_timeout_ms")))
+		rc = get_uint(v, &c->kernel_timeout_ms, err);
 	if (!rc && (v = coren_yaml_get(root, "backend_options"))) {
 		json_t *o;
 
@@ -294,8 +299,8 @@ enum coren_err coren_rk_topology_load(struct coren_rk_topology *t,
 	static const char *const keys[] = {
 		"backend", "node_id", "wire", "k2k", "queue_capacity", "block_size",
 		"grid_size", "inbox_capacity", "max_hops", "delivery_timeout_ms",
-		"dispatch", "gpu_threshold", "max_memory", "max_payload", "hints",
-		"kernels", "routes", "backend_options", NULL};
+		"kernel_timeout_ms", "dispatch", "gpu_threshold", "max_memory",
+		"max_payload", "hints", "kernels", "routes", "backend_options", NULL};
 	struct coren_yaml_doc *doc;
 	const struct coren_yaml_node *root, *v;
 	enum coren_err rc = coren_yaml_load_file(path, &doc, err);
@@ -469,6 +474,8 @@ enum coren_err coren_rk_system_start(struct coren_rk_system *s,
 		rc = launch_all(s, t, dirs, err);
 	if (!rc)
 		rc = add_routes(s, t, err);
+	if (!rc)
+		rc = coren_rk_check(s->rt, err);
 	if (rc) {
 		struct coren_error ignored = {0};
 
@@ -482,14 +489,22 @@ enum coren_err coren_rk_system_stop(struct coren_rk_system *s,
 				    struct coren_error *err)
 {
 	enum coren_err rc = COREN_OK;
+	bool keep_code = false;
 
 	if (s->rt) {
 		for (uint32_t id = 1; id <= coren_rk_kernel_count(s->rt); id++)
 			coren_rk_terminate(s->rt, id, NULL);
 		if (t && t->hints)
 			rc = coren_hints_save(coren_rk_hints(s->rt), t->hints, err);
+		/* A thread left in a hung handler runs plugin code. */
+		keep_code = coren_rk_abandoned(s->rt) > 0;
 	}
 	coren_rk_free(s->rt);
+	if (keep_code) {
+		free(s->kernels);
+		memset(s, 0, sizeof *s);
+		return rc;
+	}
 	for (size_t i = 0; i < s->nkernels; i++)
 		coren_plugin_free(s->kernels[i]);
 	free(s->kernels);

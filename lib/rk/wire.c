@@ -639,8 +639,16 @@ struct coren_env_reader {
 	unsigned char *buf;
 	size_t start, end; /* unread bytes: buf[start, end) */
 	uint64_t offset;   /* stream offset of buf[start] */
+	uint64_t last;	   /* offset of the last envelope returned */
 	int eof;
+	const volatile sig_atomic_t *stop; /* set: the input ends */
 };
+
+void coren_env_reader_set_stop(struct coren_env_reader *r,
+			       const volatile sig_atomic_t *stop)
+{
+	r->stop = stop;
+}
 
 struct coren_env_reader *coren_env_reader_new(FILE *in, const char *name)
 {
@@ -677,7 +685,9 @@ static enum coren_err fill(struct coren_env_reader *r, size_t want)
 			r->start = 0;
 		}
 		do
-			got = read(fileno(r->in), r->buf + r->end, READ_BUF - r->end);
+			got = r->stop && *r->stop
+				      ? 0
+				      : read(fileno(r->in), r->buf + r->end, READ_BUF - r->end);
 		while (got < 0 && errno == EINTR);
 		if (got < 0)
 			return COREN_ERR_IO;
@@ -735,6 +745,7 @@ enum coren_err coren_env_reader_next(struct coren_env_reader *r,
 	enum coren_err rc;
 
 	*m = NULL;
+	r->last = at;
 	if ((rc = fill(r, COREN_ENV_HEADER_SIZE)))
 		return coren_error_set(err, rc, "cannot read '%s'", r->name);
 	avail = r->end - r->start;
@@ -763,7 +774,21 @@ enum coren_err coren_env_reader_next(struct coren_env_reader *r,
 	} else {
 		skip(r, avail); /* truncated: the input ended */
 	}
+	/* What a msg record could not say, an envelope may not either. */
+	if (!rc && h.priority > COREN_RK_PRIO_CRITICAL)
+		rc = coren_error_set(err, COREN_ERR_RECORD,
+				     "envelope priority %u is not low, normal, high, critical or 0-3",
+				     h.priority);
+	else if (!rc && h.encoding >= COREN_RK_ENC__COUNT)
+		rc = coren_error_set(err, COREN_ERR_RECORD,
+				     "envelope encoding %u is not raw, utf8, json, f32, f64 or u64",
+				     h.encoding);
 	if (rc)
 		coren_error_at(err, "%s:@%llu", r->name, (unsigned long long)at);
 	return rc;
+}
+
+uint64_t coren_env_reader_offset(const struct coren_env_reader *r)
+{
+	return r->last;
 }

@@ -12,6 +12,7 @@
 #define SPIN_NS 200000	   /* polls this long on an empty queue, then sleeps */
 #define NAP_MS 100	   /* longest sleep between checks */
 #define MAX_BLOCK 4096
+#define PARK_NAP_NS 50000 /* between retries of parked K2K messages */
 
 struct cpu_worker {
 	struct coren_rk_actor *a;
@@ -40,13 +41,18 @@ static int has_work(struct cpu_worker *w)
 	return coren_queue_depth(w->q) || coren_rk_actor_k2k_depth(w->a);
 }
 
-/* Takes what is waiting: the own queue first, then K2K. */
+/* Takes what is waiting: the own queue first, then K2K; only K2K while
+ * the worker has parked messages (the host waits, the kernels drain). */
 static size_t take(struct cpu_worker *w, struct coren_rk_msg **buf, size_t max)
 {
-	size_t k = coren_queue_pop_n(w->q, buf, max);
+	size_t k = coren_rk_actor_parked(w->a, w->idx)
+		       ? 0
+		       : coren_queue_pop_n(w->q, buf, max);
+	size_t room = coren_rk_actor_k2k_room(w->a, w->idx);
 
-	if (k < max)
-		k += coren_rk_actor_k2k_pop(w->a, buf + k, max - k);
+	if (k < max && room)
+		k += coren_rk_actor_k2k_pop(w->a, buf + k,
+					    max - k < room ? max - k : room);
 	return k;
 }
 
@@ -67,6 +73,7 @@ static void *worker_main(void *arg)
 	struct coren_rk_msg **buf;
 	unsigned spins = 0;
 	uint64_t idle_since = 0;
+	int parked;
 
 	if (block > MAX_BLOCK)
 		block = MAX_BLOCK;
@@ -76,15 +83,31 @@ static void *worker_main(void *arg)
 		size_t k = 0;
 		uint32_t seq;
 
-		if (st == COREN_RK_TERMINATED)
+		if (st == COREN_RK_TERMINATED || st == COREN_RK_FAILED)
 			break;
+		parked = coren_rk_actor_parked(w->a, w->idx) &&
+			 coren_rk_actor_retry(w->a, w->idx);
 		if (st == COREN_RK_ACTIVE && (k = take(w, buf, block))) {
 			coren_rk_actor_process(w->a, w->idx, buf, k);
+			if (coren_rk_actor_abandoned(w->a, w->idx)) {
+				/* The runtime gave up on a call: its queue is
+				 * the resetting thread's now; w, ca and the
+				 * actor stay. */
+				free(buf);
+				return NULL;
+			}
 			spins = 0;
 			continue;
 		}
 		/* Spin a while (the clock read every 64 polls): a stream's next
 		 * batch usually comes sooner than a futex wake-up would. */
+		if (parked) { /* room comes without a ring: look again soon */
+			struct timespec nap = {0, PARK_NAP_NS};
+
+			nanosleep(&nap, NULL);
+			spins = 0;
+			continue;
+		}
 		if (!spins++)
 			idle_since = now_ns();
 		if (spins % 64 || now_ns() - idle_since < SPIN_NS) {
@@ -140,16 +163,37 @@ static json_t *cpu_metadata(void *bstate)
 			 "cpus", (int)sysconf(_SC_NPROCESSORS_ONLN));
 }
 
+/* Stops the workers. One abandoned in a hung handler call is left
+ * running (detached): its queue is answered from here, and it, its queue
+ * and ca are never freed, since its call may still return. */
 static void stop_workers(struct cpu_actor *ca)
 {
+	struct coren_rk_msg *m[64];
+	int leave = 0;
+	size_t k;
+
 	atomic_store(&ca->stop, 1);
 	for (unsigned i = 0; i < ca->n; i++) {
 		if (ca->w[i].started)
 			coren_doorbell_ring(coren_rk_actor_doorbell(ca->w[i].a));
 	}
-	for (unsigned i = 0; i < ca->n; i++)
-		if (ca->w[i].started)
-			pthread_join(ca->w[i].thread, NULL);
+	for (unsigned i = 0; i < ca->n; i++) {
+		struct cpu_worker *w = &ca->w[i];
+
+		if (!w->started)
+			continue;
+		if (!coren_rk_actor_abandoned(w->a, w->idx)) {
+			pthread_join(w->thread, NULL);
+			continue;
+		}
+		pthread_detach(w->thread);
+		leave = 1;
+		while ((k = coren_queue_pop_n(w->q, m, 64)))
+			coren_rk_actor_reject(w->a, m, k,
+					      "kernel failed: a handler hung");
+	}
+	if (leave)
+		return;
 	for (unsigned i = 0; i < ca->n; i++)
 		coren_queue_free(ca->w[i].q);
 	free(ca->w);

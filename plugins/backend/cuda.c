@@ -518,6 +518,8 @@ static void *collector_main(void *arg)
 
 		if (ca->nrefused)
 			answer_refused(ca);
+		if (coren_rk_actor_parked(ca->a, 0))
+			coren_rk_actor_retry(ca->a, 0);
 		if (got) {
 			idle_since = 0;
 			continue;

@@ -11,11 +11,14 @@ static enum coren_err echo_handle(void *state, struct coren_rk_ctx *ctx,
 
 KERNEL_CUDA(coren_echo_loop, 0, NULL, NULL)
 
+static const struct coren_kernel_arg args[] = {{NULL, 0, 0, 0, 0}};
+
 static const struct coren_kernel_ops ops = {
 	.struct_size = sizeof ops,
 	.flags = KERNEL_FLAGS,
 	.handle = echo_handle,
 	.cuda = KERNEL_CUDA_ENTRY,
+	.args = args,
 };
 
 COREN_PLUGIN_DESCRIBE(COREN_PLUGIN_KERNEL, "echo", "1.0",

@@ -81,6 +81,10 @@ static json_t *forward_gpu_status(const void *dstate)
 KERNEL_CUDA(coren_forward_loop, sizeof(struct forward_dev), forward_setup,
 	    forward_gpu_status)
 
+static const struct coren_kernel_arg args[] = {
+	{"to", COREN_KARG_KERNEL, 1, 0, 0},
+	{NULL, 0, 0, 0, 0}};
+
 static const struct coren_kernel_ops ops = {
 	.struct_size = sizeof ops,
 	.flags = KERNEL_FLAGS,
@@ -89,6 +93,7 @@ static const struct coren_kernel_ops ops = {
 	.handle = forward_handle,
 	.status = forward_status,
 	.cuda = KERNEL_CUDA_ENTRY,
+	.args = args,
 };
 
 COREN_PLUGIN_DESCRIBE(COREN_PLUGIN_KERNEL, "forward", "1.0",

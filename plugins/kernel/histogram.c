@@ -117,6 +117,12 @@ static json_t *histogram_gpu_status(const void *dstate)
 KERNEL_CUDA(coren_histogram_loop, sizeof(struct histogram_dev), histogram_setup,
 	    histogram_gpu_status)
 
+static const struct coren_kernel_arg args[] = {
+	{"bins", COREN_KARG_INTEGER, 0, 1, HISTOGRAM_BINS_MAX},
+	{"lo", COREN_KARG_NUMBER, 0, 0, 0},
+	{"hi", COREN_KARG_NUMBER, 0, 0, 0},
+	{NULL, 0, 0, 0, 0}};
+
 static const struct coren_kernel_ops ops = {
 	.struct_size = sizeof ops,
 	.flags = KERNEL_FLAGS,
@@ -125,6 +131,7 @@ static const struct coren_kernel_ops ops = {
 	.handle = histogram_handle,
 	.status = histogram_status,
 	.cuda = KERNEL_CUDA_ENTRY,
+	.args = args,
 };
 
 COREN_PLUGIN_DESCRIBE(COREN_PLUGIN_KERNEL, "histogram", "1.0",

@@ -112,6 +112,10 @@ static json_t *reduce_gpu_status(const void *dstate)
 
 KERNEL_CUDA(coren_reduce_loop, sizeof(struct reduce_dev), reduce_setup, reduce_gpu_status)
 
+static const struct coren_kernel_arg args[] = {
+	{"op", COREN_KARG_STRING, 0, 0, 0}, /* sum, min, max: init checks */
+	{NULL, 0, 0, 0, 0}};
+
 static const struct coren_kernel_ops ops = {
 	.struct_size = sizeof ops,
 	.flags = KERNEL_FLAGS,
@@ -120,6 +124,7 @@ static const struct coren_kernel_ops ops = {
 	.handle = reduce_handle,
 	.status = reduce_status,
 	.cuda = KERNEL_CUDA_ENTRY,
+	.args = args,
 };
 
 COREN_PLUGIN_DESCRIBE(COREN_PLUGIN_KERNEL, "reduce", "1.0",

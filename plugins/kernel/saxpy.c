@@ -72,6 +72,10 @@ static json_t *saxpy_gpu_status(const void *dstate)
 
 KERNEL_CUDA(coren_saxpy_loop, sizeof(struct saxpy_dev), saxpy_setup, saxpy_gpu_status)
 
+static const struct coren_kernel_arg args[] = {
+	{"a", COREN_KARG_NUMBER, 0, 0, 0},
+	{NULL, 0, 0, 0, 0}};
+
 static const struct coren_kernel_ops ops = {
 	.struct_size = sizeof ops,
 	.flags = KERNEL_FLAGS,
@@ -80,6 +84,7 @@ static const struct coren_kernel_ops ops = {
 	.handle = saxpy_handle,
 	.status = saxpy_status,
 	.cuda = KERNEL_CUDA_ENTRY,
+	.args = args,
 };
 
 COREN_PLUGIN_DESCRIBE(COREN_PLUGIN_KERNEL, "saxpy", "1.0",

@@ -82,7 +82,7 @@ static void tick(void)
 	}
 	ok(increasing, "100000 real-clock ticks strictly increase");
 	b = coren_hlc_now(&c);
-	ok(coren_hlc_cmp(a, b) == 0, "now is the last tick, without advancing");
+	ok(coren_hlc_cmp(a, b) <= 0, "now is not before the last tick");
 }
 
 static void update(void)
@@ -114,6 +114,39 @@ static void update(void)
 	c.max_drift_us = 10;
 	is_int(coren_hlc_update(&c, ts(wall + 1000000000ULL, 0, 2), NULL, NULL),
 	       COREN_ERR_CLOCK_SKEW, "drift limit is settable");
+
+	/* A logical counter at its top cannot take one more. */
+	coren_hlc_init(&c, 1);
+	coren_hlc_set_wall(&c, fake_wall, &wall);
+	wall = 5000;
+	t = coren_hlc_now(&c);
+	is_int(coren_hlc_update(&c, ts(5000, UINT64_MAX, 2), NULL, &err), COREN_ERR_CLOCK_SKEW,
+	       "a received logical of 2^64 - 1 is refused, not wrapped");
+	ok(strstr(err.msg, "would wrap") != NULL, "message: %s", err.msg);
+	ok(coren_hlc_cmp(coren_hlc_now(&c), t) == 0, "and changes nothing");
+	ok(!coren_hlc_update(&c, ts(5000, UINT64_MAX - 1, 2), &t, NULL) &&
+	   t.logical == UINT64_MAX, "2^64 - 2 becomes 2^64 - 1");
+	is_int(coren_hlc_update(&c, ts(4000, 0, 2), NULL, NULL), COREN_ERR_CLOCK_SKEW,
+	       "then the local counter cannot advance either");
+}
+
+/* now() on a fresh clock is max(stored, wall): the wall clock. */
+static void now_fresh(void)
+{
+	struct coren_hlc c;
+	uint64_t wall = 777;
+	struct coren_hlc_ts t;
+
+	coren_hlc_init(&c, 4);
+	coren_hlc_set_wall(&c, fake_wall, &wall);
+	t = coren_hlc_now(&c);
+	ok(t.physical == 777 && t.logical == 0 && t.node == 4, "fresh clock: now is (wall, 0)");
+	ok(coren_hlc_cmp(coren_hlc_tick(&c), t) >= 0, "a tick is not before it");
+	wall = 700; /* the wall clock stepped back */
+	t = coren_hlc_now(&c);
+	ok(t.physical == 777 && t.logical == 0, "the stored time when it is ahead");
+	coren_hlc_init(&c, 0);
+	ok(coren_hlc_now(&c).physical > 1600000000000000ULL, "the real clock: not 0");
 }
 
 #define PER_THREAD 200000
@@ -200,6 +233,7 @@ int main(void)
 	pack();
 	tick();
 	update();
+	now_fresh();
 	unique();
 	return done_testing();
 }

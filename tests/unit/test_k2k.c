@@ -24,6 +24,11 @@ int main(void)
 	struct coren_error err = {0};
 
 	coren_doorbell_init(&bell);
+	is_int(coren_k2k_new(2, 256, 20, &b, &err), COREN_ERR_USAGE,
+	       "more than 255 hops is refused (the header counts 8 bits)");
+	ok(strstr(err.msg, "max_hops 256 is not from 1 to 255") != NULL, "message: %s", err.msg);
+	ok(!coren_k2k_new(2, 255, 20, &b, NULL), "255 hops is the most");
+	coren_k2k_free(b);
 	ok(!coren_k2k_new(2, 3, 20, &b, NULL), "a broker: inboxes of 2, 3 hops, 20 ms");
 	ok(!coren_k2k_register(b, 1, NULL, NULL) && !coren_k2k_register(b, 2, &bell, NULL) &&
 	   !coren_k2k_register(b, 3, NULL, NULL), "endpoints 1, 2, 3");

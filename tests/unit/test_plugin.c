@@ -3,6 +3,8 @@
 #include <coren/plugin.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *dir;
@@ -26,6 +28,73 @@ static void refused(const char *name, enum coren_err want, const char *needle)
 	ok(p == NULL, "%s: no plugin handed out", name);
 	if (!ok(strstr(e.msg, needle) != NULL, "%s: message says '%s'", name, needle))
 		printf("#   message: %s\n", e.msg);
+}
+
+/* Copies n bytes of dir/good.so (all: n 0) to path with mode. */
+static void copy_good(const char *path, long n, mode_t mode)
+{
+	char src[4096], buf[65536];
+	FILE *in, *out;
+	size_t k;
+	long left;
+
+	snprintf(src, sizeof src, "%s/good.so", dir);
+	in = fopen(src, "rb");
+	out = fopen(path, "wb");
+	fseek(in, 0, SEEK_END);
+	left = n ? n : ftell(in);
+	rewind(in);
+	while (left > 0 && (k = fread(buf, 1, left < (long)sizeof buf ? (size_t)left : sizeof buf, in)))
+		left -= (long)fwrite(buf, 1, k, out);
+	fclose(in);
+	fclose(out);
+	chmod(path, mode);
+}
+
+/* Files that would crash dlopen() or run code anyone may change. */
+static void hostile(void)
+{
+	char tmp[] = "/tmp/coren-plug-XXXXXX", path[4200];
+	struct coren_plugin *p = NULL;
+	struct coren_error e = {0};
+	struct stat st;
+	char src[4096];
+
+	if (!mkdtemp(tmp))
+		return;
+	snprintf(src, sizeof src, "%s/good.so", dir);
+	stat(src, &st);
+	snprintf(path, sizeof path, "%s/trunc.so", tmp);
+	copy_good(path, (long)st.st_size / 2, 0644);
+	is_int(coren_plugin_open(path, COREN_PLUGIN_ANY, NULL, &p, &e), COREN_ERR_PLUGIN_ELF,
+	       "a truncated shared object is refused before dlopen (SIGBUS there)");
+	ok(strstr(e.msg, "is truncated:") != NULL, "message: %s", e.msg);
+	copy_good(path, 1000, 0644);
+	is_int(coren_plugin_open(path, COREN_PLUGIN_ANY, NULL, &p, &e), COREN_ERR_PLUGIN_ELF,
+	       "one cut inside its program headers too");
+	unlink(path);
+
+	snprintf(path, sizeof path, "%s/ww.so", tmp);
+	copy_good(path, 0, 0666);
+	is_int(coren_plugin_open(path, COREN_PLUGIN_ANY, NULL, &p, &e), COREN_ERR_PLUGIN_UNSAFE,
+	       "a world-writable plugin is refused");
+	ok(strstr(e.msg, "is world-writable") && strstr(e.msg, "COREN_PLUGIN_INSECURE=1"),
+	   "message says why and how to override: %s", e.msg);
+	setenv("COREN_PLUGIN_INSECURE", "1", 1);
+	ok(!coren_plugin_open(path, COREN_PLUGIN_ANY, NULL, &p, &e), "COREN_PLUGIN_INSECURE=1 loads it");
+	coren_plugin_free(p);
+	unsetenv("COREN_PLUGIN_INSECURE");
+	chmod(path, 0644);
+	chmod(tmp, 0777);
+	is_int(coren_plugin_open(path, COREN_PLUGIN_ANY, NULL, &p, &e), COREN_ERR_PLUGIN_UNSAFE,
+	       "so is one in a world-writable directory");
+	ok(strstr(e.msg, "world-writable directory") != NULL, "message: %s", e.msg);
+	chmod(tmp, 01777);
+	ok(!coren_plugin_open(path, COREN_PLUGIN_ANY, NULL, &p, &e),
+	   "but not in a sticky one (/tmp): %s", e.msg);
+	coren_plugin_free(p);
+	unlink(path);
+	rmdir(tmp);
 }
 
 int main(void)
@@ -86,8 +155,8 @@ int main(void)
 			perror("write");
 		close(fd);
 		coren_error_clear(&e);
-		is_int(coren_plugin_open(junk, COREN_PLUGIN_ANY, NULL, &p, &e), COREN_ERR_PLUGIN_DLOPEN, "junk file refused");
-		ok(strstr(e.msg, "cannot load plugin") != NULL, "junk message");
+		is_int(coren_plugin_open(junk, COREN_PLUGIN_ANY, NULL, &p, &e), COREN_ERR_PLUGIN_ELF, "junk file refused before dlopen");
+		ok(strstr(e.msg, "is not a shared object of this machine") != NULL, "junk message: %s", e.msg);
 		unlink(junk);
 	}
 
@@ -111,6 +180,8 @@ int main(void)
 	is_int(coren_plugin_open("", COREN_PLUGIN_ANY, NULL, &p, &e), COREN_ERR_USAGE, "empty name");
 	coren_error_clear(&e);
 	is_int(coren_plugin_open("/nonexistent/x.so", COREN_PLUGIN_ANY, NULL, &p, &e), COREN_ERR_NOTFOUND, "missing path");
+
+	hostile();
 
 	is_str(coren_plugin_kind_name(COREN_PLUGIN_KERNEL), "kernel", "kind name");
 	is_str(coren_plugin_kind_name(77), "unknown", "unknown kind name");

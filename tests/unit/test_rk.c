@@ -238,8 +238,14 @@ static void life_cycle(struct coren_plugin *cpu, struct coren_plugin *echo)
 	usleep(20000);
 	is_int(coren_rk_recv(rt, &got, 1, 0), 0, "a launched kernel does not process");
 	ok(!coren_rk_activate(rt, id, NULL), "activate");
+	is_int(coren_rk_activate(rt, id, &err), COREN_ERR_STATE,
+	       "activating an active kernel is COREN_ERR_STATE");
+	ok(strstr(err.msg, "kernel 'e' is active, cannot become active") != NULL, "message: %s",
+	   err.msg);
 	ok(collect(rt, 1, seen, 4, &dup, NULL) == 1, "then it answers");
 	ok(!coren_rk_deactivate(rt, id, NULL), "deactivate");
+	is_int(coren_rk_deactivate(rt, id, &err), COREN_ERR_STATE,
+	       "deactivating a deactivated kernel too");
 	m = f32_msg(id, 2, &x, 1);
 	coren_rk_send(rt, &m, 1);
 	usleep(20000);
@@ -320,6 +326,37 @@ static void guarded(struct coren_plugin *cpu, struct coren_plugin *echo)
 	coren_rk_free(rt);
 }
 
+/* A backend whose operations table ends after reset: activating and
+ * deactivating a kernel on it never read wake past its struct_size. */
+static void short_backend(struct coren_plugin *echo)
+{
+	const char *tdirs[2] = {getenv("COREN_TEST_PLUGINS"), NULL};
+	struct coren_rk_launch l = COREN_RK_LAUNCH_INIT;
+	struct coren_plugin *b = NULL;
+	struct coren_rk *rt;
+	json_t *r;
+	uint32_t id;
+
+	if (!tdirs[0] || coren_plugin_open("shortbackend", COREN_PLUGIN_BACKEND, tdirs, &b, NULL)) {
+		ok(0, "the shortbackend test plugin loads");
+		return;
+	}
+	l.auto_activate = false;
+	coren_rk_new(NULL, &rt, NULL);
+	ok(!coren_rk_add_backend(rt, b, NULL, NULL) &&
+	   !coren_rk_launch(rt, "e", echo, NULL, &l, &id, NULL), "a backend with a short table");
+	ok(!coren_rk_activate(rt, id, NULL) && !coren_rk_deactivate(rt, id, NULL),
+	   "activate and deactivate: no wake read past its end");
+	r = coren_rk_status_json(rt, id);
+	ok(r && !json_object_get(r, "backend_state"), "no actor_status read either");
+	json_decref(r);
+	r = coren_rk_plugin_json(b);
+	ok(r != NULL, "its plugin record");
+	json_decref(r);
+	coren_rk_free(rt);
+	coren_plugin_free(b);
+}
+
 static void topology(void)
 {
 	struct coren_rk_topology t;
@@ -396,6 +433,7 @@ int main(void)
 		life_cycle(cpu, echo);
 		chain(cpu, fwd, saxpy);
 		guarded(cpu, echo);
+		short_backend(echo);
 		topology();
 	}
 	coren_plugin_free(cpu);

@@ -52,6 +52,8 @@ enum coren_err {
 	COREN_ERR_TIMEOUT,	 /* deadline passed */
 	COREN_ERR_STATE,	 /* not allowed in the current state */
 	COREN_ERR_LIMIT,	 /* resource limit would be exceeded */
+	COREN_ERR_PLUGIN_ELF,	 /* plugin file is not a well-formed shared object */
+	COREN_ERR_PLUGIN_UNSAFE, /* plugin file or directory is world-writable */
 	COREN_ERR__COUNT
 };
 

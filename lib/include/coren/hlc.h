@@ -69,13 +69,17 @@ struct coren_hlc_ts coren_hlc_tick(struct coren_hlc *c);
  * later than any timestamp the clock gave before; one lock for the lot. */
 struct coren_hlc_ts coren_hlc_tick_n(struct coren_hlc *c, uint64_t n);
 
-/* The clock's current timestamp, without advancing it. */
+/* The clock's current timestamp, without advancing it: (wall, 0) when
+ * the wall clock is past the stored physical time (so a fresh clock reads
+ * the wall clock, not 0), else the stored one. */
 struct coren_hlc_ts coren_hlc_now(struct coren_hlc *c);
 
 /* Merges a received timestamp and sets *out (may be NULL) to the new local
  * one: physical = max(local, received, wall); logical as in the HLC paper
  * (the seed's rule). COREN_ERR_CLOCK_SKEW, with the clock unchanged, when
- * received.physical > wall + the drift limit. */
+ * received.physical > wall + the drift limit, or when the logical counter
+ * the merge needs would pass 2^64 - 1 (a received logical of 2^64 - 1 at
+ * the winning physical time). */
 enum coren_err coren_hlc_update(struct coren_hlc *c,
 				struct coren_hlc_ts received,
 				struct coren_hlc_ts *out,

@@ -11,6 +11,7 @@
 
 #include <coren/error.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +34,13 @@ struct coren_reader *coren_reader_new(FILE *in, const char *name,
  * what is there instead of waiting for a whole block, so a line is seen as
  * soon as it arrives; the FILE's own stdio buffer must be unused. */
 void coren_reader_set_interactive(struct coren_reader *r, int on);
+
+/* Input ends early once *stop is set (a signal handler's flag, not
+ * owned): the reader checks it before each read, and a read(2) that a
+ * signal interrupts (EINTR) ends the input when it is set instead of
+ * being retried. NULL: never. */
+void coren_reader_set_stop(struct coren_reader *r,
+			   const volatile sig_atomic_t *stop);
 
 /* Bytes read ahead and not yet returned: 0 means the next call may wait
  * for input. */

@@ -24,6 +24,7 @@
 #include <coren/record.h>
 #include <coren/rkpolicy.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +83,7 @@ enum coren_k2k_status {
 
 #define COREN_K2K_INBOX_DEFAULT 1024
 #define COREN_K2K_MAX_HOPS_DEFAULT 8
+#define COREN_K2K_MAX_HOPS_MAX	     255 /* the header counts hops in 8 bits */
 #define COREN_K2K_TIMEOUT_MS_DEFAULT 5000
 #define COREN_K2K_ENDPOINTS_MAX 4096
 
@@ -93,7 +95,8 @@ struct coren_k2k_stats {
 };
 
 /* A broker whose inboxes hold inbox_capacity messages (0: 1024, rounded
- * up to a power of two), enforcing max_hops (0: 8) and a delivery timeout
+ * up to a power of two), enforcing max_hops (0: 8; at most 255, else
+ * COREN_ERR_USAGE) and a delivery timeout
  * (0: 5000 ms; a send waits at most that long for room). */
 enum coren_err coren_k2k_new(size_t inbox_capacity, unsigned max_hops,
 			     unsigned timeout_ms, struct coren_k2k **out,
@@ -138,6 +141,24 @@ const char *coren_k2k_status_name(enum coren_k2k_status s);
 
 struct coren_rk_ctx; /* the runtime, as one handler call sees it */
 
+/* An argument a kernel takes (coren_kernel_ops.args). */
+enum coren_kernel_arg_type {
+	COREN_KARG_NUMBER = 1, /* any JSON number */
+	COREN_KARG_INTEGER,    /* a JSON integer */
+	COREN_KARG_STRING,
+	COREN_KARG_BOOL,
+	COREN_KARG_KERNEL /* the name of a kernel of the runtime, reached
+			   * over K2K: it must exist, and the kernel taking
+			   * it must have K2K (checked by coren_rk_check) */
+};
+
+struct coren_kernel_arg {
+	const char *name; /* NULL ends the table */
+	int type;	  /* enum coren_kernel_arg_type */
+	int required;
+	double min, max; /* numbers and integers: the range, when min < max */
+};
+
 #define COREN_KERNEL_F_CPU 0x1u	 /* has a CPU handler */
 #define COREN_KERNEL_F_CUDA 0x2u /* has a CUDA entry */
 
@@ -162,6 +183,12 @@ struct coren_kernel_ops {
 	json_t *(*status)(void *state);
 	/* The CUDA entry (coren-rk(3)); NULL for CPU-only kernels. */
 	const void *cuda;
+	/* Optional (read only when struct_size covers it; the plugin ABI
+	 * stays 1.2): the arguments it takes, a table ended by a
+	 * NULL name. With one, a launch refuses unknown arguments, values
+	 * of the wrong type or out of range, and missing required ones;
+	 * without one, any object is handed to init. */
+	const struct coren_kernel_arg *args;
 };
 
 /* Answers the message being handled with m (which may be that message):
@@ -247,10 +274,12 @@ enum coren_rk_state {
 	COREN_RK_LAUNCHED,
 	COREN_RK_ACTIVE,
 	COREN_RK_DEACTIVATED,
-	COREN_RK_TERMINATED
+	COREN_RK_TERMINATED,
+	COREN_RK_FAILED /* a handler hung (kernel_timeout_ms): final */
 };
 
-/* "created", "launched", "active", "deactivated", "terminated". */
+/* "created", "launched", "active", "deactivated", "terminated",
+ * "failed". */
 const char *coren_rk_state_name(enum coren_rk_state s);
 
 /* What a backend reads of an actor. */
@@ -291,9 +320,41 @@ size_t coren_rk_actor_k2k_depth(struct coren_rk_actor *a);
 
 /* Runs the CPU handler of worker's state over n messages and routes every
  * outcome (replies to the host, forwards over K2K, errors). Takes the
- * messages. Blocks while the host's outbox is full. */
+ * messages. Blocks while the host's outbox is full, never on a full K2K
+ * inbox: a message for one is parked with the worker (see below). */
 void coren_rk_actor_process(struct coren_rk_actor *a, unsigned worker,
 			    struct coren_rk_msg **msgs, size_t n);
+
+/* K2K messages worker parked because their next hop's inbox was full.
+ * While a worker has some, its backend calls coren_rk_actor_retry() (at
+ * least every millisecond or so, whatever the kernel's state), keeps
+ * taking the kernel's K2K inbox, and takes no new host messages: so a
+ * cycle of kernels never waits on itself, and the host feels the
+ * backpressure. A parked message is delivered when room comes, or
+ * answered with a "timeout" error after the delivery timeout; one that
+ * finds the worker's parking lot full (as many as a K2K inbox holds) is
+ * answered with a "queue_full" error at once. Call both from the
+ * worker's own thread (coren_rk_actor_complete's thread for worker 0 of
+ * a GPU actor). A worker takes at most coren_rk_actor_k2k_room() K2K
+ * messages at a time. */
+size_t coren_rk_actor_parked(const struct coren_rk_actor *a, unsigned worker);
+
+/* Offers worker's parked messages again, hands the answers that makes
+ * to the host, and returns how many remain parked. */
+size_t coren_rk_actor_retry(struct coren_rk_actor *a, unsigned worker);
+
+/* Whether worker was abandoned in a hung handler call (the runtime's
+ * kernel_timeout_ms): from then on its backend must not touch its
+ * queues; when the call returns, the worker's thread just ends; reset
+ * answers what its queue holds, from the resetting thread, and leaves
+ * the thread (and what it uses) alone. */
+bool coren_rk_actor_abandoned(const struct coren_rk_actor *a, unsigned worker);
+
+/* How many K2K messages worker may take now: the room left in its
+ * parking lot, so that a chain loses nothing; when the lot is full and
+ * none of it went on for 5 ms (a cycle waits on itself), SIZE_MAX: what
+ * it then takes and cannot park is answered with queue_full errors. */
+size_t coren_rk_actor_k2k_room(const struct coren_rk_actor *a, unsigned worker);
 
 /* Routes n messages that a's backend handled itself (a GPU): each one
  * addressed to the host (COREN_RK_HOST) is an answer, an error when it
@@ -326,9 +387,14 @@ struct coren_rk_config {
 	unsigned max_hops;	 /* 0: 8 */
 	unsigned delivery_timeout_ms; /* 0: 5000 */
 	size_t hints_capacity;	 /* 0: 256 */
+	/* A handler call longer than this fails its kernel; 0: never. */
+	unsigned kernel_timeout_ms;
 };
 
-#define COREN_RK_CONFIG_INIT {0, COREN_DISPATCH_CPU_ONLY, 0, 0, -1, 0, 0, 0, 0, 0, 0}
+#define COREN_RK_CONFIG_INIT                                                   \
+	{                                                                      \
+		0, COREN_DISPATCH_CPU_ONLY, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0      \
+	}
 
 struct coren_rk_launch {
 	size_t queue_capacity; /* per worker; 0: 1024 (rounded to 2^k) */
@@ -382,12 +448,19 @@ enum coren_err coren_rk_launch(struct coren_rk *rt, const char *name,
 			       const struct coren_rk_launch *opts,
 			       uint32_t *id, struct coren_error *err);
 
+/* Checks what only the whole topology can tell: every argument of type
+ * COREN_KARG_KERNEL names a launched kernel, and the kernel taking it has
+ * K2K. COREN_ERR_USAGE naming the kernel and the argument. */
+enum coren_err coren_rk_check(struct coren_rk *rt, struct coren_error *err);
+
 /* The memory a launch with opts may hold at most, in bytes. */
 uint64_t coren_rk_memory_estimate(const struct coren_rk *rt,
 				  const struct coren_rk_launch *opts);
 
 /* Life cycle: launched/deactivated -> active, active -> deactivated,
- * anything -> terminated. COREN_ERR_STATE otherwise. */
+ * anything -> terminated (a terminated or failed kernel: COREN_OK, no
+ * change). COREN_ERR_STATE otherwise, also for active -> active and
+ * deactivated -> deactivated. */
 enum coren_err coren_rk_activate(struct coren_rk *rt, uint32_t id,
 				 struct coren_error *err);
 enum coren_err coren_rk_deactivate(struct coren_rk *rt, uint32_t id,
@@ -437,6 +510,16 @@ size_t coren_rk_outbox_capacity(const struct coren_rk *rt);
  * receiver must keep it from filling). COREN_ERR_TIMEOUT. */
 enum coren_err coren_rk_drain(struct coren_rk *rt, int timeout_ms,
 			      struct coren_error *err);
+
+/* The name of the kernel whose handler the calling thread is running, or
+ * NULL: for a crash report from a signal handler (it only reads a
+ * thread-local pointer). */
+const char *coren_rk_handling(void);
+
+/* Worker threads abandoned in hung handler calls (they and their
+ * kernel's state are never freed: coren_rk_free leaves them, and the
+ * kernel plugin must stay loaded). */
+uint64_t coren_rk_abandoned(struct coren_rk *rt);
 
 /* A snapshot of kernel id. COREN_ERR_NOTFOUND. */
 enum coren_err coren_rk_status(struct coren_rk *rt, uint32_t id,
@@ -515,6 +598,14 @@ struct coren_env_reader;
 struct coren_env_reader *coren_env_reader_new(FILE *in, const char *name);
 void coren_env_reader_free(struct coren_env_reader *r); /* accepts NULL */
 
+/* The byte offset of the envelope coren_env_reader_next() returned last
+ * (or failed on), for positions of errors the caller finds. */
+uint64_t coren_env_reader_offset(const struct coren_env_reader *r);
+
+/* Input ends early once *stop is set, as coren_reader_set_stop() says. */
+void coren_env_reader_set_stop(struct coren_env_reader *r,
+			       const volatile sig_atomic_t *stop);
+
 /* Bytes read ahead: 0 means the next call may wait for input. The reader
  * reads the descriptor of in with read(2): in's stdio buffer must be
  * unused. */
@@ -523,8 +614,10 @@ size_t coren_env_reader_buffered(const struct coren_env_reader *r);
 /* The next envelope as a message (*m NULL at end of input). A bad one is
  * its coren_env_decode() error with err->where "name:@OFFSET" (the byte
  * offset of its header), and the reader has moved past it: past the
- * payload for COREN_ERR_ENV_CHECKSUM (then *m is the message as read, for
- * the caller to answer and free), else to the next magic. COREN_ERR_IO. */
+ * payload for COREN_ERR_ENV_CHECKSUM and for COREN_ERR_RECORD (a priority
+ * over 3 or an unknown encoding, refused as a msg record's are): then *m
+ * is the message as read, for the caller to answer and free; else to the
+ * next magic. COREN_ERR_IO. */
 enum coren_err coren_env_reader_next(struct coren_env_reader *r,
 				     struct coren_rk_msg **m,
 				     struct coren_error *err);
