@@ -184,17 +184,21 @@ sanitized() {
 	run -1 --separate-stderr rk-bench --cmd 'sleep 0.1' -n nap --baseline base.jsonl
 	echo "$output" | jq -se '.[-1].type == "regression" and .[-1].workload == "nap" and
 		.[-1].change > 1 and .[-1].p < 0.05 and .[0].baseline.verdict == "regression"'
-	assert_equal "${stderr_lines[0]}" "rk-bench: 1 regression beyond 10%"
+	# (on a loaded machine a warning about the runs may come first)
+	[[ "$stderr" == *"rk-bench: 1 regression beyond 10%"* ]]
 	# and the way back is an improvement, exit 0
 	rk-bench -q --cmd 'sleep 0.1' -n nap --save-baseline slow.jsonl >/dev/null
 	run -0 --separate-stderr rk-bench --cmd 'sleep 0.02' -n nap --baseline slow.jsonl
 	echo "$output" | jq -e '.baseline.verdict == "improved"'
 }
 
-@test "--cmd: the same command against its own baseline exits 0, every time" {
+@test "--cmd: the same command against its own baseline is never a regression" {
 	rk-bench -q --cmd 'sleep 0.05' -n nap --save-baseline base.jsonl >/dev/null
 	for i in 1 2 3; do
-		run -0 --separate-stderr rk-bench --cmd 'sleep 0.05' -n nap --baseline base.jsonl
+		# 0, or 6 (inconclusive) when load made the runs too noisy to
+		# detect the threshold: never 1
+		run --separate-stderr rk-bench --cmd 'sleep 0.05' -n nap --baseline base.jsonl
+		[ "$status" -eq 0 ] || [ "$status" -eq 6 ]
 		echo "$output" | jq -e '.baseline.verdict != "regression"'
 	done
 }
@@ -477,9 +481,11 @@ SH
 }
 
 @test "--cmd: --sizes replaces {size}, keeps the size and fits the scaling" {
-	run -0 --separate-stderr rk-bench -r 2 -w 0 --sizes 1k,2k --cmd 'head -c {size} /dev/zero > out.{size}'
-	assert_equal "$(wc -c < out.1000) $(wc -c < out.2000)" "1000 2000"
-	echo "$output" | jq -se 'map(.size) == [1000, 2000] and
+	# sizes far apart: the fit has a slope to find even on a loaded machine
+	run -0 --separate-stderr rk-bench -r 2 -w 0 --sizes 1k,32M --cmd 'head -c {size} /dev/zero > out.{size}'
+	assert_equal "$(wc -c < out.1000) $(wc -c < out.32000000)" "1000 32000000"
+	rm -f out.32000000
+	echo "$output" | jq -se 'map(.size) == [1000, 32000000] and
 		all(.workload == "head -c {size} /dev/zero > out.{size}") and
 		all(.scaling.exponent | type == "number")'
 	run -2 --separate-stderr rk-bench --sizes 1k --cmd 'true'
@@ -494,7 +500,8 @@ SH
 	assert_equal "$(sed -n 2p h.csv | cut -d, -f1,9)" "sleep 0.01,0.01"
 	assert_equal "$(head -n 1 h.md)" "| Command | Mean [ms] | Min [ms] | Max [ms] | Relative |"
 	assert_equal "$(sed -n 2p h.md)" "|:---|---:|---:|---:|---:|"
-	grep -q '^| `sleep 0.02` | [0-9.]* ± [0-9.]* | [0-9.]* | [0-9.]* | [0-9.]* ± [0-9.]* |$' h.md
+	# (the fastest row's relative is 1.00 alone: under load either may be)
+	grep -Eq '^\| `sleep 0.02` \| [0-9.]+ ± [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+( ± [0-9.]+)? \|$' h.md
 	# --analyze reads the JSON as it is
 	run -0 --separate-stderr rk-bench --analyze h.json
 	echo "$output" | jq -se 'map(.workload) == ["sleep 0.01", "sleep 0.02"] and all(.n == 3)'

@@ -106,3 +106,19 @@ peak_kib() {
 	assert_equal "$(results <(echo "$output"))" "$(cat want)"
 	[[ "$stderr" == *"cannot spill results to a temporary file in '$BATS_TEST_TMPDIR/missing'"*"keeping them in memory"* ]]
 }
+
+@test "an axis of more than 65536 values is served from the plan's texts: exact, and linear" {
+	# y has 70001 values, integers, negative ones too: swarm-run frees the
+	# experiment's list once the plan is made (coren_memo_plan_compact)
+	run -0 timeout 60 swarm-run --split x=1..2 --split y=-35000..35000 --memo-chunk x=1 \
+		--memo-chunk y=5000 --exec "$P/noop.so" --cache c --no-progress
+	echo "$output" | grep -v '"type":"diag"' > got
+	awk 'BEGIN { for (x = 1; x <= 2; x++) for (y = -35000; y <= 35000; y++)
+		printf "{\"type\":\"result\",\"point\":{\"x\":%d,\"y\":%d},\"value\":null}\n", x, y }' > want
+	cmp got want
+	# decimals too (parsed from their canonical text)
+	run -0 timeout 60 swarm-run --split x=1..1 --split y=0..0.7..0.00001 --memo-chunk x=1 \
+		--memo-chunk y=10000 --exec "$P/noop.so" --cache c --no-progress
+	assert_equal "$(echo "$output" | grep -c '"type":"result"')" 70001
+	echo "$output" | sed -n '3p;70001p' | jq -c .point.y | tr '\n' ' ' | grep -qx '2e-05 0.7 '
+}

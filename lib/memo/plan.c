@@ -412,12 +412,15 @@ json_t *memo_plan_value(const struct coren_memo_plan *p, size_t a, size_t v)
 	size_t len = pa->off[v + 1] - pa->off[v];
 	char num[24], *end;
 	long long n;
+	size_t d = len && *t == '-';
 
 	if (pa->values)
 		return json_deep_copy(json_array_get(pa->values, v));
-	/* an integer that fits: made at once (ranges are most large axes) */
-	if (len && len < sizeof num && strspn(t + (*t == '-'), "0123456789") ==
-						   len - (*t == '-')) {
+	/* an integer that fits: made at once (ranges are most large axes);
+	 * the texts are back to back: only these len bytes are looked at */
+	while (d < len && t[d] >= '0' && t[d] <= '9')
+		d++;
+	if (len && len < sizeof num && d == len) {
 		memcpy(num, t, len);
 		num[len] = '\0';
 		errno = 0;
