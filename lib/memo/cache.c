@@ -154,8 +154,11 @@ struct verify_ctx {
 	struct coren_memo_cache_stats *st;
 };
 
-enum coren_err memo_key_exp(const json_t *key, const json_t *params,
-			    struct coren_memo_exp *e)
+/* The one-chunk experiment of a chunk key: each axis of key with the
+ * key's values, in the key's order, in one bin; params copied unless
+ * NULL. e is made by coren_memo_exp_init(). */
+static enum coren_err memo_key_exp(const json_t *key, const json_t *params,
+				   struct coren_memo_exp *e)
 {
 	size_t i, n = json_array_size(key);
 	json_t *pair;
@@ -182,22 +185,19 @@ enum coren_err memo_key_exp(const json_t *key, const json_t *params,
 	return e->params ? COREN_OK : COREN_ERR_NOMEM;
 }
 
-/* Whether every line of content is the result record of its point, the
- * points being those of the header's key (the check a run makes against
- * its grid, made here against the header alone). */
-static enum coren_err verify_lines(const struct coren_chunk_header *h,
+enum coren_err memo_check_key_lines(const json_t *key, const json_t *params,
 				   const char *content, size_t len,
-				   struct coren_error *err)
+				   uint64_t npoints, size_t *line_off,
+				   bool parse, struct coren_error *err)
 {
 	struct coren_memo_exp e;
 	struct coren_memo_plan *p = NULL;
 	struct memo_line_check c = {0};
-	size_t *bins = calloc(json_array_size(h->chunk_key) + 1, sizeof *bins);
+	size_t *bins = calloc(json_array_size(key) + 1, sizeof *bins);
 	enum coren_err rc;
 
 	coren_memo_exp_init(&e);
-	rc = bins ? memo_key_exp(h->chunk_key, h->params, &e)
-		  : COREN_ERR_NOMEM;
+	rc = bins && key ? memo_key_exp(key, params, &e) : COREN_ERR_NOMEM;
 
 	if (!rc)
 		rc = coren_memo_exp_finish(&e, err);
@@ -206,8 +206,8 @@ static enum coren_err verify_lines(const struct coren_chunk_header *h,
 	if (!rc)
 		rc = memo_line_check_init(&c, p);
 	if (!rc)
-		rc = memo_check_lines(&c, bins, NULL, content, len, h->points,
-				      NULL, true, err);
+		rc = memo_check_lines(&c, bins, NULL, content, len, npoints,
+				      line_off, parse, err);
 	else if (rc != COREN_ERR_NOMEM) /* a key no grid has: not ours */
 		rc = coren_error_set(err, COREN_ERR_CORRUPT,
 				     "its key is not a grid's: %s", err->msg);
@@ -239,7 +239,8 @@ static enum coren_err verify_one(const char *path, const char *name,
 	v->st->checked++;
 	rc = coren_chunk_load(v->cache, id, v->max, &h, &content, &len, &err);
 	if (!rc) {
-		rc = verify_lines(&h, content, len, &err);
+		rc = memo_check_key_lines(h.chunk_key, h.params, content, len,
+					  h.points, NULL, true, &err);
 		/* a signature by a trusted key's name must verify; chunks
 		 * signed by others, or not at all, are not judged here */
 		if (!rc && v->trust &&

@@ -404,36 +404,16 @@ size_t memo_index_next(const struct memo_index *ix, const size_t *bins,
 	return NONE;
 }
 
-/* Checks content against entry en's key: a one-chunk grid of its axes and
- * values, whose lines memo_check_lines() knows. */
+/* Checks content against entry en's key (memo_check_key_lines()). */
 static enum coren_err check_entry(const struct entry *en, const char *content,
 				  size_t len, size_t *off,
 				  struct coren_error *err)
 {
-	struct coren_memo_exp e;
-	struct coren_memo_plan *p = NULL;
-	struct memo_line_check c = {0};
 	json_t *key = coren_json_parse(en->key, strlen(en->key), NULL);
-	size_t *bins = calloc(json_array_size(key) + 1, sizeof *bins);
-	enum coren_err rc;
+	enum coren_err rc = memo_check_key_lines(key, NULL, content, len,
+						 en->npoints, off, false, err);
 
-	coren_memo_exp_init(&e);
-	rc = bins && key ? memo_key_exp(key, NULL, &e) : COREN_ERR_NOMEM;
-	if (!rc)
-		rc = coren_memo_exp_finish(&e, err);
-	if (!rc)
-		rc = coren_memo_plan_new(&e, &p, err);
-	if (!rc)
-		rc = memo_line_check_init(&c, p);
-	if (!rc)
-		rc = memo_check_lines(&c, bins, NULL, content, len, en->npoints,
-				      off, false, err);
-	if (c.p)
-		memo_line_check_release(&c);
-	coren_memo_plan_free(p);
-	coren_memo_exp_release(&e);
 	json_decref(key);
-	free(bins);
 	return rc;
 }
 

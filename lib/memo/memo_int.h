@@ -116,11 +116,14 @@ json_t *memo_plan_value(const struct coren_memo_plan *p, size_t a, size_t v);
 const char *memo_plan_value_text(const struct coren_memo_plan *p, size_t a,
 				 size_t v, size_t *len);
 
-/* The one-chunk experiment of a chunk key (cache.c): each axis of key
- * with the key's values, in the key's order, in one bin; params copied
- * unless NULL. e is made by coren_memo_exp_init(). */
-enum coren_err memo_key_exp(const json_t *key, const json_t *params,
-			    struct coren_memo_exp *e);
+/* Whether content is exactly npoints lines, each the result record of
+ * its point of key (a chunk key: the check a run makes against its grid,
+ * made against the key alone), as memo_check_lines(); a key no grid has
+ * is COREN_ERR_CORRUPT. For --verify and the index of keys. */
+enum coren_err memo_check_key_lines(const json_t *key, const json_t *params,
+				   const char *content, size_t len,
+				   uint64_t npoints, size_t *line_off,
+				   bool parse, struct coren_error *err);
 
 /* index.c: the keys of the chunks a cache holds for one function (its
  * top comment says what the file is and why it is only a hint). */
