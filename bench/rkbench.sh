@@ -32,13 +32,14 @@ for cmd in 'sleep 0.02' 'sleep 0.1' 'i=0; while [ $i -lt 20000 ]; do i=$((i+1));
 		s=$(now)
 		rk-bench -q -w $W -r $R --cmd "$cmd" --json > "$work/rk.jsonl"
 		e=$(now)
-		m=$(jq .mean "$work/rk.jsonl")
+		# (fixed notation: bc reads no 4.5e-04, which jq prints for true)
+		m=$(jq .mean "$work/rk.jsonl" | awk '{ printf "%.12f", $1 }')
 		o=$(echo "(($e - $s) - ($W + $R) * $m) / ($W + $R)" | bc -l)
 		if [ -z "$rk_ovh" ] || [ "$(echo "$o < $rk_ovh" | bc -l)" = 1 ]; then rk_ovh=$o; rk_mean=$m; fi
 		s=$(now)
 		hyperfine -w $W -r $R --export-json "$work/hf.json" "$cmd" > /dev/null 2>&1
 		e=$(now)
-		m=$(jq '.results[0].mean' "$work/hf.json")
+		m=$(jq '.results[0].mean' "$work/hf.json" | awk '{ printf "%.12f", $1 }')
 		o=$(echo "(($e - $s) - ($W + $R) * $m) / ($W + $R)" | bc -l)
 		if [ -z "$hf_ovh" ] || [ "$(echo "$o < $hf_ovh" | bc -l)" = 1 ]; then hf_ovh=$o; hf_mean=$m; fi
 	done
