@@ -21,6 +21,7 @@
 #include <coren/cost.h>
 #include <coren/error.h>
 #include <coren/hlc.h>
+#include <coren/settings.h>
 #include <coren/sign.h>
 #include <coren/yaml.h>
 #include <jansson.h>
@@ -84,7 +85,12 @@ void coren_memo_exp_init(struct coren_memo_exp *e);
 /* Frees the contents of e. */
 void coren_memo_exp_release(struct coren_memo_exp *e);
 
-/* Reads an experiment file's mapping into e: params, split, memo_chunk,
+/* The experiment's settings (coren/settings.h): YAML keys and options
+ * of swarm-run, one row each, for struct coren_memo_exp. */
+extern const struct coren_setting coren_memo_exp_settings[];
+
+/* Reads an experiment file's mapping into e, through
+ * coren_memo_exp_settings: params, split, memo_chunk,
  * exec_chunk, cache, version, workers, axis_order, exec, cmd, coproc,
  * fn_id, timeout (a duration: seconds, or 30s, 2m, 1h, 500ms), retries.
  * Unknown keys and bad values are COREN_ERR_CONFIG at file:line:col.

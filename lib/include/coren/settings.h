@@ -95,8 +95,10 @@ struct coren_setting_use {
 /* Parses argv through the tables (ntabs of them). Options without a YAML
  * key (and not COREN_SETTING_LATER) are applied at once, in order; the
  * others are returned in *uses (free() it) for coren_settings_apply_uses
- * after the file. Stops at the first non-option argument; *next is its
- * index. Unknown options and bad values: COREN_ERR_USAGE, said once. */
+ * after the file. Options may follow operands (argv is permuted, as GNU
+ * getopt does) unless a table has an ARGV row: then the first operand
+ * ends the options. *next: the index of the first operand. Unknown
+ * options and bad values: COREN_ERR_USAGE, said once. */
 enum coren_err coren_settings_argv(const struct coren_settings *tabs,
 				   size_t ntabs, int argc, char **argv,
 				   struct coren_setting_use **uses,
