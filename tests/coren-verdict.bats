@@ -89,7 +89,7 @@ setup() {
 	run -2 --separate-stderr coren-verdict --cap missing.jsonl < /dev/null
 	[[ "$stderr" == "coren-verdict: error: cannot open 'missing.jsonl': "* ]]
 	run -2 --separate-stderr coren-verdict --net-bw fast < /dev/null
-	assert_equal "${stderr_lines[0]}" "coren-verdict: invalid --net-bw 'fast'"
+	assert_equal "${stderr_lines[0]}" "coren-verdict: --net-bw 'fast': expected a number"
 }
 
 @test "a cap file written by coren-probe round-trips" {
@@ -159,5 +159,5 @@ gpu_cap() {
 	run -2 --separate-stderr coren-verdict --cap nod2h.jsonl --gpu 0 big.jsonl
 	assert_equal "$stderr" "coren-verdict: error (at nod2h.jsonl): GPU 0: missing field 'd2h_bw'"
 	run -2 --separate-stderr coren-verdict --gpu 1.5 big.jsonl
-	assert_equal "${stderr_lines[0]}" "coren-verdict: invalid --gpu '1.5' (a GPU's index: 0, 1, ...)"
+	assert_equal "${stderr_lines[0]}" "coren-verdict: --gpu '1.5': not an integer"
 }

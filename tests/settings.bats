@@ -91,3 +91,20 @@ try 'swarm-run --help'"
 		assert_output --regexp "(  |, )$o( |$)"
 	done
 }
+
+@test "coren-probe and coren-verdict share the what-if rows: one grammar, one meaning" {
+	run -0 coren-probe --quick --json --net-bw 1GiB --net-latency 20ms --ram 64GiB
+	assert_output --partial '"net_bw":1073741824'
+	run -0 coren-probe --quick --json > cap.json
+	coren-probe --quick --json > cap.json
+	run -0 bash -c 'echo "{\"type\":\"cost\",\"name\":\"t\",\"flops\":1,\"mem_bytes\":1,\"peak_mem\":1,\"result_bytes\":1}" | coren-verdict --cap cap.json --net-bw 1GiB --ram 64GiB'
+	for t in coren-probe coren-verdict; do
+		run -2 --separate-stderr $t --net-bw 1GiBx
+		assert_equal "${stderr%%$'\n'*}" "$t: --net-bw '1GiBx': unknown unit 'GiBx' (a rate takes B, k, M, G, T, P, KiB, MiB, GiB, TiB, PiB)"
+	done
+}
+
+@test "options may follow operands where no option takes the rest of the line" {
+	run -0 coren-cost 'hash(1)' --json --name h
+	assert_output --partial '"name":"h"'
+}

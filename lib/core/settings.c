@@ -63,9 +63,14 @@ static enum coren_err out_of_range(const struct coren_setting *s,
 static enum coren_err unit_error(const char *label, const char *value,
 				 enum coren_unit kind, struct coren_error *err)
 {
-	char msg[COREN_ERROR_MSG_MAX];
+	char msg[COREN_ERROR_MSG_MAX], quoted[COREN_ERROR_MSG_MAX];
+	size_t q;
 
 	snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
+	/* "'1.5' is not an integer": the value is said once, before */
+	q = (size_t)snprintf(quoted, sizeof quoted, "'%s' is ", value);
+	if (!strncmp(msg, quoted, q))
+		memmove(msg, msg + q, strlen(msg + q) + 1);
 	if (!strncmp(msg, "unknown unit", 12))
 		return coren_error_set(err, COREN_ERR_USAGE,
 				       "%s '%s': %s (a %s takes %s)", label,
