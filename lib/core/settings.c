@@ -350,6 +350,17 @@ static enum coren_err one(const struct row_ref *r, int argc, char **argv,
 		u.rest = argv + optind;
 		optind = argc;
 	}
+	if (r->row->extra) {
+		if (optind + (int)r->row->extra > argc) {
+			label_of(r->row, label, sizeof label);
+			return coren_error_set(err, COREN_ERR_USAGE,
+					       "%s %s: needs %u more value%s",
+					       label, optarg, r->row->extra,
+					       r->row->extra > 1 ? "s" : "");
+		}
+		u.rest = argv + optind;
+		optind += (int)r->row->extra;
+	}
 	if (r->row->key || (r->row->flags & COREN_SETTING_LATER))
 		return keep(uses, nuses, u, err);
 	return coren_settings_apply_uses(&u, 1, err);
@@ -405,6 +416,9 @@ enum coren_err coren_settings_apply_uses(const struct coren_setting_use *uses,
 		label_of(s, label, sizeof label);
 		if (s->type == COREN_SETTING_ARGV)
 			rc = set_argv(s, uses[i].obj, uses[i].rest, err);
+		else if (s->extra)
+			rc = s->set_more(uses[i].obj, uses[i].value,
+					 uses[i].rest, err);
 		else
 			rc = coren_setting_apply(s, uses[i].obj, label,
 						 uses[i].value, err);

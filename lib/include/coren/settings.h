@@ -59,6 +59,11 @@ struct coren_setting {
 	/* CUSTOM in a file: the node (NULL: its scalar goes through set) */
 	enum coren_err (*set_yaml)(void *obj, const struct coren_yaml_node *n,
 				   const char *dir, struct coren_error *err);
+	/* CUSTOM taking extra operands after its value (hyperfine's -L NAME
+	 * VALUES): how many, and the setter that gets them */
+	unsigned extra;
+	enum coren_err (*set_more)(void *obj, const char *value,
+				   char *const *more, struct coren_error *err);
 };
 
 /* A configured object and its table. */
