@@ -238,7 +238,8 @@ struct coren_chunk_header {
 void coren_chunk_header_release(struct coren_chunk_header *h);
 
 /* What a chunk's signature signs: the canonical JSON text of
- * {"content_sha256":...,"fn":...,"id":...} (coren-chunk(5)), appended. */
+ * {"content_sha256":...,"cost":...,"fn":...,"hlc":[...],"id":...,
+ * "producer":...} (coren-chunk(5)), appended. */
 enum coren_err coren_chunk_sig_message(const struct coren_chunk_header *h,
 				       struct coren_buf *out);
 
