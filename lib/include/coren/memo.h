@@ -244,7 +244,8 @@ struct coren_chunk_header {
 void coren_chunk_header_release(struct coren_chunk_header *h);
 
 /* What a chunk's signature signs: the canonical JSON text of
- * {"content_sha256":...,"fn":...,"id":...} (coren-chunk(5)), appended. */
+ * {"content_sha256":...,"cost":...,"fn":...,"hlc":[...],"id":...,
+ * "producer":...} (coren-chunk(5)), appended. */
 enum coren_err coren_chunk_sig_message(const struct coren_chunk_header *h,
 				       struct coren_buf *out);
 
@@ -458,6 +459,9 @@ struct coren_memo_stats {
 	uint64_t remote_bad;   /* fetched chunks that failed verification */
 	uint64_t chunks_untrusted; /* fetched chunks no trusted key signed */
 	double seconds_saved;  /* by the fetch-or-compute decisions (model) */
+	/* fetches run beside the workers: the most in flight at once, and
+	 * the points computed here whose job ended while one was */
+	uint64_t fetches_max_parallel, points_during_fetch;
 };
 
 /* How a run with a remote tier chooses between fetching and computing a
@@ -485,6 +489,7 @@ struct coren_memo_run_opts {
 	enum coren_fetch_policy fetch;
 	const struct coren_cap *cap;  /* this machine, for the verdicts */
 	size_t max_fetch;	      /* largest remote chunk file (0: default) */
+	unsigned fetch_threads;	      /* fetches at once (0: default, 4) */
 	FILE *explain;		      /* a verdict record per decision, or NULL */
 	/* Trust (coren-chunk(5)): a chunk from the tier is used only when a
 	 * key of trust signed it; with no key, only with trust_unsigned (a
