@@ -10,6 +10,22 @@ load test_helper
 
 TOOLS="coren-probe coren-cost coren-verdict swarm-run rk-launch rk-bench"
 
+# Options a tool accepts that neither its --help nor its man page may name.
+# Internal: swarm-run --serve (an --isolate worker), rk-bench --insn-child
+# and --child-size (its own child processes). Accepted and ignored, until
+# issue 22's settings tables stop accepting them: coren-probe --keep-going
+# and --max-record (it reads no input), swarm-run --json and --max-record,
+# rk-launch --json and --table (it always writes records). The check fails
+# when one of them is named or no longer accepted: then drop it here.
+unlisted() {
+	case $1 in
+	coren-probe) echo --keep-going --max-record ;;
+	swarm-run) echo --serve --json --max-record ;;
+	rk-launch) echo --json --table ;;
+	rk-bench) echo --insn-child --child-size ;;
+	esac
+}
+
 setup() {
 	cd "$BATS_TEST_TMPDIR"
 	shim="$top_builddir/tests/helpers/.libs/optdump.so"
@@ -28,7 +44,8 @@ setup() {
 @test "each tool's man page and --help name exactly the options it accepts" {
 	local t failed=0
 	for t in $TOOLS; do
-		run check options "$top_builddir/tools/$t" "$top_srcdir/man/$t.1" "$shim"
+		# shellcheck disable=SC2046
+		run check options "$top_builddir/tools/$t" "$top_srcdir/man/$t.1" "$shim" $(unlisted "$t")
 		[ "$status" -eq 0 ] || { echo "$output"; failed=1; }
 	done
 	[ "$failed" -eq 0 ]
@@ -81,4 +98,23 @@ setup() {
 	touch coren-new.7
 	run -1 check readme "$top_srcdir/README.md" "$top_srcdir"/man/*.[1-9] coren-new.7
 	assert_output --partial 'coren-new(7) is not in its documentation list'
+}
+
+@test "a mistyped option is reported once, then the hint" {
+	local t
+	for t in $TOOLS; do
+		run -2 --separate-stderr "$t" --doccheck-bogus </dev/null
+		assert_equal "${#stderr_lines[@]}" 2
+		assert_regex "${stderr_lines[0]}" "unrecognized option '--doccheck-bogus'"
+		assert_equal "${stderr_lines[1]}" "try '$t --help'"
+	done
+}
+
+@test "--help prints no printf escapes (80%%) and fits 80 columns" {
+	local t
+	for t in $TOOLS; do
+		run -0 "$t" --help
+		refute_output --partial '%%'
+		run -0 awk -v t="$t" 'length > 80 { print t ": " $0; bad = 1 } END { exit bad }' <<< "$output"
+	done
 }

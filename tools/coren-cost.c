@@ -29,7 +29,7 @@ static const char usage[] =
 	"                    terminal, JSON Lines otherwise)\n"
 	"  --keep-going      report a bad stdin line as an error record, go on\n"
 	"  --max-record SIZE longest stdin line (default 16MiB)\n"
-	"  -q, -v            quieter, more verbose\n"
+	"  -q, --quiet, -v, --verbose  quieter, more verbose\n"
 	"  --help, --version\n"
 	"\n"
 	"Exit status: 0 ok, 2 bad argument or expression argument, 5 bad stdin\n"

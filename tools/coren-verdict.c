@@ -35,7 +35,7 @@ static const char usage[] =
 	"  --json, --table      force JSON Lines or a table\n"
 	"  --keep-going         report a bad record as an error record, go on\n"
 	"  --max-record SIZE    longest input line (default 16MiB)\n"
-	"  -q, -v               quieter, more verbose\n"
+	"  -q, --quiet, -v, --verbose  quieter, more verbose\n"
 	"  --help, --version\n"
 	"\n"
 	"Exit status: 0 ok, 2 usage or I/O error, 5 bad input record.\n"
