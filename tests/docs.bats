@@ -118,3 +118,16 @@ setup() {
 		run -0 awk -v t="$t" 'length > 80 { print t ": " $0; bad = 1 } END { exit bad }' <<< "$output"
 	done
 }
+
+@test "man pages: titles name the page, no ß for R², no sources users lack" {
+	command -v groff >/dev/null || skip "groff is not installed"
+	local page name title
+	for page in "$top_srcdir"/man/*.[1-9]; do
+		name=$(basename "$page")
+		title=$(tr a-z A-Z <<< "${name%.*}")"(${name##*.})"
+		run -0 groff -man -Tutf8 -P-c -P-b -P-u "$page"
+		assert_equal "${lines[0]%% *}" "$title"
+		refute_output --partial 'ß'
+		refute_output --regexp '(^|[^A-Za-z_])(DESIGN|limen)([^A-Za-z_]|$)'
+	done
+}

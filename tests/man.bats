@@ -125,6 +125,7 @@ emit() {
 }
 
 @test "coren-envelope(5) EXAMPLES run" {
+	export COREN_PLUGIN_PATH="$COREN_RK_PLUGINS"
 	run_sessions "$top_srcdir/man/coren-envelope.5"
 }
 
