@@ -14,6 +14,9 @@
       a description that fits it, and both name the same codes.
   doccheck.py table ERROR_H COREN_7
       coren(7) lists exactly the codes of enum coren_exit.
+  doccheck.py mentions OPTDUMP_SO TOOL... MANPAGE... -- FOREIGN...
+      Every --option a man page mentions anywhere is accepted by one of the
+      TOOLs, or is another program's option listed in FOREIGN.
   doccheck.py readme README MANPAGE...
       Every man page is in the README's documentation list.
 
@@ -264,6 +267,24 @@ def check_table(error_h, coren7):
     return bad
 
 
+def check_mentions(shim, tools, pages, foreign):
+    """Every --option any page mentions, in prose or examples, is one some
+    coren tool accepts, or another program's, named in foreign."""
+    accepted = set()
+    for tool in tools:
+        with tempfile.TemporaryDirectory() as tmp:
+            accepted |= accepted_options(os.path.abspath(tool), shim, tmp)[0]
+    bad = []
+    for page in pages:
+        with open(page, encoding="utf-8") as f:
+            text = re.sub(r"\\f(\[[^]]*\]|\(..|.)", "",
+                          f.read().replace("\\-", "-"))
+        for o in sorted(set(OPTION.findall(text)) - accepted - set(foreign)):
+            bad.append("%s: mentions --%s, which no coren tool accepts"
+                       % (os.path.basename(page), o))
+    return bad
+
+
 def check_readme(readme, pages):
     with open(readme, encoding="utf-8") as f:
         text = f.read()
@@ -292,6 +313,11 @@ def main(argv):
         bad = check_exits(*args)
     elif cmd == "table":
         bad = check_table(*args)
+    elif cmd == "mentions":
+        i = args.index("--")
+        tools = [a for a in args[1:i] if not a.endswith(tuple("123456789"))]
+        pages = [a for a in args[1:i] if a not in tools]
+        bad = check_mentions(args[0], tools, pages, args[i + 1:])
     elif cmd == "readme":
         bad = check_readme(args[0], args[1:])
     else:

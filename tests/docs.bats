@@ -51,6 +51,24 @@ setup() {
 	[ "$failed" -eq 0 ]
 }
 
+# Other programs' options the pages mention: pkg-config's, nm's, Python's
+# **kwargs, hyperfine's --command-name, valgrind's --tool, sbatch's --wait
+# and --array, jq's --unbuffered.
+FOREIGN="cflags libs variable modversion defined-only kwargs command-name tool wait array unbuffered"
+
+@test "every option a man page mentions is one a coren tool accepts" {
+	local t tools=()
+	for t in $TOOLS; do tools+=("$top_builddir/tools/$t"); done
+	# shellcheck disable=SC2086
+	run -0 check mentions "$shim" "${tools[@]}" "$top_srcdir"/man/*.[1-9] -- $FOREIGN
+}
+
+@test "the check notices a page that mentions an option no tool has" {
+	sed '/^\.SH EXAMPLES/a Use \\fB\\-\\-no\\-such\\-option\\fR.' "$top_srcdir/man/coren.7" > coren.7
+	run -1 check mentions "$shim" "$top_builddir/tools/coren-verdict" coren.7 -- $FOREIGN
+	assert_output --partial 'coren.7: mentions --no-such-option, which no coren tool accepts'
+}
+
 @test "each tool's EXIT STATUS and --help name the codes of enum coren_exit" {
 	local t failed=0
 	for t in $TOOLS; do
