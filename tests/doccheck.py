@@ -30,6 +30,7 @@ import sys
 import tempfile
 
 OPTION = re.compile(r"(?<![\w-])--([a-z0-9][a-z0-9-]*[a-z0-9])")
+SHORT = re.compile(r"(?<![\w-])-([A-Za-z0-9])(?![\w-])")
 
 
 def roff_text(line):
@@ -61,15 +62,15 @@ def section(path, name):
     return lines
 
 
-def man_options(path):
-    """Long options of the tags (.TP's next line) of the page: OPTIONS,
-    and subsections like swarm-run(1)'s "The function"."""
+def man_options(path, pattern=OPTION):
+    """Options of the tags (.TP's next line) of the page: OPTIONS, and
+    subsections like swarm-run(1)'s "The function"."""
     with open(path, encoding="utf-8") as f:
         lines = f.read().split("\n")
     opts = set()
     for i, line in enumerate(lines[:-1]):
         if line.startswith(".TP"):
-            opts |= set(OPTION.findall(roff_text(lines[i + 1])))
+            opts |= set(pattern.findall(roff_text(lines[i + 1])))
     return opts
 
 
@@ -91,7 +92,8 @@ def run(argv, env, cwd):
 
 
 def accepted_options(tool, shim, tmp):
-    """(long options of the tool's getopt tables, its --help text)."""
+    """(long options of the tool's getopt tables, their short options,
+    its --help text)."""
     dump = os.path.join(tmp, "optdump")
     env = isolated_env(tmp)
     env["LD_PRELOAD"] = os.path.abspath(shim)
@@ -101,16 +103,18 @@ def accepted_options(tool, shim, tmp):
     p = run([tool, "--help"], env, tmp)
     if p is None or p.returncode != 0:
         sys.exit("%s --help failed: %s" % (tool, p and p.stderr))
-    opts = set()
+    opts, short = set(), set()
     if not os.path.exists(dump):
         sys.exit("%s: the shim saw no getopt_long call" % tool)
     with open(dump, encoding="utf-8") as f:
         for line in f:
-            if not line.startswith("-"):
+            if line.startswith("-"):
+                short |= set(re.sub(r"[^A-Za-z0-9]", "", line[1:]))
+            else:
                 opts.add(line.split()[0])
     if not opts:
         sys.exit("%s: the shim saw no getopt_long table" % tool)
-    return opts, p.stdout
+    return opts, short, p.stdout
 
 
 def refused(tool, option, tmp):
@@ -130,7 +134,7 @@ def refused(tool, option, tmp):
 def check_options(tool, man, shim, *unlisted):
     name, tool = os.path.basename(tool), os.path.abspath(tool)
     with tempfile.TemporaryDirectory() as tmp:
-        accepted, help_text = accepted_options(tool, shim, tmp)
+        accepted, short, help_text = accepted_options(tool, shim, tmp)
         in_help = set(OPTION.findall(help_text))
         in_man = man_options(man)
         bad = []
@@ -148,6 +152,19 @@ def check_options(tool, man, shim, *unlisted):
             for o in sorted(have - want):
                 bad.append("%s: %s names --%s, which the tool does not accept"
                            % (name, what, o))
+        # Short options: each one (but -h, coren(7)'s alias of --help) is
+        # in --help and the page, and the page names no other.
+        short -= {"h"}
+        short_help = set(SHORT.findall(help_text))
+        short_man = man_options(man, SHORT)
+        for o in sorted(short - short_help):
+            bad.append("%s: -%s is accepted but not in --help" % (name, o))
+        for o in sorted(short - short_man):
+            bad.append("%s: -%s is accepted but not in %s"
+                       % (name, o, os.path.basename(man)))
+        for o in sorted(short_man - short - {"h"}):
+            bad.append("%s: %s names -%s, which the tool does not accept"
+                       % (name, os.path.basename(man), o))
         for o in sorted(in_help | in_man):
             if refused(tool, o, tmp):
                 bad.append("%s: refuses --%s as unknown" % (name, o))

@@ -95,6 +95,12 @@ FOREIGN="cflags libs variable modversion defined-only kwargs command-name tool w
 	assert_output --partial 'coren-verdict: --net-latency is accepted but not in verdict.1'
 }
 
+@test "the check notices a man page without a short option" {
+	sed 's/^\.BI \\-c ", \\-\\-config " FILE/.BI \\-\\-config " FILE"/' "$top_srcdir/man/swarm-run.1" > swarm-run.1
+	run -1 check options "$top_builddir/tools/swarm-run" swarm-run.1 "$shim" $(unlisted swarm-run)
+	assert_output --partial 'swarm-run: -c is accepted but not in swarm-run.1'
+}
+
 @test "the check notices a man page that documents an option the tool refuses" {
 	sed 's/^\.BI \\-\\-ttl " BASE"/.BI \\-\\-ttl\\-base " BASE"/' "$top_srcdir/man/coren-verdict.1" > verdict.1
 	run -1 check options "$top_builddir/tools/coren-verdict" verdict.1 "$shim"
