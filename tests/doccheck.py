@@ -4,10 +4,11 @@
   doccheck.py options TOOL MANPAGE OPTDUMP_SO [EXCEPTION...]
       The long options TOOL accepts (its getopt_long tables, read by the
       LD_PRELOAD shim OPTDUMP_SO while it runs --help), the ones its --help
-      names and the ones its man page's OPTIONS section documents must be
-      the same set; and no option the page or --help names is refused as
-      unrecognized by the tool itself. An EXCEPTION is an option the tool
-      accepts that neither names (internal ones); it must stay so.
+      names and the ones its man page documents (the tags of its .TP
+      lists) must be the same set; every short option is in both too; and
+      no option the page or --help names is refused as unrecognized by the
+      tool itself. An EXCEPTION is a long option the tool accepts that
+      neither names (internal ones); it must stay so.
   doccheck.py exits ERROR_H TOOL MANPAGE
       Every exit status the man page's EXIT STATUS section and the tool's
       --help name is one of ERROR_H's enum coren_exit (or 128+signal), with
