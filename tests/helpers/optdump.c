@@ -27,8 +27,8 @@ static void dump(const char *optstring, const struct option *longopts)
 	FILE *f;
 	size_t i;
 
-	if (!prog || (strcmp(me, prog) && (strncmp(me, "lt-", 3) ||
-					   strcmp(me + 3, prog))))
+	if (!prog || (strcmp(me, prog) &&
+		      (strncmp(me, "lt-", 3) || strcmp(me + 3, prog))))
 		return;
 	for (i = 0; i < nseen; i++)
 		if (seen[i] == longopts)
