@@ -354,7 +354,8 @@ const struct coren_setting coren_cap_override_settings[] = {
 		   "network latency (0.02, 20ms; default 10ms)"),
 	 WHAT_IF(net_latency)},
 	{COREN_ROW(FLAG, NULL, "offline", 0, NULL,
-		   "no network: nothing can be fetched"),
+		   "no network: verdicts compute, or none for a\n"
+		   "job too big for RAM (reason ram+offline)"),
 	 WHAT_IF(offline)},
 	{COREN_ROW(RATE, NULL, "ram", 0, "SIZE", "RAM available (64GiB)"),
 	 WHAT_IF(ram_avail)},
