@@ -620,11 +620,16 @@ static void help_row(struct text *t, const struct coren_setting *s)
 			     s->name ? "--" : "", s->name ? s->name : "",
 			     s->arg ? " " : "", s->arg ? s->arg : "");
 	puts_(t, left);
-	if (n < 22)
+	if (n < 22) {
 		for (; n < 24; n++)
 			puts_(t, " ");
-	else
+	} else if (n + 2 + strcspn(s->help ? s->help : "", "\n") <= 78) {
 		puts_(t, "  ");
+	} else { /* the help on a line of its own */
+		puts_(t, "\n");
+		for (n = 0; n < 24; n++)
+			puts_(t, " ");
+	}
 	help_lines(t, s->help ? s->help : "", 24);
 }
 
