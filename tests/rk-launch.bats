@@ -409,7 +409,7 @@ signal_and_wait() { # signal_and_wait SIG
 	msg a '[1]' > in
 	printf 'k2k: true\nmax_hops: 300\nkernels:\n  - {name: a, plugin: forward, args: {to: b}}\n  - {name: b, plugin: forward, args: {to: a}}\n' > t.yaml
 	run -2 --separate-stderr timeout 20 rk-launch -c t.yaml in
-	assert_equal "$stderr" "rk-launch: error (at t.yaml:2:11): max_hops 300 is not from 1 to 255"
+	assert_equal "$stderr" "rk-launch: error (at t.yaml:2:11): max_hops '300': a count from 1 to 255"
 	run -2 --separate-stderr rk-launch --max-hops 0 -k e=echo in
 	assert_equal "${stderr_lines[0]}" "rk-launch: --max-hops: '0' is not a count from 1 to 255"
 	run -2 --separate-stderr rk-launch --max-hops 256 -k e=echo in

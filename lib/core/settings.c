@@ -531,6 +531,17 @@ static enum coren_err yaml_scalar(const struct coren_setting *s, void *obj,
 	return rc;
 }
 
+enum coren_err coren_setting_yaml(const struct coren_setting *s, void *obj,
+				  const struct coren_yaml_node *v,
+				  const char *dir, struct coren_error *err)
+{
+	if (s->type == COREN_SETTING_CUSTOM && s->set_yaml)
+		return s->set_yaml(obj, v, dir, err);
+	if (s->type == COREN_SETTING_ARGV || s->type == COREN_SETTING_STRINGS)
+		return yaml_strings(s, obj, v, dir, err);
+	return yaml_scalar(s, obj, v, dir, err);
+}
+
 enum coren_err coren_settings_yaml(const struct coren_settings *tabs,
 				   size_t ntabs,
 				   const struct coren_yaml_node *map,
@@ -549,14 +560,7 @@ enum coren_err coren_settings_yaml(const struct coren_settings *tabs,
 		if (!(s = find_key(tabs, ntabs, k->value, &obj)))
 			return coren_yaml_error(k, err, "unknown key '%s'",
 						k->value);
-		if (s->type == COREN_SETTING_CUSTOM && s->set_yaml)
-			rc = s->set_yaml(obj, v, dir, err);
-		else if (s->type == COREN_SETTING_ARGV ||
-			 s->type == COREN_SETTING_STRINGS)
-			rc = yaml_strings(s, obj, v, dir, err);
-		else
-			rc = yaml_scalar(s, obj, v, dir, err);
-		if (rc)
+		if ((rc = coren_setting_yaml(s, obj, v, dir, err)))
 			return rc;
 	}
 	return COREN_OK;

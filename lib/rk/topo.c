@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <coren/rk.h>
+#include <coren/settings.h>
 #include <coren/yaml.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -103,61 +104,115 @@ enum coren_err coren_rk_topology_add_route(struct coren_rk_topology *t,
 	return COREN_OK;
 }
 
-/* ---- YAML --------------------------------------------------------------------- */
+/* ---- the settings: one row each, for YAML and rk-launch's options ---- */
 
-static enum coren_err get_size(const struct coren_yaml_node *n, size_t *out,
-			       struct coren_error *err)
+static enum coren_err set_dispatch(void *obj, const char *v,
+				   struct coren_error *err)
 {
-	uint64_t v;
-	enum coren_err rc = coren_yaml_get_u64(n, &v, err);
+	int m = coren_dispatch_mode_parse(v);
 
-	if (!rc)
-		*out = (size_t)v;
-	return rc;
+	if (m < 0)
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "dispatch '%s': one of cpu-only, "
+				       "gpu-only, hybrid, adaptive",
+				       v);
+	((struct coren_rk_config *)obj)->dispatch = (enum coren_dispatch_mode)m;
+	return COREN_OK;
 }
 
-static enum coren_err get_uint(const struct coren_yaml_node *n, unsigned *out,
-			       struct coren_error *err)
-{
-	uint64_t v;
-	enum coren_err rc = coren_yaml_get_u64(n, &v, err);
+#define CONFIG(member) COREN_SETTING_AT(struct coren_rk_config, member)
 
-	if (!rc && v > 1000000000)
-		rc = coren_yaml_error(n, err, "%llu is too large", (unsigned long long)v);
-	if (!rc)
-		*out = (unsigned)v;
-	return rc;
+/* The runtime's limits (struct coren_rk_config). */
+const struct coren_setting coren_rk_config_settings[] = {
+	{COREN_ROW(COUNT, "node_id", "node-id", 0, "N",
+		   "this node's id in HLC stamps, 0..65535"),
+	 .max = 65535, CONFIG(node_id)},
+	{COREN_ROW(CUSTOM, "dispatch", "dispatch", 0, "MODE",
+		   "cpu-only, gpu-only, hybrid, adaptive"),
+	 .set = set_dispatch},
+	{COREN_ROW(COUNT, "gpu_threshold", "gpu-threshold", 0, "N",
+		   "hybrid: GPU from N items (default 10000)"),
+	 CONFIG(gpu_threshold)},
+	{COREN_ROW(SIZE, "max_memory", "max-memory", 0, "SIZE",
+		   "memory guard limit (default 80% of RAM)"),
+	 CONFIG(max_memory)},
+	{COREN_ROW(SIZE, "max_payload", "max-payload", 0, "SIZE",
+		   "largest payload (default and limit 64KiB)"),
+	 .max = COREN_ENV_PAYLOAD_MAX, CONFIG(max_payload)},
+	{COREN_ROW(COUNT, "inbox_capacity", "inbox-capacity", 0, "N",
+		   "K2K inbox per kernel, up to 16Mi (default\n"
+		   "1024)"),
+	 .max = 1 << 24, CONFIG(inbox_capacity)},
+	{COREN_ROW(COUNT, "max_hops", "max-hops", 0, "N",
+		   "K2K forwards before an error, 1..255\n"
+		   "(default 8)"),
+	 .min = 1, .max = COREN_K2K_MAX_HOPS_MAX, CONFIG(max_hops)},
+	{COREN_ROW(COUNT, "delivery_timeout_ms", "delivery-timeout", 0, "MS",
+		   "a full inbox fails a send after MS\n"
+		   "(default 5000; at most a day)"),
+	 .max = 86400000, CONFIG(delivery_timeout_ms)},
+	{COREN_ROW(COUNT, "kernel_timeout_ms", "kernel-timeout", 0, "MS",
+		   "a handler call longer than MS fails its kernel\n"
+		   "(default 0: never; at most a day)"),
+	 .max = 86400000, CONFIG(kernel_timeout_ms)},
+	{COREN_ROW(END, NULL, NULL, 0, NULL, NULL)}};
+
+#define LAUNCH(member) COREN_SETTING_AT(struct coren_rk_launch, member)
+
+/* How kernels are launched (struct coren_rk_launch): the defaults at the
+ * top of a topology, and each kernel's own. */
+const struct coren_setting coren_rk_launch_settings[] = {
+	{COREN_ROW(FLAG, "k2k", "k2k", 0, NULL,
+		   "give kernels K2K inboxes (forward needs it)"),
+	 LAUNCH(k2k)},
+	{COREN_ROW(COUNT, "queue_capacity", "queue-capacity", 0, "N",
+		   "per worker queue, up to 16Mi (default 1024)"),
+	 .max = 1 << 24, LAUNCH(queue_capacity)},
+	{COREN_ROW(COUNT, "block_size", "block-size", 0, "N",
+		   "messages per batch, up to 4096 (default 64)"),
+	 .max = 4096, LAUNCH(block_size)},
+	{COREN_ROW(COUNT, "grid_size", "grid-size", 0, "N",
+		   "workers per kernel, up to 256 (default 1)"),
+	 .max = 256, LAUNCH(grid_size)},
+	{COREN_ROW(END, NULL, NULL, 0, NULL, NULL)}};
+
+static enum coren_err set_kernel(void *t, const char *v, struct coren_error *err)
+{
+	return coren_rk_topology_add_kernel(t, v, err);
 }
 
-static enum coren_err set_string(const struct coren_yaml_node *n, char **out,
-				 struct coren_error *err)
+static enum coren_err set_route(void *t, const char *v, struct coren_error *err)
 {
-	const char *s;
-	enum coren_err rc = coren_yaml_get_string(n, &s, err);
-
-	if (rc)
-		return rc;
-	free(*out);
-	*out = strdup(s);
-	return *out ? COREN_OK : coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	return coren_rk_topology_add_route(t, v, err);
 }
 
-static enum coren_err launch_keys(const struct coren_yaml_node *map,
-				  struct coren_rk_launch *l,
-				  struct coren_error *err)
+static enum coren_err set_backend_opt(void *obj, const char *v,
+				      struct coren_error *err)
 {
-	const struct coren_yaml_node *v;
-	enum coren_err rc = COREN_OK;
+	struct coren_rk_topology *t = obj;
+	json_t *o = NULL;
 
-	if ((v = coren_yaml_get(map, "queue_capacity")))
-		rc = get_size(v, &l->queue_capacity, err);
-	if (!rc && (v = coren_yaml_get(map, "block_size")))
-		rc = get_size(v, &l->block_size, err);
-	if (!rc && (v = coren_yaml_get(map, "grid_size")))
-		rc = get_uint(v, &l->grid_size, err);
-	if (!rc && (v = coren_yaml_get(map, "k2k")))
-		rc = coren_yaml_get_bool(v, &l->k2k, err);
-	return rc;
+	if (coren_rk_parse_args(v, &o, err))
+		return coren_error_set(err, COREN_ERR_USAGE, "backend option: %s",
+				       err ? err->msg : "bad k=v");
+	if (!t->backend_options)
+		t->backend_options = json_object();
+	json_object_update(t->backend_options, o);
+	json_decref(o);
+	return COREN_OK;
+}
+
+static enum coren_err set_wire(void *obj, const char *v, struct coren_error *err)
+{
+	struct coren_rk_topology *t = obj;
+
+	if (strcmp(v, "json") && strcmp(v, "bin"))
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "wire '%s': json or bin", v);
+	free(t->wire);
+	t->wire = strdup(v);
+	return t->wire ? COREN_OK
+		       : coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 }
 
 static enum coren_err yaml_kernel(struct coren_rk_topology *t,
@@ -195,7 +250,16 @@ static enum coren_err yaml_kernel(struct coren_rk_topology *t,
 	if ((rc = add_kernel(t, ns, strlen(ns), ps, strlen(ps), args, err)))
 		return rc;
 	t->kernels[t->nkernels - 1].launch.k2k = t->launch.k2k;
-	return launch_keys(k, &t->kernels[t->nkernels - 1].launch, err);
+	/* the kernel's own launch settings, through the same rows */
+	for (const struct coren_setting *s = coren_rk_launch_settings; s->type; s++) {
+		const struct coren_yaml_node *v = coren_yaml_get(k, s->key);
+
+		if (v && s->type != COREN_SETTING_FLAG &&
+		    (rc = coren_setting_yaml(s, &t->kernels[t->nkernels - 1].launch, v,
+					     NULL, err)))
+			return rc;
+	}
+	return COREN_OK;
 }
 
 static enum coren_err yaml_route(struct coren_rk_topology *t,
@@ -221,112 +285,83 @@ static enum coren_err yaml_route(struct coren_rk_topology *t,
 	return rc ? coren_yaml_error(r, err, "%s", err ? err->msg : "bad route") : COREN_OK;
 }
 
-static enum coren_err yaml_list(struct coren_rk_topology *t,
-				const struct coren_yaml_node *seq,
-				enum coren_err (*each)(struct coren_rk_topology *,
-						       const struct coren_yaml_node *,
-						       struct coren_error *),
-				struct coren_error *err)
+static enum coren_err yaml_kernels(void *t, const struct coren_yaml_node *seq,
+				   const char *dir, struct coren_error *err)
 {
 	enum coren_err rc = coren_yaml_expect(seq, COREN_YAML_SEQUENCE, err);
 
+	(void)dir;
 	for (size_t i = 0; !rc && i < seq->n; i++)
-		rc = each(t, seq->items[i], err);
+		rc = yaml_kernel(t, seq->items[i], err);
 	return rc;
 }
 
-static enum coren_err yaml_config(struct coren_rk_topology *t,
-				  const struct coren_yaml_node *root,
-				  struct coren_error *err)
+static enum coren_err yaml_routes(void *t, const struct coren_yaml_node *seq,
+				  const char *dir, struct coren_error *err)
 {
-	struct coren_rk_config *c = &t->config;
-	const struct coren_yaml_node *v;
-	enum coren_err rc = COREN_OK;
-	uint64_t u;
-	const char *s;
+	enum coren_err rc = coren_yaml_expect(seq, COREN_YAML_SEQUENCE, err);
 
-	if ((v = coren_yaml_get(root, "node_id"))) {
-		if ((rc = coren_yaml_get_u64(v, &u, err)))
-			return rc;
-		if (u > 65535)
-			return coren_yaml_error(v, err, "node_id %llu is not from 0 to 65535",
-						(unsigned long long)u);
-		c->node_id = (uint16_t)u;
-	}
-	if (!rc && (v = coren_yaml_get(root, "dispatch"))) {
-		int m;
-
-		if ((rc = coren_yaml_get_string(v, &s, err)))
-			return rc;
-		if ((m = coren_dispatch_mode_parse(s)) < 0)
-			return coren_yaml_error(v, err,
-						"dispatch '%s' is not cpu-only, gpu-only, hybrid or adaptive", s);
-		c->dispatch = (enum coren_dispatch_mode)m;
-	}
-	if (!rc && (v = coren_yaml_get(root, "gpu_threshold")))
-		rc = coren_yaml_get_u64(v, &c->gpu_threshold, err);
-	if (!rc && (v = coren_yaml_get(root, "max_memory")))
-		rc = coren_yaml_get_u64(v, &c->max_memory, err);
-	if (!rc && (v = coren_yaml_get(root, "max_payload")))
-		rc = get_size(v, &c->max_payload, err);
-	if (!rc && (v = coren_yaml_get(root, "inbox_capacity")))
-		rc = get_size(v, &c->inbox_capacity, err);
-	if (!rc && (v = coren_yaml_get(root, "max_hops")) &&
-	    !(rc = get_uint(v, &c->max_hops, err)) &&
-	    (c->max_hops < 1 || c->max_hops > COREN_K2K_MAX_HOPS_MAX))
-		rc = coren_yaml_error(v, err, "max_hops %u is not from 1 to %d",
-				      c->max_hops, COREN_K2K_MAX_HOPS_MAX);
-	if (!rc && (v = coren_yaml_get(root, "delivery_timeout_ms")))
-		rc = get_uint(v, &c->delivery_timeout_ms, err);
-	if (!rc && (v = coren_yaml_get(root, "kernel_timeout_ms")))
-		rc = get_uint(v, &c->kernel_timeout_ms, err);
-	if (!rc && (v = coren_yaml_get(root, "backend_options"))) {
-		json_t *o;
-
-		if ((rc = coren_yaml_expect(v, COREN_YAML_MAPPING, err)))
-			return rc;
-		if (!(o = coren_yaml_to_json(v, err)))
-			return err ? err->code : COREN_ERR_CONFIG;
-		json_decref(t->backend_options);
-		t->backend_options = o;
-	}
+	(void)dir;
+	for (size_t i = 0; !rc && i < seq->n; i++)
+		rc = yaml_route(t, seq->items[i], err);
 	return rc;
 }
+
+static enum coren_err yaml_backend_options(void *obj,
+					   const struct coren_yaml_node *v,
+					   const char *dir, struct coren_error *err)
+{
+	struct coren_rk_topology *t = obj;
+	enum coren_err rc;
+	json_t *o;
+
+	(void)dir;
+	if ((rc = coren_yaml_expect(v, COREN_YAML_MAPPING, err)))
+		return rc;
+	if (!(o = coren_yaml_to_json(v, err)))
+		return err ? err->code : COREN_ERR_CONFIG;
+	json_decref(t->backend_options);
+	t->backend_options = o;
+	return COREN_OK;
+}
+
+#define TOPO(member) COREN_SETTING_AT(struct coren_rk_topology, member)
+
+/* What runs (struct coren_rk_topology). */
+const struct coren_setting coren_rk_topology_settings[] = {
+	{COREN_ROW(CUSTOM, "kernels", "kernel", 'k', "NAME=PLUGIN[:ARGS]",
+		   "launch a kernel (ARGS: k=v,k=v); repeatable"),
+	 .set = set_kernel, .set_yaml = yaml_kernels},
+	{COREN_ROW(CUSTOM, "routes", "route", 0, "DEST>VIA",
+		   "K2K messages for DEST go through VIA"),
+	 .set = set_route, .set_yaml = yaml_routes},
+	{COREN_ROW(STRING, "backend", "backend", 'b', "NAME",
+		   "backend plugin (default cpu)"),
+	 TOPO(backend)},
+	{COREN_ROW(CUSTOM, "backend_options", "backend-opt", 0, "K=V",
+		   "an option for the backends (repeatable)"),
+	 .set = set_backend_opt, .set_yaml = yaml_backend_options},
+	{COREN_ROW(STRING, "hints", "hints", 0, "FILE",
+		   "load hot-path hints from FILE, save them back"),
+	 TOPO(hints)},
+	{COREN_ROW(CUSTOM, "wire", "wire", 0, "json|bin",
+		   "input and answers: msg records or envelopes"),
+	 .set = set_wire},
+	{COREN_ROW(END, NULL, NULL, 0, NULL, NULL)}};
 
 enum coren_err coren_rk_topology_load(struct coren_rk_topology *t,
 				      const char *path, struct coren_error *err)
 {
-	static const char *const keys[] = {
-		"backend", "node_id", "wire", "k2k", "queue_capacity", "block_size",
-		"grid_size", "inbox_capacity", "max_hops", "delivery_timeout_ms",
-		"kernel_timeout_ms", "dispatch", "gpu_threshold", "max_memory",
-		"max_payload", "hints", "kernels", "routes", "backend_options", NULL};
+	const struct coren_settings tabs[] = {
+		{coren_rk_topology_settings, t},
+		{coren_rk_launch_settings, &t->launch},
+		{coren_rk_config_settings, &t->config}};
 	struct coren_yaml_doc *doc;
-	const struct coren_yaml_node *root, *v;
 	enum coren_err rc = coren_yaml_load_file(path, &doc, err);
 
 	if (rc)
 		return rc;
-	root = coren_yaml_root(doc);
-	if (!(rc = coren_yaml_expect(root, COREN_YAML_MAPPING, err)))
-		rc = coren_yaml_check_keys(root, keys, err);
-	if (!rc)
-		rc = yaml_config(t, root, err);
-	if (!rc)
-		rc = launch_keys(root, &t->launch, err);
-	if (!rc && (v = coren_yaml_get(root, "backend")))
-		rc = set_string(v, &t->backend, err);
-	if (!rc && (v = coren_yaml_get(root, "hints")))
-		rc = set_string(v, &t->hints, err);
-	if (!rc && (v = coren_yaml_get(root, "wire"))) {
-		rc = set_string(v, &t->wire, err);
-		if (!rc && strcmp(t->wire, "json") && strcmp(t->wire, "bin"))
-			rc = coren_yaml_error(v, err, "wire '%s' is not json or bin", t->wire);
-	}
-	if (!rc && (v = coren_yaml_get(root, "kernels")))
-		rc = yaml_list(t, v, yaml_kernel, err);
-	if (!rc && (v = coren_yaml_get(root, "routes")))
-		rc = yaml_list(t, v, yaml_route, err);
+	rc = coren_settings_yaml(tabs, 3, coren_yaml_root(doc), NULL, err);
 	coren_yaml_free(doc);
 	return rc;
 }

@@ -23,6 +23,7 @@
 #include <coren/queue.h>
 #include <coren/record.h>
 #include <coren/rkpolicy.h>
+#include <coren/settings.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -656,6 +657,15 @@ void coren_rk_topology_release(struct coren_rk_topology *t);
 enum coren_err coren_rk_topology_load(struct coren_rk_topology *t,
 				      const char *path,
 				      struct coren_error *err);
+
+/* The settings of a topology (coren/settings.h), one row each for its
+ * YAML key and rk-launch's option: what runs (for a struct
+ * coren_rk_topology), how kernels launch (struct coren_rk_launch: the
+ * topology's defaults, and a kernel's own queue_capacity, block_size,
+ * grid_size) and the runtime's limits (struct coren_rk_config). */
+extern const struct coren_setting coren_rk_topology_settings[];
+extern const struct coren_setting coren_rk_launch_settings[];
+extern const struct coren_setting coren_rk_config_settings[];
 
 /* Adds "NAME=PLUGIN[:ARGS]" (ARGS as coren_rk_parse_args()), and a route
  * "DEST>VIA". COREN_ERR_USAGE. */

@@ -123,6 +123,12 @@ enum coren_err coren_settings_yaml(const struct coren_settings *tabs,
 				   const struct coren_yaml_node *map,
 				   const char *dir, struct coren_error *err);
 
+/* Applies one YAML node v through row s of obj (what coren_settings_yaml
+ * does for each key). */
+enum coren_err coren_setting_yaml(const struct coren_setting *s, void *obj,
+				  const struct coren_yaml_node *v,
+				  const char *dir, struct coren_error *err);
+
 /* The OPTIONS part of --help, generated from the rows (malloc'd). */
 char *coren_settings_help(const struct coren_settings *tabs, size_t ntabs);
 
