@@ -12,14 +12,11 @@ TOOLS="coren-probe coren-cost coren-verdict swarm-run rk-launch rk-bench"
 
 # Options a tool accepts that neither its --help nor its man page may name.
 # Internal: swarm-run --serve (an --isolate worker), rk-bench --insn-child
-# and --child-size (its own child processes). Accepted and ignored, until
-# its settings table stops accepting them: rk-launch --json and --table (it
-# always writes records). The check fails when one of them is named or no
-# longer accepted: then drop it here.
+# and --child-size (its own child processes). The check fails when one of
+# them is named or no longer accepted: then drop it here.
 unlisted() {
 	case $1 in
 	swarm-run) echo --serve ;;
-	rk-launch) echo --json --table ;;
 	rk-bench) echo --insn-child --child-size ;;
 	esac
 }

@@ -22,7 +22,7 @@ msg() { # msg TO PAYLOAD [EXTRA]
 
 @test "a usage error is one line and a hint, exit 2" {
 	run -2 --separate-stderr rk-launch --wire xml -k e=echo
-	assert_equal "${stderr_lines[0]}" "rk-launch: --wire: 'xml' is not json or bin"
+	assert_equal "${stderr_lines[0]}" "rk-launch: --wire 'xml': json or bin"
 	assert_equal "${stderr_lines[1]}" "try 'rk-launch --help'"
 	run -2 --separate-stderr rk-launch -k noequals
 	assert_equal "${stderr_lines[0]}" "rk-launch: kernel 'noequals' is not NAME=PLUGIN[:ARGS]"
@@ -411,9 +411,9 @@ signal_and_wait() { # signal_and_wait SIG
 	run -2 --separate-stderr timeout 20 rk-launch -c t.yaml in
 	assert_equal "$stderr" "rk-launch: error (at t.yaml:2:11): max_hops '300': a count from 1 to 255"
 	run -2 --separate-stderr rk-launch --max-hops 0 -k e=echo in
-	assert_equal "${stderr_lines[0]}" "rk-launch: --max-hops: '0' is not a count from 1 to 255"
+	assert_equal "${stderr_lines[0]}" "rk-launch: --max-hops '0': a count from 1 to 255"
 	run -2 --separate-stderr rk-launch --max-hops 256 -k e=echo in
-	assert_equal "${stderr_lines[0]}" "rk-launch: --max-hops: '256' is not a count from 1 to 255"
+	assert_equal "${stderr_lines[0]}" "rk-launch: --max-hops '256': a count from 1 to 255"
 	sed -i 's/max_hops: 300/max_hops: 255/' t.yaml
 	run -4 --separate-stderr timeout 20 rk-launch -c t.yaml in
 	assert_line --partial 'failed: max_hops'

@@ -108,3 +108,29 @@ try 'swarm-run --help'"
 	run -0 coren-cost 'hash(1)' --json --name h
 	assert_output --partial '"name":"h"'
 }
+
+@test "rk-launch: the topology's rows give YAML and options one range" {
+	printf '{"type":"msg","to":"e","corr":1,"payload":[1]}\n' > in
+	for bad in "max_payload 65537" "max_payload 1MiB" "grid_size 257" "queue_capacity 17Mi" \
+		"block_size 4097" "node_id 65536" "max_hops 0" "inbox_capacity 1.5"; do
+		set -- $bad
+		case $1 in
+		delivery_timeout_ms) opt=--delivery-timeout ;;
+		*) opt=--${1//_/-} ;;
+		esac
+		run -2 --separate-stderr rk-launch -k e=echo "$opt" "$2" in
+		reason=${stderr#*\'$2\': }
+		reason=${reason%%$'\n'*}
+		[ "$reason" != "$stderr" ]
+		printf 'kernels: [{name: e, plugin: echo}]\n%s: %s\n' "$1" "$2" > t.yaml
+		run -2 --separate-stderr rk-launch -c t.yaml in
+		assert_equal "$stderr" "rk-launch: error (at t.yaml:2:$((${#1} + 3))): $1 '$2': $reason"
+	done
+	# a kernel's own launch keys go through the same rows
+	printf 'kernels: [{name: e, plugin: echo, grid_size: 300}]\n' > t.yaml
+	run -2 --separate-stderr rk-launch -c t.yaml in
+	[[ "$stderr" == *"grid_size '300': a count from 0 to 256"* ]]
+	run -2 --separate-stderr rk-launch -k e=echo --json in
+	assert_equal "${stderr%%$'\n'*}" "rk-launch: unknown option '--json'"
+	run -0 rk-launch -k e=echo --max-payload 64KiB --queue-capacity 1k in
+}

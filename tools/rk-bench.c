@@ -294,7 +294,7 @@ static unsigned runs_of(const char *name, const char *v)
 	struct coren_error e = {0};
 	uint64_t n;
 
-	if (coren_unit_u64(v, COREN_UNIT_COUNT, &n, &e) || n < 1 || n > 1000000)
+	if (coren_unit_u64(v, COREN_UNITS_COUNT, &n, &e) || n < 1 || n > 1000000)
 		tool_usage_error("%s '%s': a count from 1 to 1000000%s", name, v,
 				 strcmp(name, "--runs") ? "" : ", or auto");
 	return (unsigned)n;
@@ -346,7 +346,7 @@ static enum coren_err set_confidence(void *o, const char *v,
 				     struct coren_error *e)
 {
 	(void)o;
-	if (coren_unit_real(v, COREN_UNIT_RATE, &opt.confidence, e) ||
+	if (coren_unit_real(v, COREN_UNITS_RATE, &opt.confidence, e) ||
 	    !(opt.confidence > 0 && opt.confidence < 1))
 		tool_usage_error("--confidence '%s': a level in (0, 1)", v);
 	return COREN_OK;

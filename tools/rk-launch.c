@@ -8,7 +8,6 @@
 #include <coren/json.h>
 #include <coren/record.h>
 #include <coren/rk.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char usage[] =
+static const char usage_head[] =
 	"usage: rk-launch [OPTION]... -k NAME=PLUGIN[:ARGS]... [FILE]\n"
 	"       rk-launch [OPTION]... -c TOPOLOGY.yaml [FILE]\n"
 	"       rk-launch --list\n"
@@ -26,37 +25,9 @@ static const char usage[] =
 	"binary envelopes) read from FILE or stdin, writes each answer, then\n"
 	"drains, terminates and writes a 'kernel' record per kernel and a\n"
 	"'metrics' record. Every message gets exactly one answer: a 'msg'\n"
-	"record, or an 'error' record with its correlation id.\n"
-	"\n"
-	"  -k, --kernel NAME=PLUGIN[:ARGS]  launch PLUGIN as NAME (ARGS: k=v,k=v)\n"
-	"  -c, --config FILE        a YAML topology (options given too win)\n"
-	"  -b, --backend NAME       compute backend (default cpu; cuda: GPU actors)\n"
-	"      --backend-opt K=V[,K=V]  backend options (cuda: device, threads,\n"
-	"                           slot_payload, emulate, stop_timeout_ms, ...)\n"
-	"      --route DEST>VIA     K2K messages for DEST go through VIA\n"
-	"      --k2k                kernels may send to kernels (forward needs it)\n"
-	"      --queue-capacity N   inbound queue per worker (default 1024)\n"
-	"      --block-size N       messages per batch (default 64)\n"
-	"      --grid-size N        workers per kernel (default 1)\n"
-	"      --inbox-capacity N   K2K inbox per kernel (default 1024)\n"
-	"      --max-hops N         K2K hop limit (default 8)\n"
-	"      --delivery-timeout MS  K2K delivery timeout (default 5000)\n"
-	"      --kernel-timeout MS  a handler call longer than MS fails its kernel\n"
-	"      --dispatch MODE      cpu-only, gpu-only, hybrid, adaptive\n"
-	"      --gpu-threshold N    hybrid: GPU from N items (default 10000)\n"
-	"      --max-memory BYTES   memory guard limit (default 80% of RAM)\n"
-	"      --max-payload BYTES  largest payload (default and limit 64KiB)\n"
-	"      --hints FILE         load hot-path hints from FILE, save them back\n"
-	"      --wire json|bin      input and answers: msg records or envelopes\n"
-	"      --records FILE       with --wire bin: where records go (stderr)\n"
-	"      --node-id N          HLC node id (default 0)\n"
-	"      --status SECONDS     write kernel records every SECONDS\n"
-	"      --list               list backends and kernels, then exit\n"
-	"      --plugin-dir DIR     look for plugins in DIR first\n"
-	"      --keep-going         answer bad input with error records, go on\n"
-	"      --max-record SIZE    longest input line (default 16MiB)\n"
-	"  -q, --quiet, -v, --verbose  quieter, more verbose\n"
-	"      --help, --version\n"
+	"record, or an 'error' record with its correlation id.\n";
+
+static const char usage_tail[] =
 	"\n"
 	"A msg record: {\"type\":\"msg\",\"to\":\"NAME\",\"corr\":N,\"payload\":[1,2]}\n"
 	"(see coren-records(5)). Other records pass through.\n"
@@ -65,184 +36,101 @@ static const char usage[] =
 	"interrupted (SIGINT/SIGTERM).\n"
 	"See rk-launch(1), coren-rk(3), coren-envelope(5).\n";
 
-enum {
-	OPT_ROUTE = TOOL_OPT__END,
-	OPT_K2K,
-	OPT_QUEUE,
-	OPT_BLOCK,
-	OPT_GRID,
-	OPT_INBOX,
-	OPT_HOPS,
-	OPT_TIMEOUT,
-	OPT_KERNEL_TIMEOUT,
-	OPT_DISPATCH,
-	OPT_THRESHOLD,
-	OPT_MAX_MEMORY,
-	OPT_MAX_PAYLOAD,
-	OPT_HINTS,
-	OPT_WIRE,
-	OPT_RECORDS,
-	OPT_NODE,
-	OPT_STATUS,
-	OPT_LIST,
-	OPT_PLUGIN_DIR,
-	OPT_BACKEND_OPT,
-};
-
-static const struct option options[] = {
-	{"kernel", required_argument, NULL, 'k'},
-	{"config", required_argument, NULL, 'c'},
-	{"backend", required_argument, NULL, 'b'},
-	{"backend-opt", required_argument, NULL, OPT_BACKEND_OPT},
-	{"route", required_argument, NULL, OPT_ROUTE},
-	{"k2k", no_argument, NULL, OPT_K2K},
-	{"queue-capacity", required_argument, NULL, OPT_QUEUE},
-	{"block-size", required_argument, NULL, OPT_BLOCK},
-	{"grid-size", required_argument, NULL, OPT_GRID},
-	{"inbox-capacity", required_argument, NULL, OPT_INBOX},
-	{"max-hops", required_argument, NULL, OPT_HOPS},
-	{"delivery-timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"kernel-timeout", required_argument, NULL, OPT_KERNEL_TIMEOUT},
-	{"dispatch", required_argument, NULL, OPT_DISPATCH},
-	{"gpu-threshold", required_argument, NULL, OPT_THRESHOLD},
-	{"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
-	{"max-payload", required_argument, NULL, OPT_MAX_PAYLOAD},
-	{"hints", required_argument, NULL, OPT_HINTS},
-	{"wire", required_argument, NULL, OPT_WIRE},
-	{"records", required_argument, NULL, OPT_RECORDS},
-	{"node-id", required_argument, NULL, OPT_NODE},
-	{"status", required_argument, NULL, OPT_STATUS},
-	{"list", no_argument, NULL, OPT_LIST},
-	{"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
-	TOOL_COMMON_OPTIONS,
-	{NULL, 0, NULL, 0}};
-
-static struct {
+static struct opt {
 	struct coren_rk_topology t;
-	const char *dirs[17];
-	size_t ndirs;
-	int list, bin;
+	char *config;
+	char **dirs; /* --plugin-dir, NULL-terminated */
+	bool list;
+	int bin;
 	double status_every;
-	const char *records, *input, *input_name; /* the name in positions */
+	char *records;
+	const char *input, *input_name; /* the name in positions */
 } opt;
 
-/* ---- options -------------------------------------------------------------- */
-
-static uint64_t count_option(const char *name, const char *arg, uint64_t max)
+static enum coren_err set_dir(void *o, const char *v, struct coren_error *e)
 {
-	size_t v;
+	char ***dirs = &((struct opt *)o)->dirs;
+	size_t n = 0;
 
-	if (tool_parse_size(arg, &v) || v > max)
-		tool_usage_error("--%s: '%s' is not a count from 0 to %llu", name, arg,
-				 (unsigned long long)max);
-	return v;
+	(void)e;
+	while (*dirs && (*dirs)[n])
+		n++;
+	if (!(*dirs = realloc(*dirs, (n + 2) * sizeof **dirs)) ||
+	    !((*dirs)[n] = strdup(v)))
+		abort();
+	(*dirs)[n + 1] = NULL;
+	return COREN_OK;
 }
 
-static void topology_option(int c, const char *arg)
-{
-	struct coren_rk_topology *t = &opt.t;
-	struct coren_error err = {0};
-	int m;
+#define OPT(member) COREN_SETTING_AT(struct opt, member)
 
-	switch (c) {
-	case 'k':
-		if (coren_rk_topology_add_kernel(t, arg, &err))
-			tool_usage_error("%s", err.msg);
-		break;
-	case 'b':
-		free(t->backend);
-		t->backend = strdup(arg);
-		break;
-	case OPT_BACKEND_OPT: {
-		json_t *o = NULL;
+/* rk-launch's own settings, beside the topology's (lib/rk). */
+static const struct coren_setting rows[] = {
+	{COREN_ROW(STRING, NULL, "config", 'c', "FILE",
+		   "a YAML topology: its keys are the settings\n"
+		   "below (options given too win)"),
+	 OPT(config)},
+	{COREN_ROW(STRING, NULL, "records", 0, "FILE",
+		   "with --wire bin: where records go (stderr)"),
+	 OPT(records)},
+	{COREN_ROW(DURATION, NULL, "status", 0, "DURATION",
+		   "write kernel records every DURATION"),
+	 OPT(status_every)},
+	{COREN_ROW(FLAG, NULL, "list", 0, NULL,
+		   "list backends and kernels, then exit"),
+	 OPT(list)},
+	{COREN_ROW(CUSTOM, NULL, "plugin-dir", 0, "DIR",
+		   "look for plugins in DIR first (repeatable)"),
+	 .set = set_dir},
+	TOOL_ROW_END};
 
-		if (coren_rk_parse_args(arg, &o, &err))
-			tool_usage_error("--backend-opt: %s", err.msg);
-		if (!t->backend_options)
-			t->backend_options = json_object();
-		json_object_update(t->backend_options, o);
-		json_decref(o);
-		break;
-	}
-	case OPT_ROUTE:
-		if (coren_rk_topology_add_route(t, arg, &err))
-			tool_usage_error("%s", err.msg);
-		break;
-	case OPT_K2K: t->launch.k2k = true; break;
-	case OPT_QUEUE: t->launch.queue_capacity = count_option("queue-capacity", arg, 1 << 24); break;
-	case OPT_BLOCK: t->launch.block_size = count_option("block-size", arg, 4096); break;
-	case OPT_GRID: t->launch.grid_size = (unsigned)count_option("grid-size", arg, 256); break;
-	case OPT_INBOX: t->config.inbox_capacity = count_option("inbox-capacity", arg, 1 << 24); break;
-	case OPT_HOPS: { /* 0 is not "the default" here: one range, YAML's */
-		size_t v;
+static const struct coren_setting what_runs[] = {
+	{COREN_ROW(HEADING, NULL, NULL, 0, NULL, "\nWhat runs:")}, TOOL_ROW_END};
+static const struct coren_setting how_launched[] = {
+	{COREN_ROW(HEADING, NULL, NULL, 0, NULL, "\nHow kernels launch:")},
+	TOOL_ROW_END};
+static const struct coren_setting limits[] = {
+	{COREN_ROW(HEADING, NULL, NULL, 0, NULL, "\nThe runtime's limits:")},
+	TOOL_ROW_END};
+static const struct coren_setting and[] = {
+	{COREN_ROW(HEADING, NULL, NULL, 0, NULL, "\nAnd:")}, TOOL_ROW_END};
 
-		if (tool_parse_size(arg, &v) || v < 1 || v > COREN_K2K_MAX_HOPS_MAX)
-			tool_usage_error("--max-hops: '%s' is not a count from 1 to %d", arg,
-					 COREN_K2K_MAX_HOPS_MAX);
-		t->config.max_hops = (unsigned)v;
-		break;
-	}
-	case OPT_TIMEOUT: t->config.delivery_timeout_ms = (unsigned)count_option("delivery-timeout", arg, 86400000); break;
-	case OPT_KERNEL_TIMEOUT: t->config.kernel_timeout_ms = (unsigned)count_option("kernel-timeout", arg, 86400000); break;
-	case OPT_THRESHOLD: t->config.gpu_threshold = count_option("gpu-threshold", arg, UINT64_MAX); break;
-	case OPT_MAX_MEMORY: t->config.max_memory = count_option("max-memory", arg, UINT64_MAX); break;
-	case OPT_MAX_PAYLOAD:
-		t->config.max_payload = count_option("max-payload", arg, COREN_ENV_PAYLOAD_MAX);
-		break;
-	case OPT_NODE: t->config.node_id = (uint16_t)count_option("node-id", arg, 65535); break;
-	case OPT_DISPATCH:
-		if ((m = coren_dispatch_mode_parse(arg)) < 0)
-			tool_usage_error("--dispatch: '%s' is not cpu-only, gpu-only, hybrid or adaptive", arg);
-		t->config.dispatch = (enum coren_dispatch_mode)m;
-		break;
-	case OPT_HINTS:
-		free(t->hints);
-		t->hints = strdup(arg);
-		break;
-	case OPT_WIRE:
-		if (strcmp(arg, "json") && strcmp(arg, "bin"))
-			tool_usage_error("--wire: '%s' is not json or bin", arg);
-		free(t->wire);
-		t->wire = strdup(arg);
-		break;
-	}
-}
+static const struct coren_setting common_rows[] = {
+	TOOL_ROW_KEEP_GOING("answer bad input with error records, go on"),
+	TOOL_ROW_MAX_RECORD,
+	TOOL_ROW_QUIET,
+	TOOL_ROW_VERBOSE,
+	TOOL_ROW_HELP,
+	TOOL_ROW_VERSION,
+	TOOL_ROW_END};
 
 static void parse_options(int argc, char **argv)
 {
+	const struct coren_settings tabs[] = {
+		{what_runs, NULL},
+		{coren_rk_topology_settings, &opt.t},
+		{how_launched, NULL},
+		{coren_rk_launch_settings, &opt.t.launch},
+		{limits, NULL},
+		{coren_rk_config_settings, &opt.t.config},
+		{and, NULL},
+		{rows, &opt},
+		{common_rows, &tool}};
+	struct coren_setting_use *uses;
 	struct coren_error err = {0};
-	int c;
+	size_t nuses;
+	int first;
 
-	/* A topology file first: the other options override it. The second
-	 * pass alone reports a bad option (opterr), so it is said once. */
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "k:c:b:hqv", options, NULL)) != -1)
-		if (c == 'c' && coren_rk_topology_load(&opt.t, optarg, &err))
-			tool_die_code(&err, COREN_EXIT_USAGE);
-	opterr = 1;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "k:c:b:hqv", options, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			exit(COREN_EXIT_OK);
-		case OPT_RECORDS: opt.records = optarg; break;
-		case OPT_STATUS: opt.status_every = tool_number_option("status", optarg, 1); break;
-		case OPT_LIST: opt.list = 1; break;
-		case OPT_PLUGIN_DIR:
-			if (opt.ndirs + 1 < sizeof opt.dirs / sizeof *opt.dirs)
-				opt.dirs[opt.ndirs++] = optarg;
-			break;
-		default: /* '?' too: getopt_long said what was wrong */
-			if (!tool_common_option(c, optarg))
-				topology_option(c, optarg);
-		}
-	}
-	if (optind + 1 < argc)
+	first = tool_parse(tabs, sizeof tabs / sizeof *tabs, usage_head, usage_tail, argc, argv, &uses,
+			   &nuses);
+	/* the topology file first: the options override it */
+	if (opt.config && coren_rk_topology_load(&opt.t, opt.config, &err))
+		tool_die_code(&err, COREN_EXIT_USAGE);
+	tool_apply(uses, nuses);
+	free(uses);
+	if (first + 1 < argc)
 		tool_usage_error("one input file at most");
-	opt.input = optind < argc ? argv[optind] : "-";
+	opt.input = first < argc ? argv[first] : "-";
 	opt.input_name = strcmp(opt.input, "-") ? opt.input : "stdin";
 	opt.bin = opt.t.wire && !strcmp(opt.t.wire, "bin");
 	if (opt.records && !opt.bin)
@@ -263,9 +151,10 @@ static void list_one(const struct coren_plugin *p, void *data)
 
 static void list_plugins(void)
 {
-	opt.dirs[opt.ndirs] = NULL;
-	coren_plugin_list(COREN_PLUGIN_BACKEND, opt.dirs, list_one, NULL);
-	coren_plugin_list(COREN_PLUGIN_KERNEL, opt.dirs, list_one, NULL);
+	coren_plugin_list(COREN_PLUGIN_BACKEND, (const char *const *)opt.dirs,
+			  list_one, NULL);
+	coren_plugin_list(COREN_PLUGIN_KERNEL, (const char *const *)opt.dirs,
+			  list_one, NULL);
 }
 
 /* ---- output ---------------------------------------------------------------------- */
@@ -711,11 +600,11 @@ int main(int argc, char **argv)
 		list_plugins();
 		return COREN_EXIT_OK;
 	}
-	opt.dirs[opt.ndirs] = NULL;
 	in = tool_open(opt.input);
 	stop_signals(1);
 	crash_reports();
-	if (coren_rk_system_start(&sys, &opt.t, opt.dirs, &err))
+	if (coren_rk_system_start(&sys, &opt.t, (const char *const *)opt.dirs,
+				  &err))
 		tool_die_code(&err, err.code == COREN_ERR_NOTFOUND ? COREN_EXIT_PLUGIN
 								 : coren_exit_code(err.code));
 	out.rt = sys.rt;

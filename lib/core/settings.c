@@ -61,7 +61,7 @@ static enum coren_err out_of_range(const struct coren_setting *s,
 }
 
 static enum coren_err unit_error(const char *label, const char *value,
-				 enum coren_unit kind, struct coren_error *err)
+				 enum coren_units kind, struct coren_error *err)
 {
 	char msg[COREN_ERROR_MSG_MAX], quoted[COREN_ERROR_MSG_MAX];
 	size_t q;
@@ -97,9 +97,9 @@ static enum coren_err apply_number(const struct coren_setting *s, void *at,
 		return COREN_OK;
 	}
 	if (s->type == COREN_SETTING_SIZE || s->type == COREN_SETTING_COUNT) {
-		enum coren_unit kind = s->type == COREN_SETTING_SIZE
-					       ? COREN_UNIT_SIZE
-					       : COREN_UNIT_COUNT;
+		enum coren_units kind = s->type == COREN_SETTING_SIZE
+					       ? COREN_UNITS_SIZE
+					       : COREN_UNITS_COUNT;
 
 		if (coren_unit_u64(value, kind, &u, err))
 			return unit_error(label, value, kind, err);
@@ -111,13 +111,13 @@ static enum coren_err apply_number(const struct coren_setting *s, void *at,
 	}
 	if (coren_unit_real(value,
 			    s->type == COREN_SETTING_DURATION
-				    ? COREN_UNIT_DURATION
-				    : COREN_UNIT_RATE,
+				    ? COREN_UNITS_DURATION
+				    : COREN_UNITS_RATE,
 			    &d, err))
 		return unit_error(label, value,
 				  s->type == COREN_SETTING_DURATION
-					  ? COREN_UNIT_DURATION
-					  : COREN_UNIT_RATE,
+					  ? COREN_UNITS_DURATION
+					  : COREN_UNITS_RATE,
 				  err);
 	if (d < s->min || (s->max > 0 && d > s->max))
 		return out_of_range(s, label, value, err);
@@ -187,8 +187,16 @@ enum coren_err coren_setting_apply(const struct coren_setting *s, void *obj,
 		return COREN_OK;
 	case COREN_SETTING_STRINGS:
 		return append((char ***)at, value, err);
-	case COREN_SETTING_CUSTOM:
-		return s->set(obj, value, err);
+	case COREN_SETTING_CUSTOM: {
+		enum coren_err rc = s->set(obj, value, err);
+		char why[COREN_ERROR_MSG_MAX];
+
+		if (rc != COREN_ERR_USAGE || !(s->flags & COREN_SETTING_REASON) ||
+		    !err)
+			return rc;
+		snprintf(why, sizeof why, "%s", err->msg);
+		return coren_error_set(err, rc, "%s '%s': %s", label, value, why);
+	}
 	case COREN_SETTING_ARGV:
 	case COREN_SETTING_END:
 	case COREN_SETTING_HEADING:

@@ -29,21 +29,21 @@ static const struct unit duration_units[] = {
 	{"", 1},    {"ns", 1e-9}, {"us", 1e-6}, {"ms", 1e-3}, {"s", 1},
 	{"m", 60},  {"min", 60},  {"h", 3600},  {"d", 86400}, {NULL, 0}};
 
-static const struct unit *table(enum coren_unit kind)
+static const struct unit *table(enum coren_units kind)
 {
 	switch (kind) {
-	case COREN_UNIT_COUNT:
+	case COREN_UNITS_COUNT:
 		return count_units;
-	case COREN_UNIT_DURATION:
+	case COREN_UNITS_DURATION:
 		return duration_units;
-	case COREN_UNIT_SIZE:
-	case COREN_UNIT_RATE:
+	case COREN_UNITS_SIZE:
+	case COREN_UNITS_RATE:
 		break;
 	}
 	return size_units;
 }
 
-const char *coren_unit_name(enum coren_unit kind)
+const char *coren_unit_name(enum coren_units kind)
 {
 	static const char *const names[] = {"size", "count", "duration",
 					    "rate"};
@@ -51,15 +51,15 @@ const char *coren_unit_name(enum coren_unit kind)
 	return names[kind];
 }
 
-const char *coren_unit_list(enum coren_unit kind)
+const char *coren_unit_list(enum coren_units kind)
 {
 	switch (kind) {
-	case COREN_UNIT_COUNT:
+	case COREN_UNITS_COUNT:
 		return "k, M, G, T, P";
-	case COREN_UNIT_DURATION:
+	case COREN_UNITS_DURATION:
 		return "ns, us, ms, s, m, h, d";
-	case COREN_UNIT_SIZE:
-	case COREN_UNIT_RATE:
+	case COREN_UNITS_SIZE:
+	case COREN_UNITS_RATE:
 		break;
 	}
 	return "B, k, M, G, T, P, KiB, MiB, GiB, TiB, PiB";
@@ -135,7 +135,7 @@ static enum coren_err mantissa(const char *s, const char **q,
 }
 
 /* The unit at q: letters only, looked up in the kind's table. */
-static enum coren_err unit(const char *s, const char *q, enum coren_unit kind,
+static enum coren_err unit(const char *s, const char *q, enum coren_units kind,
 			   struct number *n, const char **end,
 			   struct coren_error *err)
 {
@@ -156,7 +156,7 @@ static enum coren_err unit(const char *s, const char *q, enum coren_unit kind,
 			       (int)len, q);
 }
 
-static enum coren_err scan(const char *s, enum coren_unit kind,
+static enum coren_err scan(const char *s, enum coren_units kind,
 			   const char **end, struct number *n,
 			   struct coren_error *err)
 {
@@ -169,7 +169,7 @@ static enum coren_err scan(const char *s, enum coren_unit kind,
 	return unit(s, q, kind, n, end, err);
 }
 
-enum coren_err coren_unit_scan_u64(const char *s, enum coren_unit kind,
+enum coren_err coren_unit_scan_u64(const char *s, enum coren_units kind,
 				   const char **end, uint64_t *out,
 				   struct coren_error *err)
 {
@@ -207,7 +207,7 @@ enum coren_err coren_unit_scan_u64(const char *s, enum coren_unit kind,
 	return COREN_OK;
 }
 
-enum coren_err coren_unit_scan_real(const char *s, enum coren_unit kind,
+enum coren_err coren_unit_scan_real(const char *s, enum coren_units kind,
 				    const char **end, double *out,
 				    struct coren_error *err)
 {
@@ -247,7 +247,7 @@ static enum coren_err whole(const char *s, const char *e,
 	return COREN_OK;
 }
 
-enum coren_err coren_unit_u64(const char *s, enum coren_unit kind,
+enum coren_err coren_unit_u64(const char *s, enum coren_units kind,
 			      uint64_t *out, struct coren_error *err)
 {
 	const char *e;
@@ -263,7 +263,7 @@ enum coren_err coren_unit_u64(const char *s, enum coren_unit kind,
 	return COREN_OK;
 }
 
-enum coren_err coren_unit_real(const char *s, enum coren_unit kind,
+enum coren_err coren_unit_real(const char *s, enum coren_units kind,
 			       double *out, struct coren_error *err)
 {
 	const char *e;

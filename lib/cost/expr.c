@@ -85,7 +85,7 @@ static enum coren_err number(struct parser *ps, uint64_t *out)
 	const char *end;
 
 	skip_space(ps);
-	if (coren_unit_scan_u64(ps->p, COREN_UNIT_SIZE, &end, out, &uerr)) {
+	if (coren_unit_scan_u64(ps->p, COREN_UNITS_SIZE, &end, out, &uerr)) {
 		const char *why = strstr(uerr.msg, "': ");
 
 		if (!isdigit((unsigned char)*ps->p))

@@ -556,7 +556,7 @@ static int parse_size(const char *s, size_t *out)
 {
 	uint64_t v;
 
-	if (coren_unit_u64(s, COREN_UNIT_COUNT, &v, NULL) || v == 0 ||
+	if (coren_unit_u64(s, COREN_UNITS_COUNT, &v, NULL) || v == 0 ||
 	    (double)v > BIN_MAX)
 		return -1;
 	*out = (size_t)v;

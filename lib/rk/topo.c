@@ -113,9 +113,8 @@ static enum coren_err set_dispatch(void *obj, const char *v,
 
 	if (m < 0)
 		return coren_error_set(err, COREN_ERR_USAGE,
-				       "dispatch '%s': one of cpu-only, "
-				       "gpu-only, hybrid, adaptive",
-				       v);
+				       "one of cpu-only, gpu-only, hybrid, "
+				       "adaptive");
 	((struct coren_rk_config *)obj)->dispatch = (enum coren_dispatch_mode)m;
 	return COREN_OK;
 }
@@ -129,7 +128,7 @@ const struct coren_setting coren_rk_config_settings[] = {
 	 .max = 65535, CONFIG(node_id)},
 	{COREN_ROW(CUSTOM, "dispatch", "dispatch", 0, "MODE",
 		   "cpu-only, gpu-only, hybrid, adaptive"),
-	 .set = set_dispatch},
+	 .flags = COREN_SETTING_REASON, .set = set_dispatch},
 	{COREN_ROW(COUNT, "gpu_threshold", "gpu-threshold", 0, "N",
 		   "hybrid: GPU from N items (default 10000)"),
 	 CONFIG(gpu_threshold)},
@@ -193,8 +192,7 @@ static enum coren_err set_backend_opt(void *obj, const char *v,
 	json_t *o = NULL;
 
 	if (coren_rk_parse_args(v, &o, err))
-		return coren_error_set(err, COREN_ERR_USAGE, "backend option: %s",
-				       err ? err->msg : "bad k=v");
+		return COREN_ERR_USAGE; /* its message is the reason */
 	if (!t->backend_options)
 		t->backend_options = json_object();
 	json_object_update(t->backend_options, o);
@@ -207,8 +205,7 @@ static enum coren_err set_wire(void *obj, const char *v, struct coren_error *err
 	struct coren_rk_topology *t = obj;
 
 	if (strcmp(v, "json") && strcmp(v, "bin"))
-		return coren_error_set(err, COREN_ERR_USAGE,
-				       "wire '%s': json or bin", v);
+		return coren_error_set(err, COREN_ERR_USAGE, "json or bin");
 	free(t->wire);
 	t->wire = strdup(v);
 	return t->wire ? COREN_OK
@@ -340,13 +337,13 @@ const struct coren_setting coren_rk_topology_settings[] = {
 	 TOPO(backend)},
 	{COREN_ROW(CUSTOM, "backend_options", "backend-opt", 0, "K=V",
 		   "an option for the backends (repeatable)"),
-	 .set = set_backend_opt, .set_yaml = yaml_backend_options},
+	 .flags = COREN_SETTING_REASON, .set = set_backend_opt, .set_yaml = yaml_backend_options},
 	{COREN_ROW(STRING, "hints", "hints", 0, "FILE",
 		   "load hot-path hints from FILE, save them back"),
 	 TOPO(hints)},
 	{COREN_ROW(CUSTOM, "wire", "wire", 0, "json|bin",
 		   "input and answers: msg records or envelopes"),
-	 .set = set_wire},
+	 .flags = COREN_SETTING_REASON, .set = set_wire},
 	{COREN_ROW(END, NULL, NULL, 0, NULL, NULL)}};
 
 enum coren_err coren_rk_topology_load(struct coren_rk_topology *t,

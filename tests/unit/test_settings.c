@@ -40,19 +40,19 @@ static void sizes(void)
 	uint64_t v;
 
 	for (size_t i = 0; i < sizeof good / sizeof *good; i++)
-		ok(!coren_unit_u64(good[i].s, COREN_UNIT_SIZE, &v, &err) &&
+		ok(!coren_unit_u64(good[i].s, COREN_UNITS_SIZE, &v, &err) &&
 			   v == good[i].v,
 		   "size '%s' = %llu", good[i].s,
 		   (unsigned long long)good[i].v);
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-		ok(coren_unit_u64(bad[i], COREN_UNIT_SIZE, &v, &err) ==
+		ok(coren_unit_u64(bad[i], COREN_UNITS_SIZE, &v, &err) ==
 			   COREN_ERR_USAGE &&
 			   err.msg[0],
 		   "size '%s' refused: %s", bad[i], err.msg);
-	ok(coren_unit_u64("1KiB", COREN_UNIT_COUNT, &v, &err) &&
+	ok(coren_unit_u64("1KiB", COREN_UNITS_COUNT, &v, &err) &&
 		   strstr(err.msg, "unknown unit 'KiB'"),
 	   "a count takes no IEC unit: %s", err.msg);
-	ok(!coren_unit_u64("10k", COREN_UNIT_COUNT, &v, &err) && v == 10000,
+	ok(!coren_unit_u64("10k", COREN_UNITS_COUNT, &v, &err) && v == 10000,
 	   "count 10k");
 }
 
@@ -61,32 +61,32 @@ static void reals(void)
 	struct coren_error err = {0};
 	double d;
 
-	ok(!coren_unit_real("1.5", COREN_UNIT_DURATION, &d, &err) && d == 1.5,
+	ok(!coren_unit_real("1.5", COREN_UNITS_DURATION, &d, &err) && d == 1.5,
 	   "duration 1.5");
-	ok(!coren_unit_real("30s", COREN_UNIT_DURATION, &d, &err) && d == 30,
+	ok(!coren_unit_real("30s", COREN_UNITS_DURATION, &d, &err) && d == 30,
 	   "duration 30s");
-	ok(!coren_unit_real("250ms", COREN_UNIT_DURATION, &d, &err) &&
+	ok(!coren_unit_real("250ms", COREN_UNITS_DURATION, &d, &err) &&
 		   fabs(d - 0.25) < 1e-15,
 	   "duration 250ms");
-	ok(!coren_unit_real("2h", COREN_UNIT_DURATION, &d, &err) && d == 7200,
+	ok(!coren_unit_real("2h", COREN_UNITS_DURATION, &d, &err) && d == 7200,
 	   "duration 2h");
-	ok(!coren_unit_real("30d", COREN_UNIT_DURATION, &d, &err) &&
+	ok(!coren_unit_real("30d", COREN_UNITS_DURATION, &d, &err) &&
 		   d == 30 * 86400.0,
 	   "duration 30d");
-	ok(coren_unit_real("30x", COREN_UNIT_DURATION, &d, &err) &&
+	ok(coren_unit_real("30x", COREN_UNITS_DURATION, &d, &err) &&
 		   !strcmp(err.msg, "unknown unit 'x'"),
 	   "duration 30x refused: %s", err.msg);
-	ok(coren_unit_real("-1", COREN_UNIT_DURATION, &d, &err),
+	ok(coren_unit_real("-1", COREN_UNITS_DURATION, &d, &err),
 	   "a negative duration refused");
-	ok(!coren_unit_real("125M", COREN_UNIT_RATE, &d, &err) && d == 125e6,
+	ok(!coren_unit_real("125M", COREN_UNITS_RATE, &d, &err) && d == 125e6,
 	   "rate 125M");
-	ok(!coren_unit_real("1GiB", COREN_UNIT_RATE, &d, &err) &&
+	ok(!coren_unit_real("1GiB", COREN_UNITS_RATE, &d, &err) &&
 		   d == 1073741824.0,
 	   "rate 1GiB");
-	ok(!coren_unit_real("1.16e11", COREN_UNIT_RATE, &d, &err) &&
+	ok(!coren_unit_real("1.16e11", COREN_UNITS_RATE, &d, &err) &&
 		   d == 1.16e11,
 	   "rate 1.16e11 exact");
-	ok(coren_unit_real("1e400", COREN_UNIT_RATE, &d, &err),
+	ok(coren_unit_real("1e400", COREN_UNITS_RATE, &d, &err),
 	   "rate 1e400 refused");
 }
 

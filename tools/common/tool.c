@@ -58,7 +58,7 @@ int tool_parse_size(const char *s, size_t *out)
 {
 	uint64_t v;
 
-	if (coren_unit_u64(s, COREN_UNIT_SIZE, &v, NULL) || v > SIZE_MAX)
+	if (coren_unit_u64(s, COREN_UNITS_SIZE, &v, NULL) || v > SIZE_MAX)
 		return -1;
 	*out = (size_t)v;
 	return 0;
@@ -66,12 +66,12 @@ int tool_parse_size(const char *s, size_t *out)
 
 int tool_parse_number(const char *s, double *out)
 {
-	return coren_unit_real(s, COREN_UNIT_RATE, out, NULL) ? -1 : 0;
+	return coren_unit_real(s, COREN_UNITS_RATE, out, NULL) ? -1 : 0;
 }
 
 int tool_parse_duration(const char *s, double *out)
 {
-	return coren_unit_real(s, COREN_UNIT_DURATION, out, NULL) ? -1 : 0;
+	return coren_unit_real(s, COREN_UNITS_DURATION, out, NULL) ? -1 : 0;
 }
 
 double tool_number_option(const char *option, const char *arg, int duration)

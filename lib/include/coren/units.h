@@ -27,35 +27,35 @@
 extern "C" {
 #endif
 
-enum coren_unit {
-	COREN_UNIT_SIZE,
-	COREN_UNIT_COUNT,
-	COREN_UNIT_DURATION,
-	COREN_UNIT_RATE
+enum coren_units {
+	COREN_UNITS_SIZE,
+	COREN_UNITS_COUNT,
+	COREN_UNITS_DURATION,
+	COREN_UNITS_RATE
 };
 
 /* Scans a size or count at s; *end is set after it, or, on error, at the
  * offending character. COREN_ERR_USAGE with a message naming it. */
-enum coren_err coren_unit_scan_u64(const char *s, enum coren_unit kind,
+enum coren_err coren_unit_scan_u64(const char *s, enum coren_units kind,
 				   const char **end, uint64_t *out,
 				   struct coren_error *err);
 
 /* Scans a duration or rate (or a size or count, as a real) at s. */
-enum coren_err coren_unit_scan_real(const char *s, enum coren_unit kind,
+enum coren_err coren_unit_scan_real(const char *s, enum coren_units kind,
 				    const char **end, double *out,
 				    struct coren_error *err);
 
 /* The whole string s as a size or count; nothing may follow. */
-enum coren_err coren_unit_u64(const char *s, enum coren_unit kind,
+enum coren_err coren_unit_u64(const char *s, enum coren_units kind,
 			      uint64_t *out, struct coren_error *err);
 
 /* The whole string s as a duration or rate; nothing may follow. */
-enum coren_err coren_unit_real(const char *s, enum coren_unit kind,
+enum coren_err coren_unit_real(const char *s, enum coren_units kind,
 			       double *out, struct coren_error *err);
 
 /* The kind's name ("size", "count", ...) and its units, for messages. */
-const char *coren_unit_name(enum coren_unit kind);
-const char *coren_unit_list(enum coren_unit kind);
+const char *coren_unit_name(enum coren_units kind);
+const char *coren_unit_list(enum coren_units kind);
 
 #ifdef __cplusplus
 }
