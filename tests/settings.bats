@@ -110,6 +110,7 @@ try 'swarm-run --help'"
 }
 
 @test "rk-launch: the topology's rows give YAML and options one range" {
+	export COREN_PLUGIN_PATH="$COREN_RK_PLUGINS"
 	printf '{"type":"msg","to":"e","corr":1,"payload":[1]}\n' > in
 	for bad in "max_payload 65537" "max_payload 1MiB" "grid_size 257" "queue_capacity 17Mi" \
 		"block_size 4097" "node_id 65536" "max_hops 0" "inbox_capacity 1.5"; do
