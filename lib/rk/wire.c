@@ -642,7 +642,41 @@ struct coren_env_reader {
 	uint64_t last;	   /* offset of the last envelope returned */
 	int eof;
 	const volatile sig_atomic_t *stop; /* set: the input ends */
+	uint32_t nkernels;		   /* coren_env_check's limits */
+	size_t max_payload;
 };
+
+enum coren_err coren_env_check(const struct coren_rk_header *h, uint32_t nkernels,
+			       size_t max_payload, struct coren_error *err)
+{
+	if (!max_payload || max_payload > COREN_ENV_PAYLOAD_MAX)
+		max_payload = COREN_ENV_PAYLOAD_MAX;
+	/* What a msg record could not say, an envelope may not either. */
+	if (h->priority > COREN_RK_PRIO_CRITICAL)
+		return coren_error_set(err, COREN_ERR_RECORD,
+				       "envelope priority %u is not low, normal, high, critical or 0-3",
+				       h->priority);
+	if (h->encoding >= COREN_RK_ENC__COUNT)
+		return coren_error_set(err, COREN_ERR_RECORD,
+				       "envelope encoding %u is not raw, utf8, json, f32, f64 or u64",
+				       h->encoding);
+	if (nkernels && (h->destination == 0 || h->destination > nkernels))
+		return coren_error_set(err, COREN_ERR_NOTFOUND,
+				       "envelope for kernel %u: there are kernels 1 to %u",
+				       h->destination, nkernels);
+	if (h->payload_size > max_payload)
+		return coren_error_set(err, COREN_ERR_ENV_TOOBIG,
+				       "payload of %u bytes is larger than %zu", h->payload_size,
+				       max_payload);
+	return COREN_OK;
+}
+
+void coren_env_reader_set_limits(struct coren_env_reader *r, uint32_t nkernels,
+				 size_t max_payload)
+{
+	r->nkernels = nkernels;
+	r->max_payload = max_payload;
+}
 
 void coren_env_reader_set_stop(struct coren_env_reader *r,
 			       const volatile sig_atomic_t *stop)
@@ -774,15 +808,8 @@ enum coren_err coren_env_reader_next(struct coren_env_reader *r,
 	} else {
 		skip(r, avail); /* truncated: the input ended */
 	}
-	/* What a msg record could not say, an envelope may not either. */
-	if (!rc && h.priority > COREN_RK_PRIO_CRITICAL)
-		rc = coren_error_set(err, COREN_ERR_RECORD,
-				     "envelope priority %u is not low, normal, high, critical or 0-3",
-				     h.priority);
-	else if (!rc && h.encoding >= COREN_RK_ENC__COUNT)
-		rc = coren_error_set(err, COREN_ERR_RECORD,
-				     "envelope encoding %u is not raw, utf8, json, f32, f64 or u64",
-				     h.encoding);
+	if (!rc)
+		rc = coren_env_check(&h, r->nkernels, r->max_payload, err);
 	if (rc)
 		coren_error_at(err, "%s:@%llu", r->name, (unsigned long long)at);
 	return rc;

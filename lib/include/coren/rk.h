@@ -221,6 +221,25 @@ uint64_t coren_rk_backlog(struct coren_rk *rt);
  * a power of two). */
 size_t coren_rk_outbox_capacity(const struct coren_rk *rt);
 
+/* The host's flow control, for a thread that both sends and takes the
+ * answers (or holds the taking side while it calls these).
+ * coren_rk_room: whether n more messages keep the backlog within the
+ * outbox. coren_rk_make_room: takes answers, handing each batch to take,
+ * until they do. A host that sends n messages only after
+ * coren_rk_make_room(n) succeeded never makes a worker wait on a full
+ * outbox, so it cannot deadlock with itself. n past the outbox capacity
+ * waits for a backlog of 0: every answer taken. take gets up to 256
+ * answers at a time (and owns them), fewer when the outbox ran empty, and
+ * n = 0 when none came for 50 ms (a moment to write out what it holds).
+ * COREN_ERR_TIMEOUT when no answer came for timeout_ms (negative: wait
+ * for ever). */
+typedef void coren_rk_answers_fn(void *data, struct coren_rk_msg **msgs,
+				 size_t n);
+bool coren_rk_room(struct coren_rk *rt, size_t n);
+enum coren_err coren_rk_make_room(struct coren_rk *rt, size_t n,
+				  int timeout_ms, coren_rk_answers_fn *take,
+				  void *data, struct coren_error *err);
+
 /* Waits until every message sent has been answered into the outbox (a
  * receiver must keep it from filling). COREN_ERR_TIMEOUT. */
 enum coren_err coren_rk_drain(struct coren_rk *rt, int timeout_ms,
@@ -326,13 +345,26 @@ void coren_env_reader_set_stop(struct coren_env_reader *r,
  * unused. */
 size_t coren_env_reader_buffered(const struct coren_env_reader *r);
 
+/* The checks the JSON wire makes of a msg record, made of an envelope's
+ * header: priority 0-3 and a known encoding (COREN_ERR_RECORD), a
+ * destination among the kernels 1 to nkernels (COREN_ERR_NOTFOUND;
+ * nkernels 0: not checked), at most max_payload bytes of payload
+ * (COREN_ERR_ENV_TOOBIG; 0: 64 KiB). */
+enum coren_err coren_env_check(const struct coren_rk_header *h, uint32_t nkernels,
+			       size_t max_payload, struct coren_error *err);
+
+/* The limits coren_env_reader_next() checks each envelope against with
+ * coren_env_check() (by default: kernels not checked, 64 KiB). */
+void coren_env_reader_set_limits(struct coren_env_reader *r, uint32_t nkernels,
+				 size_t max_payload);
+
 /* The next envelope as a message (*m NULL at end of input). A bad one is
  * its coren_env_decode() error with err->where "name:@OFFSET" (the byte
  * offset of its header), and the reader has moved past it: past the
- * payload for COREN_ERR_ENV_CHECKSUM and for COREN_ERR_RECORD (a priority
- * over 3 or an unknown encoding, refused as a msg record's are): then *m
- * is the message as read, for the caller to answer and free; else to the
- * next magic. COREN_ERR_IO. */
+ * payload for COREN_ERR_ENV_CHECKSUM and for the errors of
+ * coren_env_check() (refused as a msg record's are): then *m is the
+ * message as read, for the caller to answer and free; else to the next
+ * magic. COREN_ERR_IO. */
 enum coren_err coren_env_reader_next(struct coren_env_reader *r,
 				     struct coren_rk_msg **m,
 				     struct coren_error *err);
