@@ -13,8 +13,10 @@
 #include <coren/plugin.h>
 #include <coren/progress.h>
 #include <coren/record.h>
+#include <coren/settings.h>
 #include <coren/sign.h>
 #include <coren/table.h>
+#include <coren/units.h>
 #include <coren/verdict.h>
 #include <coren/version.h>
 #include <coren/yaml.h>
