@@ -228,9 +228,9 @@ msg() { # msg TO PAYLOAD [EXTRA]
 	assert_equal "${lines[3]}" "2.50"
 	assert_equal "${lines[4]}" "[ ]"
 	assert_equal "${lines[5]}" '{"i":7,"name":"x"}'
-	# number arrays are still vectors
-	run -0 rk-launch -k e=echo < <(msg e '[1, 2.5]')
-	assert_line --partial '"enc":"f32","payload":[1,2.5]}'
+	# number arrays are still vectors, written as before (%.6g and up)
+	run -0 rk-launch -k e=echo < <(msg e '[1, 2.5, -0.0, 0, -123456, 999999, 1000000, 0.1]')
+	assert_line --partial '"enc":"f32","payload":[1,2.5,-0,0,-123456,999999,1e+06,0.1]}'
 }
 
 @test "bad JSON payloads are refused as before: the parser's error, at their line, exit 5" {

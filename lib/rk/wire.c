@@ -570,6 +570,19 @@ static enum coren_err put_f32(float f, struct coren_buf *b)
 
 	if (!isfinite(f))
 		return coren_buf_append(b, "null", 4);
+	if (f == (float)(int32_t)f && f > -1e6f && f < 1e6f && (f != 0 || !signbit(f))) {
+		/* an integer of up to 6 digits: what %.6g writes, without it */
+		char *e = tmp + sizeof tmp, *t = e;
+		int32_t i = (int32_t)f;
+		uint32_t u = i < 0 ? (uint32_t)-i : (uint32_t)i;
+
+		do
+			*--t = (char)('0' + u % 10);
+		while (u /= 10);
+		if (i < 0)
+			*--t = '-';
+		return coren_buf_append(b, t, (size_t)(e - t));
+	}
 	for (int prec = 6; prec <= 9; prec++) {
 		snprintf(tmp, sizeof tmp, "%.*g", prec, (double)f);
 		if (prec == 9 || strtof(tmp, NULL) == f)
