@@ -287,7 +287,8 @@ typedef uint32_t coren_rk_lookup_fn(void *data, const char *name);
  * "corr" (default: seq), "mtype", "priority" (a name or 0-3),
  * "deadline_ms" (from now), and the payload: "payload" (an array of
  * numbers: f32, or f64/u64 with "enc"; a string: utf8; anything else: its
- * JSON text) or "payload_b64" (raw, or "enc"). A payload over max_payload
+ * JSON text, encoding json, here serialized by coren_json_dumpb) or
+ * "payload_b64" (raw, or "enc"). A payload over max_payload
  * bytes (0: 64 KiB) is COREN_ERR_ENV_TOOBIG; a bad field COREN_ERR_RECORD;
  * an unknown kernel COREN_ERR_NOTFOUND. */
 enum coren_err coren_rk_msg_from_record(const json_t *rec,
@@ -297,12 +298,14 @@ enum coren_err coren_rk_msg_from_record(const json_t *rec,
 					struct coren_error *err);
 
 /* One input line: a msg record becomes *out, as coren_record_parse and
- * coren_rk_msg_from_record would make it (same rules, same errors); a
- * record of another type leaves *out NULL (COREN_OK), for the caller to
- * pass through. A record of the usual shape (ASCII strings without
- * escapes, f32/f64 arrays or base64, the fields above but priority and
- * deadline_ms) is read in one pass without building a JSON tree; any
- * other goes through jansson. */
+ * coren_rk_msg_from_record would make it (same rules, same errors), but a
+ * JSON-text payload is the line's own text of it, byte for byte (the same
+ * value, never parsed for the kernel); a record of another type leaves
+ * *out NULL (COREN_OK), for the caller to pass through. A record of the
+ * usual shape (ASCII strings without escapes, the fields above but
+ * priority and deadline_ms, a payload of f32/f64 numbers, a string,
+ * base64, or an object or scalar coren_json_scan takes) is read in one
+ * pass without building a JSON tree; any other goes through jansson. */
 enum coren_err coren_rk_msg_from_line(const char *line, size_t len,
 				      coren_rk_lookup_fn *lookup, void *data,
 				      uint64_t seq, size_t max_payload,
@@ -311,7 +314,7 @@ enum coren_err coren_rk_msg_from_line(const char *line, size_t len,
 
 /* Appends an answer as one JSON line (with a newline) to b: a msg record with
  * "from" (the kernel's name, from_name) and the payload decoded by its
- * encoding, or, for an error message, an error record with "corr",
+ * encoding (a json payload as it is, when coren_json_parse takes it), or, for an error message, an error record with "corr",
  * "from" and "reason" (and "at" when the host found the error). */
 enum coren_err coren_rk_msg_to_record(const struct coren_rk_msg *m,
 				      const char *from_name,
