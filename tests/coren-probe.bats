@@ -71,7 +71,7 @@ setup() {
 	run -2 --separate-stderr coren-probe --quick --cache-dir file/sub
 	[[ "$stderr" == "coren-probe: error: cannot create directory 'file/sub'"* ]]
 	run -2 --separate-stderr coren-probe --max-age soon
-	assert_equal "${stderr_lines[0]}" "coren-probe: invalid --max-age 'soon'"
+	assert_equal "${stderr_lines[0]}" "coren-probe: --max-age 'soon': expected a number"
 	run -2 --separate-stderr coren-probe extra
 	assert_equal "${stderr_lines[0]}" "coren-probe: unexpected argument 'extra'"
 }

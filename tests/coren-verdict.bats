@@ -89,7 +89,7 @@ setup() {
 	run -2 --separate-stderr coren-verdict --cap missing.jsonl < /dev/null
 	[[ "$stderr" == "coren-verdict: error: cannot open 'missing.jsonl': "* ]]
 	run -2 --separate-stderr coren-verdict --net-bw fast < /dev/null
-	assert_equal "${stderr_lines[0]}" "coren-verdict: invalid --net-bw 'fast'"
+	assert_equal "${stderr_lines[0]}" "coren-verdict: --net-bw 'fast': expected a number"
 }
 
 @test "a cap file written by coren-probe round-trips" {
@@ -159,5 +159,23 @@ gpu_cap() {
 	run -2 --separate-stderr coren-verdict --cap nod2h.jsonl --gpu 0 big.jsonl
 	assert_equal "$stderr" "coren-verdict: error (at nod2h.jsonl): GPU 0: missing field 'd2h_bw'"
 	run -2 --separate-stderr coren-verdict --gpu 1.5 big.jsonl
-	assert_equal "${stderr_lines[0]}" "coren-verdict: invalid --gpu '1.5' (a GPU's index: 0, 1, ...)"
+	assert_equal "${stderr_lines[0]}" "coren-verdict: --gpu '1.5': not an integer"
+}
+
+@test "--table shows a plan's 64-character chunk ids whole, as --json does" {
+	export COREN_PLUGIN_PATH="$COREN_EXEC_PLUGINS"
+	echo '{"type":"cap","flops":1e11,"mem_bw":4e10,"ram_avail":16000000000,"disk_write_bw":1e9,"net_bw":1.25e8,"net_latency":0.01}' > cap.jsonl
+	swarm-run --split x=1,2 --memo-chunk x=1 --exec noop --cache c --plan > plan.jsonl
+	id=$(jq -r 'select(.type == "chunk") | .id' plan.jsonl | head -n 1)
+	assert_equal "${#id}" 64
+	run -0 coren-verdict --cap cap.jsonl --table plan.jsonl
+	assert_line --regexp "^$id  "
+	run -0 coren-verdict --cap cap.jsonl --json plan.jsonl
+	assert_line --partial "\"name\":\"$id\""
+}
+
+@test "--help does not say --offline makes every verdict compute" {
+	run -0 coren-verdict --help
+	refute_output --partial 'every verdict is compute'
+	assert_output --partial 'ram+offline'
 }

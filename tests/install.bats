@@ -79,3 +79,34 @@ setup_file() {
 		--coproc "${PYTHON:-python3}" -m coren.coproc m:f
 	assert_line --index 1 '{"type":"result","point":{"x":2},"value":3}'
 }
+
+# ./bootstrap --prefix=DIR after an earlier build: libtool linked the
+# plugins for the old directory, so make install refused them. bootstrap
+# now cleans the build when configure changes where it installs. Run on a
+# stub tree (a configure that writes a Makefile recording 'make clean').
+@test "bootstrap rebuilds from clean when the install directories change" {
+	local tree="$BATS_TEST_TMPDIR/tree" n
+	mkdir -p "$tree/build-aux" "$tree/bin"
+	cp "$top_srcdir/bootstrap" "$tree/"
+	cd "$tree"
+	cat > configure <<'STUB'
+#!/bin/sh
+prefix=/usr/local
+for a; do case $a in --prefix=*) prefix=${a#--prefix=} ;; esac; done
+printf 'prefix = %s\nall:\n\t@:\nclean:\n\t@echo cleaned >> clean.log\n' "$prefix" > Makefile
+: > config.status
+STUB
+	printf '#!/bin/sh\necho "install ok installed"\n' > bin/dpkg-query
+	chmod +x configure bin/dpkg-query
+	touch build-aux/tap-driver.sh Makefile.in
+	touch -d 2000-01-01 configure.ac Makefile.am
+	boot() { PATH="$tree/bin:$PATH" env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL ./bootstrap "$@"; }
+	run -0 boot
+	assert_file_not_exists clean.log
+	run -0 boot --prefix=/opt/a
+	assert_output --partial 'install directories changed: make clean'
+	assert_equal "$(wc -l < clean.log)" 1
+	run -0 boot --prefix=/opt/a
+	run -0 boot --prefix=/opt/a --enable-developer
+	assert_equal "$(wc -l < clean.log)" 1
+}

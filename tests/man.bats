@@ -69,6 +69,7 @@ emit() {
 
 @test "coren-records(5) EXAMPLES run" {
 	command -v jq >/dev/null || skip "jq is not installed"
+	export COREN_PLUGIN_PATH="$COREN_EXEC_PLUGINS"
 	run_sessions "$top_srcdir/man/coren-records.5"
 }
 
@@ -79,6 +80,16 @@ emit() {
 	run_sessions "$top_srcdir/man/coren-plugin.3"
 	run -0 plugload --point '{"x":7}' ./square.so
 	assert_line --index 1 '{"type":"result","point":{"x":7},"value":49}'
+	run -0 plugload --point '{"x":1.5}' ./square.so
+	assert_line --index 1 '{"type":"result","point":{"x":1.5},"value":2.25}'
+}
+
+@test "coren-plugin(3)'s square.c is examples/plugin/square.c" {
+	blocks "$top_srcdir/man/coren-plugin.3" |
+		awk '/^#include <coren\/exec.h>/ {on=1} on && /^@@END/ {exit} on' > square.c
+	sed -n '/^#include <coren\/exec.h>/,$p' "$top_srcdir/examples/plugin/square.c" |
+		expand -t 8 | grep -v '^$' > want.c
+	run -0 diff -u want.c square.c
 }
 
 @test "every man page reads without groff warnings" {
@@ -125,6 +136,7 @@ emit() {
 }
 
 @test "coren-envelope(5) EXAMPLES run" {
+	export COREN_PLUGIN_PATH="$COREN_RK_PLUGINS"
 	run_sessions "$top_srcdir/man/coren-envelope.5"
 }
 

@@ -125,3 +125,14 @@ OUT
 	run -2 --separate-stderr recio no-such-file.jsonl
 	assert_equal "$stderr" "recio: error: cannot open 'no-such-file.jsonl'"
 }
+
+@test "at a terminal one Ctrl-D after typed input ends coren-cost and coren-verdict" {
+	cd "$BATS_TEST_TMPDIR"
+	run -0 "${PYTHON:-python3}" "$top_srcdir/tests/pty_eof.py" 'hash(64)\n' coren-cost
+	assert_output --partial '"name":"hash(64)"'
+	echo '{"type":"cap","flops":1e11,"mem_bw":4e10,"ram_avail":16000000000,"disk_write_bw":1e9,"net_bw":1.25e8,"net_latency":0.01}' > cap.jsonl
+	run -0 "${PYTHON:-python3}" "$top_srcdir/tests/pty_eof.py" \
+		'{"type":"cost","name":"a","flops":1,"mem_bytes":1,"peak_mem":1,"result_bytes":1}\n' \
+		coren-verdict --cap cap.jsonl
+	assert_output --partial '"type":"verdict"'
+}

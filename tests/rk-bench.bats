@@ -36,7 +36,7 @@ sanitized() {
 	run -2 --separate-stderr rk-bench --threshold 0
 	assert_equal "${stderr_lines[0]}" "rk-bench: --threshold: want a fraction like 0.1 or 10%, not '0'"
 	run -2 --separate-stderr rk-bench --runs 0
-	assert_equal "${stderr_lines[0]}" "rk-bench: --runs: want a whole number from 1, not '0'"
+	assert_equal "${stderr_lines[0]}" "rk-bench: --runs '0': a count from 1 to 1000000, or auto"
 	run -2 --separate-stderr rk-bench --cmd true --analyze
 	assert_equal "${stderr_lines[0]}" "rk-bench: --cmd and --analyze do not mix"
 	run -2 --separate-stderr rk-bench --metrics speed

@@ -132,5 +132,5 @@ diag() { # the diag record's counts, as "k=v ..."
 	printf 'split: {x: [1, 2, 3]}\nmemo_chunk: {x: 3}\nexec_chunk: auto\ncache: c3\n' > e.yaml
 	run -0 swarm-run -c e.yaml --exec "$COREN_EXEC_PLUGINS/noop.so"
 	run -2 swarm-run --split x=1 --memo-chunk x=1 --cache c4 --exec-chunk 0 --exec "$COREN_EXEC_PLUGINS/noop.so"
-	assert_output --partial "auto or a positive integer"
+	assert_output --partial "--exec-chunk '0': a count from 1 to 1000000000, or auto"
 }

@@ -370,3 +370,49 @@ results() { grep -v '"type":"diag"' "$1" | grep -v '"type":"verdict"'; }
 	run -0 swarm-run --split c=1..6 "${G[@]}" --cache g --remote tier --explain --cap cap1.json
 	assert_equal "$(jq -r 'select(.type=="verdict") | .estimate' <<< "$output" | head -1)" model
 }
+
+@test "fetches run beside the workers: a slow fetch holds up no other chunk, results stay in grid order" {
+	nginx_up 20000 # 20 kB/s: the first chunk's ~60 kB take ~3 s
+	# chunk 1 costs 1e10 flops (10 s here: fetched); chunks 2-6 cost 10
+	# (computed). The tier's copy of chunk 1 is made cheaply, by a
+	# command that --fn-id names as burn (as in the verdict test above)
+	B=(--split flops=10000000000,10,11,12,13,14 --split bytes=100 --memo-chunk flops=1 --memo-chunk bytes=1 --fn-id burn)
+	head -c 45000 /dev/urandom | base64 -w0 | sed 's/.*/"&"/' > blob.json
+	swarm-run --split flops=10000000000 --split bytes=100 --memo-chunk flops=1 --memo-chunk bytes=1 \
+		--fn-id burn --cache src --remote ng/store --publish --cap cap.json --cmd cat "$PWD/blob.json" > /dev/null
+	run -0 swarm-run "${B[@]}" --exec "$P/burn.so" --cache c --remote "$U" --explain --cap cap.json --workers 2
+	echo "$output" > run.out
+	assert_equal "$(field chunks_fetched run.out) $(field chunks_executed run.out)" "1 5"
+	# the cheap chunks were computed while the fetch was in flight (on a
+	# fetch made by the main thread they would wait for it)
+	[ "$(field points_during_fetch run.out)" -ge 1 ]
+	assert_equal "$(field fetches_max_parallel run.out)" 1
+	# the fetched chunk settled last, yet comes first: grid order, and
+	# the verdicts in plan order
+	assert_equal "$(jq -sc '[.[] | select(.type=="result") | .point.flops]' run.out)" '[10000000000,10,11,12,13,14]'
+	assert_equal "$(jq -sc '[.[] | select(.type=="verdict") | .action]' run.out)" \
+		'["fetch","compute","compute","compute","compute","compute"]'
+	assert_equal "$(jq -c 'select(.type=="result") | .value' run.out | head -1)" "$(cat blob.json)"
+}
+
+@test "fetches run a few at once, after the first has measured the tier; failures fall back to computing" {
+	nginx_up 200000 # 200 kB/s: ~0.25 s a chunk
+	B=(--split x=1..12 --memo-chunk x=1 --param flops=10 --param bytes=50000 --exec "$P/burn.so")
+	swarm-run "${B[@]}" --cache good > good.out
+	cp -r good/. ng/store/
+	ids=($(cd good && find . -name '*.zst' | sort | sed 's|.*/||; s|\.zst$||'))
+	# two chunks damaged, one missing: computed here, the rest fetched
+	f=ng/store/${ids[3]:0:2}/${ids[3]}.zst; n=$(stat -c %s "$f")
+	printf '\xff' | dd of="$f" bs=1 seek=$((n - 6)) conv=notrunc 2>/dev/null
+	cp "ng/store/${ids[5]:0:2}/${ids[5]}.zst" "ng/store/${ids[6]:0:2}/${ids[6]}.zst"
+	rm "ng/store/${ids[9]:0:2}/${ids[9]}.zst"
+	run -0 --separate-stderr swarm-run "${B[@]}" --cache c --remote "$U" --fetch always --cap cap.json --workers 1
+	echo "$output" > run.out
+	assert_equal "$(field chunks_fetched run.out) $(field chunks_executed run.out) $(field remote_bad run.out)" "9 3 2"
+	# more than one in flight, never more than the pool's 4
+	[ "$(field fetches_max_parallel run.out)" -ge 2 ]
+	[ "$(field fetches_max_parallel run.out)" -le 4 ]
+	cmp <(results good.out) <(results run.out)
+	# every chunk asked for once
+	[ "$(grep -c 'GET /' ng/access.log)" -eq 12 ]
+}

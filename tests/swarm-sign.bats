@@ -136,6 +136,31 @@ rejected() {
 	assert_equal "$(grep -c '"value":42.0' r.out)" 0
 }
 
+@test "the signature covers the header's cost, producer and hlc: a tampered one is not used" {
+	id=$(ids | head -1)
+	hdr() { # the header of chunk $1 in tier
+		local f="tier/${1:0:2}/$1.zst"
+		dd if="$f" bs=1 skip=8 count=$(($(od -An -tu4 -j4 -N4 "$f"))) status=none
+	}
+	cost=$(hdr "$id" | jq .cost.flops)
+	# a cost far above the real one (it would sway verdicts and --gc),
+	# A's signature kept, header_sum redone
+	forge "$id" --flops 99000000000000
+	assert_equal "$(hdr "$id" | jq .cost.flops)" 99000000000000
+	hdr "$id" | jq -e '.sigs[0] | startswith("nodeA:")'
+	rejected "the signature by 'nodeA' does not verify"
+	# and --verify with the key says so
+	run -1 swarm-run --verify --cache tier --trusted-key a.pub
+	assert_output --partial "does not verify"
+	forge "$id" --flops "$cost" # back as signed: used again
+	run -0 swarm-run "${A[@]}" --cache "ok$RANDOM" --remote tier --trusted-key a.pub
+	assert_equal "$(field chunks_fetched <(echo "$output"))" 8
+	forge "$id" --producer "coren 0.1.0 elsewhere 1"
+	rejected "the signature by 'nodeA' does not verify"
+	forge "$id" --producer "$(hdr "$(ids | sed -n 2p)" | jq -r .producer)" --hlc-logical 7
+	rejected "the signature by 'nodeA' does not verify"
+}
+
 @test "a signed chunk replayed under another id is not used" {
 	first=$(ids | head -1)
 	second=$(ids | sed -n 2p)

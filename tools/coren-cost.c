@@ -7,12 +7,11 @@
 #include <coren/json.h>
 #include <coren/record.h>
 #include <coren/table.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
+static const char usage_head[] =
 	"usage: coren-cost [OPTION]... [EXPRESSION]...\n"
 	"Prints the cost (W operations, Q memory traffic, M peak RAM, R result\n"
 	"bytes) of each expression as a 'cost' record. Without expressions,\n"
@@ -24,13 +23,9 @@ static const char usage[] =
 	"              combinators: a then b (or a + b), a par b, a repeat k,\n"
 	"              parentheses; an optional 'NAME =' prefix names the cost\n"
 	"              numbers: exact integers: 1e6, 1_000_000, 64MB, 1GiB\n"
-	"  --name NAME       name of the cost (one expression)\n"
-	"  --json, --table   force JSON Lines or a table (default: a table on a\n"
-	"                    terminal, JSON Lines otherwise)\n"
-	"  --keep-going      report a bad stdin line as an error record, go on\n"
-	"  --max-record SIZE longest stdin line (default 16MiB)\n"
-	"  -q, -v            quieter, more verbose\n"
-	"  --help, --version\n"
+	"\n";
+
+static const char usage_tail[] =
 	"\n"
 	"Exit status: 0 ok, 2 bad argument or expression argument, 5 bad stdin\n"
 	"line. See coren-cost(1).\n";
@@ -167,42 +162,58 @@ static unsigned long from_stdin(void)
 	return bad;
 }
 
+static struct {
+	char *name;
+} opt;
+
+static const struct coren_setting rows[] = {
+	{COREN_ROW(STRING, NULL, "name", 'n', "NAME",
+		   "name of the cost (one expression)"),
+	 COREN_SETTING_AT(__typeof__(opt), name)},
+	TOOL_ROW_END};
+
+static const struct coren_setting common_rows[] = {
+	TOOL_ROW_JSON,
+	TOOL_ROW_TABLE,
+	TOOL_ROW_KEEP_GOING("report a bad stdin line as an error record, go\n"
+			    "on"),
+	TOOL_ROW_MAX_RECORD,
+	TOOL_ROW_QUIET,
+	TOOL_ROW_VERBOSE,
+	TOOL_ROW_HELP,
+	TOOL_ROW_VERSION,
+	TOOL_ROW_END};
+
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"name", required_argument, NULL, 'n'},
-		TOOL_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0}};
-	const char *name = NULL;
+	const struct coren_settings tabs[] = {{rows, &opt},
+					      {common_rows, &tool}};
+	struct coren_setting_use *uses;
+	size_t nuses;
+	const char *name;
 	unsigned long bad = 0;
-	int c, i;
+	int i, first;
 
 	tool_init("coren-cost");
-	while ((c = getopt_long(argc, argv, "hqv", opts, NULL)) != -1) {
-		if (tool_common_option(c, optarg))
-			continue;
-		if (c == 'h') {
-			fputs(usage, stdout);
-			return 0;
-		}
-		if (c == 'n')
-			name = optarg;
-	}
-	if (name && argc - optind != 1)
+	first = tool_parse(tabs, 2, usage_head, usage_tail, argc, argv, &uses,
+			    &nuses);
+	free(uses);
+	name = opt.name;
+	if (name && argc - first != 1)
 		tool_usage_error("--name needs exactly one expression argument");
 	if (coren_output_is_table(tool.output, stdout))
 		table = coren_table_new(stdout, columns, 5);
-	for (i = optind; i < argc; i++) {
+	for (i = first; i < argc; i++) {
 		struct coren_error err = {0};
 		size_t col;
 
 		if (cost(argv[i], name, &col, &err)) {
-			coren_error_at(&err, "argument %d, column %zu", i - optind + 1,
+			coren_error_at(&err, "argument %d, column %zu", i - first + 1,
 				       col);
 			tool_die(&err);
 		}
 	}
-	if (optind == argc)
+	if (first == argc)
 		bad = from_stdin();
 	if (table) {
 		coren_table_flush(table);

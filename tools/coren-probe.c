@@ -8,13 +8,12 @@
 #include <coren/record.h>
 #include <coren/table.h>
 #include <coren/verdict.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
+static const char usage_head[] =
 	"usage: coren-probe [OPTION]...\n"
 	"Measures what this machine can do (peak FLOP/s, memory bandwidth, RAM,\n"
 	"disk, network, and each GPU when the cuda backend plugin loads) and\n"
@@ -22,20 +21,9 @@ static const char usage[] =
 	"a report with the roofline and verdicts for standard jobs. The result is\n"
 	"cached per host and reused while fresh.\n"
 	"\n"
-	"  --refresh            measure even if the cache is fresh\n"
-	"  --max-age TIME       re-measure when the cache is older (default 7d)\n"
-	"  --quick              a sub-second estimate (smaller sizes)\n"
-	"  --force              cache the figures even when other tasks\n"
-	"                       disturbed the measurement\n"
-	"  --cache-dir DIR      the cache (default $COREN_CACHE_DIR, else\n"
-	"                       $XDG_CACHE_HOME/coren, else ~/.cache/coren)\n"
-	"  --net-bw RATE        network bandwidth, bytes/s, instead of the NIC's\n"
-	"  --net-latency TIME   network latency (default 10ms)\n"
-	"  --offline            report no network\n"
-	"  --no-gpu             measure no GPU (when measuring)\n"
-	"  --json, --table      force a cap record or the report\n"
-	"  -q, -v               quieter; more verbose (says whether it measured)\n"
-	"  --help, --version\n"
+	;
+
+static const char usage_tail[] =
 	"\n"
 	"A measurement disturbed by other tasks (CPU time on the probe's CPUs,\n"
 	"steal time, trials that spread) is retried, then reported with a\n"
@@ -165,50 +153,71 @@ static void report(const struct coren_cap *c, enum coren_probe_source src)
 	coren_table_free(t);
 }
 
+static struct coren_probe_options po;
+static struct coren_cap_override what_if = COREN_CAP_OVERRIDE_NONE;
+
+#define PO(member) COREN_SETTING_AT(struct coren_probe_options, member)
+
+static const struct coren_setting rows[] = {
+	{COREN_ROW(HEADING, NULL, NULL, 0, NULL, "The measurement:")},
+	{COREN_ROW(FLAG, NULL, "refresh", 0, NULL,
+		   "measure even if the cache is fresh"),
+	 PO(refresh)},
+	{COREN_ROW(DURATION, NULL, "max-age", 0, "DURATION",
+		   "re-measure when the cache is older (default 7d)"),
+	 PO(max_age)},
+	{COREN_ROW(FLAG, NULL, "quick", 0, NULL,
+		   "a sub-second estimate (smaller sizes)"),
+	 PO(quick)},
+	{COREN_ROW(FLAG, NULL, "force", 0, NULL,
+		   "cache the figures even when other tasks\n"
+		   "disturbed the measurement"),
+	 PO(force)},
+	{COREN_ROW(STRING, NULL, "cache-dir", 0, "DIR",
+		   "the cache (default $COREN_CACHE_DIR, else\n"
+		   "$XDG_CACHE_HOME/coren, else ~/.cache/coren)"),
+	 PO(cache_dir)},
+	{COREN_ROW(FLAG, NULL, "no-gpu", 0, NULL,
+		   "measure no GPU (when measuring)"),
+	 PO(no_gpu)},
+	TOOL_ROW_END};
+
+static const struct coren_setting common_rows[] = {
+	{COREN_ROW(HEADING, NULL, NULL, 0, NULL, "Output:")},
+	{COREN_ROW(CUSTOM, NULL, "json", 0, NULL, "a cap record"),
+	 .set = tool_set_json},
+	{COREN_ROW(CUSTOM, NULL, "table", 0, NULL,
+		   "the report (default at a terminal)"),
+	 .set = tool_set_table},
+	TOOL_ROW_QUIET,
+	{COREN_ROW(CUSTOM, NULL, "verbose", 'v', NULL,
+		   "say whether it measured or used the cache"),
+	 .set = tool_set_verbose},
+	TOOL_ROW_HELP,
+	TOOL_ROW_VERSION,
+	TOOL_ROW_END};
+
 int main(int argc, char **argv)
 {
-	enum { REFRESH = TOOL_OPT__END, MAX_AGE, QUICK, CACHE_DIR, NET_BW,
-	       NET_LAT, OFFLINE, NO_GPU, FORCE };
-	static const struct option opts[] = {
-		{"refresh", no_argument, NULL, REFRESH},
-		{"max-age", required_argument, NULL, MAX_AGE},
-		{"quick", no_argument, NULL, QUICK},
-		{"cache-dir", required_argument, NULL, CACHE_DIR},
-		{"net-bw", required_argument, NULL, NET_BW},
-		{"net-latency", required_argument, NULL, NET_LAT},
-		{"offline", no_argument, NULL, OFFLINE},
-		{"no-gpu", no_argument, NULL, NO_GPU},
-		{"force", no_argument, NULL, FORCE},
-		TOOL_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0}};
-	struct coren_cap_override what_if = COREN_CAP_OVERRIDE_NONE;
-	struct coren_probe_options po = {0};
+	const struct coren_settings tabs[] = {
+		{rows, &po},
+		{coren_cap_override_settings, &what_if},
+		{common_rows, &tool}};
+	struct coren_setting_use *uses;
+	size_t nuses;
 	enum coren_probe_source src;
 	struct coren_error err = {0};
 	struct coren_cap cap;
 	json_t *rec;
-	int c;
+	int first;
 
 	tool_init("coren-probe");
 	po.max_age = 7 * 86400;
-	while ((c = getopt_long(argc, argv, "hqv", opts, NULL)) != -1) {
-		if (tool_common_option(c, optarg))
-			continue;
-		switch (c) {
-		case 'h': fputs(usage, stdout); return 0;
-		case REFRESH: po.refresh = true; break;
-		case MAX_AGE: po.max_age = tool_number_option("--max-age", optarg, 1); break;
-		case QUICK: po.quick = true; break;
-		case CACHE_DIR: po.cache_dir = optarg; break;
-		case NET_BW: what_if.net_bw = tool_number_option("--net-bw", optarg, 0); break;
-		case NET_LAT: what_if.net_latency = tool_number_option("--net-latency", optarg, 1); break;
-		case OFFLINE: what_if.offline = true; break;
-		case NO_GPU: po.no_gpu = true; break;
-		case FORCE: po.force = true; break;
-		}
-	}
-	if (optind < argc)
-		tool_usage_error("unexpected argument '%s'", argv[optind]);
+	first = tool_parse(tabs, 3, usage_head, usage_tail, argc, argv, &uses,
+			   &nuses);
+	free(uses);
+	if (first < argc)
+		tool_usage_error("unexpected argument '%s'", argv[first]);
 	if (coren_cap_get(&po, &cap, &src, &err))
 		tool_die(&err);
 	if (src == COREN_PROBE_MEASURED && coren_cap_disturbed(&cap))

@@ -10,33 +10,20 @@
 #include <coren/verdict.h>
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
+static const char usage_head[] =
 	"usage: coren-verdict [OPTION]... [FILE]...\n"
 	"Reads 'cost' records (and records carrying a 'cost' object) and writes\n"
 	"a 'verdict' for each: compute here, or fetch a stored result.\n"
 	"The machine comes from --cap FILE, else the latest 'cap' record in the\n"
 	"input, else the cached probe (coren-probe). Other records pass through.\n"
 	"\n"
-	"  --cap FILE           the machine: a file holding a cap record\n"
-	"  --net-bw RATE        network bandwidth, bytes/s (125M, 1GiB)\n"
-	"  --net-latency TIME   network latency (0.02, 20ms)\n"
-	"  --offline            no network: every verdict is compute\n"
-	"  --ram BYTES          RAM available (64GiB)\n"
-	"  --gpu N              price the work on the cap's GPU N (its FLOP/s,\n"
-	"                       bandwidth and memory, results back over PCIe)\n"
-	"  --ttl BASE           add 'ttl': BASE scaled by t_compute/t_fetch\n"
-	"  --etl-buffer BYTES   add 'etl_buffer_bytes' for rows of BYTES\n"
-	"  --budget TIME        add 'budget': work that fits in TIME, and 'fits'\n"
-	"  --json, --table      force JSON Lines or a table\n"
-	"  --keep-going         report a bad record as an error record, go on\n"
-	"  --max-record SIZE    longest input line (default 16MiB)\n"
-	"  -q, -v               quieter, more verbose\n"
-	"  --help, --version\n"
+	"\n";
+
+static const char usage_tail[] =
 	"\n"
 	"Exit status: 0 ok, 2 usage or I/O error, 5 bad input record.\n"
 	"See coren-verdict(1).\n";
@@ -52,30 +39,54 @@ static const struct coren_column columns[] = {
 };
 
 /* What-if overrides and helpers from the command line. */
-static struct {
+static struct opt {
 	struct coren_cap_override what_if;
 	double ttl, budget, etl_row;
-	const char *cap_file;
+	char *cap_file;
 	long gpu; /* -1: the CPU */
 } opt = {COREN_CAP_OVERRIDE_NONE, -1, -1, -1, NULL, -1};
+
+#define OPT(member) COREN_SETTING_AT(struct opt, member)
+
+static const struct coren_setting rows[] = {
+	{COREN_ROW(HEADING, NULL, NULL, 0, NULL, "The machine:")},
+	{COREN_ROW(STRING, NULL, "cap", 0, "FILE",
+		   "a file holding a cap record"),
+	 OPT(cap_file)},
+	{COREN_ROW(COUNT, NULL, "gpu", 0, "N",
+		   "price the work on the cap's GPU N (its FLOP/s,\n"
+		   "bandwidth and memory, results back over PCIe)"),
+	 .max = 65535, OPT(gpu)},
+	{COREN_ROW(HEADING, NULL, NULL, 0, NULL, "What to add:")},
+	{COREN_ROW(DURATION, NULL, "ttl", 0, "DURATION",
+		   "add 'ttl': DURATION scaled by t_compute/t_fetch"),
+	 OPT(ttl)},
+	{COREN_ROW(RATE, NULL, "etl-buffer", 0, "SIZE",
+		   "add 'etl_buffer_bytes' for rows of SIZE"),
+	 .min = 1, OPT(etl_row)},
+	{COREN_ROW(DURATION, NULL, "budget", 0, "DURATION",
+		   "add 'budget': work that fits in DURATION, and\n"
+		   "'fits'"),
+	 OPT(budget)},
+	TOOL_ROW_END};
+
+static const struct coren_setting common_rows[] = {
+	{COREN_ROW(HEADING, NULL, NULL, 0, NULL, "And:")},
+	TOOL_ROW_JSON,
+	TOOL_ROW_TABLE,
+	TOOL_ROW_KEEP_GOING("report a bad record as an error record, go on"),
+	TOOL_ROW_MAX_RECORD,
+	TOOL_ROW_QUIET,
+	TOOL_ROW_VERBOSE,
+	TOOL_ROW_HELP,
+	TOOL_ROW_VERSION,
+	TOOL_ROW_END};
 
 static struct coren_cap cap;
 static int have_cap;
 static struct coren_table *table;
 
 /* --gpu's index: digits only. */
-static long gpu_option(const char *arg)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (!isdigit((unsigned char)*arg) || *end || errno || v > 65535)
-		tool_usage_error("invalid --gpu '%s' (a GPU's index: 0, 1, ...)", arg);
-	return v;
-}
-
 /* Makes the cap just read the machine the verdicts price: its GPU --gpu,
  * then the what-if options. */
 static enum coren_err take_cap(struct coren_error *err)
@@ -283,49 +294,26 @@ static unsigned long filter(FILE *in, const char *name)
 
 int main(int argc, char **argv)
 {
-	enum { CAP = TOOL_OPT__END, NET_BW, NET_LAT, OFFLINE, RAM, TTL, ETL,
-	       BUDGET, GPU };
-	static const struct option opts[] = {
-		{"cap", required_argument, NULL, CAP},
-		{"net-bw", required_argument, NULL, NET_BW},
-		{"net-latency", required_argument, NULL, NET_LAT},
-		{"offline", no_argument, NULL, OFFLINE},
-		{"ram", required_argument, NULL, RAM},
-		{"ttl", required_argument, NULL, TTL},
-		{"etl-buffer", required_argument, NULL, ETL},
-		{"budget", required_argument, NULL, BUDGET},
-		{"gpu", required_argument, NULL, GPU},
-		TOOL_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0}};
+	const struct coren_settings tabs[] = {
+		{rows, &opt},
+		{coren_cap_override_settings, &opt.what_if},
+		{common_rows, &tool}};
+	struct coren_setting_use *uses;
+	size_t nuses;
 	unsigned long bad = 0;
-	int c, i;
+	int i, first;
 
 	tool_init("coren-verdict");
-	while ((c = getopt_long(argc, argv, "hqv", opts, NULL)) != -1) {
-		if (tool_common_option(c, optarg))
-			continue;
-		switch (c) {
-		case 'h': fputs(usage, stdout); return 0;
-		case CAP: opt.cap_file = optarg; break;
-		case NET_BW: opt.what_if.net_bw = tool_number_option("--net-bw", optarg, 0); break;
-		case NET_LAT: opt.what_if.net_latency = tool_number_option("--net-latency", optarg, 1); break;
-		case OFFLINE: opt.what_if.offline = true; break;
-		case RAM: opt.what_if.ram_avail = tool_number_option("--ram", optarg, 0); break;
-		case TTL: opt.ttl = tool_number_option("--ttl", optarg, 1); break;
-		case ETL: opt.etl_row = tool_number_option("--etl-buffer", optarg, 0); break;
-		case BUDGET: opt.budget = tool_number_option("--budget", optarg, 1); break;
-		case GPU: opt.gpu = gpu_option(optarg); break;
-		}
-	}
-	if (opt.etl_row == 0)
-		tool_usage_error("--etl-buffer needs a row size above 0");
+	first = tool_parse(tabs, 3, usage_head, usage_tail, argc, argv, &uses,
+			   &nuses);
+	free(uses);
 	if (opt.cap_file)
 		load_cap_file(opt.cap_file);
 	if (coren_output_is_table(tool.output, stdout))
 		table = coren_table_new(stdout, columns, 7);
-	if (optind == argc)
+	if (first == argc)
 		bad = filter(stdin, "stdin");
-	for (i = optind; i < argc; i++) {
+	for (i = first; i < argc; i++) {
 		FILE *f = tool_open(argv[i]);
 
 		bad += filter(f, strcmp(argv[i], "-") ? argv[i] : "stdin");

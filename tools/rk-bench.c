@@ -10,7 +10,7 @@
 #include <coren/json.h>
 #include <coren/progress.h>
 #include <coren/record.h>
-#include <getopt.h>
+#include <coren/units.h>
 #include <math.h>
 #include <stdnoreturn.h>
 #include <stdio.h>
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] =
+static const char usage_head[] =
 	"usage: rk-bench [OPTION]... WORKLOAD...\n"
 	"       rk-bench [OPTION]... --all\n"
 	"       rk-bench [OPTION]... --cmd COMMAND [--cmd COMMAND]...\n"
@@ -27,76 +27,9 @@ static const char usage[] =
 	"shell commands, or timings read from input; reports mean,\n"
 	"median, spread, Student-t confidence intervals, outliers and scaling;\n"
 	"compares with a baseline and exits 1 on a significant regression.\n"
-	"\n"
-	"What to measure:\n"
-	"  --cmd COMMAND        time a shell command (sh -c), like hyperfine;\n"
-	"                       repeat for several\n"
-	"  -n, --name NAME      the name of the next --cmd in reports\n"
-	"  --prepare COMMAND    run before every run of a command, untimed\n"
-	"  -L, --parameter-list NAME A,B,C\n"
-	"                       run each --cmd once per value, {NAME} replaced\n"
-	"  --parameter-scan NAME MIN MAX\n"
-	"                       the same for MIN, MIN + STEP, ... MAX\n"
-	"  -D, --parameter-step-size STEP  (default 1)\n"
-	"  --sizes LIST         with --cmd: {size} replaced, and the size kept\n"
-	"  -N, --shell SHELL    run commands with SHELL -c (default /bin/sh);\n"
-	"                       none (-N): split into words, no shell\n"
-	"  --no-overhead        do not subtract the shell's start-up time\n"
-	"  -i, --ignore-failure time commands that exit non-zero\n"
-	"  --show-output        keep the commands' stderr\n"
-	"  --analyze            read timing records (bench records, or objects\n"
-	"                       with time, seconds, times, samples or value, or\n"
-	"                       bare numbers of seconds) from FILEs or stdin\n"
-	"  --all                every built-in workload\n"
-	"  --list               list the workloads and exit\n"
-	"  --plugin-dir DIR     look for workload plugins in DIR first\n"
-	"\n"
-	"How:\n"
-	"  --preset NAME        quick (1 warm-up, 3 runs or more, threshold\n"
-	"                       15%, 2 s budget), default (3, 5, 10%, 5 s),\n"
-	"                       ci (2, 5, 10%, 10 s), comprehensive (5, 10,\n"
-	"                       5%, 30 s)\n"
-	"  -w, --warmup N       untimed runs first (overrides the preset)\n"
-	"  -r, --runs N|auto    N timed runs (samples), at least 1; auto (the\n"
-	"                       presets' way): more runs until a change of the\n"
-	"                       threshold's size is detectable, or the budget\n"
-	"                       ends\n"
-	"  -m, --min-runs N     auto, with at least N runs (default: the preset's)\n"
-	"  -M, --max-runs N     auto, with at most N runs (default 1000)\n"
-	"  --budget TIME        auto: timed runs of one benchmark take at most\n"
-	"                       this long (default: the preset's)\n"
-	"  --sizes LIST         workload sizes, e.g. 4k,64k,1M (default: each\n"
-	"                       workload's own sweep)\n"
-	"  --min-time TIME      a workload sample lasts at least this long; the\n"
-	"                       iteration count scales up to it (default 50ms)\n"
-	"  --timeout TIME       a command run, or one workload iteration, may\n"
-	"                       take this long (default: none)\n"
-	"  --metrics LIST       time, throughput, instructions (default:\n"
-	"                       time,throughput; time for --cmd)\n"
-	"  --insn-iterations N  iterations counted for instructions (default 10)\n"
-	"  --callgrind          count instructions with callgrind even where a\n"
-	"                       perf counter exists (as a baseline made by it)\n"
-	"  --confidence P       of the intervals (default 0.95)\n"
-	"\n"
-	"Baselines and reports:\n"
-	"  --save-baseline FILE write the results as a baseline\n"
-	"  --baseline FILE      compare with a baseline: a change beyond the\n"
-	"                       threshold with p < 0.05 (Welch) is a regression;\n"
-	"                       one that could not be seen (power 80%) is\n"
-	"                       inconclusive\n"
-	"  --threshold X        relative change that counts (0.1 or 10%)\n"
-	"  --format FORMAT      markdown, json, latex, tsv or jsonl (default:\n"
-	"                       markdown on a terminal, else jsonl records)\n"
-	"  --plot FILE          draw FILE.svg or FILE.png with gnuplot: means\n"
-	"                       with confidence intervals, box and whiskers,\n"
-	"                       throughput, changes; y axes from zero\n"
-	"  --plot-log           a logarithmic y axis instead\n"
-	"  --export-json FILE, --export-csv FILE, --export-markdown FILE\n"
-	"                       command timings as hyperfine writes them\n"
-	"  --progress           a progress bar even when stderr is no terminal\n"
-	"  --json, --table      jsonl records or the markdown report\n"
-	"  -q, -v               quieter; progress on stderr\n"
-	"  --help, --version\n"
+	"\n";
+
+static const char usage_tail[] =
 	"\n"
 	"Exit status: 0 ok, 1 regression found, 2 usage, I/O or measurement\n"
 	"error, 3 plugin load failure, 5 bad input record, 6 inconclusive: a\n"
@@ -105,7 +38,7 @@ static const char usage[] =
 
 #define MAX_CMDS 64
 
-static struct {
+static struct rk_opts {
 	struct coren_bench_opts run;
 	const struct coren_bench_preset *preset;
 	int warmup, runs; /* -1: the preset's */
@@ -176,17 +109,6 @@ static void say(const char *fmt, ...)
 }
 
 /* ---- options ------------------------------------------------------- */
-
-static unsigned count_option(const char *name, const char *arg, unsigned min)
-{
-	char *end;
-	unsigned long v = strtoul(arg, &end, 10);
-
-	if (!*arg || *end || v < min || v > 1000000)
-		tool_usage_error("%s: want a whole number from %u, not '%s'", name,
-				 min, arg);
-	return (unsigned)v;
-}
 
 static void parse_sizes(const char *arg)
 {
@@ -282,56 +204,346 @@ static void sizes_param(void)
 	add_param("size", list, NULL, NULL);
 }
 
+static enum coren_err set_cmd(void *o, const char *v, struct coren_error *e)
+{
+	(void)o, (void)e;
+	if (opt.ncmds == MAX_CMDS)
+		tool_usage_error("at most %d commands", MAX_CMDS);
+	opt.cmds[opt.ncmds++] = v;
+	return COREN_OK;
+}
+
+static enum coren_err set_name(void *o, const char *v, struct coren_error *e)
+{
+	(void)o, (void)e;
+	if (opt.nnames == MAX_CMDS)
+		tool_usage_error("at most %d names", MAX_CMDS);
+	opt.names[opt.nnames++] = v;
+	return COREN_OK;
+}
+
+static enum coren_err set_list(void *o, const char *name, char *const *more,
+			       struct coren_error *e)
+{
+	(void)o, (void)e;
+	add_param(name, more[0], NULL, NULL);
+	return COREN_OK;
+}
+
+static enum coren_err set_scan(void *o, const char *name, char *const *more,
+			       struct coren_error *e)
+{
+	(void)o, (void)e;
+	opt.scan_name = name;
+	opt.scan_min = more[0];
+	opt.scan_max = more[1];
+	return COREN_OK;
+}
+
+static enum coren_err set_no_shell(void *o, const char *v,
+				   struct coren_error *e)
+{
+	(void)o, (void)v, (void)e;
+	opt.shell = "none";
+	return COREN_OK;
+}
+
+static enum coren_err set_ignore(void *o, const char *v, struct coren_error *e)
+{
+	(void)o, (void)v, (void)e;
+	opt.cmd_flags |= COREN_BENCH_CMD_IGNORE_FAILURE;
+	return COREN_OK;
+}
+
+static enum coren_err set_show(void *o, const char *v, struct coren_error *e)
+{
+	(void)o, (void)v, (void)e;
+	opt.cmd_flags |= COREN_BENCH_CMD_STDERR;
+	return COREN_OK;
+}
+
+static enum coren_err set_plot_log(void *o, const char *v,
+				   struct coren_error *e)
+{
+	(void)o, (void)v, (void)e;
+	opt.plot_flags |= COREN_BENCH_PLOT_LOG;
+	return COREN_OK;
+}
+
+static enum coren_err set_dir(void *o, const char *v, struct coren_error *e)
+{
+	(void)o, (void)e;
+	if (opt.ndirs == 16)
+		tool_usage_error("at most 16 --plugin-dir");
+	opt.dirs[opt.ndirs++] = v;
+	return COREN_OK;
+}
+
+static enum coren_err set_preset(void *o, const char *v, struct coren_error *e)
+{
+	(void)o, (void)e;
+	if (!(opt.preset = coren_bench_preset(v)))
+		tool_usage_error("unknown preset '%s' (quick, default, ci, "
+				 "comprehensive)", v);
+	return COREN_OK;
+}
+
+/* A count of runs, 1..1000000, through the unit grammar. */
+static unsigned runs_of(const char *name, const char *v)
+{
+	struct coren_error e = {0};
+	uint64_t n;
+
+	if (coren_unit_u64(v, COREN_UNIT_COUNT, &n, &e) || n < 1 || n > 1000000)
+		tool_usage_error("%s '%s': a count from 1 to 1000000%s", name, v,
+				 strcmp(name, "--runs") ? "" : ", or auto");
+	return (unsigned)n;
+}
+
+static enum coren_err set_runs(void *o, const char *v, struct coren_error *e)
+{
+	(void)o, (void)e;
+	opt.fixed = strcmp(v, "auto") != 0;
+	if (opt.fixed)
+		opt.runs = (int)runs_of("--runs", v);
+	return COREN_OK;
+}
+
+static enum coren_err set_min_runs(void *o, const char *v,
+				   struct coren_error *e)
+{
+	(void)o, (void)e;
+	opt.runs = (int)runs_of("--min-runs", v);
+	opt.fixed = 0;
+	return COREN_OK;
+}
+
+static enum coren_err set_max_runs(void *o, const char *v,
+				   struct coren_error *e)
+{
+	(void)o, (void)e;
+	opt.max_runs = runs_of("--max-runs", v);
+	opt.fixed = 0;
+	return COREN_OK;
+}
+
+static enum coren_err set_sizes(void *o, const char *v, struct coren_error *e)
+{
+	(void)o, (void)e;
+	parse_sizes(v);
+	return COREN_OK;
+}
+
+static enum coren_err set_metrics(void *o, const char *v,
+				  struct coren_error *e)
+{
+	(void)o, (void)e;
+	parse_metrics(v);
+	return COREN_OK;
+}
+
+static enum coren_err set_confidence(void *o, const char *v,
+				     struct coren_error *e)
+{
+	(void)o;
+	if (coren_unit_real(v, COREN_UNIT_RATE, &opt.confidence, e) ||
+	    !(opt.confidence > 0 && opt.confidence < 1))
+		tool_usage_error("--confidence '%s': a level in (0, 1)", v);
+	return COREN_OK;
+}
+
+static enum coren_err set_threshold(void *o, const char *v,
+				    struct coren_error *e)
+{
+	(void)o, (void)e;
+	opt.threshold = threshold_option(v);
+	return COREN_OK;
+}
+
+static enum coren_err set_format(void *o, const char *v, struct coren_error *e)
+{
+	(void)o, (void)e;
+	if ((opt.format = coren_bench_format_parse(v)) < 0)
+		tool_usage_error("unknown format '%s' (markdown, json, latex, "
+				 "tsv, jsonl)", v);
+	return COREN_OK;
+}
+
+static enum coren_err set_plot(void *o, const char *v, struct coren_error *e)
+{
+	(void)o;
+	if (coren_bench_plot_check(v, e))
+		tool_usage_error("%s", e->msg);
+	opt.plot = v;
+	return COREN_OK;
+}
+
+#define OPT(member) COREN_SETTING_AT(struct rk_opts, member)
+
+/* An rk-bench run's settings. */
+static const struct coren_setting rows[] = {
+	{COREN_ROW(HEADING, NULL, NULL, 0, NULL, "What to measure:")},
+	{COREN_ROW(CUSTOM, NULL, "cmd", 0, "COMMAND",
+		   "time a shell command (sh -c), like hyperfine;\n"
+		   "repeat for several"),
+	 .set = set_cmd},
+	{COREN_ROW(CUSTOM, NULL, "name", 'n', "NAME",
+		   "the name of the next --cmd in reports"),
+	 .set = set_name},
+	{COREN_ROW(STRING, NULL, "prepare", 0, "COMMAND",
+		   "run before every run of a command, untimed"),
+	 OPT(prepare)},
+	{COREN_ROW(CUSTOM, NULL, "parameter-list", 'L', "NAME A,B,C",
+		   "run each --cmd once per value, {NAME} replaced"),
+	 .extra = 1, .set_more = set_list},
+	{COREN_ROW(CUSTOM, NULL, "parameter-scan", 0, "NAME MIN MAX",
+		   "the same for MIN, MIN + STEP, ... MAX"),
+	 .extra = 2, .set_more = set_scan},
+	{COREN_ROW(STRING, NULL, "parameter-step-size", 'D', "STEP",
+		   "the scan's step (default 1)"),
+	 OPT(scan_step)},
+	{COREN_ROW(STRING, NULL, "shell", 0, "SHELL",
+		   "run commands with SHELL -c (default /bin/sh)"),
+	 OPT(shell)},
+	{COREN_ROW(CUSTOM, NULL, NULL, 'N', NULL,
+		   "no shell: split commands into words"),
+	 .set = set_no_shell},
+	{COREN_ROW(FLAG, NULL, "no-overhead", 0, NULL,
+		   "do not subtract the shell's start-up time"),
+	 OPT(no_overhead)},
+	{COREN_ROW(CUSTOM, NULL, "ignore-failure", 'i', NULL,
+		   "time commands that exit non-zero"),
+	 .set = set_ignore},
+	{COREN_ROW(CUSTOM, NULL, "show-output", 0, NULL,
+		   "keep the commands' stderr"),
+	 .set = set_show},
+	{COREN_ROW(FLAG, NULL, "analyze", 0, NULL,
+		   "read timing records (bench records, or objects\n"
+		   "with time, seconds, times, samples or value, or\n"
+		   "bare numbers of seconds) from FILEs or stdin"),
+	 OPT(analyze)},
+	{COREN_ROW(FLAG, NULL, "all", 0, NULL, "every built-in workload"),
+	 OPT(all)},
+	{COREN_ROW(FLAG, NULL, "list", 0, NULL,
+		   "list the workloads and exit"),
+	 OPT(list)},
+	{COREN_ROW(CUSTOM, NULL, "plugin-dir", 0, "DIR",
+		   "look for workload plugins in DIR first"),
+	 .set = set_dir},
+	{COREN_ROW(HEADING, NULL, NULL, 0, NULL, "\nHow:")},
+	{COREN_ROW(CUSTOM, NULL, "preset", 0, "NAME",
+		   "quick (1 warm-up, 3 runs or more, threshold\n"
+		   "15%, 2 s budget), default (3, 5, 10%, 5 s),\n"
+		   "ci (2, 5, 10%, 10 s), comprehensive (5, 10,\n"
+		   "5%, 30 s)"),
+	 .set = set_preset},
+	{COREN_ROW(COUNT, NULL, "warmup", 'w', "N",
+		   "untimed runs first (overrides the preset)"),
+	 .max = 1e6, OPT(warmup)},
+	{COREN_ROW(CUSTOM, NULL, "runs", 'r', "N|auto",
+		   "N timed runs (samples), at least 1; auto (the\n"
+		   "presets' way): more runs until a change of the\n"
+		   "threshold's size is detectable, or the budget\n"
+		   "ends"),
+	 .set = set_runs},
+	{COREN_ROW(CUSTOM, NULL, "min-runs", 'm', "N",
+		   "auto, with at least N runs (default: the preset's)"),
+	 .set = set_min_runs},
+	{COREN_ROW(CUSTOM, NULL, "max-runs", 'M', "N",
+		   "auto, with at most N runs (default 1000)"),
+	 .set = set_max_runs},
+	{COREN_ROW(DURATION, NULL, "budget", 0, "DURATION",
+		   "auto: timed runs of one benchmark take at most\n"
+		   "this long (default: the preset's)"),
+	 OPT(budget)},
+	{COREN_ROW(CUSTOM, NULL, "sizes", 0, "LIST",
+		   "workload sizes, e.g. 4k,64k,1M (default: each\n"
+		   "workload's own sweep); with --cmd: {size}\n"
+		   "replaced, and the size kept"),
+	 .set = set_sizes},
+	{COREN_ROW(DURATION, NULL, "min-time", 0, "DURATION",
+		   "a workload sample lasts at least this long; the\n"
+		   "iteration count scales up to it (default 50ms)"),
+	 OPT(run.min_time)},
+	{COREN_ROW(DURATION, NULL, "timeout", 0, "DURATION",
+		   "a command run, or one workload iteration, may\n"
+		   "take this long (default: none)"),
+	 OPT(run.timeout)},
+	{COREN_ROW(CUSTOM, NULL, "metrics", 0, "LIST",
+		   "time, throughput, instructions (default:\n"
+		   "time,throughput; time for --cmd)"),
+	 .set = set_metrics},
+	{COREN_ROW(COUNT, NULL, "insn-iterations", 0, "N",
+		   "iterations counted for instructions (default 10)"),
+	 .min = 1, .max = 1e6, OPT(insn_iters)},
+	{COREN_ROW(FLAG, NULL, "callgrind", 0, NULL,
+		   "count instructions with callgrind even where a\n"
+		   "perf counter exists (as a baseline made by it)"),
+	 OPT(callgrind)},
+	{COREN_ROW(CUSTOM, NULL, "confidence", 0, "P",
+		   "of the intervals (default 0.95)"),
+	 .set = set_confidence},
+	{COREN_ROW(FLAG, NULL, "insn-child", 0, NULL, NULL), OPT(insn_child)},
+	{COREN_ROW(COUNT, NULL, "child-size", 0, "N", NULL), OPT(child_size)},
+	{COREN_ROW(HEADING, NULL, NULL, 0, NULL, "\nBaselines and reports:")},
+	{COREN_ROW(STRING, NULL, "save-baseline", 0, "FILE",
+		   "write the results as a baseline"),
+	 OPT(save)},
+	{COREN_ROW(STRING, NULL, "baseline", 0, "FILE",
+		   "compare with a baseline: a change beyond the\n"
+		   "threshold with p < 0.05 (Welch) is a regression;\n"
+		   "one that could not be seen (power 80%) is\n"
+		   "inconclusive"),
+	 OPT(baseline)},
+	{COREN_ROW(CUSTOM, NULL, "threshold", 0, "X",
+		   "relative change that counts (0.1 or 10%)"),
+	 .set = set_threshold},
+	{COREN_ROW(CUSTOM, NULL, "format", 0, "FORMAT",
+		   "markdown, json, latex, tsv or jsonl (default:\n"
+		   "markdown on a terminal, else jsonl records)"),
+	 .set = set_format},
+	{COREN_ROW(CUSTOM, NULL, "plot", 0, "FILE",
+		   "draw FILE.svg or FILE.png with gnuplot: means\n"
+		   "with confidence intervals, box and whiskers,\n"
+		   "throughput, changes; y axes from zero"),
+	 .set = set_plot},
+	{COREN_ROW(CUSTOM, NULL, "plot-log", 0, NULL,
+		   "a logarithmic y axis instead"),
+	 .set = set_plot_log},
+	{COREN_ROW(STRING, NULL, "export-json", 0, "FILE",
+		   "command timings as hyperfine writes them"),
+	 OPT(export_json)},
+	{COREN_ROW(STRING, NULL, "export-csv", 0, "FILE", "the same, as CSV"),
+	 OPT(export_csv)},
+	{COREN_ROW(STRING, NULL, "export-markdown", 0, "FILE",
+		   "the same, as a markdown table"),
+	 OPT(export_md)},
+	{COREN_ROW(FLAG, NULL, "progress", 0, NULL,
+		   "a progress bar even when stderr is no terminal"),
+	 OPT(progress)},
+	TOOL_ROW_END};
+
+static const struct coren_setting common_rows[] = {
+	{COREN_ROW(CUSTOM, NULL, "json", 0, NULL, "jsonl records"),
+	 .set = tool_set_json},
+	{COREN_ROW(CUSTOM, NULL, "table", 0, NULL, "the markdown report"),
+	 .set = tool_set_table},
+	TOOL_ROW_KEEP_GOING("--analyze: report a bad record as an error\n"
+			    "record, go on"),
+	TOOL_ROW_MAX_RECORD,
+	TOOL_ROW_QUIET,
+	{COREN_ROW(CUSTOM, NULL, "verbose", 'v', NULL, "progress on stderr"),
+	 .set = tool_set_verbose},
+	TOOL_ROW_HELP,
+	TOOL_ROW_VERSION,
+	TOOL_ROW_END};
+
 static void parse_options(int argc, char **argv)
 {
-	enum { CMD = TOOL_OPT__END, PREPARE, NO_OVERHEAD, SHOW_OUTPUT, ANALYZE,
-	       LIST, PLUGIN_DIR, PRESET, SIZES, MIN_TIME, TIMEOUT, METRICS,
-	       INSN_ITERS, CONFIDENCE, SAVE, BASELINE, THRESHOLD, FORMAT, PLOT,
-	       INSN_CHILD, CHILD_SIZE, CALLGRIND, BUDGET, SCAN, EXPORT_JSON,
-	       EXPORT_CSV, EXPORT_MD, SHELL, PROGRESS, ALL, PLOT_LOG };
-	static const struct option opts[] = {
-		{"cmd", required_argument, NULL, CMD},
-		{"name", required_argument, NULL, 'n'},
-		{"prepare", required_argument, NULL, PREPARE},
-		{"parameter-list", required_argument, NULL, 'L'},
-		{"parameter-scan", required_argument, NULL, SCAN},
-		{"parameter-step-size", required_argument, NULL, 'D'},
-		{"shell", required_argument, NULL, SHELL},
-		{"export-json", required_argument, NULL, EXPORT_JSON},
-		{"export-csv", required_argument, NULL, EXPORT_CSV},
-		{"export-markdown", required_argument, NULL, EXPORT_MD},
-		{"progress", no_argument, NULL, PROGRESS},
-		{"all", no_argument, NULL, ALL},
-		{"no-overhead", no_argument, NULL, NO_OVERHEAD},
-		{"ignore-failure", no_argument, NULL, 'i'},
-		{"show-output", no_argument, NULL, SHOW_OUTPUT},
-		{"analyze", no_argument, NULL, ANALYZE},
-		{"list", no_argument, NULL, LIST},
-		{"plugin-dir", required_argument, NULL, PLUGIN_DIR},
-		{"preset", required_argument, NULL, PRESET},
-		{"warmup", required_argument, NULL, 'w'},
-		{"runs", required_argument, NULL, 'r'},
-		{"min-runs", required_argument, NULL, 'm'},
-		{"max-runs", required_argument, NULL, 'M'},
-		{"budget", required_argument, NULL, BUDGET},
-		{"sizes", required_argument, NULL, SIZES},
-		{"min-time", required_argument, NULL, MIN_TIME},
-		{"timeout", required_argument, NULL, TIMEOUT},
-		{"metrics", required_argument, NULL, METRICS},
-		{"insn-iterations", required_argument, NULL, INSN_ITERS},
-		{"confidence", required_argument, NULL, CONFIDENCE},
-		{"save-baseline", required_argument, NULL, SAVE},
-		{"baseline", required_argument, NULL, BASELINE},
-		{"threshold", required_argument, NULL, THRESHOLD},
-		{"format", required_argument, NULL, FORMAT},
-		{"plot", required_argument, NULL, PLOT},
-		{"plot-log", no_argument, NULL, PLOT_LOG},
-		{"callgrind", no_argument, NULL, CALLGRIND},
-		{"insn-child", no_argument, NULL, INSN_CHILD},	/* internal */
-		{"child-size", required_argument, NULL, CHILD_SIZE}, /* internal */
-		TOOL_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0}};
-	int c;
+	const struct coren_settings tabs[] = {{rows, &opt},
+					      {common_rows, &tool}};
+	struct coren_setting_use *uses;
+	size_t nuses;
 
 	opt.preset = coren_bench_preset("default");
 	opt.warmup = opt.runs = -1;
@@ -343,105 +555,10 @@ static void parse_options(int argc, char **argv)
 	opt.insn_iters = 10;
 	opt.format = -1;
 	opt.want_time = opt.want_tp = 1;
-	while ((c = getopt_long(argc, argv, "hqvn:iw:r:m:M:L:D:N", opts, NULL)) != -1) {
-		if (tool_common_option(c, optarg))
-			continue;
-		switch (c) {
-		case 'h': fputs(usage, stdout); exit(0);
-		case CMD:
-			if (opt.ncmds == MAX_CMDS)
-				tool_usage_error("at most %d commands", MAX_CMDS);
-			opt.cmds[opt.ncmds++] = optarg;
-			break;
-		case 'n':
-			if (opt.nnames == MAX_CMDS)
-				tool_usage_error("at most %d names", MAX_CMDS);
-			opt.names[opt.nnames++] = optarg;
-			break;
-		case PREPARE: opt.prepare = optarg; break;
-		case 'L':
-			if (optind >= argc)
-				tool_usage_error("-L %s: want a list of values", optarg);
-			add_param(optarg, argv[optind++], NULL, NULL);
-			break;
-		case SCAN:
-			if (optind + 1 >= argc)
-				tool_usage_error("--parameter-scan %s: want MIN and MAX", optarg);
-			opt.scan_name = optarg;
-			opt.scan_min = argv[optind++];
-			opt.scan_max = argv[optind++];
-			break;
-		case 'D': opt.scan_step = optarg; break;
-		case 'N': opt.shell = "none"; break;
-		case SHELL: opt.shell = optarg; break;
-		case EXPORT_JSON: opt.export_json = optarg; break;
-		case EXPORT_CSV: opt.export_csv = optarg; break;
-		case EXPORT_MD: opt.export_md = optarg; break;
-		case PROGRESS: opt.progress = 1; break;
-		case ALL: opt.all = 1; break;
-		case NO_OVERHEAD: opt.no_overhead = 1; break;
-		case 'i': opt.cmd_flags |= COREN_BENCH_CMD_IGNORE_FAILURE; break;
-		case SHOW_OUTPUT: opt.cmd_flags |= COREN_BENCH_CMD_STDERR; break;
-		case ANALYZE: opt.analyze = 1; break;
-		case LIST: opt.list = 1; break;
-		case PLUGIN_DIR:
-			if (opt.ndirs == 16)
-				tool_usage_error("at most 16 --plugin-dir");
-			opt.dirs[opt.ndirs++] = optarg;
-			break;
-		case PRESET:
-			if (!(opt.preset = coren_bench_preset(optarg)))
-				tool_usage_error("unknown preset '%s' (quick, default, ci, "
-						 "comprehensive)", optarg);
-			break;
-		case 'w': opt.warmup = (int)count_option("--warmup", optarg, 0); break;
-		case 'r':
-			if (strcmp(optarg, "auto")) {
-				opt.runs = (int)count_option("--runs", optarg, 1);
-				opt.fixed = 1;
-			} else {
-				opt.fixed = 0;
-			}
-			break;
-		case 'm':
-			opt.runs = (int)count_option("--min-runs", optarg, 1);
-			opt.fixed = 0;
-			break;
-		case 'M':
-			opt.max_runs = count_option("--max-runs", optarg, 1);
-			opt.fixed = 0;
-			break;
-		case BUDGET: opt.budget = tool_number_option("--budget", optarg, 1); break;
-		case SIZES: parse_sizes(optarg); break;
-		case MIN_TIME: opt.run.min_time = tool_number_option("--min-time", optarg, 1); break;
-		case TIMEOUT: opt.run.timeout = tool_number_option("--timeout", optarg, 1); break;
-		case METRICS: parse_metrics(optarg); break;
-		case INSN_ITERS: opt.insn_iters = count_option("--insn-iterations", optarg, 1); break;
-		case CONFIDENCE:
-			opt.confidence = tool_number_option("--confidence", optarg, 0);
-			if (!(opt.confidence > 0 && opt.confidence < 1))
-				tool_usage_error("--confidence: want a level in (0, 1)");
-			break;
-		case SAVE: opt.save = optarg; break;
-		case BASELINE: opt.baseline = optarg; break;
-		case THRESHOLD: opt.threshold = threshold_option(optarg); break;
-		case FORMAT:
-			if ((opt.format = coren_bench_format_parse(optarg)) < 0)
-				tool_usage_error("unknown format '%s' (markdown, json, "
-						 "latex, tsv, jsonl)", optarg);
-			break;
-		case PLOT:
-			if (coren_bench_plot_check(optarg, &err))
-				tool_usage_error("%s", err.msg);
-			opt.plot = optarg;
-			break;
-		case PLOT_LOG: opt.plot_flags |= COREN_BENCH_PLOT_LOG; break;
-		case CALLGRIND: opt.callgrind = 1; break;
-		case INSN_CHILD: opt.insn_child = 1; break;
-		case CHILD_SIZE: opt.child_size = strtoull(optarg, NULL, 10); break;
-		default: tool_usage_error("unknown option");
-		}
-	}
+	/* the operands from optind on (getopt's, as the rest of rk-bench reads) */
+	optind = tool_parse(tabs, 2, usage_head, usage_tail, argc, argv, &uses,
+			    &nuses);
+	free(uses);
 	opt.run.warmup = opt.warmup >= 0 ? (unsigned)opt.warmup : opt.preset->warmup;
 	opt.run.runs = opt.runs >= 0 ? (unsigned)opt.runs : opt.preset->runs;
 	if (opt.threshold < 0)
@@ -475,7 +592,8 @@ static void parse_options(int argc, char **argv)
 		tool_usage_error("--all runs the built-in workloads, and nothing else");
 	if (!opt.ncmds && !opt.analyze && !opt.list && !opt.all && !opt.insn_child &&
 	    optind == argc) {
-		fprintf(stderr, "%.*s", (int)(strstr(usage, "Benchmarks") - usage), usage);
+		fprintf(stderr, "%.*s", (int)(strstr(usage_head, "Benchmarks") - usage_head),
+			usage_head);
 		tool_usage_error("nothing to measure: name workloads (--list), --all, "
 				 "--cmd or --analyze");
 	}

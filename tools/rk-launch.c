@@ -44,7 +44,7 @@ static const char usage[] =
 	"      --kernel-timeout MS  a handler call longer than MS fails its kernel\n"
 	"      --dispatch MODE      cpu-only, gpu-only, hybrid, adaptive\n"
 	"      --gpu-threshold N    hybrid: GPU from N items (default 10000)\n"
-	"      --max-memory BYTES   memory guard limit (default 80%% of RAM)\n"
+	"      --max-memory BYTES   memory guard limit (default 80% of RAM)\n"
 	"      --max-payload BYTES  largest payload (default and limit 64KiB)\n"
 	"      --hints FILE         load hot-path hints from FILE, save them back\n"
 	"      --wire json|bin      input and answers: msg records or envelopes\n"
@@ -55,13 +55,14 @@ static const char usage[] =
 	"      --plugin-dir DIR     look for plugins in DIR first\n"
 	"      --keep-going         answer bad input with error records, go on\n"
 	"      --max-record SIZE    longest input line (default 16MiB)\n"
-	"  -q, -v                   quieter, more verbose\n"
+	"  -q, --quiet, -v, --verbose  quieter, more verbose\n"
 	"      --help, --version\n"
 	"\n"
 	"A msg record: {\"type\":\"msg\",\"to\":\"NAME\",\"corr\":N,\"payload\":[1,2]}\n"
 	"(see coren-records(5)). Other records pass through.\n"
 	"Exit status: 0 ok, 2 usage or I/O error, 3 plugin load failure,\n"
-	"4 some messages were answered with errors, 5 bad input.\n"
+	"4 some messages were answered with errors, 5 bad input, 130/143\n"
+	"interrupted (SIGINT/SIGTERM).\n"
 	"See rk-launch(1), coren-rk(3), coren-envelope(5).\n";
 
 enum {
@@ -212,10 +213,13 @@ static void parse_options(int argc, char **argv)
 	struct coren_error err = {0};
 	int c;
 
-	/* A topology file first: the other options override it. */
+	/* A topology file first: the other options override it. The second
+	 * pass alone reports a bad option (opterr), so it is said once. */
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "k:c:b:hqv", options, NULL)) != -1)
 		if (c == 'c' && coren_rk_topology_load(&opt.t, optarg, &err))
 			tool_die_code(&err, COREN_EXIT_USAGE);
+	opterr = 1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "k:c:b:hqv", options, NULL)) != -1) {
 		switch (c) {
@@ -231,9 +235,7 @@ static void parse_options(int argc, char **argv)
 			if (opt.ndirs + 1 < sizeof opt.dirs / sizeof *opt.dirs)
 				opt.dirs[opt.ndirs++] = optarg;
 			break;
-		case '?':
-			tool_usage_error("unknown or incomplete option");
-		default:
+		default: /* '?' too: getopt_long said what was wrong */
 			if (!tool_common_option(c, optarg))
 				topology_option(c, optarg);
 		}

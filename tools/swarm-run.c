@@ -20,265 +20,97 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] =
+static const char usage_head[] =
 	"usage: swarm-run [OPTION]... [--exec PLUGIN | --cmd PROG ARG... |\n"
 	"                 --coproc PROG ARG...]\n"
 	"Evaluates a function at every point of a grid of parameters, in\n"
 	"parallel, caching results in chunk files so that no chunk is ever\n"
 	"computed twice. Writes 'result' records in grid order, then a 'diag'.\n"
 	"\n"
-	"The experiment (options override the file):\n"
-	"  -c, --config FILE     YAML: params, split, memo_chunk, exec_chunk,\n"
-	"                        cache, version, workers, axis_order, exec, cmd,\n"
-	"                        coproc, fn_id, timeout, retries\n"
-	"  --param K=V           a fixed parameter (V: JSON scalar, else string)\n"
-	"  --split AXIS=V1,V2,.. an axis and its values, or AXIS=A..B[..STEP]\n"
-	"  --memo-chunk AXIS=N   values of AXIS per memo chunk\n"
-	"  --exec-chunk N|auto   points per worker batch (default auto: sized\n"
-	"                        from the measured time of a point)\n"
-	"  --axis-order A,B,..   axis order (default: sorted by name)\n"
-	"  --cache DIR           chunk cache (default $COREN_CACHE_DIR/chunks,\n"
-	"                        else $XDG_CACHE_HOME/coren/chunks, else\n"
-	"                        ~/.cache/coren/chunks)\n"
-	"  --exp-version V       the experiment's version (default v1), part of\n"
-	"                        every chunk id\n"
-	"  --workers N|auto      parallel workers (default auto: one per core)\n"
-	"The function (one of):\n"
-	"  --exec PLUGIN         an exec plugin, by name or path\n"
-	"  --plugin-dir DIR      look for plugins in DIR first\n"
-	"  --isolate             run the plugin in worker processes: a crash\n"
-	"                        loses only its exec chunk\n"
-	"  --cmd PROG ARG...     run PROG per point (the rest of the line);\n"
-	"                        {axis} in ARGs is the point's value, and\n"
-	"                        SWARM_POINT, SWARM_PARAMS, SWARM_V_<axis> are set\n"
-	"  --coproc PROG ARG...  one PROG per worker, started at its first\n"
-	"                        batch, fed 'point' lines with a 'seq' on stdin,\n"
-	"                        answering one 'result' or 'error' line per\n"
-	"                        point, naming its seq (protocol v2)\n"
-	"  --timeout DURATION    with --cmd, --coproc, --isolate: a point that\n"
-	"                        takes longer fails with reason 'timeout' and\n"
-	"                        its process group is killed (e.g. 1.5, 30s)\n"
-	"  --retries N           run a failed point up to N more times\n"
-	"                        (default 0)\n"
-	"  --fn-id TEXT          name the function TEXT in chunk ids instead of\n"
-	"                        its plugin name and version, or its command\n"
-	"                        and the SHA-256 of its program and scripts\n"
-	"What to do (default: run and write results):\n"
-	"  --stream              write chunks only, no results (bounded memory)\n"
-	"  --plan                print a 'chunk' record per chunk, run nothing\n"
-	"  --verify              check every chunk in the cache (exit 1: damage)\n"
-	"  --gc                  remove this function's chunks the experiment\n"
-	"                        does not reach, and/or (with --max-age) older\n"
-	"                        ones; other functions' chunks are never touched\n"
-	"  --max-age DURATION    with --gc: e.g. 30d, 12h\n"
-	"  --dry-run             with --gc: list what would go, remove nothing\n"
-	"  --all-functions       with --gc --max-age: old chunks of every\n"
-	"                        function, those of renamed or edited ones too\n"
-	"  --keep-going          finish every other chunk after a failed point\n"
-	"Beyond one machine:\n"
-	"  --shard I/N|auto      compute only task I's share (of N) of the\n"
-	"                        missing chunks into the cache; no results.\n"
-	"                        auto: SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT\n"
-	"  --slurm N             print a script that runs the sweep as a Slurm\n"
-	"                        job array of N tasks, resubmits failed tasks\n"
-	"                        and assembles the results; --submit runs it\n"
-	"  --remote DIR|URL      a shared chunk tier: chunks missing here are\n"
-	"                        fetched from it when coren's verdict says\n"
-	"                        fetching beats computing (token: the\n"
-	"                        COREN_REMOTE_TOKEN environment variable)\n"
-	"  --publish             put the chunks computed here on the tier\n"
-	"  --fetch verdict|always  how to choose (default verdict)\n"
-	"  --explain             a 'verdict' record per decision\n"
-	"  --max-fetch SIZE      refuse remote chunk files larger (default 1G)\n"
-	"  --tier-timeout DURATION  longest a transfer may take (default 60s)\n"
-	"  --tier-min-speed SIZE  slowest a transfer may go, per second\n"
-	"                        (default 1K); either ends the tier's use\n"
-	"  --ca-file FILE        trust these certificates (PEM) for https://\n"
-	"  --trusted-key KEY|FILE  accept tier chunks this key signed\n"
-	"                        (repeatable; also COREN_TRUSTED_KEYS)\n"
-	"  --trust-unsigned      accept unsigned tier chunks (a private tier)\n"
-	"  --secret-key FILE     sign the chunks stored and published here\n"
-	"                        (also COREN_SECRET_KEY_FILE)\n"
-	"  --generate-key NAME   write a new key pair's secret key to the\n"
-	"                        --secret-key FILE, print its public key\n"
-	"  --public-key          print the public key of --secret-key FILE\n"
-	"  --cap FILE            this machine (a cap record) for the verdicts\n"
-	"                        and --gc (default: coren-probe's cache)\n"
-	"  --progress, --no-progress  bar on stderr (default: on a terminal)\n"
-	"  -q, -v, --help, --version (swarm-run's own; takes no value)\n"
+	"  -c, --config FILE     the experiment in YAML (options override it);\n"
+	"                        its keys: %s\n";
+
+static const char usage_tail[] =
 	"\n"
+	"Sizes take B, k, M, G, T, P and KiB..PiB; counts k, M, G (10k); durations\n"
+	"ns, us, ms, s, m, h, d (default seconds); '_' may group digits.\n"
 	"Exit status: 0 ok, 1 --verify found damage, 2 usage, configuration or\n"
 	"I/O error, 3 plugin load failure, 4 some points failed, 130/143\n"
 	"interrupted (finished chunks are kept). See swarm-run(1).\n";
 
-enum {
-	OPT_PARAM = TOOL_OPT__END,
-	OPT_SPLIT,
-	OPT_MEMO_CHUNK,
-	OPT_EXEC_CHUNK,
-	OPT_AXIS_ORDER,
-	OPT_CACHE,
-	OPT_WORKERS,
-	OPT_EXEC,
-	OPT_PLUGIN_DIR,
-	OPT_ISOLATE,
-	OPT_CMD,
-	OPT_COPROC,
-	OPT_STREAM,
-	OPT_PLAN,
-	OPT_VERIFY,
-	OPT_GC,
-	OPT_MAX_AGE,
-	OPT_PROGRESS,
-	OPT_NO_PROGRESS,
-	OPT_SERVE,
-	OPT_EXP_VERSION,
-	OPT_VERSION,
-	OPT_SHARD,
-	OPT_SLURM,
-	OPT_SUBMIT,
-	OPT_REMOTE,
-	OPT_PUBLISH,
-	OPT_FETCH,
-	OPT_EXPLAIN,
-	OPT_CAP,
-	OPT_MAX_FETCH,
-	OPT_FN_ID,
-	OPT_DRY_RUN,
-	OPT_ALL_FUNCTIONS,
-	OPT_TIMEOUT,
-	OPT_RETRIES,
-	OPT_TRUSTED_KEY,
-	OPT_TRUST_UNSIGNED,
-	OPT_SECRET_KEY,
-	OPT_GENERATE_KEY,
-	OPT_PUBLIC_KEY,
-	OPT_TIER_TIMEOUT,
-	OPT_TIER_MIN_SPEED,
-	OPT_CA_FILE
-};
-
-static const struct option options[] = {
-	{"config", required_argument, NULL, 'c'},
-	{"param", required_argument, NULL, OPT_PARAM},
-	{"split", required_argument, NULL, OPT_SPLIT},
-	{"memo-chunk", required_argument, NULL, OPT_MEMO_CHUNK},
-	{"exec-chunk", required_argument, NULL, OPT_EXEC_CHUNK},
-	{"axis-order", required_argument, NULL, OPT_AXIS_ORDER},
-	{"cache", required_argument, NULL, OPT_CACHE},
-	{"workers", required_argument, NULL, OPT_WORKERS},
-	{"exec", required_argument, NULL, OPT_EXEC},
-	{"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
-	{"isolate", no_argument, NULL, OPT_ISOLATE},
-	{"cmd", no_argument, NULL, OPT_CMD},
-	{"coproc", no_argument, NULL, OPT_COPROC},
-	{"stream", no_argument, NULL, OPT_STREAM},
-	{"plan", no_argument, NULL, OPT_PLAN},
-	{"verify", no_argument, NULL, OPT_VERIFY},
-	{"gc", no_argument, NULL, OPT_GC},
-	{"max-age", required_argument, NULL, OPT_MAX_AGE},
-	{"progress", no_argument, NULL, OPT_PROGRESS},
-	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
-	{"serve", required_argument, NULL, OPT_SERVE},
-	{"exp-version", required_argument, NULL, OPT_EXP_VERSION},
-	/* optional_argument only to refuse --version=V with a hint */
-	{"version", optional_argument, NULL, OPT_VERSION},
-	{"shard", required_argument, NULL, OPT_SHARD},
-	{"slurm", required_argument, NULL, OPT_SLURM},
-	{"submit", no_argument, NULL, OPT_SUBMIT},
-	{"remote", required_argument, NULL, OPT_REMOTE},
-	{"publish", no_argument, NULL, OPT_PUBLISH},
-	{"fetch", required_argument, NULL, OPT_FETCH},
-	{"explain", no_argument, NULL, OPT_EXPLAIN},
-	{"cap", required_argument, NULL, OPT_CAP},
-	{"max-fetch", required_argument, NULL, OPT_MAX_FETCH},
-	{"fn-id", required_argument, NULL, OPT_FN_ID},
-	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
-	{"all-functions", no_argument, NULL, OPT_ALL_FUNCTIONS},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"retries", required_argument, NULL, OPT_RETRIES},
-	{"trusted-key", required_argument, NULL, OPT_TRUSTED_KEY},
-	{"trust-unsigned", no_argument, NULL, OPT_TRUST_UNSIGNED},
-	{"secret-key", required_argument, NULL, OPT_SECRET_KEY},
-	{"generate-key", required_argument, NULL, OPT_GENERATE_KEY},
-	{"public-key", no_argument, NULL, OPT_PUBLIC_KEY},
-	{"tier-timeout", required_argument, NULL, OPT_TIER_TIMEOUT},
-	{"tier-min-speed", required_argument, NULL, OPT_TIER_MIN_SPEED},
-	{"ca-file", required_argument, NULL, OPT_CA_FILE},
-	{"json", no_argument, NULL, TOOL_OPT_JSON},
-	{"max-record", required_argument, NULL, TOOL_OPT_MAX_RECORD},
-	{"keep-going", no_argument, NULL, TOOL_OPT_KEEP_GOING},
-	{"help", no_argument, NULL, 'h'},
-	{"quiet", no_argument, NULL, 'q'},
-	{"verbose", no_argument, NULL, 'v'},
-	{NULL, 0, NULL, 0}};
-
 enum mode { MODE_RUN, MODE_STREAM, MODE_PLAN, MODE_VERIFY, MODE_GC };
 
+/* swarm-run's own settings, beside the experiment's (struct
+ * coren_memo_exp, coren_memo_exp_settings) and the shared ones (tool). */
 struct args {
-	const char *config;
-	char **later;	 /* options applied after the file, in order */
-	int *later_opt;
-	size_t nlater;
-	const char *dirs[64];
-	size_t ndirs;
-	enum mode mode;
-	bool isolate, exec_chunk_set, dry_run, all_functions;
+	char *config;
+	char **dirs; /* --plugin-dir, NULL-terminated */
+	int mode;    /* enum mode */
+	bool isolate, dry_run, all_functions;
 	int progress; /* -1 auto */
 	double max_age;
-	const char *serve;
-	char **cmd, **coproc;
-	bool workers_set;
+	char *serve;
 	bool sharded;
 	uint32_t shard, shards;
 	unsigned slurm; /* tasks of --slurm; 0: none */
 	bool submit, publish, explain, trust_unsigned, public_key;
-	const char *remote, *cap_file, *generate_key, *ca_file;
+	char *remote, *cap_file, *generate_key, *ca_file;
 	double tier_timeout;
 	size_t tier_min_speed;
-	enum coren_fetch_policy fetch;
+	int fetch; /* enum coren_fetch_policy */
 	size_t max_fetch;
 };
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	if (stop) { /* a second signal: go now */
-		signal(sig, SIG_DFL);
-		raise(sig);
-	}
-	stop = sig;
-}
-
 static void set_mode(struct args *a, enum mode m)
 {
-	if (a->mode != MODE_RUN && a->mode != m)
+	if (a->mode != MODE_RUN && a->mode != (int)m)
 		tool_usage_error("--stream, --plan, --verify and --gc exclude "
 				 "each other");
 	a->mode = m;
 }
 
-static void later(struct args *a, int opt, char *arg)
+#define MODE_SETTER(fn, m)                                                   \
+	static enum coren_err fn(void *a, const char *v,                     \
+				 struct coren_error *err)                    \
+	{                                                                    \
+		(void)v, (void)err;                                          \
+		set_mode(a, m);                                              \
+		return COREN_OK;                                             \
+	}
+MODE_SETTER(set_stream, MODE_STREAM)
+MODE_SETTER(set_plan, MODE_PLAN)
+MODE_SETTER(set_verify, MODE_VERIFY)
+MODE_SETTER(set_gc, MODE_GC)
+
+static enum coren_err set_progress(void *a, const char *v,
+				   struct coren_error *err)
 {
-	a->later = realloc(a->later, (a->nlater + 1) * sizeof *a->later);
-	a->later_opt = realloc(a->later_opt, (a->nlater + 1) * sizeof *a->later_opt);
-	if (!a->later || !a->later_opt)
-		abort();
-	a->later[a->nlater] = arg;
-	a->later_opt[a->nlater++] = opt;
+	(void)v, (void)err;
+	((struct args *)a)->progress = 1;
+	return COREN_OK;
+}
+
+static enum coren_err set_no_progress(void *a, const char *v,
+				      struct coren_error *err)
+{
+	(void)v, (void)err;
+	((struct args *)a)->progress = 0;
+	return COREN_OK;
 }
 
 /* "I/N" (0 <= I < N), or "auto": Slurm's array task, counted from the
  * array's first task. */
-static void parse_shard(struct args *a, const char *arg)
+static enum coren_err set_shard(void *obj, const char *arg,
+				struct coren_error *err)
 {
+	struct args *a = obj;
 	const char *id = getenv("SLURM_ARRAY_TASK_ID");
 	const char *count = getenv("SLURM_ARRAY_TASK_COUNT");
 	const char *min = getenv("SLURM_ARRAY_TASK_MIN");
 	unsigned long long i, n, m = 0;
 	char tail;
 
+	(void)err;
 	if (!strcmp(arg, "auto")) {
 		if (!id || !count ||
 		    sscanf(id, "%llu%c", &i, &tail) != 1 ||
@@ -297,180 +129,175 @@ static void parse_shard(struct args *a, const char *arg)
 	a->sharded = true;
 	a->shard = (uint32_t)i;
 	a->shards = (uint32_t)n;
+	return COREN_OK;
+}
+
+static const char *const fetch_policies[] = {"verdict", "always", NULL};
+
+#define ARG(member) COREN_SETTING_AT(struct args, member)
+
+static const struct coren_setting rows[] = {
+	{COREN_ROW(HEADING, NULL, NULL, 0, NULL, "Running the function:")},
+	{COREN_ROW(STRING, NULL, "config", 'c', "FILE", NULL), ARG(config)},
+	{COREN_ROW(STRINGS, NULL, "plugin-dir", 0, "DIR",
+		   "look for plugins in DIR first (repeatable)"),
+	 ARG(dirs)},
+	{COREN_ROW(FLAG, NULL, "isolate", 0, NULL,
+		   "run the plugin in worker processes: a crash\n"
+		   "loses only its exec chunk"),
+	 ARG(isolate)},
+	{COREN_ROW(STRING, NULL, "serve", 0, "PLUGIN", NULL), ARG(serve)},
+	{COREN_ROW(HEADING, NULL, NULL, 0, NULL,
+		   "What to do (default: run and write results):")},
+	{COREN_ROW(CUSTOM, NULL, "stream", 0, NULL,
+		   "write chunks only, no results (bounded memory)"),
+	 .set = set_stream},
+	{COREN_ROW(CUSTOM, NULL, "plan", 0, NULL,
+		   "print a 'chunk' record per chunk, run nothing"),
+	 .set = set_plan},
+	{COREN_ROW(CUSTOM, NULL, "verify", 0, NULL,
+		   "check every chunk in the cache (exit 1: damage)"),
+	 .set = set_verify},
+	{COREN_ROW(CUSTOM, NULL, "gc", 0, NULL,
+		   "remove this function's chunks the experiment\n"
+		   "does not reach, and/or (with --max-age) older\n"
+		   "ones; other functions' chunks are never touched"),
+	 .set = set_gc},
+	{COREN_ROW(DURATION, NULL, "max-age", 0, "DURATION",
+		   "with --gc: e.g. 30d, 12h"),
+	 ARG(max_age)},
+	{COREN_ROW(FLAG, NULL, "dry-run", 0, NULL,
+		   "with --gc: list what would go, remove nothing"),
+	 ARG(dry_run)},
+	{COREN_ROW(FLAG, NULL, "all-functions", 0, NULL,
+		   "with --gc --max-age: old chunks of every\n"
+		   "function, those of renamed or edited ones too"),
+	 ARG(all_functions)},
+	{COREN_ROW(HEADING, NULL, NULL, 0, NULL, "Beyond one machine:")},
+	{COREN_ROW(CUSTOM, NULL, "shard", 0, "I/N|auto",
+		   "compute only task I's share (of N) of the\n"
+		   "missing chunks into the cache; no results.\n"
+		   "auto: SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT"),
+	 .set = set_shard},
+	{COREN_ROW(COUNT, NULL, "slurm", 0, "N",
+		   "print a script that runs the sweep as a Slurm\n"
+		   "job array of N tasks (1..1000000), resubmits\n"
+		   "failed tasks and assembles the results"),
+	 .min = 1, .max = 1e6, ARG(slurm)},
+	{COREN_ROW(FLAG, NULL, "submit", 0, NULL,
+		   "with --slurm: run the script"),
+	 ARG(submit)},
+	{COREN_ROW(STRING, NULL, "remote", 0, "DIR|URL",
+		   "a shared chunk tier: chunks missing here are\n"
+		   "fetched from it when coren's verdict says\n"
+		   "fetching beats computing (token: the\n"
+		   "COREN_REMOTE_TOKEN environment variable)"),
+	 ARG(remote)},
+	{COREN_ROW(FLAG, NULL, "publish", 0, NULL,
+		   "put the chunks computed here on the tier"),
+	 ARG(publish)},
+	{COREN_ROW(ENUM, NULL, "fetch", 0, "verdict|always",
+		   "how to choose (default verdict)"),
+	 .choices = fetch_policies, ARG(fetch)},
+	{COREN_ROW(FLAG, NULL, "explain", 0, NULL,
+		   "a 'verdict' record per decision"),
+	 ARG(explain)},
+	{COREN_ROW(SIZE, NULL, "max-fetch", 0, "SIZE",
+		   "refuse remote chunk files larger (default 1G)"),
+	 .min = 1, ARG(max_fetch)},
+	{COREN_ROW(DURATION, NULL, "tier-timeout", 0, "DURATION",
+		   "longest a transfer may take (default 60s)"),
+	 .min = 0.001, ARG(tier_timeout)},
+	{COREN_ROW(SIZE, NULL, "tier-min-speed", 0, "SIZE",
+		   "slowest a transfer may go, per second\n"
+		   "(default 1K); either ends the tier's use"),
+	 .min = 1, .max = 9223372036854775807.0, ARG(tier_min_speed)},
+	{COREN_ROW(STRING, NULL, "ca-file", 0, "FILE",
+		   "trust these certificates (PEM) for https://"),
+	 ARG(ca_file)},
+	{COREN_ROW(FLAG, NULL, "trust-unsigned", 0, NULL,
+		   "accept unsigned tier chunks (a private tier)"),
+	 ARG(trust_unsigned)},
+	{COREN_ROW(STRING, NULL, "generate-key", 0, "NAME",
+		   "write a new key pair's secret key to the\n"
+		   "--secret-key FILE, print its public key"),
+	 ARG(generate_key)},
+	{COREN_ROW(FLAG, NULL, "public-key", 0, NULL,
+		   "print the public key of --secret-key FILE"),
+	 ARG(public_key)},
+	{COREN_ROW(STRING, NULL, "cap", 0, "FILE",
+		   "this machine (a cap record) for the verdicts\n"
+		   "and --gc (default: coren-probe's cache)"),
+	 ARG(cap_file)},
+	{COREN_ROW(CUSTOM, NULL, "progress", 0, NULL,
+		   "a bar on stderr (default: on a terminal)"),
+	 .set = set_progress},
+	{COREN_ROW(CUSTOM, NULL, "no-progress", 0, NULL, "no bar"),
+	 .set = set_no_progress},
+	TOOL_ROW_END};
+
+/* The shared options swarm-run takes (no --json, --table, --max-record:
+ * it reads no records). */
+static const struct coren_setting common_rows[] = {
+	{COREN_ROW(HEADING, NULL, NULL, 0, NULL, "And:")},
+	TOOL_ROW_KEEP_GOING("finish every other chunk after a failed point"),
+	TOOL_ROW_QUIET,
+	TOOL_ROW_VERBOSE,
+	TOOL_ROW_HELP,
+	{COREN_ROW(CUSTOM, NULL, "version", 0, NULL,
+		   "print swarm-run's version (the experiment's\n"
+		   "is --exp-version)"),
+	 .set = tool_set_version},
+	TOOL_ROW_END};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	if (stop) { /* a second signal: go now */
+		signal(sig, SIG_DFL);
+		raise(sig);
+	}
+	stop = sig;
 }
 
 /* --version prints swarm-run's version. The experiment's version was
  * once --version=V: a value given to --version, or an argument after it
  * (--version v2, which used to print this version and exit 0 into a
  * results file), is a usage error, never a silent success. */
-static void print_version(const char *value, const char *next)
+static void check_version(int argc, char **argv)
 {
-	if (!value && next && next[0] != '-')
-		value = next;
-	if (value)
-		tool_usage_error("--version takes no value ('%s'); the "
-				 "experiment's version is --exp-version %s",
-				 value, value);
-	printf("swarm-run (coren) %s\n", PACKAGE_VERSION);
-	exit(0);
+	for (int i = 1; i < argc; i++) {
+		const char *value = NULL;
+
+		if (!strcmp(argv[i], "--cmd") || !strcmp(argv[i], "--coproc"))
+			return;
+		if (!strncmp(argv[i], "--version=", 10))
+			value = argv[i] + 10;
+		else if (!strcmp(argv[i], "--version") && i + 1 < argc &&
+			 argv[i + 1][0] != '-')
+			value = argv[i + 1];
+		if (value)
+			tool_usage_error("--version takes no value ('%s'); the "
+					 "experiment's version is "
+					 "--exp-version %s",
+					 value, value);
+	}
 }
 
-static void parse_args(int argc, char **argv, struct args *a)
+/* Whether an option names the function (it replaces the file's). */
+static bool names_function(const struct coren_setting_use *uses, size_t n)
 {
-	int c;
+	for (size_t i = 0; i < n; i++)
+		if (uses[i].row->key && (!strcmp(uses[i].row->key, "exec") ||
+					 !strcmp(uses[i].row->key, "cmd") ||
+					 !strcmp(uses[i].row->key, "coproc")))
+			return true;
+	return false;
+}
 
-	a->progress = -1;
-	a->max_age = -1;
-	while ((c = getopt_long(argc, argv, "+c:hqv", options, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			a->config = optarg;
-			break;
-		case OPT_PARAM:
-		case OPT_SPLIT:
-		case OPT_MEMO_CHUNK:
-		case OPT_EXEC_CHUNK:
-		case OPT_AXIS_ORDER:
-		case OPT_CACHE:
-		case OPT_WORKERS:
-		case OPT_EXEC:
-		case OPT_FN_ID:
-		case OPT_TIMEOUT:
-		case OPT_RETRIES:
-		case OPT_EXP_VERSION:
-		case OPT_TRUSTED_KEY:
-		case OPT_SECRET_KEY:
-			later(a, c, optarg);
-			break;
-		case OPT_DRY_RUN:
-			a->dry_run = true;
-			break;
-		case OPT_ALL_FUNCTIONS:
-			a->all_functions = true;
-			break;
-		case OPT_VERSION:
-			print_version(optarg, optind < argc ? argv[optind] : NULL);
-			break;
-		case OPT_PLUGIN_DIR:
-			if (a->ndirs + 1 < sizeof a->dirs / sizeof *a->dirs)
-				a->dirs[a->ndirs++] = optarg;
-			break;
-		case OPT_ISOLATE:
-			a->isolate = true;
-			break;
-		case OPT_CMD:
-		case OPT_COPROC:
-			if (optind >= argc)
-				tool_usage_error("%s needs a command",
-						 c == OPT_CMD ? "--cmd"
-							      : "--coproc");
-			*(c == OPT_CMD ? &a->cmd : &a->coproc) = argv + optind;
-			optind = argc;
-			break;
-		case OPT_STREAM:
-			set_mode(a, MODE_STREAM);
-			break;
-		case OPT_PLAN:
-			set_mode(a, MODE_PLAN);
-			break;
-		case OPT_VERIFY:
-			set_mode(a, MODE_VERIFY);
-			break;
-		case OPT_GC:
-			set_mode(a, MODE_GC);
-			break;
-		case OPT_MAX_AGE:
-			a->max_age = tool_number_option("--max-age", optarg, 1);
-			break;
-		case OPT_PROGRESS:
-		case OPT_NO_PROGRESS:
-			a->progress = c == OPT_PROGRESS;
-			break;
-		case OPT_SERVE:
-			a->serve = optarg;
-			break;
-		case OPT_SHARD:
-			parse_shard(a, optarg);
-			break;
-		case OPT_SLURM:
-			a->slurm = (unsigned)tool_number_option("--slurm", optarg, 0);
-			if (a->slurm < 1 || a->slurm > 1000000 ||
-			    strspn(optarg, "0123456789") != strlen(optarg))
-				tool_usage_error("--slurm '%s': a number of "
-						 "tasks, 1..1000000",
-						 optarg);
-			break;
-		case OPT_SUBMIT:
-			a->submit = true;
-			break;
-		case OPT_REMOTE:
-			a->remote = optarg;
-			break;
-		case OPT_PUBLISH:
-			a->publish = true;
-			break;
-		case OPT_TRUST_UNSIGNED:
-			a->trust_unsigned = true;
-			break;
-		case OPT_GENERATE_KEY:
-			a->generate_key = optarg;
-			break;
-		case OPT_PUBLIC_KEY:
-			a->public_key = true;
-			break;
-		case OPT_TIER_TIMEOUT:
-			a->tier_timeout = tool_number_option("--tier-timeout",
-							     optarg, 1);
-			if (a->tier_timeout <= 0)
-				tool_usage_error("--tier-timeout '%s': a "
-						 "positive duration",
-						 optarg);
-			break;
-		case OPT_TIER_MIN_SPEED:
-			if (tool_parse_size(optarg, &a->tier_min_speed) ||
-			    !a->tier_min_speed || a->tier_min_speed > LONG_MAX)
-				tool_usage_error("--tier-min-speed '%s': bytes "
-						 "per second, e.g. 1K",
-						 optarg);
-			break;
-		case OPT_CA_FILE:
-			a->ca_file = optarg;
-			break;
-		case OPT_FETCH:
-			if (!strcmp(optarg, "verdict"))
-				a->fetch = COREN_FETCH_VERDICT;
-			else if (!strcmp(optarg, "always"))
-				a->fetch = COREN_FETCH_ALWAYS;
-			else
-				tool_usage_error("--fetch '%s': verdict or "
-						 "always",
-						 optarg);
-			break;
-		case OPT_EXPLAIN:
-			a->explain = true;
-			break;
-		case OPT_CAP:
-			a->cap_file = optarg;
-			break;
-		case OPT_MAX_FETCH:
-			if (tool_parse_size(optarg, &a->max_fetch) ||
-			    !a->max_fetch)
-				tool_usage_error("--max-fetch '%s': a size, e.g. "
-						 "64M",
-						 optarg);
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			exit(0);
-		default:
-			if (!tool_common_option(c, optarg))
-				tool_usage_error("unknown option");
-		}
-	}
-	if (optind < argc)
-		tool_usage_error("unexpected argument '%s' (a command goes "
-				 "after --cmd or --coproc)",
-				 argv[optind]);
+static void check_args(const struct args *a)
+{
 	if ((a->max_age >= 0 || a->dry_run) && a->mode != MODE_GC)
 		tool_usage_error("--max-age and --dry-run go with --gc");
 	if (a->all_functions && (a->mode != MODE_GC || a->max_age < 0))
@@ -498,110 +325,36 @@ static void parse_args(int argc, char **argv, struct args *a)
 				 "--stream");
 }
 
-/* An option applied over the experiment. */
-static void apply(struct coren_memo_exp *e, int opt, char *arg)
+/* Parses argv: swarm-run's own options act now; the experiment's are
+ * kept in *uses for after the file. */
+static void parse_args(int argc, char **argv, struct args *a,
+		       struct coren_memo_exp *e,
+		       struct coren_setting_use **uses, size_t *nuses)
 {
-	struct coren_error err = {0};
-	enum coren_err rc = COREN_OK;
-	double d;
+	const struct coren_settings tabs[] = {
+		{coren_memo_exp_settings, e}, {rows, a}, {common_rows, &tool}};
+	char *keys = coren_settings_keys(coren_memo_exp_settings), *head,
+	     *wrapped;
+	int next;
 
-	switch (opt) {
-	case OPT_PARAM:
-		rc = coren_memo_exp_param(e, arg, &err);
-		break;
-	case OPT_SPLIT:
-		rc = coren_memo_exp_split(e, arg, &err);
-		break;
-	case OPT_MEMO_CHUNK:
-		rc = coren_memo_exp_memo_chunk(e, arg, &err);
-		break;
-	case OPT_EXEC_CHUNK:
-		if (!strcmp(arg, "auto")) {
-			e->exec_chunk = 0;
-			break;
-		}
-		d = tool_number_option("--exec-chunk", arg, 0);
-		if (d < 1 || d > 1e9 || d != (double)(size_t)d)
-			tool_usage_error("--exec-chunk '%s': auto or a "
-					 "positive integer",
-					 arg);
-		e->exec_chunk = (size_t)d;
-		break;
-	case OPT_WORKERS:
-		if (!strcmp(arg, "auto")) {
-			e->workers = 0;
-			break;
-		}
-		d = tool_number_option("--workers", arg, 0);
-		if (d < 1 || d > 4096 || d != (double)(unsigned)d)
-			tool_usage_error("--workers '%s': 1..4096 or auto", arg);
-		e->workers = (unsigned)d;
-		break;
-	case OPT_AXIS_ORDER: {
-		size_t n = 1;
+	if (!keys)
+		abort();
+	wrapped = tool_wrap(keys, 34, 24);
+	if (asprintf(&head, usage_head, wrapped) < 0)
+		abort();
+	free(keys);
+	free(wrapped);
 
-		for (const char *p = arg; *p; p++)
-			n += *p == ',';
-		for (size_t i = 0; i < e->naxis_order; i++)
-			free(e->axis_order[i]);
-		free(e->axis_order);
-		e->axis_order = calloc(n, sizeof *e->axis_order);
-		e->naxis_order = 0;
-		for (char *tok = strtok(arg, ","); tok; tok = strtok(NULL, ","))
-			e->axis_order[e->naxis_order++] = strdup(tok);
-		break;
-	}
-	case OPT_CACHE:
-		free(e->cache);
-		e->cache = strdup(arg);
-		break;
-	case OPT_EXP_VERSION:
-		free(e->version);
-		e->version = strdup(arg);
-		break;
-	case OPT_EXEC:
-		free(e->exec);
-		e->exec = strdup(arg);
-		break;
-	case OPT_FN_ID:
-		free(e->fn_id);
-		e->fn_id = strdup(arg);
-		break;
-	case OPT_TIMEOUT:
-		e->timeout = tool_number_option("--timeout", arg, 1);
-		break;
-	case OPT_SECRET_KEY:
-		free(e->secret_key);
-		e->secret_key = strdup(arg);
-		break;
-	case OPT_TRUSTED_KEY: { /* added to the file's */
-		size_t n = 0;
-
-		while (e->trusted_keys && e->trusted_keys[n])
-			n++;
-		e->trusted_keys = realloc(e->trusted_keys,
-					  (n + 2) * sizeof *e->trusted_keys);
-		if (!e->trusted_keys || !(e->trusted_keys[n] = strdup(arg)))
-			abort();
-		e->trusted_keys[n + 1] = NULL;
-		break;
-	}
-	case OPT_RETRIES: { /* digits only: not 0x10, 1e3 or " 2" */
-		unsigned long n;
-
-		errno = 0;
-		n = strtoul(arg, NULL, 10);
-		if (!*arg || strspn(arg, "0123456789") != strlen(arg) || errno ||
-		    n > 1000000)
-			tool_usage_error("--retries '%s': a whole number, "
-					 "0..1000000",
-					 arg);
-		e->retries = (unsigned)n;
-		break;
-	}
-	}
-	if (rc)
-		tool_usage_error("%s", err.msg);
+	a->progress = -1;
+	a->max_age = -1;
+	check_version(argc, argv);
+	next = tool_parse(tabs, 3, head, usage_tail, argc, argv, uses, nuses);
+	free(head);
+	if (next < argc)
+		tool_usage_error("unexpected argument '%s' (a command goes "
+				 "after --cmd or --coproc)",
+				 argv[next]);
+	check_args(a);
 }
 
 /* The cache directory of coren-probe's cap, plus /chunks. */
@@ -615,11 +368,21 @@ static char *default_cache(void)
 	return out;
 }
 
-static void load_experiment(struct coren_memo_exp *e, struct args *a)
+static void memo_free_argv(char ***v)
+{
+	for (char **p = *v; p && *p; p++)
+		free(*p);
+	free(*v);
+	*v = NULL;
+}
+
+/* The file (-c), then the options over it. */
+static void load_experiment(struct coren_memo_exp *e, struct args *a,
+			    const struct coren_setting_use *uses,
+			    size_t nuses)
 {
 	struct coren_error err = {0};
 
-	coren_memo_exp_init(e);
 	if (a->config) {
 		struct coren_yaml_doc *doc;
 
@@ -640,13 +403,14 @@ static void load_experiment(struct coren_memo_exp *e, struct args *a)
 		free(dir);
 		coren_yaml_free(doc);
 	}
-	for (size_t i = 0; i < a->nlater; i++)
-		apply(e, a->later_opt[i], a->later[i]);
-	if ((a->cmd && coren_memo_exp_command(e, (const char *const *)a->cmd,
-					      false, &err)) ||
-	    (a->coproc && coren_memo_exp_command(e, (const char *const *)a->coproc,
-						 true, &err)))
-		tool_die(&err);
+	if (names_function(uses, nuses)) { /* the options' function only */
+		free(e->exec);
+		memo_free_argv(&e->cmd);
+		memo_free_argv(&e->coproc);
+		free(e->prog); /* a command line's program is as written */
+		e->exec = e->prog = NULL;
+	}
+	tool_apply(uses, nuses);
 	if (!e->cache)
 		e->cache = default_cache();
 	if (!e->workers) {
@@ -667,6 +431,15 @@ static void identify(struct coren_memo_exp *e, const struct coren_memo_exec *x)
 		tool_die(&err);
 }
 
+static size_t ndirs(const struct args *a)
+{
+	size_t n = 0;
+
+	while (a->dirs && a->dirs[n])
+		n++;
+	return n;
+}
+
 /* The exec function the experiment names, its identity in e->fn; NULL
  * when --plan or --gc are given only a --fn-id. */
 static struct coren_memo_exec *open_exec(struct coren_memo_exp *e,
@@ -677,7 +450,6 @@ static struct coren_memo_exec *open_exec(struct coren_memo_exp *e,
 	int n = !!e->exec + !!e->cmd + !!e->coproc;
 	enum coren_err rc;
 
-	a->dirs[a->ndirs] = NULL;
 	if (n > 1)
 		tool_usage_error("choose one of --exec, --cmd and --coproc");
 	if (n == 0) {
@@ -700,7 +472,7 @@ static struct coren_memo_exec *open_exec(struct coren_memo_exp *e,
 				 "be stopped)");
 	if (e->exec && a->isolate) {
 		char self[PATH_MAX];
-		const char **argv = calloc(4 + 2 * a->ndirs, sizeof *argv);
+		const char **argv = calloc(4 + 2 * ndirs(a), sizeof *argv);
 		ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
 		size_t k = 0;
 
@@ -708,13 +480,13 @@ static struct coren_memo_exec *open_exec(struct coren_memo_exp *e,
 			tool_usage_error("--isolate: cannot find swarm-run itself");
 		self[len] = '\0';
 		/* load it here first: a bad plugin is exit 3 before any run */
-		rc = coren_memo_exec_plugin(e->exec, a->dirs, &x, &err);
+		rc = coren_memo_exec_plugin(e->exec, (const char *const *)a->dirs, &x, &err);
 		if (rc)
 			tool_die_code(&err, COREN_EXIT_PLUGIN);
 		identify(e, x); /* the plugin's, wherever it runs */
 		coren_memo_exec_free(x);
 		argv[k++] = self;
-		for (size_t i = 0; i < a->ndirs; i++) {
+		for (size_t i = 0; a->dirs && a->dirs[i]; i++) {
 			argv[k++] = "--plugin-dir";
 			argv[k++] = a->dirs[i];
 		}
@@ -723,7 +495,7 @@ static struct coren_memo_exec *open_exec(struct coren_memo_exp *e,
 		rc = coren_memo_exec_coproc(argv, NULL, &x, &err);
 		free(argv);
 	} else if (e->exec) {
-		rc = coren_memo_exec_plugin(e->exec, a->dirs, &x, &err);
+		rc = coren_memo_exec_plugin(e->exec, (const char *const *)a->dirs, &x, &err);
 	} else if (e->cmd) {
 		rc = coren_memo_exec_cmd((const char *const *)e->cmd, e->prog,
 					 &x, &err);
@@ -749,10 +521,9 @@ static int serve(struct args *a)
 	json_t *params = ptext ? coren_json_parse(ptext, strlen(ptext), &err)
 			       : json_object();
 
-	a->dirs[a->ndirs] = NULL;
 	if (!params)
 		tool_die(&err);
-	if (coren_memo_exec_plugin(a->serve, a->dirs, &x, &err))
+	if (coren_memo_exec_plugin(a->serve, (const char *const *)a->dirs, &x, &err))
 		tool_die(&err);
 	if (coren_memo_exec_serve(x, params, stdin, stdout, &err))
 		tool_die(&err);
@@ -1133,6 +904,8 @@ static int slurm(int argc, char **argv, const struct args *a)
 int main(int argc, char **argv)
 {
 	struct args a = {0};
+	struct coren_setting_use *uses = NULL;
+	size_t nuses = 0;
 	struct coren_memo_exp e;
 	struct coren_memo_plan *p = NULL;
 	struct coren_memo_exec *x = NULL;
@@ -1145,18 +918,18 @@ int main(int argc, char **argv)
 	 * the heap rather than mmap'ing fresh pages (page faults) each time */
 	mallopt(M_MMAP_THRESHOLD, 256 << 20);
 	mallopt(M_TRIM_THRESHOLD, 512 << 20);
-	parse_args(argc, argv, &a);
+	coren_memo_exp_init(&e);
+	parse_args(argc, argv, &a, &e, &uses, &nuses);
 	if (a.serve)
 		return serve(&a);
 	if (a.generate_key || a.public_key) {
-		coren_memo_exp_init(&e);
-		for (size_t i = 0; i < a.nlater; i++)
-			apply(&e, a.later_opt[i], a.later[i]);
+		tool_apply(uses, nuses);
 		status = keys(&a, &e);
 		coren_memo_exp_release(&e);
 		return status;
 	}
-	load_experiment(&e, &a);
+	load_experiment(&e, &a, uses, nuses);
+	free(uses);
 	if (a.slurm) { /* checked (the experiment loads), then handed over */
 		if (e.naxes == 0)
 			tool_usage_error("--slurm: no experiment (--split, -c)");
@@ -1193,7 +966,5 @@ int main(int argc, char **argv)
 	coren_memo_exec_free(x);
 	coren_memo_plan_free(p);
 	coren_memo_exp_release(&e);
-	free(a.later);
-	free(a.later_opt);
 	return status;
 }

@@ -107,6 +107,10 @@ static int refill(struct coren_reader *r)
 	n = fread(r->block, 1, BLOCK_SIZE, r->in);
 	r->pos = 0;
 	r->end = n;
+	/* One end of input ends it: a terminal gives more after Ctrl-D, and
+	 * fread(3) would read on, so that the user had to type it twice. */
+	if (feof(r->in))
+		r->eof = 1;
 	if (n == 0) {
 		r->eof = 1;
 		return ferror(r->in) ? -1 : 0;

@@ -60,12 +60,24 @@ static enum coren_err out_of_range(const struct coren_setting *s,
 			       s->flags & COREN_SETTING_AUTO ? ", or auto" : "");
 }
 
-static enum coren_err unit_error(const char *label, struct coren_error *err)
+static enum coren_err unit_error(const char *label, const char *value,
+				 enum coren_unit kind, struct coren_error *err)
 {
-	char msg[COREN_ERROR_MSG_MAX];
+	char msg[COREN_ERROR_MSG_MAX], quoted[COREN_ERROR_MSG_MAX];
+	size_t q;
 
 	snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
-	return coren_error_set(err, COREN_ERR_USAGE, "%s %s", label, msg);
+	/* "'1.5' is not an integer": the value is said once, before */
+	q = (size_t)snprintf(quoted, sizeof quoted, "'%s' is ", value);
+	if (!strncmp(msg, quoted, q))
+		memmove(msg, msg + q, strlen(msg + q) + 1);
+	if (!strncmp(msg, "unknown unit", 12))
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "%s '%s': %s (a %s takes %s)", label,
+				       value, msg, coren_unit_name(kind),
+				       coren_unit_list(kind));
+	return coren_error_set(err, COREN_ERR_USAGE, "%s '%s': %s", label,
+			       value, msg);
 }
 
 static enum coren_err apply_number(const struct coren_setting *s, void *at,
@@ -85,12 +97,12 @@ static enum coren_err apply_number(const struct coren_setting *s, void *at,
 		return COREN_OK;
 	}
 	if (s->type == COREN_SETTING_SIZE || s->type == COREN_SETTING_COUNT) {
-		if (coren_unit_u64(value,
-				   s->type == COREN_SETTING_SIZE
-					   ? COREN_UNIT_SIZE
-					   : COREN_UNIT_COUNT,
-				   &u, err))
-			return unit_error(label, err);
+		enum coren_unit kind = s->type == COREN_SETTING_SIZE
+					       ? COREN_UNIT_SIZE
+					       : COREN_UNIT_COUNT;
+
+		if (coren_unit_u64(value, kind, &u, err))
+			return unit_error(label, value, kind, err);
 		if ((double)u < s->min || (double)u > max ||
 		    (s->width < 8 && u > (UINT64_C(1) << (8 * s->width)) - 1))
 			return out_of_range(s, label, value, err);
@@ -102,7 +114,11 @@ static enum coren_err apply_number(const struct coren_setting *s, void *at,
 				    ? COREN_UNIT_DURATION
 				    : COREN_UNIT_RATE,
 			    &d, err))
-		return unit_error(label, err);
+		return unit_error(label, value,
+				  s->type == COREN_SETTING_DURATION
+					  ? COREN_UNIT_DURATION
+					  : COREN_UNIT_RATE,
+				  err);
 	if (d < s->min || (s->max > 0 && d > s->max))
 		return out_of_range(s, label, value, err);
 	*(double *)at = d;
@@ -228,14 +244,24 @@ static enum coren_err build(const struct coren_settings *tabs, size_t ntabs,
 			    struct option **longs, char **shorts,
 			    struct row_ref **refs, struct coren_error *err)
 {
-	size_t n = count_rows(tabs, ntabs), k = 0, i = 0, j = 2;
+	size_t n = count_rows(tabs, ntabs), k = 0, i = 0, j;
 
 	*longs = calloc(n + 1, sizeof **longs);
 	*shorts = calloc(2 * n + 3, 1);
 	*refs = calloc(n + 1, sizeof **refs);
 	if (!*longs || !*shorts || !*refs)
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-	memcpy(*shorts, "+:", 2);
+	/* options may follow operands (GNU), unless a row takes the rest of
+	 * the line: then the first operand ends the options */
+	(*shorts)[0] = '-';
+	(*shorts)[1] = ':';
+	for (size_t t = 0; t < ntabs; t++)
+		for (const struct coren_setting *s = tabs[t].rows; s->type; s++)
+			if (s->type == COREN_SETTING_ARGV)
+				(*shorts)[0] = '+';
+	if ((*shorts)[0] == '-')
+		memmove(*shorts, *shorts + 1, 2);
+	j = strlen(*shorts);
 	for (size_t t = 0; t < ntabs; t++)
 		for (const struct coren_setting *s = tabs[t].rows; s->type;
 		     s++, i++) {
@@ -324,6 +350,17 @@ static enum coren_err one(const struct row_ref *r, int argc, char **argv,
 		u.rest = argv + optind;
 		optind = argc;
 	}
+	if (r->row->extra) {
+		if (optind + (int)r->row->extra > argc) {
+			label_of(r->row, label, sizeof label);
+			return coren_error_set(err, COREN_ERR_USAGE,
+					       "%s %s: needs %u more value%s",
+					       label, optarg, r->row->extra,
+					       r->row->extra > 1 ? "s" : "");
+		}
+		u.rest = argv + optind;
+		optind += (int)r->row->extra;
+	}
 	if (r->row->key || (r->row->flags & COREN_SETTING_LATER))
 		return keep(uses, nuses, u, err);
 	return coren_settings_apply_uses(&u, 1, err);
@@ -379,6 +416,9 @@ enum coren_err coren_settings_apply_uses(const struct coren_setting_use *uses,
 		label_of(s, label, sizeof label);
 		if (s->type == COREN_SETTING_ARGV)
 			rc = set_argv(s, uses[i].obj, uses[i].rest, err);
+		else if (s->extra)
+			rc = s->set_more(uses[i].obj, uses[i].value,
+					 uses[i].rest, err);
 		else
 			rc = coren_setting_apply(s, uses[i].obj, label,
 						 uses[i].value, err);
@@ -580,11 +620,16 @@ static void help_row(struct text *t, const struct coren_setting *s)
 			     s->name ? "--" : "", s->name ? s->name : "",
 			     s->arg ? " " : "", s->arg ? s->arg : "");
 	puts_(t, left);
-	if (n < 22)
+	if (n < 22) {
 		for (; n < 24; n++)
 			puts_(t, " ");
-	else
+	} else if (n + 2 + strcspn(s->help ? s->help : "", "\n") <= 78) {
 		puts_(t, "  ");
+	} else { /* the help on a line of its own */
+		puts_(t, "\n");
+		for (n = 0; n < 24; n++)
+			puts_(t, " ");
+	}
 	help_lines(t, s->help ? s->help : "", 24);
 }
 

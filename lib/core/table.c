@@ -8,7 +8,11 @@
 #include <string.h>
 
 #define TABLE_BLOCK 1000 /* rows buffered before printing */
-#define CELL_MAX 64
+/* A cell holds at most CELL_MAX - 1 bytes: a 64-character chunk id or
+ * SHA-256 fits whole; a longer text is cut and ends with CELL_CUT, never
+ * cut silently (--json keeps every value whole). */
+#define CELL_MAX 256
+#define CELL_CUT "..."
 
 /* v scaled by step into buf with one decimal and a prefix from prefixes. */
 static char *scaled(double v, double step, const char *const *prefixes,
@@ -133,6 +137,21 @@ static const json_t *lookup(const json_t *rec, const char *path)
 	return rec ? json_object_get(rec, path) : NULL;
 }
 
+/* s (malloc'd) cut to fit a cell, with CELL_CUT at the end when cut; the
+ * cut never splits a UTF-8 character. */
+static char *cell_fit(char *s)
+{
+	size_t n;
+
+	if (!s || strlen(s) < CELL_MAX)
+		return s;
+	n = CELL_MAX - sizeof CELL_CUT;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	memcpy(s + n, CELL_CUT, sizeof CELL_CUT);
+	return s;
+}
+
 static char *cell_text(const json_t *v, enum coren_unit unit)
 {
 	char buf[CELL_MAX];
@@ -141,16 +160,10 @@ static char *cell_text(const json_t *v, enum coren_unit unit)
 	if (!v || json_is_null(v))
 		return strdup("-");
 	if (json_is_string(v))
-		return strndup(json_string_value(v), CELL_MAX - 1);
+		return cell_fit(strdup(json_string_value(v)));
 	if (unit != COREN_UNIT_TEXT && coren_json_get_double(v, &d) == 0)
 		return strdup(coren_format_unit(d, unit, buf, sizeof buf));
-	{
-		char *s = coren_json_dumps(v, 0);
-
-		if (s && strlen(s) >= CELL_MAX)
-			s[CELL_MAX - 1] = '\0';
-		return s;
-	}
+	return cell_fit(coren_json_dumps(v, 0));
 }
 
 enum coren_err coren_table_add(struct coren_table *t, const json_t *rec)

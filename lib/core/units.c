@@ -78,9 +78,10 @@ struct number {
 static enum coren_err bad(struct coren_error *err, const char *s,
 			  const char *at, const char **end, const char *why)
 {
+	(void)s;
 	if (end)
 		*end = at;
-	return coren_error_set(err, COREN_ERR_USAGE, "'%s': %s", s, why);
+	return coren_error_set(err, COREN_ERR_USAGE, "%s", why);
 }
 
 /* The digits, fraction and exponent at s; *q after them. */
@@ -97,12 +98,12 @@ static enum coren_err mantissa(const char *s, const char **q,
 			if (p == s || !isdigit((unsigned char)p[-1]) ||
 			    !isdigit((unsigned char)p[1]))
 				return bad(err, s, p, end,
-					   "'_' must stand between digits");
+					   "misplaced '_' in a number");
 			continue;
 		}
 		if (*p == '.') {
 			if (dot++)
-				return bad(err, s, p, end, "two decimal points");
+				return bad(err, s, p, end, "two decimal points in a number");
 			continue;
 		}
 		digits++;
@@ -113,7 +114,7 @@ static enum coren_err mantissa(const char *s, const char **q,
 			n->m = n->m * 10 + (unsigned)(*p - '0');
 	}
 	if (!digits)
-		return bad(err, s, s, end, *s == '-' ? "not a negative number"
+		return bad(err, s, s, end, *s == '-' ? "expected a non-negative number"
 						     : "expected a number");
 	if ((*p == 'e' || *p == 'E') &&
 	    (isdigit((unsigned char)p[1]) ||
@@ -150,10 +151,9 @@ static enum coren_err unit(const char *s, const char *q, enum coren_unit kind,
 		}
 	if (end)
 		*end = q;
-	return coren_error_set(err, COREN_ERR_USAGE,
-			       "'%s': unknown unit '%.*s' (a %s takes %s)", s,
-			       (int)len, q, coren_unit_name(kind),
-			       coren_unit_list(kind));
+	(void)s;
+	return coren_error_set(err, COREN_ERR_USAGE, "unknown unit '%.*s'",
+			       (int)len, q);
 }
 
 static enum coren_err scan(const char *s, enum coren_unit kind,
@@ -185,22 +185,25 @@ enum coren_err coren_unit_scan_u64(const char *s, enum coren_unit kind,
 		return rc;
 	}
 	if (end)
-		*end = e;
+		*end = s; /* the whole number is at fault from here on */
 	m = n.m * (unsigned __int128)n.mult;
 	for (; n.exp10 > 0 && m && m <= limit; n.exp10--)
 		m *= 10;
 	for (; n.exp10 < 0 && m; n.exp10++) {
 		if (m % 10)
 			return coren_error_set(err, COREN_ERR_USAGE,
-					       "'%s': not a whole number", s);
+					       "'%.*s' is not an integer",
+					       (int)(e - s), s);
 		m /= 10;
 	}
 	if (n.big || m > limit)
 		return coren_error_set(err, COREN_ERR_USAGE,
-				       "'%s': too large (the largest is "
+				       "'%.*s' is too large (the largest is "
 				       "18446744073709551615)",
-				       s);
+				       (int)(e - s), s);
 	*out = (uint64_t)m;
+	if (end)
+		*end = e;
 	return COREN_OK;
 }
 
@@ -229,8 +232,8 @@ enum coren_err coren_unit_scan_real(const char *s, enum coren_unit kind,
 	text[k] = '\0';
 	v = strtod(text, NULL) * n.mult;
 	if (!isfinite(v))
-		return coren_error_set(err, COREN_ERR_USAGE, "'%s': too large",
-				       s);
+		return coren_error_set(err, COREN_ERR_USAGE,
+				       "'%.*s' is too large", (int)(e - s), s);
 	*out = v;
 	return COREN_OK;
 }
@@ -240,8 +243,7 @@ static enum coren_err whole(const char *s, const char *e,
 {
 	if (*e)
 		return coren_error_set(err, COREN_ERR_USAGE,
-				       "'%s': unexpected '%s' after the number",
-				       s, e);
+				       "unexpected '%s' after the number", e);
 	return COREN_OK;
 }
 

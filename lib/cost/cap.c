@@ -7,6 +7,7 @@
 #include <coren/json.h>
 #include <coren/log.h>
 #include <coren/record.h>
+#include <coren/settings.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -339,3 +340,23 @@ out:
 	free(dir);
 	return rc;
 }
+
+#define WHAT_IF(member) COREN_SETTING_AT(struct coren_cap_override, member)
+
+const struct coren_setting coren_cap_override_settings[] = {
+	{COREN_ROW(HEADING, NULL, NULL, 0, NULL,
+		   "What if (the machine as it would be):")},
+	{COREN_ROW(RATE, NULL, "net-bw", 0, "RATE",
+		   "network bandwidth, bytes/s (125M, 1GiB),\n"
+		   "instead of the interface's"),
+	 WHAT_IF(net_bw)},
+	{COREN_ROW(DURATION, NULL, "net-latency", 0, "DURATION",
+		   "network latency (0.02, 20ms; default 10ms)"),
+	 WHAT_IF(net_latency)},
+	{COREN_ROW(FLAG, NULL, "offline", 0, NULL,
+		   "no network: verdicts compute, or none for a\n"
+		   "job too big for RAM (reason ram+offline)"),
+	 WHAT_IF(offline)},
+	{COREN_ROW(RATE, NULL, "ram", 0, "SIZE", "RAM available (64GiB)"),
+	 WHAT_IF(ram_avail)},
+	{COREN_ROW(END, NULL, NULL, 0, NULL, NULL)}};

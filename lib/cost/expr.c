@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <coren/cost.h>
+#include <coren/units.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -77,111 +78,26 @@ static int keyword(struct parser *ps, const char *kw)
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	unsigned long long mult;
-} units[] = {
-	{"", 1ULL},
-	{"B", 1ULL},
-	{"k", 1000ULL},
-	{"K", 1000ULL},
-	{"KB", 1000ULL},
-	{"kB", 1000ULL},
-	{"M", 1000000ULL},
-	{"MB", 1000000ULL},
-	{"G", 1000000000ULL},
-	{"GB", 1000000000ULL},
-	{"T", 1000000000000ULL},
-	{"TB", 1000000000000ULL},
-	{"P", 1000000000000000ULL},
-	{"PB", 1000000000000000ULL},
-	{"KiB", 1ULL << 10},
-	{"MiB", 1ULL << 20},
-	{"GiB", 1ULL << 30},
-	{"TiB", 1ULL << 40},
-	{"PiB", 1ULL << 50},
-};
-
-/* The multiplier of a unit suffix of n bytes at s, or 0 if unknown. */
-static unsigned long long unit_mult(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof units / sizeof units[0]; i++)
-		if (strlen(units[i].name) == n && !strncmp(units[i].name, s, n))
-			return units[i].mult;
-	return 0;
-}
-
-/* Parses a number token exactly: digits [. digits] [e[+-]digits] [unit]. */
+/* A number with its unit, through the one grammar (coren/units.h). */
 static enum coren_err number(struct parser *ps, uint64_t *out)
 {
-	const char *start, *q;
-	unsigned __int128 m = 0, limit = (unsigned __int128)UINT64_MAX;
-	int frac = 0, seen_dot = 0, digits = 0, exp = 0, esign = 1, big = 0;
-	unsigned long long mult;
-	size_t ulen;
+	struct coren_error uerr = {0};
+	const char *end;
 
 	skip_space(ps);
-	start = q = ps->p;
-	for (; isdigit((unsigned char)*q) || *q == '_' || *q == '.'; q++) {
-		if (*q == '_') {
-			if (q == start || !isdigit((unsigned char)q[1]) ||
-			    !isdigit((unsigned char)q[-1]))
-				return fail(ps, q, "misplaced '_' in a number");
-			continue;
-		}
-		if (*q == '.') {
-			if (seen_dot++)
-				return fail(ps, q, "two decimal points in a number");
-			continue;
-		}
-		digits++;
-		if (m > limit * 1000) /* far past any exact uint64 value */
-			big = 1;
-		else
-			m = m * 10 + (unsigned)(*q - '0');
-		frac += seen_dot;
+	if (coren_unit_scan_u64(ps->p, COREN_UNIT_SIZE, &end, out, &uerr)) {
+		const char *why = strstr(uerr.msg, "': ");
+
+		if (!isdigit((unsigned char)*ps->p))
+			return fail(ps, ps->p,
+				    *ps->p ? "expected a number, got '%.*s'"
+					   : "expected a number at the end",
+				    (int)(ident_len(ps->p) ? ident_len(ps->p)
+							   : 1),
+				    ps->p);
+		return fail(ps, end, "%s", why ? why + 3 : uerr.msg);
 	}
-	if (!digits)
-		return fail(ps, start, *start ? "expected a number, got '%.*s'"
-					      : "expected a number at the end",
-			    (int)(ident_len(start) ? ident_len(start) : 1), start);
-	if ((*q == 'e' || *q == 'E') &&
-	    (isdigit((unsigned char)q[1]) ||
-	     ((q[1] == '+' || q[1] == '-') && isdigit((unsigned char)q[2])))) {
-		q++;
-		if (*q == '+' || *q == '-')
-			esign = *q++ == '-' ? -1 : 1;
-		for (; isdigit((unsigned char)*q); q++)
-			if (exp < 1000)
-				exp = exp * 10 + (*q - '0');
-	}
-	ulen = 0;
-	while (isalpha((unsigned char)q[ulen]))
-		ulen++;
-	mult = unit_mult(q, ulen);
-	if (!mult)
-		return fail(ps, q, "unknown unit '%.*s'", (int)ulen, q);
-	ps->p = q + ulen;
-	exp = esign * exp - frac;
-	if (big)
-		return fail(ps, start, "'%.*s' is too large",
-			    (int)(ps->p - start), start);
-	m *= mult;
-	for (; exp > 0 && m <= limit; exp--)
-		m *= 10;
-	for (; exp < 0 && m; exp++) {
-		if (m % 10)
-			return fail(ps, start, "'%.*s' is not an integer",
-				    (int)(ps->p - start), start);
-		m /= 10;
-	}
-	if (m > limit || (exp > 0 && m))
-		return fail(ps, start, "'%.*s' is too large (the largest is "
-				       "18446744073709551615)",
-			    (int)(ps->p - start), start);
-	*out = (uint64_t)m;
+	ps->p = end;
 	return COREN_OK;
 }
 

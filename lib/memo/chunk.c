@@ -543,9 +543,17 @@ enum coren_err coren_chunk_store(const char *cache,
 enum coren_err coren_chunk_sig_message(const struct coren_chunk_header *h,
 				       struct coren_buf *out)
 {
-	json_t *m = json_pack("{s:s,s:O,s:s}", "content_sha256",
-			      h->content_sha256, "fn",
-			      h->fn ? h->fn : json_null(), "id", h->id);
+	/* every header field a reader uses: the id (so the key, params,
+	 * function and version), the content, and the cost, producer and
+	 * hlc as the reader parsed them (a tampered cost would sway
+	 * verdicts and --gc) */
+	json_t *m = json_pack(
+	    "{s:s,s:o,s:O,s:[o,o,I],s:s,s:s}", "content_sha256",
+	    h->content_sha256, "cost",
+	    h->has_cost ? memo_cost_json(&h->cost) : json_null(), "fn",
+	    h->fn ? h->fn : json_null(), "hlc", coren_json_u64(h->hlc.physical),
+	    coren_json_u64(h->hlc.logical), (json_int_t)h->hlc.node, "id", h->id,
+	    "producer", h->producer ? h->producer : "");
 	enum coren_err rc = m ? coren_json_canonical(m, out) : COREN_ERR_NOMEM;
 
 	json_decref(m);

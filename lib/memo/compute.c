@@ -271,6 +271,8 @@ static void run_points(struct run *r, size_t k, struct job *j)
 		point_done(r, sc, s);
 	}
 	atomic_fetch_add(&r->points_ran, ran); /* once a job: not contended */
+	if (ran && atomic_load(&r->fetching)) /* computed beside a fetch */
+		atomic_fetch_add(&r->points_during_fetch, ran);
 	memo_pool_lock(&r->pool);
 	r->exec_chunks++;
 	memo_pool_unlock(&r->pool);

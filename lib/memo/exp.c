@@ -5,6 +5,8 @@
 
 #include <coren/json.h>
 #include <coren/memo.h>
+#include <coren/settings.h>
+#include <coren/units.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -547,16 +549,15 @@ enum coren_err coren_memo_exp_split(struct coren_memo_exp *e, const char *spec,
 	return COREN_OK;
 }
 
+#define BIN_MAX 4611686018427387904.0 /* 2^62: values of an axis per chunk */
+
+/* A memo chunk size: a count (coren/units.h), 1..2^62. */
 static int parse_size(const char *s, size_t *out)
 {
-	char *end;
-	unsigned long long v;
+	uint64_t v;
 
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*end || errno || v == 0 || v > SIZE_MAX / 2)
+	if (coren_unit_u64(s, COREN_UNIT_COUNT, &v, NULL) || v == 0 ||
+	    (double)v > BIN_MAX)
 		return -1;
 	*out = (size_t)v;
 	return 0;
@@ -575,7 +576,7 @@ enum coren_err coren_memo_exp_memo_chunk(struct coren_memo_exp *e,
 	if (parse_size(eq + 1, &n))
 		return coren_error_set(err, COREN_ERR_USAGE,
 				       "--memo-chunk '%s': size is not a "
-				       "positive integer",
+				       "count from 1 to 2^62",
 				       spec);
 	a = axis(e, spec, (size_t)(eq - spec));
 	if (!a)
@@ -589,15 +590,12 @@ enum coren_err coren_memo_exp_memo_chunk(struct coren_memo_exp *e,
 static enum coren_err yaml_size(const struct coren_yaml_node *n, size_t *out,
 				struct coren_error *err)
 {
-	uint64_t v;
-
-	if (coren_yaml_get_u64(n, &v, err))
-		return err->code;
-	if (v == 0 || v > SIZE_MAX / 2)
-		return coren_yaml_error(n, err, "expected a positive integer, "
-						"got '%s'",
-					n->value);
-	*out = (size_t)v;
+	if (n->kind != COREN_YAML_SCALAR || parse_size(n->value, out))
+		return coren_yaml_error(n, err, "expected a count from 1 to "
+						"2^62, got '%s'",
+					n->kind == COREN_YAML_SCALAR
+						? n->value
+						: "a collection");
 	return COREN_OK;
 }
 
@@ -612,33 +610,6 @@ static enum coren_err yaml_string(const struct coren_yaml_node *n, char **out,
 	*out = strdup(s);
 	return *out ? COREN_OK
 		    : coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-}
-
-/* A command: a sequence of strings (argv), or one string (argv of one). */
-static enum coren_err yaml_argv(const struct coren_yaml_node *n, char ***out,
-				struct coren_error *err)
-{
-	size_t count = n->kind == COREN_YAML_SEQUENCE ? n->n : 1;
-	char **v;
-
-	if (n->kind == COREN_YAML_MAPPING || count == 0)
-		return coren_yaml_error(n, err, "expected a command (a list "
-						"of strings)");
-	v = calloc(count + 1, sizeof *v);
-	if (!v)
-		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-	for (size_t i = 0; i < count; i++) {
-		const struct coren_yaml_node *item =
-			n->kind == COREN_YAML_SEQUENCE ? n->items[i] : n;
-
-		if (yaml_string(item, &v[i], err)) {
-			memo_argv_free(v);
-			return err->code;
-		}
-	}
-	memo_argv_free(*out);
-	*out = v;
-	return COREN_OK;
 }
 
 /* An axis's values: a list, or {from, to, step}. */
@@ -757,61 +728,6 @@ static enum coren_err yaml_axis_order(struct coren_memo_exp *e,
 	return COREN_OK;
 }
 
-/* A duration: a number of seconds with an optional unit, the grammar of
- * the tools' duration options (--max-age): 1.5, 30s, 500ms, 2m, 1h, 1d. */
-static enum coren_err yaml_duration(const struct coren_yaml_node *n,
-				    double *out, struct coren_error *err)
-{
-	static const struct {
-		const char *name;
-		double mult;
-	} units[] = {{"", 1},	{"s", 1},    {"ms", 1e-3},
-		     {"m", 60}, {"h", 3600}, {"d", 86400}};
-	const char *s = n->kind == COREN_YAML_SCALAR ? n->value : NULL;
-	char *end;
-	double v;
-
-	if (s && *s && *s != '-') {
-		errno = 0;
-		v = strtod(s, &end);
-		for (size_t i = 0;
-		     !errno && end != s && v >= 0 && v < HUGE_VAL &&
-		     i < sizeof units / sizeof *units;
-		     i++)
-			if (!strcmp(end, units[i].name)) {
-				*out = v * units[i].mult;
-				return COREN_OK;
-			}
-	}
-	return coren_yaml_error(n, err,
-				"expected a duration (e.g. 1.5, 30s, "
-				"2m), got '%s'",
-				s ? s : "a collection");
-}
-
-/* timeout and retries: how --cmd and --coproc points are bounded. */
-static enum coren_err yaml_run_limits(struct coren_memo_exp *e,
-				      const struct coren_yaml_node *root,
-				      struct coren_error *err)
-{
-	const struct coren_yaml_node *n;
-	uint64_t r;
-
-	if ((n = coren_yaml_get(root, "timeout")) &&
-	    yaml_duration(n, &e->timeout, err))
-		return err->code;
-	if ((n = coren_yaml_get(root, "retries"))) {
-		if (coren_yaml_get_u64(n, &r, err))
-			return err->code;
-		if (r > 1000000)
-			return coren_yaml_error(n, err,
-						"retries must be "
-						"0..1000000");
-		e->retries = (unsigned)r;
-	}
-	return COREN_OK;
-}
-
 /* *path taken against the file's directory dir when it is relative
  * (and, with need_slash, names a path rather than a name to search):
  * running "swarm-run -c sweep/exp.yaml" from elsewhere finds the same
@@ -867,80 +783,173 @@ static enum coren_err yaml_paths(struct coren_memo_exp *e,
 	return against(dir, &e->prog, true, err);
 }
 
+/* ---- the settings table --------------------------------------------- */
+
+static enum coren_err set_param(void *e, const char *v, struct coren_error *err)
+{
+	return coren_memo_exp_param(e, v, err);
+}
+
+static enum coren_err set_split(void *e, const char *v, struct coren_error *err)
+{
+	return coren_memo_exp_split(e, v, err);
+}
+
+static enum coren_err set_memo_chunk(void *e, const char *v,
+				     struct coren_error *err)
+{
+	return coren_memo_exp_memo_chunk(e, v, err);
+}
+
+/* --axis-order A,B,...: replaces the file's. */
+static enum coren_err set_axis_order(void *obj, const char *v,
+				     struct coren_error *err)
+{
+	struct coren_memo_exp *e = obj;
+	size_t n = 1;
+	char *copy = strdup(v), *save = NULL;
+
+	for (const char *p = v; *p; p++)
+		n += *p == ',';
+	for (size_t i = 0; i < e->naxis_order; i++)
+		free(e->axis_order[i]);
+	free(e->axis_order);
+	e->naxis_order = 0;
+	e->axis_order = calloc(n, sizeof *e->axis_order);
+	if (!copy || !e->axis_order) {
+		free(copy);
+		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+	}
+	for (char *tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save))
+		if (!(e->axis_order[e->naxis_order++] = strdup(tok)))
+			break;
+	free(copy);
+	return COREN_OK;
+}
+
+static enum coren_err yaml_params(void *obj, const struct coren_yaml_node *n,
+				  const char *dir, struct coren_error *err)
+{
+	struct coren_memo_exp *e = obj;
+	json_t *p;
+
+	(void)dir;
+	if (coren_yaml_expect(n, COREN_YAML_MAPPING, err))
+		return err->code;
+	if (!(p = coren_yaml_to_json(n, err)))
+		return err->code;
+	json_object_update(e->params, p);
+	json_decref(p);
+	return COREN_OK;
+}
+
+static enum coren_err yaml_split_row(void *e, const struct coren_yaml_node *n,
+				     const char *dir, struct coren_error *err)
+{
+	(void)dir;
+	return yaml_split(e, n, err);
+}
+
+static enum coren_err yaml_memo_chunk_row(void *e,
+					  const struct coren_yaml_node *n,
+					  const char *dir,
+					  struct coren_error *err)
+{
+	(void)dir;
+	return yaml_memo_chunk(e, n, err);
+}
+
+static enum coren_err yaml_axis_order_row(void *e,
+					  const struct coren_yaml_node *n,
+					  const char *dir,
+					  struct coren_error *err)
+{
+	(void)dir;
+	return yaml_axis_order(e, n, err);
+}
+
+#define EXP(member) COREN_SETTING_AT(struct coren_memo_exp, member)
+
+const struct coren_setting coren_memo_exp_settings[] = {
+	{COREN_ROW(HEADING, NULL, NULL, 0, NULL,
+		   "The experiment (options override the file):")},
+	{COREN_ROW(CUSTOM, "params", "param", 0, "K=V",
+		   "a fixed parameter (V: JSON scalar, else string)"),
+	 .set = set_param, .set_yaml = yaml_params},
+	{COREN_ROW(CUSTOM, "split", "split", 0, "AXIS=V1,V2,..",
+		   "an axis and its values, or AXIS=A..B[..STEP]"),
+	 .set = set_split, .set_yaml = yaml_split_row},
+	{COREN_ROW(CUSTOM, "memo_chunk", "memo-chunk", 0, "AXIS=N",
+		   "values of AXIS per memo chunk"),
+	 .set = set_memo_chunk, .set_yaml = yaml_memo_chunk_row},
+	{COREN_ROW(COUNT, "exec_chunk", "exec-chunk", 0, "N|auto",
+		   "points per worker batch (default auto: sized\n"
+		   "from the measured time of a point), 1..1G"),
+	 .flags = COREN_SETTING_AUTO, .min = 1, .max = 1e9, EXP(exec_chunk)},
+	{COREN_ROW(CUSTOM, "axis_order", "axis-order", 0, "A,B,..",
+		   "axis order (default: sorted by name)"),
+	 .set = set_axis_order, .set_yaml = yaml_axis_order_row},
+	{COREN_ROW(STRING, "cache", "cache", 0, "DIR",
+		   "chunk cache (default $COREN_CACHE_DIR/chunks,\n"
+		   "else $XDG_CACHE_HOME/coren/chunks, else\n"
+		   "~/.cache/coren/chunks)"),
+	 EXP(cache)},
+	{COREN_ROW(STRING, "version", "exp-version", 0, "V",
+		   "the experiment's version (default v1), part of\n"
+		   "every chunk id"),
+	 EXP(version)},
+	{COREN_ROW(COUNT, "workers", "workers", 0, "N|auto",
+		   "parallel workers, 1..4096 (default auto: one\n"
+		   "per core)"),
+	 .flags = COREN_SETTING_AUTO, .min = 1, .max = 4096, EXP(workers)},
+	{COREN_ROW(HEADING, NULL, NULL, 0, NULL, "The function (one of):")},
+	{COREN_ROW(STRING, "exec", "exec", 0, "PLUGIN",
+		   "an exec plugin, by name or path"),
+	 EXP(exec)},
+	{COREN_ROW(ARGV, "cmd", "cmd", 0, "PROG ARG...",
+		   "run PROG per point (the rest of the line);\n"
+		   "{axis} in ARGs is the point's value, and\n"
+		   "SWARM_POINT, SWARM_PARAMS, SWARM_V_<axis> are set"),
+	 EXP(cmd)},
+	{COREN_ROW(ARGV, "coproc", "coproc", 0, "PROG ARG...",
+		   "one PROG per worker, started at its first\n"
+		   "batch, fed 'point' lines with a 'seq' on stdin,\n"
+		   "answering one 'result' or 'error' line per\n"
+		   "point, naming its seq (protocol v2)"),
+	 EXP(coproc)},
+	{COREN_ROW(DURATION, "timeout", "timeout", 0, "DURATION",
+		   "with --cmd, --coproc, --isolate: a point that\n"
+		   "takes longer fails with reason 'timeout' and\n"
+		   "its process group is killed (e.g. 1.5, 30s)"),
+	 EXP(timeout)},
+	{COREN_ROW(COUNT, "retries", "retries", 0, "N",
+		   "run a failed point up to N more times\n"
+		   "(default 0, at most 1000000)"),
+	 .max = 1e6, EXP(retries)},
+	{COREN_ROW(STRING, "fn_id", "fn-id", 0, "TEXT",
+		   "name the function TEXT in chunk ids instead of\n"
+		   "its plugin name and version, or its command\n"
+		   "and the SHA-256 of its program and scripts"),
+	 EXP(fn_id)},
+	{COREN_ROW(STRINGS, "trusted_keys", "trusted-key", 0, "KEY|FILE",
+		   "accept tier chunks this key signed\n"
+		   "(repeatable; also COREN_TRUSTED_KEYS)"),
+	 EXP(trusted_keys)},
+	{COREN_ROW(STRING, "secret_key", "secret-key", 0, "FILE",
+		   "sign the chunks stored and published here\n"
+		   "(also COREN_SECRET_KEY_FILE)"),
+	 EXP(secret_key)},
+	{COREN_ROW(END, NULL, NULL, 0, NULL, NULL)}};
+
 enum coren_err coren_memo_exp_load_yaml(struct coren_memo_exp *e,
 					const struct coren_yaml_node *root,
 					const char *base_dir,
 					struct coren_error *err)
 {
-	static const char *const keys[] = {
-	    "params",  "split",	  "memo_chunk", "exec_chunk", "cache",
-	    "version", "workers", "axis_order", "exec",	      "cmd",
-	    "coproc",  "timeout", "retries",	"fn_id",      "secret_key",
-	    "trusted_keys", NULL};
-	const struct coren_yaml_node *n;
-	uint64_t w;
+	const struct coren_settings tab = {coren_memo_exp_settings, e};
 
-	if (coren_yaml_expect(root, COREN_YAML_MAPPING, err) ||
-	    coren_yaml_check_keys(root, keys, err))
-		return err->code;
-	if ((n = coren_yaml_get(root, "params"))) {
-		json_t *p;
-
-		if (coren_yaml_expect(n, COREN_YAML_MAPPING, err))
-			return err->code;
-		p = coren_yaml_to_json(n, err);
-		if (!p)
-			return err->code;
-		json_object_update(e->params, p);
-		json_decref(p);
-	}
-	if ((n = coren_yaml_get(root, "split")) && yaml_split(e, n, err))
-		return err->code;
-	if ((n = coren_yaml_get(root, "memo_chunk")) &&
-	    yaml_memo_chunk(e, n, err))
-		return err->code;
-	if ((n = coren_yaml_get(root, "exec_chunk"))) {
-		if (n->kind == COREN_YAML_SCALAR && !strcmp(n->value, "auto"))
-			e->exec_chunk = 0;
-		else if (yaml_size(n, &e->exec_chunk, err))
-			return err->code;
-	}
-	if ((n = coren_yaml_get(root, "workers"))) {
-		if (n->kind == COREN_YAML_SCALAR &&
-		    !strcmp(n->value, "auto"))
-			e->workers = 0;
-		else if (coren_yaml_get_u64(n, &w, err))
-			return err->code;
-		else if (w == 0 || w > 4096)
-			return coren_yaml_error(n, err, "workers must be "
-							"1..4096 or auto");
-		else
-			e->workers = (unsigned)w;
-	}
-	if ((n = coren_yaml_get(root, "cache")) && yaml_string(n, &e->cache, err))
-		return err->code;
-	if ((n = coren_yaml_get(root, "version")) &&
-	    yaml_string(n, &e->version, err))
-		return err->code;
-	if ((n = coren_yaml_get(root, "exec")) && yaml_string(n, &e->exec, err))
-		return err->code;
-	if ((n = coren_yaml_get(root, "fn_id")) && yaml_string(n, &e->fn_id, err))
-		return err->code;
-	if ((n = coren_yaml_get(root, "secret_key")) &&
-	    yaml_string(n, &e->secret_key, err))
-		return err->code;
-	if ((n = coren_yaml_get(root, "trusted_keys")) &&
-	    yaml_argv(n, &e->trusted_keys, err))
-		return err->code;
-	if ((n = coren_yaml_get(root, "cmd")) && yaml_argv(n, &e->cmd, err))
-		return err->code;
-	if ((n = coren_yaml_get(root, "coproc")) &&
-	    yaml_argv(n, &e->coproc, err))
-		return err->code;
-	if ((n = coren_yaml_get(root, "axis_order")) &&
-	    yaml_axis_order(e, n, err))
-		return err->code;
-	if (yaml_run_limits(e, root, err))
+	if (coren_settings_yaml(&tab, 1, root, NULL, err))
 		return err->code;
 	return yaml_paths(e, root, base_dir, err);
 }

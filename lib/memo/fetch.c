@@ -1,7 +1,10 @@
 /* fetch.c - the remote tier as a chunk source: fetch a missing chunk, or
  * compute it, as the verdict on its cost says; and publishing the chunks
- * computed here (from workers). The decisions run on the main thread; the
- * counters workers touch are under mu (struct run). */
+ * computed here (from workers). A decision that needs nothing from the
+ * tier is made on the main thread before the slot is queued; the rest,
+ * and the fetch, by the fetcher that owns the slot (fetchers.c). The
+ * counters they share are under mu (struct run); --explain's records
+ * wait in their slots for the main thread. */
 #include "config.h"
 
 #include "run_int.h"
@@ -194,7 +197,9 @@ static const char *tier_verdict(struct run *r, const struct slot *s,
 	return estimate;
 }
 
-static void explain(struct run *r, const struct slot *s,
+/* The decision's record for --explain, kept in s (the last decision on
+ * s is the one that counts) until the main thread writes it. */
+static void explain(struct run *r, struct slot *s,
 		    const struct coren_verdict *v, const struct coren_cost *c,
 		    const char *estimate)
 {
@@ -205,11 +210,15 @@ static void explain(struct run *r, const struct slot *s,
 	rec = coren_verdict_to_record(v, c, s->id);
 	if (rec) /* where t_compute comes from: "model" or "measured" */
 		json_object_set_new(rec, "estimate", json_string(estimate));
-	if (rec && r->o->progress_clear)
-		r->o->progress_clear(r->o->progress_data);
-	if (rec)
-		coren_record_write(r->o->explain, rec);
-	json_decref(rec);
+	json_decref(s->verdict);
+	s->verdict = rec;
+}
+
+void memo_saved(struct run *r, double seconds)
+{
+	memo_pool_lock(&r->pool);
+	r->saved += seconds;
+	memo_pool_unlock(&r->pool);
 }
 
 /* A chunk file the tier gave that failed verification. */
@@ -218,7 +227,9 @@ static void remote_bad(struct run *r, const struct slot *s,
 {
 	coren_log(COREN_LOG_WARNING,
 		  "remote chunk %s is bad (%s): computing it", s->id, e->msg);
-	r->st->remote_bad++;
+	memo_pool_lock(&r->pool);
+	r->remote_bad++;
+	memo_pool_unlock(&r->pool);
 }
 
 /* A chunk the tier gave that no trusted key signed: said once per run
@@ -226,7 +237,12 @@ static void remote_bad(struct run *r, const struct slot *s,
 static void untrusted(struct run *r, const struct slot *s,
 		      const struct coren_error *e)
 {
-	if (!r->st->chunks_untrusted++)
+	bool first;
+
+	memo_pool_lock(&r->pool);
+	first = !r->untrusted++;
+	memo_pool_unlock(&r->pool);
+	if (first)
 		coren_log(COREN_LOG_WARNING,
 			  "remote chunk %s is not trusted (%s): computing it "
 			  "and every other such chunk here",
@@ -244,7 +260,7 @@ static enum coren_err chunk_cost(struct run *r, struct slot *s,
 	struct coren_chunk_header h;
 	enum coren_err rc;
 
-	if (memo_slot_cost(r, s, &r->main_pts)) {
+	if (s->costed > 0) { /* worked out by main before s was queued */
 		*cost = s->cost;
 		return COREN_OK;
 	}
@@ -301,7 +317,7 @@ static enum coren_err measured(struct run *r, struct slot *s,
 	*saved = fabs(v.score);
 	if (v.action == COREN_ACTION_FETCH)
 		return COREN_OK;
-	r->st->seconds_saved += *saved;
+	memo_saved(r, *saved);
 	return COREN_ERR_USAGE;
 }
 
@@ -325,7 +341,8 @@ static enum coren_err decide(struct run *r, struct slot *s,
 	if (v.action == COREN_ACTION_FETCH)
 		return COREN_OK;
 	/* saved only if fetching was a choice: the tier has it */
-	r->st->seconds_saved += there ? *saved : 0;
+	if (there)
+		memo_saved(r, *saved);
 	return COREN_ERR_USAGE;
 }
 
@@ -361,8 +378,26 @@ static enum coren_err take_image(struct run *r, struct slot *s,
 	return rc;
 }
 
+bool memo_fetch_wanted(struct run *r, struct slot *s)
+{
+	struct coren_verdict v;
+	const char *estimate;
+
+	if (coren_remote_down(r->o->remote))
+		return false;
+	if (r->o->fetch != COREN_FETCH_VERDICT ||
+	    !memo_slot_cost(r, s, &r->main_pts))
+		return true; /* always; or the tier's header may say a cost */
+	estimate = tier_verdict(r, s, &s->cost, &v);
+	if (v.action == COREN_ACTION_FETCH)
+		return true; /* the fetcher decides again, as measured then */
+	explain(r, s, &v, &s->cost, estimate);
+	return false;
+}
+
 /* Fetches chunk s from the remote tier when the verdict says fetching
- * beats computing (or the policy says always); true when s is READY. */
+ * beats computing (or the policy says always); true when s has its
+ * content. From the fetcher that owns s. */
 bool memo_fetch(struct run *r, struct slot *s)
 {
 	struct coren_error e = {0};
@@ -374,9 +409,11 @@ bool memo_fetch(struct run *r, struct slot *s)
 	if (coren_remote_down(r->o->remote))
 		return false;
 	coren_buf_init(&b, 0);
+	atomic_fetch_add(&r->fetching, 1);
 	if (r->o->fetch == COREN_FETCH_VERDICT)
 		rc = decide(r, s, &b, &saved, &e);
 	if (rc == COREN_ERR_USAGE) { /* computing is cheaper */
+		atomic_fetch_sub(&r->fetching, 1);
 		coren_buf_release(&b);
 		return false;
 	}
@@ -394,6 +431,7 @@ bool memo_fetch(struct run *r, struct slot *s)
 	else if (!rc) /* its points reusable across chunk shapes too */
 		memo_index_add(r->index_fd, r->p, s->bins);
 	coren_buf_release(&b);
+	atomic_fetch_sub(&r->fetching, 1);
 	if (distrust)
 		untrusted(r, s, &e);
 	else if (rc == COREN_ERR_CORRUPT)
@@ -404,10 +442,10 @@ bool memo_fetch(struct run *r, struct slot *s)
 	if (rc)
 		return false;
 	memo_slot_keep(r, s);
-	s->state = SLOT_READY;
-	r->st->chunks_fetched++;
-	r->main_done += s->npoints;
-	memo_settled(r, s);
-	r->st->seconds_saved += saved;
+	atomic_fetch_add(&r->points_fetched, s->npoints);
+	memo_pool_lock(&r->pool);
+	r->fetched++;
+	r->saved += saved;
+	memo_pool_unlock(&r->pool);
 	return true;
 }

@@ -43,6 +43,7 @@ static void slot_free(struct slot *s)
 	free(s->load_why);
 	free(s->bins);
 	json_decref(s->key);
+	json_decref(s->verdict);
 	free(s);
 }
 
@@ -202,9 +203,22 @@ static enum coren_err window_push(struct run *r, struct slot *s)
 	return COREN_OK;
 }
 
+/* Writes the --explain record a decision left in s (main). */
+static void explain_write(struct run *r, struct slot *s)
+{
+	if (!s->verdict)
+		return;
+	if (r->o->progress_clear)
+		r->o->progress_clear(r->o->progress_data);
+	coren_record_write(r->o->explain, s->verdict);
+	json_decref(s->verdict);
+	s->verdict = NULL;
+}
+
 static void window_drop(struct run *r, size_t k)
 {
 	for (size_t i = 0; i < k; i++) {
+		explain_write(r, r->win[i]); /* unsettled: after an abort */
 		r->held -= r->win[i]->npoints;
 		r->waiting -= r->win[i]->waiting;
 		memo_claim_release(r, r->win[i]); /* unfinished: free it */
@@ -221,7 +235,9 @@ static void window_drop(struct run *r, size_t k)
 
 /* Frees the chunk keys of settled slots, in plan order from r->tidy (a
  * settled slot's key is read by no worker again): a slab of many chunks
- * then holds no key but those of its unsettled chunks. */
+ * then holds no key but those of its unsettled chunks. Their --explain
+ * records are written then too: in plan order, whichever thread made
+ * the decision. */
 static void tidy(struct run *r)
 {
 	while (r->tidy < r->base + r->n) {
@@ -233,6 +249,7 @@ static void tidy(struct run *r)
 		memo_pool_unlock(&r->pool);
 		if (!settled)
 			return;
+		explain_write(r, s);
 		json_decref(s->key);
 		s->key = NULL;
 		r->tidy++;
@@ -291,10 +308,17 @@ static void sync_stats(struct run *r)
 	r->st->chunks_published = r->published;
 	r->st->publish_failed = r->publish_failed;
 	r->st->chunks_executed = r->stored;
+	r->st->chunks_fetched = r->fetched;
+	r->st->remote_bad = r->remote_bad;
+	r->st->chunks_untrusted = r->untrusted;
+	r->st->seconds_saved = r->saved;
+	r->st->fetches_max_parallel = r->fetchers.inflight_max;
 	memo_pool_unlock(&r->pool);
+	r->st->points_during_fetch = atomic_load(&r->points_during_fetch);
 	r->st->points_executed = atomic_load(&r->points_ran);
 	r->st->points_done = r->st->points_executed + r->main_done +
-			     atomic_load(&r->points_loaded);
+			     atomic_load(&r->points_loaded) +
+			     atomic_load(&r->points_fetched);
 	r->st->chunks_done = atomic_load(&r->chunks_done);
 }
 
@@ -348,7 +372,8 @@ static enum slab_wait wait_slab(struct run *r)
 	for (size_t i = 0; w == SLAB_READY && i < r->slab; i++)
 		if (r->win[i]->state < SLOT_READY) /* pending, loading */
 			w = SLAB_NOT_YET;
-	if (w == SLAB_NOT_YET && r->pool.abort && memo_pool_idle(&r->pool))
+	if (w == SLAB_NOT_YET && r->pool.abort && memo_pool_idle(&r->pool) &&
+	    memo_fetchers_idle(r))
 		w = SLAB_NEVER; /* nothing more will complete */
 	else if (w == SLAB_NOT_YET && !r->unloaded)
 		memo_pool_wait(&r->pool);
@@ -380,7 +405,8 @@ static void drop_queue(struct run *r)
 	r->building = NULL;
 }
 
-/* Goes on with the slots whose cached file a worker could not use. */
+/* Goes on with the slots whose cached file a worker could not use, and
+ * those the tier did not give. */
 static enum coren_err resume_unloaded(struct run *r, struct coren_error *err)
 {
 	enum coren_err rc = COREN_OK;
@@ -394,14 +420,17 @@ static enum coren_err resume_unloaded(struct run *r, struct coren_error *err)
 		return COREN_OK;
 	for (size_t k = 0; !rc && n && k < r->n; k++) {
 		struct slot *s = r->win[k];
-		bool unloaded;
+		enum slot_state state;
 
 		memo_pool_lock(&r->pool);
-		unloaded = s->state == SLOT_UNLOADED;
+		state = s->state;
 		memo_pool_unlock(&r->pool);
-		if (unloaded) { /* no worker holds it: main's again */
+		if (state == SLOT_UNLOADED) { /* no worker holds it: main's */
 			n--;
 			rc = memo_resolve_unloaded(r, s, err);
+		} else if (state == SLOT_UNFETCHED) { /* nor a fetcher */
+			n--;
+			rc = memo_resolve_unfetched(r, s, err);
 		}
 	}
 	if (!rc) /* its points may be all that is left to queue */
@@ -582,6 +611,11 @@ static enum coren_err run_start(struct run *r, struct coren_error *err)
 	if (!rc && r->o->remote && r->o->publish && memo_publisher_start(r))
 		rc = coren_error_set(err, COREN_ERR_NOMEM,
 				     "cannot start the publisher thread");
+	if (!rc && r->o->remote &&
+	    memo_fetchers_start(r, r->o->fetch_threads ? r->o->fetch_threads
+						       : FETCH_THREADS_DEFAULT))
+		rc = coren_error_set(err, COREN_ERR_NOMEM,
+				     "cannot start a fetch thread");
 	return rc;
 }
 
@@ -668,6 +702,7 @@ enum coren_err coren_memo_run(const struct coren_memo_plan *p,
 		memo_pool_abort(&r.pool);
 	drop_queue(&r);
 	memo_pool_stop(&r.pool);
+	memo_fetchers_stop(&r); /* the fetches in flight end first */
 	memo_publisher_stop(&r); /* drains what the workers queued */
 	if (flush(&r, !rc) && !rc)
 		rc = coren_error_set(err, COREN_ERR_IO,
@@ -719,6 +754,10 @@ json_t *coren_memo_stats_record(const struct coren_memo_stats *s)
 				    coren_json_u64(s->chunks_untrusted));
 		json_object_set_new(d, "seconds_saved",
 				    json_real(s->seconds_saved));
+		json_object_set_new(d, "fetches_max_parallel",
+				    coren_json_u64(s->fetches_max_parallel));
+		json_object_set_new(d, "points_during_fetch",
+				    coren_json_u64(s->points_during_fetch));
 	}
 	return d;
 }

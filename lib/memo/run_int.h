@@ -1,7 +1,7 @@
 /* run_int.h - what the executor's files share: run.c (the main loop and
  * the output), pool.c (the workers), compute.c (what a worker does),
- * source.c (where a chunk comes from), fetch.c (the remote tier). Not
- * installed.
+ * source.c (where a chunk comes from), fetch.c (the remote tier) and
+ * fetchers.c (the threads that fetch from it). Not installed.
  *
  * Owners. The main thread builds the run, creates and frees the slots,
  * resolves them and emits them. Workers touch only what a job hands them
@@ -31,11 +31,17 @@
  * LOADING: a worker reads and checks the slot's cached file (decoding,
  * hashing and checking a chunk costs more than printing it: the workers
  * do it in parallel, the main thread only prints). It ends READY with
- * cached set, or UNLOADED: the main thread then tries the next sources. */
+ * cached set, or UNLOADED: the main thread then tries the next sources.
+ * FETCHING: a fetcher thread (fetchers.c) owns the slot: it decides and
+ * fetches it from the remote tier. It ends READY, or UNFETCHED (not
+ * fetched, whatever the reason): the main thread then tries the sources
+ * after the tier. */
 enum slot_state {
 	SLOT_PENDING,
 	SLOT_LOADING,
 	SLOT_UNLOADED,
+	SLOT_FETCHING,
+	SLOT_UNFETCHED,
 	SLOT_WAITING,
 	SLOT_READY,
 	SLOT_FAILED,
@@ -77,6 +83,11 @@ struct slot {
 			    * reused), read by the worker that stores it */
 	struct coren_cost cost; /* as costed */
 	bool waiting; /* main: WAITING (read without mu, unlike state) */
+	struct slot *fetch_next; /* mu: queued for the fetchers */
+	json_t *verdict; /* --explain's record of the fetch-or-compute
+			  * decision: by whoever owns the slot (main, or
+			  * the fetcher while FETCHING); main writes it once
+			  * the slot is settled (run.c, plan order) */
 	/* The claim on the chunk (fd -1: none): taken by main before the
 	 * slot is queued; released by the worker storing it, or by main
 	 * when the slot is freed unfinished. */
@@ -149,6 +160,25 @@ struct scratch {
 	struct memo_points pts; /* copies of the axes' values (chunk costs) */
 };
 
+/* The fetchers (fetchers.c): a few threads beside the workers that take
+ * FETCHING slots in plan order and fetch them from the remote tier, so
+ * that no transfer holds up the main thread or a worker. Until the tier
+ * has answered once (its link measured) one fetch runs at a time: the
+ * verdicts after it price the tier as it really is. Fields under the
+ * pool's mu unless said. */
+struct memo_fetchers {
+	pthread_cond_t cv;	    /* a slot queued, a fetch ended, closing */
+	bool inited;		    /* main */
+	struct slot *head, *tail;   /* mu: FETCHING slots not yet taken */
+	size_t inflight;	    /* mu: slots taken, not yet given back */
+	size_t inflight_max;	    /* mu: the most at once (diag) */
+	bool closing;		    /* mu */
+	pthread_t *th;		    /* main */
+	size_t n, started;	    /* main */
+};
+
+#define FETCH_THREADS_DEFAULT 4
+
 /* The publisher thread and its queue (fetch.c). */
 struct memo_publisher {
 	pthread_t th;		       /* main starts and joins it */
@@ -170,6 +200,7 @@ struct run {
 	struct memo_line_check check;	    /* read-only */
 	struct memo_pool pool;		    /* its own fields say */
 	struct memo_publisher pub;	    /* its own fields say */
+	struct memo_fetchers fetchers;	    /* its own fields say */
 	void **wstate;		  /* [k]: worker k (main opens, closes) */
 	struct scratch *scratch;  /* [k]: worker k (main sets up, frees) */
 	enum coren_err store_rc;  /* mu: the first failed store */
@@ -177,6 +208,14 @@ struct run {
 	bool warned_down, warned_refused; /* mu */
 	uint64_t exec_chunks, published, publish_failed; /* mu: into *st */
 	uint64_t stored;	/* mu: chunks written (chunks_executed) */
+	/* mu, into *st: what the fetch-or-compute decisions and the
+	 * fetchers did (chunks_fetched, remote_bad, chunks_untrusted,
+	 * seconds_saved) */
+	uint64_t fetched, remote_bad, untrusted;
+	double saved;
+	/* atomic: points of fetched chunks; fetches in flight now; points
+	 * whose job ended while one was (points_during_fetch) */
+	atomic_uint_fast64_t points_fetched, fetching, points_during_fetch;
 	/* Progress (atomic, any thread adds; main reads them into *st):
 	 * points with an outcome from a worker (points_executed), points of
 	 * chunks a worker loaded from the cache, chunks completed by any
@@ -204,7 +243,8 @@ struct run {
 	uint64_t main_done; /* main: points fetched, skipped or reused */
 	uint64_t found;		     /* main: chunk files found in the cache */
 	struct memo_points main_pts; /* main: the plan's values */
-	size_t unloaded;	     /* mu: slots UNLOADED, not yet resumed */
+	size_t unloaded;	     /* mu: slots UNLOADED or UNFETCHED, not
+				      * yet resumed */
 	struct memo_index *index; /* main: loaded at the first chunk that
 				   * reuses points (source.c), or NULL */
 	bool index_loaded;	  /* main */
@@ -257,6 +297,9 @@ enum coren_err memo_resolve(struct run *r, struct slot *s,
 /* After its load failed (UNLOADED): the sources after the cache. */
 enum coren_err memo_resolve_unloaded(struct run *r, struct slot *s,
 				     struct coren_error *err);
+/* After the tier did not give it (UNFETCHED): the sources after it. */
+enum coren_err memo_resolve_unfetched(struct run *r, struct slot *s,
+				      struct coren_error *err);
 /* Loads chunk id with the lines of the chunk at bins of lengths lens
  * (NULL: full) checked; line_off as memo_check_lines(). Any thread. */
 enum coren_err memo_load_checked(struct run *r, const char *id,
@@ -299,8 +342,26 @@ enum coren_err memo_slot_lines(struct run *r, struct slot *s, uint64_t local,
 			       uint64_t n, const char **data, size_t *len,
 			       uint64_t *got);
 
-/* fetch.c: the remote tier. */
+/* fetch.c: the remote tier. memo_fetch_wanted() (main, before s is
+ * queued): whether to try the tier for s, deciding at once when the
+ * verdict can say compute without asking the tier. memo_fetch() (the
+ * fetcher owning s): decides again with what the tier measured since,
+ * fetches and checks s; true when s has its content (the caller makes it
+ * READY). */
+bool memo_fetch_wanted(struct run *r, struct slot *s);
 bool memo_fetch(struct run *r, struct slot *s);
+/* Adds seconds saved by a decision (any thread). */
+void memo_saved(struct run *r, double seconds);
+
+/* fetchers.c: the fetch threads (started when there is a tier). */
+enum coren_err memo_fetchers_start(struct run *r, size_t n);
+/* Queues FETCHING slot s (main). */
+void memo_fetchers_push(struct run *r, struct slot *s);
+/* With mu held: no fetch in flight (nothing more will settle by them). */
+bool memo_fetchers_idle(const struct run *r);
+/* Lets the fetches in flight end and joins the threads; slots still
+ * queued stay FETCHING (counted as not run). */
+void memo_fetchers_stop(struct run *r);
 /* Queues s's image for the publisher thread (any thread; waits while
  * the queue is full). Started when publishing; stopped (drained and
  * joined) after the workers. */

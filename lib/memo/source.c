@@ -1,8 +1,9 @@
 /* source.c - where a memo chunk comes from, tried in order: the local
  * cache, the --shard rule (another task's chunk is skipped), the remote
- * tier, a claim (another run computing it: wait for it), the points
- * cached chunks of other shapes hold (index.c), and computing what is
- * left. Main thread only: the slot is not yet the workers'. Every
+ * tier (a fetcher's, fetchers.c), a claim (another run computing it: wait
+ * for it), the points cached chunks of other shapes hold (index.c), and
+ * computing what is left. Main thread only: the slot is not yet the
+ * workers' or a fetcher's. Every
  * chunk content read here passes memo_check_lines() before any line is
  * used. */
 #include "config.h"
@@ -80,11 +81,18 @@ static enum found shard_skip(struct run *r, struct slot *s,
 	return FOUND_DONE;
 }
 
+/* A chunk to try on the tier goes to the fetchers: the window goes on
+ * meanwhile, and a fetch that does not give it hands it back UNFETCHED
+ * (run.c then resumes it with the sources after this one). */
 static enum found from_remote(struct run *r, struct slot *s,
 			      struct coren_error *err)
 {
 	(void)err;
-	return r->o->remote && memo_fetch(r, s) ? FOUND_DONE : FOUND_NEXT;
+	if (!r->o->remote || !memo_fetch_wanted(r, s))
+		return FOUND_NEXT;
+	s->state = SLOT_FETCHING;
+	memo_fetchers_push(r, s);
+	return FOUND_DONE;
 }
 
 /* A chunk computed here is claimed first, so that a concurrent run on
@@ -332,6 +340,16 @@ enum coren_err memo_resolve_waiting(struct run *r, struct slot *s,
 	while (sources[i].try_fn != claim)
 		i++;
 	return resolve_from(r, s, i, err);
+}
+
+enum coren_err memo_resolve_unfetched(struct run *r, struct slot *s,
+				      struct coren_error *err)
+{
+	size_t i = 0;
+
+	while (sources[i].try_fn != from_remote)
+		i++;
+	return resolve_from(r, s, i + 1, err);
 }
 
 enum coren_err memo_resolve_unloaded(struct run *r, struct slot *s,

@@ -2,8 +2,10 @@
  * stores it again with a correct header (as a forger would): the first
  * occurrence of FROM in the content becomes TO. The executor must still
  * refuse a line that names another point. Before the arguments,
- * --sigs JSON replaces the header's signatures (an array), and --sign
- * FILE signs the chunk with that secret key instead. */
+ * --sigs JSON replaces the header's signatures (an array), --sign FILE
+ * signs the chunk with that secret key instead, and --flops N,
+ * --producer TEXT and --hlc-logical N replace those header fields (the
+ * signatures kept, unless --sign). */
 #include "config.h"
 
 #include <coren/memo.h>
@@ -18,11 +20,19 @@ int main(int argc, char **argv)
 	struct coren_buf out, image;
 	struct coren_secret_key *key = NULL;
 	json_t *sigs = NULL;
+	const char *producer = NULL, *flops = NULL, *logical = NULL;
 	char *content, *at;
 	size_t len, from;
 
-	while (argc > 2 && (!strcmp(argv[1], "--sigs") ||
-			    !strcmp(argv[1], "--sign"))) {
+	while (argc > 2 && argv[1][0] == '-' && argv[1][1] == '-') {
+		if (!strcmp(argv[1], "--producer"))
+			producer = argv[2];
+		else if (!strcmp(argv[1], "--flops"))
+			flops = argv[2];
+		else if (!strcmp(argv[1], "--hlc-logical"))
+			logical = argv[2];
+		else if (strcmp(argv[1], "--sigs") && strcmp(argv[1], "--sign"))
+			break;
 		if (!strcmp(argv[1], "--sigs") &&
 		    !(sigs = json_loads(argv[2], 0, NULL)))
 			return 2;
@@ -35,8 +45,8 @@ int main(int argc, char **argv)
 		argv += 2;
 	}
 	if (argc != 5) {
-		fputs("usage: chunkedit [--sigs JSON] [--sign KEY] CACHE ID "
-		      "FROM TO\n",
+		fputs("usage: chunkedit [--sigs JSON] [--sign KEY] [--flops N] "
+		      "[--producer TEXT] [--hlc-logical N] CACHE ID FROM TO\n",
 		      stderr);
 		return 2;
 	}
@@ -49,6 +59,16 @@ int main(int argc, char **argv)
 		h.sigs = sigs;
 	}
 	h.signer = key;
+	if (producer) {
+		free(h.producer);
+		h.producer = strdup(producer);
+	}
+	if (flops) {
+		h.has_cost = true;
+		h.cost.flops = strtoull(flops, NULL, 10);
+	}
+	if (logical)
+		h.hlc.logical = strtoull(logical, NULL, 10);
 	at = strstr(content, argv[3]);
 	if (!at) {
 		fprintf(stderr, "chunkedit: '%s' not in the chunk\n", argv[3]);

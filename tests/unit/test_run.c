@@ -1,6 +1,7 @@
 /* test_run - the executor through the library: grid order, caching,
  * failures with and without keep_going, exec_batch, stop, and chunks whose
- * lines are not their points' (crafted with coren_chunk_store()). Uses the
+ * lines are not their points' (crafted with coren_chunk_store()), and a
+ * directory tier fetched beside the workers. Uses the
  * shipped exec plugins (COREN_EXEC_PLUGINS). Also built with
  * ThreadSanitizer as test_run_tsan. */
 #include "config.h"
@@ -33,6 +34,9 @@ struct spec {
 	unsigned workers;
 	int stop_after;	   /* > 0: set the stop flag after so many chunks */
 	const char *cache; /* NULL: cache */
+	const char *remote; /* a directory tier (unsigned chunks trusted) */
+	enum coren_fetch_policy fetch;
+	unsigned fetch_threads;
 };
 
 static volatile sig_atomic_t stop;
@@ -89,8 +93,19 @@ static enum coren_err run_spec(const struct spec *sp,
 	size_t len;
 	FILE *f;
 	enum coren_err rc;
+	struct coren_cap cap = {.flops = 1e9, .mem_bw = 1e9, .disk_read_bw = 1e9,
+				.net_bw = 1e9, .net_latency = 1e-3};
 
 	exp_of(sp, &e, &p);
+	if (sp->remote &&
+	    coren_remote_open(sp->remote, NULL, &cap, &o.remote, &err)) {
+		printf("Bail out! set-up failed: %s\n", err.msg);
+		exit(99);
+	}
+	o.cap = &cap;
+	o.trust_unsigned = true;
+	o.fetch = sp->fetch;
+	o.fetch_threads = sp->fetch_threads;
 	snprintf(path, sizeof path, "%s/%s.so", dir ? dir : ".", sp->plugin);
 	if (coren_memo_exec_plugin(path, NULL, &x, &err)) {
 		printf("Bail out! set-up failed: %s\n", err.msg);
@@ -110,6 +125,7 @@ static enum coren_err run_spec(const struct spec *sp,
 	o.progress = progress;
 	rc = coren_memo_run(p, x, &o, st, &err);
 	fclose(f);
+	coren_remote_free(o.remote);
 	coren_memo_exec_free(x);
 	coren_memo_plan_free(p);
 	coren_memo_exp_release(&e);
@@ -120,7 +136,8 @@ static enum coren_err run(const char *plugin, int n, int bin, const char *param,
 			  bool keep_going, unsigned workers,
 			  struct coren_memo_stats *st, char **out)
 {
-	struct spec sp = {plugin, n, bin, param, keep_going, workers, 0, NULL};
+	struct spec sp = {plugin, n, bin, param, keep_going, workers, 0, NULL,
+			  NULL, COREN_FETCH_VERDICT, 0};
 
 	return run_spec(&sp, st, out);
 }
@@ -210,7 +227,7 @@ static void forge(const struct spec *sp, uint64_t c, const size_t *lens,
  * printed. */
 static void forged_cached(const char *dir)
 {
-	struct spec sp = {"fail", 6, 3, NULL, false, 2, 0, dir};
+	struct spec sp = {"fail", 6, 3, NULL, false, 2, 0, dir, NULL, COREN_FETCH_VERDICT, 0};
 	struct coren_memo_stats st;
 	char *out, *want = expected(6);
 
@@ -234,7 +251,7 @@ static void forged_cached(const char *dir)
  * x=5 is not reused: x=4 is computed. */
 static void forged_shorter(const char *dir)
 {
-	struct spec sp = {"fail", 5, 3, NULL, false, 2, 0, dir};
+	struct spec sp = {"fail", 5, 3, NULL, false, 2, 0, dir, NULL, COREN_FETCH_VERDICT, 0};
 	struct coren_memo_stats st;
 	static const size_t one[1] = {1};
 	char *out, *want = expected(5);
@@ -302,7 +319,7 @@ static bool exact(const char *out, const struct coren_memo_stats *st)
  * failures in several chunks: TSan sees the abort paths. */
 static void aborts(void)
 {
-	struct spec sp = {"fail", 40, 2, "sleep_ms=20", false, 4, 3, NULL};
+	struct spec sp = {"fail", 40, 2, "sleep_ms=20", false, 4, 3, NULL, NULL, COREN_FETCH_VERDICT, 0};
 	struct coren_memo_stats st;
 	char *out;
 
@@ -319,7 +336,7 @@ static void aborts(void)
 	ok(st.chunks_executed * 2 <= st.points_executed,
 	   "stop mid-run: only chunks whose points all ran are written");
 	free(out);
-	sp = (struct spec){"fail", 30, 4, "fail=9", true, 4, 0, NULL};
+	sp = (struct spec){"fail", 30, 4, "fail=9", true, 4, 0, NULL, NULL, COREN_FETCH_VERDICT, 0};
 	is_int(run_spec(&sp, &st, &out), COREN_ERR_PARTIAL,
 	       "keep_going, 4 workers: partial");
 	is_int(lines(out), 30, "keep_going, 4 workers: every point has its line");
@@ -329,7 +346,7 @@ static void aborts(void)
 	ok(strstr(out, "{\"type\":\"error\",\"point\":{\"x\":9},") != NULL,
 	   "keep_going, 4 workers: x=9 failed");
 	free(out);
-	sp = (struct spec){"fail", 30, 2, "fail=5", false, 4, 0, NULL};
+	sp = (struct spec){"fail", 30, 2, "fail=5", false, 4, 0, NULL, NULL, COREN_FETCH_VERDICT, 0};
 	is_int(run_spec(&sp, &st, &out), COREN_ERR_PARTIAL,
 	   "a failure, 4 workers: partial");
 	ok(strstr(out, "{\"type\":\"error\",\"point\":{\"x\":5},") != NULL,
@@ -410,7 +427,7 @@ static void *let_go(void *arg)
 static void claimed_elsewhere(void)
 {
 	char dir[] = "/tmp/test_run.XXXXXX", id[65], *out, cmd[128];
-	struct spec sp = {"fail", 9, 3, NULL, false, 2, 0, dir};
+	struct spec sp = {"fail", 9, 3, NULL, false, 2, 0, dir, NULL, COREN_FETCH_VERDICT, 0};
 	struct coren_memo_exp e;
 	struct coren_memo_plan *p = NULL;
 	struct coren_memo_stats st;
@@ -487,6 +504,93 @@ static void nul_in_cmd_value(void)
 	coren_memo_exp_release(&e);
 }
 
+/* Chunk c's file in cache dir of sp's plan. */
+static void chunk_file(const struct spec *sp, const char *dir, uint64_t c,
+		       char *path, size_t size)
+{
+	struct coren_memo_exp e;
+	struct coren_memo_plan *p = NULL;
+	size_t bins[1];
+	char id[65];
+
+	exp_of(sp, &e, &p);
+	coren_memo_plan_chunk_bins(p, c, bins);
+	coren_memo_plan_chunk_id(p, bins, NULL, id);
+	snprintf(path, size, "%s/%.2s/%s.zst", dir, id, id);
+	coren_memo_plan_free(p);
+	coren_memo_exp_release(&e);
+}
+
+/* A directory tier fetched by a pool of fetchers beside the workers
+ * (fetchers.c), under ThreadSanitizer in test_run_tsan: chunks fetched,
+ * damaged or missing ones computed, a failed point aborting while
+ * fetches are in flight. */
+static void remote_tier(void)
+{
+	char tier[] = "/tmp/test_run.XXXXXX", c1[] = "/tmp/test_run.XXXXXX";
+	char c2[] = "/tmp/test_run.XXXXXX", c3[] = "/tmp/test_run.XXXXXX";
+	char path[4200], cmd[160], *out, *want = expected(30);
+	struct spec sp = {"fail", 30, 2, "sleep_ms=2", true, 3, 0, tier,
+			  NULL, COREN_FETCH_ALWAYS, 3};
+	struct coren_memo_stats st;
+	FILE *f;
+
+	if (!mkdtemp(tier) || !mkdtemp(c1) || !mkdtemp(c2) || !mkdtemp(c3))
+		exit(99);
+	is_int(run_spec(&sp, &st, &out), COREN_OK, "tier: made");
+	free(out);
+	chunk_file(&sp, tier, 4, path, sizeof path);
+	unlink(path); /* missing */
+	chunk_file(&sp, tier, 9, path, sizeof path);
+	if ((f = fopen(path, "r+"))) { /* damaged */
+		fputs("garbage", f);
+		fclose(f);
+	}
+	sp.cache = c1;
+	sp.remote = tier;
+	is_int(run_spec(&sp, &st, &out), COREN_OK, "tier: fetched");
+	is_u64(st.chunks_fetched, 13, "tier: 13 of 15 chunks fetched");
+	is_u64(st.chunks_executed, 2, "tier: the missing and the bad computed");
+	is_u64(st.remote_bad, 1, "tier: one bad");
+	ok(st.fetches_max_parallel >= 1 && st.fetches_max_parallel <= 3,
+	   "tier: at most 3 fetches at once (%llu)",
+	   (unsigned long long)st.fetches_max_parallel);
+	is_str(out, want, "tier: the results of a local run, in grid order");
+	ok(exact(out, &st), "tier: exact");
+	free(out);
+	/* by the verdict (no cost: priced by the points measured here) */
+	sp.cache = c2;
+	sp.fetch = COREN_FETCH_VERDICT;
+	is_int(run_spec(&sp, &st, &out), COREN_OK, "tier, verdict: ok");
+	is_u64(st.chunks_fetched + st.chunks_executed, 15,
+	       "tier, verdict: every chunk fetched or computed");
+	is_str(out, want, "tier, verdict: the same results");
+	free(out);
+	/* a point fails (not kept going) while fetches are in flight */
+	sp.cache = c3;
+	sp.fetch = COREN_FETCH_ALWAYS;
+	sp.param = "fail=9";
+	sp.keep_going = false;
+	sp.remote = NULL;
+	is_int(run_spec(&sp, &st, &out), COREN_ERR_PARTIAL, "tier 2: made");
+	free(out);
+	snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir %s", c1, c1);
+	if (system(cmd) != 0)
+		exit(99);
+	sp.remote = c3;
+	sp.cache = c1;
+	sp.fetch_threads = 0; /* the default */
+	is_int(run_spec(&sp, &st, &out), COREN_ERR_PARTIAL,
+	       "a failure beside the fetches: partial");
+	is_u64(st.points_failed, 1, "... one point failed");
+	ok(exact(out, &st), "... exact accounting");
+	free(out);
+	free(want);
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s %s %s", tier, c1, c2, c3);
+	if (system(cmd) != 0)
+		exit(99);
+}
+
 int main(void)
 {
 	struct coren_memo_stats st;
@@ -558,6 +662,7 @@ int main(void)
 	two_axes("rosenbrock");
 	nul_in_cmd_value();
 	claimed_elsewhere();
+	remote_tier();
 	{
 		char dir1[] = "/tmp/test_run.XXXXXX", dir2[] = "/tmp/test_run.XXXXXX";
 

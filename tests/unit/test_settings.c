@@ -47,8 +47,8 @@ static void sizes(void)
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
 		ok(coren_unit_u64(bad[i], COREN_UNIT_SIZE, &v, &err) ==
 			   COREN_ERR_USAGE &&
-			   strstr(err.msg, bad[i]),
-		   "size '%s' refused, naming it: %s", bad[i], err.msg);
+			   err.msg[0],
+		   "size '%s' refused: %s", bad[i], err.msg);
 	ok(coren_unit_u64("1KiB", COREN_UNIT_COUNT, &v, &err) &&
 		   strstr(err.msg, "unknown unit 'KiB'"),
 	   "a count takes no IEC unit: %s", err.msg);
@@ -74,7 +74,7 @@ static void reals(void)
 		   d == 30 * 86400.0,
 	   "duration 30d");
 	ok(coren_unit_real("30x", COREN_UNIT_DURATION, &d, &err) &&
-		   strstr(err.msg, "unknown unit 'x'"),
+		   !strcmp(err.msg, "unknown unit 'x'"),
 	   "duration 30x refused: %s", err.msg);
 	ok(coren_unit_real("-1", COREN_UNIT_DURATION, &d, &err),
 	   "a negative duration refused");

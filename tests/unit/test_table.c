@@ -2,7 +2,9 @@
 #include <coren/json.h>
 #include <coren/table.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void fmt_is(double v, enum coren_unit u, const char *want)
 {
@@ -64,5 +66,30 @@ int main(void)
 	       "aligned table: text left, numbers and their headings right, '-' for missing, strings as is");
 	free(buf);
 	coren_table_free(NULL);
+
+	{ /* identifiers are never cut silently */
+		static const struct coren_column id[] = {{"id", "ID", COREN_UNIT_TEXT}};
+		char id64[65], long_text[400], want[400];
+
+		memset(id64, 'a', 64);
+		id64[64] = '\0';
+		memset(long_text, 'b', 399);
+		long_text[399] = '\0';
+		buf = NULL;
+		out = open_memstream(&buf, &n);
+		t = coren_table_new(out, id, 1);
+		rec = json_pack("{ss}", "id", id64);
+		coren_table_add(t, rec);
+		json_decref(rec);
+		rec = json_pack("{ss}", "id", long_text);
+		coren_table_add(t, rec);
+		json_decref(rec);
+		coren_table_flush(t);
+		coren_table_free(t);
+		fclose(out);
+		snprintf(want, sizeof want, "ID\n%s\n%.252s...\n", id64, long_text);
+		is_str(buf, want, "a 64-character id whole; a longer text cut with a visible '...'");
+		free(buf);
+	}
 	return done_testing();
 }

@@ -5,6 +5,7 @@
 
 #include <coren/log.h>
 #include <coren/record.h>
+#include <coren/units.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -55,91 +56,22 @@ const char *tool_name(void)
 
 int tool_parse_size(const char *s, size_t *out)
 {
-	static const struct {
-		const char *suffix;
-		unsigned long long mult;
-	} units[] = {{"", 1},	      {"k", 1000},	{"K", 1000},
-		     {"KiB", 1 << 10}, {"M", 1000000},	{"MiB", 1 << 20},
-		     {"G", 1000000000}, {"GiB", 1 << 30}, {"B", 1}};
-	unsigned long long v;
-	char *end;
-	size_t i;
+	uint64_t v;
 
-	if (!s || *s < '0' || *s > '9')
+	if (coren_unit_u64(s, COREN_UNIT_SIZE, &v, NULL) || v > SIZE_MAX)
 		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -1;
-	for (i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if (!strcmp(end, units[i].suffix)) {
-			if (v > SIZE_MAX / units[i].mult)
-				return -1;
-			*out = (size_t)(v * units[i].mult);
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/* The multiplier of a suffix, 0 if unknown. */
-static double suffix(const char *s)
-{
-	static const struct {
-		const char *name;
-		double mult;
-	} units[] = {{"", 1},	       {"k", 1e3},	   {"K", 1e3},
-		     {"M", 1e6},       {"G", 1e9},	   {"T", 1e12},
-		     {"KB", 1e3},      {"MB", 1e6},	   {"GB", 1e9},
-		     {"TB", 1e12},     {"KiB", 1024.0},	   {"MiB", 1048576.0},
-		     {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}};
-	size_t i;
-
-	for (i = 0; i < sizeof units / sizeof units[0]; i++)
-		if (!strcmp(s, units[i].name))
-			return units[i].mult;
+	*out = (size_t)v;
 	return 0;
 }
 
 int tool_parse_number(const char *s, double *out)
 {
-	double v, m;
-	char *end;
-
-	if (!s || !*s || *s == '-')
-		return -1;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || !(v >= 0) || v == HUGE_VAL ||
-	    !(m = suffix(end)))
-		return -1;
-	*out = v * m;
-	return 0;
+	return coren_unit_real(s, COREN_UNIT_RATE, out, NULL) ? -1 : 0;
 }
 
 int tool_parse_duration(const char *s, double *out)
 {
-	static const struct {
-		const char *name;
-		double mult;
-	} units[] = {{"", 1}, {"s", 1}, {"ms", 1e-3}, {"m", 60},
-		     {"h", 3600}, {"d", 86400}};
-	double v;
-	char *end;
-	size_t i;
-
-	if (!s || !*s || *s == '-')
-		return -1;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || !(v >= 0) || v == HUGE_VAL)
-		return -1;
-	for (i = 0; i < sizeof units / sizeof units[0]; i++)
-		if (!strcmp(end, units[i].name)) {
-			*out = v * units[i].mult;
-			return 0;
-		}
-	return -1;
+	return coren_unit_real(s, COREN_UNIT_DURATION, out, NULL) ? -1 : 0;
 }
 
 double tool_number_option(const char *option, const char *arg, int duration)
@@ -205,6 +137,130 @@ int tool_common_option(int c, const char *arg)
 		exit(COREN_EXIT_USAGE);
 	}
 	return 0;
+}
+
+/* The tables and texts --help prints, set by tool_parse. */
+static struct {
+	const struct coren_settings *tabs;
+	size_t ntabs;
+	const char *head, *tail;
+} help_of;
+
+enum coren_err tool_set_json(void *obj, const char *v, struct coren_error *err)
+{
+	(void)v, (void)err;
+	((struct tool_common *)obj)->output = COREN_OUTPUT_JSON;
+	return COREN_OK;
+}
+
+enum coren_err tool_set_table(void *obj, const char *v,
+			      struct coren_error *err)
+{
+	(void)v, (void)err;
+	((struct tool_common *)obj)->output = COREN_OUTPUT_TABLE;
+	return COREN_OK;
+}
+
+enum coren_err tool_set_help(void *obj, const char *v, struct coren_error *err)
+{
+	char *opts = coren_settings_help(help_of.tabs, help_of.ntabs);
+
+	(void)obj, (void)v, (void)err;
+	fputs(help_of.head, stdout);
+	fputs(opts ? opts : "", stdout);
+	fputs(help_of.tail, stdout);
+	free(opts);
+	exit(COREN_EXIT_OK);
+}
+
+enum coren_err tool_set_version(void *obj, const char *v,
+				struct coren_error *err)
+{
+	(void)obj, (void)v, (void)err;
+	printf("%s (coren) %s\n", name, PACKAGE_VERSION);
+	exit(COREN_EXIT_OK);
+}
+
+enum coren_err tool_set_quiet(void *obj, const char *v,
+			      struct coren_error *err)
+{
+	(void)v, (void)err;
+	((struct tool_common *)obj)->verbosity = 0;
+	coren_log_set_level(COREN_LOG_ERROR);
+	return COREN_OK;
+}
+
+enum coren_err tool_set_verbose(void *obj, const char *v,
+				struct coren_error *err)
+{
+	struct tool_common *t = obj;
+
+	(void)v, (void)err;
+	t->verbosity++;
+	coren_log_set_level(t->verbosity > 2 ? COREN_LOG_DEBUG
+					     : COREN_LOG_INFO);
+	return COREN_OK;
+}
+
+char *tool_wrap(const char *text, size_t col, size_t indent)
+{
+	size_t n = strlen(text), len = 0;
+	char *out = malloc(n * (indent + 2) + 1);
+
+	if (!out)
+		abort();
+	for (const char *p = text; *p;) {
+		size_t w = strcspn(p, " ");
+
+		if (col + w > 78 && col > indent) {
+			len--; /* the space before the word */
+			out[len++] = '\n';
+			memset(out + len, ' ', indent);
+			len += indent;
+			col = indent;
+		}
+		memcpy(out + len, p, w);
+		len += w;
+		col += w;
+		p += w;
+		if (*p == ' ') {
+			out[len++] = *p++;
+			col++;
+		}
+	}
+	out[len] = '\0';
+	return out;
+}
+
+int tool_parse(const struct coren_settings *tabs, size_t ntabs,
+	       const char *head, const char *tail, int argc, char **argv,
+	       struct coren_setting_use **uses, size_t *nuses)
+{
+	struct coren_error err = {0};
+	int next;
+
+	help_of.tabs = tabs;
+	help_of.ntabs = ntabs;
+	help_of.head = head;
+	help_of.tail = tail;
+	if (coren_settings_argv(tabs, ntabs, argc, argv, uses, nuses, &next,
+				&err)) {
+		if (err.code != COREN_ERR_USAGE)
+			tool_die(&err);
+		tool_usage_error("%s", err.msg);
+	}
+	return next;
+}
+
+void tool_apply(const struct coren_setting_use *uses, size_t nuses)
+{
+	struct coren_error err = {0};
+
+	if (coren_settings_apply_uses(uses, nuses, &err)) {
+		if (err.code != COREN_ERR_USAGE)
+			tool_die(&err);
+		tool_usage_error("%s", err.msg);
+	}
 }
 
 void tool_usage_error(const char *fmt, ...)

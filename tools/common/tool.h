@@ -7,6 +7,7 @@
 #include <coren/cap.h>
 #include <coren/error.h>
 #include <coren/record.h>
+#include <coren/settings.h>
 #include <stdnoreturn.h>
 
 /* Long options every tool shares; a tool appends TOOL_COMMON_OPTIONS to its
@@ -29,6 +30,68 @@ enum tool_option {
 	{"help", no_argument, NULL, 'h'},                                    \
 	{"quiet", no_argument, NULL, 'q'},                                   \
 	{"verbose", no_argument, NULL, 'v'}
+
+/* Rows of the shared options for a tool's settings table (their object
+ * is the struct tool_common below; tool_parse gives it). */
+enum coren_err tool_set_json(void *obj, const char *v, struct coren_error *err);
+enum coren_err tool_set_table(void *obj, const char *v,
+			      struct coren_error *err);
+enum coren_err tool_set_help(void *obj, const char *v, struct coren_error *err);
+enum coren_err tool_set_version(void *obj, const char *v,
+				struct coren_error *err);
+enum coren_err tool_set_quiet(void *obj, const char *v,
+			      struct coren_error *err);
+enum coren_err tool_set_verbose(void *obj, const char *v,
+				struct coren_error *err);
+
+#define TOOL_ROW_JSON                                                        \
+	{COREN_ROW(CUSTOM, NULL, "json", 0, NULL,                            \
+		   "JSON Lines output (default when stdout is not\n"          \
+		   "a terminal)"),                                           \
+	 .set = tool_set_json}
+#define TOOL_ROW_TABLE                                                       \
+	{COREN_ROW(CUSTOM, NULL, "table", 0, NULL,                           \
+		   "an aligned table (default at a terminal)"),              \
+	 .set = tool_set_table}
+#define TOOL_ROW_MAX_RECORD                                                  \
+	{COREN_ROW(SIZE, NULL, "max-record", 0, "SIZE",                      \
+		   "longest input record (default 16MiB)"),                  \
+	 .min = 1, COREN_SETTING_AT(struct tool_common, max_record)}
+#define TOOL_ROW_KEEP_GOING(help)                                            \
+	{COREN_ROW(FLAG, NULL, "keep-going", 0, NULL, help),                 \
+	 COREN_SETTING_AT(struct tool_common, keep_going)}
+#define TOOL_ROW_HELP                                                        \
+	{COREN_ROW(CUSTOM, NULL, "help", 'h', NULL, "print this help"),      \
+	 .set = tool_set_help}
+#define TOOL_ROW_VERSION                                                     \
+	{COREN_ROW(CUSTOM, NULL, "version", 0, NULL,                         \
+		   "print the version"),                                     \
+	 .set = tool_set_version}
+#define TOOL_ROW_QUIET                                                       \
+	{COREN_ROW(CUSTOM, NULL, "quiet", 'q', NULL,                         \
+		   "errors only on stderr"),                                 \
+	 .set = tool_set_quiet}
+#define TOOL_ROW_VERBOSE                                                     \
+	{COREN_ROW(CUSTOM, NULL, "verbose", 'v', NULL,                       \
+		   "more on stderr (repeat for debugging)"),                 \
+	 .set = tool_set_verbose}
+#define TOOL_ROW_END {COREN_ROW(END, NULL, NULL, 0, NULL, NULL)}
+
+/* Parses argv through the tool's tables (its own and &tool's rows): the
+ * options without a YAML key act at once; the others are returned for
+ * after the file (coren_settings_apply_uses). --help prints head, the
+ * options generated from the rows, then tail. A bad option is a usage
+ * error (exit 2). Returns the index of the first operand. */
+int tool_parse(const struct coren_settings *tabs, size_t ntabs,
+	       const char *head, const char *tail, int argc, char **argv,
+	       struct coren_setting_use **uses, size_t *nuses);
+
+/* text wrapped at 78 columns, starting at column col, continuation lines
+ * indented (malloc'd). */
+char *tool_wrap(const char *text, size_t col, size_t indent);
+
+/* Applies what tool_parse kept for after the file; a usage error else. */
+void tool_apply(const struct coren_setting_use *uses, size_t nuses);
 
 /* Settings of the shared options. */
 struct tool_common {

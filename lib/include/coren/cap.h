@@ -7,6 +7,7 @@
 #define COREN_CAP_H
 
 #include <coren/error.h>
+#include <coren/settings.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -85,6 +86,10 @@ struct coren_cap_override {
 	bool offline;	    /* no network, whatever net_bw says */
 };
 #define COREN_CAP_OVERRIDE_NONE {-1, -1, -1, false}
+
+/* The what-if options of coren-probe and coren-verdict, for a struct
+ * coren_cap_override (coren/settings.h). */
+extern const struct coren_setting coren_cap_override_settings[];
 
 /* Applies o to cap (offline also forgets the interface's name). */
 void coren_cap_override(struct coren_cap *cap,

@@ -21,6 +21,7 @@
 #include <coren/cost.h>
 #include <coren/error.h>
 #include <coren/hlc.h>
+#include <coren/settings.h>
 #include <coren/sign.h>
 #include <coren/yaml.h>
 #include <jansson.h>
@@ -84,7 +85,12 @@ void coren_memo_exp_init(struct coren_memo_exp *e);
 /* Frees the contents of e. */
 void coren_memo_exp_release(struct coren_memo_exp *e);
 
-/* Reads an experiment file's mapping into e: params, split, memo_chunk,
+/* The experiment's settings (coren/settings.h): YAML keys and options
+ * of swarm-run, one row each, for struct coren_memo_exp. */
+extern const struct coren_setting coren_memo_exp_settings[];
+
+/* Reads an experiment file's mapping into e, through
+ * coren_memo_exp_settings: params, split, memo_chunk,
  * exec_chunk, cache, version, workers, axis_order, exec, cmd, coproc,
  * fn_id, timeout (a duration: seconds, or 30s, 2m, 1h, 500ms), retries.
  * Unknown keys and bad values are COREN_ERR_CONFIG at file:line:col.
@@ -238,7 +244,8 @@ struct coren_chunk_header {
 void coren_chunk_header_release(struct coren_chunk_header *h);
 
 /* What a chunk's signature signs: the canonical JSON text of
- * {"content_sha256":...,"fn":...,"id":...} (coren-chunk(5)), appended. */
+ * {"content_sha256":...,"cost":...,"fn":...,"hlc":[...],"id":...,
+ * "producer":...} (coren-chunk(5)), appended. */
 enum coren_err coren_chunk_sig_message(const struct coren_chunk_header *h,
 				       struct coren_buf *out);
 
@@ -452,6 +459,9 @@ struct coren_memo_stats {
 	uint64_t remote_bad;   /* fetched chunks that failed verification */
 	uint64_t chunks_untrusted; /* fetched chunks no trusted key signed */
 	double seconds_saved;  /* by the fetch-or-compute decisions (model) */
+	/* fetches run beside the workers: the most in flight at once, and
+	 * the points computed here whose job ended while one was */
+	uint64_t fetches_max_parallel, points_during_fetch;
 };
 
 /* How a run with a remote tier chooses between fetching and computing a
@@ -479,6 +489,7 @@ struct coren_memo_run_opts {
 	enum coren_fetch_policy fetch;
 	const struct coren_cap *cap;  /* this machine, for the verdicts */
 	size_t max_fetch;	      /* largest remote chunk file (0: default) */
+	unsigned fetch_threads;	      /* fetches at once (0: default, 4) */
 	FILE *explain;		      /* a verdict record per decision, or NULL */
 	/* Trust (coren-chunk(5)): a chunk from the tier is used only when a
 	 * key of trust signed it; with no key, only with trust_unsigned (a

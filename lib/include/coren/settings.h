@@ -59,6 +59,11 @@ struct coren_setting {
 	/* CUSTOM in a file: the node (NULL: its scalar goes through set) */
 	enum coren_err (*set_yaml)(void *obj, const struct coren_yaml_node *n,
 				   const char *dir, struct coren_error *err);
+	/* CUSTOM taking extra operands after its value (hyperfine's -L NAME
+	 * VALUES): how many, and the setter that gets them */
+	unsigned extra;
+	enum coren_err (*set_more)(void *obj, const char *value,
+				   char *const *more, struct coren_error *err);
 };
 
 /* A configured object and its table. */
@@ -95,8 +100,10 @@ struct coren_setting_use {
 /* Parses argv through the tables (ntabs of them). Options without a YAML
  * key (and not COREN_SETTING_LATER) are applied at once, in order; the
  * others are returned in *uses (free() it) for coren_settings_apply_uses
- * after the file. Stops at the first non-option argument; *next is its
- * index. Unknown options and bad values: COREN_ERR_USAGE, said once. */
+ * after the file. Options may follow operands (argv is permuted, as GNU
+ * getopt does) unless a table has an ARGV row: then the first operand
+ * ends the options. *next: the index of the first operand. Unknown
+ * options and bad values: COREN_ERR_USAGE, said once. */
 enum coren_err coren_settings_argv(const struct coren_settings *tabs,
 				   size_t ntabs, int argc, char **argv,
 				   struct coren_setting_use **uses,
