@@ -130,7 +130,7 @@ emit() {
 @test "coren-rk(3) EXAMPLES run: the kernel in the page builds and runs" {
 	export COREN_PLUGIN_PATH="$COREN_RK_PLUGINS"
 	blocks "$top_srcdir/man/coren-rk.3" |
-		awk '/^#include <coren\/rk.h>/ {on=1} on && /^@@END/ {exit} on' > negate.c
+		awk '/^#include <coren\/rk(kernel)?.h>/ {on=1} on && /^@@END/ {exit} on' > negate.c
 	grep -q COREN_PLUGIN_DESCRIBE negate.c
 	run_sessions "$top_srcdir/man/coren-rk.3"
 }

@@ -212,6 +212,52 @@ msg() { # msg TO PAYLOAD [EXTRA]
 	assert_equal "$stderr" "rk-launch: error (at stdin:1): field 'priority' is not low, normal, high, critical or 0-3"
 }
 
+@test "JSON payloads are echoed byte for byte, as the input spelled them (never re-serialized)" {
+	# spaces, a real's trailing zero, a u64, escapes: kept as written, by the
+	# one-pass reader and (priority, an escaped key) by the full parser alike
+	p='{"b": 1.50, "a":[1, "x", {"c":null}],"big":18446744073709551615, "s":"\u00e9\n"}'
+	{ msg e "$p"; msg e "$p" ',"priority":"high"'; echo "{\"type\":\"msg\",\"to\":\"e\",\"pay\\u006coad\":$p}"
+	  msg e ' 2.50 '; msg e '[ ]'; msg e '{"i":7,"name":"x"}'; } > in
+	rk-launch -k e=echo in > out
+	run jq -r 'select(.type=="msg") | .enc' out
+	assert_output "$(printf 'json\n%.0s' 1 2 3 4 5 6)"
+	run sed -n 's/.*"payload":\(.*\)}$/\1/p' out
+	assert_equal "${lines[0]}" "$p"
+	assert_equal "${lines[1]}" "$p"
+	assert_equal "${lines[2]}" "$p"
+	assert_equal "${lines[3]}" "2.50"
+	assert_equal "${lines[4]}" "[ ]"
+	assert_equal "${lines[5]}" '{"i":7,"name":"x"}'
+	# number arrays are still vectors, written as before (%.6g and up)
+	run -0 rk-launch -k e=echo < <(msg e '[1, 2.5, -0.0, 0, -123456, 999999, 1000000, 0.1]')
+	assert_line --partial '"enc":"f32","payload":[1,2.5,-0,0,-123456,999999,1e+06,0.1]}'
+}
+
+@test "bad JSON payloads are refused as before: the parser's error, at their line, exit 5" {
+	for p in '{"a":1,"a":2}' '{"b":{"c":1,"c":2}}' '{"a":1e999}' '{"a":"\u0000"}' \
+		'{"a":"\ud800"}' '{"a":tru}' '{"a":[1,}'; do
+		{ msg e '[1]'; msg e "$p"; } > in
+		run -5 --separate-stderr rk-launch -k e=echo in
+		assert_line --partial '"from":"e","corr":1,'
+		printf '%s\n' "$stderr" >> errors
+	done
+	run cat errors
+	assert_output - <<'EOF2'
+rk-launch: error (at in:2): invalid JSON at column 43: duplicate object key near '"a"'
+rk-launch: error (at in:2): invalid JSON at column 48: duplicate object key near '"c"'
+rk-launch: error (at in:2): value 1e999 is not a finite double
+rk-launch: error (at in:2): invalid JSON at column 46: \u0000 is not allowed without JSON_ALLOW_NUL near '"\u0000"'
+rk-launch: error (at in:2): invalid JSON at column 46: invalid Unicode '\uD800' near '"\ud800"'
+rk-launch: error (at in:2): invalid JSON at column 41: invalid token near 'tru'
+rk-launch: error (at in:2): invalid JSON at column 42: unexpected token near '}'
+EOF2
+	{ msg e '{"a":1,"a":2}'; msg e '{"ok":true}'; } > in
+	run -5 rk-launch -k e=echo --keep-going in
+	assert_line --partial '"type":"error","corr":1,"from":"host","at":"in:1"'
+	assert_line --partial '"corr":2,'
+	assert_line --partial '"payload":{"ok":true}}'
+}
+
 @test "--keep-going: one error record per bad line, every message answered once, exit 5" {
 	{ msg e '[1]'; echo 'not json'; msg nobody '[1]'; msg e '[2]'; echo '{"type":"note"}'; msg s '[1]'; } > in
 	run -5 --separate-stderr rk-launch --keep-going -k e=echo -k s=saxpy in

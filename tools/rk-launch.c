@@ -161,8 +161,9 @@ static void list_plugins(void)
 
 /*
  * The main thread reads, sends, and writes the answers itself: after each
- * batch it takes what the outbox holds, and it never lets the backlog
- * (sent, not yet taken) outgrow the outbox, so no worker ever waits on it.
+ * batch it takes what the outbox holds, and it sends only when
+ * coren_rk_make_room() says the outbox has room for the answers, so no
+ * worker ever waits on it.
  * Two busy threads (main and the worker) fit two cores; a separate writer
  * would make three. The helper thread only writes answers while the main
  * thread may be blocked reading a pipe or terminal (so answers to what was
@@ -178,7 +179,6 @@ static struct {
 	struct coren_doorbell bell; /* rung when main may block, or ends */
 	_Atomic int done, reading;
 	int may_block; /* the input is not a regular file */
-	uint64_t window; /* the most messages sent and not taken */
 	FILE *records;
 	uint64_t answer_errors;
 	uint64_t bad_input; /* answered with errors under --keep-going */
@@ -219,15 +219,11 @@ static void flush(struct coren_buf *b)
 	coren_buf_reset(b);
 }
 
-/* Takes up to a batch of answers, waiting up to timeout_ms for the first,
- * and formats them; writes when the buffer is large, or (when the caller
- * is about to wait) when the stream paused. The caller holds out.consumer.
- * Returns how many it took. */
-static size_t pump(int timeout_ms, int waiting)
+/* Formats k answers and frees them; writes when the buffer is large, or
+ * (when the caller is about to wait) when the stream paused. The caller
+ * holds out.consumer. */
+static void answers(struct coren_rk_msg **m, size_t k, int waiting)
 {
-	struct coren_rk_msg *m[256];
-	size_t k = coren_rk_recv(out.rt, m, 256, timeout_ms);
-
 	for (size_t i = 0; i < k; i++) {
 		if (i + 4 < k) { /* answers come from another core's cache */
 			__builtin_prefetch(m[i + 4]);
@@ -239,7 +235,23 @@ static size_t pump(int timeout_ms, int waiting)
 	}
 	if (out.buf.len >= (1 << 16) || (waiting && k < 256))
 		flush(&out.buf);
+}
+
+/* Takes up to a batch of answers, waiting up to timeout_ms for the first,
+ * and formats them (answers()). Returns how many it took. */
+static size_t pump(int timeout_ms, int waiting)
+{
+	struct coren_rk_msg *m[256];
+	size_t k = coren_rk_recv(out.rt, m, 256, timeout_ms);
+
+	answers(m, k, waiting);
 	return k;
+}
+
+static void take_answers(void *data, struct coren_rk_msg **m, size_t k)
+{
+	(void)data;
+	answers(m, k, 1);
 }
 
 /* The main thread: whatever answers are ready, unless the helper has them;
@@ -253,14 +265,13 @@ static void pump_ready(int waiting)
 	pthread_mutex_unlock(&out.consumer);
 }
 
-/* The main thread: answers until the backlog leaves room for n more. */
+/* The main thread: answers until the outbox has room for n more. */
 static void make_room(size_t n)
 {
-	if (coren_rk_backlog(out.rt) + n <= out.window)
+	if (coren_rk_room(out.rt, n))
 		return;
 	pthread_mutex_lock(&out.consumer);
-	while (coren_rk_backlog(out.rt) + n > out.window)
-		pump(50, 1);
+	coren_rk_make_room(out.rt, n, -1, take_answers, NULL, NULL);
 	pthread_mutex_unlock(&out.consumer);
 }
 
@@ -532,11 +543,11 @@ static void read_bin(FILE *in, struct coren_error *first)
 {
 	struct coren_env_reader *r = coren_env_reader_new(in, opt.input_name);
 	struct batch bt = {.n = 0};
-	uint32_t nk = coren_rk_kernel_count(out.rt);
 
 	if (!r)
 		return (void)coren_error_set(first, COREN_ERR_NOMEM, "out of memory");
 	coren_env_reader_set_stop(r, &stop_signal);
+	coren_env_reader_set_limits(r, coren_rk_kernel_count(out.rt), opt.t.config.max_payload);
 	for (;;) {
 		struct coren_error err; /* not = {0}: 400 bytes a message */
 		struct coren_rk_msg *m = NULL;
@@ -556,17 +567,6 @@ static void read_bin(FILE *in, struct coren_error *first)
 		}
 		if (!rc && !m)
 			break;
-		if (!rc && (m->hdr.destination == 0 || m->hdr.destination > nk))
-			rc = coren_error_set(&err, COREN_ERR_NOTFOUND,
-					     "envelope for kernel %u: there are kernels 1 to %u",
-					     m->hdr.destination, nk);
-		if (!rc && m->hdr.payload_size > opt.t.config.max_payload && opt.t.config.max_payload)
-			rc = coren_error_set(&err, COREN_ERR_ENV_TOOBIG,
-					     "payload of %u bytes is larger than --max-payload %zu",
-					     m->hdr.payload_size, opt.t.config.max_payload);
-		if (rc && !err.where[0])
-			coren_error_at(&err, "%s:@%llu", opt.input_name,
-				       (unsigned long long)coren_env_reader_offset(r));
 		if (rc) {
 			uint64_t corr = m ? m->hdr.correlation_id : 0;
 
@@ -619,7 +619,6 @@ int main(int argc, char **argv)
 	coren_buf_init(&out.buf, 0);
 	coren_doorbell_init(&out.bell);
 	out.may_block = !fstat(fileno(in), &st) && !S_ISREG(st.st_mode);
-	out.window = coren_rk_outbox_capacity(sys.rt);
 	if (pthread_create(&out.thread, NULL, helper_main, NULL)) {
 		coren_error_set(&err, COREN_ERR_NOMEM, "cannot start the helper thread");
 		tool_die(&err);
@@ -629,7 +628,7 @@ int main(int argc, char **argv)
 		read_bin(in, &first);
 	else
 		read_json(in, &first);
-	make_room(out.window); /* everything */
+	make_room(SIZE_MAX); /* everything */
 	coren_rk_drain(sys.rt, -1, NULL);
 	atomic_store(&out.done, 1);
 	coren_doorbell_ring(&out.bell);

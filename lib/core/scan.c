@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <coren/json.h>
 #include <coren/record.h>
 #include <errno.h>
 #include <math.h>
@@ -132,8 +133,144 @@ static const char *number_array(const char *p, const char *end)
 	}
 }
 
+/* ---- any JSON value, strictly -------------------------------------------- */
+
+#define VALUE_DEPTH 64 /* deeper: refused (the parser takes 2048) */
+#define VALUE_KEYS 128 /* keys of the objects open at once */
+
+/* A string at p ('"'), escapes allowed but for \u0000 and surrogates (or,
+ * for a key, any escape: keys are compared as bytes), well-formed UTF-8:
+ * its end after the closing quote, or NULL. */
+static const char *any_string(const char *p, const char *end, int key)
+{
+	const char *s = ++p;
+	int high = 0;
+
+	for (; p < end; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '"')
+			return !high || coren_json_utf8_valid(s, (size_t)(p - s)) ? p + 1 : NULL;
+		if (c < 0x20 || (c == '\\' && (key || end - p < 2)))
+			return NULL;
+		high |= c >= 0x80;
+		if (c != '\\')
+			continue;
+		c = (unsigned char)*++p;
+		if (c == 'u') {
+			unsigned v = 0;
+
+			if (end - p < 5)
+				return NULL;
+			for (int i = 1; i <= 4; i++) {
+				char h = p[i];
+
+				if (h >= '0' && h <= '9')
+					v = v * 16 + (unsigned)(h - '0');
+				else if ((h | 0x20) >= 'a' && (h | 0x20) <= 'f')
+					v = v * 16 + (unsigned)((h | 0x20) - 'a' + 10);
+				else
+					return NULL;
+			}
+			if (v == 0 || (v >= 0xd800 && v <= 0xdfff))
+				return NULL; /* refused, or paired: the parser decides */
+			p += 4;
+		} else if (!c || !strchr("\"\\/bfnrt", c)) {
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+struct key_span {
+	const char *k;
+	size_t n;
+};
+
+/* A member's key at p, not one of keys[from, *nkeys) (duplicates are
+ * refused), then ':': past the whitespace after it, or NULL. */
+static const char *member_key(const char *p, const char *end, struct key_span *keys,
+			      int *nkeys, int from)
+{
+	const char *q;
+
+	if (p >= end || *p != '"' || !(q = any_string(p, end, 1)) || *nkeys == VALUE_KEYS)
+		return NULL;
+	for (int i = from; i < *nkeys; i++)
+		if (keys[i].n == (size_t)(q - p) && !memcmp(keys[i].k, p, keys[i].n))
+			return NULL;
+	keys[*nkeys].k = p;
+	keys[(*nkeys)++].n = (size_t)(q - p);
+	p = skip_ws(q, end);
+	return p < end && *p == ':' ? skip_ws(p + 1, end) : NULL;
+}
+
+/* A scalar at p: its end, or NULL. */
+static const char *any_scalar(const char *p, const char *end)
+{
+	const char *q;
+	char kind;
+
+	if (p >= end)
+		return NULL;
+	if (*p == '"')
+		return any_string(p, end, 0);
+	if (*p == '-' || (*p >= '0' && *p <= '9'))
+		return (q = number(p, end)) && number_ok(p, q) ? q : NULL;
+	return literal(p, end, &kind);
+}
+
+size_t coren_json_scan(const char *s, size_t n)
+{
+	const char *p = s, *end = s + n;
+	char open[VALUE_DEPTH];
+	int keys_at[VALUE_DEPTH], depth = 0, nkeys = 0;
+	struct key_span keys[VALUE_KEYS];
+
+	for (;;) { /* a value starts at p */
+		if (p < end && (*p == '{' || *p == '[')) {
+			if (depth == VALUE_DEPTH)
+				return 0;
+			open[depth] = *p == '{' ? '}' : ']';
+			keys_at[depth++] = nkeys;
+			p = skip_ws(p + 1, end);
+			if (p < end && *p == open[depth - 1]) {
+				nkeys = keys_at[--depth];
+				p++;
+			} else if (open[depth - 1] == ']' ||
+				   (p = member_key(p, end, keys, &nkeys, keys_at[depth - 1]))) {
+				continue; /* the first element's value */
+			} else {
+				return 0;
+			}
+		} else if (!(p = any_scalar(p, end))) {
+			return 0;
+		}
+		for (;;) { /* after a value: the end, a close or a ',' */
+			if (!depth)
+				return (size_t)(p - s);
+			p = skip_ws(p, end);
+			if (p < end && *p == open[depth - 1]) {
+				nkeys = keys_at[--depth];
+				p++;
+				continue;
+			}
+			if (p >= end || *p != ',')
+				return 0;
+			p = skip_ws(p + 1, end);
+			if (open[depth - 1] == '}' &&
+			    !(p = member_key(p, end, keys, &nkeys, keys_at[depth - 1])))
+				return 0;
+			break;
+		}
+	}
+}
+
+/* ---- records ----------------------------------------------------------------- */
+
+/* mode: 0 flat, 1 and arrays of numbers, 2 and any value (kind 'j'). */
 static int scan(const char *line, size_t len, struct coren_field *f, int max,
-		int arrays)
+		int mode)
 {
 	const char *p = line, *end = line + len, *q;
 	int n = 0, i;
@@ -169,9 +306,15 @@ static int scan(const char *line, size_t len, struct coren_field *f, int max,
 				if (q && !number_ok(p, q))
 					q = NULL;
 				f[n].kind = 'n';
-			} else if (arrays && *p == '[') {
-				q = number_array(p, end);
+			} else if (mode && *p == '[' && (q = number_array(p, end))) {
 				f[n].kind = 'a';
+			} else if (mode == 2 && (*p == '[' || *p == '{')) {
+				size_t k = coren_json_scan(p, (size_t)(end - p));
+
+				q = k ? p + k : NULL;
+				f[n].kind = 'j';
+			} else if (*p == '[') {
+				q = NULL;
 			} else {
 				q = literal(p, end, &f[n].kind);
 			}
@@ -204,6 +347,12 @@ int coren_record_scan_vectors(const char *line, size_t len,
 			      struct coren_field *f, int max)
 {
 	return scan(line, len, f, max, 1);
+}
+
+int coren_record_scan_values(const char *line, size_t len,
+			     struct coren_field *f, int max)
+{
+	return scan(line, len, f, max, 2);
 }
 
 const struct coren_field *coren_field_find(const struct coren_field *f, int n,

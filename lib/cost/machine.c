@@ -6,7 +6,7 @@
 #include <coren/cap.h>
 #include <coren/log.h>
 #include <coren/plugin.h>
-#include <coren/rk.h>
+#include <coren/rkbackend.h>
 #include <dirent.h>
 #include <stddef.h>
 #include <stdio.h>

@@ -1543,6 +1543,46 @@ size_t coren_rk_outbox_capacity(const struct coren_rk *rt)
 	return coren_queue_capacity(rt->outbox);
 }
 
+bool coren_rk_room(struct coren_rk *rt, size_t n)
+{
+	size_t cap = coren_rk_outbox_capacity(rt);
+
+	return coren_rk_backlog(rt) + (n < cap ? n : cap) <= cap;
+}
+
+#define ROOM_BATCH   256 /* answers handed to take at a time */
+#define ROOM_WAIT_MS 50	 /* then take hears of a pause */
+
+enum coren_err coren_rk_make_room(struct coren_rk *rt, size_t n,
+				  int timeout_ms, coren_rk_answers_fn *taker,
+				  void *data, struct coren_error *err)
+{
+	struct coren_rk_msg *m[ROOM_BATCH];
+	uint64_t idle_since = now_ns();
+
+	while (!coren_rk_room(rt, n)) {
+		uint64_t idle_ms = (now_ns() - idle_since) / 1000000u;
+		int wait = ROOM_WAIT_MS;
+		size_t k;
+
+		if (timeout_ms >= 0) {
+			uint64_t left = idle_ms < (uint64_t)timeout_ms ? timeout_ms - idle_ms : 0;
+
+			wait = left < (uint64_t)wait ? (int)left : wait;
+		}
+		k = coren_rk_recv(rt, m, ROOM_BATCH, wait);
+		if (k)
+			idle_since = now_ns();
+		taker(data, m, k);
+		if (!k && timeout_ms >= 0 &&
+		    (now_ns() - idle_since) / 1000000u >= (uint64_t)timeout_ms)
+			return coren_error_set(err, COREN_ERR_TIMEOUT,
+					       "no answer in %d ms, %llu awaited", timeout_ms,
+					       (unsigned long long)coren_rk_backlog(rt));
+	}
+	return COREN_OK;
+}
+
 enum coren_err coren_rk_drain(struct coren_rk *rt, int timeout_ms,
 			      struct coren_error *err)
 {

@@ -155,7 +155,11 @@ static enum coren_err bytes(const void *p, size_t n, int enc, size_t max,
 	return COREN_OK;
 }
 
+/* The payload of rec; a JSON value that is not a vector or a string is
+ * its text: raw (rn bytes, as the input spelled it) when the caller has
+ * it, else serialized (coren_json_dumpb: exact, shortest reals). */
 static enum coren_err payload(const json_t *rec, int enc, size_t max,
+			      const char *raw, size_t rn,
 			      struct coren_rk_msg **m, struct coren_error *err)
 {
 	const json_t *p = json_object_get(rec, "payload");
@@ -191,13 +195,18 @@ static enum coren_err payload(const json_t *rec, int enc, size_t max,
 	if (json_is_string(p))
 		return bytes(json_string_value(p), json_string_length(p),
 			     COREN_RK_ENC_UTF8, max, m, err);
+	if (raw)
+		return bytes(raw, rn, COREN_RK_ENC_JSON, max, m, err);
 	{
-		char *text = json_dumps(p, JSON_COMPACT | JSON_ENCODE_ANY);
+		struct coren_buf text;
 
-		if (!text)
-			return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-		rc = bytes(text, strlen(text), COREN_RK_ENC_JSON, max, m, err);
-		free(text);
+		coren_buf_init(&text, 0);
+		rc = coren_json_dumpb(p, 0, &text);
+		if (!rc)
+			rc = bytes(text.data ? text.data : "", text.len, COREN_RK_ENC_JSON, max, m, err);
+		else
+			rc = coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
+		coren_buf_release(&text);
 		return rc;
 	}
 }
@@ -236,11 +245,10 @@ static enum coren_err header_fields(const json_t *rec, uint64_t seq,
 	return COREN_OK;
 }
 
-enum coren_err coren_rk_msg_from_record(const json_t *rec,
-					coren_rk_lookup_fn *lookup, void *data,
-					uint64_t seq, size_t max_payload,
-					struct coren_rk_msg **out,
-					struct coren_error *err)
+static enum coren_err from_record(const json_t *rec, coren_rk_lookup_fn *lookup,
+				  void *data, uint64_t seq, size_t max_payload,
+				  const char *raw, size_t rn, struct coren_rk_msg **out,
+				  struct coren_error *err)
 {
 	struct coren_rk_header h;
 	struct coren_rk_msg *m = NULL;
@@ -263,7 +271,7 @@ enum coren_err coren_rk_msg_from_record(const json_t *rec,
 	if ((v = json_object_get(rec, "enc")) &&
 	    (!json_is_string(v) || (enc = coren_rk_encoding_parse(json_string_value(v))) < 0))
 		return bad(err, "field '%s' is not raw, utf8, json, f32, f64 or u64", "enc");
-	rc = payload(rec, enc, max_payload, &m, err);
+	rc = payload(rec, enc, max_payload, raw, rn, &m, err);
 	if (rc) {
 		coren_rk_msg_free(m);
 		return rc;
@@ -274,6 +282,93 @@ enum coren_err coren_rk_msg_from_record(const json_t *rec,
 	m->hdr = h;
 	*out = m;
 	return COREN_OK;
+}
+
+enum coren_err coren_rk_msg_from_record(const json_t *rec,
+					coren_rk_lookup_fn *lookup, void *data,
+					uint64_t seq, size_t max_payload,
+					struct coren_rk_msg **out,
+					struct coren_error *err)
+{
+	return from_record(rec, lookup, data, seq, max_payload, NULL, 0, out, err);
+}
+
+/* ---- a payload's text in its line ------------------------------------------ */
+
+static const char *ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++;
+	return p;
+}
+
+/* Past the JSON value at p, in text the parser took, or end. */
+static const char *skip_value(const char *p, const char *end)
+{
+	int depth = 0, in_string = 0;
+
+	for (; p < end; p++) {
+		if (in_string) {
+			if (*p == '\\')
+				p++;
+			else if (*p == '"' && !(in_string = 0) && !depth)
+				return p + 1;
+			continue;
+		}
+		if (*p == '"')
+			in_string = 1;
+		else if (*p == '{' || *p == '[')
+			depth++;
+		else if ((*p == '}' || *p == ']') && --depth <= 0)
+			return depth ? p : p + 1;
+		else if (!depth && (*p == ',' || *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+			return p;
+	}
+	return p;
+}
+
+/* Whether the key k (n bytes, quotes included) is "payload". */
+static int is_payload_key(const char *k, size_t n)
+{
+	json_t *v;
+	int yes;
+
+	if (n == 9 && !memcmp(k, "\"payload\"", 9))
+		return 1;
+	if (!memchr(k, '\\', n))
+		return 0;
+	v = json_loadb(k, n, JSON_DECODE_ANY, NULL); /* an escaped key: rare */
+	yes = json_is_string(v) && !strcmp(json_string_value(v), "payload") &&
+	      json_string_length(v) == 7;
+	json_decref(v);
+	return yes;
+}
+
+/* The text of the member "payload" of the record line, which the parser
+ * took (so valid, its keys unique): 1 and [*v, *v + *n), else 0. */
+static int payload_text(const char *line, size_t len, const char **v, size_t *n)
+{
+	const char *p = ws(line, line + len), *end = line + len;
+
+	if (p >= end || *p++ != '{')
+		return 0;
+	for (;;) {
+		const char *k = ws(p, end), *ke = skip_value(k, end), *ve;
+
+		p = ws(ke, end);
+		if (k >= end || *k != '"' || p >= end || *p != ':')
+			return 0;
+		p = ws(p + 1, end);
+		ve = skip_value(p, end);
+		if (is_payload_key(k, (size_t)(ke - k))) {
+			*v = p;
+			*n = (size_t)(ve - p);
+			return 1;
+		}
+		p = ws(ve, end);
+		if (p >= end || *p++ != ',')
+			return 0;
+	}
 }
 
 /* ---- the one-pass reader -------------------------------------------------- */
@@ -360,6 +455,17 @@ static int fast_payload(const struct coren_field *p, const struct coren_field *b
 		(*m)->hdr.encoding = COREN_RK_ENC_UTF8;
 		return 1;
 	}
+	if (p->kind == 'n' || p->kind == 'b' || p->kind == 'z' ||
+	    (p->kind == 'j' && p->val[0] == '{') ||
+	    (p->kind == 'a' && enc < 0 && p->val[1 + strspn(p->val + 1, " \t\r\n")] == ']')) {
+		/* JSON text, as the line spells it: never parsed here */
+		if (p->vlen > max || !(*m = coren_rk_msg_new(p->vlen)))
+			return 0;
+		memcpy((*m)->payload, p->val, p->vlen);
+		(*m)->hdr.payload_size = (uint32_t)p->vlen;
+		(*m)->hdr.encoding = COREN_RK_ENC_JSON;
+		return 1;
+	}
 	if (enc < 0)
 		enc = COREN_RK_ENC_F32;
 	return p->kind == 'a' && (enc == COREN_RK_ENC_F32 || enc == COREN_RK_ENC_F64) &&
@@ -378,7 +484,7 @@ static int fast_msg(const char *line, size_t len, coren_rk_lookup_fn *lookup,
 	struct coren_rk_header h;
 	struct coren_rk_msg *m = NULL;
 	char name[256], enc_name[8];
-	int n = coren_record_scan_vectors(line, len, f, 8), enc = -1;
+	int n = coren_record_scan_values(line, len, f, 8), enc = -1;
 	uint64_t u;
 
 	if (n < 0)
@@ -444,8 +550,14 @@ enum coren_err coren_rk_msg_from_line(const char *line, size_t len,
 		return COREN_OK;
 	if ((rc = coren_record_parse(line, len, &rec, err)))
 		return rc;
-	if (!strcmp(coren_record_type(rec), "msg"))
-		rc = coren_rk_msg_from_record(rec, lookup, data, seq, max_payload, out, err);
+	if (!strcmp(coren_record_type(rec), "msg")) {
+		const char *text = NULL;
+		size_t tn = 0;
+
+		if (!payload_text(line, len, &text, &tn))
+			text = NULL;
+		rc = from_record(rec, lookup, data, seq, max_payload, text, tn, out, err);
+	}
 	json_decref(rec);
 	return rc;
 }
@@ -458,6 +570,19 @@ static enum coren_err put_f32(float f, struct coren_buf *b)
 
 	if (!isfinite(f))
 		return coren_buf_append(b, "null", 4);
+	if (f == (float)(int32_t)f && f > -1e6f && f < 1e6f && (f != 0 || !signbit(f))) {
+		/* an integer of up to 6 digits: what %.6g writes, without it */
+		char *e = tmp + sizeof tmp, *t = e;
+		int32_t i = (int32_t)f;
+		uint32_t u = i < 0 ? (uint32_t)-i : (uint32_t)i;
+
+		do
+			*--t = (char)('0' + u % 10);
+		while (u /= 10);
+		if (i < 0)
+			*--t = '-';
+		return coren_buf_append(b, t, (size_t)(e - t));
+	}
 	for (int prec = 6; prec <= 9; prec++) {
 		snprintf(tmp, sizeof tmp, "%.*g", prec, (double)f);
 		if (prec == 9 || strtof(tmp, NULL) == f)
@@ -500,11 +625,21 @@ static enum coren_err put_vector(const struct coren_rk_msg *m, struct coren_buf 
 	return rc ? rc : coren_buf_putc(b, ']');
 }
 
+/* Whether a JSON payload can be written as it is: JSON coren's parser
+ * takes, on one line. Decided by the scanner, without building it, for
+ * what the host read (and most of what kernels write); else by the
+ * parser. */
 static int json_ok(const struct coren_rk_msg *m)
 {
-	json_t *v = json_loadb((const char *)m->payload, m->hdr.payload_size,
-			       JSON_DECODE_ANY, NULL);
+	const char *t = (const char *)m->payload;
+	size_t n = m->hdr.payload_size;
+	json_t *v;
 
+	if (coren_json_scan(t, n) == n)
+		return !memchr(t, '\n', n);
+	if (memchr(t, '\n', n))
+		return 0;
+	v = coren_json_parse(t, n, NULL);
 	json_decref(v);
 	return v != NULL;
 }
@@ -642,7 +777,41 @@ struct coren_env_reader {
 	uint64_t last;	   /* offset of the last envelope returned */
 	int eof;
 	const volatile sig_atomic_t *stop; /* set: the input ends */
+	uint32_t nkernels;		   /* coren_env_check's limits */
+	size_t max_payload;
 };
+
+enum coren_err coren_env_check(const struct coren_rk_header *h, uint32_t nkernels,
+			       size_t max_payload, struct coren_error *err)
+{
+	if (!max_payload || max_payload > COREN_ENV_PAYLOAD_MAX)
+		max_payload = COREN_ENV_PAYLOAD_MAX;
+	/* What a msg record could not say, an envelope may not either. */
+	if (h->priority > COREN_RK_PRIO_CRITICAL)
+		return coren_error_set(err, COREN_ERR_RECORD,
+				       "envelope priority %u is not low, normal, high, critical or 0-3",
+				       h->priority);
+	if (h->encoding >= COREN_RK_ENC__COUNT)
+		return coren_error_set(err, COREN_ERR_RECORD,
+				       "envelope encoding %u is not raw, utf8, json, f32, f64 or u64",
+				       h->encoding);
+	if (nkernels && (h->destination == 0 || h->destination > nkernels))
+		return coren_error_set(err, COREN_ERR_NOTFOUND,
+				       "envelope for kernel %u: there are kernels 1 to %u",
+				       h->destination, nkernels);
+	if (h->payload_size > max_payload)
+		return coren_error_set(err, COREN_ERR_ENV_TOOBIG,
+				       "payload of %u bytes is larger than %zu", h->payload_size,
+				       max_payload);
+	return COREN_OK;
+}
+
+void coren_env_reader_set_limits(struct coren_env_reader *r, uint32_t nkernels,
+				 size_t max_payload)
+{
+	r->nkernels = nkernels;
+	r->max_payload = max_payload;
+}
 
 void coren_env_reader_set_stop(struct coren_env_reader *r,
 			       const volatile sig_atomic_t *stop)
@@ -774,15 +943,8 @@ enum coren_err coren_env_reader_next(struct coren_env_reader *r,
 	} else {
 		skip(r, avail); /* truncated: the input ended */
 	}
-	/* What a msg record could not say, an envelope may not either. */
-	if (!rc && h.priority > COREN_RK_PRIO_CRITICAL)
-		rc = coren_error_set(err, COREN_ERR_RECORD,
-				     "envelope priority %u is not low, normal, high, critical or 0-3",
-				     h.priority);
-	else if (!rc && h.encoding >= COREN_RK_ENC__COUNT)
-		rc = coren_error_set(err, COREN_ERR_RECORD,
-				     "envelope encoding %u is not raw, utf8, json, f32, f64 or u64",
-				     h.encoding);
+	if (!rc)
+		rc = coren_env_check(&h, r->nkernels, r->max_payload, err);
 	if (rc)
 		coren_error_at(err, "%s:@%llu", r->name, (unsigned long long)at);
 	return rc;

@@ -1,7 +1,7 @@
 /* cpu - the CPU backend: persistent worker threads per kernel, each
  * polling its own inbound queue (and the kernel's K2K inbox) with a
  * bounded spin, then sleeping on the kernel's doorbell. */
-#include <coren/rk.h>
+#include <coren/rkbackend.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>

@@ -9,7 +9,7 @@
  * loops on host threads instead: no GPU needed; also $COREN_CUDA_EMULATE=1). */
 #include "cuda_int.h"
 
-#include <coren/rk.h>
+#include <coren/rkbackend.h>
 #include <coren/rkgpu.h>
 #include <cuda_runtime_api.h>
 #include <pthread.h>

@@ -2,6 +2,8 @@
  * its argument to, over K2K: chains of kernels are built from it. */
 #include "kernel_util.h"
 
+#include <coren/rkbackend.h> /* the GPU setup reads its actor */
+
 #include <stdlib.h>
 #include <string.h>
 

@@ -7,7 +7,7 @@
 #include "config.h"
 
 #include "gpu_state.h"
-#include <coren/rk.h>
+#include <coren/rkkernel.h>
 
 /* The kernel's flags and its CUDA entry: the GPU handler's loop (in the
  * kernel's _gpu.cu) with dbytes of device state, set up and reported by the

@@ -34,6 +34,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	{
+		/* nor does the value scanner (coren_json_scan), nor the
+		 * scanner of msg records with any payload */
+		size_t k = coren_json_scan((const char *)data, size);
+		struct coren_field f[16];
+		int n = coren_record_scan_values((const char *)data, size, f, 16);
+
+		if (k) {
+			json_t *v = coren_json_parse((const char *)data, k, NULL);
+
+			if (!v || k > size)
+				abort();
+			json_decref(v);
+		}
+		if (n >= 0) {
+			json_t *v = coren_json_parse((const char *)data, size, NULL);
+
+			if (!v || !json_is_object(v) || json_object_size(v) != (size_t)n)
+				abort();
+			for (int i = 0; i < n; i++)
+				if (f[i].kind == 'j' && f[i].vlen != coren_json_scan(f[i].val, f[i].vlen))
+					abort();
+			json_decref(v);
+		}
+	}
+	{
 		/* a function value is exact: what is stored reads back to the
 		 * same bytes (boxes, big integers, float boxes included) */
 		json_t *v = coren_json_parse_value((const char *)data, size, NULL);

@@ -2,7 +2,7 @@
  * ends after reset (no wake, actor_status, probe). Poison pointers that
  * abort follow it: a host that reads past struct_size dies of SIGABRT.
  * It runs nothing: messages stay queued with it. */
-#include <coren/rk.h>
+#include <coren/rkbackend.h>
 #include <stdlib.h>
 
 struct old_backend_ops {

@@ -2,7 +2,7 @@
  * ends after handle. What follows it in memory are "poison" pointers to a
  * function that aborts: a host that reads past struct_size (status, cuda,
  * args) and calls them dies of SIGABRT. */
-#include <coren/rk.h>
+#include <coren/rkkernel.h>
 #include <stdlib.h>
 
 struct old_kernel_ops {

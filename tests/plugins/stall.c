@@ -1,7 +1,7 @@
 /* A kernel for the watchdog's tests: echoes, but a message whose first
  * f32 is negative makes the handler hang (it sleeps for good), and one
  * whose first f32 is 666 makes it crash (SIGSEGV). */
-#include <coren/rk.h>
+#include <coren/rkkernel.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>

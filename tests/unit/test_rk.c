@@ -112,16 +112,34 @@ static void echo_many(struct coren_plugin *cpu, struct coren_plugin *echo)
 	free(seen);
 }
 
-/* One thread sends and receives, keeping the backlog within the outbox
- * (as rk-launch does): with a 512-answer outbox and a 64-message queue,
- * 100000 messages go through without deadlock. */
+/* What one_thread's answers add up to. */
+struct taken {
+	uint64_t got, corr_sum, pauses;
+};
+
+static void take(void *data, struct coren_rk_msg **m, size_t n)
+{
+	struct taken *t = data;
+
+	t->pauses += n == 0;
+	for (size_t i = 0; i < n; i++) {
+		t->corr_sum += m[i]->hdr.correlation_id;
+		coren_rk_msg_free(m[i]);
+	}
+	t->got += n;
+}
+
+/* One thread sends and receives through coren_rk_make_room (as rk-launch
+ * does): with a 512-answer outbox and a 64-message queue, 100000 messages
+ * go through without deadlock, the backlog never past the outbox. */
 static void one_thread(struct coren_plugin *cpu, struct coren_plugin *echo)
 {
 	struct coren_rk_config cfg = COREN_RK_CONFIG_INIT;
 	struct coren_rk_launch l = COREN_RK_LAUNCH_INIT;
 	struct coren_rk *rt;
-	struct coren_rk_msg *batch[100], *m[256];
-	uint64_t sent = 0, got = 0, over = 0, corr_sum = 0;
+	struct coren_rk_msg *batch[100];
+	struct taken t = {0, 0, 0};
+	uint64_t sent = 0, over = 0;
 	uint32_t id;
 	float x = 2;
 	int stuck = 0;
@@ -131,30 +149,57 @@ static void one_thread(struct coren_plugin *cpu, struct coren_plugin *echo)
 	ok(!coren_rk_new(&cfg, &rt, NULL) && !coren_rk_add_backend(rt, cpu, NULL, NULL) &&
 	   !coren_rk_launch(rt, "echo", echo, NULL, &l, &id, NULL), "small outbox, small queue");
 	is_u64(coren_rk_outbox_capacity(rt), 512, "outbox capacity is a power of two");
-	/* Send while the backlog leaves room for a batch, else receive. */
-	while (!stuck && (sent < 100000 || got < sent)) {
+	while (!stuck && sent < 100000) {
 		size_t k;
 
-		if (sent < 100000 && coren_rk_backlog(rt) + 100 <= 512) {
-			for (k = 0; k < 100; k++)
-				batch[k] = f32_msg(id, ++sent, &x, 1);
-			coren_rk_send(rt, batch, k);
-			over += coren_rk_backlog(rt) > 512;
-			continue;
-		}
-		k = coren_rk_recv(rt, m, 256, 2000);
-		stuck = !k;
-		for (size_t i = 0; i < k; i++) {
-			corr_sum += m[i]->hdr.correlation_id;
-			coren_rk_msg_free(m[i]);
-		}
-		got += k;
+		for (k = 0; k < 100; k++)
+			batch[k] = f32_msg(id, ++sent, &x, 1);
+		stuck = coren_rk_make_room(rt, k, 2000, take, &t, NULL) != COREN_OK;
+		over += !coren_rk_room(rt, k);
+		coren_rk_send(rt, batch, k);
+		over += coren_rk_backlog(rt) > 512;
 	}
-	ok(!stuck && got == 100000 && corr_sum == 100000ull * 100001 / 2,
+	stuck |= coren_rk_make_room(rt, SIZE_MAX, 2000, take, &t, NULL) != COREN_OK;
+	ok(!stuck && t.got == 100000 && t.corr_sum == 100000ull * 100001 / 2,
 	   "100000 sent and received by one thread: %llu answers",
-	   (unsigned long long)got);
+	   (unsigned long long)t.got);
 	is_u64(over, 0, "the backlog never passed the outbox");
-	is_u64(coren_rk_backlog(rt), 0, "backlog 0 once all are taken");
+	is_u64(coren_rk_backlog(rt), 0, "backlog 0 once all are taken (room for SIZE_MAX)");
+	coren_rk_free(rt);
+}
+
+/* coren_rk_make_room gives up after timeout_ms without an answer (a
+ * deactivated kernel answers nothing), telling its caller of the pause. */
+static void room_timeout(struct coren_plugin *cpu, struct coren_plugin *echo)
+{
+	struct coren_rk_config cfg = COREN_RK_CONFIG_INIT;
+	struct coren_rk_launch l = COREN_RK_LAUNCH_INIT;
+	struct coren_error err = {0};
+	struct coren_rk_msg *batch[8];
+	struct taken t = {0, 0, 0};
+	struct coren_rk *rt;
+	uint32_t id;
+	float x = 1;
+
+	cfg.outbox_capacity = 8;
+	l.auto_activate = false;
+	if (coren_rk_new(&cfg, &rt, NULL) || coren_rk_add_backend(rt, cpu, NULL, NULL) ||
+	    coren_rk_launch(rt, "held", echo, NULL, &l, &id, NULL)) {
+		ok(0, "launched, not active");
+		return;
+	}
+	ok(coren_rk_room(rt, 8) && !coren_rk_make_room(rt, 8, 0, take, &t, NULL),
+	   "room for a whole outbox: no wait");
+	for (int i = 0; i < 8; i++)
+		batch[i] = f32_msg(id, (uint64_t)i + 1, &x, 1);
+	coren_rk_send(rt, batch, 8);
+	ok(!coren_rk_room(rt, 1), "a full backlog leaves no room");
+	is_int(coren_rk_make_room(rt, 1, 120, take, &t, &err), COREN_ERR_TIMEOUT,
+	       "no answer in 120 ms: COREN_ERR_TIMEOUT (%s)", err.msg);
+	ok(t.got == 0 && t.pauses >= 1, "take heard of the pause, with no answer");
+	coren_rk_activate(rt, id, NULL);
+	ok(!coren_rk_make_room(rt, SIZE_MAX, 5000, take, &t, NULL) && t.got == 8,
+	   "once active, all 8 answers taken");
 	coren_rk_free(rt);
 }
 
@@ -430,6 +475,7 @@ int main(void)
 	if (cpu && echo && fwd && saxpy) {
 		echo_many(cpu, echo);
 		one_thread(cpu, echo);
+		room_timeout(cpu, echo);
 		life_cycle(cpu, echo);
 		chain(cpu, fwd, saxpy);
 		guarded(cpu, echo);

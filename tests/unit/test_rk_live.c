@@ -100,20 +100,50 @@ static int launch(struct coren_rk *rt, const struct topo *t)
 	return bad;
 }
 
-/* Sends N messages from one thread, keeping the backlog within the outbox
- * (as rk-launch does), and checks one answer each. */
+/* The answers of one run: each correlation id seen once, and the longest
+ * wait between two batches. */
+struct answers {
+	unsigned char *seen;
+	uint64_t got, errors, dup;
+	double longest, last;
+};
+
+static void take(void *data, struct coren_rk_msg **m, size_t k)
+{
+	struct answers *a = data;
+
+	if (k) {
+		double now = now_s();
+
+		if (now - a->last > a->longest)
+			a->longest = now - a->last;
+		a->last = now;
+	}
+	for (size_t i = 0; i < k; i++) {
+		uint64_t c = m[i]->hdr.correlation_id;
+
+		if (c == 0 || c > N || a->seen[c]++)
+			a->dup++;
+		a->errors += !!(m[i]->hdr.flags & COREN_ENV_F_ERROR);
+		coren_rk_msg_free(m[i]);
+	}
+	a->got += k;
+}
+
+/* Sends N messages from one thread through coren_rk_make_room (as
+ * rk-launch does), and checks one answer each. */
 static void run(const struct topo *t)
 {
 	struct coren_rk_config cfg = COREN_RK_CONFIG_INIT;
-	unsigned char *seen = calloc(N + 1, 1);
-	struct coren_rk_msg *batch[64], *m[256];
-	uint64_t sent = 0, got = 0, errors = 0, dup = 0;
-	double t0 = now_s(), longest = 0, last = t0;
+	struct coren_rk_msg *batch[64];
+	struct answers a = {calloc(N + 1, 1), 0, 0, 0, 0, 0};
+	uint64_t sent = 0;
+	double t0 = now_s();
 	struct coren_rk *rt = NULL;
-	size_t window;
 	int stuck = 0, all = 1;
 	float xy[2] = {1, 2};
 
+	a.last = t0;
 	cfg.inbox_capacity = 64;
 	cfg.outbox_capacity = 4096;
 	cfg.delivery_timeout_ms = TIMEOUT_MS;
@@ -121,57 +151,40 @@ static void run(const struct topo *t)
 	    coren_rk_add_backend(rt, cpu, NULL, NULL) || launch(rt, t)) {
 		ok(0, "%s: launched", t->name);
 		coren_rk_free(rt); /* its workers run the cpu plugin's code */
-		free(seen);
+		free(a.seen);
 		return;
 	}
-	window = coren_rk_outbox_capacity(rt);
-	while (!stuck && (sent < N || got < sent)) {
+	while (!stuck && sent < N) {
 		size_t k;
 
-		if (sent < N && coren_rk_backlog(rt) + 64 <= window) {
-			for (k = 0; k < 64 && sent < N; k++) {
-				batch[k] = coren_rk_msg_new(8);
-				memcpy(batch[k]->payload, xy, 8);
-				batch[k]->hdr.payload_size = 8;
-				batch[k]->hdr.encoding = COREN_RK_ENC_F32;
-				batch[k]->hdr.destination =
-				    (uint32_t)(next_rand() %
-					       (uint64_t)t->targets) +
-				    1;
-				batch[k]->hdr.correlation_id = ++sent;
-			}
+		for (k = 0; k < 64 && sent < N; k++) {
+			batch[k] = coren_rk_msg_new(8);
+			memcpy(batch[k]->payload, xy, 8);
+			batch[k]->hdr.payload_size = 8;
+			batch[k]->hdr.encoding = COREN_RK_ENC_F32;
+			batch[k]->hdr.destination =
+			    (uint32_t)(next_rand() % (uint64_t)t->targets) + 1;
+			batch[k]->hdr.correlation_id = ++sent;
+		}
+		if ((stuck = coren_rk_make_room(rt, k, TIMEOUT_MS + 2000, take, &a,
+						NULL) != COREN_OK))
+			for (size_t i = 0; i < k; i++)
+				coren_rk_msg_free(batch[i]);
+		else
 			coren_rk_send(rt, batch, k);
-			continue;
-		}
-		k = coren_rk_recv(rt, m, 256, TIMEOUT_MS + 2000);
-		if (k) {
-			double now = now_s();
-
-			if (now - last > longest)
-				longest = now - last;
-			last = now;
-		}
-		stuck = !k;
-		for (size_t i = 0; i < k; i++) {
-			uint64_t c = m[i]->hdr.correlation_id;
-
-			if (c == 0 || c > N || seen[c]++)
-				dup++;
-			errors += !!(m[i]->hdr.flags & COREN_ENV_F_ERROR);
-			coren_rk_msg_free(m[i]);
-		}
-		got += k;
 	}
+	stuck |= coren_rk_make_room(rt, SIZE_MAX, TIMEOUT_MS + 2000, take, &a, NULL) !=
+		 COREN_OK;
 	for (uint64_t c = 1; c <= N; c++)
-		all &= seen[c] == 1;
-	ok(!stuck && got == N && all && !dup,
+		all &= a.seen[c] == 1;
+	ok(!stuck && a.got == N && all && !a.dup,
 	   "%s: %d messages, one answer each (%llu errors, %.2f s, longest "
 	   "wait %.3f s)",
-	   t->name, N, (unsigned long long)errors, now_s() - t0, longest);
-	ok(longest < TIMEOUT_MS / 1000.0 + 1,
+	   t->name, N, (unsigned long long)a.errors, now_s() - t0, a.longest);
+	ok(a.longest < TIMEOUT_MS / 1000.0 + 1,
 	   "%s: no answer waited past the delivery timeout", t->name);
 	coren_rk_free(rt);
-	free(seen);
+	free(a.seen);
 }
 
 static void random_topo(struct topo *t, int idx)

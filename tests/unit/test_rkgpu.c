@@ -244,22 +244,49 @@ static struct coren_rk_msg *msg(uint32_t to, uint64_t corr)
 	return m;
 }
 
-/* One thread sends 64-byte messages to echo and takes the answers while
- * another terminates the actor: every message gets exactly one answer (the
- * echo, or an error once terminated), nothing hangs, the actor ends
- * terminated. */
+/* What terminate_under_load's answers were. */
+struct tally {
+	unsigned char *seen;
+	uint64_t got, dup, errors, wrong, n;
+};
+
+static void take(void *data, struct coren_rk_msg **m, size_t k)
+{
+	struct tally *a = data;
+
+	for (size_t i = 0; i < k; i++) {
+		uint64_t c = m[i]->hdr.correlation_id;
+
+		if (c < 1 || c > a->n || a->seen[c]++) {
+			if (a->dup++ < 5)
+				printf("# answered again: %llu (%.*s)\n", (unsigned long long)c,
+				       (int)m[i]->hdr.payload_size, (char *)m[i]->payload);
+		}
+		if (m[i]->hdr.flags & COREN_ENV_F_ERROR)
+			a->errors++;
+		else if (m[i]->hdr.payload_size != 64 || m[i]->payload[63] != (c & 0xff))
+			a->wrong++;
+		coren_rk_msg_free(m[i]);
+	}
+	a->got += k;
+}
+
+/* One thread sends 64-byte messages to echo and takes the answers
+ * (coren_rk_make_room) while another terminates the actor: every message
+ * gets exactly one answer (the echo, or an error once terminated),
+ * nothing hangs, the actor ends terminated. */
 static void terminate_under_load(struct coren_plugin *cuda, struct coren_plugin *echo,
 				 const char *how)
 {
 	enum { N = 60000 };
 	struct coren_rk_launch l = COREN_RK_LAUNCH_INIT;
-	unsigned char *seen = calloc(N + 1, 1);
+	struct tally a = {calloc(N + 1, 1), 0, 0, 0, 0, N};
 	json_t *opts = json_pack("{s:b}", "emulate", !strcmp(how, "emulated"));
-	struct coren_rk_msg *batch[64], *m[256];
+	struct coren_rk_msg *batch[64];
 	struct coren_error err = {0};
 	struct coren_rk_status st;
 	struct stopper s = {0};
-	uint64_t sent = 0, got = 0, dup = 0, errors = 0, wrong = 0;
+	uint64_t sent = 0;
 	pthread_t t;
 	int stuck = 0, all = 1;
 
@@ -269,48 +296,33 @@ static void terminate_under_load(struct coren_plugin *cuda, struct coren_plugin 
 		goto out;
 	}
 	pthread_create(&t, NULL, stop_soon, &s);
-	while (!stuck && (sent < N || got < sent)) {
+	while (!stuck && sent < N) {
 		size_t k;
 
-		if (sent < N && coren_rk_backlog(s.rt) + 64 <= coren_rk_outbox_capacity(s.rt)) {
-			for (k = 0; k < 64 && sent < N; k++)
-				batch[k] = msg(s.id, ++sent);
+		for (k = 0; k < 64 && sent < N; k++)
+			batch[k] = msg(s.id, ++sent);
+		if ((stuck = coren_rk_make_room(s.rt, k, 5000, take, &a, NULL) != COREN_OK))
+			for (size_t i = 0; i < k; i++)
+				coren_rk_msg_free(batch[i]);
+		else
 			coren_rk_send(s.rt, batch, k);
-			continue;
-		}
-		k = coren_rk_recv(s.rt, m, 256, 5000);
-		stuck = !k;
-		for (size_t i = 0; i < k; i++) {
-			uint64_t c = m[i]->hdr.correlation_id;
-
-			if (c < 1 || c > N || seen[c]++) {
-				if (dup++ < 5)
-					printf("# answered again: %llu (%.*s)\n", (unsigned long long)c,
-					       (int)m[i]->hdr.payload_size, (char *)m[i]->payload);
-			}
-			if (m[i]->hdr.flags & COREN_ENV_F_ERROR)
-				errors++;
-			else if (m[i]->hdr.payload_size != 64 || m[i]->payload[63] != (c & 0xff))
-				wrong++;
-			coren_rk_msg_free(m[i]);
-		}
-		got += k;
 	}
+	stuck |= coren_rk_make_room(s.rt, SIZE_MAX, 5000, take, &a, NULL) != COREN_OK;
 	pthread_join(t, NULL);
 	for (size_t c = 1; c <= N; c++)
-		all &= seen[c] == 1;
-	ok(!stuck && got == N && all && !dup && !wrong,
+		all &= a.seen[c] == 1;
+	ok(!stuck && a.got == N && all && !a.dup && !a.wrong,
 	   "%s: terminate during %d sends: every message answered exactly once "
-	   "(%llu echoed, %llu errors)", how, N, (unsigned long long)(got - errors),
-	   (unsigned long long)errors);
-	ok(errors > 0 && !s.rc, "%s: terminate succeeded and the messages after it failed", how);
+	   "(%llu echoed, %llu errors)", how, N, (unsigned long long)(a.got - a.errors),
+	   (unsigned long long)a.errors);
+	ok(a.errors > 0 && !s.rc, "%s: terminate succeeded and the messages after it failed", how);
 	ok(!coren_rk_status(s.rt, s.id, &st, NULL) && st.state == COREN_RK_TERMINATED,
 	   "%s: the actor is terminated", how);
 	is_u64(coren_rk_in_flight(s.rt), 0, "%s: nothing in flight", how);
 out:
 	coren_rk_free(s.rt);
 	json_decref(opts);
-	free(seen);
+	free(a.seen);
 }
 
 static void backend(void)

@@ -93,6 +93,79 @@ int main(void)
 		is_int(bad, 0, "vectors: malformed, nested, string or overflowing arrays refused");
 	}
 
+	/* any JSON value (coren_json_scan) and records with them
+	 * (coren_record_scan_values, kind 'j'), for msg payloads */
+	{
+		static const char *const took[] = {
+			"{\"i\":1,\"name\":\"x\"}", "[1,\"x\",{\"a\":[true,null]}]",
+			"\"\\u00e9\\n\\\"\\/\"", "1.5e3", "{\"a\":{\"a\":1},\"b\":{\"a\":2}}",
+			"{ \"a\" : [ ] , \"b\" : { } }", "\"\xc3\xa9\"", "-0", "18446744073709551615",
+		};
+		static const char *const left[] = {
+			"{\"a\":1,\"a\":2}", "{\"a\":1,\"b\":{\"c\":1,\"c\":2}}", "\"\\u0000\"",
+			"\"\\ud800\"", "1e400", "18446744073709551616", "{\"\\u0061\":1}",
+			"\"\xc3\"", "[1,]", "{\"a\":1,}", "tru", "{\"a\" 1}", "[1 2]", "\"a\tb\"",
+			"[01]", "{\"a\":1", "",
+		};
+		char deep[200];
+		const char *line = "{\"to\":\"e\",\"payload\":{\"i\":1, \"s\":[\"x\",2]},\"v\":[1,2]}";
+		int bad = 0;
+
+		for (i = 0; i < sizeof took / sizeof *took; i++)
+			is_int((int)coren_json_scan(took[i], strlen(took[i])), (int)strlen(took[i]),
+			       "json_scan takes %s", took[i]);
+		for (i = 0; i < sizeof left / sizeof *left; i++)
+			bad += coren_json_scan(left[i], strlen(left[i])) != 0;
+		is_int(bad, 0, "json_scan leaves duplicates, \\u0000, surrogates, overflows, "
+			       "escaped keys, bad UTF-8 and malformed text to the parser");
+		is_int((int)coren_json_scan("{\"a\":1} x", 9), 7, "json_scan: the value's length");
+		memset(deep, '[', 64);
+		memset(deep + 64, ']', 64);
+		is_int((int)coren_json_scan(deep, 128), 128, "json_scan: 64 deep");
+		memset(deep, '[', 65);
+		memset(deep + 65, ']', 65);
+		is_int((int)coren_json_scan(deep, 130), 0, "json_scan: 65 deep left to the parser");
+		n = coren_record_scan_values(line, strlen(line), f, 4);
+		ok(n == 3 && f[1].kind == 'j' && f[1].vlen == 20 &&
+		   !memcmp(f[1].val, "{\"i\":1, \"s\":[\"x\",2]}", 20) && f[2].kind == 'a',
+		   "scan_values: an object is a field 'j', its text as written");
+		is_int(coren_record_scan_vectors(line, strlen(line), f, 4), -1,
+		       "scan_vectors still refuses it");
+	}
+
+	/* random mutations of nested values: the value scanner never takes
+	 * what the parser refuses */
+	{
+		const char *seed = "{\"i\":1,\"name\":\"x\",\"o\":{\"a\":[1,2.5e1,\"s\\n\"],\"b\":null,\"c\":true}}";
+		char line[128];
+		uint64_t x = 1234567ULL;
+		int k, bad = 0, took = 0;
+
+		for (k = 0; k < 200000; k++) {
+			size_t len = strlen(seed), j, got;
+			int m;
+
+			memcpy(line, seed, len + 1);
+			for (m = 0; m < 3; m++) {
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				j = x % len;
+				line[j] = "\"{}[],:-+.eE0123456789 tfnu\\xA"[(x >> 20) % 31];
+			}
+			if (!(got = coren_json_scan(line, len)))
+				continue;
+			{
+				json_t *v = coren_json_parse(line, got, NULL);
+
+				if (!v && bad++ < 3)
+					printf("#   disagreement on %.*s\n", (int)got, line);
+				took += v != NULL;
+				json_decref(v);
+			}
+		}
+		is_int(bad, 0, "200k mutated values: json_scan never takes what the parser refuses");
+		ok(took > 1000, "and it takes many of them (%d)", took);
+	}
+
 	/* random mutations of valid records: never a disagreement */
 	{
 		const char *seed = "{\"type\":\"cost\",\"name\":\"x y\",\"flops\":123,\"t\":-1.5e-3,\"b\":true,\"z\":null}";

@@ -98,6 +98,14 @@ json_t *coren_json_float(double v);
  * here: the parse says why. */
 int coren_json_valid(const char *s, size_t n);
 
+/* The length of the JSON value at the start of s (n bytes; no whitespace
+ * before it) when coren_json_parse() surely takes it, without building
+ * it; 0 for anything else, valid or not (then ask the parser, which also
+ * says why). Strings: well-formed UTF-8, no \u0000 or surrogate escapes;
+ * object keys without escapes, no key twice in an object; integers in
+ * [-2^63, 2^64-1]; reals that do not overflow; nesting to 64. */
+size_t coren_json_scan(const char *s, size_t n);
+
 /* Whether the n bytes at s are well-formed UTF-8 (RFC 3629: no overlong
  * forms, surrogates or code points past U+10FFFF). */
 int coren_json_utf8_valid(const char *s, size_t n);

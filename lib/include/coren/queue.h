@@ -13,9 +13,15 @@
 #define COREN_QUEUE_H
 
 #include <coren/error.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#ifdef __cplusplus
+#include <atomic>
+typedef std::atomic<uint32_t> coren_atomic_u32; /* C++ code may include this */
+#else
+#include <stdatomic.h>
+typedef _Atomic uint32_t coren_atomic_u32;
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -101,8 +107,8 @@ const char *coren_queue_health_name(enum coren_queue_health h);
  * Linux) and producers ring it after pushing. Ringing costs one fence and
  * one load when nobody sleeps. */
 struct coren_doorbell {
-	_Atomic uint32_t seq;
-	_Atomic uint32_t sleepers;
+	coren_atomic_u32 seq;
+	coren_atomic_u32 sleepers;
 };
 
 void coren_doorbell_init(struct coren_doorbell *d);

@@ -77,7 +77,8 @@ struct coren_field {
 	const char *val; /* a string's content (no quotes), or the literal */
 	size_t vlen;
 	char kind;	 /* 's' string, 'n' number, 'b' boolean, 'z' null,
-			  * 'a' array of numbers (val: the whole "[...]") */
+			  * 'a' array of numbers (val: the whole "[...]"),
+			  * 'j' any other object or array (val: its text) */
 };
 
 /* The fast path of a filter: splits a line that is a JSON object of plain
@@ -91,6 +92,11 @@ int coren_record_scan_flat(const char *line, size_t len,
 /* The same, and also arrays of numbers (kind 'a'), as msg payloads are. */
 int coren_record_scan_vectors(const char *line, size_t len,
 			      struct coren_field *f, int max);
+
+/* The same, and also any object or array (kind 'j') that coren_json_scan()
+ * takes, as a msg payload may be. */
+int coren_record_scan_values(const char *line, size_t len,
+			     struct coren_field *f, int max);
 
 /* The field named key among n, or NULL. */
 const struct coren_field *coren_field_find(const struct coren_field *f, int n,

@@ -1,12 +1,12 @@
-/* coren/rk.h - persistent actors: messages, the K2K broker, the runtime,
- * and the interfaces of backend and kernel plugins (coren-rk(3)).
+/* coren/rk.h - persistent actors, the host's API (coren-rk(3)): the
+ * runtime, the K2K broker, msg records and envelope streams, topologies.
  *
- * A kernel is a plugin handler with state that lives as long as the
- * runtime. The runtime launches it on a backend (the CPU backend runs
- * persistent worker threads; a CUDA backend runs a persistent GPU kernel),
- * hands it the messages the host sends, and collects what it answers. Every
- * message the host sends produces exactly one message back: the reply,
- * or an error message carrying the same correlation id.
+ * The runtime launches kernels (coren/rkkernel.h, a kernel author's
+ * header) on backends (coren/rkbackend.h, a backend author's), hands them
+ * the messages the host sends, and collects what they answer. Every
+ * message the host sends produces exactly one message back: the reply, or
+ * an error message carrying the same correlation id. This header includes
+ * the other two.
  *
  * Ownership: a struct coren_rk_msg is owned by whoever holds it; sending
  * it hands it to the runtime, receiving it hands it back to the caller.
@@ -22,6 +22,8 @@
 #include <coren/plugin.h>
 #include <coren/queue.h>
 #include <coren/record.h>
+#include <coren/rkbackend.h>
+#include <coren/rkkernel.h>
 #include <coren/rkpolicy.h>
 #include <coren/settings.h>
 #include <jansson.h>
@@ -35,34 +37,7 @@
 extern "C" {
 #endif
 
-/* ---- messages ----------------------------------------------------------- */
-
-struct coren_rk_msg {
-	struct coren_rk_header hdr; /* hdr.payload_size bytes are valid */
-	uint32_t capacity;	    /* payload bytes allocated */
-	uint32_t reserved;
-	uint64_t sent_us;	    /* when the runtime accepted it */
-	unsigned char payload[];    /* 16-byte aligned */
-};
-
-/* A message with room for capacity payload bytes, header initialised
- * (coren_env_header_init), payload_size 0. NULL on ENOMEM or when capacity
- * exceeds COREN_ENV_PAYLOAD_MAX. */
-struct coren_rk_msg *coren_rk_msg_new(size_t capacity);
-
-/* Frees a message (accepts NULL). */
-void coren_rk_msg_free(struct coren_rk_msg *m);
-
-/* Copies n bytes into m's payload, growing it (so *m may move).
- * COREN_ERR_ENV_TOOBIG past 64 KiB, COREN_ERR_NOMEM. */
-enum coren_err coren_rk_msg_set_payload(struct coren_rk_msg **m,
-					const void *data, size_t n);
-
-/* Makes *m an error message (it may move): flag COREN_ENV_F_ERROR, JSON
- * payload {"at": at, "reason": reason} ("at" only when at is not NULL).
- * COREN_ERR_NOMEM leaves an error message with an empty payload. */
-enum coren_err coren_rk_msg_set_error(struct coren_rk_msg **m, const char *at,
-				      const char *reason);
+/* ---- messages ------------------------------------------------------------- */
 
 /* A message decoded from an envelope of len bytes (coren_env_decode's
  * checks and errors). */
@@ -82,11 +57,6 @@ enum coren_k2k_status {
 	COREN_K2K__COUNT
 };
 
-#define COREN_K2K_INBOX_DEFAULT 1024
-#define COREN_K2K_MAX_HOPS_DEFAULT 8
-#define COREN_K2K_MAX_HOPS_MAX	     255 /* the header counts hops in 8 bits */
-#define COREN_K2K_TIMEOUT_MS_DEFAULT 5000
-#define COREN_K2K_ENDPOINTS_MAX 4096
 
 struct coren_k2k;
 
@@ -138,264 +108,9 @@ void coren_k2k_get_stats(struct coren_k2k *b, struct coren_k2k_stats *out);
  * "max_hops". */
 const char *coren_k2k_status_name(enum coren_k2k_status s);
 
-/* ---- kernels (plugin kind "kernel") ----------------------------------------- */
-
-struct coren_rk_ctx; /* the runtime, as one handler call sees it */
-
-/* An argument a kernel takes (coren_kernel_ops.args). */
-enum coren_kernel_arg_type {
-	COREN_KARG_NUMBER = 1, /* any JSON number */
-	COREN_KARG_INTEGER,    /* a JSON integer */
-	COREN_KARG_STRING,
-	COREN_KARG_BOOL,
-	COREN_KARG_KERNEL /* the name of a kernel of the runtime, reached
-			   * over K2K: it must exist, and the kernel taking
-			   * it must have K2K (checked by coren_rk_check) */
-};
-
-struct coren_kernel_arg {
-	const char *name; /* NULL ends the table */
-	int type;	  /* enum coren_kernel_arg_type */
-	int required;
-	double min, max; /* numbers and integers: the range, when min < max */
-};
-
-#define COREN_KERNEL_F_CPU 0x1u	 /* has a CPU handler */
-#define COREN_KERNEL_F_CUDA 0x2u /* has a CUDA entry */
-
-struct coren_kernel_ops {
-	uint32_t struct_size; /* sizeof(struct coren_kernel_ops) when built */
-	uint32_t flags;	      /* COREN_KERNEL_F_* */
-	/* Optional. Makes the state of one worker from the launch arguments
-	 * (an object, borrowed). */
-	enum coren_err (*init)(void **state, const json_t *args,
-			       struct coren_error *err);
-	/* Optional. */
-	void (*fini)(void *state);
-	/* The CPU handler: handles m (owned by the runtime). Answer with
-	 * coren_rk_reply() or pass it on with coren_rk_forward(), at most
-	 * once; returning without either answers with an empty reply, and
-	 * an error answers with an error message. Never resize m (it
-	 * would move): answer with a new message instead. */
-	enum coren_err (*handle)(void *state, struct coren_rk_ctx *ctx,
-				 struct coren_rk_msg *m,
-				 struct coren_error *err);
-	/* Optional: what the state holds now, for the kernel record. */
-	json_t *(*status)(void *state);
-	/* The CUDA entry (coren-rk(3)); NULL for CPU-only kernels. */
-	const void *cuda;
-	/* Optional (read only when struct_size covers it; the plugin ABI
-	 * stays 1.2): the arguments it takes, a table ended by a
-	 * NULL name. With one, a launch refuses unknown arguments, values
-	 * of the wrong type or out of range, and missing required ones;
-	 * without one, any object is handed to init. */
-	const struct coren_kernel_arg *args;
-};
-
-/* Answers the message being handled with m (which may be that message):
- * m goes to the host with the request's correlation id. COREN_ERR_STATE if
- * the message was already answered or passed on (m is then freed unless it
- * is the request). */
-enum coren_err coren_rk_reply(struct coren_rk_ctx *ctx, struct coren_rk_msg *m);
-
-/* Passes the message being handled on to kernel dest as m (which may be
- * that message) over K2K; whoever answers it answers the request. Errors
- * as coren_rk_reply(); a failed delivery answers the request with an
- * error naming the K2K status. */
-enum coren_err coren_rk_forward(struct coren_rk_ctx *ctx, uint32_t dest,
-				struct coren_rk_msg *m);
-
-/* The id of the kernel named name (0 if none), and of the one handling. */
-uint32_t coren_rk_lookup(struct coren_rk_ctx *ctx, const char *name);
-uint32_t coren_rk_self(struct coren_rk_ctx *ctx);
-
-/* ---- backends (plugin kind "backend") ----------------------------------------- */
-
-struct coren_rk_actor; /* one launched kernel, as its backend sees it */
-
-#define COREN_BACKEND_F_PERSISTENT 0x1u /* actors stay resident */
-#define COREN_BACKEND_F_K2K 0x2u	/* kernel-to-kernel messages */
-#define COREN_BACKEND_F_BATCH 0x4u	/* infer_batch */
-#define COREN_BACKEND_F_GPU 0x8u	/* the dispatcher's GPU target */
-
-/* memory classes */
-#define COREN_MEM_HOST 0x1u
-#define COREN_MEM_PINNED_HOST 0x2u
-#define COREN_MEM_DEVICE 0x4u
-#define COREN_MEM_SHARED 0x8u
-
-struct coren_backend_caps {
-	uint32_t struct_size;
-	uint32_t flags;		 /* COREN_BACKEND_F_* */
-	uint32_t device_streams; /* concurrent streams or workers */
-	uint32_t max_batch;	 /* messages per infer_batch */
-	uint32_t dtype_mask;	 /* 1 << enum coren_rk_encoding accepted */
-	uint32_t memory_classes; /* COREN_MEM_* */
-};
-
-struct coren_backend_ops {
-	uint32_t struct_size; /* sizeof(struct coren_backend_ops) when built */
-	void (*capabilities)(struct coren_backend_caps *out);
-	/* Opens the backend (options: an object, may be NULL). */
-	enum coren_err (*load)(void **bstate, const json_t *options,
-			       struct coren_error *err);
-	void (*unload)(void *bstate);
-	/* Devices, threads, versions: an object (new reference). */
-	json_t *(*metadata)(void *bstate);
-	/* Starts the persistent workers of actor a. */
-	enum coren_err (*init)(void *bstate, struct coren_rk_actor *a,
-			       struct coren_error *err);
-	/* Queues host messages for a: takes a prefix of msgs and returns its
-	 * length (short when a's queues are full: backpressure). */
-	size_t (*infer_batch)(void *bstate, struct coren_rk_actor *a,
-			      struct coren_rk_msg **msgs, size_t n);
-	/* Queues one message: 0, or -1 when full. */
-	int (*infer_one)(void *bstate, struct coren_rk_actor *a,
-			 struct coren_rk_msg *m);
-	/* Waits until a's queues are empty and its workers idle. */
-	enum coren_err (*drain)(void *bstate, struct coren_rk_actor *a,
-				int timeout_ms, struct coren_error *err);
-	/* Stops a's workers (messages still queued are answered with
-	 * errors by the runtime). */
-	enum coren_err (*reset)(void *bstate, struct coren_rk_actor *a,
-				struct coren_error *err);
-	/* Something for a is waiting (a K2K message, a state change). */
-	void (*wake)(void *bstate, struct coren_rk_actor *a);
-	/* Optional (ABI 1.2): what the backend knows of a, an object for the
-	 * kernel record (new reference, or NULL). */
-	json_t *(*actor_status)(void *bstate, struct coren_rk_actor *a);
-	/* Optional (ABI 1.2): measures every device the backend drives for
-	 * about seconds in all: the cap record's gpus, an array (new
-	 * reference), or NULL with err set. */
-	json_t *(*probe)(void *bstate, double seconds, struct coren_error *err);
-};
-
-enum coren_rk_state {
-	COREN_RK_CREATED = 0,
-	COREN_RK_LAUNCHED,
-	COREN_RK_ACTIVE,
-	COREN_RK_DEACTIVATED,
-	COREN_RK_TERMINATED,
-	COREN_RK_FAILED /* a handler hung (kernel_timeout_ms): final */
-};
-
-/* "created", "launched", "active", "deactivated", "terminated",
- * "failed". */
-const char *coren_rk_state_name(enum coren_rk_state s);
-
-/* What a backend reads of an actor. */
-uint32_t coren_rk_actor_id(const struct coren_rk_actor *a);
-const char *coren_rk_actor_name(const struct coren_rk_actor *a);
-unsigned coren_rk_actor_grid(const struct coren_rk_actor *a);	/* workers */
-size_t coren_rk_actor_block(const struct coren_rk_actor *a);	/* batch */
-size_t coren_rk_actor_queue_capacity(const struct coren_rk_actor *a);
-enum coren_rk_state coren_rk_actor_state(const struct coren_rk_actor *a);
-struct coren_doorbell *coren_rk_actor_doorbell(struct coren_rk_actor *a);
-void *coren_rk_actor_data(const struct coren_rk_actor *a);
-void coren_rk_actor_set_data(struct coren_rk_actor *a, void *data);
-
-/* The kernel id of name (0: none), as coren_rk_lookup() sees it. */
-uint32_t coren_rk_actor_lookup(const struct coren_rk_actor *a, const char *name);
-
-/* Whether a has a K2K inbox of its own (a GPU copy of a hybrid kernel has
- * none: its CPU copy takes K2K messages), and whether a may pass messages
- * on over K2K. */
-bool coren_rk_actor_k2k_inbox(const struct coren_rk_actor *a);
-bool coren_rk_actor_may_forward(const struct coren_rk_actor *a);
-
-/* The runtime's configuration (max_hops, delivery_timeout_ms, ...). */
-const struct coren_rk_config *coren_rk_actor_config(const struct coren_rk_actor *a);
-
-/* The kernel's CUDA entry (a const struct coren_kernel_cuda *, see
- * coren/rkgpu.h), or NULL; and the CPU state of worker i (its init's). */
-const void *coren_rk_actor_cuda(const struct coren_rk_actor *a);
-void *coren_rk_actor_kstate(const struct coren_rk_actor *a, unsigned i);
-
-/* Takes up to max K2K messages waiting for a (at most one worker at a
- * time gets any: others get 0). */
-size_t coren_rk_actor_k2k_pop(struct coren_rk_actor *a,
-			      struct coren_rk_msg **out, size_t max);
-
-/* K2K messages waiting for a. */
-size_t coren_rk_actor_k2k_depth(struct coren_rk_actor *a);
-
-/* Runs the CPU handler of worker's state over n messages and routes every
- * outcome (replies to the host, forwards over K2K, errors). Takes the
- * messages. Blocks while the host's outbox is full, never on a full K2K
- * inbox: a message for one is parked with the worker (see below). */
-void coren_rk_actor_process(struct coren_rk_actor *a, unsigned worker,
-			    struct coren_rk_msg **msgs, size_t n);
-
-/* K2K messages worker parked because their next hop's inbox was full.
- * While a worker has some, its backend calls coren_rk_actor_retry() (at
- * least every millisecond or so, whatever the kernel's state), keeps
- * taking the kernel's K2K inbox, and takes no new host messages: so a
- * cycle of kernels never waits on itself, and the host feels the
- * backpressure. A parked message is delivered when room comes, or
- * answered with a "timeout" error after the delivery timeout; one that
- * finds the worker's parking lot full (as many as a K2K inbox holds) is
- * answered with a "queue_full" error at once. Call both from the
- * worker's own thread (coren_rk_actor_complete's thread for worker 0 of
- * a GPU actor). A worker takes at most coren_rk_actor_k2k_room() K2K
- * messages at a time. */
-size_t coren_rk_actor_parked(const struct coren_rk_actor *a, unsigned worker);
-
-/* Offers worker's parked messages again, hands the answers that makes
- * to the host, and returns how many remain parked. */
-size_t coren_rk_actor_retry(struct coren_rk_actor *a, unsigned worker);
-
-/* Whether worker was abandoned in a hung handler call (the runtime's
- * kernel_timeout_ms): from then on its backend must not touch its
- * queues; when the call returns, the worker's thread just ends; reset
- * answers what its queue holds, from the resetting thread, and leaves
- * the thread (and what it uses) alone. */
-bool coren_rk_actor_abandoned(const struct coren_rk_actor *a, unsigned worker);
-
-/* How many K2K messages worker may take now: the room left in its
- * parking lot, so that a chain loses nothing; when the lot is full and
- * none of it went on for 5 ms (a cycle waits on itself), SIZE_MAX: what
- * it then takes and cannot park is answered with queue_full errors. */
-size_t coren_rk_actor_k2k_room(const struct coren_rk_actor *a, unsigned worker);
-
-/* Routes n messages that a's backend handled itself (a GPU): each one
- * addressed to the host (COREN_RK_HOST) is an answer, an error when it
- * has COREN_ENV_F_ERROR; any other is passed on over K2K to its
- * destination. Counts them as processed in busy_ns in all. Takes the
- * messages. Call it from one thread per actor. */
-void coren_rk_actor_complete(struct coren_rk_actor *a,
-			     struct coren_rk_msg **msgs, size_t n,
-			     uint64_t busy_ns);
-
-/* Answers n messages taken for a but never processed (a reset) with
- * errors. Takes the messages. */
-void coren_rk_actor_reject(struct coren_rk_actor *a,
-			   struct coren_rk_msg **msgs, size_t n,
-			   const char *reason);
-
 /* ---- the runtime ------------------------------------------------------------- */
 
 struct coren_rk;
-
-struct coren_rk_config {
-	uint16_t node_id;
-	enum coren_dispatch_mode dispatch;
-	uint64_t gpu_threshold;	 /* 0: 10000 */
-	uint64_t max_memory;	 /* guard limit; 0: 80% of RAM */
-	double memory_margin;	 /* negative: 0.1 */
-	size_t max_payload;	 /* 0: 64 KiB; used by the memory estimate */
-	size_t outbox_capacity;	 /* host-bound messages; 0: 65536 */
-	size_t inbox_capacity;	 /* K2K inbox; 0: 1024 */
-	unsigned max_hops;	 /* 0: 8 */
-	unsigned delivery_timeout_ms; /* 0: 5000 */
-	size_t hints_capacity;	 /* 0: 256 */
-	/* A handler call longer than this fails its kernel; 0: never. */
-	unsigned kernel_timeout_ms;
-};
-
-#define COREN_RK_CONFIG_INIT                                                   \
-	{                                                                      \
-		0, COREN_DISPATCH_CPU_ONLY, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0      \
-	}
 
 struct coren_rk_launch {
 	size_t queue_capacity; /* per worker; 0: 1024 (rounded to 2^k) */
@@ -507,6 +222,25 @@ uint64_t coren_rk_backlog(struct coren_rk *rt);
  * a power of two). */
 size_t coren_rk_outbox_capacity(const struct coren_rk *rt);
 
+/* The host's flow control, for a thread that both sends and takes the
+ * answers (or holds the taking side while it calls these).
+ * coren_rk_room: whether n more messages keep the backlog within the
+ * outbox. coren_rk_make_room: takes answers, handing each batch to take,
+ * until they do. A host that sends n messages only after
+ * coren_rk_make_room(n) succeeded never makes a worker wait on a full
+ * outbox, so it cannot deadlock with itself. n past the outbox capacity
+ * waits for a backlog of 0: every answer taken. take gets up to 256
+ * answers at a time (and owns them), fewer when the outbox ran empty, and
+ * n = 0 when none came for 50 ms (a moment to write out what it holds).
+ * COREN_ERR_TIMEOUT when no answer came for timeout_ms (negative: wait
+ * for ever). */
+typedef void coren_rk_answers_fn(void *data, struct coren_rk_msg **msgs,
+				 size_t n);
+bool coren_rk_room(struct coren_rk *rt, size_t n);
+enum coren_err coren_rk_make_room(struct coren_rk *rt, size_t n,
+				  int timeout_ms, coren_rk_answers_fn *take,
+				  void *data, struct coren_error *err);
+
 /* Waits until every message sent has been answered into the outbox (a
  * receiver must keep it from filling). COREN_ERR_TIMEOUT. */
 enum coren_err coren_rk_drain(struct coren_rk *rt, int timeout_ms,
@@ -554,7 +288,8 @@ typedef uint32_t coren_rk_lookup_fn(void *data, const char *name);
  * "corr" (default: seq), "mtype", "priority" (a name or 0-3),
  * "deadline_ms" (from now), and the payload: "payload" (an array of
  * numbers: f32, or f64/u64 with "enc"; a string: utf8; anything else: its
- * JSON text) or "payload_b64" (raw, or "enc"). A payload over max_payload
+ * JSON text, encoding json, here serialized by coren_json_dumpb) or
+ * "payload_b64" (raw, or "enc"). A payload over max_payload
  * bytes (0: 64 KiB) is COREN_ERR_ENV_TOOBIG; a bad field COREN_ERR_RECORD;
  * an unknown kernel COREN_ERR_NOTFOUND. */
 enum coren_err coren_rk_msg_from_record(const json_t *rec,
@@ -564,12 +299,14 @@ enum coren_err coren_rk_msg_from_record(const json_t *rec,
 					struct coren_error *err);
 
 /* One input line: a msg record becomes *out, as coren_record_parse and
- * coren_rk_msg_from_record would make it (same rules, same errors); a
- * record of another type leaves *out NULL (COREN_OK), for the caller to
- * pass through. A record of the usual shape (ASCII strings without
- * escapes, f32/f64 arrays or base64, the fields above but priority and
- * deadline_ms) is read in one pass without building a JSON tree; any
- * other goes through jansson. */
+ * coren_rk_msg_from_record would make it (same rules, same errors), but a
+ * JSON-text payload is the line's own text of it, byte for byte (the same
+ * value, never parsed for the kernel); a record of another type leaves
+ * *out NULL (COREN_OK), for the caller to pass through. A record of the
+ * usual shape (ASCII strings without escapes, the fields above but
+ * priority and deadline_ms, a payload of f32/f64 numbers, a string,
+ * base64, or an object or scalar coren_json_scan takes) is read in one
+ * pass without building a JSON tree; any other goes through jansson. */
 enum coren_err coren_rk_msg_from_line(const char *line, size_t len,
 				      coren_rk_lookup_fn *lookup, void *data,
 				      uint64_t seq, size_t max_payload,
@@ -578,7 +315,7 @@ enum coren_err coren_rk_msg_from_line(const char *line, size_t len,
 
 /* Appends an answer as one JSON line (with a newline) to b: a msg record with
  * "from" (the kernel's name, from_name) and the payload decoded by its
- * encoding, or, for an error message, an error record with "corr",
+ * encoding (a json payload as it is, when coren_json_parse takes it), or, for an error message, an error record with "corr",
  * "from" and "reason" (and "at" when the host found the error). */
 enum coren_err coren_rk_msg_to_record(const struct coren_rk_msg *m,
 				      const char *from_name,
@@ -612,13 +349,26 @@ void coren_env_reader_set_stop(struct coren_env_reader *r,
  * unused. */
 size_t coren_env_reader_buffered(const struct coren_env_reader *r);
 
+/* The checks the JSON wire makes of a msg record, made of an envelope's
+ * header: priority 0-3 and a known encoding (COREN_ERR_RECORD), a
+ * destination among the kernels 1 to nkernels (COREN_ERR_NOTFOUND;
+ * nkernels 0: not checked), at most max_payload bytes of payload
+ * (COREN_ERR_ENV_TOOBIG; 0: 64 KiB). */
+enum coren_err coren_env_check(const struct coren_rk_header *h, uint32_t nkernels,
+			       size_t max_payload, struct coren_error *err);
+
+/* The limits coren_env_reader_next() checks each envelope against with
+ * coren_env_check() (by default: kernels not checked, 64 KiB). */
+void coren_env_reader_set_limits(struct coren_env_reader *r, uint32_t nkernels,
+				 size_t max_payload);
+
 /* The next envelope as a message (*m NULL at end of input). A bad one is
  * its coren_env_decode() error with err->where "name:@OFFSET" (the byte
  * offset of its header), and the reader has moved past it: past the
- * payload for COREN_ERR_ENV_CHECKSUM and for COREN_ERR_RECORD (a priority
- * over 3 or an unknown encoding, refused as a msg record's are): then *m
- * is the message as read, for the caller to answer and free; else to the
- * next magic. COREN_ERR_IO. */
+ * payload for COREN_ERR_ENV_CHECKSUM and for the errors of
+ * coren_env_check() (refused as a msg record's are): then *m is the
+ * message as read, for the caller to answer and free; else to the next
+ * magic. COREN_ERR_IO. */
 enum coren_err coren_env_reader_next(struct coren_env_reader *r,
 				     struct coren_rk_msg **m,
 				     struct coren_error *err);

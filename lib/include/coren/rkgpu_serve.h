@@ -68,7 +68,7 @@ struct coren_gpu_shared {
 };
 
 /* A barrier over the block (nothing on the host: one thread). */
-COREN_GPU_HD inline void coren_gpu_sync(void)
+COREN_GPU_HD static inline void coren_gpu_sync(void)
 {
 #if defined(__CUDA_ARCH__)
 	__syncthreads();
@@ -76,7 +76,7 @@ COREN_GPU_HD inline void coren_gpu_sync(void)
 }
 
 /* Makes this thread's writes visible to the host and the device. */
-COREN_GPU_HD inline void coren_gpu_fence(void)
+COREN_GPU_HD static inline void coren_gpu_fence(void)
 {
 #if defined(__CUDA_ARCH__)
 	__threadfence_system();
@@ -86,7 +86,7 @@ COREN_GPU_HD inline void coren_gpu_fence(void)
 }
 
 /* Waits about ns nanoseconds, leaving the SM (the CPU) to others. */
-COREN_GPU_HD inline void coren_gpu_nap(uint32_t ns)
+COREN_GPU_HD static inline void coren_gpu_nap(uint32_t ns)
 {
 #if defined(__CUDA_ARCH__)
 	__nanosleep(ns);
@@ -102,7 +102,7 @@ COREN_GPU_HD inline void coren_gpu_nap(uint32_t ns)
 }
 
 /* A clock in nanoseconds (the device's global timer on the device). */
-COREN_GPU_HD inline uint64_t coren_gpu_clock_ns(void)
+COREN_GPU_HD static inline uint64_t coren_gpu_clock_ns(void)
 {
 #if defined(__CUDA_ARCH__)
 	uint64_t t;
@@ -119,7 +119,7 @@ COREN_GPU_HD inline uint64_t coren_gpu_clock_ns(void)
 
 /* Copies n bytes between 16-byte aligned buffers whose room is a multiple
  * of 16, every thread a share. */
-COREN_GPU_HD inline void coren_gpu_copy(void *dst, const void *src, uint32_t n,
+COREN_GPU_HD static inline void coren_gpu_copy(void *dst, const void *src, uint32_t n,
 					unsigned tid, unsigned nth)
 {
 	uint64_t *d = (uint64_t *)dst;
@@ -133,7 +133,7 @@ COREN_GPU_HD inline void coren_gpu_copy(void *dst, const void *src, uint32_t n,
 }
 
 /* Answers with an error: thread 0 writes reason as out's payload. */
-COREN_GPU_HD inline int coren_gpu_error(struct coren_gpu_call *c, const char *reason)
+COREN_GPU_HD static inline int coren_gpu_error(struct coren_gpu_call *c, const char *reason)
 {
 	if (c->tid == 0) {
 		uint32_t n = 0;
@@ -150,7 +150,7 @@ COREN_GPU_HD inline int coren_gpu_error(struct coren_gpu_call *c, const char *re
 
 /* Thread 0: claims a slot in dest's inbox on this device for a forward,
  * or says why not (NULL: through the host). */
-COREN_GPU_HD inline const char *coren_gpu_route(struct coren_gpu_ctl *ctl,
+COREN_GPU_HD static inline const char *coren_gpu_route(struct coren_gpu_ctl *ctl,
 						const struct coren_rk_header *in,
 						uint32_t dest, struct coren_gpu_shared *sh)
 {
@@ -178,7 +178,7 @@ COREN_GPU_HD inline const char *coren_gpu_route(struct coren_gpu_ctl *ctl,
 }
 
 /* The block passes in on to its claimed inbox slot. */
-COREN_GPU_HD inline void coren_gpu_pass_on(struct coren_gpu_ctl *ctl,
+COREN_GPU_HD static inline void coren_gpu_pass_on(struct coren_gpu_ctl *ctl,
 					   const struct coren_gpu_slot *in,
 					   uint32_t dest, struct coren_gpu_shared *sh,
 					   unsigned tid, unsigned nth)
@@ -203,7 +203,7 @@ COREN_GPU_HD inline void coren_gpu_pass_on(struct coren_gpu_ctl *ctl,
 
 /* Thread 0: the forward goes through the host's broker: the message as it
  * came, in the host's ring, addressed to dest. */
-COREN_GPU_HD inline void coren_gpu_via_host(const struct coren_gpu_slot *in,
+COREN_GPU_HD static inline void coren_gpu_via_host(const struct coren_gpu_slot *in,
 					    struct coren_gpu_slot *out, uint32_t dest,
 					    unsigned tid, unsigned nth)
 {
@@ -215,10 +215,11 @@ COREN_GPU_HD inline void coren_gpu_via_host(const struct coren_gpu_slot *in,
 	}
 }
 
+#ifdef __cplusplus /* the loop is a template over the handler: C++ only */
 /* Handles one message of the block: its answer (if it has one in the
  * host's ring) in out. Whether out was used. */
 template <class H>
-COREN_GPU_HD inline uint32_t coren_gpu_serve_one(struct coren_gpu_ctl *ctl,
+COREN_GPU_HD static inline uint32_t coren_gpu_serve_one(struct coren_gpu_ctl *ctl,
 						 const struct coren_gpu_slot *in,
 						 struct coren_gpu_slot *out,
 						 struct coren_gpu_shared *sh, void *scratch,
@@ -277,7 +278,7 @@ COREN_GPU_HD inline uint32_t coren_gpu_serve_one(struct coren_gpu_ctl *ctl,
 
 /* Thread 0: what to serve next (sh->n messages from sh->src, 0 the
  * host's ring, 1 the K2K inbox), bounded by the room in the host's ring. */
-COREN_GPU_HD inline void coren_gpu_poll(struct coren_gpu_ctl *ctl, struct coren_gpu_shared *sh,
+COREN_GPU_HD static inline void coren_gpu_poll(struct coren_gpu_ctl *ctl, struct coren_gpu_shared *sh,
 					uint32_t h2d_tail, uint32_t k2k_tail, uint32_t d2h_head)
 {
 	struct coren_gpu_ring *k2k = (struct coren_gpu_ring *)ctl->k2k_in;
@@ -299,7 +300,7 @@ COREN_GPU_HD inline void coren_gpu_poll(struct coren_gpu_ctl *ctl, struct coren_
 /* Serves ctl until its stop flag (or, one-shot, until nothing is queued):
  * the loop of the persistent kernel, thread tid of nth. */
 template <class H>
-COREN_GPU_HD inline void coren_gpu_serve(struct coren_gpu_ctl *ctl, struct coren_gpu_shared *sh,
+COREN_GPU_HD static inline void coren_gpu_serve(struct coren_gpu_ctl *ctl, struct coren_gpu_shared *sh,
 					 void *scratch, unsigned tid, unsigned nth)
 {
 	struct coren_gpu_ring *h2d = (struct coren_gpu_ring *)ctl->h2d;
@@ -355,6 +356,7 @@ COREN_GPU_HD inline void coren_gpu_serve(struct coren_gpu_ctl *ctl, struct coren
 	if (tid == 0)
 		coren_gpu_store_release(&ctl->state.v, COREN_GPU_EXITED);
 }
+#endif /* __cplusplus */
 
 #if defined(__CUDACC__)
 /* Defines var, the struct coren_gpu_loop of handler. */
