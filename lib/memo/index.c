@@ -117,40 +117,55 @@ static void entry_release(struct entry *en, size_t naxes)
 	free(en->len);
 }
 
-/* The plan's values per axis, canonical text -> index (a JSON object as
- * a hash table). */
+/* The plan's values per axis of a list, canonical text -> index (a JSON
+ * object as a hash table); NULL for a range, whose index of a text is
+ * computed (memo_range_find()). */
 static json_t **value_maps(const struct coren_memo_plan *p, size_t naxes)
 {
 	json_t **m = calloc(naxes + 1, sizeof *m);
-	char *tmp = NULL;
+	struct coren_buf t;
 
+	coren_buf_init(&t, 0);
 	for (size_t a = 0; m && a < naxes; a++) {
-		size_t nv = coren_memo_plan_nvalues(p, a), len;
+		size_t nv = coren_memo_plan_nvalues(p, a);
 
+		if (memo_plan_is_range(p, a))
+			continue;
 		if (!(m[a] = json_object()))
 			goto fail;
 		for (size_t v = 0; v < nv; v++) {
-			const char *t = memo_plan_value_text(p, a, v, &len);
-			char *nt = realloc(tmp, len + 1);
-
-			if (!nt)
+			t.len = 0;
+			if (coren_memo_plan_value_text(p, a, v, &t) ||
+			    coren_buf_putc(&t, '\0'))
 				goto fail;
-			tmp = nt;
-			memcpy(tmp, t, len);
-			tmp[len] = '\0';
-			if (!json_object_get(m[a], tmp) &&
-			    json_object_set_new(m[a], tmp, json_integer((json_int_t)v)))
+			if (!json_object_get(m[a], t.data) &&
+			    json_object_set_new(m[a], t.data,
+						json_integer((json_int_t)v)))
 				goto fail;
 		}
 	}
-	free(tmp);
+	coren_buf_release(&t);
 	return m;
 fail:
-	free(tmp);
+	coren_buf_release(&t);
 	for (size_t a = 0; m && a < naxes; a++)
 		json_decref(m[a]);
 	free(m);
 	return NULL;
+}
+
+/* The plan's index of the value of axis a whose canonical text is t
+ * (NUL-terminated, len bytes), or NONE. */
+static size_t value_index(const struct memo_index *ix, json_t **maps,
+			  size_t a, const char *t, size_t len)
+{
+	json_t *at;
+
+	if (!maps[a])
+		return memo_range_find(coren_memo_plan_exp(ix->p)->axes[a].range,
+				       t, len);
+	at = json_object_get(maps[a], t);
+	return at ? (size_t)json_integer_value(at) : NONE;
 }
 
 /* Entry en from a parsed key: false when it is not one of this grid's
@@ -184,16 +199,13 @@ static bool entry_make(struct memo_index *ix, json_t **maps, json_t *key,
 		en->len[a] = json_array_size(vals);
 		en->npoints *= en->len[a];
 		json_array_foreach(vals, i, v) {
-			json_t *at;
-
 			t.len = 0;
 			if (coren_json_canonical(v, &t) || coren_buf_putc(&t, '\0')) {
 				ok = false;
 				break;
 			}
-			at = json_object_get(maps[a], t.data);
-			en->map[a][i] = at ? (size_t)json_integer_value(at) : NONE;
-			any |= at != NULL;
+			en->map[a][i] = value_index(ix, maps, a, t.data, t.len - 1);
+			any |= en->map[a][i] != NONE;
 		}
 		ok = ok && any;
 	}

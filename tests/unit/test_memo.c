@@ -107,17 +107,19 @@ static void test_values(void)
 	static const char *const want[] = {"1", "\"1\"", "1.0", "-0.0",
 					   "\"1e400x\"", "\"é\"", "\"é\"",
 					   "null", "true"};
-	size_t len;
+	struct coren_buf t;
 
 	ok(p != NULL, "values of every kind plan");
 	if (!p)
 		return;
+	coren_buf_init(&t, 0);
 	for (size_t i = 0; i < 9; i++) {
-		const char *t = coren_memo_plan_value_text(p, 0, i, &len);
-
-		ok(len == strlen(want[i]) && !memcmp(t, want[i], len),
+		t.len = 0;
+		coren_memo_plan_value_text(p, 0, i, &t);
+		ok(t.len == strlen(want[i]) && !memcmp(t.data, want[i], t.len),
 		   "value %zu is %s", i, want[i]);
 	}
+	coren_buf_release(&t);
 	coren_memo_plan_free(p);
 	coren_memo_exp_release(&e);
 }
@@ -186,9 +188,9 @@ static void test_ranges_and_errors(void)
 
 	coren_memo_exp_init(&e);
 	ok(!coren_memo_exp_split(&e, "n=0..9", &err), "an integer range");
-	is_u64(json_array_size(e.axes[0].values), 10, "0..9 has 10 values");
+	is_u64(coren_memo_axis_nvalues(&e.axes[0]), 10, "0..9 has 10 values");
 	ok(!coren_memo_exp_split(&e, "t=0..1..0.25", &err), "a stepped range");
-	is_u64(json_array_size(e.axes[1].values), 5, "0..1..0.25 has 5 values");
+	is_u64(coren_memo_axis_nvalues(&e.axes[1]), 5, "0..1..0.25 has 5 values");
 	is_int(coren_memo_exp_split(&e, "z=5..1", &err), COREN_ERR_USAGE,
 	       "an empty range is an error");
 	is_int(coren_memo_exp_split(&e, "novalue", &err), COREN_ERR_USAGE,
@@ -215,12 +217,13 @@ static int range_is(const char *spec, const char *const *want)
 	same = !coren_memo_exp_split(&e, spec, &err);
 	while (same && want[n])
 		n++;
-	same = same && json_array_size(e.axes[0].values) == n;
+	same = same && coren_memo_axis_nvalues(&e.axes[0]) == n;
 	for (size_t i = 0; same && i < n; i++) {
-		json_t *v = json_array_get(e.axes[0].values, i);
+		json_t *v = coren_memo_axis_value(&e.axes[0], i);
 
 		same = json_is_real(v) &&
 		       json_real_value(v) == strtod(want[i], NULL);
+		json_decref(v);
 	}
 	coren_memo_exp_release(&e);
 	return same;
@@ -252,10 +255,10 @@ static void test_decimal_ranges(void)
 	ok(range_is("a=1.0..3", ints), "a real endpoint makes reals of all");
 	coren_memo_exp_init(&e);
 	ok(!coren_memo_exp_split(&e, "a=0..0.95..0.1", &err) &&
-	       json_array_size(e.axes[0].values) == 10,
+	       coren_memo_axis_nvalues(&e.axes[0]) == 10,
 	   "an end that does not land exactly is not passed");
 	ok(!coren_memo_exp_split(&e, "b=-1e308..1e308..1e307", &err) &&
-	       json_array_size(e.axes[1].values) == 21,
+	       coren_memo_axis_nvalues(&e.axes[1]) == 21,
 	   "-1e308..1e308..1e307 has 21 values: %s", err.msg);
 	is_int(coren_memo_exp_split(&e, "c=0..1..1e-7", &err), COREN_ERR_USAGE,
 	       "10000001 values are too many");
@@ -266,7 +269,7 @@ static void test_decimal_ranges(void)
 	is_int(coren_memo_exp_split(&e, "c=1..0..0.1", &err), COREN_ERR_USAGE,
 	       "a step away from the end is an empty range");
 	ok(!coren_memo_exp_split(&e, "c=0..1..0.1", &err) &&
-	       json_array_size(e.axes[2].values) == 11,
+	       coren_memo_axis_nvalues(&e.axes[2]) == 11,
 	   "0..1..0.1 has 11 values (the end included)");
 	coren_memo_exp_release(&e);
 }
@@ -290,7 +293,7 @@ static void test_yaml(void)
 	is_u64(e.exec_chunk, 2, "exec_chunk");
 	is_str(e.version, "v7", "version");
 	is_u64(e.axes[0].bin, 3, "memo_chunk as {size: 3}");
-	is_u64(json_array_size(e.axes[0].values), 4, "a {from, to} range");
+	is_u64(coren_memo_axis_nvalues(&e.axes[0]), 4, "a {from, to} range");
 	coren_yaml_free(doc);
 	coren_memo_exp_release(&e);
 
