@@ -42,6 +42,28 @@ static void header_of(struct run *r, struct slot *s, json_t *params,
 	h->signer = r->o->signer;
 }
 
+char *memo_slot_block(struct slot *s, size_t len)
+{
+	struct line_block *b = malloc(sizeof *b + (len ? len : 1));
+
+	if (!b)
+		return NULL;
+	b->next = atomic_load(&s->blocks);
+	while (!atomic_compare_exchange_weak(&s->blocks, &b->next, b))
+		;
+	return b->data;
+}
+
+void memo_slot_blocks_free(struct slot *s)
+{
+	struct line_block *b = atomic_exchange(&s->blocks, NULL), *next;
+
+	for (; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+}
+
 /* Joins the lines of s into its content; the per-point arrays go (the
  * slot's points all succeeded: no line or error is read again). */
 static bool join_lines(struct slot *s)
@@ -57,8 +79,8 @@ static bool join_lines(struct slot *s)
 	for (uint64_t i = 0; i < s->npoints; i++) {
 		memcpy(s->content + total, s->lines[i], s->lens[i]);
 		total += s->lens[i];
-		free(s->lines[i]);
 	}
+	memo_slot_blocks_free(s);
 	s->content[total] = '\0';
 	s->len = total;
 	free(s->lines);
@@ -139,32 +161,55 @@ static bool stopped(const struct run *r)
 	return r->o->stop && *r->o->stop;
 }
 
-/* Puts the record line of point i of b (a value or an error) in place;
- * false when it has none: a point that failed once a stop was asked for
- * (the stop may have caused it: "interrupted", a killed command) did not
- * run. */
-static bool place(struct run *r, struct exec_batch *b, size_t i,
-		  struct slot *s, uint64_t local, struct coren_buf *line)
+/* Puts the record lines of points [i, end) of b, all of slot s, in
+ * place: an error, or a line (the lines in one block of s). A point
+ * that failed once a stop was asked for (the stop may have caused it:
+ * "interrupted", a killed command) has none: it did not run. Returns
+ * the points that ran. */
+static uint64_t place(struct run *r, struct exec_batch *b, struct job *j,
+		      size_t i, size_t end, struct coren_buf *line)
 {
-	if (b->errs[i] && stopped(r)) {
-		atomic_fetch_add(&s->unrun, 1);
-		return false;
-	}
-	if (b->errs[i]) {
-		point_failed(s, local, b->errs[i]);
-		b->errs[i] = NULL;
-		return true;
-	}
+	struct slot *s = j->slots[i];
+	uint64_t ran = 0;
+	char *blk;
+
 	line->len = 0;
-	if (memo_result_line(r->p, b->vidx + i * r->naxes,
-			     b->vals.data + b->voff[i], b->vlen[i], line) ||
-	    !(s->lines[local] = malloc(line->len))) {
-		point_failed(s, local, NULL);
-		return true;
+	for (size_t q = i; q < end; q++) {
+		uint64_t local = j->local[q];
+		size_t at = line->len;
+
+		if (b->errs[q] && stopped(r)) {
+			atomic_fetch_add(&s->unrun, 1);
+			continue;
+		}
+		ran++;
+		if (b->errs[q]) {
+			point_failed(s, local, b->errs[q]);
+			b->errs[q] = NULL;
+		} else if (memo_result_line(r->p, b->vidx + q * r->naxes,
+					    b->vals.data + b->voff[q],
+					    b->vlen[q], line)) {
+			line->len = at;
+			point_failed(s, local, NULL);
+		} else {
+			s->lens[local] = line->len - at;
+		}
 	}
-	memcpy(s->lines[local], line->data, line->len);
-	s->lens[local] = line->len;
-	return true;
+	blk = line->len ? memo_slot_block(s, line->len) : NULL;
+	if (blk)
+		memcpy(blk, line->data, line->len);
+	for (size_t q = i, at = 0; line->len && q < end; q++) {
+		uint64_t local = j->local[q];
+
+		if (b->errs[q] || s->errs[local] || !s->lens[local])
+			continue; /* not run, or failed */
+		if (blk)
+			s->lines[local] = blk + at;
+		else
+			point_failed(s, local, NULL);
+		at += s->lens[local];
+	}
+	return ran;
 }
 
 /* Point i of job j is done: the last point of a slot completes it. */
@@ -258,17 +303,19 @@ static void run_points(struct run *r, size_t k, struct job *j)
 		       !atomic_compare_exchange_weak(&r->max_point_ns, &max, per))
 			;
 	}
-	for (size_t i = 0; i < j->n; i++) {
+	for (size_t i = 0, end; i < j->n; i = end) {
 		struct slot *s = j->slots[i];
 
-		if (ok) {
-			ran += place(r, b, i, s, j->local[i], &sc->line);
-		} else {
-			ran++;
-			point_failed(s, j->local[i], NULL);
+		for (end = i + 1; end < j->n && j->slots[end] == s; end++)
+			;
+		if (ok)
+			ran += place(r, b, j, i, end, &sc->line);
+		for (size_t q = i; !ok && q < end; q++, ran++)
+			point_failed(s, j->local[q], NULL);
+		for (size_t q = i; q < end; q++) {
+			failed |= s->errs[j->local[q]] != NULL;
+			point_done(r, sc, s);
 		}
-		failed |= s->errs[j->local[i]] != NULL;
-		point_done(r, sc, s);
 	}
 	atomic_fetch_add(&r->points_ran, ran); /* once a job: not contended */
 	memo_pool_lock(&r->pool);

@@ -32,8 +32,7 @@ static void slot_free(struct slot *s)
 {
 	if (!s)
 		return;
-	for (uint64_t i = 0; s->lines && i < s->npoints; i++)
-		free(s->lines[i]);
+	memo_slot_blocks_free(s);
 	for (uint64_t i = 0; s->errs && i < s->npoints; i++)
 		free(s->errs[i]);
 	free(s->lines);

@@ -62,10 +62,15 @@ struct slot {
 	uint64_t spill_at;     /* file, by the worker that made it READY */
 	uint64_t next;	       /* main: READY: the next point to emit, */
 	size_t pos;	       /* main: and its first byte in the content */
-	char **lines;	       /* PENDING/FAILED: per point, by its job
-				* (freed once READY, by whoever made it so) */
+	char **lines;	       /* PENDING/FAILED: per point, by its job,
+				* into one of blocks (the array freed once
+				* READY, by whoever made it so) */
 	size_t *lens;	       /* per point, by its job */
 	char **errs;	       /* per point, by its job: why it failed */
+	/* atomic: what lines point into, one block per run of a job's points
+	 * (a malloc a line cost 2x the lines of a large chunk, and scattered
+	 * them over the workers' arenas); freed with lines */
+	_Atomic(struct line_block *) blocks;
 	atomic_uint_fast64_t remaining, failed; /* atomic: the slot's jobs */
 	atomic_uint_fast64_t unrun; /* atomic: points that failed after a stop
 				     * (no outcome: counted as not run) */
@@ -81,6 +86,11 @@ struct slot {
 	 * slot is queued; released by the worker storing it, or by main
 	 * when the slot is freed unfinished. */
 	struct coren_lock claim;
+};
+
+struct line_block {
+	struct line_block *next;
+	char data[];
 };
 
 /* The spill file (spill.c): READY content that waits for its slab. */
@@ -238,6 +248,11 @@ static inline void memo_settled(struct run *r, const struct slot *s)
 void memo_calib_run(struct run *r, struct memo_calib *c);
 
 /* compute.c: a worker's job, and storing a finished chunk. */
+/* len bytes for lines of s, in a new block of s's (any thread); NULL on
+ * ENOMEM. */
+char *memo_slot_block(struct slot *s, size_t len);
+/* Frees s's blocks (their lines go with them). */
+void memo_slot_blocks_free(struct slot *s);
 void memo_run_job(void *ctx, size_t k, struct job *j);
 void memo_slot_finish(struct run *r, struct slot *s, json_t *params,
 		      json_t *fn, const struct memo_points *pts);

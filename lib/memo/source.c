@@ -159,7 +159,7 @@ static uint64_t reuse_entry(struct run *r, struct slot *s, size_t k,
 			local += (map[i] - s->bins[a] * e->axes[a].bin) * lmul[a];
 		}
 		if (!s->lines[local] &&
-		    (s->lines[local] = malloc(off[j + 1] - off[j]))) {
+		    (s->lines[local] = memo_slot_block(s, off[j + 1] - off[j]))) {
 			s->lens[local] = off[j + 1] - off[j];
 			memcpy(s->lines[local], content + off[j], s->lens[local]);
 			got++;
