@@ -32,7 +32,7 @@
  *   size guessed from the chunk's mean line length (at most READ_MAX
  *   unless one line is longer).
  *
- * What stays in memory is then: MEM_MAX of content (8 MiB), the
+ * What stays in memory is then: MEM_MAX of content (2 MiB), the
  * unsettled points' state (~100 bytes a point; 65536 points, or 4 times
  * what the workers are fed, plus the last chunk admitted), the chunk a
  * worker is storing, and ~300 bytes per chunk of the slab (struct slot):
@@ -55,7 +55,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MEM_MAX	 ((size_t)8 << 20) /* bytes of READY content kept in memory */
+#define MEM_MAX	 ((size_t)2 << 20) /* bytes of READY content kept in memory */
 #define READ_MAX ((size_t)1 << 20) /* bytes read back at once, usually */
 
 static const char *spill_dir(void)
