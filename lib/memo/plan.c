@@ -17,8 +17,10 @@ struct plan_axis {
 	json_t *values;	 /* borrowed from the experiment */
 	const struct coren_memo_range *range; /* the experiment's, or NULL:
 					       * values made on demand */
-	struct coren_buf text; /* a list's canonical values, back to back */
-	size_t *off;	 /* nvalues + 1 offsets into text (a list's) */
+	struct coren_buf text; /* canonical values, back to back: a list's,
+				* a range's of at most MEMO_COPY_MAX values */
+	size_t *off;	 /* nvalues + 1 offsets into text, or NULL: a large
+			  * range's texts are made when asked for */
 	struct coren_buf key; /* "name": as JSON */
 };
 
@@ -50,16 +52,18 @@ static enum coren_err axis_init(struct plan_axis *pa,
 	pa->nbins = (pa->nvalues + pa->bin - 1) / pa->bin;
 	coren_buf_init(&pa->text, 0);
 	coren_buf_init(&pa->key, 0);
-	if (pa->range) /* no texts: made when asked for */
+	if (pa->range && pa->nvalues > MEMO_COPY_MAX) /* made when asked */
 		return coren_json_dump_string(a->name, strlen(a->name),
 					      &pa->key);
+	/* a small range's texts too: a real's is costly to make each time */
 	pa->off = malloc((pa->nvalues + 1) * sizeof *pa->off);
 	if (!pa->off)
 		return COREN_ERR_NOMEM;
 	for (size_t i = 0; !rc && i < pa->nvalues; i++) {
 		pa->off[i] = pa->text.len;
-		rc = coren_json_canonical(json_array_get(a->values, i),
-					  &pa->text);
+		rc = pa->range ? memo_range_text(pa->range, i, &pa->text)
+			       : coren_json_canonical(json_array_get(a->values, i),
+						      &pa->text);
 	}
 	pa->off[pa->nvalues] = pa->text.len;
 	if (!rc)
@@ -162,7 +166,7 @@ const char *coren_memo_plan_params_text(const struct coren_memo_plan *p)
 static enum coren_err value_append(const struct plan_axis *pa, size_t v,
 				   struct coren_buf *b)
 {
-	if (pa->range)
+	if (!pa->off)
 		return memo_range_text(pa->range, v, b);
 	return coren_buf_append(b, pa->text.data + pa->off[v],
 				pa->off[v + 1] - pa->off[v]);
