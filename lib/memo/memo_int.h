@@ -170,10 +170,11 @@ size_t memo_index_next(const struct memo_index *ix, const size_t *bins,
 const char *memo_index_chunk(struct memo_index *ix, size_t k,
 			     size_t max_content, const size_t **off,
 			     bool *corrupt);
-/* Entry k's values of axis a, as the plan's value indices (SIZE_MAX: not
- * in the grid), *len of them. */
-const size_t *memo_index_map(const struct memo_index *ix, size_t k, size_t a,
-			     size_t *len);
+/* Entry k's number of values of axis a, and value i's index in the
+ * plan (SIZE_MAX: not in the grid). */
+size_t memo_index_len(const struct memo_index *ix, size_t k, size_t a);
+size_t memo_index_at(const struct memo_index *ix, size_t k, size_t a,
+		     size_t i);
 
 /* calib.c: what a function's points cost here (its top comment says
  * where it is kept and how it prices a chunk). Main thread. */

@@ -128,8 +128,8 @@ static uint64_t reuse_entry(struct run *r, struct slot *s, size_t k,
 	bool corrupt = false, more = true;
 
 	for (size_t a = na, elen = 1; pos && hit && a-- > 0;) {
-		size_t len, lo = s->bins[a] * e->axes[a].bin;
-		const size_t *map = memo_index_map(r->index, k, a, &len);
+		size_t lo = s->bins[a] * e->axes[a].bin, v;
+		size_t len = memo_index_len(r->index, k, a);
 
 		/* row-major strides: of the entry's chunk, and of s */
 		emul[a] = elen;
@@ -138,8 +138,8 @@ static uint64_t reuse_entry(struct run *r, struct slot *s, size_t k,
 		if (!(hit[a] = malloc(len * sizeof *hit[a])))
 			goto out;
 		for (size_t i = 0; i < len; i++)
-			if (map[i] != SIZE_MAX && map[i] >= lo &&
-			    map[i] < lo + full[a])
+			if ((v = memo_index_at(r->index, k, a, i)) != SIZE_MAX &&
+			    v >= lo && v < lo + full[a])
 				hit[a][nhit[a]++] = i;
 		more &= nhit[a] > 0;
 	}
@@ -152,11 +152,12 @@ static uint64_t reuse_entry(struct run *r, struct slot *s, size_t k,
 		uint64_t j = 0, local = 0;
 
 		for (size_t a = 0; a < na; a++) {
-			size_t len, i = hit[a][pos[a]];
-			const size_t *map = memo_index_map(r->index, k, a, &len);
+			size_t i = hit[a][pos[a]];
 
 			j += i * emul[a];
-			local += (map[i] - s->bins[a] * e->axes[a].bin) * lmul[a];
+			local += (memo_index_at(r->index, k, a, i) -
+				  s->bins[a] * e->axes[a].bin) *
+				 lmul[a];
 		}
 		if (!s->lines[local] &&
 		    (s->lines[local] = memo_slot_block(s, off[j + 1] - off[j]))) {
