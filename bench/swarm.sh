@@ -123,7 +123,9 @@ if [ -x /usr/bin/time ]; then
 	rw=$(rss $g10 --memo-chunk x=10 --memo-chunk y=10000 --cache $work/c8)
 	rc=$(rss $g10 --memo-chunk x=10 --memo-chunk y=100 --cache $work/c9)
 	max=$rr
-	for v in $ra $rw $rc; do [ "$v" -gt "$max" ] && max=$v; done
+	for v in $ra $rw $rc; do
+		if [ "$v" -gt "$max" ]; then max=$v; fi
+	done
 	printf 'results mode peak RSS, 10M points (target <= 65536 KiB, worst %d KiB): rows cold %d KiB; one slab of 100 chunks cold %d KiB (%.1fs), cached %d KiB; one slab of 10k chunks cold %d KiB (--plan alone %d KiB)\n' \
 		"$max" "$rr" "$ra" "$ta" "$rw" "$rc" "$rp"
 	record "$(printf '{"type":"bench","name":"swarm.results.rss","n":10000000,"rss_kib_max":%d,"rss_kib_rows_cold":%d,"rss_kib_slab_cold":%d,"seconds_slab_cold":%.3f,"rss_kib_slab_cached":%d,"rss_kib_10k_chunks_cold":%d,"rss_kib_plan":%d,"target_kib":65536}' "$max" "$rr" "$ra" "$ta" "$rw" "$rc" "$rp")"
