@@ -328,9 +328,8 @@ static int dec_scale(__int128 m, long k, __int128 *out)
  * decimal (memo_decimal_double()); the integers themselves for an
  * integer range, e unused), as a range: made on demand (range.c), the
  * values of the list that names them one by one. */
-static struct coren_memo_range *range_values(const char *s,
-					     const __int128 v[3], long e,
-					     bool real,
+static struct coren_memo_range *range_values(const char *s, const __int128 v[3],
+					     long e, bool real,
 					     struct coren_error *err)
 {
 	struct coren_memo_range *r;
@@ -354,7 +353,7 @@ static struct coren_memo_range *range_values(const char *s,
 /* An integer range, in exact 128-bit arithmetic: every value lies
  * between the endpoints, so within int64..uint64. */
 static struct coren_memo_range *int_range(const char *s, const __int128 v[3],
-			 struct coren_error *err)
+					  struct coren_error *err)
 {
 	return range_values(s, v, 0, false, err);
 }
@@ -365,8 +364,9 @@ static struct coren_memo_range *int_range(const char *s, const __int128 v[3],
  * 0.3 and not 0.30000000000000004, and the count exact (B is included
  * when it lands exactly). */
 static struct coren_memo_range *real_range(const char *s, const char *part[3],
-			  const size_t len[3], const double dv[3],
-			  struct coren_error *err)
+					   const size_t len[3],
+					   const double dv[3],
+					   struct coren_error *err)
 {
 	__int128 m[3], v[3];
 	long e10[3], e;
@@ -625,8 +625,8 @@ static enum coren_err yaml_argv(const struct coren_yaml_node *n, char ***out,
 }
 
 /* An axis's values: a list (*out), or {from, to, step} (*rout). */
-static enum coren_err yaml_values(const struct coren_yaml_node *n,
-				  json_t **out, struct coren_memo_range **rout,
+static enum coren_err yaml_values(const struct coren_yaml_node *n, json_t **out,
+				  struct coren_memo_range **rout,
 				  struct coren_error *err)
 {
 	static const char *const keys[] = {"from", "to", "step", NULL};

@@ -51,8 +51,8 @@ struct axis_map {
 };
 
 struct entry {
-	off_t at;	 /* its line in the file (read again to check its
-			  * chunk: the text of a key of 10k values is 70 kB) */
+	off_t at; /* its line in the file (read again to check its
+		   * chunk: the text of a key of 10k values is 70 kB) */
 	size_t line_len;
 	struct axis_map *ax; /* per axis */
 	uint64_t npoints;
@@ -188,14 +188,14 @@ fail:
 
 /* The plan's index of the value of axis a whose canonical text is t
  * (NUL-terminated, len bytes), or NONE. */
-static size_t value_index(const struct memo_index *ix, json_t **maps,
-			  size_t a, const char *t, size_t len)
+static size_t value_index(const struct memo_index *ix, json_t **maps, size_t a,
+			  const char *t, size_t len)
 {
 	json_t *at;
 
 	if (!maps[a])
-		return memo_range_find(coren_memo_plan_exp(ix->p)->axes[a].range,
-				       t, len);
+		return memo_range_find(
+		    coren_memo_plan_exp(ix->p)->axes[a].range, t, len);
 	at = json_object_get(maps[a], t);
 	return at ? (size_t)json_integer_value(at) : NONE;
 }
@@ -221,7 +221,8 @@ static bool entry_make(struct memo_index *ix, json_t **maps, json_t *key,
 		size_t i;
 
 		vals = json_array_get(pair, 1);
-		ok = name && json_is_array(vals) && json_array_size(pair) == 2 &&
+		ok = name && json_is_array(vals) &&
+		     json_array_size(pair) == 2 &&
 		     !strcmp(name, coren_memo_plan_axis_name(ix->p, a)) &&
 		     json_array_size(vals) &&
 		     (m->map = malloc(json_array_size(vals) * sizeof *m->map));
@@ -229,7 +230,8 @@ static bool entry_make(struct memo_index *ix, json_t **maps, json_t *key,
 			break;
 		m->len = json_array_size(vals);
 		en->npoints *= m->len;
-		json_array_foreach(vals, i, v) {
+		json_array_foreach(vals, i, v)
+		{
 			t.len = 0;
 			if (coren_json_canonical(v, &t) || coren_buf_putc(&t, '\0')) {
 				ok = false;
@@ -276,7 +278,8 @@ static bool entry_file(struct memo_index *ix, size_t k)
 	for (size_t i = 0; i < en->ax[0].len; i++) {
 		size_t v = map_at(&en->ax[0], i);
 
-		if (v != NONE && !bucket_add(&ix->by_bin[v / e->axes[0].bin], k))
+		if (v != NONE &&
+		    !bucket_add(&ix->by_bin[v / e->axes[0].bin], k))
 			return false;
 	}
 	return true;
@@ -334,7 +337,8 @@ static bool read_lines(struct memo_index *ix, json_t *seen)
 		return true; /* no index yet (a first run) is an empty one */
 	if (!(maps = value_maps(ix->p, ix->naxes)))
 		return false;
-	start = st.st_size > (off_t)INDEX_MAX ? st.st_size - (off_t)INDEX_MAX : 0;
+	start =
+	    st.st_size > (off_t)INDEX_MAX ? st.st_size - (off_t)INDEX_MAX : 0;
 	skip = start > 0; /* cut in a line: from the next one */
 	coren_buf_init(&line, 0);
 	at = start;
@@ -343,15 +347,17 @@ static bool read_lines(struct memo_index *ix, json_t *seen)
 		for (char *p = buf, *end = buf + got, *nl; ok && p < end;
 		     p = nl + 1) {
 			if (!(nl = memchr(p, '\n', (size_t)(end - p)))) {
-				ok = skip || !coren_buf_append(&line, p,
-							       (size_t)(end - p));
+				ok = skip || !coren_buf_append(
+						 &line, p, (size_t)(end - p));
 				break;
 			}
 			if (!skip)
-				ok = !coren_buf_append(&line, p, (size_t)(nl - p)) &&
-				     add_line(ix, maps, seen,
-					      line.data ? line.data : "", line.len,
-					      at + (nl - buf) - (off_t)line.len);
+				ok = !coren_buf_append(&line, p,
+						       (size_t)(nl - p)) &&
+				     add_line(
+					 ix, maps, seen,
+					 line.data ? line.data : "", line.len,
+					 at + (nl - buf) - (off_t)line.len);
 			skip = false;
 			line.len = 0;
 		}
@@ -464,8 +470,8 @@ static json_t *entry_key(const struct memo_index *ix, const struct entry *en)
 	struct coren_buf t;
 
 	coren_buf_init(&t, 0);
-	if (line && pread(ix->fd, line, en->line_len, en->at) ==
-			    (ssize_t)en->line_len)
+	if (line &&
+	    pread(ix->fd, line, en->line_len, en->at) == (ssize_t)en->line_len)
 		key = coren_json_parse(line, en->line_len, NULL);
 	if (key && (coren_json_canonical(key, &t) ||
 		    memo_plan_key_id(ix->p, t.data, t.len, hex) ||
@@ -486,10 +492,10 @@ static enum coren_err check_entry(const struct memo_index *ix,
 {
 	json_t *key = entry_key(ix, en);
 	enum coren_err rc =
-		key ? memo_check_key_lines(key, NULL, content, len, en->npoints,
-					   off, false, err)
-		    : coren_error_set(err, COREN_ERR_NOTFOUND,
-				      "its index line changed");
+	    key ? memo_check_key_lines(key, NULL, content, len, en->npoints,
+				       off, false, err)
+		: coren_error_set(err, COREN_ERR_NOTFOUND,
+				  "its index line changed");
 
 	json_decref(key);
 	return rc;

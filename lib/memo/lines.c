@@ -258,9 +258,8 @@ static enum coren_err expect_init(const struct memo_line_check *c,
 	x->rest_off[0] = 0;
 	for (size_t k = 0; !rc && k < nl; k++) {
 		if (na)
-			rc = coren_memo_plan_value_text(c->p, na - 1,
-							first[na - 1] + k,
-							&x->rest);
+			rc = coren_memo_plan_value_text(
+			    c->p, na - 1, first[na - 1] + k, &x->rest);
 		if (!rc)
 			rc = coren_buf_append(&x->rest, tail,
 					      c->seg_off[na + 1] -

@@ -173,8 +173,7 @@ const char *memo_index_chunk(struct memo_index *ix, size_t k,
 /* Entry k's number of values of axis a, and value i's index in the
  * plan (SIZE_MAX: not in the grid). */
 size_t memo_index_len(const struct memo_index *ix, size_t k, size_t a);
-size_t memo_index_at(const struct memo_index *ix, size_t k, size_t a,
-		     size_t i);
+size_t memo_index_at(const struct memo_index *ix, size_t k, size_t a, size_t i);
 
 /* calib.c: what a function's points cost here (its top comment says
  * where it is kept and how it prices a chunk). Main thread. */

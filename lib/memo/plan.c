@@ -19,8 +19,8 @@ struct plan_axis {
 					       * values made on demand */
 	struct coren_buf text; /* canonical values, back to back: a list's,
 				* a range's of at most MEMO_COPY_MAX values */
-	size_t *off;	 /* nvalues + 1 offsets into text, or NULL: a large
-			  * range's texts are made when asked for */
+	size_t *off;	      /* nvalues + 1 offsets into text, or NULL: a large
+			       * range's texts are made when asked for */
 	struct coren_buf key; /* "name": as JSON */
 };
 
@@ -62,8 +62,8 @@ static enum coren_err axis_init(struct plan_axis *pa,
 	for (size_t i = 0; !rc && i < pa->nvalues; i++) {
 		pa->off[i] = pa->text.len;
 		rc = pa->range ? memo_range_text(pa->range, i, &pa->text)
-			       : coren_json_canonical(json_array_get(a->values, i),
-						      &pa->text);
+			       : coren_json_canonical(
+				     json_array_get(a->values, i), &pa->text);
 	}
 	pa->off[pa->nvalues] = pa->text.len;
 	if (!rc)
@@ -472,7 +472,8 @@ static json_t *axis_copy(const struct coren_memo_plan *p, size_t a)
 		return json_deep_copy(pa->values);
 	arr = json_array();
 	for (size_t v = 0; arr && v < pa->nvalues; v++)
-		if (json_array_append_new(arr, memo_range_value(pa->range, v))) {
+		if (json_array_append_new(arr,
+					  memo_range_value(pa->range, v))) {
 			json_decref(arr);
 			arr = NULL;
 		}

@@ -138,7 +138,8 @@ static uint64_t reuse_entry(struct run *r, struct slot *s, size_t k,
 		if (!(hit[a] = malloc(len * sizeof *hit[a])))
 			goto out;
 		for (size_t i = 0; i < len; i++)
-			if ((v = memo_index_at(r->index, k, a, i)) != SIZE_MAX &&
+			if ((v = memo_index_at(r->index, k, a, i)) !=
+				SIZE_MAX &&
 			    v >= lo && v < lo + full[a])
 				hit[a][nhit[a]++] = i;
 		more &= nhit[a] > 0;
@@ -159,8 +160,8 @@ static uint64_t reuse_entry(struct run *r, struct slot *s, size_t k,
 				  s->bins[a] * e->axes[a].bin) *
 				 lmul[a];
 		}
-		if (!s->lines[local] &&
-		    (s->lines[local] = memo_slot_block(s, off[j + 1] - off[j]))) {
+		if (!s->lines[local] && (s->lines[local] = memo_slot_block(
+					     s, off[j + 1] - off[j]))) {
 			s->lens[local] = off[j + 1] - off[j];
 			memcpy(s->lines[local], content + off[j], s->lens[local]);
 			got++;

@@ -128,17 +128,19 @@ static void test_values(void)
  * asked, a small one's kept; both are the texts of the same list's. */
 static void test_range_texts(void)
 {
-	static const char *const splits[] = {"a=-35000..35000", "b=0..0.7..0.00001",
-					     "c=18446744073709551613..18446744073709551615",
-					     "d=1..0..-0.25", NULL};
+	static const char *const splits[] = {
+	    "a=-35000..35000", "b=0..0.7..0.00001",
+	    "c=18446744073709551613..18446744073709551615", "d=1..0..-0.25",
+	    NULL};
 	static const char *const bins[] = {"a=1", "b=1", "c=1", "d=1", NULL};
 	static const struct {
 		size_t axis, i;
 		const char *want;
-	} cases[] = {{0, 0, "-35000"},	{0, 35000, "0"},   {0, 70000, "35000"},
-		     {1, 0, "0.0"},	{1, 2, "2e-05"},   {1, 30000, "0.3"},
-		     {1, 70000, "0.7"}, {2, 2, "18446744073709551615"},
-		     {3, 1, "0.75"},	{3, 4, "0.0"}};
+	} cases[] = {{0, 0, "-35000"},	  {0, 35000, "0"},
+		     {0, 70000, "35000"}, {1, 0, "0.0"},
+		     {1, 2, "2e-05"},	  {1, 30000, "0.3"},
+		     {1, 70000, "0.7"},	  {2, 2, "18446744073709551615"},
+		     {3, 1, "0.75"},	  {3, 4, "0.0"}};
 	struct coren_memo_exp e;
 	struct coren_memo_plan *p = plan_of(&e, splits, bins);
 	struct coren_buf t;
@@ -146,15 +148,18 @@ static void test_range_texts(void)
 	ok(p != NULL, "ranges plan");
 	if (!p)
 		return;
-	is_u64(coren_memo_plan_nvalues(p, 0), 70001, "-35000..35000: 70001 values");
-	is_u64(coren_memo_axis_nvalues(&e.axes[1]), 70001, "0..0.7..0.00001: 70001 values");
-	ok(e.axes[0].values == NULL && e.axes[0].range != NULL, "a range is not listed");
+	is_u64(coren_memo_plan_nvalues(p, 0), 70001,
+	       "-35000..35000: 70001 values");
+	is_u64(coren_memo_axis_nvalues(&e.axes[1]), 70001,
+	       "0..0.7..0.00001: 70001 values");
+	ok(e.axes[0].values == NULL && e.axes[0].range != NULL,
+	   "a range is not listed");
 	coren_buf_init(&t, 0);
 	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
 		t.len = 0;
 		coren_memo_plan_value_text(p, cases[k].axis, cases[k].i, &t);
 		ok(t.len == strlen(cases[k].want) &&
-			   !memcmp(t.data, cases[k].want, t.len),
+		       !memcmp(t.data, cases[k].want, t.len),
 		   "axis %zu value %zu is %s", cases[k].axis, cases[k].i,
 		   cases[k].want);
 	}
@@ -229,7 +234,8 @@ static void test_ranges_and_errors(void)
 	ok(!coren_memo_exp_split(&e, "n=0..9", &err), "an integer range");
 	is_u64(coren_memo_axis_nvalues(&e.axes[0]), 10, "0..9 has 10 values");
 	ok(!coren_memo_exp_split(&e, "t=0..1..0.25", &err), "a stepped range");
-	is_u64(coren_memo_axis_nvalues(&e.axes[1]), 5, "0..1..0.25 has 5 values");
+	is_u64(coren_memo_axis_nvalues(&e.axes[1]), 5,
+	       "0..1..0.25 has 5 values");
 	is_int(coren_memo_exp_split(&e, "z=5..1", &err), COREN_ERR_USAGE,
 	       "an empty range is an error");
 	is_int(coren_memo_exp_split(&e, "novalue", &err), COREN_ERR_USAGE,
