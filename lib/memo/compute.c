@@ -14,23 +14,23 @@
 bool memo_slot_cost(struct run *r, struct slot *s,
 		    const struct memo_points *pts)
 {
-	if (!s->costed) {
+	if (!s->w->costed) {
 		bool ok = coren_memo_exec_has_cost(r->x) &&
-			  !memo_chunk_cost(r->x, pts, s->bins, &s->cost);
+			  !memo_chunk_cost(r->x, pts, s->bins, &s->w->cost);
 
-		s->costed = ok ? 1 : -1;
+		s->w->costed = ok ? 1 : -1;
 	}
-	return s->costed > 0;
+	return s->w->costed > 0;
 }
 
-/* The header of s; borrows s->key, params and fn (nothing to release). */
+/* The header of s; borrows s->w->key, params and fn (nothing to release). */
 static void header_of(struct run *r, struct slot *s, json_t *params,
 		      json_t *fn, const struct memo_points *pts,
 		      struct coren_chunk_header *h)
 {
 	memset(h, 0, sizeof *h);
 	memcpy(h->id, s->id, 65);
-	h->chunk_key = s->key;
+	h->chunk_key = s->w->key;
 	h->params = params;
 	h->fn = fn;
 	h->version = r->e->version;
@@ -38,7 +38,7 @@ static void header_of(struct run *r, struct slot *s, json_t *params,
 	h->producer = r->producer;
 	h->hlc = coren_hlc_tick(&r->clock);
 	h->has_cost = memo_slot_cost(r, s, pts);
-	h->cost = s->cost;
+	h->cost = s->w->cost;
 	h->signer = r->o->signer;
 }
 
@@ -48,15 +48,15 @@ char *memo_slot_block(struct slot *s, size_t len)
 
 	if (!b)
 		return NULL;
-	b->next = atomic_load(&s->blocks);
-	while (!atomic_compare_exchange_weak(&s->blocks, &b->next, b))
+	b->next = atomic_load(&s->w->blocks);
+	while (!atomic_compare_exchange_weak(&s->w->blocks, &b->next, b))
 		;
 	return b->data;
 }
 
 void memo_slot_blocks_free(struct slot *s)
 {
-	struct line_block *b = atomic_exchange(&s->blocks, NULL), *next;
+	struct line_block *b = atomic_exchange(&s->w->blocks, NULL), *next;
 
 	for (; b; b = next) {
 		next = b->next;
@@ -71,23 +71,23 @@ static bool join_lines(struct slot *s)
 	size_t total = 0;
 
 	for (uint64_t i = 0; i < s->npoints; i++)
-		total += s->lens[i];
+		total += s->w->lens[i];
 	s->content = malloc(total + 1);
 	if (!s->content)
 		return false;
 	total = 0;
 	for (uint64_t i = 0; i < s->npoints; i++) {
-		memcpy(s->content + total, s->lines[i], s->lens[i]);
-		total += s->lens[i];
+		memcpy(s->content + total, s->w->lines[i], s->w->lens[i]);
+		total += s->w->lens[i];
 	}
 	memo_slot_blocks_free(s);
 	s->content[total] = '\0';
 	s->len = total;
-	free(s->lines);
-	free(s->lens);
-	free(s->errs);
-	s->lines = s->errs = NULL;
-	s->lens = NULL;
+	free(s->w->lines);
+	free(s->w->lens);
+	free(s->w->errs);
+	s->w->lines = s->w->errs = NULL;
+	s->w->lens = NULL;
 	return true;
 }
 
@@ -126,7 +126,7 @@ void memo_slot_finish(struct run *r, struct slot *s, json_t *params,
 	if (!rc)
 		memo_index_add(r->index_fd, r->p, s->bins);
 	if (h.has_cost && s->npoints) { /* the work of its points run here */
-		double f = (double)s->computed / (double)s->npoints;
+		double f = (double)s->w->computed / (double)s->npoints;
 
 		atomic_fetch_add(&r->work_flops,
 				 (uint64_t)((double)h.cost.flops * f));
@@ -152,8 +152,8 @@ void memo_slot_finish(struct run *r, struct slot *s, json_t *params,
 /* Point i of b failed: its slot keeps the reason (taken from b, or why). */
 static void point_failed(struct slot *s, uint64_t local, char *why)
 {
-	s->errs[local] = why ? why : strdup("out of memory");
-	atomic_fetch_add(&s->failed, 1);
+	s->w->errs[local] = why ? why : strdup("out of memory");
+	atomic_fetch_add(&s->w->failed, 1);
 }
 
 static bool stopped(const struct run *r)
@@ -179,7 +179,7 @@ static uint64_t place(struct run *r, struct exec_batch *b, struct job *j,
 		size_t at = line->len;
 
 		if (b->errs[q] && stopped(r)) {
-			atomic_fetch_add(&s->unrun, 1);
+			atomic_fetch_add(&s->w->unrun, 1);
 			continue;
 		}
 		ran++;
@@ -192,7 +192,7 @@ static uint64_t place(struct run *r, struct exec_batch *b, struct job *j,
 			line->len = at;
 			point_failed(s, local, NULL);
 		} else {
-			s->lens[local] = line->len - at;
+			s->w->lens[local] = line->len - at;
 		}
 	}
 	blk = line->len ? memo_slot_block(s, line->len) : NULL;
@@ -201,13 +201,13 @@ static uint64_t place(struct run *r, struct exec_batch *b, struct job *j,
 	for (size_t q = i, at = 0; line->len && q < end; q++) {
 		uint64_t local = j->local[q];
 
-		if (b->errs[q] || s->errs[local] || !s->lens[local])
+		if (b->errs[q] || s->w->errs[local] || !s->w->lens[local])
 			continue; /* not run, or failed */
 		if (blk)
-			s->lines[local] = blk + at;
+			s->w->lines[local] = blk + at;
 		else
 			point_failed(s, local, NULL);
-		at += s->lens[local];
+		at += s->w->lens[local];
 	}
 	return ran;
 }
@@ -215,9 +215,9 @@ static uint64_t place(struct run *r, struct exec_batch *b, struct job *j,
 /* Point i of job j is done: the last point of a slot completes it. */
 static void point_done(struct run *r, struct scratch *sc, struct slot *s)
 {
-	if (atomic_fetch_sub(&s->remaining, 1) != 1)
+	if (atomic_fetch_sub(&s->w->remaining, 1) != 1)
 		return;
-	if (atomic_load(&s->failed) == 0 && atomic_load(&s->unrun) == 0) {
+	if (atomic_load(&s->w->failed) == 0 && atomic_load(&s->w->unrun) == 0) {
 		memo_slot_finish(r, s, sc->params, sc->fn, &sc->pts);
 		return;
 	}
@@ -270,8 +270,8 @@ static void load(struct run *r, struct slot *s)
 		atomic_fetch_add(&r->points_loaded, s->npoints);
 		memo_settled(r, s);
 	} else {
-		s->load_rc = rc;
-		s->load_why = why;
+		s->w->load_rc = rc;
+		s->w->load_why = why;
 		s->state = SLOT_UNLOADED;
 		r->unloaded++;
 	}
@@ -313,7 +313,7 @@ static void run_points(struct run *r, size_t k, struct job *j)
 		for (size_t q = i; !ok && q < end; q++, ran++)
 			point_failed(s, j->local[q], NULL);
 		for (size_t q = i; q < end; q++) {
-			failed |= s->errs[j->local[q]] != NULL;
+			failed |= s->w->errs[j->local[q]] != NULL;
 			point_done(r, sc, s);
 		}
 	}

@@ -245,7 +245,7 @@ static enum coren_err chunk_cost(struct run *r, struct slot *s,
 	enum coren_err rc;
 
 	if (memo_slot_cost(r, s, &r->main_pts)) {
-		*cost = s->cost;
+		*cost = s->w->cost;
 		return COREN_OK;
 	}
 	rc = coren_remote_get(r->o->remote, s->id, PEEK, 0, b, e);

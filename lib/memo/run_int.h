@@ -46,22 +46,13 @@ enum slot_state {
  * i alone writes lines[i], lens[i], errs[i]; the worker that completes
  * the last point stores the chunk and then sets state under mu. Once the
  * main thread has read state != PENDING under mu, the slot is main's. */
-struct slot {
-	uint64_t index;	       /* read-only: plan order */
-	size_t *bins;	       /* read-only */
-	char id[65];	       /* read-only */
-	uint64_t npoints;      /* read-only */
-	enum slot_state state; /* main until queued, then mu */
-	bool cached;	       /* READY from the cache: by the loading job */
+/* What a slot needs until it settles: its points' state, key, cost and
+ * claim. Owners as struct slot's state says; main frees it once the slot
+ * is READY (tidy()): a slab of 100k small chunks then holds ~100 bytes
+ * a chunk, not ~300. A FAILED slot keeps it (its lines are emitted). */
+struct slot_work {
 	enum coren_err load_rc; /* UNLOADED: why, by the loading job */
-	char *load_why;	       /* UNLOADED */
-	char *content;	       /* READY: npoints checked lines, or NULL:
-				* spilled, or not kept (spill.c) */
-	size_t len;	       /* READY: the content's bytes */
-	bool spilled;	       /* READY: content at spill_at in the spill */
-	uint64_t spill_at;     /* file, by the worker that made it READY */
-	uint64_t next;	       /* main: READY: the next point to emit, */
-	size_t pos;	       /* main: and its first byte in the content */
+	char *load_why;		/* UNLOADED */
 	char **lines;	       /* PENDING/FAILED: per point, by its job,
 				* into one of blocks (the array freed once
 				* READY, by whoever made it so) */
@@ -81,11 +72,28 @@ struct slot {
 	uint64_t computed; /* main until queued: points to compute (not
 			    * reused), read by the worker that stores it */
 	struct coren_cost cost; /* as costed */
-	bool waiting; /* main: WAITING (read without mu, unlike state) */
 	/* The claim on the chunk (fd -1: none): taken by main before the
 	 * slot is queued; released by the worker storing it, or by main
 	 * when the slot is freed unfinished. */
 	struct coren_lock claim;
+};
+
+struct slot {
+	uint64_t index;	       /* read-only: plan order */
+	size_t *bins;	       /* read-only */
+	char id[65];	       /* read-only */
+	uint64_t npoints;      /* read-only */
+	enum slot_state state; /* main until queued, then mu */
+	bool cached;	       /* READY from the cache: by the loading job */
+	bool waiting; /* main: WAITING (read without mu, unlike state) */
+	bool spilled;	       /* READY: content at spill_at in the spill */
+	char *content;	       /* READY: npoints checked lines, or NULL:
+				* spilled, or not kept (spill.c) */
+	size_t len;	       /* READY: the content's bytes */
+	uint64_t spill_at;     /* file, by the worker that made it READY */
+	uint64_t next;	       /* main: READY: the next point to emit, */
+	size_t pos;	       /* main: and its first byte in the content */
+	struct slot_work *w;   /* until READY and tidied: NULL then */
 };
 
 struct line_block {
