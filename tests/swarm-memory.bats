@@ -122,3 +122,26 @@ peak_kib() {
 	assert_equal "$(echo "$output" | grep -c '"type":"result"')" 70001
 	echo "$output" | sed -n '3p;70001p' | jq -c .point.y | tr '\n' ' ' | grep -qx '2e-05 0.7 '
 }
+
+@test "a range of 1M values is never listed: --plan of 10M points under 24 MiB, results of 1M under 40 MiB whatever the chunk shape" {
+	[ -x /usr/bin/time ] || skip "/usr/bin/time is not installed"
+	# ranges are made on demand (lib/memo/range.c); listed, y=0..999999
+	# alone took ~50 MiB, --plan 63 MiB, these results 48-54 MiB
+	plan=$(peak_kib --split x=0..9 --split y=0..999999 --memo-chunk x=10 --memo-chunk y=10000 --exec "$P/noop.so" --cache c --plan)
+	assert_equal "$(grep -c '"type":"chunk"' out)" 100
+	echo "--plan, 10M points: $plan KiB"
+	[ "$plan" -lt 24576 ]
+	grid=(--split x=0..1 --split y=0..499999 --exec "$P/noop.so" --workers 2 --no-progress)
+	# rows (slabs of 100 chunks), the first axis in one bin (one slab of
+	# 50 chunks of 20k points), small chunks (one slab of 500)
+	for shape in "x=1 y=5000" "x=2 y=10000" "x=2 y=1000"; do
+		set -- $shape
+		kib=$(peak_kib "${grid[@]}" --memo-chunk "$1" --memo-chunk "$2" --cache "c-$1-$2")
+		echo "results, 1M points, $shape: $kib KiB"
+		assert_equal "$(jq -c 'select(.type=="diag") | .points_executed' out)" 1000000
+		assert_equal "$(sed -n '1p;500002p;1000000p' out)" '{"type":"result","point":{"x":0,"y":0},"value":null}
+{"type":"result","point":{"x":1,"y":1},"value":null}
+{"type":"result","point":{"x":1,"y":499999},"value":null}'
+		[ "$kib" -lt 40960 ]
+	done
+}

@@ -145,3 +145,15 @@ trial() {
 	assert_equal "$(results b)" "$(results cold.out)"
 	assert_equal "$(counts b)" "4 8"
 }
+
+@test "ranges extended: a decimal and a descending range reuse every cached point" {
+	# a range's values are found by arithmetic in the index, not listed
+	rb --split x=0..1..0.1 --split y=5..-5..-5 --memo-chunk x=3 --memo-chunk y=2 --cache c > a
+	rb --split x=0..2..0.1 --split y=5..-5..-5 --memo-chunk x=4 --memo-chunk y=3 --cache c > b
+	assert_equal "$(counts b)" "30 33"
+	rb --split x=0..2..0.1 --split y=5..-5..-5 --memo-chunk x=4 --memo-chunk y=3 --cache cold > b.cold
+	assert_equal "$(results b)" "$(results b.cold)"
+	# the same values as a list, other chunks: nothing runs
+	rb --split x=0.0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0 --split y=-5,0,5 --memo-chunk x=5 --memo-chunk y=1 --cache c > l
+	assert_equal "$(counts l)" "0 33"
+}

@@ -162,3 +162,42 @@ value_of() {
 	run -0 --separate-stderr value_of 'hello [1'
 	assert_line --partial '"value":"hello [1"'
 }
+
+# Ranges are made on demand, never listed (lib/memo/range.c): value by
+# value, they must be the very values of the list that writes them out.
+@test "a range and the list it writes out give byte-identical plans, ids, results and cache files" {
+	P="$COREN_EXEC_PLUGINS"
+	check() { # $1: a range, $2: the same values as a list
+		run -0 --separate-stderr swarm-run --cache c --split "x=$1" --memo-chunk x=2 --plan --exec "$P/noop.so"
+		local plan=$output
+		run -0 --separate-stderr swarm-run --cache c --split "x=$2" --memo-chunk x=2 --plan --exec "$P/noop.so"
+		assert_equal "$output" "$plan"
+	}
+	check -3..3 -3,-2,-1,0,1,2,3
+	check 7..-5..-4 7,3,-1,-5
+	check 18446744073709551610..18446744073709551615..2 18446744073709551610,18446744073709551612,18446744073709551614
+	check -9223372036854775808..-9223372036854775806 -9223372036854775808,-9223372036854775807,-9223372036854775806
+	check 0..1..0.1 0.0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0
+	check 1..0..-0.25 1.0,0.75,0.5,0.25,0.0
+	check 1e-3..3e-3..1e-3 0.001,0.002,0.003
+	check -1e308..1e308..1e308 -1e308,0.0,1e308
+	check 1.0..3 1.0,2.0,3.0
+	check -0.5..0.5..0.25 -0.5,-0.25,0.0,0.25,0.5
+	# computed: the same records, the same chunk files; a warm run of
+	# one form finds every chunk of the other
+	ranges=(--split x=-2..2..0.5 --split y=-3..9..4 --memo-chunk x=4 --memo-chunk y=3 --exec "$P/noop.so" --workers 2)
+	lists=(--split x=-2.0,-1.5,-1.0,-0.5,0.0,0.5,1.0,1.5,2.0 --split y=-3,1,5,9 --memo-chunk x=4 --memo-chunk y=3 --exec "$P/noop.so" --workers 2)
+	run -0 --separate-stderr swarm-run "${ranges[@]}" --cache c1
+	grep -v '"type":"diag"' <<< "$output" > ranged
+	run -0 --separate-stderr swarm-run "${lists[@]}" --cache c2
+	grep -v '"type":"diag"' <<< "$output" > listed
+	cmp ranged listed
+	assert_equal "$(wc -l < ranged)" 36
+	assert_equal "$(cd c1 && find . -name '*.zst' | sort)" "$(cd c2 && find . -name '*.zst' | sort)"
+	run -0 --separate-stderr swarm-run "${lists[@]}" --cache c1
+	assert_equal "$(jq -c 'select(.type=="diag") | [.chunks_cached, .points_executed]' <<< "$output")" '[6,0]'
+	# and a YAML {from, to, step}
+	printf 'split: {x: {from: -2, to: 2, step: 0.5}, y: {from: -3, to: 9, step: 4}}\nmemo_chunk: {x: 4, y: 3}\n' > exp.yaml
+	run -0 --separate-stderr swarm-run -c exp.yaml --exec "$P/noop.so" --cache c1
+	assert_equal "$(jq -c 'select(.type=="diag") | [.chunks_cached, .points_executed]' <<< "$output")" '[6,0]'
+}

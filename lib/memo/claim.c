@@ -127,7 +127,7 @@ enum claim memo_claim_take(struct run *r, struct slot *s)
 		return CLAIM_NONE;
 	if (!(path = memo_claim_path(r->e->cache, s->id)))
 		return CLAIM_NONE;
-	rc = lock_new(path, &s->claim, &e);
+	rc = lock_new(path, &s->w->claim, &e);
 	free(path);
 	if (rc == COREN_ERR_BUSY)
 		return CLAIM_BUSY;
@@ -142,7 +142,7 @@ enum claim memo_claim_take(struct run *r, struct slot *s)
 	/* its holder may have stored it and gone since the cache was looked
 	 * at: then it is loaded, not computed again; unless the file there
 	 * is the one that could not be used (load_rc): it is replaced */
-	if (!s->load_rc && chunk_exists(r->e->cache, s->id)) {
+	if (!s->w->load_rc && chunk_exists(r->e->cache, s->id)) {
 		memo_claim_release(r, s);
 		return CLAIM_STORED;
 	}
@@ -153,7 +153,7 @@ void memo_claim_release(struct run *r, struct slot *s)
 {
 	char *path;
 
-	if (s->claim.fd < 0)
+	if (!s->w || s->w->claim.fd < 0) /* settled READY: released */
 		return;
 	/* removed while locked: a taker that locks this inode afterwards
 	 * sees it is no longer at the path */
@@ -161,6 +161,6 @@ void memo_claim_release(struct run *r, struct slot *s)
 	if (path)
 		unlink(path);
 	free(path);
-	coren_lock_release(&s->claim);
+	coren_lock_release(&s->w->claim);
 	atomic_fetch_sub(&r->claims_held, 1);
 }

@@ -14,23 +14,23 @@
 bool memo_slot_cost(struct run *r, struct slot *s,
 		    const struct memo_points *pts)
 {
-	if (!s->costed) {
+	if (!s->w->costed) {
 		bool ok = coren_memo_exec_has_cost(r->x) &&
-			  !memo_chunk_cost(r->x, pts, s->bins, &s->cost);
+			  !memo_chunk_cost(r->x, pts, s->bins, &s->w->cost);
 
-		s->costed = ok ? 1 : -1;
+		s->w->costed = ok ? 1 : -1;
 	}
-	return s->costed > 0;
+	return s->w->costed > 0;
 }
 
-/* The header of s; borrows s->key, params and fn (nothing to release). */
+/* The header of s; borrows s->w->key, params and fn (nothing to release). */
 static void header_of(struct run *r, struct slot *s, json_t *params,
 		      json_t *fn, const struct memo_points *pts,
 		      struct coren_chunk_header *h)
 {
 	memset(h, 0, sizeof *h);
 	memcpy(h->id, s->id, 65);
-	h->chunk_key = s->key;
+	h->chunk_key = s->w->key;
 	h->params = params;
 	h->fn = fn;
 	h->version = r->e->version;
@@ -38,8 +38,30 @@ static void header_of(struct run *r, struct slot *s, json_t *params,
 	h->producer = r->producer;
 	h->hlc = coren_hlc_tick(&r->clock);
 	h->has_cost = memo_slot_cost(r, s, pts);
-	h->cost = s->cost;
+	h->cost = s->w->cost;
 	h->signer = r->o->signer;
+}
+
+char *memo_slot_block(struct slot *s, size_t len)
+{
+	struct line_block *b = malloc(sizeof *b + (len ? len : 1));
+
+	if (!b)
+		return NULL;
+	b->next = atomic_load(&s->w->blocks);
+	while (!atomic_compare_exchange_weak(&s->w->blocks, &b->next, b))
+		;
+	return b->data;
+}
+
+void memo_slot_blocks_free(struct slot *s)
+{
+	struct line_block *b = atomic_exchange(&s->w->blocks, NULL), *next;
+
+	for (; b; b = next) {
+		next = b->next;
+		free(b);
+	}
 }
 
 /* Joins the lines of s into its content; the per-point arrays go (the
@@ -49,23 +71,23 @@ static bool join_lines(struct slot *s)
 	size_t total = 0;
 
 	for (uint64_t i = 0; i < s->npoints; i++)
-		total += s->lens[i];
+		total += s->w->lens[i];
 	s->content = malloc(total + 1);
 	if (!s->content)
 		return false;
 	total = 0;
 	for (uint64_t i = 0; i < s->npoints; i++) {
-		memcpy(s->content + total, s->lines[i], s->lens[i]);
-		total += s->lens[i];
-		free(s->lines[i]);
+		memcpy(s->content + total, s->w->lines[i], s->w->lens[i]);
+		total += s->w->lens[i];
 	}
+	memo_slot_blocks_free(s);
 	s->content[total] = '\0';
 	s->len = total;
-	free(s->lines);
-	free(s->lens);
-	free(s->errs);
-	s->lines = s->errs = NULL;
-	s->lens = NULL;
+	free(s->w->lines);
+	free(s->w->lens);
+	free(s->w->errs);
+	s->w->lines = s->w->errs = NULL;
+	s->w->lens = NULL;
 	return true;
 }
 
@@ -104,7 +126,7 @@ void memo_slot_finish(struct run *r, struct slot *s, json_t *params,
 	if (!rc)
 		memo_index_add(r->index_fd, r->p, s->bins);
 	if (h.has_cost && s->npoints) { /* the work of its points run here */
-		double f = (double)s->computed / (double)s->npoints;
+		double f = (double)s->w->computed / (double)s->npoints;
 
 		atomic_fetch_add(&r->work_flops,
 				 (uint64_t)((double)h.cost.flops * f));
@@ -130,8 +152,8 @@ void memo_slot_finish(struct run *r, struct slot *s, json_t *params,
 /* Point i of b failed: its slot keeps the reason (taken from b, or why). */
 static void point_failed(struct slot *s, uint64_t local, char *why)
 {
-	s->errs[local] = why ? why : strdup("out of memory");
-	atomic_fetch_add(&s->failed, 1);
+	s->w->errs[local] = why ? why : strdup("out of memory");
+	atomic_fetch_add(&s->w->failed, 1);
 }
 
 static bool stopped(const struct run *r)
@@ -139,40 +161,63 @@ static bool stopped(const struct run *r)
 	return r->o->stop && *r->o->stop;
 }
 
-/* Puts the record line of point i of b (a value or an error) in place;
- * false when it has none: a point that failed once a stop was asked for
- * (the stop may have caused it: "interrupted", a killed command) did not
- * run. */
-static bool place(struct run *r, struct exec_batch *b, size_t i,
-		  struct slot *s, uint64_t local, struct coren_buf *line)
+/* Puts the record lines of points [i, end) of b, all of slot s, in
+ * place: an error, or a line (the lines in one block of s). A point
+ * that failed once a stop was asked for (the stop may have caused it:
+ * "interrupted", a killed command) has none: it did not run. Returns
+ * the points that ran. */
+static uint64_t place(struct run *r, struct exec_batch *b, struct job *j,
+		      size_t i, size_t end, struct coren_buf *line)
 {
-	if (b->errs[i] && stopped(r)) {
-		atomic_fetch_add(&s->unrun, 1);
-		return false;
-	}
-	if (b->errs[i]) {
-		point_failed(s, local, b->errs[i]);
-		b->errs[i] = NULL;
-		return true;
-	}
+	struct slot *s = j->slots[i];
+	uint64_t ran = 0;
+	char *blk;
+
 	line->len = 0;
-	if (memo_result_line(r->p, b->vidx + i * r->naxes,
-			     b->vals.data + b->voff[i], b->vlen[i], line) ||
-	    !(s->lines[local] = malloc(line->len))) {
-		point_failed(s, local, NULL);
-		return true;
+	for (size_t q = i; q < end; q++) {
+		uint64_t local = j->local[q];
+		size_t at = line->len;
+
+		if (b->errs[q] && stopped(r)) {
+			atomic_fetch_add(&s->w->unrun, 1);
+			continue;
+		}
+		ran++;
+		if (b->errs[q]) {
+			point_failed(s, local, b->errs[q]);
+			b->errs[q] = NULL;
+		} else if (memo_result_line(r->p, b->vidx + q * r->naxes,
+					    b->vals.data + b->voff[q],
+					    b->vlen[q], line)) {
+			line->len = at;
+			point_failed(s, local, NULL);
+		} else {
+			s->w->lens[local] = line->len - at;
+		}
 	}
-	memcpy(s->lines[local], line->data, line->len);
-	s->lens[local] = line->len;
-	return true;
+	blk = line->len ? memo_slot_block(s, line->len) : NULL;
+	if (blk)
+		memcpy(blk, line->data, line->len);
+	for (size_t q = i, at = 0; line->len && q < end; q++) {
+		uint64_t local = j->local[q];
+
+		if (b->errs[q] || s->w->errs[local] || !s->w->lens[local])
+			continue; /* not run, or failed */
+		if (blk)
+			s->w->lines[local] = blk + at;
+		else
+			point_failed(s, local, NULL);
+		at += s->w->lens[local];
+	}
+	return ran;
 }
 
 /* Point i of job j is done: the last point of a slot completes it. */
 static void point_done(struct run *r, struct scratch *sc, struct slot *s)
 {
-	if (atomic_fetch_sub(&s->remaining, 1) != 1)
+	if (atomic_fetch_sub(&s->w->remaining, 1) != 1)
 		return;
-	if (atomic_load(&s->failed) == 0 && atomic_load(&s->unrun) == 0) {
+	if (atomic_load(&s->w->failed) == 0 && atomic_load(&s->w->unrun) == 0) {
 		memo_slot_finish(r, s, sc->params, sc->fn, &sc->pts);
 		return;
 	}
@@ -225,8 +270,8 @@ static void load(struct run *r, struct slot *s)
 		atomic_fetch_add(&r->points_loaded, s->npoints);
 		memo_settled(r, s);
 	} else {
-		s->load_rc = rc;
-		s->load_why = why;
+		s->w->load_rc = rc;
+		s->w->load_why = why;
 		s->state = SLOT_UNLOADED;
 		r->unloaded++;
 	}
@@ -258,17 +303,19 @@ static void run_points(struct run *r, size_t k, struct job *j)
 		       !atomic_compare_exchange_weak(&r->max_point_ns, &max, per))
 			;
 	}
-	for (size_t i = 0; i < j->n; i++) {
+	for (size_t i = 0, end; i < j->n; i = end) {
 		struct slot *s = j->slots[i];
 
-		if (ok) {
-			ran += place(r, b, i, s, j->local[i], &sc->line);
-		} else {
-			ran++;
-			point_failed(s, j->local[i], NULL);
+		for (end = i + 1; end < j->n && j->slots[end] == s; end++)
+			;
+		if (ok)
+			ran += place(r, b, j, i, end, &sc->line);
+		for (size_t q = i; !ok && q < end; q++, ran++)
+			point_failed(s, j->local[q], NULL);
+		for (size_t q = i; q < end; q++) {
+			failed |= s->w->errs[j->local[q]] != NULL;
+			point_done(r, sc, s);
 		}
-		failed |= s->errs[j->local[i]] != NULL;
-		point_done(r, sc, s);
 	}
 	atomic_fetch_add(&r->points_ran, ran); /* once a job: not contended */
 	if (ran && atomic_load(&r->fetching)) /* computed beside a fetch */

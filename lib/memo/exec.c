@@ -684,19 +684,26 @@ static bool has_nul(const json_t *v)
  * text holds the escape \u0000 (a string's text; no number has one). */
 static bool value_has_nul(const struct coren_memo_plan *p, size_t a, size_t i)
 {
+	struct coren_buf b;
+	const char *t;
 	size_t len;
-	const char *t = memo_plan_value_text(p, a, i, &len);
+	bool nul = false;
 
-	if (!len || *t != '"')
+	if (memo_plan_is_range(p, a)) /* numbers */
 		return false;
-	for (size_t k = 1; k + 1 < len; k++) /* escapes: \X, \uXXXX */
-		if (t[k] == '\\') {
-			if (t[k + 1] == 'u' && k + 5 < len &&
-			    !memcmp(t + k + 2, "0000", 4))
-				return true;
+	coren_buf_init(&b, 0);
+	if (coren_memo_plan_value_text(p, a, i, &b))
+		b.len = 0;
+	t = b.data;
+	len = b.len;
+	for (size_t k = 1; len && *t == '"' && !nul && k + 1 < len; k++)
+		if (t[k] == '\\') { /* escapes: \X, \uXXXX */
+			nul = t[k + 1] == 'u' && k + 5 < len &&
+			      !memcmp(t + k + 2, "0000", 4);
 			k++;
 		}
-	return false;
+	coren_buf_release(&b);
+	return nul;
 }
 
 /* Whether argv names {name} (an argument is a C string: it cannot carry a

@@ -69,6 +69,7 @@ void coren_memo_exp_release(struct coren_memo_exp *e)
 	for (size_t i = 0; i < e->naxes; i++) {
 		free(e->axes[i].name);
 		json_decref(e->axes[i].values);
+		free(e->axes[i].range);
 	}
 	free(e->axes);
 	for (size_t i = 0; i < e->naxis_order; i++)
@@ -110,10 +111,14 @@ static struct coren_memo_axis *axis(struct coren_memo_exp *e, const char *name,
 	return a;
 }
 
-static void set_values(struct coren_memo_axis *a, json_t *values)
+/* The axis's values: a list, or a range (the other NULL). */
+static void set_values(struct coren_memo_axis *a, json_t *values,
+		       struct coren_memo_range *range)
 {
 	json_decref(a->values);
+	free(a->range);
 	a->values = values;
+	a->range = range;
 }
 
 /* Whether s is a YAML 1.2 spelling of NaN or an infinity. */
@@ -212,13 +217,6 @@ static int int_number(const char *s, size_t n, __int128 *out)
 	return *out < INT64_MIN || *out > (__int128)UINT64_MAX ? -2 : 0;
 }
 
-/* A JSON integer for an exact v in int64..uint64. */
-static json_t *int_json(__int128 v)
-{
-	return v > INT64_MAX ? coren_json_u64((uint64_t)v)
-			     : json_integer((json_int_t)v);
-}
-
 /* A strict number: all of s. */
 static int number(const char *s, size_t n, double *out)
 {
@@ -253,8 +251,8 @@ static int range_parts(const char *s, const char *part[3], size_t len[3])
 	return 0;
 }
 
-static json_t *range_error(struct coren_error *err, const char *s,
-			   const char *why)
+static void *range_error(struct coren_error *err, const char *s,
+			 const char *why)
 {
 	if (why)
 		coren_error_set(err, COREN_ERR_USAGE, "range '%s' %s", s, why);
@@ -311,24 +309,6 @@ static int decimal(const char *s, size_t n, __int128 *m, long *e10)
 	return 0;
 }
 
-/* The double nearest to x * 10^e10, read from that decimal text by
- * strtod: exactly the double a list of the same values would give. */
-static double decimal_double(__int128 x, long e10)
-{
-	char buf[64], *p = buf + 40;
-	unsigned __int128 u =
-	    x < 0 ? -(unsigned __int128)x : (unsigned __int128)x;
-
-	*p = '\0';
-	do
-		*--p = (char)('0' + (int)(u % 10));
-	while ((u /= 10) && p > buf + 1);
-	if (x < 0)
-		*--p = '-';
-	snprintf(buf + 40, sizeof buf - 40, "e%ld", e10);
-	return strtod(p, NULL);
-}
-
 /* m * 10^k in *out when |result| < 10^(DEC_DIGITS + 1); -1 if larger. */
 static int dec_scale(__int128 m, long k, __int128 *out)
 {
@@ -346,37 +326,36 @@ static int dec_scale(__int128 m, long k, __int128 *out)
 }
 
 /* The values v[0], v[0] + v[2], ... up to v[1] (exact integers: of a
- * decimal unit 10^e for a real range, made by decimal_double(); the
- * integers themselves for an integer range, e unused), as an array. */
-static json_t *range_values(const char *s, const __int128 v[3], long e,
-			    bool real, struct coren_error *err)
+ * decimal unit 10^e for a real range, each the double nearest to its
+ * decimal (memo_decimal_double()); the integers themselves for an
+ * integer range, e unused), as a range: made on demand (range.c), the
+ * values of the list that names them one by one. */
+static struct coren_memo_range *range_values(const char *s, const __int128 v[3],
+					     long e, bool real,
+					     struct coren_error *err)
 {
+	struct coren_memo_range *r;
 	__int128 n;
-	json_t *arr;
 
 	if (v[2] == 0 || (v[1] - v[0]) / v[2] < 0)
 		return range_error(err, s, "is empty or its step is 0");
 	n = (v[1] - v[0]) / v[2] + 1;
 	if (n > RANGE_MAX)
 		return range_error(err, s, "has more than 10000000 values");
-	arr = json_array();
-	for (__int128 i = 0; arr && i < n; i++) {
-		__int128 x = v[0] + i * v[2];
-		json_t *one = real ? json_real(decimal_double(x, e))
-				   : int_json(x);
-
-		if (json_array_append_new(arr, one)) {
-			json_decref(arr);
-			arr = NULL;
-		}
-	}
-	return arr ? arr : range_error(err, s, NULL);
+	if (!(r = calloc(1, sizeof *r)))
+		return range_error(err, s, NULL);
+	r->start = v[0];
+	r->step = v[2];
+	r->e10 = e;
+	r->real = real;
+	r->count = (size_t)n;
+	return r;
 }
 
 /* An integer range, in exact 128-bit arithmetic: every value lies
  * between the endpoints, so within int64..uint64. */
-static json_t *int_range(const char *s, const __int128 v[3],
-			 struct coren_error *err)
+static struct coren_memo_range *int_range(const char *s, const __int128 v[3],
+					  struct coren_error *err)
 {
 	return range_values(s, v, 0, false, err);
 }
@@ -386,9 +365,10 @@ static json_t *int_range(const char *s, const __int128 v[3],
  * in tenths), value i the double of the decimal text of A + i*STEP, so
  * 0.3 and not 0.30000000000000004, and the count exact (B is included
  * when it lands exactly). */
-static json_t *real_range(const char *s, const char *part[3],
-			  const size_t len[3], const double dv[3],
-			  struct coren_error *err)
+static struct coren_memo_range *real_range(const char *s, const char *part[3],
+					   const size_t len[3],
+					   const double dv[3],
+					   struct coren_error *err)
 {
 	__int128 m[3], v[3];
 	long e10[3], e;
@@ -423,11 +403,12 @@ static json_t *real_range(const char *s, const char *part[3],
 	return range_values(s, v, e, true, err);
 }
 
-/* "A..B" or "A..B..STEP" (inclusive, numbers) as an array, or NULL with
+/* "A..B" or "A..B..STEP" (inclusive, numbers) as a range, or NULL with
  * err set; *is_range 0 when s is not of that form. Integer ranges are
  * exact (the values a list of the same integers would give); a real
  * endpoint or step makes every value a real. */
-static json_t *range(const char *s, int *is_range, struct coren_error *err)
+static struct coren_memo_range *range(const char *s, int *is_range,
+				      struct coren_error *err)
 {
 	const char *part[3];
 	size_t len[3];
@@ -530,22 +511,24 @@ enum coren_err coren_memo_exp_split(struct coren_memo_exp *e, const char *spec,
 {
 	const char *eq = split_kv(spec, "--split", err);
 	struct coren_memo_axis *a;
-	json_t *values;
+	struct coren_memo_range *r;
+	json_t *values = NULL;
 	int is_range;
 
 	if (!eq || check_name(spec, eq, "--split", err))
 		return COREN_ERR_USAGE;
-	values = range(eq + 1, &is_range, err);
-	if (is_range && !values)
+	r = range(eq + 1, &is_range, err);
+	if (is_range && !r)
 		return err->code;
-	if (!values && !(values = split_list(eq + 1, err)))
+	if (!r && !(values = split_list(eq + 1, err)))
 		return option_error(err, "--split", spec);
 	a = axis(e, spec, (size_t)(eq - spec));
 	if (!a) {
 		json_decref(values);
+		free(r);
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	}
-	set_values(a, values);
+	set_values(a, values, r);
 	return COREN_OK;
 }
 
@@ -612,9 +595,10 @@ static enum coren_err yaml_string(const struct coren_yaml_node *n, char **out,
 		    : coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 }
 
-/* An axis's values: a list, or {from, to, step}. */
-static enum coren_err yaml_values(const struct coren_yaml_node *n,
-				  json_t **out, struct coren_error *err)
+/* An axis's values: a list (*out), or {from, to, step} (*rout). */
+static enum coren_err yaml_values(const struct coren_yaml_node *n, json_t **out,
+				  struct coren_memo_range **rout,
+				  struct coren_error *err)
 {
 	static const char *const keys[] = {"from", "to", "step", NULL};
 	const struct coren_yaml_node *from, *to, *step;
@@ -640,11 +624,11 @@ static enum coren_err yaml_values(const struct coren_yaml_node *n,
 						"and 'to'");
 	snprintf(spec, sizeof spec, "%s..%s%s%s", from->value, to->value,
 		 step ? ".." : "", step ? step->value : "");
-	*out = range(spec, &is_range, err);
+	*rout = range(spec, &is_range, err);
 	if (!is_range)
 		return coren_yaml_error(n, err, "range '%s': not numbers",
 					spec);
-	if (!*out) {
+	if (!*rout) {
 		char msg[COREN_ERROR_MSG_MAX];
 
 		snprintf(msg, sizeof msg, "%s", err->msg);
@@ -662,17 +646,19 @@ static enum coren_err yaml_split(struct coren_memo_exp *e,
 	for (size_t i = 0; i < n->n; i++) {
 		const struct coren_yaml_node *k = n->items[2 * i];
 		struct coren_memo_axis *a;
-		json_t *values;
+		struct coren_memo_range *r = NULL;
+		json_t *values = NULL;
 
-		if (yaml_values(n->items[2 * i + 1], &values, err))
+		if (yaml_values(n->items[2 * i + 1], &values, &r, err))
 			return err->code;
 		a = axis(e, k->value, k->len);
 		if (!a) {
 			json_decref(values);
+			free(r);
 			return coren_error_set(err, COREN_ERR_NOMEM,
 					       "out of memory");
 		}
-		set_values(a, values);
+		set_values(a, values, r);
 	}
 	return COREN_OK;
 }
@@ -974,7 +960,7 @@ enum coren_err coren_memo_exp_finish(struct coren_memo_exp *e,
 		return coren_error_set(err, COREN_ERR_USAGE,
 				       "the function id is empty ('')");
 	for (size_t i = 0; i < e->naxes; i++) {
-		if (!e->axes[i].values)
+		if (!e->axes[i].values && !e->axes[i].range)
 			return coren_error_set(err, COREN_ERR_USAGE,
 					       "memo chunk size for '%s', "
 					       "which is not a split axis",

@@ -210,8 +210,8 @@ static void explain(struct run *r, struct slot *s,
 	rec = coren_verdict_to_record(v, c, s->id);
 	if (rec) /* where t_compute comes from: "model" or "measured" */
 		json_object_set_new(rec, "estimate", json_string(estimate));
-	json_decref(s->verdict);
-	s->verdict = rec;
+	json_decref(s->w->verdict);
+	s->w->verdict = rec;
 }
 
 void memo_saved(struct run *r, double seconds)
@@ -260,8 +260,8 @@ static enum coren_err chunk_cost(struct run *r, struct slot *s,
 	struct coren_chunk_header h;
 	enum coren_err rc;
 
-	if (s->costed > 0) { /* worked out by main before s was queued */
-		*cost = s->cost;
+	if (s->w->costed > 0) { /* worked out by main before s was queued */
+		*cost = s->w->cost;
 		return COREN_OK;
 	}
 	rc = coren_remote_get(r->o->remote, s->id, PEEK, 0, b, e);
@@ -388,10 +388,10 @@ bool memo_fetch_wanted(struct run *r, struct slot *s)
 	if (r->o->fetch != COREN_FETCH_VERDICT ||
 	    !memo_slot_cost(r, s, &r->main_pts))
 		return true; /* always; or the tier's header may say a cost */
-	estimate = tier_verdict(r, s, &s->cost, &v);
+	estimate = tier_verdict(r, s, &s->w->cost, &v);
 	if (v.action == COREN_ACTION_FETCH)
 		return true; /* the fetcher decides again, as measured then */
-	explain(r, s, &v, &s->cost, estimate);
+	explain(r, s, &v, &s->w->cost, estimate);
 	return false;
 }
 

@@ -34,9 +34,9 @@ static struct slot *take(struct run *r)
 	if (f->closing)
 		return NULL;
 	s = f->head;
-	if (!(f->head = s->fetch_next))
+	if (!(f->head = s->w->fetch_next))
 		f->tail = NULL;
-	s->fetch_next = NULL;
+	s->w->fetch_next = NULL;
 	if (++f->inflight > f->inflight_max)
 		f->inflight_max = f->inflight;
 	return s;
@@ -91,9 +91,9 @@ void memo_fetchers_push(struct run *r, struct slot *s)
 	struct memo_fetchers *f = &r->fetchers;
 
 	memo_pool_lock(&r->pool);
-	s->fetch_next = NULL;
+	s->w->fetch_next = NULL;
 	if (f->tail)
-		f->tail->fetch_next = s;
+		f->tail->w->fetch_next = s;
 	else
 		f->head = s;
 	f->tail = s;

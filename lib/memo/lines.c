@@ -180,18 +180,16 @@ struct expect {
 static enum coren_err head_of(const struct memo_line_check *c,
 			      const size_t *vidx, struct expect *x)
 {
-	const char *seg = c->seg.data, *v;
+	const char *seg = c->seg.data;
 	enum coren_err rc = COREN_OK;
-	size_t vlen;
 
 	x->head.len = 0;
 	for (size_t a = 0; !rc && a < c->naxes; a++) {
 		rc = coren_buf_append(&x->head, seg + c->seg_off[a],
 				      c->seg_off[a + 1] - c->seg_off[a]);
-		if (!rc && a + 1 < c->naxes) {
-			v = coren_memo_plan_value_text(c->p, a, vidx[a], &vlen);
-			rc = coren_buf_append(&x->head, v, vlen);
-		}
+		if (!rc && a + 1 < c->naxes)
+			rc = coren_memo_plan_value_text(c->p, a, vidx[a],
+							&x->head);
 	}
 	return rc;
 }
@@ -248,8 +246,8 @@ static enum coren_err expect_init(const struct memo_line_check *c,
 				  const size_t *first, const size_t *lens,
 				  struct expect *x)
 {
-	size_t na = c->naxes, nl = na ? lens[na - 1] : 1, vlen;
-	const char *tail = c->seg.data + c->seg_off[na], *v = "";
+	size_t na = c->naxes, nl = na ? lens[na - 1] : 1;
+	const char *tail = c->seg.data + c->seg_off[na];
 	enum coren_err rc = COREN_OK;
 
 	coren_buf_init(&x->head, 0);
@@ -259,11 +257,9 @@ static enum coren_err expect_init(const struct memo_line_check *c,
 		return COREN_ERR_NOMEM;
 	x->rest_off[0] = 0;
 	for (size_t k = 0; !rc && k < nl; k++) {
-		vlen = 0;
 		if (na)
-			v = coren_memo_plan_value_text(c->p, na - 1,
-						       first[na - 1] + k, &vlen);
-		rc = coren_buf_append(&x->rest, v, vlen);
+			rc = coren_memo_plan_value_text(
+			    c->p, na - 1, first[na - 1] + k, &x->rest);
 		if (!rc)
 			rc = coren_buf_append(&x->rest, tail,
 					      c->seg_off[na + 1] -

@@ -26,6 +26,28 @@ void batch_fail(struct exec_batch *b, size_t i, const char *fmt, ...)
 /* A command's output as a value: JSON if it parses, else a string. */
 void batch_output(struct exec_batch *b, size_t i, const char *out, size_t len);
 
+/* An axis given as a range (range.c): value i is start + i * step, an
+ * integer in int64..uint64 (real false), or, for a real range, the double
+ * nearest to (start + i * step) * 10^e10, as a list of the same decimal
+ * values gives it (exp.c). */
+struct coren_memo_range {
+	__int128 start, step;
+	long e10;
+	bool real;
+	size_t count; /* > 0 */
+};
+
+double memo_decimal_double(__int128 x, long e10);
+/* Value i as a new JSON value (NULL on ENOMEM), and its canonical text
+ * appended to b: those of the same value written in a list. */
+json_t *memo_range_value(const struct coren_memo_range *r, size_t i);
+enum coren_err memo_range_text(const struct coren_memo_range *r, size_t i,
+			       struct coren_buf *b);
+/* The index of the value whose canonical text is the len bytes at text,
+ * or SIZE_MAX when r has none. */
+size_t memo_range_find(const struct coren_memo_range *r, const char *text,
+		       size_t len);
+
 /* Points as JSON objects, built from one thread's values (plan.c).
  * jansson reads a value's reference count without atomics, so two threads
  * must never take references to one json_t: each worker builds its points
@@ -112,9 +134,8 @@ enum coren_err memo_plan_family(const struct coren_memo_plan *p,
  * experiment's, or, once coren_memo_plan_compact() freed a large axis's,
  * made from the plan's canonical text. Any thread. */
 json_t *memo_plan_value(const struct coren_memo_plan *p, size_t a, size_t v);
-/* Value v of axis a as canonical JSON text (len bytes, not terminated). */
-const char *memo_plan_value_text(const struct coren_memo_plan *p, size_t a,
-				 size_t v, size_t *len);
+/* Whether axis a is a range (its values made on demand, never a string). */
+bool memo_plan_is_range(const struct coren_memo_plan *p, size_t a);
 
 /* Whether content is exactly npoints lines, each the result record of
  * its point of key (a chunk key: the check a run makes against its grid,
@@ -149,10 +170,10 @@ size_t memo_index_next(const struct memo_index *ix, const size_t *bins,
 const char *memo_index_chunk(struct memo_index *ix, size_t k,
 			     size_t max_content, const size_t **off,
 			     bool *corrupt);
-/* Entry k's values of axis a, as the plan's value indices (SIZE_MAX: not
- * in the grid), *len of them. */
-const size_t *memo_index_map(const struct memo_index *ix, size_t k, size_t a,
-			     size_t *len);
+/* Entry k's number of values of axis a, and value i's index in the
+ * plan (SIZE_MAX: not in the grid). */
+size_t memo_index_len(const struct memo_index *ix, size_t k, size_t a);
+size_t memo_index_at(const struct memo_index *ix, size_t k, size_t a, size_t i);
 
 /* calib.c: what a function's points cost here (its top comment says
  * where it is kept and how it prices a chunk). Main thread. */

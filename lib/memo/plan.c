@@ -15,8 +15,12 @@ struct plan_axis {
 	const char *name;
 	size_t nvalues, bin, nbins;
 	json_t *values;	 /* borrowed from the experiment */
-	struct coren_buf text; /* canonical values, back to back */
-	size_t *off;	 /* nvalues + 1 offsets into text */
+	const struct coren_memo_range *range; /* the experiment's, or NULL:
+					       * values made on demand */
+	struct coren_buf text; /* canonical values, back to back: a list's,
+				* a range's of at most MEMO_COPY_MAX values */
+	size_t *off;	      /* nvalues + 1 offsets into text, or NULL: a large
+			       * range's texts are made when asked for */
 	struct coren_buf key; /* "name": as JSON */
 };
 
@@ -42,18 +46,24 @@ static enum coren_err axis_init(struct plan_axis *pa,
 
 	pa->name = a->name;
 	pa->values = a->values;
-	pa->nvalues = json_array_size(a->values);
+	pa->range = a->range;
+	pa->nvalues = coren_memo_axis_nvalues(a);
 	pa->bin = a->bin;
 	pa->nbins = (pa->nvalues + pa->bin - 1) / pa->bin;
 	coren_buf_init(&pa->text, 0);
 	coren_buf_init(&pa->key, 0);
+	if (pa->range && pa->nvalues > MEMO_COPY_MAX) /* made when asked */
+		return coren_json_dump_string(a->name, strlen(a->name),
+					      &pa->key);
+	/* a small range's texts too: a real's is costly to make each time */
 	pa->off = malloc((pa->nvalues + 1) * sizeof *pa->off);
 	if (!pa->off)
 		return COREN_ERR_NOMEM;
 	for (size_t i = 0; !rc && i < pa->nvalues; i++) {
 		pa->off[i] = pa->text.len;
-		rc = coren_json_canonical(json_array_get(a->values, i),
-					  &pa->text);
+		rc = pa->range ? memo_range_text(pa->range, i, &pa->text)
+			       : coren_json_canonical(
+				     json_array_get(a->values, i), &pa->text);
 	}
 	pa->off[pa->nvalues] = pa->text.len;
 	if (!rc)
@@ -152,13 +162,26 @@ const char *coren_memo_plan_params_text(const struct coren_memo_plan *p)
 	return p->params.data ? p->params.data : "{}";
 }
 
-const char *coren_memo_plan_value_text(const struct coren_memo_plan *p,
-				       size_t a, size_t v, size_t *len)
+/* Value v of pa's canonical text, appended to b. */
+static enum coren_err value_append(const struct plan_axis *pa, size_t v,
+				   struct coren_buf *b)
 {
-	const struct plan_axis *pa = &p->axes[a];
+	if (!pa->off)
+		return memo_range_text(pa->range, v, b);
+	return coren_buf_append(b, pa->text.data + pa->off[v],
+				pa->off[v + 1] - pa->off[v]);
+}
 
-	*len = pa->off[v + 1] - pa->off[v];
-	return pa->text.data + pa->off[v];
+enum coren_err coren_memo_plan_value_text(const struct coren_memo_plan *p,
+					  size_t a, size_t v,
+					  struct coren_buf *b)
+{
+	return value_append(&p->axes[a], v, b);
+}
+
+bool memo_plan_is_range(const struct coren_memo_plan *p, size_t a)
+{
+	return p->axes[a].range != NULL;
 }
 
 void coren_memo_plan_chunk_bins(const struct coren_memo_plan *p, uint64_t c,
@@ -232,9 +255,7 @@ static enum coren_err key_text(const struct coren_memo_plan *p,
 			if (v > first)
 				rc = coren_buf_putc(b, ',');
 			if (!rc)
-				rc = coren_buf_append(b,
-						      pa->text.data + pa->off[v],
-						      pa->off[v + 1] - pa->off[v]);
+				rc = value_append(pa, v, b);
 		}
 		if (!rc)
 			rc = coren_buf_append(b, "]]", 2);
@@ -324,15 +345,6 @@ enum coren_err coren_memo_plan_chunk_id(const struct coren_memo_plan *p,
 	return rc;
 }
 
-const char *memo_plan_value_text(const struct coren_memo_plan *p, size_t a,
-				 size_t v, size_t *len)
-{
-	const struct plan_axis *pa = &p->axes[a];
-
-	*len = pa->off[v + 1] - pa->off[v];
-	return pa->text.data + pa->off[v];
-}
-
 json_t *coren_memo_plan_chunk_key(const struct coren_memo_plan *p,
 				  const size_t *bins, const size_t *lens)
 {
@@ -391,9 +403,7 @@ enum coren_err coren_memo_plan_point_text(const struct coren_memo_plan *p,
 		if (!rc)
 			rc = coren_buf_putc(b, ':');
 		if (!rc)
-			rc = coren_buf_append(b, pa->text.data + pa->off[vidx[a]],
-					      pa->off[vidx[a] + 1] -
-						      pa->off[vidx[a]]);
+			rc = value_append(pa, vidx[a], b);
 	}
 	if (!rc)
 		rc = coren_buf_putc(b, '}');
@@ -408,14 +418,18 @@ size_t coren_memo_plan_nvalues(const struct coren_memo_plan *p, size_t a)
 json_t *memo_plan_value(const struct coren_memo_plan *p, size_t a, size_t v)
 {
 	const struct plan_axis *pa = &p->axes[a];
-	const char *t = pa->text.data + pa->off[v];
-	size_t len = pa->off[v + 1] - pa->off[v];
+	const char *t;
+	size_t len, d;
 	char num[24], *end;
 	long long n;
-	size_t d = len && *t == '-';
 
+	if (pa->range)
+		return memo_range_value(pa->range, v);
 	if (pa->values)
 		return json_deep_copy(json_array_get(pa->values, v));
+	t = pa->text.data + pa->off[v];
+	len = pa->off[v + 1] - pa->off[v];
+	d = len && *t == '-';
 	/* an integer that fits: made at once (ranges are most large axes);
 	 * the texts are back to back: only these len bytes are looked at */
 	while (d < len && t[d] >= '0' && t[d] <= '9')
@@ -437,7 +451,8 @@ void coren_memo_plan_compact(struct coren_memo_plan *p,
 	for (size_t a = 0; a < p->naxes && a < e->naxes; a++) {
 		struct plan_axis *pa = &p->axes[a];
 
-		if (pa->nvalues <= MEMO_COPY_MAX || pa->values != e->axes[a].values)
+		if (pa->range || pa->nvalues <= MEMO_COPY_MAX ||
+		    pa->values != e->axes[a].values)
 			continue;
 		json_decref(e->axes[a].values);
 		e->axes[a].values = NULL;
@@ -446,6 +461,24 @@ void coren_memo_plan_compact(struct coren_memo_plan *p,
 }
 
 /* ---- points built by one thread (memo_int.h) --------------------------- */
+
+/* This thread's own array of axis a's values (a range's made here). */
+static json_t *axis_copy(const struct coren_memo_plan *p, size_t a)
+{
+	const struct plan_axis *pa = &p->axes[a];
+	json_t *arr;
+
+	if (!pa->range)
+		return json_deep_copy(pa->values);
+	arr = json_array();
+	for (size_t v = 0; arr && v < pa->nvalues; v++)
+		if (json_array_append_new(arr,
+					  memo_range_value(pa->range, v))) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	return arr;
+}
 
 enum coren_err memo_points_init(struct memo_points *pts,
 				const struct coren_memo_plan *p, bool shared)
@@ -457,7 +490,7 @@ enum coren_err memo_points_init(struct memo_points *pts,
 		return COREN_ERR_NOMEM;
 	for (size_t a = 0; !shared && a < p->naxes; a++)
 		if (p->axes[a].nvalues <= MEMO_COPY_MAX &&
-		    !(pts->values[a] = json_deep_copy(p->axes[a].values)))
+		    !(pts->values[a] = axis_copy(p, a)))
 			return COREN_ERR_NOMEM;
 	return COREN_OK;
 }

@@ -28,22 +28,31 @@ double memo_now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* Frees what s needs until it settles (its work part). */
+static void slot_work_free(struct slot *s)
+{
+	if (!s->w)
+		return;
+	memo_slot_blocks_free(s);
+	for (uint64_t i = 0; s->w->errs && i < s->npoints; i++)
+		free(s->w->errs[i]);
+	free(s->w->lines);
+	free(s->w->lens);
+	free(s->w->errs);
+	free(s->w->load_why);
+	json_decref(s->w->key);
+	json_decref(s->w->verdict);
+	free(s->w);
+	s->w = NULL;
+}
+
 static void slot_free(struct slot *s)
 {
 	if (!s)
 		return;
-	for (uint64_t i = 0; s->lines && i < s->npoints; i++)
-		free(s->lines[i]);
-	for (uint64_t i = 0; s->errs && i < s->npoints; i++)
-		free(s->errs[i]);
-	free(s->lines);
-	free(s->lens);
-	free(s->errs);
+	slot_work_free(s);
 	free(s->content);
-	free(s->load_why);
 	free(s->bins);
-	json_decref(s->key);
-	json_decref(s->verdict);
 	free(s);
 }
 
@@ -51,12 +60,15 @@ static struct slot *slot_new(struct run *r, uint64_t c)
 {
 	struct slot *s = calloc(1, sizeof *s);
 
-	if (!s || !(s->bins = calloc(r->naxes + 1, sizeof *s->bins))) {
+	if (!s || !(s->bins = calloc(r->naxes + 1, sizeof *s->bins)) ||
+	    !(s->w = calloc(1, sizeof *s->w))) {
+		if (s)
+			free(s->bins);
 		free(s);
 		return NULL;
 	}
 	s->index = c;
-	s->claim.fd = -1;
+	s->w->claim.fd = -1;
 	coren_memo_plan_chunk_bins(r->p, c, s->bins);
 	s->npoints = coren_memo_plan_chunk_points(r->p, s->bins);
 	if (coren_memo_plan_chunk_id(r->p, s->bins, NULL, s->id)) {
@@ -103,11 +115,11 @@ static enum coren_err emit_point(struct run *r, struct slot *s, uint64_t local)
 		return COREN_ERR_CORRUPT;
 	if (s->state == SLOT_SKIPPED)
 		return COREN_OK;
-	if (s->lines && s->lines[local])
-		return write_all(r, s->lines[local], s->lens[local]);
-	if (s->errs && s->errs[local]) {
+	if (s->w->lines && s->w->lines[local])
+		return write_all(r, s->w->lines[local], s->w->lens[local]);
+	if (s->w->errs && s->w->errs[local]) {
 		r->st->points_failed++;
-		return emit_error(r, s, local, s->errs[local]);
+		return emit_error(r, s, local, s->w->errs[local]);
 	}
 	r->st->points_unrun++;
 	return COREN_OK;
@@ -142,9 +154,9 @@ static void count_slot(struct run *r, const struct slot *s)
 	if (s->state == SLOT_READY || s->state == SLOT_SKIPPED)
 		return;
 	for (uint64_t i = 0; i < s->npoints; i++)
-		if (s->errs && s->errs[i])
+		if (s->w->errs && s->w->errs[i])
 			r->st->points_failed++;
-		else if (!s->lines || !s->lines[i])
+		else if (!s->w->lines || !s->w->lines[i])
 			r->st->points_unrun++;
 }
 
@@ -206,13 +218,13 @@ static enum coren_err window_push(struct run *r, struct slot *s)
 /* Writes the --explain record a decision left in s (main). */
 static void explain_write(struct run *r, struct slot *s)
 {
-	if (!s->verdict)
+	if (!s->w || !s->w->verdict)
 		return;
 	if (r->o->progress_clear)
 		r->o->progress_clear(r->o->progress_data);
-	coren_record_write(r->o->explain, s->verdict);
-	json_decref(s->verdict);
-	s->verdict = NULL;
+	coren_record_write(r->o->explain, s->w->verdict);
+	json_decref(s->w->verdict);
+	s->w->verdict = NULL;
 }
 
 static void window_drop(struct run *r, size_t k)
@@ -250,8 +262,10 @@ static void tidy(struct run *r)
 		if (!settled)
 			return;
 		explain_write(r, s);
-		json_decref(s->key);
-		s->key = NULL;
+		json_decref(s->w->key);
+		s->w->key = NULL;
+		if (s->state == SLOT_READY) /* READY: its lines are content */
+			slot_work_free(s);
 		r->tidy++;
 	}
 }

@@ -52,26 +52,22 @@ enum slot_state {
  * i alone writes lines[i], lens[i], errs[i]; the worker that completes
  * the last point stores the chunk and then sets state under mu. Once the
  * main thread has read state != PENDING under mu, the slot is main's. */
-struct slot {
-	uint64_t index;	       /* read-only: plan order */
-	size_t *bins;	       /* read-only */
-	char id[65];	       /* read-only */
-	uint64_t npoints;      /* read-only */
-	enum slot_state state; /* main until queued, then mu */
-	bool cached;	       /* READY from the cache: by the loading job */
+/* What a slot needs until it settles: its points' state, key, cost and
+ * claim. Owners as struct slot's state says; main frees it once the slot
+ * is READY (tidy()): a slab of 100k small chunks then holds ~100 bytes
+ * a chunk, not ~300. A FAILED slot keeps it (its lines are emitted). */
+struct slot_work {
 	enum coren_err load_rc; /* UNLOADED: why, by the loading job */
-	char *load_why;	       /* UNLOADED */
-	char *content;	       /* READY: npoints checked lines, or NULL:
-				* spilled, or not kept (spill.c) */
-	size_t len;	       /* READY: the content's bytes */
-	bool spilled;	       /* READY: content at spill_at in the spill */
-	uint64_t spill_at;     /* file, by the worker that made it READY */
-	uint64_t next;	       /* main: READY: the next point to emit, */
-	size_t pos;	       /* main: and its first byte in the content */
-	char **lines;	       /* PENDING/FAILED: per point, by its job
-				* (freed once READY, by whoever made it so) */
+	char *load_why;		/* UNLOADED */
+	char **lines;	       /* PENDING/FAILED: per point, by its job,
+				* into one of blocks (the array freed once
+				* READY, by whoever made it so) */
 	size_t *lens;	       /* per point, by its job */
 	char **errs;	       /* per point, by its job: why it failed */
+	/* atomic: what lines point into, one block per run of a job's points
+	 * (a malloc a line cost 2x the lines of a large chunk, and scattered
+	 * them over the workers' arenas); freed with lines */
+	_Atomic(struct line_block *) blocks;
 	atomic_uint_fast64_t remaining, failed; /* atomic: the slot's jobs */
 	atomic_uint_fast64_t unrun; /* atomic: points that failed after a stop
 				     * (no outcome: counted as not run) */
@@ -82,7 +78,6 @@ struct slot {
 	uint64_t computed; /* main until queued: points to compute (not
 			    * reused), read by the worker that stores it */
 	struct coren_cost cost; /* as costed */
-	bool waiting; /* main: WAITING (read without mu, unlike state) */
 	struct slot *fetch_next; /* mu: queued for the fetchers */
 	json_t *verdict; /* --explain's record of the fetch-or-compute
 			  * decision: by whoever owns the slot (main, or
@@ -92,6 +87,29 @@ struct slot {
 	 * slot is queued; released by the worker storing it, or by main
 	 * when the slot is freed unfinished. */
 	struct coren_lock claim;
+};
+
+struct slot {
+	uint64_t index;	       /* read-only: plan order */
+	size_t *bins;	       /* read-only */
+	char id[65];	       /* read-only */
+	uint64_t npoints;      /* read-only */
+	enum slot_state state; /* main until queued, then mu */
+	bool cached;	       /* READY from the cache: by the loading job */
+	bool waiting; /* main: WAITING (read without mu, unlike state) */
+	bool spilled;	       /* READY: content at spill_at in the spill */
+	char *content;	       /* READY: npoints checked lines, or NULL:
+				* spilled, or not kept (spill.c) */
+	size_t len;	       /* READY: the content's bytes */
+	uint64_t spill_at;     /* file, by the worker that made it READY */
+	uint64_t next;	       /* main: READY: the next point to emit, */
+	size_t pos;	       /* main: and its first byte in the content */
+	struct slot_work *w;   /* until READY and tidied: NULL then */
+};
+
+struct line_block {
+	struct line_block *next;
+	char data[];
 };
 
 /* The spill file (spill.c): READY content that waits for its slab. */
@@ -278,6 +296,11 @@ static inline void memo_settled(struct run *r, const struct slot *s)
 void memo_calib_run(struct run *r, struct memo_calib *c);
 
 /* compute.c: a worker's job, and storing a finished chunk. */
+/* len bytes for lines of s, in a new block of s's (any thread); NULL on
+ * ENOMEM. */
+char *memo_slot_block(struct slot *s, size_t len);
+/* Frees s's blocks (their lines go with them). */
+void memo_slot_blocks_free(struct slot *s);
 void memo_run_job(void *ctx, size_t k, struct job *j);
 void memo_slot_finish(struct run *r, struct slot *s, json_t *params,
 		      json_t *fn, const struct memo_points *pts);

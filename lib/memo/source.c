@@ -136,8 +136,8 @@ static uint64_t reuse_entry(struct run *r, struct slot *s, size_t k,
 	bool corrupt = false, more = true;
 
 	for (size_t a = na, elen = 1; pos && hit && a-- > 0;) {
-		size_t len, lo = s->bins[a] * e->axes[a].bin;
-		const size_t *map = memo_index_map(r->index, k, a, &len);
+		size_t lo = s->bins[a] * e->axes[a].bin, v;
+		size_t len = memo_index_len(r->index, k, a);
 
 		/* row-major strides: of the entry's chunk, and of s */
 		emul[a] = elen;
@@ -146,8 +146,9 @@ static uint64_t reuse_entry(struct run *r, struct slot *s, size_t k,
 		if (!(hit[a] = malloc(len * sizeof *hit[a])))
 			goto out;
 		for (size_t i = 0; i < len; i++)
-			if (map[i] != SIZE_MAX && map[i] >= lo &&
-			    map[i] < lo + full[a])
+			if ((v = memo_index_at(r->index, k, a, i)) !=
+				SIZE_MAX &&
+			    v >= lo && v < lo + full[a])
 				hit[a][nhit[a]++] = i;
 		more &= nhit[a] > 0;
 	}
@@ -160,16 +161,17 @@ static uint64_t reuse_entry(struct run *r, struct slot *s, size_t k,
 		uint64_t j = 0, local = 0;
 
 		for (size_t a = 0; a < na; a++) {
-			size_t len, i = hit[a][pos[a]];
-			const size_t *map = memo_index_map(r->index, k, a, &len);
+			size_t i = hit[a][pos[a]];
 
 			j += i * emul[a];
-			local += (map[i] - s->bins[a] * e->axes[a].bin) * lmul[a];
+			local += (memo_index_at(r->index, k, a, i) -
+				  s->bins[a] * e->axes[a].bin) *
+				 lmul[a];
 		}
-		if (!s->lines[local] &&
-		    (s->lines[local] = malloc(off[j + 1] - off[j]))) {
-			s->lens[local] = off[j + 1] - off[j];
-			memcpy(s->lines[local], content + off[j], s->lens[local]);
+		if (!s->w->lines[local] && (s->w->lines[local] = memo_slot_block(
+					     s, off[j + 1] - off[j]))) {
+			s->w->lens[local] = off[j + 1] - off[j];
+			memcpy(s->w->lines[local], content + off[j], s->w->lens[local]);
 			got++;
 		}
 		more = false;
@@ -221,19 +223,19 @@ static enum found from_index(struct run *r, struct slot *s,
 	uint64_t reused;
 
 	s->state = SLOT_PENDING;
-	s->lines = calloc(s->npoints, sizeof *s->lines);
-	s->lens = calloc(s->npoints, sizeof *s->lens);
-	s->errs = calloc(s->npoints, sizeof *s->errs);
-	s->key = coren_memo_plan_chunk_key(r->p, s->bins, NULL);
-	if (!s->lines || !s->lens || !s->errs || !s->key) {
+	s->w->lines = calloc(s->npoints, sizeof *s->w->lines);
+	s->w->lens = calloc(s->npoints, sizeof *s->w->lens);
+	s->w->errs = calloc(s->npoints, sizeof *s->w->errs);
+	s->w->key = coren_memo_plan_chunk_key(r->p, s->bins, NULL);
+	if (!s->w->lines || !s->w->lens || !s->w->errs || !s->w->key) {
 		coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 		return FOUND_ERR;
 	}
 	reused = r->naxes ? reuse_cached(r, s) : 0;
 	r->st->points_reused += reused;
 	r->main_done += reused;
-	atomic_store(&s->remaining, s->npoints - reused);
-	s->computed = s->npoints - reused;
+	atomic_store(&s->w->remaining, s->npoints - reused);
+	s->w->computed = s->npoints - reused;
 	if (reused < s->npoints)
 		return FOUND_NEXT;
 	memo_slot_finish(r, s, r->e->params, r->e->fn, &r->main_pts);
@@ -287,7 +289,7 @@ static enum found compute(struct run *r, struct slot *s,
 	enum coren_err rc = missing ? COREN_OK : COREN_ERR_NOMEM;
 
 	for (uint64_t i = 0; !rc && i < s->npoints; i++)
-		if (!s->lines[i])
+		if (!s->w->lines[i])
 			missing[n++] = i;
 	for (uint64_t i = 0; !rc && i < n; i++)
 		rc = add_point(r, s, missing[i]);
@@ -355,16 +357,16 @@ enum coren_err memo_resolve_unfetched(struct run *r, struct slot *s,
 enum coren_err memo_resolve_unloaded(struct run *r, struct slot *s,
 				     struct coren_error *err)
 {
-	if (s->load_rc == COREN_ERR_CORRUPT) {
+	if (s->w->load_rc == COREN_ERR_CORRUPT) {
 		coren_log(COREN_LOG_WARNING, "chunk %s is damaged (%s): "
 					     "computing it again",
-			  s->id, s->load_why ? s->load_why : "?");
+			  s->id, s->w->load_why ? s->w->load_why : "?");
 		r->st->chunks_corrupt++;
-	} else if (s->load_rc != COREN_ERR_NOTFOUND) {
+	} else if (s->w->load_rc != COREN_ERR_NOTFOUND) {
 		coren_log(COREN_LOG_WARNING, "chunk %s: %s: computing it", s->id,
-			  s->load_why ? s->load_why : "?");
+			  s->w->load_why ? s->w->load_why : "?");
 	}
-	free(s->load_why);
-	s->load_why = NULL;
+	free(s->w->load_why);
+	s->w->load_why = NULL;
 	return resolve_from(r, s, 1, err); /* the sources after the cache */
 }

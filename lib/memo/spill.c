@@ -32,16 +32,17 @@
  *   size guessed from the chunk's mean line length (at most READ_MAX
  *   unless one line is longer).
  *
- * What stays in memory is then: MEM_MAX of content (8 MiB), the
- * unsettled points' state (~100 bytes a point; 65536 points, or 4 times
+ * What stays in memory is then: MEM_MAX of content (2 MiB), the
+ * unsettled points' state (~80 bytes a point; 65536 points, or 4 times
  * what the workers are fed, plus the last chunk admitted), the chunk a
- * worker is storing, and ~300 bytes per chunk of the slab (struct slot):
- * the last term grows with the number of chunks in a slab (100k chunks:
- * ~30 MiB), not with its points. FAILED chunks (--keep-going) keep their
+ * worker is storing, and ~200 bytes per chunk of the slab (struct slot;
+ * its work part, struct slot_work, goes once it is READY): the last term
+ * grows with the number of chunks in a slab (100k chunks: ~20 MiB), not
+ * with its points. FAILED chunks (--keep-going) keep their
  * lines in memory until emitted. A failed spill (ENOSPC, no temporary
  * directory) keeps the content in memory, with one warning. The grid's
- * own values (the plan) are not the window's: a 1M-value axis costs
- * ~50 MiB before any point runs. */
+ * own values (the plan) are not the window's: a listed axis of 1M values
+ * costs ~50 MiB before any point runs, a range nothing (range.c). */
 #include "config.h"
 
 #include "run_int.h"
@@ -55,7 +56,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MEM_MAX	 ((size_t)8 << 20) /* bytes of READY content kept in memory */
+#define MEM_MAX	 ((size_t)2 << 20) /* bytes of READY content kept in memory */
 #define READ_MAX ((size_t)1 << 20) /* bytes read back at once, usually */
 
 static const char *spill_dir(void)

@@ -107,17 +107,63 @@ static void test_values(void)
 	static const char *const want[] = {"1", "\"1\"", "1.0", "-0.0",
 					   "\"1e400x\"", "\"é\"", "\"é\"",
 					   "null", "true"};
-	size_t len;
+	struct coren_buf t;
 
 	ok(p != NULL, "values of every kind plan");
 	if (!p)
 		return;
+	coren_buf_init(&t, 0);
 	for (size_t i = 0; i < 9; i++) {
-		const char *t = coren_memo_plan_value_text(p, 0, i, &len);
-
-		ok(len == strlen(want[i]) && !memcmp(t, want[i], len),
+		t.len = 0;
+		coren_memo_plan_value_text(p, 0, i, &t);
+		ok(t.len == strlen(want[i]) && !memcmp(t.data, want[i], t.len),
 		   "value %zu is %s", i, want[i]);
 	}
+	coren_buf_release(&t);
+	coren_memo_plan_free(p);
+	coren_memo_exp_release(&e);
+}
+
+/* Ranges are made on demand (range.c): a large one's texts are made when
+ * asked, a small one's kept; both are the texts of the same list's. */
+static void test_range_texts(void)
+{
+	static const char *const splits[] = {
+	    "a=-35000..35000", "b=0..0.7..0.00001",
+	    "c=18446744073709551613..18446744073709551615", "d=1..0..-0.25",
+	    NULL};
+	static const char *const bins[] = {"a=1", "b=1", "c=1", "d=1", NULL};
+	static const struct {
+		size_t axis, i;
+		const char *want;
+	} cases[] = {{0, 0, "-35000"},	  {0, 35000, "0"},
+		     {0, 70000, "35000"}, {1, 0, "0.0"},
+		     {1, 2, "2e-05"},	  {1, 30000, "0.3"},
+		     {1, 70000, "0.7"},	  {2, 2, "18446744073709551615"},
+		     {3, 1, "0.75"},	  {3, 4, "0.0"}};
+	struct coren_memo_exp e;
+	struct coren_memo_plan *p = plan_of(&e, splits, bins);
+	struct coren_buf t;
+
+	ok(p != NULL, "ranges plan");
+	if (!p)
+		return;
+	is_u64(coren_memo_plan_nvalues(p, 0), 70001,
+	       "-35000..35000: 70001 values");
+	is_u64(coren_memo_axis_nvalues(&e.axes[1]), 70001,
+	       "0..0.7..0.00001: 70001 values");
+	ok(e.axes[0].values == NULL && e.axes[0].range != NULL,
+	   "a range is not listed");
+	coren_buf_init(&t, 0);
+	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+		t.len = 0;
+		coren_memo_plan_value_text(p, cases[k].axis, cases[k].i, &t);
+		ok(t.len == strlen(cases[k].want) &&
+		       !memcmp(t.data, cases[k].want, t.len),
+		   "axis %zu value %zu is %s", cases[k].axis, cases[k].i,
+		   cases[k].want);
+	}
+	coren_buf_release(&t);
 	coren_memo_plan_free(p);
 	coren_memo_exp_release(&e);
 }
@@ -186,9 +232,10 @@ static void test_ranges_and_errors(void)
 
 	coren_memo_exp_init(&e);
 	ok(!coren_memo_exp_split(&e, "n=0..9", &err), "an integer range");
-	is_u64(json_array_size(e.axes[0].values), 10, "0..9 has 10 values");
+	is_u64(coren_memo_axis_nvalues(&e.axes[0]), 10, "0..9 has 10 values");
 	ok(!coren_memo_exp_split(&e, "t=0..1..0.25", &err), "a stepped range");
-	is_u64(json_array_size(e.axes[1].values), 5, "0..1..0.25 has 5 values");
+	is_u64(coren_memo_axis_nvalues(&e.axes[1]), 5,
+	       "0..1..0.25 has 5 values");
 	is_int(coren_memo_exp_split(&e, "z=5..1", &err), COREN_ERR_USAGE,
 	       "an empty range is an error");
 	is_int(coren_memo_exp_split(&e, "novalue", &err), COREN_ERR_USAGE,
@@ -215,12 +262,13 @@ static int range_is(const char *spec, const char *const *want)
 	same = !coren_memo_exp_split(&e, spec, &err);
 	while (same && want[n])
 		n++;
-	same = same && json_array_size(e.axes[0].values) == n;
+	same = same && coren_memo_axis_nvalues(&e.axes[0]) == n;
 	for (size_t i = 0; same && i < n; i++) {
-		json_t *v = json_array_get(e.axes[0].values, i);
+		json_t *v = coren_memo_axis_value(&e.axes[0], i);
 
 		same = json_is_real(v) &&
 		       json_real_value(v) == strtod(want[i], NULL);
+		json_decref(v);
 	}
 	coren_memo_exp_release(&e);
 	return same;
@@ -252,10 +300,10 @@ static void test_decimal_ranges(void)
 	ok(range_is("a=1.0..3", ints), "a real endpoint makes reals of all");
 	coren_memo_exp_init(&e);
 	ok(!coren_memo_exp_split(&e, "a=0..0.95..0.1", &err) &&
-	       json_array_size(e.axes[0].values) == 10,
+	       coren_memo_axis_nvalues(&e.axes[0]) == 10,
 	   "an end that does not land exactly is not passed");
 	ok(!coren_memo_exp_split(&e, "b=-1e308..1e308..1e307", &err) &&
-	       json_array_size(e.axes[1].values) == 21,
+	       coren_memo_axis_nvalues(&e.axes[1]) == 21,
 	   "-1e308..1e308..1e307 has 21 values: %s", err.msg);
 	is_int(coren_memo_exp_split(&e, "c=0..1..1e-7", &err), COREN_ERR_USAGE,
 	       "10000001 values are too many");
@@ -266,7 +314,7 @@ static void test_decimal_ranges(void)
 	is_int(coren_memo_exp_split(&e, "c=1..0..0.1", &err), COREN_ERR_USAGE,
 	       "a step away from the end is an empty range");
 	ok(!coren_memo_exp_split(&e, "c=0..1..0.1", &err) &&
-	       json_array_size(e.axes[2].values) == 11,
+	       coren_memo_axis_nvalues(&e.axes[2]) == 11,
 	   "0..1..0.1 has 11 values (the end included)");
 	coren_memo_exp_release(&e);
 }
@@ -290,7 +338,7 @@ static void test_yaml(void)
 	is_u64(e.exec_chunk, 2, "exec_chunk");
 	is_str(e.version, "v7", "version");
 	is_u64(e.axes[0].bin, 3, "memo_chunk as {size: 3}");
-	is_u64(json_array_size(e.axes[0].values), 4, "a {from, to} range");
+	is_u64(coren_memo_axis_nvalues(&e.axes[0]), 4, "a {from, to} range");
 	coren_yaml_free(doc);
 	coren_memo_exp_release(&e);
 
@@ -374,6 +422,7 @@ int main(void)
 {
 	test_example();
 	test_values();
+	test_range_texts();
 	test_numbers_vs_strings();
 	test_params_version();
 	test_ranges_and_errors();

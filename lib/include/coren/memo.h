@@ -44,11 +44,20 @@ extern "C" {
 
 struct coren_memo_exec; /* an exec function, below */
 
+struct coren_memo_range; /* a range's values, made on demand */
+
 struct coren_memo_axis {
 	char *name;
-	json_t *values; /* array, in list order */
+	json_t *values; /* array, in list order; NULL when range is set */
+	struct coren_memo_range *range; /* values given as A..B[..STEP]:
+					 * never listed (opaque) */
 	size_t bin;	/* memo chunk size on this axis, > 0 */
 };
+
+/* The number of values of axis a, and value i of it (a new reference;
+ * NULL past the end or on ENOMEM): a range's are made on demand. */
+size_t coren_memo_axis_nvalues(const struct coren_memo_axis *a);
+json_t *coren_memo_axis_value(const struct coren_memo_axis *a, size_t i);
 
 struct coren_memo_exp {
 	json_t *params; /* object */
@@ -210,9 +219,11 @@ enum coren_err coren_memo_plan_point_text(const struct coren_memo_plan *p,
 					  const size_t *vidx,
 					  struct coren_buf *b);
 
-/* The canonical JSON text of value v of axis a, and of the params. */
-const char *coren_memo_plan_value_text(const struct coren_memo_plan *p,
-				       size_t a, size_t v, size_t *len);
+/* The canonical JSON text of value v of axis a, appended to b (a
+ * range's is made then), and of the params. */
+enum coren_err coren_memo_plan_value_text(const struct coren_memo_plan *p,
+					  size_t a, size_t v,
+					  struct coren_buf *b);
 const char *coren_memo_plan_params_text(const struct coren_memo_plan *p);
 const char *coren_memo_plan_axis_name(const struct coren_memo_plan *p,
 				      size_t a);
