@@ -65,6 +65,8 @@ static const char usage[] =
 	"                        and the SHA-256 of its program and scripts\n"
 	"What to do (default: run and write results):\n"
 	"  --stream              write chunks only, no results (bounded memory)\n"
+	"  --values              results as 'values' records: the values of a\n"
+	"                        run of points in grid order, no points\n"
 	"  --plan                print a 'chunk' record per chunk, run nothing\n"
 	"  --verify              check every chunk in the cache (exit 1: damage)\n"
 	"  --gc                  remove this function's chunks the experiment\n"
@@ -155,7 +157,8 @@ enum {
 	OPT_PUBLIC_KEY,
 	OPT_TIER_TIMEOUT,
 	OPT_TIER_MIN_SPEED,
-	OPT_CA_FILE
+	OPT_CA_FILE,
+	OPT_VALUES
 };
 
 static const struct option options[] = {
@@ -174,6 +177,7 @@ static const struct option options[] = {
 	{"coproc", no_argument, NULL, OPT_COPROC},
 	{"stream", no_argument, NULL, OPT_STREAM},
 	{"plan", no_argument, NULL, OPT_PLAN},
+	{"values", no_argument, NULL, OPT_VALUES},
 	{"verify", no_argument, NULL, OPT_VERIFY},
 	{"gc", no_argument, NULL, OPT_GC},
 	{"max-age", required_argument, NULL, OPT_MAX_AGE},
@@ -233,6 +237,7 @@ struct args {
 	uint32_t shard, shards;
 	unsigned slurm; /* tasks of --slurm; 0: none */
 	bool submit, publish, explain, trust_unsigned, public_key;
+	bool values; /* --values: results as "values" records */
 	const char *remote, *cap_file, *generate_key, *ca_file;
 	double tier_timeout;
 	size_t tier_min_speed;
@@ -373,6 +378,9 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case OPT_PLAN:
 			set_mode(a, MODE_PLAN);
 			break;
+		case OPT_VALUES:
+			a->values = true;
+			break;
 		case OPT_VERIFY:
 			set_mode(a, MODE_VERIFY);
 			break;
@@ -488,6 +496,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 		tool_usage_error("--publish, --explain, --max-fetch, "
 				 "--tier-timeout, --tier-min-speed and "
 				 "--ca-file go with --remote");
+	if (a->values && (a->sharded || a->slurm || a->mode != MODE_RUN))
+		tool_usage_error("--values goes with a run that writes results");
 	if (a->slurm && (a->sharded || a->mode != MODE_RUN))
 		tool_usage_error("--slurm makes its own --shard runs; give "
 				 "it the experiment only");
@@ -893,6 +903,7 @@ static int run(struct coren_memo_plan *p, struct coren_memo_exec *x,
 		coren_progress_set_sub(bar, coren_memo_plan_chunks(p), "chunks");
 	}
 	o.out = a->mode == MODE_STREAM || a->sharded ? NULL : stdout;
+	o.values = a->values;
 	o.keep_going = tool.keep_going;
 	o.workers = e->workers;
 	o.stop = &stop;

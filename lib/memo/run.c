@@ -74,6 +74,111 @@ static enum coren_err write_all(struct run *r, const char *d, size_t n)
 	return fwrite(d, 1, n, r->o->out) == n ? COREN_OK : COREN_ERR_IO;
 }
 
+/* ---- values records (opts->values, coren-records(5)) ------------------ */
+
+#define RESULT_HEAD "{\"type\":\"result\",\"point\":"
+#define VALUE_KEY ",\"value\":"
+
+/* The value of a checked result line (len bytes, its newline included):
+ * what follows the point object, whose strings may hold any text, and
+ * VALUE_KEY, up to the closing "}\n". NULL when the line is not so. */
+static const char *line_value(const char *line, size_t len, size_t *vlen)
+{
+	const char *p = line + sizeof RESULT_HEAD - 1, *end = line + len;
+	size_t depth = 0;
+	bool str = false;
+
+	if (len < sizeof RESULT_HEAD + sizeof VALUE_KEY ||
+	    memcmp(line, RESULT_HEAD, sizeof RESULT_HEAD - 1) || *p != '{')
+		return NULL;
+	for (; p < end; p++) {
+		if (str) {
+			if (*p == '\\')
+				p++; /* the escaped character */
+			else if (*p == '"')
+				str = false;
+		} else if (*p == '"')
+			str = true;
+		else if (*p == '{' || *p == '[')
+			depth++;
+		else if ((*p == '}' || *p == ']') && --depth == 0)
+			break;
+	}
+	if (p >= end || (size_t)(end - ++p) < sizeof VALUE_KEY + 2 ||
+	    memcmp(p, VALUE_KEY, sizeof VALUE_KEY - 1) || end[-1] != '\n' ||
+	    end[-2] != '}')
+		return NULL;
+	p += sizeof VALUE_KEY - 1;
+	*vlen = (size_t)(end - 2 - p);
+	return p;
+}
+
+/* Ends the open values record, if any. */
+static enum coren_err values_close(struct run *r)
+{
+	if (!r->vopen)
+		return COREN_OK;
+	r->vopen = false;
+	return write_all(r, "]}\n", 3);
+}
+
+/* n points without a value (failed, not run, skipped): the run of
+ * values, if any, ends before them. */
+static enum coren_err values_gap(struct run *r, uint64_t n)
+{
+	if (!r->o->values)
+		return COREN_OK;
+	r->emitted += n;
+	return values_close(r);
+}
+
+/* The value of result line (len bytes), the next point's, into the open
+ * values record or a new one. */
+static enum coren_err values_put(struct run *r, const char *line, size_t len)
+{
+	char head[80];
+	size_t vlen;
+	const char *v = line_value(line, len, &vlen);
+	enum coren_err rc;
+	int n;
+
+	if (!v)
+		return COREN_ERR_CORRUPT;
+	if (r->vopen) {
+		rc = write_all(r, ",", 1);
+	} else {
+		n = snprintf(head, sizeof head,
+			     "{\"type\":\"values\",\"index\":%llu,\"values\":[",
+			     (unsigned long long)r->emitted);
+		r->vopen = true;
+		rc = write_all(r, head, (size_t)n);
+	}
+	r->emitted++;
+	return rc ? rc : write_all(r, v, vlen);
+}
+
+/* n result lines of consecutive points, d (len bytes): as they are, or
+ * their values. */
+static enum coren_err emit_lines(struct run *r, const char *d, size_t len,
+				 uint64_t n)
+{
+	enum coren_err rc = COREN_OK;
+
+	if (!r->o->values)
+		return write_all(r, d, len);
+	for (uint64_t i = 0; !rc && i < n; i++) {
+		const char *nl = memchr(d, '\n', len);
+		size_t l = nl ? (size_t)(nl + 1 - d) : 0;
+
+		rc = l ? values_put(r, d, l) : COREN_ERR_CORRUPT;
+		d += l;
+		len -= l;
+	}
+	return rc;
+}
+
+/* ---- emitting in grid order (continued) ------------------------------- */
+
 static enum coren_err emit_error(struct run *r, const struct slot *s,
 				 uint64_t local, const char *why)
 {
@@ -98,12 +203,15 @@ static enum coren_err emit_error(struct run *r, const struct slot *s,
  * SKIPPED slot (another shard's) has no records. */
 static enum coren_err emit_point(struct run *r, struct slot *s, uint64_t local)
 {
+	enum coren_err rc;
+
 	if (local >= s->npoints)
 		return COREN_ERR_CORRUPT;
-	if (s->state == SLOT_SKIPPED)
-		return COREN_OK;
-	if (s->lines && s->lines[local])
-		return write_all(r, s->lines[local], s->lens[local]);
+	if (s->lines && s->lines[local] && s->state != SLOT_SKIPPED)
+		return emit_lines(r, s->lines[local], s->lens[local], 1);
+	rc = values_gap(r, 1);
+	if (rc || s->state == SLOT_SKIPPED)
+		return rc;
 	if (s->errs && s->errs[local]) {
 		r->st->points_failed++;
 		return emit_error(r, s, local, s->errs[local]);
@@ -125,7 +233,7 @@ static enum coren_err emit_run(struct run *r, struct slot *s, uint64_t local,
 		uint64_t got;
 
 		if (!(rc = memo_slot_lines(r, s, local, n, &d, &len, &got))) {
-			rc = write_all(r, d, len);
+			rc = emit_lines(r, d, len, got);
 			local += got;
 			n -= got;
 		}
@@ -170,8 +278,10 @@ static enum coren_err emit_slab(struct run *r, size_t avail)
 	if (r->o->progress_clear)
 		r->o->progress_clear(r->o->progress_data);
 	if (r->slab == 1 && first->state == SLOT_READY && first->content &&
-	    !first->next)
-		return write_all(r, first->content, first->len);
+	    !first->next) {
+		rc = emit_lines(r, first->content, first->len, first->npoints);
+		return rc ? rc : values_close(r);
+	}
 	if (memo_order_init(&o, r->p, (size_t)(first->index / r->slab)))
 		return COREN_ERR_NOMEM;
 	while (!rc && memo_order_run(&o, &c, &local, &n))
@@ -179,8 +289,11 @@ static enum coren_err emit_slab(struct run *r, size_t avail)
 			rc = emit_run(r, r->win[c], local, n);
 		else if (c >= r->slab)
 			rc = COREN_ERR_CORRUPT;
+		else /* never made (after an abort): no values */
+			rc = values_gap(r, n);
 	memo_order_release(&o);
-	return rc;
+	/* a slab's values end with it: records are whole while we wait */
+	return rc ? rc : values_close(r);
 }
 
 /* ---- the window ------------------------------------------------------- */

@@ -224,6 +224,10 @@ struct run {
 	struct coren_buf rd;	 /* main: spilled lines read back */
 	uint64_t tidy;		 /* main: chunks before it settled and tidied
 				  * (their keys freed) */
+	/* opts->values: the grid index of the next point emitted, and
+	 * whether a "values" record is open (its last value written) */
+	uint64_t emitted;	 /* main */
+	bool vopen;		 /* main */
 };
 
 /* Slot s has its outcome (READY, FAILED or SKIPPED): one more chunk done,

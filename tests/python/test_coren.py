@@ -309,19 +309,58 @@ def sweep_unloadable():
 
 
 @test
-def sweep_fallback_reader():
-    """the one-pass reader and the record-by-record reader agree"""
+def sweep_results_lazy():
+    """Results (points made as reached) equals the eager list: index, slices, iteration, NaN"""
     from coren import sweep as S
 
-    split = {"a": ["x,\"value\":1", "é"], "b": [1.5, 2]}
-    lines = [json.dumps({"type": "result", "point": {"a": a, "b": b}, "value": [a, b]},
-                        ensure_ascii=False, separators=(",", ":")) for a in split["a"] for b in split["b"]]
-    data = ("\n".join(lines) + '\n{"type":"diag"}\n').encode()
-    res, errs, diag = S._read(data, split, ["a", "b"])
-    assert res == [({"a": a, "b": b}, [a, b]) for a in split["a"] for b in split["b"]] and diag == {"type": "diag"}
-    split2 = {"a": ["p", "q"], "b": [1.5, 2]}
-    data2 = data.replace(b'x,\\"value\\":1', b"p").replace("é".encode(), b"q")
-    assert S._read(data2, split2, ["a", "b"])[0] == [({"a": a, "b": b}, [a, b]) for a in "pq" for b in [1.5, 2]]
+    split = {"b": [1.5, 2, "x,\"value\":1}"], "a": ["é", None, [1, {"k": 2}]], "c": [0]}
+    order = ["b", "a", "c"]
+    vals = [math.nan if i == 4 else i * 2 ** 70 for i in range(9)]
+    eager = [({"a": a, "b": b, "c": 0}, vals[3 * i + j]) for i, b in enumerate(split["b"])
+             for j, a in enumerate(split["a"])]
+    res = S.Results(split, order, vals)
+    assert len(res) == 9 and list(res) == eager[:4] + [res[4]] + eager[5:] and math.isnan(res[4][1])
+    assert [list(p) for p, _ in res] == [["a", "b", "c"]] * 9  # keys in canonical order
+    assert all(res[i] == eager[i] and res[i - 9] == eager[i] for i in range(9) if i != 4)
+    assert res[1:7:2] == eager[1:7:2] and res[::-1][0] == eager[8] and res.index(eager[7]) == 7
+    assert eager[3] in res and res.count(eager[0]) == 1 and list(res.points()) == [p for p, _ in eager]
+    vals[4] = 8 * 2 ** 70
+    eager[4] = (eager[4][0], vals[4])
+    assert res == eager and eager == res and res != eager[:8] and res == S.Results(split, order, list(vals))
+    assert repr(res) == repr(eager) and res != eager[:1] + [({"a": 1}, 0)] * 8
+    for bad in (9, -10):
+        try:
+            res[bad]
+        except IndexError:
+            pass
+        else:
+            raise AssertionError("res[%d]" % bad)
+    one = S.Results({}, [], [7])
+    assert list(one) == [({}, 7)] and one[0] == ({}, 7)
+
+
+@test
+def sweep_values_reader():
+    """swarm-run --values' records: runs joined across pieces, gaps as errors, boxes unboxed"""
+    from coren import sweep as S
+
+    split, order = {"x": list(range(6))}, ["x"]
+    out = (b'{"type":"values","index":0,"values":[0,{"$float":"nan"}]}\n'
+           b'{"type":"values","index":2,"values":[4,"a\\nb"]}\n'
+           b'{"type":"error","point":{"x":4},"reason":"no"}\n'
+           b'{"type":"values","index":5,"values":[2361183241434822606848]}\n{"type":"diag","points_failed":1}\n')
+    for cut in (1, 7, 60, len(out) - 3):
+        r = S._Reader()
+        r.feed(out[:cut])
+        r.feed(out[cut:])
+        res, errs, diag = r.finish(split, order)
+        assert [p["x"] for p, _ in res] == [0, 1, 2, 3, 5] and math.isnan(res[1][1]), res
+        assert [v for _, v in res][2:] == [4, "a\nb", 2 ** 71] and diag == {"type": "diag", "points_failed": 1}
+        assert errs == [{"type": "error", "point": {"x": 4}, "reason": "no"}]
+    r = S._Reader()
+    r.feed(b'{"type":"values","index":0,"values":[1,2]}\n{"type":"values","index":2,"values":[3]}\n')
+    res, errs, _ = r.finish({"x": [7, 8, 9]}, ["x"])
+    assert isinstance(res, S.Results) and res == [({"x": 7}, 1), ({"x": 8}, 2), ({"x": 9}, 3)] and not errs
 
 
 @test
