@@ -79,10 +79,29 @@ static enum coren_err write_all(struct run *r, const char *d, size_t n)
 #define RESULT_HEAD "{\"type\":\"result\",\"point\":"
 #define VALUE_KEY ",\"value\":"
 
+/* Whether no axis name or value text holds a '}': then the first '}' of a
+ * result line ends its point. */
+static bool no_brace(const struct coren_memo_plan *p)
+{
+	size_t len;
+
+	for (size_t a = 0; a < coren_memo_plan_naxes(p); a++) {
+		if (strchr(coren_memo_plan_axis_name(p, a), '}'))
+			return false;
+		for (size_t v = 0; v < coren_memo_plan_nvalues(p, a); v++)
+			if (memchr(coren_memo_plan_value_text(p, a, v, &len),
+				   '}', len))
+				return false;
+	}
+	return true;
+}
+
 /* The value of a checked result line (len bytes, its newline included):
- * what follows the point object, whose strings may hold any text, and
- * VALUE_KEY, up to the closing "}\n". NULL when the line is not so. */
-static const char *line_value(const char *line, size_t len, size_t *vlen)
+ * what follows the point object, whose strings may hold any text (or,
+ * with brace_free, no '}'), and VALUE_KEY, up to the closing "}\n". NULL
+ * when the line is not so. */
+static const char *line_value(const char *line, size_t len, bool brace_free,
+			      size_t *vlen)
 {
 	const char *p = line + sizeof RESULT_HEAD - 1, *end = line + len;
 	size_t depth = 0;
@@ -91,7 +110,9 @@ static const char *line_value(const char *line, size_t len, size_t *vlen)
 	if (len < sizeof RESULT_HEAD + sizeof VALUE_KEY ||
 	    memcmp(line, RESULT_HEAD, sizeof RESULT_HEAD - 1) || *p != '{')
 		return NULL;
-	for (; p < end; p++) {
+	if (brace_free && !(p = memchr(p, '}', (size_t)(end - p))))
+		return NULL;
+	for (; !brace_free && p < end; p++) {
 		if (str) {
 			if (*p == '\\')
 				p++; /* the escaped character */
@@ -133,28 +154,30 @@ static enum coren_err values_gap(struct run *r, uint64_t n)
 }
 
 /* The value of result line (len bytes), the next point's, into the open
- * values record or a new one. */
+ * values record or a new one (on out: only emit_slab() writes). */
 static enum coren_err values_put(struct run *r, const char *line, size_t len)
 {
+	FILE *f = r->o->out;
 	char head[80];
 	size_t vlen;
-	const char *v = line_value(line, len, &vlen);
-	enum coren_err rc;
+	const char *v = line_value(line, len, r->brace_free, &vlen);
+	bool ok;
 	int n;
 
 	if (!v)
 		return COREN_ERR_CORRUPT;
 	if (r->vopen) {
-		rc = write_all(r, ",", 1);
+		ok = putc_unlocked(',', f) != EOF;
 	} else {
 		n = snprintf(head, sizeof head,
 			     "{\"type\":\"values\",\"index\":%llu,\"values\":[",
 			     (unsigned long long)r->emitted);
 		r->vopen = true;
-		rc = write_all(r, head, (size_t)n);
+		ok = fwrite_unlocked(head, 1, (size_t)n, f) == (size_t)n;
 	}
 	r->emitted++;
-	return rc ? rc : write_all(r, v, vlen);
+	return ok && fwrite_unlocked(v, 1, vlen, f) == vlen ? COREN_OK
+							     : COREN_ERR_IO;
 }
 
 /* n result lines of consecutive points, d (len bytes): as they are, or
@@ -649,6 +672,7 @@ static enum coren_err run_init(struct run *r, const struct coren_memo_plan *p,
 	r->st = st;
 	r->naxes = coren_memo_plan_naxes(p);
 	r->slab = memo_slab_chunks(p);
+	r->brace_free = o->out && o->values && no_brace(p);
 	r->claims_max = memo_claims_max();
 	memo_points_init(&r->main_pts, p, true); /* allocates nothing */
 	if (o->out && r->slab > 1) /* a slab's results may have to wait */
