@@ -1,13 +1,74 @@
 """Values in coren's one lossless JSON form (coren-records(5), VALUES):
 integers of any size bare, NaN and the infinities as {"$float": ...} boxes,
-"$u64" and "$int" boxes read back as integers."""
+"$u64" and "$int" boxes read back as integers.
 
-import json
+The json module is imported at first use, not here: it imports re, and a
+sweep starts swarm-run first (compact() writes its experiment)."""
+
 import math
 
 _FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 _BOX_OF = {"nan": '{"$float":"nan"}', "inf": '{"$float":"inf"}', "-inf": '{"$float":"-inf"}'}
-_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+_encoder = None
+
+
+def _encode(v):
+    global _encoder
+    if _encoder is None:
+        import json
+
+        _encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+    return _encoder(v)
+
+
+try:
+    from _json import encode_basestring_ascii as _ascii_str  # json's own, in C
+except ImportError:  # not CPython
+    _ascii_str = None
+
+
+def _compact(v, out):
+    t = type(v)
+    if t is str:
+        out.append(_ascii_str(v))
+    elif t is int:
+        out.append(int.__repr__(v))
+    elif t is float and v - v == 0:
+        out.append(float.__repr__(v))
+    elif v is None or t is bool:
+        out.append("null" if v is None else "true" if v else "false")
+    elif t is list or t is tuple:
+        out.append("[")
+        for k, x in enumerate(v):
+            if k:
+                out.append(",")
+            _compact(x, out)
+        out.append("]")
+    elif t is dict and all(type(k) is str for k in v):
+        out.append("{")
+        for k, (key, x) in enumerate(v.items()):
+            out.append(',%s:' % _ascii_str(key) if k else '%s:' % _ascii_str(key))
+            _compact(x, out)
+        out.append("}")
+    else:
+        raise TypeError
+
+
+def compact(v):
+    """json.dumps(v, allow_nan=False) with no spaces, written without the
+    json module for the plain types (dicts with string keys, lists,
+    tuples, strings, integers, finite floats, booleans, None), by it
+    otherwise (and its errors)."""
+    out = []
+    try:
+        if _ascii_str is None:
+            raise TypeError
+        _compact(v, out)
+        return "".join(out)
+    except (TypeError, RecursionError):
+        import json
+
+        return json.dumps(v, allow_nan=False, separators=(",", ":"))
 
 
 def _unbox(d):
@@ -22,6 +83,8 @@ def _unbox(d):
 
 def loads(text):
     """JSON text (str or bytes) to Python, boxes unboxed."""
+    import json
+
     box = b'"$' if isinstance(text, (bytes, bytearray)) else '"$'
     if box in text:
         return json.loads(text, object_hook=_unbox)
@@ -73,4 +136,6 @@ def dumps(v):
 def canonical(v):
     """The canonical JSON of v (coren-records(5)): sorted keys, no spaces,
     UTF-8, reals as Python's repr; what chunk lines hold."""
+    import json
+
     return json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)

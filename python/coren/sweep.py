@@ -13,7 +13,6 @@ points are the grid's own, made as they are reached (Results).
 
 import gc
 import itertools
-import json
 import os
 import sys
 from _collections_abc import Sequence  # collections.abc's, loaded at start
@@ -126,7 +125,7 @@ class Sweep:
         """Starts swarm-run on the experiment (given on its stdin, JSON
         being YAML): (pid, the read end of its stdout). posix_spawn, not
         subprocess: a sweep's start is part of its time."""
-        exp = json.dumps(self._experiment(params, split), allow_nan=False).encode()
+        exp = _values.compact(self._experiment(params, split)).encode()
         if self._where is None:
             self._where = _target(self.fn)
         argv = [_paths.swarm_run(), "-c", "/dev/stdin", "--keep-going", "--no-progress",

@@ -372,6 +372,34 @@ def values_roundtrip():
     assert _values.loads('{"$u64":"18446744073709551615"}') == 2 ** 64 - 1
 
 
+@test
+def values_compact():
+    """_values.compact (a sweep's experiment, written before json is imported) is json.dumps'"""
+    for v in ({"a": [1, 2.5, "\u00e9\u2028\"\\\n", None, True, False, (1, 2), 2 ** 70, -0.0, 1e300]},
+              {"k": {"x": [], "y": {}}}, [], 0, {1: 2, "b": [3]}, {"r": range(2)}):
+        try:
+            want = json.dumps(v, allow_nan=False, separators=(",", ":"))
+        except TypeError:
+            want = TypeError
+        try:
+            got = _values.compact(v)
+        except TypeError:
+            got = TypeError
+        assert got == want, (v, got, want)
+    for bad in (math.nan, {"a": [math.inf]}):
+        try:
+            _values.compact(bad)
+        except ValueError:
+            pass
+        else:
+            raise AssertionError("compact(%r)" % (bad,))
+    # and a sweep gets that far without the json module (it imports re)
+    r = subprocess.run([sys.executable, "-c", "import sys; s = set(sys.modules); import coren; coren.Sweep; "
+                        "print(sorted({'json', 're'} & (set(sys.modules) - s)))"],
+                       capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=os.path.dirname(coren.__path__[0])))
+    assert r.stdout == "[]\n", r
+
+
 if __name__ == "__main__":
     try:
         status = main()
