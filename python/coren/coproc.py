@@ -18,7 +18,6 @@ record and exit 3: swarm-run stops, exit 3, as for a plugin.
 import functools
 import importlib
 import itertools
-import json
 import os
 import sys
 
@@ -60,10 +59,12 @@ def load(target):
 
 
 def _value_error(seq, point, exc):
+    import json
+
     return _error(seq, "the value of point %s cannot be written: %s" % (json.dumps(point, default=repr, separators=(",", ":")), exc))
 
 
-_encode_list = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+_encode_list = _values.encode_list
 
 
 def _results(seq, values):
@@ -121,7 +122,7 @@ def _run(seq, values, points):
 
 
 def _error(seq, reason):
-    return '{"type":"error","seq":%d,"reason":%s}\n' % (seq, json.dumps(reason))
+    return '{"type":"error","seq":%d,"reason":%s}\n' % (seq, _values.string(reason))
 
 
 def _one_by_one(seq, values, points, dumps):
@@ -148,7 +149,7 @@ def encode(lines):
         try:
             parts.append(line.encode("utf-8"))
         except UnicodeEncodeError:
-            rec = json.loads(line.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
+            rec = _values.loads(line.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
             n = len(rec.get("values", [None]))
             parts.append("".join(_error(rec["seq"] + k, "the value is not valid UTF-8 text")
                                  for k in range(n)).encode())
@@ -234,7 +235,7 @@ def main(argv=None):
         params = _values.loads(os.environ.get("SWARM_PARAMS") or "{}")
     except BaseException as e:  # an import may raise anything, SystemExit too
         reason = "cannot load '%s': %s: %s" % (argv[0], type(e).__name__, e)
-        out.write(('{"type":"fatal","reason":%s}\n' % json.dumps(reason)).encode())
+        out.write(('{"type":"fatal","reason":%s}\n' % _values.string(reason)).encode())
         out.flush()
         if "SWARM_PARAMS" not in os.environ:  # else swarm-run says it, once
             sys.stderr.write("coren.coproc: error: %s\n" % reason)

@@ -373,6 +373,41 @@ def values_roundtrip():
 
 
 @test
+def values_c_json():
+    """_values parses and writes through json's C scanner and encoder exactly as json does"""
+    def same(a, b):
+        return repr(a) == repr(b)  # NaN equal to NaN, 1 not 1.0
+
+    texts = ['{"a":[1,2.5,-0.0,1e400,-1e400,123456789012345678901234567890]}', ' \t[true,false,null]\r\n',
+             '{"$float":"nan"}', '[{"$u64":"18446744073709551615"},{"$int":"-99999999999999999999"},{"$float":"x"}]',
+             '"\\ud800\\u00e9\u00e9"', "NaN", "[Infinity]", '{"$x":1, "k":{"$float":"-inf"}}', "1 2", "[1,]", "",
+             "\ufeff[1]", '"a\tb"', "[1] x", '{"a":1}{', "-", '"\\x"', "[" * 50 + "]" * 50]
+    for t in texts + [t.encode("utf-8", "surrogatepass") for t in texts] + [b"\xef\xbb\xbf[1]", b"\xff"]:
+        box = (b'"$' if isinstance(t, bytes) else '"$') in t
+        try:
+            want = json.loads(t, object_hook=_values._unbox) if box else json.loads(t)
+        except ValueError:
+            want = ValueError
+        try:
+            got = _values.loads(t)
+        except ValueError:
+            got = ValueError
+        assert same(got, want), (t, got, want)
+    for v in ([1, "\u00e9\u2028\n\"", None, True, 2 ** 70, -0.0, 1e300, (1, [2]), {"k": {1: 2, "z": [3]}}, []],
+              [math.nan], [math.inf], [{1, 2}], [object()], [{(1, 2): 3}], ["\ud800"]):
+        try:
+            want = json.dumps(v, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        except (TypeError, ValueError) as e:
+            want = type(e)
+        try:
+            got = _values.encode_list(v)
+        except (TypeError, ValueError) as e:
+            got = type(e)
+        assert got == want, (v, got, want)
+    assert _values.string("\u00e9\"\n") == json.dumps("\u00e9\"\n")
+
+
+@test
 def values_compact():
     """_values.compact (a sweep's experiment, written before json is imported) is json.dumps'"""
     for v in ({"a": [1, 2.5, "\u00e9\u2028\"\\\n", None, True, False, (1, 2), 2 ** 70, -0.0, 1e300]},
