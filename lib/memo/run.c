@@ -77,7 +77,7 @@ static enum coren_err write_all(struct run *r, const char *d, size_t n)
 /* ---- values records (opts->values, coren-records(5)) ------------------ */
 
 #define RESULT_HEAD "{\"type\":\"result\",\"point\":"
-#define VALUE_KEY ",\"value\":"
+#define VALUE_KEY   ",\"value\":"
 
 /* Whether no axis name or value text holds a '}': then the first '}' of a
  * result line ends its point. */
@@ -177,7 +177,7 @@ static enum coren_err values_put(struct run *r, const char *line, size_t len)
 	}
 	r->emitted++;
 	return ok && fwrite_unlocked(v, 1, vlen, f) == vlen ? COREN_OK
-							     : COREN_ERR_IO;
+							    : COREN_ERR_IO;
 }
 
 /* n result lines of consecutive points, d (len bytes): as they are, or

@@ -226,9 +226,9 @@ struct run {
 				  * (their keys freed) */
 	/* opts->values: the grid index of the next point emitted, and
 	 * whether a "values" record is open (its last value written) */
-	uint64_t emitted;	 /* main */
-	bool vopen;		 /* main */
-	bool brace_free; /* read-only: no axis name or value holds a '}' */
+	uint64_t emitted; /* main */
+	bool vopen;	  /* main */
+	bool brace_free;  /* read-only: no axis name or value holds a '}' */
 };
 
 /* Slot s has its outcome (READY, FAILED or SKIPPED): one more chunk done,
