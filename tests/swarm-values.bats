@@ -201,3 +201,80 @@ value_of() {
 	run -0 --separate-stderr swarm-run -c exp.yaml --exec "$P/noop.so" --cache c1
 	assert_equal "$(jq -c 'select(.type=="diag") | [.chunks_cached, .points_executed]' <<< "$output")" '[6,0]'
 }
+
+# --values (coren-records(5), "values"): the records' values, in grid
+# order, against the result records of the same run; exit 0 when equal.
+same_values() { # RECORDS-OUTPUT VALUES-OUTPUT
+	"${PYTHON:-python3}" - "$1" "$2" <<-'PY'
+	import json, sys
+	rec = [json.loads(l) for l in open(sys.argv[1])]
+	val = [json.loads(l) for l in open(sys.argv[2])]
+	want = {i: r["value"] for i, r in enumerate(rec) if r["type"] == "result"}
+	got = {}
+	for r in val:
+	    if r["type"] == "values":
+	        assert r["values"], r  # a record holds at least one value
+	        got.update((r["index"] + k, v) for k, v in enumerate(r["values"]))
+	assert got == want, (got, want)
+	assert [r for r in rec if r["type"] == "error"] == [r for r in val if r["type"] == "error"]
+	PY
+}
+
+@test "--values: the results' values in grid order, failed points as error records between runs" {
+	cat > fns.py <<-'EOF'
+	import math
+	def f(params, p):
+	    if p["x"] in (3, 4) and p["y"] == "b":
+	        raise ValueError("no %s" % p["x"])
+	    return {0: math.nan, 1: 2 ** 80, 2: 'a},"value":1', 5: {"value": [1, {"k": "}"}]}}.get(p["x"], [p["x"], p["y"]])
+	EOF
+	A=(--cache c --no-progress --keep-going --split x=0..6 --split y=a,b --memo-chunk x=3 --memo-chunk y=1)
+	run -4 --separate-stderr swarm-run "${A[@]}" --coproc "$PYTHON" -m coren.coproc fns:f
+	echo "$output" > records
+	run -4 --separate-stderr swarm-run "${A[@]}" --values --coproc "$PYTHON" -m coren.coproc fns:f
+	echo "$output" > values
+	same_values records values
+	# a record per slab (the chunks of one bin of x) and between failures
+	assert_line --index 0 '{"type":"values","index":0,"values":[{"$float":"nan"},{"$float":"nan"},1208925819614629174706176,1208925819614629174706176,"a},\"value\":1","a},\"value\":1"]}'
+	assert_line --index 1 '{"type":"values","index":6,"values":[[3,"a"]]}'
+	assert_line --index 2 '{"type":"error","point":{"x":3,"y":"b"},"reason":"ValueError: no 3"}'
+	assert_line --index 3 '{"type":"values","index":8,"values":[[4,"a"]]}'
+	assert_line --index 5 '{"type":"values","index":10,"values":[{"value":[1,{"k":"}"}]},{"value":[1,{"k":"}"}]}]}'
+	assert_line --index 6 '{"type":"values","index":12,"values":[[6,"a"],[6,"b"]]}'
+	# from the cache (the failed points run again), the same records;
+	# and so when a slab's finished chunks wait in the spill file
+	run -4 --separate-stderr swarm-run "${A[@]}" --values --coproc "$PYTHON" -m coren.coproc fns:f
+	assert_equal "$(grep -v diag <<< "$output")" "$(grep -v diag values)"
+	COREN_SPILL_AFTER=0 run -4 --separate-stderr swarm-run "${A[@]}" --values --coproc "$PYTHON" -m coren.coproc fns:f
+	assert_equal "$(grep -v diag <<< "$output")" "$(grep -v diag values)"
+	run -0 swarm-run --cache c --no-progress --split x=0..6 --split y=a --memo-chunk x=3 --memo-chunk y=1 --values --coproc "$PYTHON" -m coren.coproc fns:f
+	assert_line --index 1 '{"type":"values","index":3,"values":[[3,"a"],[4,"a"],{"value":[1,{"k":"}"}]}]}'
+	assert_equal "${#lines[@]}" 4
+}
+
+@test "--values: axis names and values holding braces, quotes and value keys" {
+	cat > exp.yaml <<-'EOF'
+	split:
+	  "v}": ['}', 'x,"value":1', "q\"}\\", {value: {"}": [1]}}, [{}]]
+	  value: [1, "}"]
+	memo_chunk: {"v}": 2, value: 1}
+	cache: c
+	EOF
+	# the value is the point itself (SWARM_POINT is its JSON)
+	run -0 --separate-stderr swarm-run -c exp.yaml --no-progress --cmd printenv SWARM_POINT
+	echo "$output" > records
+	run -0 --separate-stderr swarm-run -c exp.yaml --no-progress --values --cmd printenv SWARM_POINT
+	echo "$output" > values
+	same_values records values
+	assert_equal "${#lines[@]}" 3 # a run per slab (axis "value" first: by name), the diag
+	assert_line --index 1 --partial '{"type":"values","index":5,"values":[{"value":"}","v}":"}"},{"value":"}","v}":"x,\"value\":1"},'
+	run -0 --separate-stderr swarm-run -c exp.yaml --no-progress --values --split value=1 --cmd printenv SWARM_POINT
+	assert_line --index 0 '{"type":"values","index":0,"values":[{"value":1,"v}":"}"},{"value":1,"v}":"x,\"value\":1"},{"value":1,"v}":"q\"}\\"},{"value":1,"v}":{"value":{"}":[1]}}},{"value":1,"v}":[{}]}]}'
+}
+
+@test "--values goes only with a run that writes results" {
+	for mode in --stream --plan --verify "--shard 0/2"; do
+		run -2 --separate-stderr swarm-run --cache c --split x=1..2 --values $mode --cmd echo 1
+		assert_equal "$stderr" "swarm-run: --values goes with a run that writes results"$'\n'"try 'swarm-run --help'"
+	done
+}

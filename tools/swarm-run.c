@@ -54,6 +54,7 @@ struct args {
 	uint32_t shard, shards;
 	unsigned slurm; /* tasks of --slurm; 0: none */
 	bool submit, publish, explain, trust_unsigned, public_key;
+	bool values; /* --values: results as "values" records */
 	char *remote, *cap_file, *generate_key, *ca_file;
 	double tier_timeout;
 	size_t tier_min_speed;
@@ -152,6 +153,10 @@ static const struct coren_setting rows[] = {
 	{COREN_ROW(CUSTOM, NULL, "stream", 0, NULL,
 		   "write chunks only, no results (bounded memory)"),
 	 .set = set_stream},
+	{COREN_ROW(FLAG, NULL, "values", 0, NULL,
+		   "results as 'values' records: the values of a\n"
+		   "run of points in grid order, no points"),
+	 ARG(values)},
 	{COREN_ROW(CUSTOM, NULL, "plan", 0, NULL,
 		   "print a 'chunk' record per chunk, run nothing"),
 	 .set = set_plan},
@@ -315,6 +320,8 @@ static void check_args(const struct args *a)
 		tool_usage_error("--publish, --explain, --max-fetch, "
 				 "--tier-timeout, --tier-min-speed and "
 				 "--ca-file go with --remote");
+	if (a->values && (a->sharded || a->slurm || a->mode != MODE_RUN))
+		tool_usage_error("--values goes with a run that writes results");
 	if (a->slurm && (a->sharded || a->mode != MODE_RUN))
 		tool_usage_error("--slurm makes its own --shard runs; give "
 				 "it the experiment only");
@@ -664,6 +671,7 @@ static int run(struct coren_memo_plan *p, struct coren_memo_exec *x,
 		coren_progress_set_sub(bar, coren_memo_plan_chunks(p), "chunks");
 	}
 	o.out = a->mode == MODE_STREAM || a->sharded ? NULL : stdout;
+	o.values = a->values;
 	o.keep_going = tool.keep_going;
 	o.workers = e->workers;
 	o.stop = &stop;

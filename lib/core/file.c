@@ -273,9 +273,16 @@ enum coren_err coren_file_read_head(const char *path, size_t max, char **data,
 enum coren_err coren_mkdir_p(const char *path, mode_t mode,
 			     struct coren_error *err)
 {
-	char *p = strdup(path), *s;
+	char *p, *s;
 	enum coren_err rc = COREN_OK;
+	struct stat st;
 
+	/* the common case, the directory or only its last part missing (a
+	 * chunk's): one call, not one per part of the path */
+	if (!mkdir(path, mode) || (errno == EEXIST && !stat(path, &st) &&
+				   S_ISDIR(st.st_mode)))
+		return COREN_OK;
+	p = strdup(path);
 	if (!p)
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	for (s = p + 1; !rc; s++) {
@@ -287,8 +294,6 @@ enum coren_err coren_mkdir_p(const char *path, mode_t mode,
 		if (mkdir(p, mode) < 0 && errno != EEXIST)
 			rc = sys_error(err, "create directory", p);
 		else if (last) {
-			struct stat st;
-
 			if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode)) {
 				errno = ENOTDIR;
 				rc = sys_error(err, "create directory", p);

@@ -87,6 +87,143 @@ static enum coren_err write_all(struct run *r, const char *d, size_t n)
 	return fwrite(d, 1, n, r->o->out) == n ? COREN_OK : COREN_ERR_IO;
 }
 
+/* ---- values records (opts->values, coren-records(5)) ------------------ */
+
+#define RESULT_HEAD "{\"type\":\"result\",\"point\":"
+#define VALUE_KEY   ",\"value\":"
+
+/* Whether no axis name or value text holds a '}': then the first '}' of a
+ * result line ends its point. */
+static bool no_brace(const struct coren_memo_plan *p)
+{
+	const struct coren_memo_exp *e = coren_memo_plan_exp(p);
+	struct coren_buf b;
+	bool none = true;
+
+	coren_buf_init(&b, 0);
+	for (size_t a = 0; none && a < coren_memo_plan_naxes(p); a++) {
+		if (strchr(coren_memo_plan_axis_name(p, a), '}'))
+			none = false;
+		if (e->axes[a].range) /* numbers: never a '}' */
+			continue;
+		for (size_t v = 0; none && v < coren_memo_plan_nvalues(p, a);
+		     v++) {
+			coren_buf_reset(&b);
+			if (coren_memo_plan_value_text(p, a, v, &b) ||
+			    memchr(b.data, '}', b.len))
+				none = false;
+		}
+	}
+	coren_buf_release(&b);
+	return none;
+}
+
+/* The value of a checked result line (len bytes, its newline included):
+ * what follows the point object, whose strings may hold any text (or,
+ * with brace_free, no '}'), and VALUE_KEY, up to the closing "}\n". NULL
+ * when the line is not so. */
+static const char *line_value(const char *line, size_t len, bool brace_free,
+			      size_t *vlen)
+{
+	const char *p = line + sizeof RESULT_HEAD - 1, *end = line + len;
+	size_t depth = 0;
+	bool str = false;
+
+	if (len < sizeof RESULT_HEAD + sizeof VALUE_KEY ||
+	    memcmp(line, RESULT_HEAD, sizeof RESULT_HEAD - 1) || *p != '{')
+		return NULL;
+	if (brace_free && !(p = memchr(p, '}', (size_t)(end - p))))
+		return NULL;
+	for (; !brace_free && p < end; p++) {
+		if (str) {
+			if (*p == '\\')
+				p++; /* the escaped character */
+			else if (*p == '"')
+				str = false;
+		} else if (*p == '"')
+			str = true;
+		else if (*p == '{' || *p == '[')
+			depth++;
+		else if ((*p == '}' || *p == ']') && --depth == 0)
+			break;
+	}
+	if (p >= end || (size_t)(end - ++p) < sizeof VALUE_KEY + 2 ||
+	    memcmp(p, VALUE_KEY, sizeof VALUE_KEY - 1) || end[-1] != '\n' ||
+	    end[-2] != '}')
+		return NULL;
+	p += sizeof VALUE_KEY - 1;
+	*vlen = (size_t)(end - 2 - p);
+	return p;
+}
+
+/* Ends the open values record, if any. */
+static enum coren_err values_close(struct run *r)
+{
+	if (!r->vopen)
+		return COREN_OK;
+	r->vopen = false;
+	return write_all(r, "]}\n", 3);
+}
+
+/* n points without a value (failed, not run, skipped): the run of
+ * values, if any, ends before them. */
+static enum coren_err values_gap(struct run *r, uint64_t n)
+{
+	if (!r->o->values)
+		return COREN_OK;
+	r->emitted += n;
+	return values_close(r);
+}
+
+/* The value of result line (len bytes), the next point's, into the open
+ * values record or a new one (on out: only emit_slab() writes). */
+static enum coren_err values_put(struct run *r, const char *line, size_t len)
+{
+	FILE *f = r->o->out;
+	char head[80];
+	size_t vlen;
+	const char *v = line_value(line, len, r->brace_free, &vlen);
+	bool ok;
+	int n;
+
+	if (!v)
+		return COREN_ERR_CORRUPT;
+	if (r->vopen) {
+		ok = putc_unlocked(',', f) != EOF;
+	} else {
+		n = snprintf(head, sizeof head,
+			     "{\"type\":\"values\",\"index\":%llu,\"values\":[",
+			     (unsigned long long)r->emitted);
+		r->vopen = true;
+		ok = fwrite_unlocked(head, 1, (size_t)n, f) == (size_t)n;
+	}
+	r->emitted++;
+	return ok && fwrite_unlocked(v, 1, vlen, f) == vlen ? COREN_OK
+							    : COREN_ERR_IO;
+}
+
+/* n result lines of consecutive points, d (len bytes): as they are, or
+ * their values. */
+static enum coren_err emit_lines(struct run *r, const char *d, size_t len,
+				 uint64_t n)
+{
+	enum coren_err rc = COREN_OK;
+
+	if (!r->o->values)
+		return write_all(r, d, len);
+	for (uint64_t i = 0; !rc && i < n; i++) {
+		const char *nl = memchr(d, '\n', len);
+		size_t l = nl ? (size_t)(nl + 1 - d) : 0;
+
+		rc = l ? values_put(r, d, l) : COREN_ERR_CORRUPT;
+		d += l;
+		len -= l;
+	}
+	return rc;
+}
+
+/* ---- emitting in grid order (continued) ------------------------------- */
+
 static enum coren_err emit_error(struct run *r, const struct slot *s,
 				 uint64_t local, const char *why)
 {
@@ -111,12 +248,15 @@ static enum coren_err emit_error(struct run *r, const struct slot *s,
  * SKIPPED slot (another shard's) has no records. */
 static enum coren_err emit_point(struct run *r, struct slot *s, uint64_t local)
 {
+	enum coren_err rc;
+
 	if (local >= s->npoints)
 		return COREN_ERR_CORRUPT;
-	if (s->state == SLOT_SKIPPED)
-		return COREN_OK;
-	if (s->w->lines && s->w->lines[local])
-		return write_all(r, s->w->lines[local], s->w->lens[local]);
+	if (s->state != SLOT_SKIPPED && s->w->lines && s->w->lines[local])
+		return emit_lines(r, s->w->lines[local], s->w->lens[local], 1);
+	rc = values_gap(r, 1);
+	if (rc || s->state == SLOT_SKIPPED)
+		return rc;
 	if (s->w->errs && s->w->errs[local]) {
 		r->st->points_failed++;
 		return emit_error(r, s, local, s->w->errs[local]);
@@ -138,7 +278,7 @@ static enum coren_err emit_run(struct run *r, struct slot *s, uint64_t local,
 		uint64_t got;
 
 		if (!(rc = memo_slot_lines(r, s, local, n, &d, &len, &got))) {
-			rc = write_all(r, d, len);
+			rc = emit_lines(r, d, len, got);
 			local += got;
 			n -= got;
 		}
@@ -183,8 +323,10 @@ static enum coren_err emit_slab(struct run *r, size_t avail)
 	if (r->o->progress_clear)
 		r->o->progress_clear(r->o->progress_data);
 	if (r->slab == 1 && first->state == SLOT_READY && first->content &&
-	    !first->next)
-		return write_all(r, first->content, first->len);
+	    !first->next) {
+		rc = emit_lines(r, first->content, first->len, first->npoints);
+		return rc ? rc : values_close(r);
+	}
 	if (memo_order_init(&o, r->p, (size_t)(first->index / r->slab)))
 		return COREN_ERR_NOMEM;
 	while (!rc && memo_order_run(&o, &c, &local, &n))
@@ -192,8 +334,11 @@ static enum coren_err emit_slab(struct run *r, size_t avail)
 			rc = emit_run(r, r->win[c], local, n);
 		else if (c >= r->slab)
 			rc = COREN_ERR_CORRUPT;
+		else /* never made (after an abort): no values */
+			rc = values_gap(r, n);
 	memo_order_release(&o);
-	return rc;
+	/* a slab's values end with it: records are whole while we wait */
+	return rc ? rc : values_close(r);
 }
 
 /* ---- the window ------------------------------------------------------- */
@@ -579,6 +724,7 @@ static enum coren_err run_init(struct run *r, const struct coren_memo_plan *p,
 	r->st = st;
 	r->naxes = coren_memo_plan_naxes(p);
 	r->slab = memo_slab_chunks(p);
+	r->brace_free = o->out && o->values && no_brace(p);
 	r->claims_max = memo_claims_max();
 	memo_points_init(&r->main_pts, p, true); /* allocates nothing */
 	if (o->out && r->slab > 1) /* a slab's results may have to wait */

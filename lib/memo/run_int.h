@@ -282,6 +282,11 @@ struct run {
 	struct coren_buf rd;	 /* main: spilled lines read back */
 	uint64_t tidy;		 /* main: chunks before it settled and tidied
 				  * (their keys freed) */
+	/* opts->values: the grid index of the next point emitted, and
+	 * whether a "values" record is open (its last value written) */
+	uint64_t emitted; /* main */
+	bool vopen;	  /* main */
+	bool brace_free;  /* read-only: no axis name or value holds a '}' */
 };
 
 /* Slot s has its outcome (READY, FAILED or SKIPPED): one more chunk done,

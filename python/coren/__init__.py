@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "Sweep": "sweep",
     "SweepError": "sweep",
+    "Results": "sweep",
     "FnCost": "cost",
     "MachCap": "cost",
     "Verdict": "cost",

@@ -17,8 +17,7 @@ record and exit 3: swarm-run stops, exit 3, as for a plugin.
 
 import functools
 import importlib
-import importlib.util
-import json
+import itertools
 import os
 import sys
 
@@ -40,10 +39,12 @@ def load(target):
         path = os.path.abspath(where)
         if not os.path.isfile(path):
             raise FileNotFoundError("no such file '%s'" % where)
+        import importlib.util as util  # only here: a module import needs none of it
+
         modname = os.path.splitext(os.path.basename(path))[0]
         sys.path.insert(0, os.path.dirname(path))
-        spec = importlib.util.spec_from_file_location(modname, path)
-        module = importlib.util.module_from_spec(spec)
+        spec = util.spec_from_file_location(modname, path)
+        module = util.module_from_spec(spec)
         sys.modules[modname] = module
         spec.loader.exec_module(module)
     else:
@@ -58,10 +59,12 @@ def load(target):
 
 
 def _value_error(seq, point, exc):
+    import json
+
     return _error(seq, "the value of point %s cannot be written: %s" % (json.dumps(point, default=repr, separators=(",", ":")), exc))
 
 
-_encode_list = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+_encode_list = _values.encode_list
 
 
 def _results(seq, values):
@@ -73,53 +76,64 @@ def _results(seq, values):
         return None
 
 
-def answer(call, points):
-    """The answer lines of a block of (seq, point): runs of values as
-    "results" records (which also tell swarm-run this co-process reads
-    "points" lines), a failure as an "error" record for its point."""
-    out = []
-    dumps = _values.dumps
-    run_seq, run = None, []
-    for seq, point in points:
+def compute(call, points):
+    """fn's value for each point of a batch, and the (index, reason) of
+    each failure (the exception's type and message; its value None): one
+    loop in one try block, re-entered after a failure at the next point."""
+    vals, failed = [], []
+    append = vals.append
+    while len(vals) < len(points):
+        rest = points if not vals else itertools.islice(points, len(vals), None)
         try:
-            v = call(point)
-            if run and seq == run_seq + len(run):
-                run.append(v)
-                continue
+            for point in rest:
+                append(call(point))
         except Exception as e:  # the point's failure, not ours
-            v = _error(seq, "%s: %s" % (type(e).__name__, e))
+            failed.append((len(vals), "%s: %s" % (type(e).__name__, e)))
+            append(None)
         except SystemExit as e:
-            v = _error(seq, "SystemExit: %s" % (e.code,))
-        if run:
-            out.append(_results(run_seq, run) or _one_by_one(run_seq, run, points, dumps))
-            run = []
-        if type(v) is _Failed:
-            out.append(v)
-        else:
-            run_seq, run = seq, [v]
-    if run:
-        out.append(_results(run_seq, run) or _one_by_one(run_seq, run, points, dumps))
+            failed.append((len(vals), "SystemExit: %s" % (e.code,)))
+            append(None)
+    return vals, failed
+
+
+def answer(call, batches):
+    """The answer lines of a block's batches, (seq, [point, ...]) with
+    consecutive seqs: a run of values as one "results" record (which also
+    tells swarm-run this co-process reads "points" lines), a failure as an
+    "error" record for its point."""
+    out = []
+    for seq, points in batches:
+        vals, failed = compute(call, points)
+        start = 0
+        for k, reason in failed:
+            if k > start:
+                out.append(_run(seq + start, vals[start:k], points[start:k]))
+            out.append(_error(seq + k, reason))
+            start = k + 1
+        if start == 0:
+            out.append(_run(seq, vals, points))
+        elif start < len(vals):
+            out.append(_run(seq + start, vals[start:], points[start:]))
     return out
 
 
-class _Failed(str):
-    """An error line (not a value)."""
+def _run(seq, values, points):
+    return _results(seq, values) or _one_by_one(seq, values, points, _values.dumps)
 
 
 def _error(seq, reason):
-    return _Failed('{"type":"error","seq":%d,"reason":%s}\n' % (seq, json.dumps(reason)))
+    return '{"type":"error","seq":%d,"reason":%s}\n' % (seq, _values.string(reason))
 
 
 def _one_by_one(seq, values, points, dumps):
     """A run whose list the encoder refused: each value in coren's lossless
     form, a value that has none failing its point."""
-    where = dict(points)
     lines = []
     for k, v in enumerate(values):
         try:
             lines.append('{"type":"result","seq":%d,"value":%s}\n' % (seq + k, dumps(v)))
         except (TypeError, ValueError) as e:
-            lines.append(_value_error(seq + k, where.get(seq + k), e))
+            lines.append(_value_error(seq + k, points[k], e))
     return "".join(lines)
 
 
@@ -135,7 +149,7 @@ def encode(lines):
         try:
             parts.append(line.encode("utf-8"))
         except UnicodeEncodeError:
-            rec = json.loads(line.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
+            rec = _values.loads(line.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
             n = len(rec.get("values", [None]))
             parts.append("".join(_error(rec["seq"] + k, "the value is not valid UTF-8 text")
                                  for k in range(n)).encode())
@@ -143,9 +157,9 @@ def encode(lines):
 
 
 def parse_block(block):
-    """(seq, point) of each point of a block of lines, "point" and
-    "points" records: one parse for the block, line by line only when it
-    has a line that is not a record."""
+    """The batches of a block of "point" and "points" lines: (seq, [point,
+    ...]) per run of consecutive seqs. One parse for the block, line by
+    line only when it has a line that is not a record."""
     try:
         recs = _values.loads(b"[" + block.replace(b"\n", b",") + b"]")
     except ValueError:
@@ -164,10 +178,11 @@ def parse_block(block):
                 sys.stderr.write("coren.coproc: ignoring a line that is not a point record: %r\n" % line[:80])
     out = []
     for r in recs:
-        if r.get("type") == "points":
-            out.extend(enumerate(r["points"], r["seq"]))
+        seq, points = r["seq"], r["points"] if r.get("type") == "points" else [r["point"]]
+        if out and out[-1][0] + len(out[-1][1]) == seq:  # one run: one batch
+            out[-1][1].extend(points)
         else:
-            out.append((r["seq"], r["point"]))
+            out.append((seq, points))
     return out
 
 
@@ -192,7 +207,7 @@ def serve(call, fd_in, out):
 def caller(fn, kwargs, params):
     if kwargs:
         return lambda point: fn(**params, **point)
-    return lambda point: fn(params, point)
+    return functools.partial(fn, params)  # called in C: no frame of ours
 
 
 def main(argv=None):
@@ -220,7 +235,7 @@ def main(argv=None):
         params = _values.loads(os.environ.get("SWARM_PARAMS") or "{}")
     except BaseException as e:  # an import may raise anything, SystemExit too
         reason = "cannot load '%s': %s: %s" % (argv[0], type(e).__name__, e)
-        out.write(('{"type":"fatal","reason":%s}\n' % json.dumps(reason)).encode())
+        out.write(('{"type":"fatal","reason":%s}\n' % _values.string(reason)).encode())
         out.flush()
         if "SWARM_PARAMS" not in os.environ:  # else swarm-run says it, once
             sys.stderr.write("coren.coproc: error: %s\n" % reason)

@@ -6,21 +6,18 @@
 swarm-run plans the chunks, reads the cached ones and runs the missing
 points in co-processes (python3 -m coren.coproc), so a sweep and the
 command line share one cache and one chunk format. Results come back in
-grid order as (point, value) pairs: swarm-run's output is read in one pass
-(the points are the grid's own, the values parsed in one call), never a
-parse per record.
+grid order as (point, value) pairs: swarm-run --values writes the values
+alone, parsed a piece at a time in one call each while it runs, and the
+points are the grid's own, made as they are reached (Results).
 """
 
 import gc
 import itertools
-import json
 import os
-import re
 import sys
+from _collections_abc import Sequence  # collections.abc's, loaded at start
 
 from coren import _paths, _values
-
-_HEAD = b'{"type":"result","point":{'
 
 
 class SweepError(RuntimeError):
@@ -51,9 +48,9 @@ def _target(fn):
         where = os.path.abspath(path)
     else:
         where = mod
-    import functools
-
-    found = functools.reduce(getattr, name.split("."), module) if module else None
+    found = module  # a loop, not functools.reduce: functools costs a start 3 ms
+    for part in name.split(".") if module else ():
+        found = getattr(found, part, None)
     if found is not fn and getattr(found, "__coren_fn__", None) is not fn:
         raise TypeError("coren.Sweep: %s:%s is not %r" % (mod, name, fn))
     return "%s:%s" % (where, name)
@@ -128,7 +125,7 @@ class Sweep:
         """Starts swarm-run on the experiment (given on its stdin, JSON
         being YAML): (pid, the read end of its stdout). posix_spawn, not
         subprocess: a sweep's start is part of its time."""
-        exp = json.dumps(self._experiment(params, split), allow_nan=False).encode()
+        exp = _values.compact(self._experiment(params, split)).encode()
         if self._where is None:
             self._where = _target(self.fn)
         argv = [_paths.swarm_run(), "-c", "/dev/stdin", "--keep-going", "--no-progress",
@@ -173,21 +170,23 @@ class Sweep:
     # ---- runs --------------------------------------------------------------
 
     def run(self, params, split):
-        """Every point's value: ([(point, value), ...] in grid order, diag).
-        Raises SweepError (with the error records) when points failed."""
+        """Every point's value: (results, diag), results the (point, value)
+        pairs in grid order (a Results: a read-only list whose points are
+        made as they are reached). Raises SweepError (with the error
+        records) when points failed."""
         split = _lists(split)
         order = self._order(split)
-        pid, fd = self._start(params, split)
+        pid, fd = self._start(params, split, "--values")
         gc_was = gc.isenabled()
-        gc.disable()  # a grid of new containers: collections would find nothing
+        gc.disable()  # new containers only: collections would find nothing
         try:
-            reader = _Reader(split, order)  # the grid, while swarm-run starts
+            reader = _Reader()
             while True:  # values parsed as they come, while swarm-run runs
                 data = os.read(fd, 1 << 20)
                 if not data:
                     break
                 reader.feed(data)
-            results, errors, diag = reader.finish()
+            results, errors, diag = reader.finish(split, order)
         finally:
             os.close(fd)
             if gc_was:
@@ -276,83 +275,116 @@ def _check(rc, errors, results, diag):
 
 # ---- reading swarm-run's output -----------------------------------------
 
-_VALUE = re.compile(rb',"value":([^\n]*)\}\n')
-
-
-def _grid(split, order):
-    """The points in grid order, keys in canonical order as swarm-run
-    writes them: one comprehension made for these axes."""
+def _points_of(order):
+    """A function of the axes' value lists (in order) giving a generator
+    of the grid's points in grid order, keys in canonical order (as
+    swarm-run writes them): one generator expression made for these
+    axes, the fastest way Python has to build the dicts."""
+    if not order:
+        return lambda lists: iter(({},))
     keys = sorted(order)
     names = ["v%d" % i for i in range(len(order))]
     pos = {a: names[i] for i, a in enumerate(order)}
     point = "{%s}" % ",".join("%r:%s" % (k, pos[k]) for k in keys)
-    loop = "for (%s,) in _product(*_lists)" % ",".join(names)
-    ns = {"_product": itertools.product, "_lists": [split[a] for a in order]}
-    return eval("[%s %s]" % (point, loop), ns)
+    src = "lambda lists: (%s for (%s,) in _product(*lists))" % (point, ",".join(names))
+    return eval(src, {"_product": itertools.product})
 
 
-def _plain(split):
-    """Whether no axis name or value can hold the text ,"value": (then the
-    first one in a result line is the one before its value)."""
-    return not any(b',"value":' in _values.canonical(v).encode()
-                   for a, vs in split.items() for v in [a] + vs if not isinstance(v, (int, float)))
+class Results(Sequence):
+    """The (point, value) pairs of a sweep in grid order, as a read-only
+    list: len, indexing (slices give lists), iteration, equality with a
+    list of pairs (or another Results), index, count, in. The values are
+    held (.values, a list in grid order); each point is made when it is
+    reached, from the grid, so a point is a new dict at each access."""
+
+    __slots__ = ("_lists", "_order", "_keys", "_lens", "_gen", "values")
+    __hash__ = None
+
+    def __init__(self, split, order, values):
+        self._lists = [split[a] for a in order]
+        self._order = list(order)
+        self._keys = sorted(order)
+        self._lens = [len(v) for v in self._lists]
+        self._gen = _points_of(order)
+        self.values = values
+
+    def points(self):
+        """The points in grid order (an iterator)."""
+        return self._gen(self._lists)
+
+    def point(self, i):
+        """The point of grid index i (0 <= i < len)."""
+        at = {}
+        for a, vs, n in zip(reversed(self._order), reversed(self._lists), reversed(self._lens)):
+            i, k = divmod(i, n)
+            at[a] = vs[k]
+        return {k: at[k] for k in self._keys}
+
+    def __len__(self):
+        return len(self.values)
+
+    def __iter__(self):
+        return zip(self._gen(self._lists), self.values)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self.values)))]
+        v = self.values[i]  # IndexError, TypeError as a list's
+        return self.point(i % len(self.values)), v
+
+    def __eq__(self, other):
+        if isinstance(other, Results):
+            return self._order == other._order and self._lists == other._lists and self.values == other.values
+        if isinstance(other, list):
+            return len(other) == len(self.values) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    def __repr__(self):
+        return repr(list(self))
 
 
 class _Reader:
-    """swarm-run's output, read as it comes. While every line is a result
-    (swarm-run writes one per point, in grid order), each piece's values
-    are cut out of its lines by one regular expression and parsed in one
-    call, and the points are the grid's own; at the first other line (an
-    error) the output is kept and read record by record at the end."""
+    """swarm-run --values' output, read as it comes: each piece's whole
+    lines parsed in one call. "values" records hold the values of runs of
+    points in grid order ("index": the grid index of the first; a run
+    follows on when its index is where the last ended), "error" records
+    the failed points, then the "diag"."""
 
-    def __init__(self, split, order):
-        self.split, self.order = split, order
-        self.n = 1
-        for a in order:
-            self.n *= len(split[a])
-        self.fast = bool(split) and _plain(split)
-        self.points = _grid(split, order) if self.fast else None
-        self.values, self.parts, self.rest, self.diag = [], [], b"", {}
+    def __init__(self):
+        self.runs, self.errors, self.diag = [], [], {}
+        self.end = 0  # the grid index after the last run
+        self.rest = b""
 
     def feed(self, data):
-        data = self.rest + data
+        data = self.rest + data if self.rest else data
         end = data.rfind(b"\n") + 1
-        self.rest, part = data[end:], data[:end]
-        if not part:
-            return
-        self.parts.append(part)
-        if not self.fast:
-            return
-        last = part.rfind(b"\n", 0, len(part) - 1) + 1
-        if part.startswith(b'{"type":"diag"', last):
-            self.diag = _values.loads(part[last:])
-            part = part[:last]
-        vals = _VALUE.findall(part)
-        if len(vals) != part.count(b"\n"):
-            self.fast = False
-        elif vals:
-            self.values.extend(_values.loads(b"[" + b",".join(vals) + b"]"))
+        self.rest = data[end:]
+        if end:
+            self.take(_values.loads(b"[" + data[:end - 1].replace(b"\n", b",") + b"]"))
 
-    def finish(self):
-        """(results, errors, diag)."""
-        if self.rest:
+    def take(self, recs):
+        for r in recs:
+            t = r.get("type")
+            if t == "values":
+                if not self.runs or r["index"] != self.end:  # after a gap
+                    self.runs.append((r["index"], []))
+                self.runs[-1][1].extend(r["values"])
+                self.end = self.runs[-1][0] + len(self.runs[-1][1])
+            elif t == "error":
+                self.errors.append(r)
+            elif t == "diag":
+                self.diag = r
+
+    def finish(self, split, order):
+        """(results, errors, diag): results a Results when every point has
+        a value, else a list of the (point, value) pairs that have one."""
+        if self.rest.strip():
             self.feed(b"\n")
-        if self.fast and len(self.values) == self.n:
-            return list(zip(self.points, self.values)), [], self.diag
-        results, errors, diag = [], [], {}
-        for ln in b"".join(self.parts).splitlines():
-            rec = _values.loads(ln)
-            if rec.get("type") == "result":
-                results.append((rec["point"], rec["value"]))
-            elif rec.get("type") == "error":
-                errors.append(rec)
-            elif rec.get("type") == "diag":
-                diag = rec
-        return results, errors, diag
-
-
-def _read(data, split, order):
-    """(results, errors, diag) of a whole output (_Reader in one piece)."""
-    r = _Reader(split, order)
-    r.feed(data)
-    return r.finish()
+        n = 1
+        for a in order:
+            n *= len(split[a])
+        if len(self.runs) == 1 and self.runs[0][0] == 0 and len(self.runs[0][1]) == n:
+            return Results(split, order, self.runs[0][1]), self.errors, self.diag
+        grid = Results(split, order, [])
+        pairs = [(grid.point(i + k), v) for i, vals in self.runs for k, v in enumerate(vals)]
+        return pairs, self.errors, self.diag

@@ -309,19 +309,58 @@ def sweep_unloadable():
 
 
 @test
-def sweep_fallback_reader():
-    """the one-pass reader and the record-by-record reader agree"""
+def sweep_results_lazy():
+    """Results (points made as reached) equals the eager list: index, slices, iteration, NaN"""
     from coren import sweep as S
 
-    split = {"a": ["x,\"value\":1", "é"], "b": [1.5, 2]}
-    lines = [json.dumps({"type": "result", "point": {"a": a, "b": b}, "value": [a, b]},
-                        ensure_ascii=False, separators=(",", ":")) for a in split["a"] for b in split["b"]]
-    data = ("\n".join(lines) + '\n{"type":"diag"}\n').encode()
-    res, errs, diag = S._read(data, split, ["a", "b"])
-    assert res == [({"a": a, "b": b}, [a, b]) for a in split["a"] for b in split["b"]] and diag == {"type": "diag"}
-    split2 = {"a": ["p", "q"], "b": [1.5, 2]}
-    data2 = data.replace(b'x,\\"value\\":1', b"p").replace("é".encode(), b"q")
-    assert S._read(data2, split2, ["a", "b"])[0] == [({"a": a, "b": b}, [a, b]) for a in "pq" for b in [1.5, 2]]
+    split = {"b": [1.5, 2, "x,\"value\":1}"], "a": ["é", None, [1, {"k": 2}]], "c": [0]}
+    order = ["b", "a", "c"]
+    vals = [math.nan if i == 4 else i * 2 ** 70 for i in range(9)]
+    eager = [({"a": a, "b": b, "c": 0}, vals[3 * i + j]) for i, b in enumerate(split["b"])
+             for j, a in enumerate(split["a"])]
+    res = S.Results(split, order, vals)
+    assert len(res) == 9 and list(res) == eager[:4] + [res[4]] + eager[5:] and math.isnan(res[4][1])
+    assert [list(p) for p, _ in res] == [["a", "b", "c"]] * 9  # keys in canonical order
+    assert all(res[i] == eager[i] and res[i - 9] == eager[i] for i in range(9) if i != 4)
+    assert res[1:7:2] == eager[1:7:2] and res[::-1][0] == eager[8] and res.index(eager[7]) == 7
+    assert eager[3] in res and res.count(eager[0]) == 1 and list(res.points()) == [p for p, _ in eager]
+    vals[4] = 8 * 2 ** 70
+    eager[4] = (eager[4][0], vals[4])
+    assert res == eager and eager == res and res != eager[:8] and res == S.Results(split, order, list(vals))
+    assert repr(res) == repr(eager) and res != eager[:1] + [({"a": 1}, 0)] * 8
+    for bad in (9, -10):
+        try:
+            res[bad]
+        except IndexError:
+            pass
+        else:
+            raise AssertionError("res[%d]" % bad)
+    one = S.Results({}, [], [7])
+    assert list(one) == [({}, 7)] and one[0] == ({}, 7)
+
+
+@test
+def sweep_values_reader():
+    """swarm-run --values' records: runs joined across pieces, gaps as errors, boxes unboxed"""
+    from coren import sweep as S
+
+    split, order = {"x": list(range(6))}, ["x"]
+    out = (b'{"type":"values","index":0,"values":[0,{"$float":"nan"}]}\n'
+           b'{"type":"values","index":2,"values":[4,"a\\nb"]}\n'
+           b'{"type":"error","point":{"x":4},"reason":"no"}\n'
+           b'{"type":"values","index":5,"values":[2361183241434822606848]}\n{"type":"diag","points_failed":1}\n')
+    for cut in (1, 7, 60, len(out) - 3):
+        r = S._Reader()
+        r.feed(out[:cut])
+        r.feed(out[cut:])
+        res, errs, diag = r.finish(split, order)
+        assert [p["x"] for p, _ in res] == [0, 1, 2, 3, 5] and math.isnan(res[1][1]), res
+        assert [v for _, v in res][2:] == [4, "a\nb", 2 ** 71] and diag == {"type": "diag", "points_failed": 1}
+        assert errs == [{"type": "error", "point": {"x": 4}, "reason": "no"}]
+    r = S._Reader()
+    r.feed(b'{"type":"values","index":0,"values":[1,2]}\n{"type":"values","index":2,"values":[3]}\n')
+    res, errs, _ = r.finish({"x": [7, 8, 9]}, ["x"])
+    assert isinstance(res, S.Results) and res == [({"x": 7}, 1), ({"x": 8}, 2), ({"x": 9}, 3)] and not errs
 
 
 @test
@@ -331,6 +370,69 @@ def values_roundtrip():
         assert _values.loads(_values.dumps(v)) == v
     assert math.isnan(_values.loads(_values.dumps(math.nan)))
     assert _values.loads('{"$u64":"18446744073709551615"}') == 2 ** 64 - 1
+
+
+@test
+def values_c_json():
+    """_values parses and writes through json's C scanner and encoder exactly as json does"""
+    def same(a, b):
+        return repr(a) == repr(b)  # NaN equal to NaN, 1 not 1.0
+
+    texts = ['{"a":[1,2.5,-0.0,1e400,-1e400,123456789012345678901234567890]}', ' \t[true,false,null]\r\n',
+             '{"$float":"nan"}', '[{"$u64":"18446744073709551615"},{"$int":"-99999999999999999999"},{"$float":"x"}]',
+             '"\\ud800\\u00e9\u00e9"', "NaN", "[Infinity]", '{"$x":1, "k":{"$float":"-inf"}}', "1 2", "[1,]", "",
+             "\ufeff[1]", '"a\tb"', "[1] x", '{"a":1}{', "-", '"\\x"', "[" * 50 + "]" * 50]
+    for t in texts + [t.encode("utf-8", "surrogatepass") for t in texts] + [b"\xef\xbb\xbf[1]", b"\xff"]:
+        box = (b'"$' if isinstance(t, bytes) else '"$') in t
+        try:
+            want = json.loads(t, object_hook=_values._unbox) if box else json.loads(t)
+        except ValueError:
+            want = ValueError
+        try:
+            got = _values.loads(t)
+        except ValueError:
+            got = ValueError
+        assert same(got, want), (t, got, want)
+    for v in ([1, "\u00e9\u2028\n\"", None, True, 2 ** 70, -0.0, 1e300, (1, [2]), {"k": {1: 2, "z": [3]}}, []],
+              [math.nan], [math.inf], [{1, 2}], [object()], [{(1, 2): 3}], ["\ud800"]):
+        try:
+            want = json.dumps(v, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        except (TypeError, ValueError) as e:
+            want = type(e)
+        try:
+            got = _values.encode_list(v)
+        except (TypeError, ValueError) as e:
+            got = type(e)
+        assert got == want, (v, got, want)
+    assert _values.string("\u00e9\"\n") == json.dumps("\u00e9\"\n")
+
+
+@test
+def values_compact():
+    """_values.compact (a sweep's experiment, written before json is imported) is json.dumps'"""
+    for v in ({"a": [1, 2.5, "\u00e9\u2028\"\\\n", None, True, False, (1, 2), 2 ** 70, -0.0, 1e300]},
+              {"k": {"x": [], "y": {}}}, [], 0, {1: 2, "b": [3]}, {"r": range(2)}):
+        try:
+            want = json.dumps(v, allow_nan=False, separators=(",", ":"))
+        except TypeError:
+            want = TypeError
+        try:
+            got = _values.compact(v)
+        except TypeError:
+            got = TypeError
+        assert got == want, (v, got, want)
+    for bad in (math.nan, {"a": [math.inf]}):
+        try:
+            _values.compact(bad)
+        except ValueError:
+            pass
+        else:
+            raise AssertionError("compact(%r)" % (bad,))
+    # and a sweep gets that far without the json module (it imports re)
+    r = subprocess.run([sys.executable, "-c", "import sys; s = set(sys.modules); import coren; coren.Sweep; "
+                        "print(sorted({'json', 're'} & (set(sys.modules) - s)))"],
+                       capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=os.path.dirname(coren.__path__[0])))
+    assert r.stdout == "[]\n", r
 
 
 if __name__ == "__main__":

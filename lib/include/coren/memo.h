@@ -519,6 +519,11 @@ struct coren_memo_run_opts {
 	 * are written on out or explain, e.g. to erase a progress line on
 	 * the same terminal; may be NULL. */
 	void (*progress_clear)(void *data);
+	/* With out: the results as "values" records (coren-records(5)),
+	 * {"type":"values","index":I,"values":[V,...]}, one per run of
+	 * points with a value in grid order, I the grid index of the first;
+	 * error records as they are. */
+	bool values;
 };
 
 /* Runs the plan: emits result records in grid order on opts->out, loads
