@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/perf_event.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -287,6 +288,40 @@ static void kill_group(pid_t pid, int *status)
 		;
 }
 
+/* Waits until pid's seconds left before deadline are up; 1 when it has
+ * exited by then (not reaped), 0 when not. Through a pidfd, which wakes
+ * at the exit itself: polling added up to a poll's period to every run. */
+static int exited_by(pid_t pid, double deadline)
+{
+	struct timespec ts;
+	double left;
+	siginfo_t si;
+	int fd = -1, r, exited;
+
+#ifdef SYS_pidfd_open
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
+	for (;;) {
+		si.si_pid = 0;
+		r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT);
+		if ((exited = r < 0 ? errno != EINTR : si.si_pid == pid)) /* wait4 says why */
+			break;
+		if ((left = deadline - coren_bench_now()) <= 0)
+			break;
+		if (fd < 0 && left > 2e-4)
+			left = 2e-4; /* no pidfd: polls */
+		ts.tv_sec = (time_t)left;
+		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+		if (fd >= 0)
+			ppoll(&(struct pollfd){fd, POLLIN, 0}, 1, &ts, NULL);
+		else
+			nanosleep(&ts, NULL);
+	}
+	if (fd >= 0)
+		close(fd);
+	return exited;
+}
+
 enum coren_err coren_bench_cmd_run(const char *cmd, double timeout, unsigned flags,
 				   double *wall, double *cpu, struct coren_error *err)
 {
@@ -347,7 +382,7 @@ enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	struct rusage ru;
-	double t0, deadline;
+	double t0;
 	int status = 0, r;
 	enum coren_err rc;
 	pid_t pid;
@@ -382,26 +417,13 @@ enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
 		return rc;
 	}
 	free(buf);
-	if (timeout > 0) {
-		deadline = t0 + timeout;
-		while ((r = wait4(pid, &status, WNOHANG, &ru)) == 0) {
-			double left = deadline - coren_bench_now();
-			struct timespec ts = {0, 200000};
-
-			if (left <= 0) {
-				kill_group(pid, &status);
-				return coren_error_set(err, COREN_ERR_TIMEOUT,
-						       "'%s' ran longer than %g s, killed",
-						       cmd, timeout);
-			}
-			if (left < 2e-4)
-				ts.tv_nsec = (long)(left * 1e9);
-			nanosleep(&ts, NULL);
-		}
-	} else {
-		while ((r = wait4(pid, &status, 0, &ru)) < 0 && errno == EINTR)
-			;
+	if (timeout > 0 && !exited_by(pid, t0 + timeout)) {
+		kill_group(pid, &status);
+		return coren_error_set(err, COREN_ERR_TIMEOUT,
+				       "'%s' ran longer than %g s, killed", cmd, timeout);
 	}
+	while ((r = wait4(pid, &status, 0, &ru)) < 0 && errno == EINTR)
+		;
 	run->wall = coren_bench_now() - t0;
 	if (r < 0)
 		return coren_error_set(err, COREN_ERR_IO, "wait: %s", strerror(errno));
@@ -418,24 +440,46 @@ enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
 	return COREN_OK;
 }
 
-enum coren_err coren_bench_shell_overhead(unsigned n, double *seconds,
+/* Whether the mean of n runs with these sums is known to within 2%. */
+static int overhead_settled(double sum, double sum2, unsigned n)
+{
+	double mean = sum / n, var = (sum2 - sum * mean) / (n - 1);
+
+	return n >= COREN_BENCH_OVERHEAD_MIN &&
+	       (var <= 0 || sqrt(var / n) <= 0.02 * mean);
+}
+
+enum coren_err coren_bench_shell_overhead(const char *shell, unsigned flags,
+					  struct coren_bench_run *mean, unsigned *runs,
 					  struct coren_error *err)
 {
-	struct coren_summary s;
-	double *t, cpu;
-	enum coren_err rc = COREN_OK;
+	struct coren_bench_run r;
+	double sum2 = 0;
+	enum coren_err rc;
 	unsigned i;
 
-	if (n < 1)
-		n = 1;
-	if (!(t = malloc(n * sizeof *t)))
-		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-	for (i = 0; i < n && !rc; i++)
-		rc = coren_bench_cmd_run("", 0, 0, &t[i], &cpu, err);
-	if (!rc && !(rc = coren_stats_summary(t, n, 0.95, &s, err)))
-		*seconds = s.median;
-	free(t);
-	return rc;
+	memset(mean, 0, sizeof *mean);
+	*runs = 0;
+	if (shell && !strcmp(shell, "none"))
+		return COREN_OK;
+	flags &= ~(unsigned)COREN_BENCH_CMD_IGNORE_FAILURE;
+	for (i = 0; i < 2; i++) /* the first runs load the shell */
+		if ((rc = coren_bench_cmd_run_full("", shell, 0, flags, &r, err)))
+			return rc;
+	while (*runs < COREN_BENCH_OVERHEAD_MAX &&
+	       !(*runs > 1 && overhead_settled(mean->wall, sum2, *runs))) {
+		if ((rc = coren_bench_cmd_run_full("", shell, 0, flags, &r, err)))
+			return rc;
+		mean->wall += r.wall;
+		mean->user += r.user;
+		mean->system += r.system;
+		sum2 += r.wall * r.wall;
+		++*runs;
+	}
+	mean->wall /= *runs;
+	mean->user /= *runs;
+	mean->system /= *runs;
+	return COREN_OK;
 }
 
 const struct coren_bench_preset *coren_bench_preset(const char *name)
