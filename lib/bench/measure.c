@@ -456,16 +456,14 @@ enum coren_err coren_bench_shell_overhead(const char *shell, unsigned flags,
 	struct coren_bench_run r;
 	double sum2 = 0;
 	enum coren_err rc;
-	unsigned i;
 
 	memset(mean, 0, sizeof *mean);
 	*runs = 0;
 	if (shell && !strcmp(shell, "none"))
 		return COREN_OK;
 	flags &= ~(unsigned)COREN_BENCH_CMD_IGNORE_FAILURE;
-	for (i = 0; i < 2; i++) /* the first runs load the shell */
-		if ((rc = coren_bench_cmd_run_full("", shell, 0, flags, &r, err)))
-			return rc;
+	if ((rc = coren_bench_cmd_run_full("", shell, 0, flags, &r, err))) /* warm-up */
+		return rc;
 	while (*runs < COREN_BENCH_OVERHEAD_MAX &&
 	       !(*runs > 1 && overhead_settled(mean->wall, sum2, *runs))) {
 		if ((rc = coren_bench_cmd_run_full("", shell, 0, flags, &r, err)))
