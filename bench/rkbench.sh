@@ -25,19 +25,24 @@ W=3
 R=20
 : > "$out/hyperfine.jsonl"
 printf '\n%-28s %10s %10s %7s   %12s %12s  %s\n' command rk-bench hyperfine ratio "rk overhead" "hf overhead" "within 5%, less overhead"
-for cmd in 'sleep 0.02' 'sleep 0.1' 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done' 'true'; do
+# "OPTS:COMMAND": both tools with the same options; true again without a
+# shell (-N), where it is the spawn itself and not a difference of two
+# shell start-ups of about the same length
+for spec in ':sleep 0.02' ':sleep 0.1' ':i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done' \
+	':true' '-N:true'; do
+	opts=${spec%%:*} cmd=${spec#*:}
 	# alternate the two tools, twice, and keep each tool's better run
 	rk_mean= hf_mean= rk_ovh= hf_ovh=
 	for round in 1 2; do
 		s=$(now)
-		rk-bench -q -w $W -r $R --cmd "$cmd" --json > "$work/rk.jsonl"
+		rk-bench -q -w $W -r $R $opts --cmd "$cmd" --json > "$work/rk.jsonl"
 		e=$(now)
 		# (fixed notation: bc reads no 4.5e-04, which jq prints for true)
 		m=$(jq .mean "$work/rk.jsonl" | awk '{ printf "%.12f", $1 }')
 		o=$(echo "(($e - $s) - ($W + $R) * $m) / ($W + $R)" | bc -l)
 		if [ -z "$rk_ovh" ] || [ "$(echo "$o < $rk_ovh" | bc -l)" = 1 ]; then rk_ovh=$o; rk_mean=$m; fi
 		s=$(now)
-		hyperfine -w $W -r $R --export-json "$work/hf.json" "$cmd" > /dev/null 2>&1
+		hyperfine -w $W -r $R $opts --export-json "$work/hf.json" "$cmd" > /dev/null 2>&1
 		e=$(now)
 		m=$(jq '.results[0].mean' "$work/hf.json" | awk '{ printf "%.12f", $1 }')
 		o=$(echo "(($e - $s) - ($W + $R) * $m) / ($W + $R)" | bc -l)
@@ -46,18 +51,20 @@ for cmd in 'sleep 0.02' 'sleep 0.1' 'i=0; while [ $i -lt 20000 ]; do i=$((i+1));
 	ratio=$(echo "$rk_mean / $hf_mean" | bc -l)
 	within=$(echo "$ratio > 0.95 && $ratio < 1.05" | bc -l)
 	less=$(echo "$rk_ovh < $hf_ovh" | bc -l)
-	printf '%-28.28s %9.2fms %9.2fms %7.3f   %10.2fms %10.2fms  %s, %s\n' "$cmd" \
+	printf '%-28.28s %9.2fms %9.2fms %7.3f   %10.2fms %10.2fms  %s, %s\n' "${opts:+$opts }$cmd" \
 		"$(echo "$rk_mean * 1000" | bc -l)" "$(echo "$hf_mean * 1000" | bc -l)" "$ratio" \
 		"$(echo "$rk_ovh * 1000" | bc -l)" "$(echo "$hf_ovh * 1000" | bc -l)" \
 		"$([ "$within" = 1 ] && echo yes || echo NO)" "$([ "$less" = 1 ] && echo yes || echo NO)"
-	jq -nc --arg c "$cmd" --argjson rk "$rk_mean" --argjson hf "$hf_mean" \
+	jq -nc --arg c "${opts:+$opts }$cmd" --argjson rk "$rk_mean" --argjson hf "$hf_mean" \
 		--argjson ro "$rk_ovh" --argjson ho "$hf_ovh" \
 		'{type: "bench", workload: ("rk-bench vs hyperfine: " + $c), metric: "mean_ratio",
 		  unit: "", value: ($rk / $hf), rk_mean: $rk, hyperfine_mean: $hf,
 		  rk_overhead_per_run: $ro, hyperfine_overhead_per_run: $ho}' >> "$out/hyperfine.jsonl"
 done
-echo "(both run each command through sh -c and subtract the shell's start-up time;"
-echo " on a loaded machine the ratio moves by more than 5% from run to run: see the load)"
+echo "(both run each command through sh -c and subtract the shell's mean start-up"
+echo " time, from wall, user and system time; with -N neither has a shell. Through"
+echo " a shell, true is two start-ups less each other: a mean of noise, clipped at 0."
+echo " On a loaded machine the ratio moves by more than 5% from run to run: see the load)"
 cat /proc/loadavg 2>/dev/null || true
 
 echo
