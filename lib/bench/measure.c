@@ -371,6 +371,20 @@ static int split_words(const char *cmd, char **buf, char **argv, int max)
 	return q ? -1 : n;
 }
 
+/* /dev/null for reading and for writing, close-on-exec; -1 on failure. */
+static int null_fds(int nul[2])
+{
+	nul[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	nul[1] = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (nul[0] >= 0 && nul[1] >= 0)
+		return 0;
+	if (nul[0] >= 0)
+		close(nul[0]);
+	if (nul[1] >= 0)
+		close(nul[1]);
+	return -1;
+}
+
 enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
 					double timeout, unsigned flags,
 					struct coren_bench_run *run,
@@ -383,15 +397,20 @@ enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
 	posix_spawnattr_t at;
 	struct rusage ru;
 	double t0;
-	int status = 0, r;
+	int status = 0, r, nul[2];
 	enum coren_err rc;
 	pid_t pid;
 
+	/* /dev/null opened here, before the clock starts: the child only
+	 * dup2s it (as hyperfine's does), no path lookups in the timed span */
+	if (null_fds(nul))
+		return coren_error_set(err, COREN_ERR_IO, "cannot open /dev/null: %s",
+				       strerror(errno));
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, nul[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, nul[1], 1);
 	if (!(flags & COREN_BENCH_CMD_STDERR))
-		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+		posix_spawn_file_actions_adddup2(&fa, nul[1], 2);
 	posix_spawnattr_init(&at);
 	posix_spawnattr_setpgroup(&at, 0); /* a timeout kills the whole group */
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
@@ -399,6 +418,8 @@ enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
 	if (shell && !strcmp(shell, "none")) { /* no shell: the words run as is */
 		if (split_words(cmd, &buf, words, 256) < 1) {
 			free(buf);
+			close(nul[0]);
+			close(nul[1]);
 			posix_spawn_file_actions_destroy(&fa);
 			posix_spawnattr_destroy(&at);
 			return coren_error_set(err, COREN_ERR_USAGE,
@@ -408,6 +429,8 @@ enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
 	}
 	t0 = coren_bench_now();
 	r = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
+	close(nul[0]);
+	close(nul[1]);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	if (r) {

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <coren/bench.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -129,6 +130,36 @@ static void timeout(void)
 	   "and sees its status");
 }
 
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static void descriptors(void)
+{
+	struct coren_error err = {0};
+	struct coren_bench_run r;
+	int before = open_fds(), i, fails = 0;
+
+	for (i = 0; i < 20; i++) {
+		fails += coren_bench_cmd_run_full("true", NULL, 0, 0, &r, &err) != COREN_OK;
+		fails += coren_bench_cmd_run_full("true", NULL, 5, 0, &r, &err) != COREN_OK;
+		fails += coren_bench_cmd_run_full("'open", "none", 0, 0, &r, &err) == COREN_OK;
+		fails += coren_bench_cmd_run_full("no-such-cmd-x", "none", 0, 0, &r, &err) ==
+			 COREN_OK;
+	}
+	ok(!fails, "runs, timed runs, bad words and missing commands as expected");
+	is_int(open_fds(), before, "no descriptor left open by any of them");
+}
+
 int main(void)
 {
 	if (make_shell()) {
@@ -138,6 +169,7 @@ int main(void)
 	shell_overhead();
 	subtracted();
 	timeout();
+	descriptors();
 	unlink(shell);
 	rmdir(dir);
 	return done_testing();
