@@ -740,8 +740,9 @@ static void bench_cmd(json_t *recs, const struct job *j, json_t *overhead,
 	int *status = calloc(cap, sizeof *status);
 	struct coren_bench_set s = {j->name, "shell", "time", "s", j->size, 1, t, 0, NULL};
 	const char *argv[] = {"/bin/sh", "-c", j->cmd, NULL};
-	struct coren_bench_cmd c = {j->cmd, opt.prepare, *sub, opt.cmd_flags,
-				    on_progress, NULL, opt.shell, user, sys, status};
+	struct coren_bench_cmd c = {
+	    j->cmd, opt.prepare, *sub, opt.cmd_flags, on_progress,
+	    NULL,   opt.shell,	 user, sys,	      status};
 	struct coren_bench_until u;
 	enum coren_bench_stop stop;
 	json_t *rec;
@@ -852,14 +853,16 @@ static void bench_cmds(json_t *recs)
 	unsigned n = 0;
 	size_t k;
 
-	if (!opt.no_overhead &&
-	    coren_bench_shell_overhead(opt.shell, opt.cmd_flags, &sub, &n, &err))
+	if (!opt.no_overhead && coren_bench_shell_overhead(
+				    opt.shell, opt.cmd_flags, &sub, &n, &err))
 		tool_die(&err);
 	if (n) { /* what every run had subtracted, in its record */
-		overhead = json_pack("{s:f, s:f, s:f, s:i, s:s}", "wall", sub.wall, "user",
-				     sub.user, "system", sub.system, "runs", (json_int_t)n,
-				     "shell", opt.shell ? opt.shell : "/bin/sh");
-		say("shell start-up %.3g ms (mean of %u runs), subtracted", sub.wall * 1e3, n);
+		overhead = json_pack("{s:f, s:f, s:f, s:i, s:s}", "wall",
+				     sub.wall, "user", sub.user, "system",
+				     sub.system, "runs", (json_int_t)n, "shell",
+				     opt.shell ? opt.shell : "/bin/sh");
+		say("shell start-up %.3g ms (mean of %u runs), subtracted",
+		    sub.wall * 1e3, n);
 	}
 	for (k = 0; k < opt.ncmds; k++)
 		bench_cmd_params(recs, k, overhead, &sub);

@@ -304,7 +304,9 @@ static int exited_by(pid_t pid, double deadline)
 	for (;;) {
 		si.si_pid = 0;
 		r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT);
-		if ((exited = r < 0 ? errno != EINTR : si.si_pid == pid)) /* wait4 says why */
+		exited = r < 0 ? errno != EINTR
+			       : si.si_pid == pid; /* wait4 says why */
+		if (exited)
 			break;
 		if ((left = deadline - coren_bench_now()) <= 0)
 			break;
@@ -404,7 +406,8 @@ enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
 	/* /dev/null opened here, before the clock starts: the child only
 	 * dup2s it (as hyperfine's does), no path lookups in the timed span */
 	if (null_fds(nul))
-		return coren_error_set(err, COREN_ERR_IO, "cannot open /dev/null: %s",
+		return coren_error_set(err, COREN_ERR_IO,
+				       "cannot open /dev/null: %s",
 				       strerror(errno));
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, nul[0], 0);
@@ -443,7 +446,8 @@ enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
 	if (timeout > 0 && !exited_by(pid, t0 + timeout)) {
 		kill_group(pid, &status);
 		return coren_error_set(err, COREN_ERR_TIMEOUT,
-				       "'%s' ran longer than %g s, killed", cmd, timeout);
+				       "'%s' ran longer than %g s, killed", cmd,
+				       timeout);
 	}
 	while ((r = wait4(pid, &status, 0, &ru)) < 0 && errno == EINTR)
 		;
@@ -473,7 +477,8 @@ static int overhead_settled(double sum, double sum2, unsigned n)
 }
 
 enum coren_err coren_bench_shell_overhead(const char *shell, unsigned flags,
-					  struct coren_bench_run *mean, unsigned *runs,
+					  struct coren_bench_run *mean,
+					  unsigned *runs,
 					  struct coren_error *err)
 {
 	struct coren_bench_run r;
@@ -485,11 +490,13 @@ enum coren_err coren_bench_shell_overhead(const char *shell, unsigned flags,
 	if (shell && !strcmp(shell, "none"))
 		return COREN_OK;
 	flags &= ~(unsigned)COREN_BENCH_CMD_IGNORE_FAILURE;
-	if ((rc = coren_bench_cmd_run_full("", shell, 0, flags, &r, err))) /* warm-up */
+	/* a warm-up run first: the shell's first start loads it */
+	if ((rc = coren_bench_cmd_run_full("", shell, 0, flags, &r, err)))
 		return rc;
 	while (*runs < COREN_BENCH_OVERHEAD_MAX &&
 	       !(*runs > 1 && overhead_settled(mean->wall, sum2, *runs))) {
-		if ((rc = coren_bench_cmd_run_full("", shell, 0, flags, &r, err)))
+		if ((rc = coren_bench_cmd_run_full("", shell, 0, flags, &r,
+						   err)))
 			return rc;
 		mean->wall += r.wall;
 		mean->user += r.user;

@@ -142,9 +142,10 @@ enum coren_err coren_remote_open(const char *spec, const char *token,
 		pthread_once(&curl_once, curl_init);
 		if (lc_error[0]) {
 			coren_remote_free(r);
-			return coren_error_set(err, COREN_ERR_NOTFOUND,
-					       "cannot use the tier '%s': libcurl: %s",
-					       spec, lc_error);
+			return coren_error_set(
+			    err, COREN_ERR_NOTFOUND,
+			    "cannot use the tier '%s': libcurl: %s", spec,
+			    lc_error);
 		}
 		if (token) {
 			char *h = NULL;
@@ -446,7 +447,9 @@ static CURL *easy(struct coren_remote *r, const char *url, struct pace *pace)
 	lc.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	lc.easy_setopt(c, CURLOPT_XFERINFODATA, pace);
 	lc.easy_setopt(c, CURLOPT_TIMEOUT_MS,
-			 ms < 1 ? 1L : ms > 1e9 ? 1000000000L : (long)ms);
+		       ms < 1	  ? 1L
+		       : ms > 1e9 ? 1000000000L
+				  : (long)ms);
 	if (r->ca_file)
 		lc.easy_setopt(c, CURLOPT_CAINFO, r->ca_file);
 	if (r->headers)
@@ -461,8 +464,8 @@ static enum coren_err http_status(CURLcode cc, long status, const char *url,
 	if (cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_ABORTED_BY_CALLBACK)
 		return coren_error_set(err, COREN_ERR_TIMEOUT, "%s: %s", url,
 				       cc == CURLE_ABORTED_BY_CALLBACK
-					       ? "too slow"
-					       : lc.easy_strerror(cc));
+					   ? "too slow"
+					   : lc.easy_strerror(cc));
 	if (cc != CURLE_OK)
 		return coren_error_set(err, COREN_ERR_IO, "%s: %s", url,
 				       lc.easy_strerror(cc));
@@ -497,8 +500,7 @@ static enum coren_err http_get(struct coren_remote *r, const char *url,
 		snprintf(range, sizeof range, "0-%zu", max - 1);
 		lc.easy_setopt(c, CURLOPT_RANGE, range);
 	} else {
-		lc.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
-				 (curl_off_t)limit);
+		lc.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)limit);
 	}
 	cc = lc.easy_perform(c);
 	lc.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);

@@ -27,12 +27,13 @@ static int make_shell(void)
 	snprintf(count, sizeof count, "%s/sh.count", dir);
 	if (!(f = fopen(shell, "w")))
 		return -1;
-	fprintf(f, "#!/bin/sh\n"
-		   "n=$(($(cat '%s' 2>/dev/null || echo 0) + 1))\n"
-		   "echo $n > '%s'\n"
-		   "[ \"$1\" = -c ] || exit 9\n"
-		   "[ -n \"$2\" ] && exec /bin/sh -c \"$2\"\n"
-		   "[ $((n %% 10)) -ne 0 ] || sleep 0.2\n",
+	fprintf(f,
+		"#!/bin/sh\n"
+		"n=$(($(cat '%s' 2>/dev/null || echo 0) + 1))\n"
+		"echo $n > '%s'\n"
+		"[ \"$1\" = -c ] || exit 9\n"
+		"[ -n \"$2\" ] && exec /bin/sh -c \"$2\"\n"
+		"[ $((n %% 10)) -ne 0 ] || sleep 0.2\n",
 		count, count);
 	return fclose(f) || chmod(shell, 0755) ? -1 : 0;
 }
@@ -59,21 +60,24 @@ static void shell_overhead(void)
 	unsigned n = 99;
 
 	ok(!coren_bench_shell_overhead("none", 0, &m, &n, &err) && n == 0 &&
-		   m.wall == 0 && m.user == 0 && m.system == 0,
+	       m.wall == 0 && m.user == 0 && m.system == 0,
 	   "no shell (-N): nothing to subtract, nothing run");
 	is_int(runs_of_shell(), 0, "... and the shell never started");
-	rc = coren_bench_shell_overhead(shell, COREN_BENCH_CMD_IGNORE_FAILURE, &m, &n, &err);
+	rc = coren_bench_shell_overhead(shell, COREN_BENCH_CMD_IGNORE_FAILURE,
+					&m, &n, &err);
 	ok(!rc, "the shell's own cost measured%s%s", rc ? ": " : "", err.msg);
 	ok(n >= COREN_BENCH_OVERHEAD_MIN && n <= COREN_BENCH_OVERHEAD_MAX,
 	   "between %d and %d runs (%u)", COREN_BENCH_OVERHEAD_MIN,
 	   COREN_BENCH_OVERHEAD_MAX, n);
-	is_int(runs_of_shell(), n + 1, "... after a warm-up run, of SHELL -c ''");
+	is_int(runs_of_shell(), n + 1,
+	       "... after a warm-up run, of SHELL -c ''");
 	/* at least one 0.2 s run in every 10: a median would be milliseconds */
-	ok(m.wall >= 0.2 / 19, "the mean, as hyperfine subtracts, not the median (%g s)",
-	   m.wall);
+	ok(m.wall >= 0.2 / 19,
+	   "the mean, as hyperfine subtracts, not the median (%g s)", m.wall);
 	ok(m.user > 0 || m.system > 0, "with the CPU time the shell takes");
 	rc = coren_bench_shell_overhead(dir, 0, &m, &n, &err);
-	ok(rc == COREN_ERR_IO, "a shell that cannot run: an error (%s)", err.msg);
+	ok(rc == COREN_ERR_IO, "a shell that cannot run: an error (%s)",
+	   err.msg);
 }
 
 /* Three runs of a busy loop with sub subtracted. */
@@ -120,13 +124,14 @@ static void timeout(void)
 	enum coren_err rc;
 
 	rc = coren_bench_cmd_run_full("sleep 5", NULL, 0.2, 0, &r, &err);
-	ok(rc == COREN_ERR_TIMEOUT,
-	   "a run past the timeout is killed (%s)", err.msg);
+	ok(rc == COREN_ERR_TIMEOUT, "a run past the timeout is killed (%s)",
+	   err.msg);
 	rc = coren_bench_cmd_run_full("sleep 0.05", NULL, 30, 0, &r, &err);
 	ok(!rc && r.wall >= 0.05 && r.wall < 15,
 	   "a timeout waits for the exit, not for the deadline (%g s)", r.wall);
-	ok(!coren_bench_cmd_run_full("exit 3", NULL, 30, COREN_BENCH_CMD_IGNORE_FAILURE,
-				     &r, &err) && r.status == 3,
+	ok(!coren_bench_cmd_run_full(
+	       "exit 3", NULL, 30, COREN_BENCH_CMD_IGNORE_FAILURE, &r, &err) &&
+	       r.status == 3,
 	   "and sees its status");
 }
 
@@ -150,13 +155,17 @@ static void descriptors(void)
 	int before = open_fds(), i, fails = 0;
 
 	for (i = 0; i < 20; i++) {
-		fails += coren_bench_cmd_run_full("true", NULL, 0, 0, &r, &err) != COREN_OK;
-		fails += coren_bench_cmd_run_full("true", NULL, 5, 0, &r, &err) != COREN_OK;
-		fails += coren_bench_cmd_run_full("'open", "none", 0, 0, &r, &err) == COREN_OK;
-		fails += coren_bench_cmd_run_full("no-such-cmd-x", "none", 0, 0, &r, &err) ==
-			 COREN_OK;
+		fails += coren_bench_cmd_run_full("true", NULL, 0, 0, &r,
+						  &err) != COREN_OK;
+		fails += coren_bench_cmd_run_full("true", NULL, 5, 0, &r,
+						  &err) != COREN_OK;
+		fails += coren_bench_cmd_run_full("'open", "none", 0, 0, &r,
+						  &err) == COREN_OK;
+		fails += coren_bench_cmd_run_full("no-such-cmd-x", "none", 0, 0,
+						  &r, &err) == COREN_OK;
 	}
-	ok(!fails, "runs, timed runs, bad words and missing commands as expected");
+	ok(!fails,
+	   "runs, timed runs, bad words and missing commands as expected");
 	is_int(open_fds(), before, "no descriptor left open by any of them");
 }
 

@@ -240,7 +240,8 @@ enum coren_err coren_bench_cmd_measure(const struct coren_bench_cmd *c,
 #define COREN_BENCH_OVERHEAD_MIN 10
 #define COREN_BENCH_OVERHEAD_MAX 30
 enum coren_err coren_bench_shell_overhead(const char *shell, unsigned flags,
-					  struct coren_bench_run *mean, unsigned *runs,
+					  struct coren_bench_run *mean,
+					  unsigned *runs,
 					  struct coren_error *err);
 
 /* ---- Records -------------------------------------------------------- */
