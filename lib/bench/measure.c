@@ -467,22 +467,12 @@ enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
 	return COREN_OK;
 }
 
-/* Whether the mean of n runs with these sums is known to within 2%. */
-static int overhead_settled(double sum, double sum2, unsigned n)
-{
-	double mean = sum / n, var = (sum2 - sum * mean) / (n - 1);
-
-	return n >= COREN_BENCH_OVERHEAD_MIN &&
-	       (var <= 0 || sqrt(var / n) <= 0.02 * mean);
-}
-
 enum coren_err coren_bench_shell_overhead(const char *shell, unsigned flags,
 					  struct coren_bench_run *mean,
 					  unsigned *runs,
 					  struct coren_error *err)
 {
 	struct coren_bench_run r;
-	double sum2 = 0;
 	enum coren_err rc;
 
 	memset(mean, 0, sizeof *mean);
@@ -493,15 +483,15 @@ enum coren_err coren_bench_shell_overhead(const char *shell, unsigned flags,
 	/* a warm-up run first: the shell's first start loads it */
 	if ((rc = coren_bench_cmd_run_full("", shell, 0, flags, &r, err)))
 		return rc;
-	while (*runs < COREN_BENCH_OVERHEAD_MAX &&
-	       !(*runs > 1 && overhead_settled(mean->wall, sum2, *runs))) {
+	/* a fixed count: stopping once the spread looks small would stop
+	 * on samples that missed the rare slow start, a mean biased low */
+	while (*runs < COREN_BENCH_OVERHEAD_RUNS) {
 		if ((rc = coren_bench_cmd_run_full("", shell, 0, flags, &r,
 						   err)))
 			return rc;
 		mean->wall += r.wall;
 		mean->user += r.user;
 		mean->system += r.system;
-		sum2 += r.wall * r.wall;
 		++*runs;
 	}
 	mean->wall /= *runs;

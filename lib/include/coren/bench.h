@@ -234,11 +234,9 @@ enum coren_err coren_bench_cmd_measure(const struct coren_bench_cmd *c,
 /* What the shell costs a run by itself, as hyperfine measures it: SHELL -c ''
  * run as coren_bench_cmd_run_full runs commands (shell and flags as there),
  * a warm-up run, then the means of the wall, user and system seconds of
- * COREN_BENCH_OVERHEAD_MIN runs, more until the mean wall time's standard
- * error is within 2% of it, at most COREN_BENCH_OVERHEAD_MAX. *runs is
- * the count. mean->status is 0. A shell of "none" costs nothing (no runs). */
-#define COREN_BENCH_OVERHEAD_MIN 10
-#define COREN_BENCH_OVERHEAD_MAX 30
+ * COREN_BENCH_OVERHEAD_RUNS runs (hyperfine: 50). *runs is the count.
+ * mean->status is 0. A shell of "none" costs nothing (no runs). */
+#define COREN_BENCH_OVERHEAD_RUNS 30
 enum coren_err coren_bench_shell_overhead(const char *shell, unsigned flags,
 					  struct coren_bench_run *mean,
 					  unsigned *runs,
