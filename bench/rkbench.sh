@@ -25,7 +25,7 @@ W=3
 R=20
 ROUNDS=${RKBENCH_ROUNDS:-5}
 : > "$out/hyperfine.jsonl"
-printf '\n%-28s %10s %10s %7s   %12s %12s  %s\n' command rk-bench hyperfine ratio "rk overhead" "hf overhead" "within 5%, less overhead"
+printf '\n%-28s %10s %10s %7s %7s   %12s %12s  %s\n' command rk-bench hyperfine ratio "cpu" "rk overhead" "hf overhead" "within 5%, less overhead"
 # "OPTS:COMMAND": both tools with the same options; true again without a
 # shell (-N), where it is the spawn itself and not a difference of two
 # shell start-ups of about the same length
@@ -41,11 +41,11 @@ for spec in ':sleep 0.02' ':sleep 0.1' ':i=0; while [ $i -lt 20000 ]; do i=$((i+
 		s=$(now)
 		rk-bench -q -w $W -r $R $opts --cmd "$cmd" --json > "$work/rk.jsonl"
 		e=$(now)
-		printf '%s %s %s ' "$(jq .mean "$work/rk.jsonl")" "$s" "$e" >> "$work/rounds"
+		printf '%s %s %s ' "$(jq -r '"\(.mean) \(.user + .system)"' "$work/rk.jsonl")" "$s" "$e" >> "$work/rounds"
 		s=$(now)
 		hyperfine -w $W -r $R $opts --export-json "$work/hf.json" "$cmd" > /dev/null 2>&1
 		e=$(now)
-		printf '%s %s %s\n' "$(jq '.results[0].mean' "$work/hf.json")" "$s" "$e" >> "$work/rounds"
+		printf '%s %s %s\n' "$(jq -r '.results[0] | "\(.mean) \(.user + .system)"' "$work/hf.json")" "$s" "$e" >> "$work/rounds"
 	done
 	# overhead per run: the tool's wall time less the runs' own, over the runs
 	set -- $(awk -v n=$((W + R)) '
@@ -54,30 +54,32 @@ for spec in ':sleep 0.02' ':sleep 0.1' ':i=0; while [ $i -lt 20000 ]; do i=$((i+
 				for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
 			return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
 		}
-		{ k++; rm[k] = $1; ro[k] = ($3 - $2 - n * $1) / n; hm[k] = $4; ho[k] = ($6 - $5 - n * $4) / n
-		  if ($4 > 0) { q++; r[q] = $1 / $4 } }
-		END { printf "%.12f %.12f %.12f %.12f %.12f\n", median(rm, k), median(ro, k),
-			median(hm, k), median(ho, k), q ? median(r, q) : 0 }' "$work/rounds")
-	rk_mean=$1 rk_ovh=$2 hf_mean=$3 hf_ovh=$4 ratio=$5
+		{ k++; rm[k] = $1; ro[k] = ($4 - $3 - n * $1) / n; hm[k] = $5; ho[k] = ($8 - $7 - n * $5) / n
+		  if ($5 > 0) { q++; r[q] = $1 / $5 }
+		  if ($6 > 0) { p++; c[p] = $2 / $6 } }
+		END { printf "%.12f %.12f %.12f %.12f %.12f %.12f\n", median(rm, k), median(ro, k),
+			median(hm, k), median(ho, k), q ? median(r, q) : 0, p ? median(c, p) : 0 }' "$work/rounds")
+	rk_mean=$1 rk_ovh=$2 hf_mean=$3 hf_ovh=$4 ratio=$5 cpu=$6
 	within=$(echo "$ratio > 0.95 && $ratio < 1.05" | bc -l)
 	less=$(echo "$rk_ovh < $hf_ovh" | bc -l)
-	printf '%-28.28s %9.2fms %9.2fms %7.3f   %10.2fms %10.2fms  %s, %s\n' "${opts:+$opts }$cmd" \
-		"$(echo "$rk_mean * 1000" | bc -l)" "$(echo "$hf_mean * 1000" | bc -l)" "$ratio" \
+	printf '%-28.28s %9.2fms %9.2fms %7.3f %7.3f   %10.2fms %10.2fms  %s, %s\n' "${opts:+$opts }$cmd" \
+		"$(echo "$rk_mean * 1000" | bc -l)" "$(echo "$hf_mean * 1000" | bc -l)" "$ratio" "$cpu" \
 		"$(echo "$rk_ovh * 1000" | bc -l)" "$(echo "$hf_ovh * 1000" | bc -l)" \
 		"$([ "$within" = 1 ] && echo yes || echo NO)" "$([ "$less" = 1 ] && echo yes || echo NO)"
 	jq -nc --arg c "${opts:+$opts }$cmd" --argjson rk "$rk_mean" --argjson hf "$hf_mean" \
 		--argjson ro "$rk_ovh" --argjson ho "$hf_ovh" \
-		--argjson ratio "$ratio" \
+		--argjson ratio "$ratio" --argjson cpu "$cpu" \
 		'{type: "bench", workload: ("rk-bench vs hyperfine: " + $c), metric: "mean_ratio",
 		  unit: "", value: $ratio, rk_mean: $rk, hyperfine_mean: $hf,
-		  rk_overhead_per_run: $ro, hyperfine_overhead_per_run: $ho}' >> "$out/hyperfine.jsonl"
+		  cpu_ratio: $cpu, rk_overhead_per_run: $ro, hyperfine_overhead_per_run: $ho}' >> "$out/hyperfine.jsonl"
 done
 echo "(both run each command through sh -c and subtract the shell's mean start-up"
 echo " time, from wall, user and system time; with -N neither has a shell. Through"
 echo " a shell, true is two start-ups less each other: a mean of noise, clipped at 0."
 echo " Figures are medians of $ROUNDS rounds (RKBENCH_ROUNDS), the ratio the median of"
-echo " the rounds' ratios. On a loaded machine the ratio moves by more than 5% from run"
-echo " to run: see the load)"
+echo " the rounds' ratios; cpu is the same for user + system seconds, which waiting for"
+echo " a core does not inflate. On a loaded machine the ratio moves by more than 5% from"
+echo " run to run, the cpu ratio much less: see the load)"
 cat /proc/loadavg 2>/dev/null || true
 
 echo
