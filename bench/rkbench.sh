@@ -23,41 +23,63 @@ fi
 now() { date +%s.%N; }
 W=3
 R=20
+ROUNDS=${RKBENCH_ROUNDS:-5}
 : > "$out/hyperfine.jsonl"
-printf '\n%-28s %10s %10s %7s   %12s %12s  %s\n' command rk-bench hyperfine ratio "rk overhead" "hf overhead" "within 5%, less overhead"
-for cmd in 'sleep 0.02' 'sleep 0.1' 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done' 'true'; do
-	# alternate the two tools, twice, and keep each tool's better run
-	rk_mean= hf_mean= rk_ovh= hf_ovh=
-	for round in 1 2; do
+printf '\n%-28s %10s %10s %7s %7s   %12s %12s  %s\n' command rk-bench hyperfine ratio "cpu" "rk overhead" "hf overhead" "within 5%, less overhead"
+# "OPTS:COMMAND": both tools with the same options; true again without a
+# shell (-N), where it is the spawn itself and not a difference of two
+# shell start-ups of about the same length
+for spec in ':sleep 0.02' ':sleep 0.1' ':i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done' \
+	':true' '-N:true'; do
+	opts=${spec%%:*} cmd=${spec#*:}
+	# the two tools one after the other, $ROUNDS times: a round's ratio is
+	# of two runs close in time, and the median of the rounds' ratios (and
+	# of each tool's means and overheads) leaves out the rounds that
+	# another process's burst spoiled
+	: > "$work/rounds"
+	for round in $(seq $ROUNDS); do
 		s=$(now)
-		rk-bench -q -w $W -r $R --cmd "$cmd" --json > "$work/rk.jsonl"
+		rk-bench -q -w $W -r $R $opts --cmd "$cmd" --json > "$work/rk.jsonl"
 		e=$(now)
-		# (fixed notation: bc reads no 4.5e-04, which jq prints for true)
-		m=$(jq .mean "$work/rk.jsonl" | awk '{ printf "%.12f", $1 }')
-		o=$(echo "(($e - $s) - ($W + $R) * $m) / ($W + $R)" | bc -l)
-		if [ -z "$rk_ovh" ] || [ "$(echo "$o < $rk_ovh" | bc -l)" = 1 ]; then rk_ovh=$o; rk_mean=$m; fi
+		printf '%s %s %s ' "$(jq -r '"\(.mean) \(.user + .system)"' "$work/rk.jsonl")" "$s" "$e" >> "$work/rounds"
 		s=$(now)
-		hyperfine -w $W -r $R --export-json "$work/hf.json" "$cmd" > /dev/null 2>&1
+		hyperfine -w $W -r $R $opts --export-json "$work/hf.json" "$cmd" > /dev/null 2>&1
 		e=$(now)
-		m=$(jq '.results[0].mean' "$work/hf.json" | awk '{ printf "%.12f", $1 }')
-		o=$(echo "(($e - $s) - ($W + $R) * $m) / ($W + $R)" | bc -l)
-		if [ -z "$hf_ovh" ] || [ "$(echo "$o < $hf_ovh" | bc -l)" = 1 ]; then hf_ovh=$o; hf_mean=$m; fi
+		printf '%s %s %s\n' "$(jq -r '.results[0] | "\(.mean) \(.user + .system)"' "$work/hf.json")" "$s" "$e" >> "$work/rounds"
 	done
-	ratio=$(echo "$rk_mean / $hf_mean" | bc -l)
+	# overhead per run: the tool's wall time less the runs' own, over the runs
+	set -- $(awk -v n=$((W + R)) '
+		function median(a, k,   i, j, t) {
+			for (i = 2; i <= k; i++)
+				for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+			return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+		}
+		{ k++; rm[k] = $1; ro[k] = ($4 - $3 - n * $1) / n; hm[k] = $5; ho[k] = ($8 - $7 - n * $5) / n
+		  if ($5 > 0) { q++; r[q] = $1 / $5 }
+		  if ($6 > 0) { p++; c[p] = $2 / $6 } }
+		END { printf "%.12f %.12f %.12f %.12f %.12f %.12f\n", median(rm, k), median(ro, k),
+			median(hm, k), median(ho, k), q ? median(r, q) : 0, p ? median(c, p) : 0 }' "$work/rounds")
+	rk_mean=$1 rk_ovh=$2 hf_mean=$3 hf_ovh=$4 ratio=$5 cpu=$6
 	within=$(echo "$ratio > 0.95 && $ratio < 1.05" | bc -l)
 	less=$(echo "$rk_ovh < $hf_ovh" | bc -l)
-	printf '%-28.28s %9.2fms %9.2fms %7.3f   %10.2fms %10.2fms  %s, %s\n' "$cmd" \
-		"$(echo "$rk_mean * 1000" | bc -l)" "$(echo "$hf_mean * 1000" | bc -l)" "$ratio" \
+	printf '%-28.28s %9.2fms %9.2fms %7.3f %7.3f   %10.2fms %10.2fms  %s, %s\n' "${opts:+$opts }$cmd" \
+		"$(echo "$rk_mean * 1000" | bc -l)" "$(echo "$hf_mean * 1000" | bc -l)" "$ratio" "$cpu" \
 		"$(echo "$rk_ovh * 1000" | bc -l)" "$(echo "$hf_ovh * 1000" | bc -l)" \
 		"$([ "$within" = 1 ] && echo yes || echo NO)" "$([ "$less" = 1 ] && echo yes || echo NO)"
-	jq -nc --arg c "$cmd" --argjson rk "$rk_mean" --argjson hf "$hf_mean" \
+	jq -nc --arg c "${opts:+$opts }$cmd" --argjson rk "$rk_mean" --argjson hf "$hf_mean" \
 		--argjson ro "$rk_ovh" --argjson ho "$hf_ovh" \
+		--argjson ratio "$ratio" --argjson cpu "$cpu" \
 		'{type: "bench", workload: ("rk-bench vs hyperfine: " + $c), metric: "mean_ratio",
-		  unit: "", value: ($rk / $hf), rk_mean: $rk, hyperfine_mean: $hf,
-		  rk_overhead_per_run: $ro, hyperfine_overhead_per_run: $ho}' >> "$out/hyperfine.jsonl"
+		  unit: "", value: $ratio, rk_mean: $rk, hyperfine_mean: $hf,
+		  cpu_ratio: $cpu, rk_overhead_per_run: $ro, hyperfine_overhead_per_run: $ho}' >> "$out/hyperfine.jsonl"
 done
-echo "(both run each command through sh -c and subtract the shell's start-up time;"
-echo " on a loaded machine the ratio moves by more than 5% from run to run: see the load)"
+echo "(both run each command through sh -c and subtract the shell's mean start-up"
+echo " time, from wall, user and system time; with -N neither has a shell. Through"
+echo " a shell, true is two start-ups less each other: a mean of noise, clipped at 0."
+echo " Figures are medians of $ROUNDS rounds (RKBENCH_ROUNDS), the ratio the median of"
+echo " the rounds' ratios; cpu is the same for user + system seconds, which waiting for"
+echo " a core does not inflate. On a loaded machine the ratio moves by more than 5% from"
+echo " run to run, the cpu ratio much less: see the load)"
 cat /proc/loadavg 2>/dev/null || true
 
 echo

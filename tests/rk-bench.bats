@@ -529,6 +529,23 @@ SH
 	assert [ -s v ]
 }
 
+@test "--cmd: the shell's own cost, subtracted as hyperfine does, is in the record; --no-overhead and -N have none" {
+	run -0 --separate-stderr rk-bench -r 2 -w 0 --cmd true
+	echo "$output" | jq -e '.overhead | .shell == "/bin/sh" and .runs == 30
+		and .wall > 0 and .user >= 0 and .system >= 0'
+	run -0 --separate-stderr rk-bench -r 2 -w 0 --shell /bin/bash --cmd true
+	echo "$output" | jq -e '.overhead | .shell == "/bin/bash" and .runs == 30'
+	run -0 --separate-stderr rk-bench -r 2 -w 0 --export-json h.json --cmd true
+	echo "$output" | jq -e 'has("overhead")'
+	jq -e '.results[0] | has("overhead") | not' h.json
+	run -0 --separate-stderr rk-bench -r 2 -w 0 --no-overhead --cmd true
+	echo "$output" | jq -e 'has("overhead") | not'
+	run -0 --separate-stderr rk-bench -r 2 -w 0 -N --cmd true
+	echo "$output" | jq -e 'has("overhead") | not'
+	run -0 --separate-stderr rk-bench -v -r 1 -w 0 --cmd true
+	[[ "$stderr" == *"shell start-up "*" ms (mean of "*" runs), subtracted"* ]]
+}
+
 # A gnuplot that keeps its script and says something on stderr.
 fake_gnuplot() {
 	cat > gp.sh <<SH

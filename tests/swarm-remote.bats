@@ -141,6 +141,17 @@ results() { grep -v '"type":"diag"' "$1" | grep -v '"type":"verdict"'; }
 	cmp <(results run.out) <(swarm-run "${B[@]}" --cache cold | grep -v diag)
 }
 
+@test "libcurl is not linked (it cost every coren process ~4 ms at start): an HTTP tier opens it" {
+	lib="$top_builddir/.libs/libcoren.so"
+	[ -e "$lib" ] || skip "no shared libcoren"
+	command -v readelf >/dev/null || skip "readelf is not installed"
+	run -0 readelf -d "$lib"
+	assert_output --partial 'libcrypto'
+	refute_output --partial 'libcurl'
+	run -0 env LD_DEBUG=libs rk-bench --version
+	refute_output --partial 'libcurl'
+}
+
 @test "nginx WebDAV: publish with PUT, fetch with GET, byte-identical results" {
 	nginx_up
 	run -0 swarm-run "${A[@]}" --cache one --remote "$U/" --publish --cap cap.json

@@ -849,7 +849,8 @@ static void add_run_fields(json_t *rec, const double *user, const double *sys,
 	json_object_set_new(rec, "exit_codes", codes);
 }
 
-static void bench_cmd(json_t *recs, const struct job *j, double overhead)
+static void bench_cmd(json_t *recs, const struct job *j, json_t *overhead,
+		      const struct coren_bench_run *sub)
 {
 	size_t cap = opt.until.max_runs;
 	double *t = calloc(cap, sizeof *t), *user = calloc(cap, sizeof *user);
@@ -857,8 +858,9 @@ static void bench_cmd(json_t *recs, const struct job *j, double overhead)
 	int *status = calloc(cap, sizeof *status);
 	struct coren_bench_set s = {j->name, "shell", "time", "s", j->size, 1, t, 0, NULL};
 	const char *argv[] = {"/bin/sh", "-c", j->cmd, NULL};
-	struct coren_bench_cmd c = {j->cmd, opt.prepare, overhead, opt.cmd_flags,
-				    on_progress, NULL, opt.shell, user, sys, status};
+	struct coren_bench_cmd c = {
+	    j->cmd, opt.prepare, *sub, opt.cmd_flags, on_progress,
+	    NULL,   opt.shell,	 user, sys,	      status};
 	struct coren_bench_until u;
 	enum coren_bench_stop stop;
 	json_t *rec;
@@ -885,6 +887,8 @@ static void bench_cmd(json_t *recs, const struct job *j, double overhead)
 			json_object_set_new(rec, "command", json_string(j->cmd));
 		if (j->params)
 			json_object_set(rec, "parameters", j->params);
+		if (overhead)
+			json_object_set(rec, "overhead", overhead);
 	}
 	if (opt.want_insn) {
 		if (coren_bench_callgrind(argv, NULL, &ir, &err))
@@ -902,7 +906,8 @@ static void bench_cmd(json_t *recs, const struct job *j, double overhead)
 }
 
 /* Times command k once per combination of the parameters' values. */
-static void bench_cmd_params(json_t *recs, size_t k, double overhead)
+static void bench_cmd_params(json_t *recs, size_t k, json_t *overhead,
+			     const struct coren_bench_run *sub)
 {
 	const char *name = k < opt.nnames ? opt.names[k] : opt.cmds[k];
 	size_t at[8] = {0}, i;
@@ -924,7 +929,7 @@ static void bench_cmd_params(json_t *recs, size_t k, double overhead)
 			if (!strcmp(opt.params[i].name, "size"))
 				j.size = strtoull(opt.params[i].values[at[i]], NULL, 10);
 		}
-		bench_cmd(recs, &j, overhead);
+		bench_cmd(recs, &j, overhead, sub);
 		free(j.cmd);
 		free(j.name);
 		json_decref(j.params);
@@ -961,16 +966,25 @@ static void summary(const json_t *recs)
 
 static void bench_cmds(json_t *recs)
 {
-	double overhead = 0;
+	struct coren_bench_run sub = {0, 0, 0, 0};
+	json_t *overhead = NULL;
+	unsigned n = 0;
 	size_t k;
 
-	if (!opt.no_overhead && !opt.shell) {
-		if (coren_bench_shell_overhead(20, &overhead, &err))
-			tool_die(&err);
-		say("shell start-up %.3g ms, subtracted", overhead * 1e3);
+	if (!opt.no_overhead && coren_bench_shell_overhead(
+				    opt.shell, opt.cmd_flags, &sub, &n, &err))
+		tool_die(&err);
+	if (n) { /* what every run had subtracted, in its record */
+		overhead = json_pack("{s:f, s:f, s:f, s:i, s:s}", "wall",
+				     sub.wall, "user", sub.user, "system",
+				     sub.system, "runs", (json_int_t)n, "shell",
+				     opt.shell ? opt.shell : "/bin/sh");
+		say("shell start-up %.3g ms (mean of %u runs), subtracted",
+		    sub.wall * 1e3, n);
 	}
 	for (k = 0; k < opt.ncmds; k++)
-		bench_cmd_params(recs, k, overhead);
+		bench_cmd_params(recs, k, overhead, &sub);
+	json_decref(overhead);
 	if (coren_bench_relative(recs, &err))
 		tool_die(&err);
 	summary(recs);

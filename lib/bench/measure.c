@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/perf_event.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -287,6 +288,42 @@ static void kill_group(pid_t pid, int *status)
 		;
 }
 
+/* Waits until pid's seconds left before deadline are up; 1 when it has
+ * exited by then (not reaped), 0 when not. Through a pidfd, which wakes
+ * at the exit itself: polling added up to a poll's period to every run. */
+static int exited_by(pid_t pid, double deadline)
+{
+	struct timespec ts;
+	double left;
+	siginfo_t si;
+	int fd = -1, r, exited;
+
+#ifdef SYS_pidfd_open
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
+	for (;;) {
+		si.si_pid = 0;
+		r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT);
+		exited = r < 0 ? errno != EINTR
+			       : si.si_pid == pid; /* wait4 says why */
+		if (exited)
+			break;
+		if ((left = deadline - coren_bench_now()) <= 0)
+			break;
+		if (fd < 0 && left > 2e-4)
+			left = 2e-4; /* no pidfd: polls */
+		ts.tv_sec = (time_t)left;
+		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+		if (fd >= 0)
+			ppoll(&(struct pollfd){fd, POLLIN, 0}, 1, &ts, NULL);
+		else
+			nanosleep(&ts, NULL);
+	}
+	if (fd >= 0)
+		close(fd);
+	return exited;
+}
+
 enum coren_err coren_bench_cmd_run(const char *cmd, double timeout, unsigned flags,
 				   double *wall, double *cpu, struct coren_error *err)
 {
@@ -336,6 +373,20 @@ static int split_words(const char *cmd, char **buf, char **argv, int max)
 	return q ? -1 : n;
 }
 
+/* /dev/null for reading and for writing, close-on-exec; -1 on failure. */
+static int null_fds(int nul[2])
+{
+	nul[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	nul[1] = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (nul[0] >= 0 && nul[1] >= 0)
+		return 0;
+	if (nul[0] >= 0)
+		close(nul[0]);
+	if (nul[1] >= 0)
+		close(nul[1]);
+	return -1;
+}
+
 enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
 					double timeout, unsigned flags,
 					struct coren_bench_run *run,
@@ -347,16 +398,22 @@ enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	struct rusage ru;
-	double t0, deadline;
-	int status = 0, r;
+	double t0;
+	int status = 0, r, nul[2];
 	enum coren_err rc;
 	pid_t pid;
 
+	/* /dev/null opened here, before the clock starts: the child only
+	 * dup2s it (as hyperfine's does), no path lookups in the timed span */
+	if (null_fds(nul))
+		return coren_error_set(err, COREN_ERR_IO,
+				       "cannot open /dev/null: %s",
+				       strerror(errno));
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, nul[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, nul[1], 1);
 	if (!(flags & COREN_BENCH_CMD_STDERR))
-		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+		posix_spawn_file_actions_adddup2(&fa, nul[1], 2);
 	posix_spawnattr_init(&at);
 	posix_spawnattr_setpgroup(&at, 0); /* a timeout kills the whole group */
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
@@ -364,6 +421,8 @@ enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
 	if (shell && !strcmp(shell, "none")) { /* no shell: the words run as is */
 		if (split_words(cmd, &buf, words, 256) < 1) {
 			free(buf);
+			close(nul[0]);
+			close(nul[1]);
 			posix_spawn_file_actions_destroy(&fa);
 			posix_spawnattr_destroy(&at);
 			return coren_error_set(err, COREN_ERR_USAGE,
@@ -373,6 +432,8 @@ enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
 	}
 	t0 = coren_bench_now();
 	r = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
+	close(nul[0]);
+	close(nul[1]);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	if (r) {
@@ -382,26 +443,14 @@ enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
 		return rc;
 	}
 	free(buf);
-	if (timeout > 0) {
-		deadline = t0 + timeout;
-		while ((r = wait4(pid, &status, WNOHANG, &ru)) == 0) {
-			double left = deadline - coren_bench_now();
-			struct timespec ts = {0, 200000};
-
-			if (left <= 0) {
-				kill_group(pid, &status);
-				return coren_error_set(err, COREN_ERR_TIMEOUT,
-						       "'%s' ran longer than %g s, killed",
-						       cmd, timeout);
-			}
-			if (left < 2e-4)
-				ts.tv_nsec = (long)(left * 1e9);
-			nanosleep(&ts, NULL);
-		}
-	} else {
-		while ((r = wait4(pid, &status, 0, &ru)) < 0 && errno == EINTR)
-			;
+	if (timeout > 0 && !exited_by(pid, t0 + timeout)) {
+		kill_group(pid, &status);
+		return coren_error_set(err, COREN_ERR_TIMEOUT,
+				       "'%s' ran longer than %g s, killed", cmd,
+				       timeout);
 	}
+	while ((r = wait4(pid, &status, 0, &ru)) < 0 && errno == EINTR)
+		;
 	run->wall = coren_bench_now() - t0;
 	if (r < 0)
 		return coren_error_set(err, COREN_ERR_IO, "wait: %s", strerror(errno));
@@ -418,24 +467,37 @@ enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
 	return COREN_OK;
 }
 
-enum coren_err coren_bench_shell_overhead(unsigned n, double *seconds,
+enum coren_err coren_bench_shell_overhead(const char *shell, unsigned flags,
+					  struct coren_bench_run *mean,
+					  unsigned *runs,
 					  struct coren_error *err)
 {
-	struct coren_summary s;
-	double *t, cpu;
-	enum coren_err rc = COREN_OK;
-	unsigned i;
+	struct coren_bench_run r;
+	enum coren_err rc;
 
-	if (n < 1)
-		n = 1;
-	if (!(t = malloc(n * sizeof *t)))
-		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-	for (i = 0; i < n && !rc; i++)
-		rc = coren_bench_cmd_run("", 0, 0, &t[i], &cpu, err);
-	if (!rc && !(rc = coren_stats_summary(t, n, 0.95, &s, err)))
-		*seconds = s.median;
-	free(t);
-	return rc;
+	memset(mean, 0, sizeof *mean);
+	*runs = 0;
+	if (shell && !strcmp(shell, "none"))
+		return COREN_OK;
+	flags &= ~(unsigned)COREN_BENCH_CMD_IGNORE_FAILURE;
+	/* a warm-up run first: the shell's first start loads it */
+	if ((rc = coren_bench_cmd_run_full("", shell, 0, flags, &r, err)))
+		return rc;
+	/* a fixed count: stopping once the spread looks small would stop
+	 * on samples that missed the rare slow start, a mean biased low */
+	while (*runs < COREN_BENCH_OVERHEAD_RUNS) {
+		if ((rc = coren_bench_cmd_run_full("", shell, 0, flags, &r,
+						   err)))
+			return rc;
+		mean->wall += r.wall;
+		mean->user += r.user;
+		mean->system += r.system;
+		++*runs;
+	}
+	mean->wall /= *runs;
+	mean->user /= *runs;
+	mean->system /= *runs;
+	return COREN_OK;
 }
 
 const struct coren_bench_preset *coren_bench_preset(const char *name)

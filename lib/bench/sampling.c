@@ -96,13 +96,13 @@ static enum coren_err one_run(const struct coren_bench_cmd *c, double timeout,
 		return rc;
 	if ((rc = coren_bench_cmd_run_full(c->cmd, c->shell, timeout, c->flags, &r, err)))
 		return rc;
-	*t = r.wall > c->overhead ? r.wall - c->overhead : 0;
+	*t = fdim(r.wall, c->overhead.wall);
 	if (i == (size_t)-1)
 		return COREN_OK;
 	if (c->user)
-		c->user[i] = r.user;
+		c->user[i] = fdim(r.user, c->overhead.user);
 	if (c->system)
-		c->system[i] = r.system;
+		c->system[i] = fdim(r.system, c->overhead.system);
 	if (c->status)
 		c->status[i] = r.status;
 	return COREN_OK;

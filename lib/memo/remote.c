@@ -8,9 +8,11 @@
 #include <coren/file.h>
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,11 +41,55 @@ struct coren_remote {
 	char *ca_file;	   /* read-only: certificates to trust, or NULL */
 };
 
+/* libcurl, opened when a tier over HTTP is, not linked: what it links
+ * (TLS, Kerberos, LDAP: some 30 libraries) cost every process of every
+ * coren tool about 4 ms before main, most of rk-bench's start-up. */
+static struct {
+	CURLcode (*global_init)(long flags);
+	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+	void (*slist_free_all)(struct curl_slist *l);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *c, CURLoption o, ...);
+	CURLcode (*easy_perform)(CURL *c);
+	CURLcode (*easy_getinfo)(CURL *c, CURLINFO i, ...);
+	void (*easy_cleanup)(CURL *c);
+	const char *(*easy_strerror)(CURLcode cc);
+} lc;
+static char lc_error[256]; /* why libcurl cannot be used; "" when it can */
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+/* dlsym into a function pointer (ISO C has no cast between the two). */
+static bool lc_sym(void *lib, const char *name, void *fn)
+{
+	void *p = dlsym(lib, name);
+
+	if (p)
+		memcpy(fn, &p, sizeof p);
+	else if (!lc_error[0])
+		snprintf(lc_error, sizeof lc_error, "no %s in libcurl", name);
+	return p != NULL;
+}
 
 static void curl_init(void)
 {
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	bool ok;
+
+	if (!lib) {
+		snprintf(lc_error, sizeof lc_error, "%s", dlerror());
+		return;
+	}
+	ok = lc_sym(lib, "curl_global_init", &lc.global_init) &
+	     lc_sym(lib, "curl_slist_append", &lc.slist_append) &
+	     lc_sym(lib, "curl_slist_free_all", &lc.slist_free_all) &
+	     lc_sym(lib, "curl_easy_init", &lc.easy_init) &
+	     lc_sym(lib, "curl_easy_setopt", &lc.easy_setopt) &
+	     lc_sym(lib, "curl_easy_perform", &lc.easy_perform) &
+	     lc_sym(lib, "curl_easy_getinfo", &lc.easy_getinfo) &
+	     lc_sym(lib, "curl_easy_cleanup", &lc.easy_cleanup) &
+	     lc_sym(lib, "curl_easy_strerror", &lc.easy_strerror);
+	if (ok && lc.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		snprintf(lc_error, sizeof lc_error, "curl_global_init failed");
 }
 
 static bool hex_id(const char *id)
@@ -94,12 +140,19 @@ enum coren_err coren_remote_open(const char *spec, const char *token,
 	pthread_mutex_init(&r->mu, NULL);
 	if (http) {
 		pthread_once(&curl_once, curl_init);
+		if (lc_error[0]) {
+			coren_remote_free(r);
+			return coren_error_set(
+			    err, COREN_ERR_NOTFOUND,
+			    "cannot use the tier '%s': libcurl: %s", spec,
+			    lc_error);
+		}
 		if (token) {
 			char *h = NULL;
 
 			if (asprintf(&h, "Authorization: Bearer %s", token) < 0)
 				h = NULL;
-			r->headers = h ? curl_slist_append(NULL, h) : NULL;
+			r->headers = h ? lc.slist_append(NULL, h) : NULL;
 			free(h);
 			if (!r->headers) {
 				coren_remote_free(r);
@@ -116,7 +169,8 @@ void coren_remote_free(struct coren_remote *r)
 {
 	if (!r)
 		return;
-	curl_slist_free_all(r->headers);
+	if (r->headers)
+		lc.slist_free_all(r->headers);
 	pthread_mutex_destroy(&r->mu);
 	free(r->ca_file);
 	free(r->base);
@@ -355,7 +409,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 	long head = 0;
 
 	(void)dltotal;
-	if (curl_easy_getinfo(p->c, CURLINFO_HEADER_SIZE, &head) == CURLE_OK)
+	if (lc.easy_getinfo(p->c, CURLINFO_HEADER_SIZE, &head) == CURLE_OK)
 		bytes += (double)head;
 	if (ultotal > 0 && ulnow >= ultotal && dlnow == 0) {
 		/* uploaded: the server answers */
@@ -373,7 +427,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 
 static CURL *easy(struct coren_remote *r, const char *url, struct pace *pace)
 {
-	CURL *c = curl_easy_init();
+	CURL *c = lc.easy_init();
 	double ms = r->timeout * 1000;
 
 	if (!c)
@@ -382,22 +436,24 @@ static CURL *easy(struct coren_remote *r, const char *url, struct pace *pace)
 	pace->first = pace->wait = 0;
 	pace->min_speed = r->min_speed;
 	pace->c = c;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+	lc.easy_setopt(c, CURLOPT_URL, url);
+	lc.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	lc.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	lc.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	lc.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
 	/* a tier that trickles or stalls is given up at once: under
 	 * min_speed (on_progress), or past the deadline */
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, pace);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
-			 ms < 1 ? 1L : ms > 1e9 ? 1000000000L : (long)ms);
+	lc.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	lc.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	lc.easy_setopt(c, CURLOPT_XFERINFODATA, pace);
+	lc.easy_setopt(c, CURLOPT_TIMEOUT_MS,
+		       ms < 1	  ? 1L
+		       : ms > 1e9 ? 1000000000L
+				  : (long)ms);
 	if (r->ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, r->ca_file);
+		lc.easy_setopt(c, CURLOPT_CAINFO, r->ca_file);
 	if (r->headers)
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, r->headers);
+		lc.easy_setopt(c, CURLOPT_HTTPHEADER, r->headers);
 	return c;
 }
 
@@ -408,11 +464,11 @@ static enum coren_err http_status(CURLcode cc, long status, const char *url,
 	if (cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_ABORTED_BY_CALLBACK)
 		return coren_error_set(err, COREN_ERR_TIMEOUT, "%s: %s", url,
 				       cc == CURLE_ABORTED_BY_CALLBACK
-					       ? "too slow"
-					       : curl_easy_strerror(cc));
+					   ? "too slow"
+					   : lc.easy_strerror(cc));
 	if (cc != CURLE_OK)
 		return coren_error_set(err, COREN_ERR_IO, "%s: %s", url,
-				       curl_easy_strerror(cc));
+				       lc.easy_strerror(cc));
 	if (status == 404 || status == 410)
 		return coren_error_set(err, COREN_ERR_NOTFOUND, "not there");
 	if (status >= 300 && status < 400)
@@ -438,18 +494,17 @@ static enum coren_err http_get(struct coren_remote *r, const char *url,
 
 	if (!c)
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	lc.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	lc.easy_setopt(c, CURLOPT_WRITEDATA, &s);
 	if (max) {
 		snprintf(range, sizeof range, "0-%zu", max - 1);
-		curl_easy_setopt(c, CURLOPT_RANGE, range);
+		lc.easy_setopt(c, CURLOPT_RANGE, range);
 	} else {
-		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
-				 (curl_off_t)limit);
+		lc.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)limit);
 	}
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
+	cc = lc.easy_perform(c);
+	lc.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	lc.easy_cleanup(c);
 	if (s.too_large || cc == CURLE_FILESIZE_EXCEEDED) {
 		out->len = s.start;
 		return coren_error_set(err, COREN_ERR_CORRUPT,
@@ -477,14 +532,14 @@ static enum coren_err http_put(struct coren_remote *r, const char *url,
 
 	if (!c)
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-	curl_easy_setopt(c, CURLOPT_READDATA, &src);
-	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
+	lc.easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	lc.easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+	lc.easy_setopt(c, CURLOPT_READDATA, &src);
+	lc.easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+	lc.easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	cc = lc.easy_perform(c);
+	lc.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	lc.easy_cleanup(c);
 	return http_status(cc, status, url, err);
 }
 

@@ -208,7 +208,9 @@ enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
 struct coren_bench_cmd {
 	const char *cmd;     /* run by /bin/sh -c */
 	const char *prepare; /* run before each run, untimed; NULL: none */
-	double overhead;     /* seconds subtracted from each run (never below 0) */
+	/* Subtracted from each run's wall, user and system seconds (each
+	 * never below 0), as hyperfine does: coren_bench_shell_overhead's. */
+	struct coren_bench_run overhead;
 	unsigned flags;	     /* COREN_BENCH_CMD_* */
 	/* Called after each timed run (may be NULL): the runs so far, the
 	 * runs expected in all (a guess under --runs auto), the seconds. */
@@ -229,9 +231,15 @@ enum coren_err coren_bench_cmd_measure(const struct coren_bench_cmd *c,
 				       size_t *n, enum coren_bench_stop *stop,
 				       struct coren_error *err);
 
-/* The time the shell takes to start and exit, as coren_bench_cmd_run
- * sees it for an empty command: the median of n runs. */
-enum coren_err coren_bench_shell_overhead(unsigned n, double *seconds,
+/* What the shell costs a run by itself, as hyperfine measures it: SHELL -c ''
+ * run as coren_bench_cmd_run_full runs commands (shell and flags as there),
+ * a warm-up run, then the means of the wall, user and system seconds of
+ * COREN_BENCH_OVERHEAD_RUNS runs (hyperfine: 50). *runs is the count.
+ * mean->status is 0. A shell of "none" costs nothing (no runs). */
+#define COREN_BENCH_OVERHEAD_RUNS 30
+enum coren_err coren_bench_shell_overhead(const char *shell, unsigned flags,
+					  struct coren_bench_run *mean,
+					  unsigned *runs,
 					  struct coren_error *err);
 
 /* ---- Records -------------------------------------------------------- */
