@@ -131,7 +131,7 @@ try 'swarm-run --help'"
 	printf 'kernels: [{name: e, plugin: echo, grid_size: 300}]\n' > t.yaml
 	run -2 --separate-stderr rk-launch -c t.yaml in
 	[[ "$stderr" == *"grid_size '300': a count from 0 to 256"* ]]
-	run -2 --separate-stderr rk-launch -k e=echo --json in
-	assert_equal "${stderr%%$'\n'*}" "rk-launch: unknown option '--json'"
+	run -2 --separate-stderr rk-launch -k e=echo --table in
+	assert_equal "${stderr%%$'\n'*}" "rk-launch: unknown option '--table'"
 	run -0 rk-launch -k e=echo --max-payload 64KiB --queue-capacity 1k in
 }

@@ -96,6 +96,10 @@ static const struct coren_setting and[] = {
 	{COREN_ROW(HEADING, NULL, NULL, 0, NULL, "\nAnd:")}, TOOL_ROW_END};
 
 static const struct coren_setting common_rows[] = {
+	{COREN_ROW(CUSTOM, NULL, "json", 0, NULL,
+		   "JSON Lines: what rk-launch always writes (no\n"
+		   "table: answers are records for a pipe)"),
+	 .set = tool_set_json},
 	TOOL_ROW_KEEP_GOING("answer bad input with error records, go on"),
 	TOOL_ROW_MAX_RECORD,
 	TOOL_ROW_QUIET,
