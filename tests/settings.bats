@@ -130,8 +130,40 @@ try 'swarm-run --help'"
 	# a kernel's own launch keys go through the same rows
 	printf 'kernels: [{name: e, plugin: echo, grid_size: 300}]\n' > t.yaml
 	run -2 --separate-stderr rk-launch -c t.yaml in
-	[[ "$stderr" == *"grid_size '300': a count from 0 to 256"* ]]
+	[[ "$stderr" == *"grid_size '300': a count from 1 to 256"* ]]
 	run -2 --separate-stderr rk-launch -k e=echo --table in
 	assert_equal "${stderr%%$'\n'*}" "rk-launch: unknown option '--table'"
 	run -0 rk-launch -k e=echo --max-payload 64KiB --queue-capacity 1k in
+}
+
+@test "a size is a size wherever it is: --ram and --etl-buffer take no fraction of a byte" {
+	coren-probe --quick --json > cap.json
+	for t in "coren-probe --quick --json" "coren-verdict --cap cap.json"; do
+		run -2 --separate-stderr $t --ram 1.5 < /dev/null
+		assert_equal "${stderr%%$'\n'*}" "${t%% *}: --ram '1.5': not an integer"
+	done
+	run -2 --separate-stderr coren-verdict --cap cap.json --etl-buffer 0.5 < /dev/null
+	assert_equal "${stderr%%$'\n'*}" "coren-verdict: --etl-buffer '0.5': not an integer"
+	run -0 coren-probe --quick --json --ram 1.5GiB
+	assert_output --partial '"ram_avail":1610612736'
+}
+
+@test "rk-launch: a count that meant 'the default' as 0 is refused, from options and YAML" {
+	export COREN_PLUGIN_PATH="$COREN_RK_PLUGINS"
+	printf '{"type":"msg","to":"e","corr":1,"payload":[1]}\n' > in
+	for o in grid-size block-size queue-capacity inbox-capacity delivery-timeout max-payload max-memory gpu-threshold; do
+		run -2 --separate-stderr rk-launch -k e=echo --$o 0 in
+		[[ "${stderr%%$'\n'*}" =~ ^"rk-launch: --$o '0': a "(count|size)" "(from|at\ least)" 1" ]]
+	done
+	run -0 rk-launch -k e=echo --kernel-timeout 0 in
+}
+
+@test "rk-bench: settings that would measure or write nothing are refused before anything runs" {
+	run -2 --separate-stderr rk-bench -r 2 -w 0 --metrics throughput --cmd true
+	assert_equal "${stderr%%$'\n'*}" "rk-bench: --metrics: a command has no throughput; time or instructions"
+	run -2 --separate-stderr rk-bench -r 2 -w 0 --min-time 1ms --sizes 0 triad
+	assert_equal "${stderr%%$'\n'*}" "rk-bench: --sizes: '0' is not a size of at least 1"
+	run -2 --separate-stderr rk-bench -r 2 -w 0 --no-overhead --cmd 'sleep 5' --plot /nonexistent/x.svg
+	assert_equal "${stderr%%$'\n'*}" "rk-bench: plot '/nonexistent/x.svg': cannot write in '/nonexistent': No such file or directory"
+	assert_equal "$output" ""
 }

@@ -61,9 +61,9 @@ static const struct coren_setting rows[] = {
 	{COREN_ROW(DURATION, NULL, "ttl", 0, "DURATION",
 		   "add 'ttl': DURATION scaled by t_compute/t_fetch"),
 	 OPT(ttl)},
-	{COREN_ROW(RATE, NULL, "etl-buffer", 0, "SIZE",
+	{COREN_ROW(SIZE, NULL, "etl-buffer", 0, "SIZE",
 		   "add 'etl_buffer_bytes' for rows of SIZE"),
-	 .min = 1, OPT(etl_row)},
+	 .flags = COREN_SETTING_DOUBLE, .min = 1, OPT(etl_row)},
 	{COREN_ROW(DURATION, NULL, "budget", 0, "DURATION",
 		   "add 'budget': work that fits in DURATION, and\n"
 		   "'fits'"),

@@ -124,6 +124,8 @@ static void parse_sizes(const char *arg)
 			v = (double)z;
 		else if (tool_parse_number(tok, &v) || v != floor(v))
 			tool_usage_error("--sizes: '%s' is not a size", tok);
+		if (v < 1)
+			tool_usage_error("--sizes: '%s' is not a size of at least 1", tok);
 		if (opt.nsizes == sizeof opt.sizes / sizeof opt.sizes[0])
 			tool_usage_error("--sizes: at most 64 sizes");
 		opt.sizes[opt.nsizes++] = (uint64_t)v;
@@ -388,7 +390,8 @@ static const struct coren_setting rows[] = {
 		   "repeat for several"),
 	 .set = set_cmd},
 	{COREN_ROW(CUSTOM, NULL, "name", 'n', "NAME",
-		   "the name of the next --cmd in reports"),
+		   "a --cmd's name in reports: the first -n names\n"
+		   "the first --cmd, and so on"),
 	 .set = set_name},
 	{COREN_ROW(STRING, NULL, "prepare", 0, "COMMAND",
 		   "run before every run of a command, untimed"),
@@ -579,6 +582,9 @@ static void parse_options(int argc, char **argv)
 		tool_usage_error("more --name than --cmd");
 	if (opt.ncmds && !opt.metrics_set)
 		opt.want_tp = 0;
+	if (opt.ncmds && opt.metrics_set && !opt.want_time && !opt.want_insn)
+		tool_usage_error("--metrics: a command has no throughput; time or "
+				 "instructions");
 	if (opt.scan_name)
 		add_param(opt.scan_name, opt.scan_min, opt.scan_max, opt.scan_step ? opt.scan_step : NULL);
 	else if (opt.scan_step)

@@ -68,7 +68,8 @@ static enum coren_err set_dir(void *o, const char *v, struct coren_error *e)
 static const struct coren_setting rows[] = {
 	{COREN_ROW(STRING, NULL, "config", 'c', "FILE",
 		   "a YAML topology: its keys are the settings\n"
-		   "below (options given too win)"),
+		   "below; options override it (a kernel's own\n"
+		   "launch keys stay its own)"),
 	 OPT(config)},
 	{COREN_ROW(STRING, NULL, "records", 0, "FILE",
 		   "with --wire bin: where records go (stderr)"),

@@ -5,6 +5,7 @@
 #include <coren/json.h>
 #include <coren/record.h>
 #include <coren/table.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -350,6 +351,23 @@ static const char *terminal(const char *path, int n, char *buf, size_t len)
 	return buf;
 }
 
+/* The plot's directory can be written: checked before anything runs. */
+static enum coren_err plot_dir_check(const char *path, struct coren_error *err)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else
+		snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path),
+			 path);
+	if (access(dir, W_OK | X_OK))
+		return coren_error_set(err, COREN_ERR_USAGE, "plot '%s': cannot write in '%s': %s",
+				       path, dir, strerror(errno));
+	return COREN_OK;
+}
+
 enum coren_err coren_bench_plot_check(const char *path, struct coren_error *err)
 {
 	char buf[128];
@@ -360,7 +378,7 @@ enum coren_err coren_bench_plot_check(const char *path, struct coren_error *err)
 	if (strpbrk(path, "'\n"))
 		return coren_error_set(err, COREN_ERR_USAGE,
 				       "plot '%s': a quote or newline in the name", path);
-	return COREN_OK;
+	return plot_dir_check(path, err);
 }
 
 /* The confidence level of the records' intervals. */
@@ -593,7 +611,9 @@ static enum coren_err run_gnuplot(const char *prog, const char *script, size_t l
 	if (fd < 0)
 		return coren_error_set(err, COREN_ERR_IO, "cannot make a temporary file");
 	close(fd);
-	if (asprintf(&cmd, "'%s' 2>'%s'", prog, log) < 0) {
+	/* gnuplot writes to stdout when it cannot open the output: never
+	 * into the records */
+	if (asprintf(&cmd, "'%s' >/dev/null 2>'%s'", prog, log) < 0) {
 		unlink(log);
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	}

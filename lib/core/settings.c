@@ -103,6 +103,13 @@ static enum coren_err apply_number(const struct coren_setting *s, void *at,
 
 		if (coren_unit_u64(value, kind, &u, err))
 			return unit_error(label, value, kind, err);
+		if ((s->flags & COREN_SETTING_DOUBLE) &&
+		    ((double)u < s->min || (s->max > 0 && (double)u > s->max)))
+			return out_of_range(s, label, value, err);
+		if (s->flags & COREN_SETTING_DOUBLE) {
+			*(double *)at = (double)u;
+			return COREN_OK;
+		}
 		if ((double)u < s->min || (double)u > max ||
 		    (s->width < 8 && u > (UINT64_C(1) << (8 * s->width)) - 1))
 			return out_of_range(s, label, value, err);
@@ -521,8 +528,9 @@ static enum coren_err yaml_scalar(const struct coren_setting *s, void *obj,
 	if (s->type == COREN_SETTING_FLAG) {
 		bool b;
 
-		if ((rc = coren_yaml_get_bool(v, &b, err)))
-			return rc;
+		if (coren_yaml_get_bool(v, &b, NULL))
+			return coren_yaml_error(v, err, "%s '%s': true or false",
+						s->key, v->value);
 		store_u64((char *)obj + s->offset, s->width, b);
 		return COREN_OK;
 	}

@@ -357,6 +357,6 @@ const struct coren_setting coren_cap_override_settings[] = {
 		   "no network: verdicts compute, or none for a\n"
 		   "job too big for RAM (reason ram+offline)"),
 	 WHAT_IF(offline)},
-	{COREN_ROW(RATE, NULL, "ram", 0, "SIZE", "RAM available (64GiB)"),
-	 WHAT_IF(ram_avail)},
+	{COREN_ROW(SIZE, NULL, "ram", 0, "SIZE", "RAM available (64GiB)"),
+	 .flags = COREN_SETTING_DOUBLE, WHAT_IF(ram_avail)},
 	{COREN_ROW(END, NULL, NULL, 0, NULL, NULL)}};

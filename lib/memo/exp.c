@@ -574,8 +574,8 @@ static enum coren_err yaml_size(const struct coren_yaml_node *n, size_t *out,
 				struct coren_error *err)
 {
 	if (n->kind != COREN_YAML_SCALAR || parse_size(n->value, out))
-		return coren_yaml_error(n, err, "expected a count from 1 to "
-						"2^62, got '%s'",
+		return coren_yaml_error(n, err, "memo_chunk '%s': a count from "
+						"1 to 2^62",
 					n->kind == COREN_YAML_SCALAR
 						? n->value
 						: "a collection");

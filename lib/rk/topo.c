@@ -131,25 +131,25 @@ const struct coren_setting coren_rk_config_settings[] = {
 	 .flags = COREN_SETTING_REASON, .set = set_dispatch},
 	{COREN_ROW(COUNT, "gpu_threshold", "gpu-threshold", 0, "N",
 		   "hybrid: GPU from N items (default 10000)"),
-	 CONFIG(gpu_threshold)},
+	 .min = 1, CONFIG(gpu_threshold)},
 	{COREN_ROW(SIZE, "max_memory", "max-memory", 0, "SIZE",
 		   "memory guard limit (default 80% of RAM)"),
-	 CONFIG(max_memory)},
+	 .min = 1, CONFIG(max_memory)},
 	{COREN_ROW(SIZE, "max_payload", "max-payload", 0, "SIZE",
 		   "largest payload (default and limit 64KiB)"),
-	 .max = COREN_ENV_PAYLOAD_MAX, CONFIG(max_payload)},
+	 .min = 1, .max = COREN_ENV_PAYLOAD_MAX, CONFIG(max_payload)},
 	{COREN_ROW(COUNT, "inbox_capacity", "inbox-capacity", 0, "N",
-		   "K2K inbox per kernel, up to 16Mi (default\n"
+		   "K2K inbox per kernel, 1..16777216 (default\n"
 		   "1024)"),
-	 .max = 1 << 24, CONFIG(inbox_capacity)},
+	 .min = 1, .max = 1 << 24, CONFIG(inbox_capacity)},
 	{COREN_ROW(COUNT, "max_hops", "max-hops", 0, "N",
 		   "K2K forwards before an error, 1..255\n"
 		   "(default 8)"),
 	 .min = 1, .max = COREN_K2K_MAX_HOPS_MAX, CONFIG(max_hops)},
 	{COREN_ROW(COUNT, "delivery_timeout_ms", "delivery-timeout", 0, "MS",
 		   "a full inbox fails a send after MS\n"
-		   "(default 5000; at most a day)"),
-	 .max = 86400000, CONFIG(delivery_timeout_ms)},
+		   "(default 5000; 1 to a day)"),
+	 .min = 1, .max = 86400000, CONFIG(delivery_timeout_ms)},
 	{COREN_ROW(COUNT, "kernel_timeout_ms", "kernel-timeout", 0, "MS",
 		   "a handler call longer than MS fails its kernel\n"
 		   "(default 0: never; at most a day)"),
@@ -165,14 +165,14 @@ const struct coren_setting coren_rk_launch_settings[] = {
 		   "give kernels K2K inboxes (forward needs it)"),
 	 LAUNCH(k2k)},
 	{COREN_ROW(COUNT, "queue_capacity", "queue-capacity", 0, "N",
-		   "per worker queue, up to 16Mi (default 1024)"),
-	 .max = 1 << 24, LAUNCH(queue_capacity)},
+		   "per worker queue, 1..16777216 (default 1024)"),
+	 .min = 1, .max = 1 << 24, LAUNCH(queue_capacity)},
 	{COREN_ROW(COUNT, "block_size", "block-size", 0, "N",
-		   "messages per batch, up to 4096 (default 64)"),
-	 .max = 4096, LAUNCH(block_size)},
+		   "messages per batch, 1..4096 (default 64)"),
+	 .min = 1, .max = 4096, LAUNCH(block_size)},
 	{COREN_ROW(COUNT, "grid_size", "grid-size", 0, "N",
-		   "workers per kernel, up to 256 (default 1)"),
-	 .max = 256, LAUNCH(grid_size)},
+		   "workers per kernel, 1..256 (default 1)"),
+	 .min = 1, .max = 256, LAUNCH(grid_size)},
 	{COREN_ROW(END, NULL, NULL, 0, NULL, NULL)}};
 
 static enum coren_err set_kernel(void *t, const char *v, struct coren_error *err)

@@ -41,6 +41,7 @@ enum coren_setting_type {
 #define COREN_SETTING_LATER 0x4 /* an option applied after the file even
 				   without a YAML key (it changes a file's
 				   setting) */
+#define COREN_SETTING_DOUBLE 0x10 /* SIZE or COUNT kept in a double */
 #define COREN_SETTING_REASON 0x8 /* CUSTOM: set's message is the reason
 				    alone; "LABEL 'VALUE': " goes before */
 
