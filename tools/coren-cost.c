@@ -173,16 +173,8 @@ static const struct coren_setting rows[] = {
 	TOOL_ROW_END};
 
 static const struct coren_setting common_rows[] = {
-	TOOL_ROW_JSON,
-	TOOL_ROW_TABLE,
-	TOOL_ROW_KEEP_GOING("report a bad stdin line as an error record, go\n"
-			    "on"),
-	TOOL_ROW_MAX_RECORD,
-	TOOL_ROW_QUIET,
-	TOOL_ROW_VERBOSE,
-	TOOL_ROW_HELP,
-	TOOL_ROW_VERSION,
-	TOOL_ROW_END};
+	TOOL_ROWS_RECORDS("report a bad stdin line as an error record, go\n"
+			  "on")};
 
 int main(int argc, char **argv)
 {

@@ -72,15 +72,7 @@ static const struct coren_setting rows[] = {
 
 static const struct coren_setting common_rows[] = {
 	{COREN_ROW(HEADING, NULL, NULL, 0, NULL, "And:")},
-	TOOL_ROW_JSON,
-	TOOL_ROW_TABLE,
-	TOOL_ROW_KEEP_GOING("report a bad record as an error record, go on"),
-	TOOL_ROW_MAX_RECORD,
-	TOOL_ROW_QUIET,
-	TOOL_ROW_VERBOSE,
-	TOOL_ROW_HELP,
-	TOOL_ROW_VERSION,
-	TOOL_ROW_END};
+	TOOL_ROWS_RECORDS("report a bad record as an error record, go on")};
 
 static struct coren_cap cap;
 static int have_cap;

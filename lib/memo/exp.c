@@ -637,10 +637,12 @@ static enum coren_err yaml_values(const struct coren_yaml_node *n, json_t **out,
 	return COREN_OK;
 }
 
-static enum coren_err yaml_split(struct coren_memo_exp *e,
-				 const struct coren_yaml_node *n,
-				 struct coren_error *err)
+static enum coren_err yaml_split(void *obj, const struct coren_yaml_node *n,
+				 const char *dir, struct coren_error *err)
 {
+	struct coren_memo_exp *e = obj;
+
+	(void)dir;
 	if (coren_yaml_expect(n, COREN_YAML_MAPPING, err))
 		return err->code;
 	for (size_t i = 0; i < n->n; i++) {
@@ -663,12 +665,14 @@ static enum coren_err yaml_split(struct coren_memo_exp *e,
 	return COREN_OK;
 }
 
-static enum coren_err yaml_memo_chunk(struct coren_memo_exp *e,
+static enum coren_err yaml_memo_chunk(void *obj,
 				      const struct coren_yaml_node *n,
-				      struct coren_error *err)
+				      const char *dir, struct coren_error *err)
 {
 	static const char *const keys[] = {"size", NULL};
+	struct coren_memo_exp *e = obj;
 
+	(void)dir;
 	if (coren_yaml_expect(n, COREN_YAML_MAPPING, err))
 		return err->code;
 	for (size_t i = 0; i < n->n; i++) {
@@ -693,10 +697,13 @@ static enum coren_err yaml_memo_chunk(struct coren_memo_exp *e,
 	return COREN_OK;
 }
 
-static enum coren_err yaml_axis_order(struct coren_memo_exp *e,
+static enum coren_err yaml_axis_order(void *obj,
 				      const struct coren_yaml_node *n,
-				      struct coren_error *err)
+				      const char *dir, struct coren_error *err)
 {
+	struct coren_memo_exp *e = obj;
+
+	(void)dir;
 	if (coren_yaml_expect(n, COREN_YAML_SEQUENCE, err))
 		return err->code;
 	for (size_t i = 0; i < e->naxis_order; i++)
@@ -830,31 +837,6 @@ static enum coren_err yaml_params(void *obj, const struct coren_yaml_node *n,
 	return COREN_OK;
 }
 
-static enum coren_err yaml_split_row(void *e, const struct coren_yaml_node *n,
-				     const char *dir, struct coren_error *err)
-{
-	(void)dir;
-	return yaml_split(e, n, err);
-}
-
-static enum coren_err yaml_memo_chunk_row(void *e,
-					  const struct coren_yaml_node *n,
-					  const char *dir,
-					  struct coren_error *err)
-{
-	(void)dir;
-	return yaml_memo_chunk(e, n, err);
-}
-
-static enum coren_err yaml_axis_order_row(void *e,
-					  const struct coren_yaml_node *n,
-					  const char *dir,
-					  struct coren_error *err)
-{
-	(void)dir;
-	return yaml_axis_order(e, n, err);
-}
-
 #define EXP(member) COREN_SETTING_AT(struct coren_memo_exp, member)
 
 const struct coren_setting coren_memo_exp_settings[] = {
@@ -865,17 +847,17 @@ const struct coren_setting coren_memo_exp_settings[] = {
 	 .set = set_param, .set_yaml = yaml_params},
 	{COREN_ROW(CUSTOM, "split", "split", 0, "AXIS=V1,V2,..",
 		   "an axis and its values, or AXIS=A..B[..STEP]"),
-	 .set = set_split, .set_yaml = yaml_split_row},
+	 .set = set_split, .set_yaml = yaml_split},
 	{COREN_ROW(CUSTOM, "memo_chunk", "memo-chunk", 0, "AXIS=N",
 		   "values of AXIS per memo chunk"),
-	 .set = set_memo_chunk, .set_yaml = yaml_memo_chunk_row},
+	 .set = set_memo_chunk, .set_yaml = yaml_memo_chunk},
 	{COREN_ROW(COUNT, "exec_chunk", "exec-chunk", 0, "N|auto",
 		   "points per worker batch (default auto: sized\n"
 		   "from the measured time of a point), 1..1G"),
 	 .flags = COREN_SETTING_AUTO, .min = 1, .max = 1e9, EXP(exec_chunk)},
 	{COREN_ROW(CUSTOM, "axis_order", "axis-order", 0, "A,B,..",
 		   "axis order (default: sorted by name)"),
-	 .set = set_axis_order, .set_yaml = yaml_axis_order_row},
+	 .set = set_axis_order, .set_yaml = yaml_axis_order},
 	{COREN_ROW(STRING, "cache", "cache", 0, "DIR",
 		   "chunk cache (default $COREN_CACHE_DIR/chunks,\n"
 		   "else $XDG_CACHE_HOME/coren/chunks, else\n"

@@ -77,6 +77,13 @@ enum coren_err tool_set_verbose(void *obj, const char *v,
 	 .set = tool_set_verbose}
 #define TOOL_ROW_END {COREN_ROW(END, NULL, NULL, 0, NULL, NULL)}
 
+/* The shared rows of a tool that reads records (coren-cost,
+ * coren-verdict): output form, --keep-going, --max-record and the rest. */
+#define TOOL_ROWS_RECORDS(keep_going_help)                                   \
+	TOOL_ROW_JSON, TOOL_ROW_TABLE, TOOL_ROW_KEEP_GOING(keep_going_help),   \
+		TOOL_ROW_MAX_RECORD, TOOL_ROW_QUIET, TOOL_ROW_VERBOSE,       \
+		TOOL_ROW_HELP, TOOL_ROW_VERSION, TOOL_ROW_END
+
 /* Parses argv through the tool's tables (its own and &tool's rows): the
  * options without a YAML key act at once; the others are returned for
  * after the file (coren_settings_apply_uses). --help prints head, the
