@@ -74,11 +74,13 @@ enum coren_err memo_chunk_cost(const struct coren_memo_exec *x,
 			       const struct memo_points *pts,
 			       const size_t *bins, struct coren_cost *out);
 
-/* A chunk's claim file, "<cache>/<2 hex>/<id>.claim" (claim.c): locked
- * by the run computing the chunk; --gc removes those nobody holds. */
+/* "<cache>/claims" (claim.c): a byte of it locked per chunk claimed.
+ * Earlier versions locked a file "<cache>/<2 hex>/<id>.claim" per chunk;
+ * --gc removes those nobody holds. */
+#define MEMO_CLAIMS_FILE "claims"
 #define MEMO_CLAIM_SUFFIX ".claim"
 #define MEMO_FNID_DIR "fnid" /* <cache>/fnid/: files' SHA-256 (filesum.c) */
-char *memo_claim_path(const char *cache, const char *id);
+char *memo_claims_path(const char *cache);
 
 /* Seconds on the monotonic clock (run.c), for every timing in lib/memo. */
 double memo_now(void);
