@@ -37,7 +37,7 @@
 #include <unistd.h>
 
 #define CLAIMS_MAX 256 /* claims held at once */
-#define CLAIM_HEX 15   /* hex digits of the id in a claim's offset */
+#define CLAIM_HEX  15  /* hex digits of the id in a claim's offset */
 
 char *memo_claims_path(const char *cache)
 {
@@ -68,8 +68,10 @@ size_t memo_claims_max(void)
  * way). 0, or -1 with errno. */
 static int lock_byte(int fd, const char *id, short type)
 {
-	struct flock fl = {.l_type = type, .l_whence = SEEK_SET,
-			   .l_start = claim_offset(id), .l_len = 1};
+	struct flock fl = {.l_type = type,
+			   .l_whence = SEEK_SET,
+			   .l_start = claim_offset(id),
+			   .l_len = 1};
 	int cmd = F_OFD_SETLK, n;
 
 	while ((n = fcntl(fd, cmd, &fl)) < 0 &&
@@ -92,10 +94,9 @@ static bool claims_open(struct run *r, struct coren_error *e)
 		return false;
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
-	if (fd < 0 && errno == ENOENT &&
-	    !coren_mkdir_p(r->e->cache, 0777, e))
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-			  0666);
+	if (fd < 0 && errno == ENOENT && !coren_mkdir_p(r->e->cache, 0777, e))
+		fd =
+		    open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
 	if (fd < 0)
 		coren_error_set(e, COREN_ERR_IO, "cannot open '%s': %s", path,
 				strerror(errno));
@@ -118,8 +119,9 @@ static bool chunk_exists(const char *cache, const char *id)
 static enum claim claims_off(struct run *r, const char *why)
 {
 	r->claims_off = true;
-	coren_log(COREN_LOG_INFO, "cannot claim chunks in '%s' (%s): "
-				  "computing without claims",
+	coren_log(COREN_LOG_INFO,
+		  "cannot claim chunks in '%s' (%s): "
+		  "computing without claims",
 		  r->e->cache, why);
 	return CLAIM_NONE;
 }
@@ -128,8 +130,7 @@ enum claim memo_claim_take(struct run *r, struct slot *s)
 {
 	struct coren_error e = {0};
 
-	if (r->claims_off ||
-	    atomic_load(&r->claims_held) >= r->claims_max)
+	if (r->claims_off || atomic_load(&r->claims_held) >= r->claims_max)
 		return CLAIM_NONE;
 	if (!claims_open(r, &e))
 		return claims_off(r, e.msg);

@@ -33,8 +33,8 @@
 #include <unistd.h>
 
 #define HASH_BLOCK 65536
-#define ENTRY_MAX 4096 /* bytes of an entry read */
-#define NS 1000000000LL
+#define ENTRY_MAX  4096 /* bytes of an entry read */
+#define NS	   1000000000LL
 
 /* SHA-256 of what fd reads (path names it in errors), as hex. */
 static enum coren_err fd_sha256(int fd, const char *path, char hex[65],
@@ -59,9 +59,8 @@ static enum coren_err fd_sha256(int fd, const char *path, char hex[65],
 		coren_hex(md, sizeof md, hex);
 	coren_sha256_free(h);
 	free(buf);
-	return rc == COREN_ERR_NOMEM
-		       ? coren_error_set(err, rc, "out of memory")
-		       : rc;
+	return rc == COREN_ERR_NOMEM ? coren_error_set(err, rc, "out of memory")
+				     : rc;
 }
 
 static long long ns_of(const struct timespec *t)
@@ -116,8 +115,7 @@ static bool is_hex64(const char *s)
 
 /* The entry at path for st's key into hex: whether one is there and
  * trusted. */
-static bool entry_get(const char *path, const struct stat *st,
-		      char hex[65])
+static bool entry_get(const char *path, const struct stat *st, char hex[65])
 {
 	json_t *j = NULL, *key = key_of(st), *sum;
 	char *data = NULL;
@@ -126,8 +124,8 @@ static bool entry_get(const char *path, const struct stat *st,
 	const char *k;
 	json_t *v;
 
-	if (key && !coren_file_read_regular(path, ENTRY_MAX, false, &data,
-					    &len, NULL))
+	if (key &&
+	    !coren_file_read_regular(path, ENTRY_MAX, false, &data, &len, NULL))
 		j = coren_json_parse(data, len, NULL);
 	ok = j && json_is_integer(json_object_get(j, "hashed_at_ns"));
 	json_object_foreach(key, k, v)
