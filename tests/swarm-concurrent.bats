@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # swarm-run: concurrent runs on one cache claim the chunks they compute
-# (<cache>/<2 hex>/<id>.claim), so that each chunk is computed once.
-# The tests synchronise on the cache's files, not on fixed sleeps.
+# (a byte of <cache>/claims locked per chunk, at the offset of the id's
+# first 15 hex digits), so that each chunk is computed once. The tests
+# synchronise on the locks (/proc/locks) and the cache's files, not on
+# fixed sleeps.
 
 load test_helper
 
@@ -19,7 +21,17 @@ teardown() { # a failed test leaves no run behind
 
 field() { jq -r "select(.type==\"diag\") | .$1" "$2"; }
 results() { grep -v '"type":"diag"' "$1"; }
-claims() { find "${1:-cache}" -name '*.claim' -type f -printf '%f\n' 2> /dev/null | sed 's/\.claim$//' | sort; }
+# claims [CACHE]: the chunks claimed now, as the first 15 hex digits of
+# their ids (the locked bytes of CACHE/claims)
+claims() {
+	local ino at
+	ino=$(stat -c %i "${1:-cache}/claims" 2> /dev/null) || return 0
+	for at in $(awk -v ino="$ino" '$2 == "OFDLCK" { n = split($6, f, ":"); if (f[n] == ino) print $7 }' /proc/locks); do
+		printf '%015x\n' "$at"
+	done | sort
+}
+# files left per chunk by earlier versions' claims
+claim_files() { find "${1:-cache}" -name '*.claim' -printf '%f\n' 2> /dev/null | sort; }
 
 # wait_for CMD...: until CMD succeeds, at most 20 s
 wait_for() {
@@ -53,6 +65,8 @@ some_claims() { [ -n "$(claims)" ]; }
 	# the chunk is not stored: exactly once
 	assert_equal "$total" 40
 	assert_equal "$(claims)" ""
+	assert_equal "$(claim_files)" ""
+	assert_file_exists cache/claims
 	run -0 swarm-run --verify --cache cache
 	assert_output '{"type":"diag","chunks_checked":40,"chunks_damaged":0}'
 }
@@ -62,6 +76,7 @@ some_claims() { [ -n "$(claims)" ]; }
 	swarm-run "${args[@]}" --cache cold > cold.out
 	swarm-run "${args[@]}" --cache cache > a.out 2> /dev/null &
 	a=$!
+	swarm-run "${args[@]}" --cache cache --plan | jq -r .id > ids
 	wait_for some_claims
 	claims > held # the claimant's, before the second run starts
 	swarm-run "${args[@]}" --cache cache > b.out 2> b.err &
@@ -72,7 +87,8 @@ some_claims() { [ -n "$(claims)" ]; }
 	kill -9 $a
 	wait $a || true
 	orphans=()
-	for id in $(cat held); do
+	for at in $(cat held); do
+		id=$(grep "^$at" ids)
 		[ -e "cache/${id:0:2}/$id.zst" ] || orphans+=("$id")
 	done
 	[ "${#orphans[@]}" -ge 1 ] # chunks the claimant never finished
@@ -85,6 +101,7 @@ some_claims() { [ -n "$(claims)" ]; }
 	done
 	assert_equal "$(( $(field chunks_executed b.out) + $(field chunks_cached b.out) ))" 10
 	assert_equal "$(claims)" ""
+	assert_equal "$(claim_files)" ""
 }
 
 @test "--shard beside a plain run: each chunk once; --verify and --gc with claims left behind" {
@@ -99,26 +116,33 @@ some_claims() { [ -n "$(claims)" ]; }
 	assert_equal "$(( $(field chunks_executed s0.out) + $(field chunks_executed s1.out) + $(field chunks_executed plain.out) ))" 24
 	assert_equal "$(( $(field chunks_skipped s0.out) + $(field chunks_skipped s1.out) ))" 24
 
-	# a dead run's claims stay behind, unlocked
+	# a dead run's claims die with it: nothing stays behind
 	args2=(--split x=1..8 --memo-chunk x=1 --param sleep_ms=2000 --exec "$P/fail.so" --workers 2 --exec-chunk 1)
 	swarm-run "${args2[@]}" --cache cache > /dev/null 2>&1 &
 	wait_for some_claims
 	kill -9 $!
 	wait $! || true
-	n=$(claims | wc -l)
-	[ "$n" -ge 1 ]
+	assert_equal "$(claims)" ""
+	assert_equal "$(claim_files)" ""
+	# an earlier version's claim files, left unlocked, are --gc's to remove
+	n=0
+	for id in $(swarm-run "${args2[@]}" --cache cache --plan | jq -r .id | head -3); do
+		mkdir -p "cache/${id:0:2}"
+		: > "cache/${id:0:2}/$id.claim"
+		n=$((n + 1))
+	done
 	run -0 --separate-stderr swarm-run --verify --cache cache
 	assert_output '{"type":"diag","chunks_checked":24,"chunks_damaged":0}'
 	assert_equal "$stderr" ""
 	run -0 --separate-stderr swarm-run "${args[@]}" --cache cache --gc --dry-run
 	assert_output --partial '"chunks_removed":0'
 	assert_output --partial "\"temp_removed\":$n"
-	assert_equal "$(claims | wc -l)" "$n"
+	assert_equal "$(claim_files | wc -l)" "$n"
 	run -0 --separate-stderr swarm-run "${args[@]}" --cache cache --gc
 	assert_output --partial '"chunks_removed":0'
 	assert_output --partial "\"temp_removed\":$n"
 	assert_equal "$stderr" ""
-	assert_equal "$(claims)" ""
+	assert_equal "$(claim_files)" ""
 	run -0 swarm-run "${args[@]}" --cache cache
 	assert_equal "$(field chunks_cached <(echo "$output"))" 24
 }
@@ -126,8 +150,7 @@ some_claims() { [ -n "$(claims)" ]; }
 @test "a chunk whose claim cannot be made is computed as before" {
 	args=(--split x=1..6 --memo-chunk x=2 --exec "$P/noop.so" --workers 2)
 	swarm-run "${args[@]}" --cache cold > cold.out
-	id=$(swarm-run "${args[@]}" --cache cache --plan | jq -r 'select(.index == 0) | .id')
-	mkdir -p "cache/${id:0:2}/$id.claim" # not a file: no lock on it
+	mkdir -p "cache/claims" # not a file: no lock on it
 	run -0 --separate-stderr swarm-run "${args[@]}" --cache cache
 	echo "$output" > out
 	cmp <(results out) <(results cold.out)

@@ -66,6 +66,58 @@ header() { # the JSON header of chunk file $1 (its skippable frame)
 	assert_equal "$(values shared.out)" "3 4 5 6 7 8 "
 }
 
+plan_ids() { swarm-run --plan "${G[@]}" "$@" | jq -r .id | tr '\n' ' '; }
+entry() { echo "cache/fnid/$(stat -c %d-%i "$1").json"; }
+set_entry() { # entry $1 with field $2 set to the Python expression $3 (e)
+	python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); e[sys.argv[2]]=eval(sys.argv[3]); open(sys.argv[1],"w").write(json.dumps(e))' "$@"
+}
+
+@test "the SHA-256 of a --cmd file is remembered in <cache>/fnid: the same ids, never trusted across a change" {
+	printf 'echo $((SWARM_V_x + 1))\n' > f.sh
+	touch -d '1 hour ago' f.sh
+	sleep 1 # ctime: older than the second the runs start in
+	run -0 swarm-run "${G[@]}" --cmd sh f.sh
+	before=$(plan_ids --cmd sh f.sh)
+	e=$(entry f.sh)
+	assert_file_exists "$e"
+	assert_equal "$(jq -r .sha256 "$e")" "$(sha256sum < f.sh | cut -c1-64)"
+	assert_equal "$(jq -r .size "$e")" 24
+	assert_equal "$(plan_ids --cmd sh f.sh)" "$before"
+	# a run uses the entry, not the file...
+	set_entry "$e" sha256 '"0" * 64'
+	run -0 plan_ids --cmd sh f.sh
+	[ "$output" != "$before" ]
+	# ...unless the file may have changed in the second it was read
+	set_entry "$e" hashed_at_ns 'e["mtime_ns"]'
+	assert_equal "$(plan_ids --cmd sh f.sh)" "$before"
+	assert_equal "$(jq -r .sha256 "$e")" "$(sha256sum < f.sh | cut -c1-64)"
+	# a damaged entry is ignored and replaced
+	echo garbage > "$e"
+	assert_equal "$(plan_ids --cmd sh f.sh)" "$before"
+	assert_equal "$(jq -r .sha256 "$e")" "$(sha256sum < f.sh | cut -c1-64)"
+	# touched: read again
+	set_entry "$e" sha256 '"0" * 64'
+	touch f.sh
+	assert_equal "$(plan_ids --cmd sh f.sh)" "$before"
+	# edited, with the same size and mtime: its ctime changed, read again
+	touch -d '1 hour ago' f.sh
+	sleep 1
+	assert_equal "$(plan_ids --cmd sh f.sh)" "$before"
+	m=$(stat -c %y f.sh)
+	printf 'echo $((SWARM_V_x + 2))\n' > f.sh
+	touch -d "$m" f.sh
+	after=$(plan_ids --cmd sh f.sh)
+	[ "$after" != "$before" ]
+	sleep 1
+	assert_equal "$(plan_ids --cmd sh f.sh)" "$after"
+	assert_equal "$(jq -r .sha256 "$e")" "$(sha256sum < f.sh | cut -c1-64)"
+	# the ids without any entry
+	rm -r cache/fnid
+	assert_equal "$(plan_ids --cmd sh f.sh)" "$after"
+	run -0 swarm-run "${G[@]}" --cmd sh f.sh
+	assert_equal "$(jq -c 'select(.type=="result") | .value' <<< "$output" | tr '\n' ' ')" "3 4 5 6 7 8 "
+}
+
 @test "--exec and --exec --isolate are one function; two plugins are two" {
 	run -0 swarm-run "${G[@]}" --exec "$P/fail.so"
 	run -0 swarm-run "${G[@]}" --exec "$P/fail.so" --isolate

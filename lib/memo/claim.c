@@ -1,22 +1,27 @@
 /* claim.c - concurrent runs on one cache compute each chunk once. A run
  * about to compute a chunk claims it: an exclusive open file description
- * lock (coren_lock_acquire) on "<cache>/<2 hex>/<id>.claim", held until
- * the chunk is stored or its slot is freed unfinished. A run that finds
- * the claim held leaves the slot waiting (run.c polls it) and goes on
- * with later chunks; the kernel drops the lock of a dead process, so its
- * chunks are taken over by whoever polls next.
+ * lock (fcntl F_OFD_SETLK) on one byte of "<cache>/claims", at the offset
+ * the chunk id's first 15 hex digits make, held until the chunk is stored
+ * or its slot is freed unfinished. A run that finds the byte locked leaves
+ * the slot waiting (run.c polls it) and goes on with later chunks; the
+ * kernel drops the locks of a dead process, so its chunks are taken over
+ * by whoever polls next.
  *
- * Claim files are removed by their holder while it still holds the lock
- * (unlink, then close). A taker may therefore lock an inode that was just
- * unlinked: it checks that the path still names the inode it locked, and
- * tries again if not. A dead holder leaves its file behind, unlocked; the
- * next taker reuses it, and --gc removes it.
+ * One file for the whole cache, opened once per run: a claim costs two
+ * fcntl calls, not a file made and removed (inode allocation was a fifth
+ * of a cold run's time). Two chunks whose ids share 60 bits share a byte:
+ * that only makes one wait for the other, since a run that takes a claim
+ * looks again whether the chunk is stored (memo_claim_take) before
+ * computing it. Within a run the one descriptor owns every claim (OFD
+ * locks of one open file never conflict), and ids in a run are distinct.
  *
- * A claim is one file descriptor. At most memo_claims_max() are held at
- * once: beyond that the window stops growing (run.c), and chunks of the
- * first slab, which must be in the window whole, are computed unclaimed.
- * A cache where a claim cannot be made (read-only, EACCES, no OFD or
- * POSIX locks) turns claims off for the run: it computes as if alone. */
+ * At most memo_claims_max() are held at once: beyond that the window
+ * stops growing (run.c), and chunks of the first slab, which must be in
+ * the window whole, are computed unclaimed. A cache where a claim cannot
+ * be made (read-only, EACCES, no OFD or POSIX locks, "claims" not a
+ * file) turns claims off for the run: it computes as if alone. Earlier
+ * versions locked a file "<2 hex>/<id>.claim" per chunk: --gc removes
+ * those left behind (cache.c). */
 #include "config.h"
 
 #include "run_int.h"
@@ -25,85 +30,79 @@
 #include <coren/log.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CLAIMS_MAX 256 /* claims held at once (file descriptors) */
-#define CLAIM_TRIES 8  /* locks of an inode unlinked meanwhile, retried */
+#define CLAIMS_MAX 256 /* claims held at once */
+#define CLAIM_HEX  15  /* hex digits of the id in a claim's offset */
 
-char *memo_claim_path(const char *cache, const char *id)
+char *memo_claims_path(const char *cache)
 {
-	size_t n = strlen(cache) + 84;
-	char *p = malloc(n);
+	char *p;
 
-	if (p)
-		snprintf(p, n, "%s/%.2s/%s" MEMO_CLAIM_SUFFIX, cache, id, id);
+	if (asprintf(&p, "%s/" MEMO_CLAIMS_FILE, cache) < 0)
+		return NULL;
 	return p;
+}
+
+/* The byte of <cache>/claims that claims chunk id. */
+static off_t claim_offset(const char *id)
+{
+	char hex[CLAIM_HEX + 1];
+
+	memcpy(hex, id, CLAIM_HEX);
+	hex[CLAIM_HEX] = '\0';
+	return (off_t)strtoull(hex, NULL, 16);
 }
 
 size_t memo_claims_max(void)
 {
-	struct rlimit rl;
-	size_t n = CLAIMS_MAX;
+	return CLAIMS_MAX;
+}
 
-	/* leave three quarters of the descriptors to the exec functions */
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur / 4 < n)
-		n = (size_t)(rl.rlim_cur / 4);
+/* F_OFD_SETLK of type on id's byte of fd; POSIX locks where the kernel
+ * has no OFD locks (the run's one descriptor holds them all either
+ * way). 0, or -1 with errno. */
+static int lock_byte(int fd, const char *id, short type)
+{
+	struct flock fl = {.l_type = type,
+			   .l_whence = SEEK_SET,
+			   .l_start = claim_offset(id),
+			   .l_len = 1};
+	int cmd = F_OFD_SETLK, n;
+
+	while ((n = fcntl(fd, cmd, &fl)) < 0 &&
+	       (errno == EINTR || (errno == EINVAL && cmd == F_OFD_SETLK)))
+		if (errno == EINVAL)
+			cmd = F_SETLK;
 	return n;
 }
 
-/* Whether the inode locked through fd is still the one at path. */
-static bool same_file(int fd, const char *path)
+/* Opens <cache>/claims for the run, once: whether claims can be made. */
+static bool claims_open(struct run *r, struct coren_error *e)
 {
-	struct stat a, b;
+	char *path;
+	int fd;
 
-	return !fstat(fd, &a) && !stat(path, &b) && a.st_dev == b.st_dev &&
-	       a.st_ino == b.st_ino;
-}
-
-/* Locks path's claim file into *lk: COREN_OK, COREN_ERR_BUSY, or why a
- * claim cannot be made here. */
-static enum coren_err lock_claim(const char *path, struct coren_lock *lk,
-				 struct coren_error *e)
-{
-	enum coren_err rc = COREN_ERR_BUSY;
-
-	for (int t = 0; t < CLAIM_TRIES; t++) {
-		rc = coren_lock_acquire(lk, path,
-					COREN_LOCK_EXCLUSIVE | COREN_LOCK_NOWAIT,
-					e);
-		if (rc)
-			return rc;
-		if (same_file(lk->fd, path))
-			return COREN_OK;
-		coren_lock_release(lk); /* its holder unlinked it: anew */
-		rc = COREN_ERR_BUSY;
+	if (r->claims_fd >= 0)
+		return true;
+	if (!(path = memo_claims_path(r->e->cache))) {
+		coren_error_set(e, COREN_ERR_NOMEM, "out of memory");
+		return false;
 	}
-	return rc;
-}
-
-/* As lock_claim(), making the chunk's directory when it is missing. */
-static enum coren_err lock_new(const char *path, struct coren_lock *lk,
-			       struct coren_error *e)
-{
-	enum coren_err rc = lock_claim(path, lk, e);
-	char *dir;
-
-	if (rc != COREN_ERR_NOTFOUND)
-		return rc;
-	dir = strdup(path);
-	if (!dir)
-		return coren_error_set(e, COREN_ERR_NOMEM, "out of memory");
-	*strrchr(dir, '/') = '\0';
-	rc = coren_mkdir_p(dir, 0777, e);
-	if (!rc)
-		rc = lock_claim(path, lk, e);
-	free(dir);
-	return rc;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+	if (fd < 0 && errno == ENOENT && !coren_mkdir_p(r->e->cache, 0777, e))
+		fd =
+		    open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+	if (fd < 0)
+		coren_error_set(e, COREN_ERR_IO, "cannot open '%s': %s", path,
+				strerror(errno));
+	free(path);
+	r->claims_fd = fd;
+	return fd >= 0;
 }
 
 static bool chunk_exists(const char *cache, const char *id)
@@ -116,32 +115,36 @@ static bool chunk_exists(const char *cache, const char *id)
 	return yes;
 }
 
+/* Claims off for the rest of the run, saying why once. */
+static enum claim claims_off(struct run *r, const char *why)
+{
+	r->claims_off = true;
+	coren_log(COREN_LOG_INFO,
+		  "cannot claim chunks in '%s' (%s): "
+		  "computing without claims",
+		  r->e->cache, why);
+	return CLAIM_NONE;
+}
+
 enum claim memo_claim_take(struct run *r, struct slot *s)
 {
 	struct coren_error e = {0};
-	char *path;
-	enum coren_err rc;
 
-	if (r->claims_off ||
-	    atomic_load(&r->claims_held) >= r->claims_max)
+	if (r->claims_off || atomic_load(&r->claims_held) >= r->claims_max)
 		return CLAIM_NONE;
-	if (!(path = memo_claim_path(r->e->cache, s->id)))
-		return CLAIM_NONE;
-	rc = lock_new(path, &s->w->claim, &e);
-	free(path);
-	if (rc == COREN_ERR_BUSY)
-		return CLAIM_BUSY;
-	if (rc) {
-		r->claims_off = true;
-		coren_log(COREN_LOG_INFO, "cannot claim chunks in '%s' (%s): "
-					  "computing without claims",
-			  r->e->cache, e.msg);
-		return CLAIM_NONE;
+	if (!claims_open(r, &e))
+		return claims_off(r, e.msg);
+	if (lock_byte(r->claims_fd, s->id, F_WRLCK) < 0) {
+		if (errno == EAGAIN || errno == EACCES)
+			return CLAIM_BUSY;
+		return claims_off(r, strerror(errno));
 	}
+	s->w->claimed = true;
 	atomic_fetch_add(&r->claims_held, 1);
 	/* its holder may have stored it and gone since the cache was looked
-	 * at: then it is loaded, not computed again; unless the file there
-	 * is the one that could not be used (load_rc): it is replaced */
+	 * at (or it shares the byte with a chunk just stored): then it is
+	 * loaded, not computed again; unless the file there is the one that
+	 * could not be used (load_rc): it is replaced */
 	if (!s->w->load_rc && chunk_exists(r->e->cache, s->id)) {
 		memo_claim_release(r, s);
 		return CLAIM_STORED;
@@ -151,16 +154,11 @@ enum claim memo_claim_take(struct run *r, struct slot *s)
 
 void memo_claim_release(struct run *r, struct slot *s)
 {
-	char *path;
-
-	if (!s->w || s->w->claim.fd < 0) /* settled READY: released */
+	if (!s->w || !s->w->claimed) /* settled READY: released */
 		return;
-	/* removed while locked: a taker that locks this inode afterwards
-	 * sees it is no longer at the path */
-	path = memo_claim_path(r->e->cache, s->id);
-	if (path)
-		unlink(path);
-	free(path);
-	coren_lock_release(&s->w->claim);
+	/* claims_fd: opened by main before the claim, closed after the
+	 * workers are gone (run.c) */
+	lock_byte(r->claims_fd, s->id, F_UNLCK);
+	s->w->claimed = false;
 	atomic_fetch_sub(&r->claims_held, 1);
 }

@@ -14,41 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define HASH_BLOCK 65536
-
-/* SHA-256 of the regular file at path, as hex. */
-static enum coren_err file_sha256(const char *path, char hex[65],
-				  struct coren_error *err)
-{
-	struct coren_sha256 *h = coren_sha256_new();
-	unsigned char md[COREN_SHA256_LEN], *buf = malloc(HASH_BLOCK);
-	enum coren_err rc = h && buf ? COREN_OK : COREN_ERR_NOMEM;
-	int fd = -1;
-	ssize_t n = 0;
-
-	if (!rc)
-		rc = coren_file_open_regular(path, &fd, err);
-	while (!rc && (n = read(fd, buf, HASH_BLOCK)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		rc = n < 0 ? coren_error_set(err, COREN_ERR_IO,
-					     "cannot read '%s': %s", path,
-					     strerror(errno))
-			   : coren_sha256_update(h, buf, (size_t)n);
-	}
-	if (!rc)
-		rc = coren_sha256_final(h, md);
-	if (!rc)
-		coren_hex(md, sizeof md, hex);
-	if (fd >= 0)
-		close(fd);
-	coren_sha256_free(h);
-	free(buf);
-	return rc == COREN_ERR_NOMEM
-		       ? coren_error_set(err, rc, "out of memory")
-		       : rc;
-}
-
 /* The file of dir/MOD.py or dir/MOD/__init__.py (MOD dotted, len bytes),
  * or NULL. */
 static char *module_in(const char *dir, size_t dlen, const char *mod,
@@ -102,7 +67,8 @@ static char *python_file(const char *arg)
 }
 
 /* {"cmd"|"coproc":[argv],"sha256":{"0":HEX,...}} of an argv function. */
-static json_t *argv_identity(const struct coren_memo_exec *x,
+static json_t *argv_identity(const char *cache,
+			     const struct coren_memo_exec *x,
 			     struct coren_error *err)
 {
 	json_t *id = json_object(), *args = json_array(), *sums = json_object();
@@ -133,7 +99,7 @@ static json_t *argv_identity(const struct coren_memo_exec *x,
 		/* a script an interpreter runs is the function too */
 		else if (!strchr(file, '{') && !stat(file, &st) &&
 			 S_ISREG(st.st_mode) &&
-			 !(rc = file_sha256(file, hex, err))) {
+			 !(rc = memo_file_sha256(cache, file, hex, err))) {
 			snprintf(key, sizeof key, "%zu", i);
 			rc = json_object_set_new(sums, key, json_string(hex))
 				     ? COREN_ERR_NOMEM
@@ -169,7 +135,7 @@ enum coren_err coren_memo_exp_identify(struct coren_memo_exp *e,
 			       "version", x->plugin->desc->version
 					  ? x->plugin->desc->version
 					  : "");
-	else if (!(id = argv_identity(x, err)))
+	else if (!(id = argv_identity(e->cache, x, err)))
 		return err->code ? err->code : COREN_ERR_NOMEM;
 	if (!id)
 		return coren_error_set(err, COREN_ERR_USAGE,

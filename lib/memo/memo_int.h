@@ -74,10 +74,13 @@ enum coren_err memo_chunk_cost(const struct coren_memo_exec *x,
 			       const struct memo_points *pts,
 			       const size_t *bins, struct coren_cost *out);
 
-/* A chunk's claim file, "<cache>/<2 hex>/<id>.claim" (claim.c): locked
- * by the run computing the chunk; --gc removes those nobody holds. */
+/* "<cache>/claims" (claim.c): a byte of it locked per chunk claimed.
+ * Earlier versions locked a file "<cache>/<2 hex>/<id>.claim" per chunk;
+ * --gc removes those nobody holds. */
+#define MEMO_CLAIMS_FILE "claims"
 #define MEMO_CLAIM_SUFFIX ".claim"
-char *memo_claim_path(const char *cache, const char *id);
+#define MEMO_FNID_DIR "fnid" /* <cache>/fnid/: files' SHA-256 (filesum.c) */
+char *memo_claims_path(const char *cache);
 
 /* Seconds on the monotonic clock (run.c), for every timing in lib/memo. */
 double memo_now(void);
@@ -192,6 +195,10 @@ void memo_calib_load(const char *cache, const json_t *fn,
 void memo_calib_save(const char *cache, const json_t *fn,
 		     const struct memo_calib *run);
 void memo_calib_add(struct memo_calib *to, const struct memo_calib *c);
+/* SHA-256 (hex) of the regular file at path, remembered in
+ * <cache>/fnid/ (filesum.c; cache NULL: read every time). */
+enum coren_err memo_file_sha256(const char *cache, const char *path,
+				char hex[65], struct coren_error *err);
 /* Seconds to compute a chunk of npoints points and FnCost cost (NULL:
  * unknown) on one worker, from c, once enough points were measured. */
 bool memo_calib_estimate(const struct memo_calib *c,

@@ -68,7 +68,6 @@ static struct slot *slot_new(struct run *r, uint64_t c)
 		return NULL;
 	}
 	s->index = c;
-	s->w->claim.fd = -1;
 	coren_memo_plan_chunk_bins(r->p, c, s->bins);
 	s->npoints = coren_memo_plan_chunk_points(r->p, s->bins);
 	if (coren_memo_plan_chunk_id(r->p, s->bins, NULL, s->id)) {
@@ -716,6 +715,7 @@ static enum coren_err run_init(struct run *r, const struct coren_memo_plan *p,
 	char host[64] = "";
 
 	r->spill.fd = -1;
+	r->claims_fd = -1;
 	coren_buf_init(&r->rd, 0);
 	r->p = p;
 	r->e = coren_memo_plan_exp(p);
@@ -803,6 +803,8 @@ static void run_release(struct run *r)
 	memo_index_free(r->index);
 	if (r->index_fd >= 0)
 		close(r->index_fd);
+	if (r->claims_fd >= 0) /* after window_drop(): its claims let go */
+		close(r->claims_fd);
 }
 
 /* The run's outcome, once the workers are gone. */

@@ -83,10 +83,10 @@ struct slot_work {
 			  * decision: by whoever owns the slot (main, or
 			  * the fetcher while FETCHING); main writes it once
 			  * the slot is settled (run.c, plan order) */
-	/* The claim on the chunk (fd -1: none): taken by main before the
-	 * slot is queued; released by the worker storing it, or by main
+	/* Whether this run claims the chunk (claim.c): taken by main before
+	 * the slot is queued; released by the worker storing it, or by main
 	 * when the slot is freed unfinished. */
-	struct coren_lock claim;
+	bool claimed;
 };
 
 struct slot {
@@ -272,6 +272,9 @@ struct run {
 	double last_poll;	     /* main: when they were last polled */
 	size_t claims_max;	     /* read-only: memo_claims_max() */
 	bool claims_off;	     /* main: this cache takes no claims */
+	int claims_fd; /* <cache>/claims, -1 until main's first claim (before
+			* any slot it claims is queued); closed once the
+			* workers are gone */
 	atomic_size_t claims_held;   /* atomic: main adds, any thread ends */
 	/* Bounded memory in results mode (spill.c says the design): */
 	atomic_uint_fast64_t points_settled; /* atomic: points of the slots

@@ -14,6 +14,8 @@
 #include <coren/json.h>
 #include <coren/memo.h>
 
+#include <fcntl.h>
+
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -403,35 +405,45 @@ static void two_axes(const char *plugin)
 		printf("# could not remove %s\n", tmp);
 }
 
-/* Claims of "another run" (this thread's own locks: OFD locks of two
- * open files conflict within one process too), let go after 200 ms. */
+/* Claims of "another run": a byte of <cache>/claims each (claim.c: at the
+ * offset of the id's first 15 hex digits), locked through two opens of
+ * it of this thread's own (OFD locks of two open files conflict within
+ * one process too), let go after 200 ms. */
 struct holder {
-	struct coren_lock lk[2];
-	char path[2][4200];
+	int fd[2];
+	off_t at[2];
 };
+
+static int lock_at(int fd, off_t at, short type)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET,
+			   .l_start = at, .l_len = 1};
+
+	return fcntl(fd, F_OFD_SETLK, &fl);
+}
 
 static void *let_go(void *arg)
 {
 	struct holder *h = arg;
 
 	nanosleep(&(struct timespec){0, 200000000}, NULL);
-	unlink(h->path[0]); /* the first gives it up, removing its file */
-	coren_lock_release(&h->lk[0]);
-	coren_lock_release(&h->lk[1]); /* the second dies: its file stays */
+	lock_at(h->fd[0], h->at[0], F_UNLCK); /* the first gives it up */
+	close(h->fd[1]);		      /* the second dies */
 	return NULL;
 }
 
 /* Chunks 0 and 2 of x=1..9 in 3 claimed elsewhere: the run waits for
  * them (the others are computed meanwhile), then claims and computes
- * them once let go, and leaves no claim file behind. */
+ * them once let go, and leaves no file per chunk behind. */
 static void claimed_elsewhere(void)
 {
-	char dir[] = "/tmp/test_run.XXXXXX", id[65], *out, cmd[128];
+	char dir[] = "/tmp/test_run.XXXXXX", id[65], *out, cmd[128], hex[16];
+	char path[4200];
 	struct spec sp = {"fail", 9, 3, NULL, false, 2, 0, dir, NULL, COREN_FETCH_VERDICT, 0};
 	struct coren_memo_exp e;
 	struct coren_memo_plan *p = NULL;
 	struct coren_memo_stats st;
-	struct holder h = {{COREN_LOCK_INIT, COREN_LOCK_INIT}, {"", ""}};
+	struct holder h;
 	struct stat sb;
 	pthread_t t;
 	size_t bins[2];
@@ -439,15 +451,15 @@ static void claimed_elsewhere(void)
 	if (!mkdtemp(dir))
 		exit(99);
 	exp_of(&sp, &e, &p);
+	snprintf(path, sizeof path, "%s/claims", dir);
 	for (int k = 0; k < 2; k++) {
 		coren_memo_plan_chunk_bins(p, (uint64_t)(2 * k), bins);
 		coren_memo_plan_chunk_id(p, bins, NULL, id);
-		snprintf(h.path[k], sizeof h.path[k], "%s/%.2s", dir, id);
-		mkdir(h.path[k], 0777);
-		snprintf(h.path[k], sizeof h.path[k], "%s/%.2s/%s.claim", dir,
-			 id, id);
-		if (coren_lock_acquire(&h.lk[k], h.path[k],
-				       COREN_LOCK_EXCLUSIVE, NULL))
+		memcpy(hex, id, 15);
+		hex[15] = '\0';
+		h.at[k] = (off_t)strtoull(hex, NULL, 16);
+		h.fd[k] = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+		if (h.fd[k] < 0 || lock_at(h.fd[k], h.at[k], F_WRLCK))
 			exit(99);
 	}
 	coren_memo_plan_free(p);
@@ -460,8 +472,10 @@ static void claimed_elsewhere(void)
 	ok(exact(out, &st) && st.points_unrun == 0 && lines(out) == 9,
 	   "claimed elsewhere: exact, 9 results");
 	ok(st.seconds >= 0.2, "claimed elsewhere: it waited for the claims");
-	ok(stat(h.path[0], &sb) && stat(h.path[1], &sb),
-	   "claimed elsewhere: no claim file left");
+	snprintf(cmd, sizeof cmd, "find %s -name '*.claim' | grep -q .", dir);
+	ok(system(cmd) != 0 && !stat(path, &sb) && S_ISREG(sb.st_mode),
+	   "claimed elsewhere: one claims file, none per chunk");
+	close(h.fd[0]);
 	free(out);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)
