@@ -114,7 +114,13 @@ some_claims() { [ -n "$(claims)" ]; }
 	cmp <(results plain.out) <(results cold.out)
 	assert_equal "$(results s0.out)$(results s1.out)" "" # shards write no results
 	assert_equal "$(( $(field chunks_executed s0.out) + $(field chunks_executed s1.out) + $(field chunks_executed plain.out) ))" 24
-	assert_equal "$(( $(field chunks_skipped s0.out) + $(field chunks_skipped s1.out) ))" 24
+	# each chunk has one outcome in each shard: its own computed or found
+	# stored (by another run), the other's skipped, or found stored when
+	# the plain run was there first (a race, so not counted apart)
+	for s in s0 s1; do
+		assert_equal "$(( $(field chunks_executed $s.out) + $(field chunks_cached $s.out) + $(field chunks_skipped $s.out) ))" 24
+		[ "$(field chunks_skipped $s.out)" -le 12 ]
+	done
 
 	# a dead run's claims die with it: nothing stays behind
 	args2=(--split x=1..8 --memo-chunk x=1 --param sleep_ms=2000 --exec "$P/fail.so" --workers 2 --exec-chunk 1)
