@@ -31,10 +31,10 @@ sanitized() {
 
 @test "usage errors are one line and a hint, exit 2" {
 	run -2 --separate-stderr rk-bench --preset fast
-	assert_equal "${stderr_lines[0]}" "rk-bench: unknown preset 'fast' (quick, default, ci, comprehensive)"
+	assert_equal "${stderr_lines[0]}" "rk-bench: --preset 'fast': one of quick, default, ci, comprehensive"
 	assert_equal "${stderr_lines[1]}" "try 'rk-bench --help'"
 	run -2 --separate-stderr rk-bench --threshold 0
-	assert_equal "${stderr_lines[0]}" "rk-bench: --threshold: want a fraction like 0.1 or 10%, not '0'"
+	assert_equal "${stderr_lines[0]}" "rk-bench: --threshold '0': a fraction like 0.1 or 10%"
 	run -2 --separate-stderr rk-bench --runs 0
 	assert_equal "${stderr_lines[0]}" "rk-bench: --runs '0': a count from 1 to 1000000, or auto"
 	run -2 --separate-stderr rk-bench --cmd true --analyze
@@ -42,7 +42,7 @@ sanitized() {
 	run -2 --separate-stderr rk-bench --metrics speed
 	assert_equal "${stderr_lines[0]}" "rk-bench: --metrics: unknown metric 'speed' (time, throughput, instructions)"
 	run -2 --separate-stderr rk-bench --format html
-	assert_equal "${stderr_lines[0]}" "rk-bench: unknown format 'html' (markdown, json, latex, tsv, jsonl)"
+	assert_equal "${stderr_lines[0]}" "rk-bench: --format 'html': one of markdown, json, latex, tsv, jsonl"
 	run -2 --separate-stderr rk-bench --sizes 1k,x
 	assert_equal "${stderr_lines[0]}" "rk-bench: --sizes: 'x' is not a size"
 }

@@ -28,7 +28,8 @@ msg() { # msg TO PAYLOAD [EXTRA]
 	assert_equal "${stderr_lines[0]}" "rk-launch: kernel 'noequals' is not NAME=PLUGIN[:ARGS]"
 	run -2 --separate-stderr rk-launch </dev/null
 	assert_output --partial ''
-	assert_equal "${stderr_lines[0]}" "rk-launch: error: no kernels: give -k NAME=PLUGIN or a topology with 'kernels'"
+	assert_equal "${stderr_lines[0]}" "rk-launch: no kernels: give -k NAME=PLUGIN or a topology with 'kernels'"
+	assert_equal "${stderr_lines[1]}" "try 'rk-launch --help'"
 }
 
 @test "--list shows the cpu backend and the five kernels" {

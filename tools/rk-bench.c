@@ -168,8 +168,8 @@ static double threshold_option(const char *arg)
 	else if (!n || *end)
 		v = -1;
 	if (!(v > 0 && v < 10))
-		tool_usage_error("--threshold: want a fraction like 0.1 or 10%%, not "
-				 "'%s'", arg);
+		tool_usage_error("--threshold '%s': a fraction like 0.1 or 10%%",
+				 arg);
 	return v;
 }
 
@@ -285,8 +285,8 @@ static enum coren_err set_preset(void *o, const char *v, struct coren_error *e)
 {
 	(void)o, (void)e;
 	if (!(opt.preset = coren_bench_preset(v)))
-		tool_usage_error("unknown preset '%s' (quick, default, ci, "
-				 "comprehensive)", v);
+		tool_usage_error("--preset '%s': one of quick, default, ci, "
+				 "comprehensive", v);
 	return COREN_OK;
 }
 
@@ -366,8 +366,8 @@ static enum coren_err set_format(void *o, const char *v, struct coren_error *e)
 {
 	(void)o, (void)e;
 	if ((opt.format = coren_bench_format_parse(v)) < 0)
-		tool_usage_error("unknown format '%s' (markdown, json, latex, "
-				 "tsv, jsonl)", v);
+		tool_usage_error("--format '%s': one of markdown, json, latex, tsv, "
+				 "jsonl", v);
 	return COREN_OK;
 }
 

@@ -140,6 +140,9 @@ static void parse_options(int argc, char **argv)
 	opt.bin = opt.t.wire && !strcmp(opt.t.wire, "bin");
 	if (opt.records && !opt.bin)
 		tool_usage_error("--records is for --wire bin");
+	if (!opt.list && !opt.t.nkernels)
+		tool_usage_error("no kernels: give -k NAME=PLUGIN or a topology "
+				 "with 'kernels'");
 }
 
 /* ---- --list ------------------------------------------------------------------ */
