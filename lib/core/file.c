@@ -44,6 +44,18 @@ static void release(struct coren_atomic_file *af)
 	af->fd = -1;
 }
 
+/* The process's umask, read once when the library loads, before any
+ * thread runs: reading it means setting it (umask(2)), and a umask of 0
+ * for an instant would give a directory another thread makes meanwhile
+ * the wrong mode. Owner: this constructor; read-only after. */
+static mode_t process_umask = 022;
+
+__attribute__((constructor)) static void read_umask(void)
+{
+	process_umask = umask(0);
+	umask(process_umask);
+}
+
 enum coren_err coren_atomic_open(struct coren_atomic_file *af, const char *path,
 				 mode_t mode, struct coren_error *err)
 {
@@ -76,8 +88,7 @@ enum coren_err coren_atomic_open(struct coren_atomic_file *af, const char *path,
 		release(af);
 		return rc;
 	}
-	mask = umask(0);
-	umask(mask);
+	mask = process_umask;
 	if (fchmod(af->fd, mode & ~mask) < 0) {
 		enum coren_err rc = sys_error(err, "set the mode of", af->tmp);
 
