@@ -167,3 +167,11 @@ try 'swarm-run --help'"
 	assert_equal "${stderr%%$'\n'*}" "rk-bench: plot '/nonexistent/x.svg': cannot write in '/nonexistent': No such file or directory"
 	assert_equal "$output" ""
 }
+
+@test "an empty cache or function id is refused where it is written" {
+	printf 'split: {x: [1]}\nmemo_chunk: {x: 1}\ncache: ""\n' > e.yaml
+	run -2 --separate-stderr swarm-run -c e.yaml --plan --cmd true
+	assert_equal "$stderr" "swarm-run: error (at e.yaml:3:8): cache '': may not be empty"
+	run -2 --separate-stderr swarm-run --split x=1 --memo-chunk x=1 --fn-id '' --plan
+	assert_equal "${stderr%%$'\n'*}" "swarm-run: --fn-id '': may not be empty"
+}

@@ -221,12 +221,12 @@ forge() {
 
 @test "an empty cache path or function id is refused, never '/'" {
 	run -2 swarm-run --split x=1 --memo-chunk x=1 --cache "" --exec "$P/noop.so"
-	assert_output --partial "the cache directory is empty"
+	assert_output --partial "--cache '': may not be empty"
 	printf 'split: {x: [1]}\nmemo_chunk: {x: 1}\ncache: ""\n' > e.yaml
 	run -2 swarm-run -c e.yaml --exec "$P/noop.so"
-	assert_output --partial "the cache directory is empty"
+	assert_output --partial "(at e.yaml:3:8): cache '': may not be empty"
 	run -2 swarm-run --split x=1 --memo-chunk x=1 --cache c --fn-id "" --exec "$P/noop.so"
-	assert_output --partial "the function id is empty"
+	assert_output --partial "--fn-id '': may not be empty"
 }
 
 @test "--gc on a shared cache: only this function's chunks, --dry-run, a failed removal is exit 2" {

@@ -186,6 +186,9 @@ enum coren_err coren_setting_apply(const struct coren_setting *s, void *obj,
 	case COREN_SETTING_ENUM:
 		return apply_enum(s, at, label, value, err);
 	case COREN_SETTING_STRING:
+		if ((s->flags & COREN_SETTING_NONEMPTY) && !*value)
+			return coren_error_set(err, COREN_ERR_USAGE,
+					       "%s '': may not be empty", label);
 		if (!(copy = strdup(value)))
 			return coren_error_set(err, COREN_ERR_NOMEM,
 					       "out of memory");

@@ -862,7 +862,7 @@ const struct coren_setting coren_memo_exp_settings[] = {
 		   "chunk cache (default $COREN_CACHE_DIR/chunks,\n"
 		   "else $XDG_CACHE_HOME/coren/chunks, else\n"
 		   "~/.cache/coren/chunks)"),
-	 EXP(cache)},
+	 .flags = COREN_SETTING_NONEMPTY, EXP(cache)},
 	{COREN_ROW(STRING, "version", "exp-version", 0, "V",
 		   "the experiment's version (default v1), part of\n"
 		   "every chunk id"),
@@ -899,7 +899,7 @@ const struct coren_setting coren_memo_exp_settings[] = {
 		   "name the function TEXT in chunk ids instead of\n"
 		   "its plugin name and version, or its command\n"
 		   "and the SHA-256 of its program and scripts"),
-	 EXP(fn_id)},
+	 .flags = COREN_SETTING_NONEMPTY, EXP(fn_id)},
 	{COREN_ROW(STRINGS, "trusted_keys", "trusted-key", 0, "KEY|FILE",
 		   "accept tier chunks this key signed\n"
 		   "(repeatable; also COREN_TRUSTED_KEYS)"),

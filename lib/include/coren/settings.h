@@ -42,6 +42,7 @@ enum coren_setting_type {
 				   without a YAML key (it changes a file's
 				   setting) */
 #define COREN_SETTING_DOUBLE 0x10 /* SIZE or COUNT kept in a double */
+#define COREN_SETTING_NONEMPTY 0x20 /* STRING: "" is refused */
 #define COREN_SETTING_REASON 0x8 /* CUSTOM: set's message is the reason
 				    alone; "LABEL 'VALUE': " goes before */
 
