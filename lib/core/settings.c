@@ -461,24 +461,9 @@ static const struct coren_setting *find_key(const struct coren_settings *tabs,
 	return NULL;
 }
 
-/* value, or dir/value when the row is a path and value is relative. */
-static char *path_in(const struct coren_setting *s, const char *dir,
-		     const char *value)
-{
-	char *out;
-
-	if (!(s->flags & COREN_SETTING_PATH) || !dir || value[0] == '/' ||
-	    !value[0])
-		return strdup(value);
-	if (asprintf(&out, "%s%s%s", dir,
-		     dir[strlen(dir) - 1] == '/' ? "" : "/", value) < 0)
-		return NULL;
-	return out;
-}
-
 static enum coren_err yaml_strings(const struct coren_setting *s, void *obj,
 				   const struct coren_yaml_node *v,
-				   const char *dir, struct coren_error *err)
+				   struct coren_error *err)
 {
 	char **list = NULL;
 	enum coren_err rc = COREN_OK;
@@ -491,8 +476,6 @@ static enum coren_err yaml_strings(const struct coren_setting *s, void *obj,
 						? "prog, arg"
 						: "a, b");
 	for (size_t i = 0; i < v->n && !rc; i++) {
-		char *p;
-
 		if (v->items[i]->kind != COREN_YAML_SCALAR) {
 			rc = coren_yaml_error(v->items[i], err,
 					      "%s: expected a string, got a %s",
@@ -501,11 +484,7 @@ static enum coren_err yaml_strings(const struct coren_setting *s, void *obj,
 						      v->items[i]->kind));
 			break;
 		}
-		p = path_in(s, s->type == COREN_SETTING_ARGV ? NULL : dir,
-			    v->items[i]->value);
-		rc = p ? append(&list, p, err)
-		       : coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-		free(p);
+		rc = append(&list, v->items[i]->value, err);
 	}
 	if (!rc && s->type == COREN_SETTING_ARGV)
 		rc = set_argv(s, obj, list, err);
@@ -520,9 +499,8 @@ static enum coren_err yaml_strings(const struct coren_setting *s, void *obj,
 
 static enum coren_err yaml_scalar(const struct coren_setting *s, void *obj,
 				  const struct coren_yaml_node *v,
-				  const char *dir, struct coren_error *err)
+				  struct coren_error *err)
 {
-	char *value;
 	enum coren_err rc;
 
 	if (v->kind != COREN_YAML_SCALAR)
@@ -537,10 +515,7 @@ static enum coren_err yaml_scalar(const struct coren_setting *s, void *obj,
 		store_u64((char *)obj + s->offset, s->width, b);
 		return COREN_OK;
 	}
-	if (!(value = path_in(s, dir, v->value)))
-		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-	rc = coren_setting_apply(s, obj, s->key, value, err);
-	free(value);
+	rc = coren_setting_apply(s, obj, s->key, v->value, err);
 	if (rc && rc != COREN_ERR_NOMEM) {
 		char msg[COREN_ERROR_MSG_MAX];
 
@@ -557,8 +532,8 @@ enum coren_err coren_setting_yaml(const struct coren_setting *s, void *obj,
 	if (s->type == COREN_SETTING_CUSTOM && s->set_yaml)
 		return s->set_yaml(obj, v, dir, err);
 	if (s->type == COREN_SETTING_ARGV || s->type == COREN_SETTING_STRINGS)
-		return yaml_strings(s, obj, v, dir, err);
-	return yaml_scalar(s, obj, v, dir, err);
+		return yaml_strings(s, obj, v, err);
+	return yaml_scalar(s, obj, v, err);
 }
 
 enum coren_err coren_settings_yaml(const struct coren_settings *tabs,

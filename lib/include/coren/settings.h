@@ -37,7 +37,6 @@ enum coren_setting_type {
 
 /* Row flags. */
 #define COREN_SETTING_AUTO 0x1	/* "auto" is accepted and stores 0 */
-#define COREN_SETTING_PATH 0x2	/* in YAML relative to the file's directory */
 #define COREN_SETTING_LATER 0x4 /* an option applied after the file even
 				   without a YAML key (it changes a file's
 				   setting) */
@@ -121,7 +120,7 @@ enum coren_err coren_settings_apply_uses(const struct coren_setting_use *uses,
 
 /* Applies a YAML mapping through the rows with a key: an unknown key, a
  * wrong kind of node or a bad value is COREN_ERR_CONFIG at its position.
- * dir: the file's directory for COREN_SETTING_PATH rows (NULL: none). */
+ * dir: the file's directory, given to CUSTOM rows' set_yaml (NULL: none). */
 enum coren_err coren_settings_yaml(const struct coren_settings *tabs,
 				   size_t ntabs,
 				   const struct coren_yaml_node *map,
