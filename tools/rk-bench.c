@@ -60,7 +60,8 @@ static struct rk_opts {
 	const char *scan_name, *scan_min, *scan_max;
 	const char *export_json, *export_csv, *export_md;
 	int progress, all;
-	unsigned plot_flags;
+	unsigned plot_flags;	/* from plot_log */
+	bool plot_log, ignore_failure, show_output;
 	int no_overhead;
 	unsigned cmd_flags;
 	int analyze, list;
@@ -250,28 +251,6 @@ static enum coren_err set_no_shell(void *o, const char *v,
 	return COREN_OK;
 }
 
-static enum coren_err set_ignore(void *o, const char *v, struct coren_error *e)
-{
-	(void)o, (void)v, (void)e;
-	opt.cmd_flags |= COREN_BENCH_CMD_IGNORE_FAILURE;
-	return COREN_OK;
-}
-
-static enum coren_err set_show(void *o, const char *v, struct coren_error *e)
-{
-	(void)o, (void)v, (void)e;
-	opt.cmd_flags |= COREN_BENCH_CMD_STDERR;
-	return COREN_OK;
-}
-
-static enum coren_err set_plot_log(void *o, const char *v,
-				   struct coren_error *e)
-{
-	(void)o, (void)v, (void)e;
-	opt.plot_flags |= COREN_BENCH_PLOT_LOG;
-	return COREN_OK;
-}
-
 static enum coren_err set_dir(void *o, const char *v, struct coren_error *e)
 {
 	(void)o, (void)e;
@@ -414,12 +393,12 @@ static const struct coren_setting rows[] = {
 	{COREN_ROW(FLAG, NULL, "no-overhead", 0, NULL,
 		   "do not subtract the shell's start-up time"),
 	 OPT(no_overhead)},
-	{COREN_ROW(CUSTOM, NULL, "ignore-failure", 'i', NULL,
+	{COREN_ROW(FLAG, NULL, "ignore-failure", 'i', NULL,
 		   "time commands that exit non-zero"),
-	 .set = set_ignore},
-	{COREN_ROW(CUSTOM, NULL, "show-output", 0, NULL,
+	 OPT(ignore_failure)},
+	{COREN_ROW(FLAG, NULL, "show-output", 0, NULL,
 		   "keep the commands' stderr"),
-	 .set = set_show},
+	 OPT(show_output)},
 	{COREN_ROW(FLAG, NULL, "analyze", 0, NULL,
 		   "read timing records (bench records, or objects\n"
 		   "with time, seconds, times, samples or value, or\n"
@@ -510,9 +489,9 @@ static const struct coren_setting rows[] = {
 		   "with confidence intervals, box and whiskers,\n"
 		   "throughput, changes; y axes from zero"),
 	 .set = set_plot},
-	{COREN_ROW(CUSTOM, NULL, "plot-log", 0, NULL,
+	{COREN_ROW(FLAG, NULL, "plot-log", 0, NULL,
 		   "a logarithmic y axis instead"),
-	 .set = set_plot_log},
+	 OPT(plot_log)},
 	{COREN_ROW(STRING, NULL, "export-json", 0, "FILE",
 		   "command timings as hyperfine writes them"),
 	 OPT(export_json)},
@@ -562,6 +541,9 @@ static void parse_options(int argc, char **argv)
 	optind = tool_parse(tabs, 2, usage_head, usage_tail, argc, argv, &uses,
 			    &nuses);
 	free(uses);
+	opt.cmd_flags = (opt.ignore_failure ? COREN_BENCH_CMD_IGNORE_FAILURE : 0) |
+			(opt.show_output ? COREN_BENCH_CMD_STDERR : 0);
+	opt.plot_flags = opt.plot_log ? COREN_BENCH_PLOT_LOG : 0;
 	opt.run.warmup = opt.warmup >= 0 ? (unsigned)opt.warmup : opt.preset->warmup;
 	opt.run.runs = opt.runs >= 0 ? (unsigned)opt.runs : opt.preset->runs;
 	if (opt.threshold < 0)
