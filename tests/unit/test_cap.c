@@ -21,8 +21,10 @@ static enum coren_probe_source get(struct coren_probe_options *o, struct coren_c
 	return src;
 }
 
-/* A child that spins for a while on another CPU is seen as other load;
- * and the record carries what was seen. */
+/* A child that spins on another CPU is seen as other load; and the record
+ * carries what was seen.  The window opens only once the child is spinning,
+ * and the child spins (by the monotonic clock, not time()'s whole seconds,
+ * which may end a moment after they start) well past it. */
 static void watch(void)
 {
 	struct coren_probe_watch w;
@@ -30,17 +32,30 @@ static void watch(void)
 	double others, steal;
 	struct coren_cap c = {0};
 	json_t *rec;
+	int ready[2];
+	char b = 0;
 	pid_t pid;
 
-	coren_probe_watch_start(&w);
+	if (pipe(ready))
+		abort();
 	if ((pid = fork()) == 0) {
-		double t0 = (double)time(NULL);
+		struct timespec t0, t;
 		volatile unsigned long n = 0;
 
-		while ((double)time(NULL) < t0 + 1) /* a second at most */
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		do { /* 5 s at most; killed long before */
 			n++;
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		} while (t.tv_sec < t0.tv_sec + 5);
 		_exit(0);
 	}
+	close(ready[1]);
+	if (read(ready[0], &b, 1) != 1)
+		abort();
+	close(ready[0]);
+	coren_probe_watch_start(&w);
 	nanosleep(&nap, NULL);
 	coren_probe_watch_stop(&w, &others, &steal);
 	kill(pid, SIGKILL);
