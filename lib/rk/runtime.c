@@ -714,9 +714,13 @@ static void watch_actor(struct coren_rk *rt, struct coren_rk_actor *a,
 	for (unsigned i = 0; i < a->opts.grid_size; i++) {
 		struct worker *w = &a->w[i];
 		int c = atomic_load_explicit(&w->call, memory_order_acquire);
+		uint64_t t0;
 
-		if ((c != CALL_BUSY && c != CALL_ANSWERED) ||
-		    now - atomic_load_explicit(&w->call_ns, RELAXED) < limit)
+		if (c != CALL_BUSY && c != CALL_ANSWERED)
+			continue;
+		/* a call that began after now was read is not late */
+		t0 = atomic_load_explicit(&w->call_ns, RELAXED);
+		if (now < t0 || now - t0 < limit)
 			continue;
 		if (atomic_compare_exchange_strong(&w->call, &c,
 						   CALL_ABANDONED)) {
@@ -1502,6 +1506,7 @@ size_t coren_rk_recv(struct coren_rk *rt, struct coren_rk_msg **out,
 		     size_t max, int timeout_ms)
 {
 	size_t k = take_answers(rt, out, max);
+	uint64_t t_end;
 	uint32_t seq;
 
 	if (k || !timeout_ms)
@@ -1513,13 +1518,26 @@ size_t coren_rk_recv(struct coren_rk *rt, struct coren_rk_msg **out,
 		if ((k = take_answers(rt, out, max)))
 			return k;
 	}
-	seq = coren_doorbell_prepare(&rt->outbell);
-	if ((k = take_answers(rt, out, max))) {
-		coren_doorbell_cancel(&rt->outbell);
-		return k;
+	/* A ring may be for answers an earlier call already took: wake-ups
+	 * with nothing to take wait again, until the deadline. */
+	t_end = now_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000u;
+	for (;;) {
+		uint64_t t = now_ns();
+		int left = timeout_ms < 0 ? -1
+			   : t >= t_end   ? 0
+					  : (int)((t_end - t + 999999u) / 1000000u);
+
+		if (!left)
+			return 0;
+		seq = coren_doorbell_prepare(&rt->outbell);
+		if ((k = take_answers(rt, out, max))) {
+			coren_doorbell_cancel(&rt->outbell);
+			return k;
+		}
+		coren_doorbell_wait(&rt->outbell, seq, left);
+		if ((k = take_answers(rt, out, max)))
+			return k;
 	}
-	coren_doorbell_wait(&rt->outbell, seq, timeout_ms);
-	return take_answers(rt, out, max);
 }
 
 uint64_t coren_rk_in_flight(struct coren_rk *rt)

@@ -306,6 +306,47 @@ static void hung(struct coren_plugin *stall)
 	coren_rk_free(rt);
 }
 
+/* coren_rk_recv waits up to its timeout for the first answer: a doorbell
+ * rung for answers an earlier recv already took (4 workers answer at once,
+ * each ringing after it queued) must not end a later wait early with
+ * nothing. */
+static void recv_waits(void)
+{
+	struct coren_rk_config cfg = COREN_RK_CONFIG_INIT;
+	struct coren_rk_launch l = COREN_RK_LAUNCH_INIT;
+	struct coren_rk_msg *m[64];
+	struct coren_rk *rt;
+	unsigned early = 0;
+	uint32_t e;
+
+	l.grid_size = 4;
+	coren_rk_new(&cfg, &rt, NULL);
+	coren_rk_add_backend(rt, cpu, NULL, NULL);
+	coren_rk_launch(rt, "e", echo, NULL, &l, &e, NULL);
+	for (int i = 0; i < 300; i++) {
+		struct coren_rk_msg *q[16];
+		size_t got = 0, k;
+		double t0;
+
+		for (int j = 0; j < 16; j++) {
+			q[j] = coren_rk_msg_new(0);
+			q[j]->hdr.destination = e;
+			q[j]->hdr.correlation_id = (uint64_t)j + 1;
+		}
+		coren_rk_send(rt, q, 16);
+		while (got < 16 && (k = coren_rk_recv(rt, m, 64, 1000))) {
+			for (size_t j = 0; j < k; j++)
+				coren_rk_msg_free(m[j]);
+			got += k;
+		}
+		t0 = now_s();
+		if (!coren_rk_recv(rt, m, 64, 2) && now_s() - t0 < 0.0015)
+			early++; /* nothing came, yet it did not wait 2 ms */
+	}
+	is_int((int)early, 0, "recv with nothing to take waits its whole timeout");
+	coren_rk_free(rt);
+}
+
 int main(void)
 {
 	char *env = getenv("COREN_RK_PLUGINS")
@@ -352,6 +393,7 @@ int main(void)
 			run(&t);
 		}
 		deactivated();
+		recv_waits();
 	}
 	if (getenv("COREN_TEST_PLUGINS") && cpu && echo) {
 		struct coren_plugin *stall = NULL;
