@@ -47,14 +47,19 @@ for spec in ':sleep 0.02' ':sleep 0.1' ':i=0; while [ $i -lt 20000 ]; do i=$((i+
 		e=$(now)
 		printf '%s %s %s\n' "$(jq -r '.results[0] | "\(.mean) \(.user + .system)"' "$work/hf.json")" "$s" "$e" >> "$work/rounds"
 	done
-	# overhead per run: the tool's wall time less the runs' own, over the runs
+	# overhead per run: the tool's wall time less the runs' own, over the
+	# runs; a run's own time is the smaller of the two means of the round,
+	# the same for both tools (each tool's own mean would let a tool that
+	# times part of its own spawning, as hyperfine's does on -N true, hide
+	# that part of its overhead in its mean)
 	set -- $(awk -v n=$((W + R)) '
 		function median(a, k,   i, j, t) {
 			for (i = 2; i <= k; i++)
 				for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
 			return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
 		}
-		{ k++; rm[k] = $1; ro[k] = ($4 - $3 - n * $1) / n; hm[k] = $5; ho[k] = ($8 - $7 - n * $5) / n
+		{ k++; ref = $1 < $5 ? $1 : $5
+		  rm[k] = $1; ro[k] = ($4 - $3 - n * ref) / n; hm[k] = $5; ho[k] = ($8 - $7 - n * ref) / n
 		  if ($5 > 0) { q++; r[q] = $1 / $5 }
 		  if ($6 > 0) { p++; c[p] = $2 / $6 } }
 		END { printf "%.12f %.12f %.12f %.12f %.12f %.12f\n", median(rm, k), median(ro, k),

@@ -1,11 +1,18 @@
 /* sign.c - Ed25519 keys and signatures in Nix's NAME:BASE64 texts
- * (coren/sign.h), on OpenSSL's EVP interface. */
+ * (coren/sign.h), on OpenSSL's EVP interface.
+ *
+ * libcrypto is opened when a key is first made, read or trusted, not
+ * linked: its 3,400 symbol bindings cost every process of every coren
+ * tool about 0.7 ms before main, and only signing and checking need it. */
 #include "config.h"
 
 #include <coren/file.h>
 #include <coren/sign.h>
 
 #include <openssl/evp.h>
+
+#include <dlfcn.h>
+#include <pthread.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -38,6 +45,59 @@ struct coren_trust {
 	size_t n;
 };
 
+/* libcrypto's functions used here, found when first needed. */
+#define CRYPTO_FNS(X)                                                        \
+	X(EVP_PKEY_CTX_new_id) X(EVP_PKEY_keygen_init) X(EVP_PKEY_keygen)    \
+	X(EVP_PKEY_get_raw_private_key) X(EVP_PKEY_get_raw_public_key)        \
+	X(EVP_PKEY_free) X(EVP_PKEY_CTX_free) X(EVP_PKEY_new_raw_private_key) \
+	X(EVP_PKEY_new_raw_public_key) X(EVP_MD_CTX_new) X(EVP_MD_CTX_free)   \
+	X(EVP_DigestSignInit) X(EVP_DigestSign) X(EVP_DigestVerifyInit)       \
+	X(EVP_DigestVerify)
+#define CRYPTO_FIELD(f) __typeof__(&f) f;
+static struct {
+	CRYPTO_FNS(CRYPTO_FIELD)
+} lc;
+static char lc_error[256]; /* why libcrypto cannot be used; "" when it can */
+static pthread_once_t lc_once = PTHREAD_ONCE_INIT;
+
+/* dlsym into a function pointer (ISO C has no cast between the two). */
+static bool lc_sym(void *lib, const char *name, void *fn)
+{
+	void *p = dlsym(lib, name);
+
+	if (p)
+		memcpy(fn, &p, sizeof p);
+	else if (!lc_error[0])
+		snprintf(lc_error, sizeof lc_error, "no %s in libcrypto", name);
+	return p != NULL;
+}
+
+static void lc_open(void)
+{
+	void *lib = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
+	bool ok = true;
+
+	if (!lib && !(lib = dlopen("libcrypto.so.1.1", RTLD_NOW | RTLD_LOCAL))) {
+		snprintf(lc_error, sizeof lc_error, "%s", dlerror());
+		return;
+	}
+#define CRYPTO_LOAD(f) ok &= lc_sym(lib, #f, &lc.f);
+	CRYPTO_FNS(CRYPTO_LOAD)
+	(void)ok;
+}
+
+/* COREN_OK once libcrypto is open; else why not, in err. */
+static enum coren_err need_crypto(struct coren_error *err)
+{
+	pthread_once(&lc_once, lc_open);
+	if (!lc_error[0])
+		return COREN_OK;
+	return coren_error_set(err, COREN_ERR_PLUGIN_DLOPEN,
+			       "signatures need OpenSSL's libcrypto, which "
+			       "cannot be loaded: %s",
+			       lc_error);
+}
+
 /* Puts "WHAT: " before err's message (keeping its code). */
 static void prefix(struct coren_error *err, const char *fmt, ...)
 	COREN_PRINTF(2, 3);
@@ -66,13 +126,32 @@ static bool name_ok(const char *s, size_t n)
 	return true;
 }
 
+static const char b64digits[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Base64 (RFC 4648, with '=' padding) of n bytes into out, NUL-ended:
+ * 4 * ((n + 2) / 3) characters. */
+static void b64_into(const unsigned char *d, size_t n, char *out)
+{
+	for (; n; d += 3, n -= n < 3 ? n : 3) {
+		unsigned v = (unsigned)d[0] << 16 | (n > 1 ? (unsigned)d[1] << 8 : 0) |
+			     (n > 2 ? d[2] : 0);
+
+		*out++ = b64digits[v >> 18];
+		*out++ = b64digits[v >> 12 & 63];
+		*out++ = n > 1 ? b64digits[v >> 6 & 63] : '=';
+		*out++ = n > 2 ? b64digits[v & 63] : '=';
+	}
+	*out = '\0';
+}
+
 /* Base64 of n bytes (malloc'd text). */
 static char *b64(const unsigned char *d, size_t n)
 {
 	char *out = malloc(4 * ((n + 2) / 3) + 1);
 
 	if (out)
-		EVP_EncodeBlock((unsigned char *)out, d, (int)n);
+		b64_into(d, n, out);
 	return out;
 }
 
@@ -82,25 +161,32 @@ static bool unb64(const char *s, size_t len, unsigned char *out, size_t want)
 {
 	unsigned char buf[128];
 	char again[4 * ((sizeof buf + 2) / 3) + 1];
-	size_t pad = 0;
-	int n;
-	bool ok;
+	size_t n = 0;
+	bool ok = len % 4 == 0 && want <= sizeof buf &&
+		  len == 4 * ((want + 2) / 3);
 
-	if (len % 4 || len / 4 * 3 > sizeof buf || len != 4 * ((want + 2) / 3))
-		return false;
-	while (pad < 2 && pad < len && s[len - 1 - pad] == '=')
-		pad++;
-	n = EVP_DecodeBlock(buf, (const unsigned char *)s, (int)len);
+	for (size_t i = 0; ok && i < len; i += 4) {
+		unsigned v = 0;
+
+		for (int j = 0; j < 4; j++) {
+			const char *c = s[i + j] ? strchr(b64digits, s[i + j]) : NULL;
+
+			v = v << 6 | (c ? (unsigned)(c - b64digits) : 0);
+			ok &= c != NULL || (s[i + j] == '=' && i + 4 == len && j >= 2);
+		}
+		for (int j = 0; j < 3 && n < want; j++)
+			buf[n++] = (unsigned char)(v >> (16 - 8 * j));
+	}
 	/* canonical only: the bytes encode back to the very same text (no
 	 * stray low bits in the last digit, no '=' inside) */
-	ok = n >= 0 && (size_t)n - pad == want &&
-	     EVP_EncodeBlock((unsigned char *)again, buf, (int)want) ==
-		     (int)len &&
-	     !memcmp(again, s, len);
+	if (ok) {
+		b64_into(buf, want, again);
+		ok = !memcmp(again, s, len);
+	}
 	if (ok)
 		memcpy(out, buf, want);
-	OPENSSL_cleanse(buf, sizeof buf); /* it may have held a seed */
-	OPENSSL_cleanse(again, sizeof again);
+	explicit_bzero(buf, sizeof buf); /* it may have held a seed */
+	explicit_bzero(again, sizeof again);
 	return ok;
 }
 
@@ -134,6 +220,7 @@ enum coren_err coren_key_generate(const char *name, char **secret,
 	size_t sl = SEED_LEN, pl = PUB_LEN;
 	EVP_PKEY *k = NULL;
 	EVP_PKEY_CTX *ctx;
+	enum coren_err rc;
 	char *b = NULL;
 
 	*secret = NULL;
@@ -142,19 +229,21 @@ enum coren_err coren_key_generate(const char *name, char **secret,
 				       "a key name is 1 to %d characters of "
 				       "A-Z a-z 0-9 . _ -",
 				       COREN_KEY_NAME_MAX);
-	ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
-	if (ctx && EVP_PKEY_keygen_init(ctx) > 0 && EVP_PKEY_keygen(ctx, &k) > 0 &&
-	    EVP_PKEY_get_raw_private_key(k, raw, &sl) > 0 &&
-	    EVP_PKEY_get_raw_public_key(k, raw + SEED_LEN, &pl) > 0 &&
+	if ((rc = need_crypto(err)))
+		return rc;
+	ctx = lc.EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+	if (ctx && lc.EVP_PKEY_keygen_init(ctx) > 0 && lc.EVP_PKEY_keygen(ctx, &k) > 0 &&
+	    lc.EVP_PKEY_get_raw_private_key(k, raw, &sl) > 0 &&
+	    lc.EVP_PKEY_get_raw_public_key(k, raw + SEED_LEN, &pl) > 0 &&
 	    (b = b64(raw, sizeof raw)) &&
 	    (*secret = malloc(strlen(name) + strlen(b) + 2)))
 		sprintf(*secret, "%s:%s", name, b);
-	OPENSSL_cleanse(raw, sizeof raw);
+	explicit_bzero(raw, sizeof raw);
 	if (b)
-		OPENSSL_cleanse(b, strlen(b));
+		explicit_bzero(b, strlen(b));
 	free(b);
-	EVP_PKEY_free(k);
-	EVP_PKEY_CTX_free(ctx);
+	lc.EVP_PKEY_free(k);
+	lc.EVP_PKEY_CTX_free(ctx);
 	return *secret ? COREN_OK
 		       : coren_error_set(err, COREN_ERR_NOMEM,
 					 "cannot make an Ed25519 key");
@@ -184,7 +273,7 @@ enum coren_err coren_key_generate_file(const char *name, const char *path,
 	if (fd >= 0 && close(fd) && !rc)
 		rc = coren_error_set(err, COREN_ERR_IO, "secret key '%s': %s",
 				     path, strerror(errno));
-	OPENSSL_cleanse(secret, len);
+	explicit_bzero(secret, len);
 	free(secret);
 	return rc;
 }
@@ -202,13 +291,15 @@ enum coren_err coren_secret_key_parse(const char *text,
 	*out = NULL;
 	if (!k)
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-	if (!split(text, k->name, &b, &blen) || !unb64(b, blen, raw, sizeof raw))
+	if ((rc = need_crypto(err)))
+		;
+	else if (!split(text, k->name, &b, &blen) || !unb64(b, blen, raw, sizeof raw))
 		rc = coren_error_set(err, COREN_ERR_USAGE,
 				     "not a secret key (NAME:BASE64 of 64 "
 				     "bytes, as --generate-key writes)");
-	else if (!(k->pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519,
+	else if (!(k->pkey = lc.EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519,
 							 NULL, raw, SEED_LEN)) ||
-		 EVP_PKEY_get_raw_public_key(k->pkey, pub, &pl) <= 0)
+		 lc.EVP_PKEY_get_raw_public_key(k->pkey, pub, &pl) <= 0)
 		rc = coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	else if (memcmp(pub, raw + SEED_LEN, PUB_LEN))
 		rc = coren_error_set(err, COREN_ERR_USAGE,
@@ -216,7 +307,7 @@ enum coren_err coren_secret_key_parse(const char *text,
 				     "not match its seed",
 				     k->name);
 	memcpy(k->pub, pub, PUB_LEN);
-	OPENSSL_cleanse(raw, sizeof raw);
+	explicit_bzero(raw, sizeof raw);
 	if (rc) {
 		coren_secret_key_free(k);
 		return rc;
@@ -261,7 +352,7 @@ enum coren_err coren_secret_key_load(const char *path,
 				     "secret key '%s': not a text file", path);
 	else if ((rc = coren_secret_key_parse(data, out, err)))
 		prefix(err, "secret key '%s'", path);
-	OPENSSL_cleanse(data, sizeof data);
+	explicit_bzero(data, sizeof data);
 	return rc;
 }
 
@@ -269,7 +360,8 @@ void coren_secret_key_free(struct coren_secret_key *k)
 {
 	if (!k)
 		return;
-	EVP_PKEY_free(k->pkey);
+	if (k->pkey)
+		lc.EVP_PKEY_free(k->pkey);
 	free(k);
 }
 
@@ -286,19 +378,19 @@ char *coren_secret_key_public(const struct coren_secret_key *k)
 enum coren_err coren_sign(const struct coren_secret_key *k, const void *msg,
 			  size_t len, char **sig, struct coren_error *err)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_MD_CTX *ctx = lc.EVP_MD_CTX_new();
 	unsigned char raw[SIG_LEN];
 	size_t sl = SIG_LEN;
 	char *b = NULL;
 
 	*sig = NULL;
-	if (ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, k->pkey) > 0 &&
-	    EVP_DigestSign(ctx, raw, &sl, msg, len) > 0 && sl == SIG_LEN &&
+	if (ctx && lc.EVP_DigestSignInit(ctx, NULL, NULL, NULL, k->pkey) > 0 &&
+	    lc.EVP_DigestSign(ctx, raw, &sl, msg, len) > 0 && sl == SIG_LEN &&
 	    (b = b64(raw, SIG_LEN)) &&
 	    (*sig = malloc(strlen(k->name) + strlen(b) + 2)))
 		sprintf(*sig, "%s:%s", k->name, b);
 	free(b);
-	EVP_MD_CTX_free(ctx);
+	lc.EVP_MD_CTX_free(ctx);
 	return *sig ? COREN_OK
 		    : coren_error_set(err, COREN_ERR_NOMEM, "cannot sign");
 }
@@ -313,7 +405,7 @@ void coren_trust_free(struct coren_trust *t)
 	if (!t)
 		return;
 	for (size_t i = 0; i < t->n; i++)
-		EVP_PKEY_free(t->k[i].pkey);
+		lc.EVP_PKEY_free(t->k[i].pkey);
 	free(t->k);
 	free(t);
 }
@@ -330,6 +422,7 @@ static enum coren_err add_one(struct coren_trust *t, const char *s, size_t len,
 	char *text = strndup(s, len), name[COREN_KEY_NAME_MAX + 1];
 	unsigned char raw[PUB_LEN];
 	struct public_key *nk;
+	enum coren_err rc;
 	const char *b;
 	size_t blen;
 
@@ -343,11 +436,13 @@ static enum coren_err add_one(struct coren_trust *t, const char *s, size_t len,
 				len,
 				blen == 88 ? ": it looks like a secret key"
 					   : "");
-		OPENSSL_cleanse(text, len);
+		explicit_bzero(text, len);
 		free(text);
 		return COREN_ERR_USAGE;
 	}
 	free(text);
+	if ((rc = need_crypto(err)))
+		return rc;
 	if (t->n >= TRUST_MAX)
 		return coren_error_set(err, COREN_ERR_LIMIT,
 				       "more than %d trusted keys", TRUST_MAX);
@@ -356,7 +451,7 @@ static enum coren_err add_one(struct coren_trust *t, const char *s, size_t len,
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
 	t->k = nk;
 	memcpy(nk[t->n].name, name, sizeof name);
-	nk[t->n].pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw,
+	nk[t->n].pkey = lc.EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw,
 						    PUB_LEN);
 	if (!nk[t->n].pkey)
 		return coren_error_set(err, COREN_ERR_USAGE,
@@ -449,12 +544,12 @@ enum coren_err coren_trust_verify(const struct coren_trust *t,
 	for (size_t i = 0; i < t->n; i++) {
 		if (strcmp(t->k[i].name, name))
 			continue;
-		ctx = EVP_MD_CTX_new();
+		ctx = lc.EVP_MD_CTX_new();
 		ok = ctx &&
-		     EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, t->k[i].pkey) >
+		     lc.EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, t->k[i].pkey) >
 			     0 &&
-		     EVP_DigestVerify(ctx, raw, SIG_LEN, msg, len) == 1;
-		EVP_MD_CTX_free(ctx);
+		     lc.EVP_DigestVerify(ctx, raw, SIG_LEN, msg, len) == 1;
+		lc.EVP_MD_CTX_free(ctx);
 		if (ok)
 			return COREN_OK;
 		/* another trusted key may share the name: tried too */

@@ -1,4 +1,5 @@
-/* coren/hash.h - SHA-256 (OpenSSL libcrypto) and hex encoding. */
+/* coren/hash.h - SHA-256 (FIPS 180-4, SHA-NI where the CPU has it) and hex
+ * encoding. */
 #ifndef COREN_HASH_H
 #define COREN_HASH_H
 
