@@ -141,15 +141,20 @@ results() { grep -v '"type":"diag"' "$1" | grep -v '"type":"verdict"'; }
 	cmp <(results run.out) <(swarm-run "${B[@]}" --cache cold | grep -v diag)
 }
 
-@test "libcurl is not linked (it cost every coren process ~4 ms at start): an HTTP tier opens it" {
+@test "libcurl and libcrypto are not linked (they cost every coren process ms at start): a tier or a key opens them" {
 	lib="$top_builddir/.libs/libcoren.so"
 	[ -e "$lib" ] || skip "no shared libcoren"
 	command -v readelf >/dev/null || skip "readelf is not installed"
 	run -0 readelf -d "$lib"
-	assert_output --partial 'libcrypto'
+	assert_output --partial 'libzstd'
+	refute_output --partial 'libcrypto'
 	refute_output --partial 'libcurl'
 	run -0 env LD_DEBUG=libs rk-bench --version
 	refute_output --partial 'libcurl'
+	refute_output --partial 'libcrypto'
+	cd "$BATS_TEST_TMPDIR"
+	run -0 env LD_DEBUG=libs swarm-run --generate-key k --secret-key k.sec
+	assert_output --partial 'libcrypto'
 }
 
 @test "nginx WebDAV: publish with PUT, fetch with GET, byte-identical results" {

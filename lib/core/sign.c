@@ -1,18 +1,12 @@
 /* sign.c - Ed25519 keys and signatures in Nix's NAME:BASE64 texts
- * (coren/sign.h), on OpenSSL's EVP interface.
- *
- * libcrypto is opened when a key is first made, read or trusted, not
- * linked: its 3,400 symbol bindings cost every process of every coren
- * tool about 0.7 ms before main, and only signing and checking need it. */
+ * (coren/sign.h), on OpenSSL's EVP interface, opened when a key is first
+ * made, read or trusted (crypto_int.h). */
 #include "config.h"
 
 #include <coren/file.h>
 #include <coren/sign.h>
 
-#include <openssl/evp.h>
-
-#include <dlfcn.h>
-#include <pthread.h>
+#include "crypto_int.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -45,57 +39,15 @@ struct coren_trust {
 	size_t n;
 };
 
-/* libcrypto's functions used here, found when first needed. */
-#define CRYPTO_FNS(X)                                                        \
-	X(EVP_PKEY_CTX_new_id) X(EVP_PKEY_keygen_init) X(EVP_PKEY_keygen)    \
-	X(EVP_PKEY_get_raw_private_key) X(EVP_PKEY_get_raw_public_key)        \
-	X(EVP_PKEY_free) X(EVP_PKEY_CTX_free) X(EVP_PKEY_new_raw_private_key) \
-	X(EVP_PKEY_new_raw_public_key) X(EVP_MD_CTX_new) X(EVP_MD_CTX_free)   \
-	X(EVP_DigestSignInit) X(EVP_DigestSign) X(EVP_DigestVerifyInit)       \
-	X(EVP_DigestVerify)
-#define CRYPTO_FIELD(f) __typeof__(&f) f;
-static struct {
-	CRYPTO_FNS(CRYPTO_FIELD)
-} lc;
-static char lc_error[256]; /* why libcrypto cannot be used; "" when it can */
-static pthread_once_t lc_once = PTHREAD_ONCE_INIT;
+/* libcrypto's functions: used only once need_crypto succeeded (a key, or
+ * a trust with a key, exists only then). */
+#define lc (*coren_crypto(NULL))
 
-/* dlsym into a function pointer (ISO C has no cast between the two). */
-static bool lc_sym(void *lib, const char *name, void *fn)
-{
-	void *p = dlsym(lib, name);
-
-	if (p)
-		memcpy(fn, &p, sizeof p);
-	else if (!lc_error[0])
-		snprintf(lc_error, sizeof lc_error, "no %s in libcrypto", name);
-	return p != NULL;
-}
-
-static void lc_open(void)
-{
-	void *lib = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
-	bool ok = true;
-
-	if (!lib && !(lib = dlopen("libcrypto.so.1.1", RTLD_NOW | RTLD_LOCAL))) {
-		snprintf(lc_error, sizeof lc_error, "%s", dlerror());
-		return;
-	}
-#define CRYPTO_LOAD(f) ok &= lc_sym(lib, #f, &lc.f);
-	CRYPTO_FNS(CRYPTO_LOAD)
-	(void)ok;
-}
-
-/* COREN_OK once libcrypto is open; else why not, in err. */
 static enum coren_err need_crypto(struct coren_error *err)
 {
-	pthread_once(&lc_once, lc_open);
-	if (!lc_error[0])
+	if (coren_crypto(err))
 		return COREN_OK;
-	return coren_error_set(err, COREN_ERR_PLUGIN_DLOPEN,
-			       "signatures need OpenSSL's libcrypto, which "
-			       "cannot be loaded: %s",
-			       lc_error);
+	return err ? err->code : COREN_ERR_PLUGIN_DLOPEN;
 }
 
 /* Puts "WHAT: " before err's message (keeping its code). */
