@@ -100,15 +100,13 @@ static void store_failed(struct run *r, enum coren_err rc,
 	}
 }
 
-/* Stores slot s, whose points all succeeded, and makes it READY (from the
- * worker that did its last point, or from main when nothing was queued). */
+/* Slot s's points all succeeded: its content and header are made here
+ * (the worker that did its last point, or main when nothing was queued),
+ * and it is stored by a storer, or here when they are all busy. */
 void memo_slot_finish(struct run *r, struct slot *s, json_t *params,
 		      json_t *fn, const struct memo_points *pts)
 {
-	struct coren_chunk_header h;
 	struct coren_error err = {0};
-	struct coren_buf image;
-	enum coren_err rc;
 
 	if (!join_lines(s)) {
 		coren_error_set(&err, COREN_ERR_NOMEM, "out of memory");
@@ -118,20 +116,34 @@ void memo_slot_finish(struct run *r, struct slot *s, json_t *params,
 		memo_pool_abort(&r->pool);
 		return;
 	}
-	header_of(r, s, params, fn, pts, &h);
+	header_of(r, s, params, fn, pts, &s->w->hdr);
+	if (!memo_storers_push(r, s))
+		memo_slot_store(r, s, params, fn);
+}
+
+void memo_slot_store(struct run *r, struct slot *s, json_t *params,
+		     json_t *fn)
+{
+	struct coren_chunk_header *h = &s->w->hdr;
+	struct coren_error err = {0};
+	struct coren_buf image;
+	enum coren_err rc;
+
+	h->params = params; /* this thread's copies: the encoder increfs them */
+	h->fn = fn;
 	coren_buf_init(&image, 0);
-	rc = h.chunk_key ? coren_chunk_store(r->e->cache, &h, s->content,
-					     s->len, &image, &err)
-			 : coren_error_set(&err, COREN_ERR_NOMEM, "out of memory");
+	rc = h->chunk_key && params ? coren_chunk_store(r->e->cache, h, s->content,
+					      s->len, &image, &err)
+			  : coren_error_set(&err, COREN_ERR_NOMEM, "out of memory");
 	if (!rc)
 		memo_index_add(r->index_fd, r->p, s->bins);
-	if (h.has_cost && s->npoints) { /* the work of its points run here */
+	if (h->has_cost && s->npoints) { /* the work of its points run here */
 		double f = (double)s->w->computed / (double)s->npoints;
 
 		atomic_fetch_add(&r->work_flops,
-				 (uint64_t)((double)h.cost.flops * f));
+				 (uint64_t)((double)h->cost.flops * f));
 		atomic_fetch_add(&r->work_mem,
-				 (uint64_t)((double)h.cost.mem_bytes * f));
+				 (uint64_t)((double)h->cost.mem_bytes * f));
 	}
 	memo_claim_release(r, s); /* stored (or failed): others may go on */
 	if (!rc && r->o->remote && r->o->publish)

@@ -531,7 +531,7 @@ static enum slab_wait wait_slab(struct run *r)
 		if (r->win[i]->state < SLOT_READY) /* pending, loading */
 			w = SLAB_NOT_YET;
 	if (w == SLAB_NOT_YET && r->pool.abort && memo_pool_idle(&r->pool) &&
-	    memo_fetchers_idle(r))
+	    memo_fetchers_idle(r) && memo_storers_idle(r))
 		w = SLAB_NEVER; /* nothing more will complete */
 	else if (w == SLAB_NOT_YET && !r->unloaded)
 		memo_pool_wait(&r->pool);
@@ -864,6 +864,7 @@ enum coren_err coren_memo_run(const struct coren_memo_plan *p,
 		memo_pool_abort(&r.pool);
 	drop_queue(&r);
 	memo_pool_stop(&r.pool);
+	memo_storers_stop(&r); /* what the workers finished is stored */
 	memo_fetchers_stop(&r); /* the fetches in flight end first */
 	memo_publisher_stop(&r); /* drains what the workers queued */
 	if (flush(&r, !rc) && !rc)
