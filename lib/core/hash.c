@@ -207,6 +207,8 @@ static void update_own(struct own *c, const unsigned char *p, size_t n)
 {
 	size_t have = (size_t)(c->len % 64), k;
 
+	if (!n)
+		return; /* p may be NULL */
 	c->len += n;
 	if (have) {
 		k = 64 - have < n ? 64 - have : n;

@@ -243,12 +243,12 @@ enum coren_err coren_secret_key_parse(const char *text,
 	*out = NULL;
 	if (!k)
 		return coren_error_set(err, COREN_ERR_NOMEM, "out of memory");
-	if ((rc = need_crypto(err)))
-		;
-	else if (!split(text, k->name, &b, &blen) || !unb64(b, blen, raw, sizeof raw))
+	if (!split(text, k->name, &b, &blen) || !unb64(b, blen, raw, sizeof raw))
 		rc = coren_error_set(err, COREN_ERR_USAGE,
 				     "not a secret key (NAME:BASE64 of 64 "
 				     "bytes, as --generate-key writes)");
+	else if ((rc = need_crypto(err)))
+		;
 	else if (!(k->pkey = lc.EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519,
 							 NULL, raw, SEED_LEN)) ||
 		 lc.EVP_PKEY_get_raw_public_key(k->pkey, pub, &pl) <= 0)

@@ -34,8 +34,10 @@
  *
  * What stays in memory is then: MEM_MAX of content (2 MiB), the
  * unsettled points' state (~80 bytes a point; 65536 points, or 4 times
- * what the workers are fed, plus the last chunk admitted), the chunk a
- * worker is storing, and ~200 bytes per chunk of the slab (struct slot;
+ * what the workers are fed, plus the last chunk admitted), the chunks
+ * being stored (a worker's, or at most STORE_QUEUE_MAX + STORE_THREADS
+ * with the storers: their points are still unsettled, so they count in
+ * the points' bound), and ~200 bytes per chunk of the slab (struct slot;
  * its work part, struct slot_work, goes once it is READY): the last term
  * grows with the number of chunks in a slab (100k chunks: ~20 MiB), not
  * with its points. FAILED chunks (--keep-going) keep their

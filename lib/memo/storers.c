@@ -36,6 +36,7 @@ static void *storer(void *arg)
 			memo_slot_store(r, s, NULL, NULL); /* fails: no memory */
 		memo_pool_lock(&r->pool);
 		st->inflight--;
+		memo_pool_wake(&r->pool); /* after an abort, main waits for idle */
 	}
 	memo_pool_unlock(&r->pool);
 	json_decref(params);
