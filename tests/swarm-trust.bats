@@ -10,6 +10,7 @@ setup() {
 	cd "$BATS_TEST_TMPDIR"
 	P="$COREN_EXEC_PLUGINS"
 	G=(--split x=1..6 --memo-chunk x=3 --cache cache --workers 2)
+	export COREN_CACHE_DIR="$BATS_TEST_TMPDIR/user" # the user's fnid entries
 }
 
 field() { jq -r "select(.type==\"diag\") | .$1" "$2"; }
@@ -116,6 +117,40 @@ set_entry() { # entry $1 with field $2 set to the Python expression $3 (e)
 	assert_equal "$(plan_ids --cmd sh f.sh)" "$after"
 	run -0 swarm-run "${G[@]}" --cmd sh f.sh
 	assert_equal "$(jq -c 'select(.type=="result") | .value' <<< "$output" | tr '\n' ' ')" "3 4 5 6 7 8 "
+}
+
+@test "a new chunk cache uses the user's fnid entry: python3 is not read again for a new cache" {
+	printf 'echo $((SWARM_V_x + 1))\n' > f.sh
+	touch -d '1 hour ago' f.sh
+	sleep 1
+	before=$(plan_ids --cmd sh f.sh) # --plan makes no chunk cache
+	u="user/fnid/$(stat -c %d-%i f.sh).json"
+	assert_file_exists "$u"
+	assert_equal "$(jq -r .sha256 "$u")" "$(sha256sum < f.sh | cut -c1-64)"
+	[ ! -e cache/fnid ]
+	# a new cache (none at all here) takes the user's entry...
+	set_entry "$u" sha256 '"0" * 64'
+	run -0 plan_ids --cmd sh f.sh
+	[ "$output" != "$before" ]
+	# ...and a chunk cache's own entry comes first
+	set_entry "$u" sha256 '"1" * 64'
+	run -0 swarm-run "${G[@]}" --cmd sh f.sh # the run makes cache/fnid
+	e=$(entry f.sh)
+	[ ! -e "$e" ] # the user's entry was used: nothing read, nothing written
+	rm "$u"
+	run -0 plan_ids --cmd sh f.sh
+	assert_equal "$output" "$before"
+	assert_file_exists "$e"
+	set_entry "$e" sha256 '"2" * 64'
+	set_entry "$u" sha256 '"3" * 64'
+	two=$(plan_ids --cmd sh f.sh)
+	[ "$two" != "$before" ]
+	set_entry "$u" sha256 '"4" * 64'
+	assert_equal "$(plan_ids --cmd sh f.sh)" "$two"
+	# a user's entry found is copied into the chunk cache
+	rm "$e"
+	assert_equal "$(plan_ids --cmd sh f.sh)" "$(plan_ids --cmd sh f.sh)"
+	assert_equal "$(jq -r .sha256 "$e")" "$(printf '4%.0s' $(seq 64))"
 }
 
 @test "--exec and --exec --isolate are one function; two plugins are two" {

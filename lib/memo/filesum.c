@@ -1,8 +1,9 @@
 /* filesum.c - the SHA-256 of the files a --cmd or --coproc function is
- * made of (fnid.c), remembered per cache so that a run does not read the
- * interpreter (python3: 7 MB) again before every sweep.
+ * made of (fnid.c), remembered per cache and per user so that a run does
+ * not read the interpreter (python3: 7 MB) again before every sweep.
  *
- * <cache>/fnid/<dev>-<ino>.json holds one entry: the file's key as stat(2)
+ * <cache>/fnid/<dev>-<ino>.json, and the same in the user's cache
+ * directory (entry_dirs), holds one entry: the file's key as stat(2)
  * found it before it was read (dev, ino, size, mtime_ns, ctime_ns), when
  * the reading began (hashed_at_ns), and the SHA-256 read. An entry is used
  * only when its key equals the file's key now, and only when the file's
@@ -20,6 +21,7 @@
 
 #include "memo_int.h"
 
+#include <coren/cap.h>
 #include <coren/file.h>
 #include <coren/hash.h>
 #include <coren/json.h>
@@ -113,9 +115,10 @@ static bool is_hex64(const char *s)
 	return s && strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
 }
 
-/* The entry at path for st's key into hex: whether one is there and
- * trusted. */
-static bool entry_get(const char *path, const struct stat *st, char hex[65])
+/* The entry at path for st's key into hex (and when its reading began
+ * into *hashed_at): whether one is there and trusted. */
+static bool entry_get(const char *path, const struct stat *st, char hex[65],
+		      long long *hashed_at)
 {
 	json_t *j = NULL, *key = key_of(st), *sum;
 	char *data = NULL;
@@ -133,8 +136,10 @@ static bool entry_get(const char *path, const struct stat *st, char hex[65])
 	sum = json_object_get(j, "sha256");
 	ok = ok && is_hex64(json_string_value(sum)) &&
 	     !racy(st, json_integer_value(json_object_get(j, "hashed_at_ns")));
-	if (ok)
+	if (ok) {
 		memcpy(hex, json_string_value(sum), 65);
+		*hashed_at = json_integer_value(json_object_get(j, "hashed_at_ns"));
+	}
 	json_decref(j);
 	json_decref(key);
 	free(data);
@@ -144,7 +149,7 @@ static bool entry_get(const char *path, const struct stat *st, char hex[65])
 /* Writes the entry for st's key, read from hashed_at on; best effort. */
 static void entry_put(const char *cache, const char *path,
 		      const struct stat *st, long long hashed_at,
-		      const char hex[65])
+		      const char hex[65], bool make_parents)
 {
 	json_t *j = key_of(st);
 	struct coren_buf b;
@@ -153,8 +158,10 @@ static void entry_put(const char *cache, const char *path,
 	if (asprintf(&dir, "%s/" MEMO_FNID_DIR, cache) < 0)
 		dir = NULL;
 	coren_buf_init(&b, ENTRY_MAX);
-	/* the cache itself is made by the run, not here */
-	if (j && dir && (!mkdir(dir, 0777) || errno == EEXIST) &&
+	/* a chunk cache is made by the run, not here; the user's is */
+	if (j && dir &&
+	    (make_parents ? !coren_mkdir_p(dir, 0777, NULL)
+			  : !mkdir(dir, 0777) || errno == EEXIST) &&
 	    !json_object_set_new(j, "hashed_at_ns", json_integer(hashed_at)) &&
 	    !json_object_set_new(j, "sha256", json_string(hex)) &&
 	    !coren_json_canonical(j, &b) && !coren_buf_putc(&b, '\n'))
@@ -172,33 +179,64 @@ static bool same_key(const struct stat *a, const struct stat *b)
 	       ns_of(&a->st_ctim) == ns_of(&b->st_ctim);
 }
 
+/* Where entries are kept: the chunk cache's <cache>/fnid, and the user's
+ * ($COREN_CACHE_DIR, else $XDG_CACHE_HOME/coren, else ~/.cache/coren:
+ * coren_cap_cache_dir) /fnid, so that a run on a new chunk cache does not
+ * read python3 again either. Fills dirs (malloc'd, NULL where none);
+ * mkdir: the user's is made when missing (the chunk cache never is:
+ * the run makes it). */
+static void entry_dirs(const char *cache, char *dirs[2])
+{
+	char *user = coren_cap_cache_dir();
+
+	dirs[0] = cache ? strdup(cache) : NULL;
+	dirs[1] = user && (!cache || strcmp(user, cache)) ? user : NULL;
+	if (!dirs[1])
+		free(user);
+}
+
 enum coren_err memo_file_sha256(const char *cache, const char *path,
 				char hex[65], struct coren_error *err)
 {
 	struct timespec now;
 	struct stat st, after;
-	char *entry = NULL;
+	char *dirs[2] = {NULL, NULL}, *entry[2] = {NULL, NULL};
+	long long at = 0;
 	int fd = -1;
+	bool keyed;
 	enum coren_err rc = coren_file_open_regular(path, &fd, err);
 
 	/* the clock first, the one file timestamps are taken from (or
 	 * finer): a change after this instant is dated in its second or
 	 * later, so the key below and the reading are covered */
-	if (!rc && (!cache || clock_gettime(CLOCK_REALTIME_COARSE, &now) ||
-		    fstat(fd, &st) || !(entry = entry_path(cache, &st))))
-		cache = NULL;
-	if (!rc && cache && entry_get(entry, &st, hex)) {
-		free(entry);
-		close(fd);
-		return COREN_OK;
+	keyed = !rc && cache && !clock_gettime(CLOCK_REALTIME_COARSE, &now) &&
+		!fstat(fd, &st);
+	if (keyed)
+		entry_dirs(cache, dirs);
+	for (int i = 0; keyed && i < 2; i++)
+		if (dirs[i])
+			entry[i] = entry_path(dirs[i], &st);
+	if (entry[0] && entry_get(entry[0], &st, hex, &at))
+		goto done; /* the chunk cache's own entry first */
+	if (entry[1] && entry_get(entry[1], &st, hex, &at)) {
+		if (entry[0])
+			entry_put(dirs[0], entry[0], &st, at, hex, false);
+		goto done; /* the user's, copied into the chunk cache */
 	}
 	if (!rc)
 		rc = fd_sha256(fd, path, hex, err);
 	/* remembered only for the inode read, unchanged meanwhile */
-	if (!rc && cache && !fstat(fd, &after) && same_key(&st, &after) &&
+	if (!rc && keyed && !fstat(fd, &after) && same_key(&st, &after) &&
 	    !racy(&st, ns_of(&now)))
-		entry_put(cache, entry, &st, ns_of(&now), hex);
-	free(entry);
+		for (int i = 0; i < 2; i++)
+			if (entry[i])
+				entry_put(dirs[i], entry[i], &st, ns_of(&now),
+					  hex, i == 1);
+done:
+	for (int i = 0; i < 2; i++) {
+		free(dirs[i]);
+		free(entry[i]);
+	}
 	if (fd >= 0)
 		close(fd);
 	return rc;
