@@ -283,6 +283,20 @@ sanitized() {
 	assert_equal "$stderr" ""
 }
 
+@test "--cmd: each run's environment has a random size, as hyperfine's" {
+	cd "$BATS_TEST_TMPDIR"
+	run -0 --separate-stderr rk-bench -q -r 8 -w 0 --cmd 'printf "%s\n" "${#RK_BENCH_RANDOMIZED_ENVIRONMENT_OFFSET}" >> lens'
+	# the 8 runs and the shell's 31 empty ones (which run no printf): 8 lengths
+	assert_equal "$(wc -l < lens)" 8
+	run -0 awk '$1 < 0 || $1 > 4095 || $1 != int($1) { bad++ } END { print bad + 0 }' lens
+	assert_output 0
+	[ "$(sort -u lens | wc -l)" -ge 4 ] # drawn anew: 8 of 4096 values
+	run -0 env RK_BENCH_RANDOMIZED_ENVIRONMENT_OFFSET=mine rk-bench -q -r 2 -w 0 -N --cmd 'sh -c "env >> envs"'
+	assert_equal "$(grep -c '^RK_BENCH_RANDOMIZED_ENVIRONMENT_OFFSET=' envs)" 2 # replaced, never twice
+	run grep -c '=mine$' envs
+	assert_output 0
+}
+
 @test "a workload plugin runs, and counts instructions exactly" {
 	sanitized && skip "valgrind cannot run a sanitizer build"
 	command -v valgrind >/dev/null || skip "valgrind is not installed"

@@ -387,6 +387,45 @@ static int null_fds(int nul[2])
 	return -1;
 }
 
+/* The environment of a timed run: the process's, with
+ * RK_BENCH_RANDOMIZED_ENVIRONMENT_OFFSET set to 0..4095 'X's drawn anew
+ * for each run, as hyperfine sets its HYPERFINE_... variable: the size of
+ * the environment moves where the command's stack starts, and a mean over
+ * random offsets is not one alignment's luck (Mytkowicz et al., "Producing
+ * wrong data without doing anything obviously wrong!", ASPLOS 2009).
+ * Made before the clock starts; *env and *var freed by the caller. */
+#define OFFSET_VAR "RK_BENCH_RANDOMIZED_ENVIRONMENT_OFFSET"
+static char **offset_env(char **var)
+{
+	static unsigned long long rng;
+	size_t n = 0, k = 0, len;
+	char **env;
+
+	if (!rng)
+		rng = ((unsigned long long)time(NULL) << 20 ^ (unsigned long long)getpid()) | 1;
+	rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+	len = (size_t)(rng % 4096);
+	while (environ && environ[n])
+		n++;
+	env = malloc((n + 2) * sizeof *env);
+	*var = malloc(sizeof OFFSET_VAR + 1 + len);
+	if (!env || !*var) {
+		free(env);
+		free(*var);
+		*var = NULL;
+		return NULL;
+	}
+	memcpy(*var, OFFSET_VAR "=", sizeof OFFSET_VAR);
+	memset(*var + sizeof OFFSET_VAR, 'X', len);
+	(*var)[sizeof OFFSET_VAR + len] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], OFFSET_VAR "=", sizeof OFFSET_VAR))
+			env[k++] = environ[i];
+	env[k++] = *var;
+	env[k] = NULL;
+	return env;
+}
+
 enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
 					double timeout, unsigned flags,
 					struct coren_bench_run *run,
@@ -394,7 +433,7 @@ enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
 {
 	char *sh_argv[] = {unconst(shell ? shell : "/bin/sh"), unconst("-c"), unconst(cmd),
 			   NULL};
-	char *words[256], *buf = NULL, **argv = sh_argv;
+	char *words[256], *buf = NULL, **argv = sh_argv, **env, *var = NULL;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	struct rusage ru;
@@ -430,12 +469,15 @@ enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
 		}
 		argv = words;
 	}
+	env = offset_env(&var);
 	t0 = coren_bench_now();
-	r = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
+	r = posix_spawnp(&pid, argv[0], &fa, &at, argv, env ? env : environ);
 	close(nul[0]);
 	close(nul[1]);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
+	free(env);
+	free(var);
 	if (r) {
 		rc = coren_error_set(err, COREN_ERR_IO, "cannot run '%s': %s", argv[0],
 				     strerror(r));
