@@ -1,7 +1,9 @@
-/* crypto.c - opens libcrypto on first use (crypto_int.h). */
+/* crypto.c - opens libcrypto on first use (crypto_int.h), and the dlsym
+ * helper of the libraries opened so (dl_int.h). */
 #include "config.h"
 
 #include "crypto_int.h"
+#include "dl_int.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -13,15 +15,15 @@ static struct coren_crypto lc;	   /* written once, by open_lc */
 static char lc_error[256];	   /* why it cannot be used; "" when it can */
 static pthread_once_t lc_once = PTHREAD_ONCE_INIT;
 
-/* dlsym into a function pointer (ISO C has no cast between the two). */
-static bool sym(void *lib, const char *name, void *fn)
+bool coren_dl_fn(void *lib, const char *libname, const char *name, void *fn,
+		 char *why, size_t n)
 {
 	void *p = dlsym(lib, name);
 
 	if (p)
 		memcpy(fn, &p, sizeof p);
-	else if (!lc_error[0])
-		snprintf(lc_error, sizeof lc_error, "no %s in libcrypto", name);
+	else if (!why[0])
+		snprintf(why, n, "no %s in %s", name, libname);
 	return p != NULL;
 }
 
@@ -34,7 +36,8 @@ static void open_lc(void)
 		snprintf(lc_error, sizeof lc_error, "%s", dlerror());
 		return;
 	}
-#define COREN_CRYPTO_LOAD(f) ok &= sym(lib, #f, &lc.f);
+#define COREN_CRYPTO_LOAD(f) \
+	ok &= coren_dl_fn(lib, "libcrypto", #f, &lc.f, lc_error, sizeof lc_error);
 	COREN_CRYPTO_FNS(COREN_CRYPTO_LOAD)
 	(void)ok;
 }

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "memo_int.h"
+#include "../core/dl_int.h"
 
 #include <coren/file.h>
 
@@ -58,16 +59,9 @@ static struct {
 static char lc_error[256]; /* why libcurl cannot be used; "" when it can */
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
-/* dlsym into a function pointer (ISO C has no cast between the two). */
 static bool lc_sym(void *lib, const char *name, void *fn)
 {
-	void *p = dlsym(lib, name);
-
-	if (p)
-		memcpy(fn, &p, sizeof p);
-	else if (!lc_error[0])
-		snprintf(lc_error, sizeof lc_error, "no %s in libcurl", name);
-	return p != NULL;
+	return coren_dl_fn(lib, "libcurl", name, fn, lc_error, sizeof lc_error);
 }
 
 static void curl_init(void)
