@@ -36,8 +36,6 @@ static const char usage_tail[] =
 	"comparison could not detect a change of the threshold's size. See\n"
 	"rk-bench(1).\n";
 
-#define MAX_CMDS 64
-
 static struct rk_opts {
 	struct coren_bench_opts run;
 	const struct coren_bench_preset *preset;
@@ -50,8 +48,8 @@ static struct rk_opts {
 	char *base_machine;
 	double threshold; /* < 0: the preset's */
 	double confidence;
-	const char *cmds[MAX_CMDS], *names[MAX_CMDS];
-	size_t ncmds, nnames;
+	char **cmds, **names; /* --cmd, -n: NULL-terminated (STRINGS rows) */
+	size_t ncmds, nnames; /* their counts, once parsed */
 	const char *prepare;
 	const char *shell;
 	struct coren_bench_param params[8];
@@ -207,24 +205,6 @@ static void sizes_param(void)
 	add_param("size", list, NULL, NULL);
 }
 
-static enum coren_err set_cmd(void *o, const char *v, struct coren_error *e)
-{
-	(void)o, (void)e;
-	if (opt.ncmds == MAX_CMDS)
-		tool_usage_error("at most %d commands", MAX_CMDS);
-	opt.cmds[opt.ncmds++] = v;
-	return COREN_OK;
-}
-
-static enum coren_err set_name(void *o, const char *v, struct coren_error *e)
-{
-	(void)o, (void)e;
-	if (opt.nnames == MAX_CMDS)
-		tool_usage_error("at most %d names", MAX_CMDS);
-	opt.names[opt.nnames++] = v;
-	return COREN_OK;
-}
-
 static enum coren_err set_list(void *o, const char *name, char *const *more,
 			       struct coren_error *e)
 {
@@ -364,14 +344,14 @@ static enum coren_err set_plot(void *o, const char *v, struct coren_error *e)
 /* An rk-bench run's settings. */
 static const struct coren_setting rows[] = {
 	{COREN_ROW(HEADING, NULL, NULL, 0, NULL, "What to measure:")},
-	{COREN_ROW(CUSTOM, NULL, "cmd", 0, "COMMAND",
+	{COREN_ROW(STRINGS, NULL, "cmd", 0, "COMMAND",
 		   "time a shell command (sh -c), like hyperfine;\n"
 		   "repeat for several"),
-	 .set = set_cmd},
-	{COREN_ROW(CUSTOM, NULL, "name", 'n', "NAME",
+	 OPT(cmds)},
+	{COREN_ROW(STRINGS, NULL, "name", 'n', "NAME",
 		   "a --cmd's name in reports: the first -n names\n"
 		   "the first --cmd, and so on"),
-	 .set = set_name},
+	 OPT(names)},
 	{COREN_ROW(STRING, NULL, "prepare", 0, "COMMAND",
 		   "run before every run of a command, untimed"),
 	 OPT(prepare)},
@@ -541,6 +521,10 @@ static void parse_options(int argc, char **argv)
 	optind = tool_parse(tabs, 2, usage_head, usage_tail, argc, argv, &uses,
 			    &nuses);
 	free(uses);
+	while (opt.cmds && opt.cmds[opt.ncmds])
+		opt.ncmds++;
+	while (opt.names && opt.names[opt.nnames])
+		opt.nnames++;
 	opt.cmd_flags = (opt.ignore_failure ? COREN_BENCH_CMD_IGNORE_FAILURE : 0) |
 			(opt.show_output ? COREN_BENCH_CMD_STDERR : 0);
 	opt.plot_flags = opt.plot_log ? COREN_BENCH_PLOT_LOG : 0;
