@@ -98,6 +98,41 @@ outcomes() { results "$1" | jq -r '"\(.point.x):\(.value // ("!" + .reason))"' |
 	assert_equal "$(outcomes <(echo "$output"))" '1:10 2:20 3:30 4:40 5:50 6:60 7:70 8:80 '
 }
 
+@test "numeric results records store each value as the full parser does (the fast path is exact)" {
+	# answers in the batch form, values given as raw JSON text per x: -0,
+	# a 19-digit integer, an underflowing real, spaces, exponents, the
+	# least int64, 2^64 - 1; RS_TAIL adds a key the fast scan refuses, so
+	# the same record goes through jansson
+	cat > rs.py <<-'EOF'
+	import os, re, sys
+	raw = ["-0", "1234567890123456789", "1e-400", " 2.50 ", "1E2", "-9223372036854775808",
+	       "18446744073709551615", "7", "-0.0", "0.1"]
+	tail = os.environ.get("RS_TAIL", "")
+	for line in sys.stdin:
+	    seq = int(re.search(r'"seq":(\d+)', line).group(1))
+	    xs = [int(x) for x in re.findall(r'"x":(\d+)', line)]
+	    vals = ",".join(raw[x] for x in xs)
+	    sys.stdout.write('{"type":"results","seq":%d,"values":[%s]%s}\n' % (seq, vals, tail))
+	    if os.environ.get("RS_TWICE") and 3 in xs:
+	        sys.stdout.write('{"type":"results","seq":%d,"values":[%s]}\n' % (seq, vals))
+	    sys.stdout.flush()
+	EOF
+	run -0 swarm-run --split x=0..9 --memo-chunk x=10 --exec-chunk 4 --workers 1 --cache c1 --coproc python3 rs.py
+	fast=$(results <(echo "$output"))
+	RS_TAIL=',"x":{}' run -0 swarm-run --split x=0..9 --memo-chunk x=10 --exec-chunk 4 --workers 1 --cache c2 --coproc python3 rs.py
+	assert_equal "$(results <(echo "$output"))" "$fast"
+	# (as text: jq would round the long integers)
+	assert_equal "$(echo "$fast" | sed 's/.*"value"://; s/}$//' | tr '\n' ' ')" '0 1234567890123456789 0.0 2.5 100.0 -9223372036854775808 18446744073709551615 7 -0.0 0.1 '
+	# the chunk holds what was written (read back from the cache)
+	RS_TAIL=garbage run -0 swarm-run --split x=0..9 --memo-chunk x=10 --exec-chunk 4 --workers 1 --cache c1 --coproc python3 rs.py
+	assert_equal "$(results <(echo "$output"))" "$fast"
+	# a results record again for seqs answered: read with the next batch,
+	# the full path's error for it, never values for the next points
+	RS_TWICE=1 run -4 --separate-stderr swarm-run --split x=0..9 --memo-chunk x=2 --exec-chunk 2 --workers 1 --keep-going --cache c3 --coproc python3 rs.py
+	assert_line --index 4 --partial '"point":{"x":4},"reason":"protocol error: seq 3 is not an outstanding point: '"'"'{\"type\":\"results\",\"seq\":3,\"values\":[1e-400, 2.50 ]}'"'"
+	assert_equal "$(results <(echo "$output") | grep -c '"value"')" 8
+}
+
 @test "a v1 co-process (answers without seq) is told what is missing" {
 	CO_MODE=v1 run -4 --separate-stderr swarm-run --split x=1..2 --memo-chunk x=2 --exec-chunk 2 --cache cache --coproc python3 co.py
 	assert_line --index 0 --partial '"reason":"protocol error: an answer without \"seq\" (protocol v2, coren-records(5)): '

@@ -1380,6 +1380,65 @@ static bool answer_results(struct coproc_worker *w, struct round *rd,
 	return true;
 }
 
+/* The fast path of a "results" record whose values are all numbers
+ * (coren_record_scan_vectors(), no json_t per value), as coren.coproc
+ * writes a numeric function's: true when taken. Every seq is checked
+ * before any value is taken, so a record this path refuses goes whole to
+ * the full path (answer_results), which words the error. A number the
+ * flat writer leaves to the full path (-0, a long integer) is parsed
+ * alone by the same parser the full path uses. */
+static bool answer_results_flat(struct coproc_worker *w, struct round *rd,
+				const char *s, size_t len)
+{
+	struct coren_field f[8];
+	int n = coren_record_scan_vectors(s, len, f, 8);
+	const struct coren_field *vals;
+	const char *p, *end, *q;
+	uint64_t seq, k = 0;
+
+	if (n < 0 || !coren_field_is(coren_field_find(f, n, "type"), "results") ||
+	    coren_field_u64(coren_field_find(f, n, "seq"), &seq) ||
+	    !(vals = coren_field_find(f, n, "values")) || vals->kind != 'a')
+		return false;
+	end = vals->val + vals->vlen - 1; /* at the ']' */
+	for (p = vals->val + 1; p < end && strchr(" \t\r\n", *p); p++)
+		;
+	for (k = p < end; p < end; p++) /* the values: commas + 1 */
+		k += *p == ',';
+	if (seq < rd->base || k > rd->n || seq - rd->base > rd->n - k)
+		return false;
+	for (uint64_t j = 0; j < k; j++)
+		if (rd->done[rd->idx[seq - rd->base + j]])
+			return false;
+	for (p = vals->val + 1; k--; p = q + 1, seq++) {
+		size_t i = rd->idx[seq - rd->base];
+		struct coren_field v = {NULL, 0, NULL, 0, 'n'};
+
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		for (q = p; q < end && *q != ','; q++)
+			;
+		v.val = p;
+		v.vlen = (size_t)(q - p);
+		while (v.vlen && strchr(" \t\r\n", v.val[v.vlen - 1]))
+			v.vlen--;
+		if (flat_value(rd->b, i, &v)) {
+			struct coren_error perr = {0};
+			json_t *jv = coren_json_parse_flags(v.val, v.vlen,
+							    COREN_JSON_NONFINITE, &perr);
+
+			if (jv)
+				batch_json(rd->b, i, jv);
+			else
+				batch_fail(rd->b, i, "%s", perr.msg);
+			json_decref(jv);
+		}
+		answer_done(rd, i);
+	}
+	w->batch = true;
+	return true;
+}
+
 /* Takes one answer line; false on a protocol error (rd->why). */
 static bool coproc_answer(struct coproc_worker *w, struct round *rd,
 			  const char *s, size_t len)
@@ -1392,7 +1451,7 @@ static bool coproc_answer(struct coproc_worker *w, struct round *rd,
 
 	if (len && s[len - 1] == '\r')
 		len--;
-	if (answer_flat(rd, s, len))
+	if (answer_flat(rd, s, len) || answer_results_flat(w, rd, s, len))
 		return true;
 	if (len && s[0] == '{') /* NaN, Infinity: their lossless boxes */
 		rec = coren_json_parse_flags(s, len, COREN_JSON_NONFINITE,
