@@ -74,12 +74,14 @@ static const char *number(const char *p, const char *end)
 static int number_ok(const char *p, const char *q)
 {
 	struct coren_field f = {NULL, 0, p, (size_t)(q - p), 'n'};
+	const char *r = p;
 	uint64_t u;
 	char buf[64];
 	double d;
 
-	if (!memchr(p, '.', (size_t)(q - p)) && !memchr(p, 'e', (size_t)(q - p)) &&
-	    !memchr(p, 'E', (size_t)(q - p))) {
+	while (r < q && *r != '.' && *r != 'e' && *r != 'E') /* one pass: */
+		r++; /* numbers are short, three memchr calls cost more */
+	if (r == q) {
 		if (*p != '-')
 			return coren_field_u64(&f, &u) == 0;
 		f.val++;

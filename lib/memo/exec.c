@@ -1226,7 +1226,6 @@ static void answer_done(struct round *rd, size_t i)
 {
 	rd->done[i] = true;
 	rd->left--;
-	rd->since = memo_now(); /* it may start on the next point now */
 	while (rd->next < rd->n && rd->done[rd->idx[rd->next]])
 		rd->next++;
 }
@@ -1236,6 +1235,14 @@ static void answer_done(struct round *rd, size_t i)
  * integers of at most 18 digits as they are, finite reals through the one
  * real writer. Anything else (-0, a long integer, a real that over- or
  * underflows) is -1, left to the full path. */
+static bool is_real_text(const char *s, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (s[k] == '.' || s[k] == 'e' || s[k] == 'E')
+			return true;
+	return false;
+}
+
 static int flat_value(struct exec_batch *b, size_t i,
 		      const struct coren_field *v)
 {
@@ -1250,12 +1257,14 @@ static int flat_value(struct exec_batch *b, size_t i,
 		rc = coren_buf_append(&b->vals, v->val, v->vlen);
 	else if (v->kind != 'n' || v->vlen >= sizeof num)
 		return -1;
-	else if (memcpy(num, v->val, v->vlen), num[v->vlen] = '\0',
-		 !strpbrk(num, ".eE")) {
-		if (v->vlen > 18 + (num[0] == '-') || !strcmp(num, "-0"))
+	else if (!is_real_text(v->val, v->vlen)) {
+		if (v->vlen > 18 + (v->val[0] == '-') ||
+		    (v->vlen == 2 && !memcmp(v->val, "-0", 2)))
 			return -1; /* -0 is 0, a long one may be a box */
 		rc = coren_buf_append(&b->vals, v->val, v->vlen);
 	} else {
+		memcpy(num, v->val, v->vlen);
+		num[v->vlen] = '\0';
 		errno = 0;
 		d = strtod(num, NULL);
 		if (errno || !isfinite(d))
@@ -1515,6 +1524,8 @@ static bool coproc_lines(struct coproc_worker *w, struct round *rd)
 		ok = coproc_answer(w, rd, s, (size_t)(nl - s));
 		s = nl + 1;
 	}
+	if (s != w->line.data) /* answers taken: it may start on the next */
+		rd->since = memo_now(); /* point now (once per read) */
 	memmove(w->line.data, s, (size_t)(end - s));
 	w->line.len = (size_t)(end - s);
 	return ok;

@@ -387,11 +387,54 @@ json_t *coren_memo_plan_point_json(const struct coren_memo_plan *p,
 	return pt;
 }
 
+/* The point's text when every axis has its values as text (not a
+ * range): its length known, written in one reservation, as the loop
+ * below writes it (a point is written twice per point run: keep it
+ * cheap). -1 when an axis is a range. */
+static int point_text_flat(const struct coren_memo_plan *p, const size_t *vidx,
+			   struct coren_buf *b, enum coren_err *rc)
+{
+	size_t n = 2 + p->naxes;
+	char *o;
+
+	for (size_t a = 0; a < p->naxes; a++) {
+		const struct plan_axis *pa = &p->axes[a];
+
+		if (!pa->off)
+			return -1;
+		n += pa->key.len + pa->off[vidx[a] + 1] - pa->off[vidx[a]];
+	}
+	if ((*rc = coren_buf_reserve(b, n)))
+		return 0;
+	o = b->data + b->len;
+	*o++ = '{';
+	for (size_t a = 0; a < p->naxes; a++) {
+		const struct plan_axis *pa = &p->axes[a];
+		size_t v = vidx[a], vl = pa->off[v + 1] - pa->off[v];
+
+		if (a)
+			*o++ = ',';
+		memcpy(o, pa->key.data, pa->key.len);
+		o += pa->key.len;
+		*o++ = ':';
+		memcpy(o, pa->text.data + pa->off[v], vl);
+		o += vl;
+	}
+	*o++ = '}';
+	b->len = (size_t)(o - b->data);
+	b->data[b->len] = '\0';
+	return 0;
+}
+
 enum coren_err coren_memo_plan_point_text(const struct coren_memo_plan *p,
 					  const size_t *vidx,
 					  struct coren_buf *b)
 {
-	enum coren_err rc = coren_buf_putc(b, '{');
+	enum coren_err rc;
+
+	if (!point_text_flat(p, vidx, b, &rc))
+		return rc;
+	rc = coren_buf_putc(b, '{');
 
 	for (size_t a = 0; !rc && a < p->naxes; a++) {
 		const struct plan_axis *pa = &p->axes[a];
