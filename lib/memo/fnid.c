@@ -75,7 +75,7 @@ static json_t *argv_identity(const char *cache,
 	char hex[65], key[24];
 	enum coren_err rc = id && args && sums ? COREN_OK : COREN_ERR_NOMEM;
 
-	bool py = false; /* past "coren.coproc": its target is next */
+	bool py = false; /* past coren.coproc: its target is next */
 
 	for (size_t i = 0; !rc && x->argv[i]; i++) {
 		struct stat st;
@@ -89,7 +89,10 @@ static json_t *argv_identity(const char *cache,
 			if ((pyfile = python_file(x->argv[i])))
 				file = pyfile;
 		}
-		if (i && !strcmp(x->argv[i], "coren.coproc"))
+		/* -m coren.coproc, or a -c program that runs it (Sweep's) */
+		if (i && (!strcmp(x->argv[i], "coren.coproc") ||
+			  (!strcmp(x->argv[i - 1], "-c") &&
+			   strstr(x->argv[i], "coren.coproc"))))
 			py = true;
 
 		if (json_array_append_new(args, json_string(x->argv[i])))

@@ -4,7 +4,7 @@
     results, diag = sweep.run({"k": 1}, {"a": range(100), "b": range(1000)})
 
 swarm-run plans the chunks, reads the cached ones and runs the missing
-points in co-processes (python3 -m coren.coproc), so a sweep and the
+points in co-processes (coren.coproc's main), so a sweep and the
 command line share one cache and one chunk format. Results come back in
 grid order as (point, value) pairs: swarm-run --values writes the values
 alone, parsed a piece at a time in one call each while it runs, and the
@@ -18,6 +18,13 @@ import sys
 from _collections_abc import Sequence  # collections.abc's, loaded at start
 
 from coren import _paths, _values
+
+# The co-processes run coren.coproc's main by -c, not -m: -m loads runpy
+# (importlib.util, contextlib, collections), 4 ms of each co-process's
+# start, which a cold sweep waits for. swarm-run's function identity
+# knows this program (it names coren.coproc): the module's file is hashed
+# as for -m.
+_COPROC = "import sys; from coren.coproc import main; sys.exit(main())"
 
 
 class SweepError(RuntimeError):
@@ -129,7 +136,7 @@ class Sweep:
         if self._where is None:
             self._where = _target(self.fn)
         argv = [_paths.swarm_run(), "-c", "/dev/stdin", "--keep-going", "--no-progress",
-                *mode, "--coproc", sys.executable, "-m", "coren.coproc"]
+                *mode, "--coproc", sys.executable, "-c", _COPROC]
         if self.kwargs:
             argv.append("--kwargs")
         argv.append(self._where)

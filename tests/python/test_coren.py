@@ -249,6 +249,30 @@ def sweep_shares_cli_cache():
 
 
 @test
+def sweep_identity_covers_module():
+    """a sweep's chunk ids cover its function's module file: an edit computes again"""
+    d = cache("edited")
+    os.makedirs(d)
+    with open(os.path.join(d, "edmod.py"), "w") as f:
+        f.write("def f(params, point):\n    return point['x'] * 2\n")
+    sys.path.insert(0, d)
+    try:
+        import edmod
+
+        sw = Sweep(edmod.f, cache=os.path.join(d, "c"), memo_chunk={"x": 2})
+        out, diag = sw.run({}, {"x": [1, 2]})
+        assert diag["chunks_executed"] == 1 and out == [({"x": 1}, 2), ({"x": 2}, 4)], (out, diag)
+        _, diag = sw.run({}, {"x": [1, 2]})
+        assert diag["chunks_cached"] == 1, diag
+        with open(os.path.join(d, "edmod.py"), "a") as f:
+            f.write("# an edit\n")
+        _, diag = sw.run({}, {"x": [1, 2]})
+        assert diag["chunks_executed"] == 1, diag
+    finally:
+        sys.path.remove(d)
+
+
+@test
 def sweep_failures_raise():
     """failures raise one SweepError with the error records; partial results stay cached"""
     sw = Sweep(pyfns.fails, cache=cache("fails"), memo_chunk={"x": 2})
