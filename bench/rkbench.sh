@@ -79,10 +79,12 @@ for spec in '20:5::sleep 0.02' '20:5::sleep 0.1' '20:5::i=0; while [ $i -lt 2000
 			median(hm, k), median(ho, k), q ? median(r, q) : 0, p ? median(c, p) : 0,
 			median(sh, k) }' "$work/rounds")
 	rk_mean=$1 rk_ovh=$2 hf_mean=$3 hf_ovh=$4 ratio=$5 cpu=$6 shell=$7
-	# within 5%: of hyperfine's mean, or of the shell start-up both
-	# subtracted when that is larger (true through sh: a mean of about 0,
-	# what is left of two equal start-ups, which no ratio can judge)
-	within=$(echo "d = $rk_mean - $hf_mean; if (d < 0) d = -d; m = $hf_mean; if ($shell > m) m = $shell; d <= 0.05 * m" | bc -l)
+	# within 5%: the rounds' ratio, or for a mean smaller than the shell
+	# start-up both subtracted, the two means within 5% of that start-up
+	# (true through sh: what is left of two equal start-ups, about 0,
+	# which no ratio can judge)
+	within=$(echo "d = $rk_mean - $hf_mean; if (d < 0) d = -d
+		($ratio > 0.95 && $ratio < 1.05) || ($hf_mean < $shell && d <= 0.05 * $shell)" | bc -l)
 	less=$(echo "$rk_ovh < $hf_ovh" | bc -l)
 	printf '%-28.28s %9.2fms %9.2fms %7.3f %7.3f   %10.2fms %10.2fms  %s, %s\n' "${opts:+$opts }$cmd" \
 		"$(echo "$rk_mean * 1000" | bc -l)" "$(echo "$hf_mean * 1000" | bc -l)" "$ratio" "$cpu" \

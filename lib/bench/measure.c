@@ -442,12 +442,25 @@ enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
 	enum coren_err rc;
 	pid_t pid;
 
-	/* /dev/null opened here, before the clock starts: the child only
-	 * dup2s it (as hyperfine's does), no path lookups in the timed span */
-	if (null_fds(nul))
+	memset(run, 0, sizeof *run);
+	if (shell && !strcmp(shell, "none")) { /* no shell: the words run as is */
+		if (split_words(cmd, &buf, words, 256) < 1) {
+			free(buf);
+			return coren_error_set(err, COREN_ERR_USAGE,
+					       "cannot split '%s' into words", cmd);
+		}
+		argv = words;
+	}
+	/* The clock starts before the command's standard streams are opened
+	 * and its environment made, as hyperfine's does: the two tools time
+	 * the same span (rk-bench(1), "rk-bench for hyperfine users") */
+	t0 = coren_bench_now();
+	if (null_fds(nul)) {
+		free(buf);
 		return coren_error_set(err, COREN_ERR_IO,
 				       "cannot open /dev/null: %s",
 				       strerror(errno));
+	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, nul[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, nul[1], 1);
@@ -456,21 +469,7 @@ enum coren_err coren_bench_cmd_run_full(const char *cmd, const char *shell,
 	posix_spawnattr_init(&at);
 	posix_spawnattr_setpgroup(&at, 0); /* a timeout kills the whole group */
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
-	memset(run, 0, sizeof *run);
-	if (shell && !strcmp(shell, "none")) { /* no shell: the words run as is */
-		if (split_words(cmd, &buf, words, 256) < 1) {
-			free(buf);
-			close(nul[0]);
-			close(nul[1]);
-			posix_spawn_file_actions_destroy(&fa);
-			posix_spawnattr_destroy(&at);
-			return coren_error_set(err, COREN_ERR_USAGE,
-					       "cannot split '%s' into words", cmd);
-		}
-		argv = words;
-	}
 	env = offset_env(&var);
-	t0 = coren_bench_now();
 	r = posix_spawnp(&pid, argv[0], &fa, &at, argv, env ? env : environ);
 	close(nul[0]);
 	close(nul[1]);
