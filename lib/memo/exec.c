@@ -1032,6 +1032,7 @@ struct round {
 	json_t **pts; /* b->n points as JSON, made for answers naming a point */
 	size_t sent;  /* bytes of w->in written */
 	double since; /* when the co-process could last start on a point */
+	bool full;    /* the full path alone (memo_coproc_answers_check) */
 	char why[240];
 };
 
@@ -1460,7 +1461,8 @@ static bool coproc_answer(struct coproc_worker *w, struct round *rd,
 
 	if (len && s[len - 1] == '\r')
 		len--;
-	if (answer_flat(rd, s, len) || answer_results_flat(w, rd, s, len))
+	if (!rd->full &&
+	    (answer_flat(rd, s, len) || answer_results_flat(w, rd, s, len)))
 		return true;
 	if (len && s[0] == '{') /* NaN, Infinity: their lossless boxes */
 		rec = coren_json_parse_flags(s, len, COREN_JSON_NONFINITE,
@@ -1739,6 +1741,41 @@ static void coproc_run(void *p, struct exec_batch *b)
 }
 
 static const struct exec_vt coproc_vt = {coproc_open, coproc_run, coproc_close};
+
+/* A round without a co-process: out arrives as round_read() would take
+ * it, piece bytes per read. */
+bool memo_coproc_answers_check(struct exec_batch *b, bool *done, uint64_t base,
+			       bool full, const char *out, size_t len,
+			       size_t piece, memo_answers_fn *check, void *arg)
+{
+	struct coren_memo_exec x = {0}; /* a "fatal" record's reason */
+	struct coproc_worker w = {
+	    .x = &x, .plan = b->plan, .to = -1, .from = -1};
+	struct round rd = {.b = b, .done = done, .base = base, .full = full};
+	bool ok = true;
+
+	rd.idx = calloc(b->n ? b->n : 1, sizeof *rd.idx);
+	if (!rd.idx)
+		return false;
+	for (size_t i = 0; i < b->n; i++) /* as round_start() sends them */
+		if (!done[i])
+			rd.idx[rd.n++] = i;
+	rd.left = rd.n;
+	coren_buf_init(&w.line, OUTPUT_MAX);
+	for (size_t at = 0, k; ok && rd.left && at < len; at += k) {
+		k = piece && piece < len - at ? piece : len - at;
+		if (coren_buf_append(&w.line, out + at, k))
+			break;
+		ok = coproc_lines(&w, &rd);
+		check(arg, rd.left, ok ? NULL : rd.why);
+	}
+	for (size_t i = 0; rd.pts && i < b->n; i++)
+		json_decref(rd.pts[i]);
+	free(rd.pts);
+	free(rd.idx);
+	coren_buf_release(&w.line);
+	return ok;
+}
 
 enum coren_err coren_memo_exec_coproc(const char *const *argv, const char *prog,
 				      struct coren_memo_exec **out,

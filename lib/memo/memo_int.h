@@ -121,6 +121,20 @@ struct coren_memo_exec {
  * point keeps its first success, or its last failure's reason. */
 void memo_exec_run(struct coren_memo_exec *x, void *w, struct exec_batch *b);
 
+/* The answer path of --coproc alone (exec.c), for the fuzz harness
+ * (tests/fuzz/fuzz_answer.c) and unit tests; no process is started. A
+ * round of the points of b not done (done: b->n flags, kept up to date)
+ * sent with seqs base, base + 1, ... in batch order takes out[0..len) as
+ * the co-process's output, in reads of piece bytes (0: one read), as
+ * swarm-run takes it; after each read, check(arg, left, why): the points
+ * still outstanding, and the protocol error that ends the round or NULL.
+ * full: the full parser alone, no fast path (to compare the two). False
+ * when a protocol error ended the round. */
+typedef void memo_answers_fn(void *arg, size_t left, const char *why);
+bool memo_coproc_answers_check(struct exec_batch *b, bool *done, uint64_t base,
+			       bool full, const char *out, size_t len,
+			       size_t piece, memo_answers_fn *check, void *arg);
+
 /* plan.c, for the index of cached keys (index.c). The key text of the
  * chunk at bins (lens per axis, NULL: the bins' own), canonical:
  * [[axis,[values]],...], appended to b. */
