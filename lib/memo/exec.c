@@ -1331,8 +1331,9 @@ static void coproc_fatal(struct coproc_worker *w, struct round *rd,
 	const char *reason = json_string_value(json_object_get(rec, "reason"));
 	struct coren_memo_exec *x = w->x;
 
+	/* never an empty reason: it is every point's, and the run's error */
 	snprintf(rd->why, sizeof rd->why, "%s",
-		 reason ? reason : "the co-process cannot serve");
+		 reason && *reason ? reason : "the co-process cannot serve");
 	if (!__atomic_exchange_n(&x->fatal_claimed, 1, __ATOMIC_ACQ_REL)) {
 		snprintf(x->fatal, sizeof x->fatal, "%s", rd->why);
 		__atomic_store_n(&x->fatal_ready, 1, __ATOMIC_RELEASE);
@@ -1461,6 +1462,11 @@ static bool coproc_answer(struct coproc_worker *w, struct round *rd,
 
 	if (len && s[len - 1] == '\r')
 		len--;
+	/* JSON whitespace before the object: the fast paths' scanners skip
+	 * it, so the full path must too (else a line is a value or a
+	 * protocol error depending on which path reads it) */
+	while (len && (*s == ' ' || *s == '\t' || *s == '\r'))
+		s++, len--;
 	if (!rd->full &&
 	    (answer_flat(rd, s, len) || answer_results_flat(w, rd, s, len)))
 		return true;
