@@ -394,7 +394,8 @@ json_t *coren_memo_plan_point_json(const struct coren_memo_plan *p,
 static int point_text_flat(const struct coren_memo_plan *p, const size_t *vidx,
 			   struct coren_buf *b, enum coren_err *rc)
 {
-	size_t n = 2 + p->naxes;
+	/* the braces, a ':' per axis and a ',' between two */
+	size_t n = 2 + p->naxes + (p->naxes ? p->naxes - 1 : 0);
 	char *o;
 
 	for (size_t a = 0; a < p->naxes; a++) {

@@ -93,6 +93,25 @@ static void test_example(void)
 		coren_memo_plan_point_text(p, v, &t);
 		is_str(t.data, "{\"s\":2,\"strat\":\"aaa\"}", "point text");
 		coren_buf_release(&t);
+		/* its 21 bytes reserved at once: a cap one byte short refuses
+		 * it whole, and room that ends just after it is not overrun
+		 * (the sanitizer build checks that) */
+		coren_buf_init(&t, 20);
+		ok(coren_memo_plan_point_text(p, v, &t) == COREN_ERR_TOOLONG &&
+		       t.len == 0,
+		   "a point text one byte over the cap is refused whole");
+		coren_buf_release(&t);
+		coren_buf_init(&t, 21);
+		ok(!coren_memo_plan_point_text(p, v, &t) && t.len == 21,
+		   "a point text that fits the cap exactly is written");
+		coren_buf_release(&t);
+		coren_buf_init(&t, 0);
+		coren_buf_append(
+		    &t, "0123456789012345678901234567890123456789012", 43);
+		ok(!coren_memo_plan_point_text(p, v, &t) && t.len == 64 &&
+		       !strcmp(t.data + 43, "{\"s\":2,\"strat\":\"aaa\"}"),
+		   "a point text ending where the buffer's room ends");
+		coren_buf_release(&t);
 	}
 	coren_memo_plan_free(p);
 	coren_memo_exp_release(&e);
