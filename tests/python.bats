@@ -87,6 +87,15 @@ setup() {
 	echo "# an edit" >> lib/pkg/fns.py
 	PYTHONPATH="$PWD/lib:$PYTHONPATH" run -0 swarm-run "${A[@]}" --split x=1..4 --coproc "$PYTHON" -m coren.coproc pkg.fns:f
 	assert_line --partial '"chunks_executed":1'
+	# a program that runs coren.coproc, options joined (-Sc): the same
+	prog='import sys; from coren.coproc import main; sys.exit(main())'
+	PYTHONPATH="$PWD/lib:$PYTHONPATH" run -0 swarm-run "${A[@]}" --split x=1..4 --coproc "$PYTHON" -Sc "$prog" pkg.fns:f
+	assert_line --partial '"chunks_executed":1'
+	PYTHONPATH="$PWD/lib:$PYTHONPATH" run -0 swarm-run "${A[@]}" --split x=1..4 --coproc "$PYTHON" -Sc "$prog" pkg.fns:f
+	assert_line --partial '"chunks_cached":1'
+	echo "# an edit" >> lib/pkg/fns.py
+	PYTHONPATH="$PWD/lib:$PYTHONPATH" run -0 swarm-run "${A[@]}" --split x=1..4 --coproc "$PYTHON" -Sc "$prog" pkg.fns:f
+	assert_line --partial '"chunks_executed":1'
 }
 
 @test "plain answers (the fast path) store what the full parser stores" {

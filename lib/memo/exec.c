@@ -1411,6 +1411,8 @@ static bool answer_results_flat(struct coproc_worker *w, struct round *rd,
 	    coren_field_u64(coren_field_find(f, n, "seq"), &seq) ||
 	    !(vals = coren_field_find(f, n, "values")) || vals->kind != 'a')
 		return false;
+	/* vals is an array of numbers the scanner has checked: no NUL, no
+	 * comma but between values, so the commas count them */
 	end = vals->val + vals->vlen - 1; /* at the ']' */
 	for (p = vals->val + 1; p < end && strchr(" \t\r\n", *p); p++)
 		;

@@ -89,10 +89,11 @@ static json_t *argv_identity(const char *cache,
 			if ((pyfile = python_file(x->argv[i])))
 				file = pyfile;
 		}
-		/* -m coren.coproc, or a -c program that runs it (Sweep's) */
-		if (i && (!strcmp(x->argv[i], "coren.coproc") ||
-			  (!strcmp(x->argv[i - 1], "-c") &&
-			   strstr(x->argv[i], "coren.coproc"))))
+		/* -m coren.coproc, or a program that runs it (Sweep's -c, or
+		 * -Ic, -Sc...): an argument naming it. One that names it for
+		 * another reason only adds a file's hash to the id; missing
+		 * one would reuse chunks of an edited module */
+		if (i && strstr(x->argv[i], "coren.coproc"))
 			py = true;
 
 		if (json_array_append_new(args, json_string(x->argv[i])))
