@@ -1231,11 +1231,13 @@ static void answer_done(struct round *rd, size_t i)
 		rd->next++;
 }
 
-/* A plain value of a scanned answer stored for point i in the bytes the
- * full path (batch_json) would write: strings, true, false, null and
- * integers of at most 18 digits as they are, finite reals through the one
- * real writer. Anything else (-0, a long integer, a real that over- or
- * underflows) is -1, left to the full path. */
+/* JSON's whitespace (RFC 8259: space, tab, line feed, carriage return). */
+static bool json_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* A number's text with a fraction or an exponent. */
 static bool is_real_text(const char *s, size_t n)
 {
 	for (size_t k = 0; k < n; k++)
@@ -1244,6 +1246,11 @@ static bool is_real_text(const char *s, size_t n)
 	return false;
 }
 
+/* A plain value of a scanned answer stored for point i in the bytes the
+ * full path (batch_json) would write: strings, true, false, null and
+ * integers of at most 18 digits as they are, finite reals through the one
+ * real writer. Anything else (-0, a long integer, a real that over- or
+ * underflows) is -1, left to the full path. */
 static int flat_value(struct exec_batch *b, size_t i,
 		      const struct coren_field *v)
 {
@@ -1414,7 +1421,7 @@ static bool answer_results_flat(struct coproc_worker *w, struct round *rd,
 	/* vals is an array of numbers the scanner has checked: no NUL, no
 	 * comma but between values, so the commas count them */
 	end = vals->val + vals->vlen - 1; /* at the ']' */
-	for (p = vals->val + 1; p < end && strchr(" \t\r\n", *p); p++)
+	for (p = vals->val + 1; p < end && json_ws(*p); p++)
 		;
 	for (k = p < end; p < end; p++) /* the values: commas + 1 */
 		k += *p == ',';
@@ -1427,13 +1434,13 @@ static bool answer_results_flat(struct coproc_worker *w, struct round *rd,
 		size_t i = rd->idx[seq - rd->base];
 		struct coren_field v = {NULL, 0, NULL, 0, 'n'};
 
-		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		while (json_ws(*p))
 			p++;
 		for (q = p; q < end && *q != ','; q++)
 			;
 		v.val = p;
 		v.vlen = (size_t)(q - p);
-		while (v.vlen && strchr(" \t\r\n", v.val[v.vlen - 1]))
+		while (v.vlen && json_ws(v.val[v.vlen - 1]))
 			v.vlen--;
 		if (flat_value(rd->b, i, &v)) {
 			struct coren_error perr = {0};
@@ -1467,7 +1474,7 @@ static bool coproc_answer(struct coproc_worker *w, struct round *rd,
 	/* JSON whitespace before the object: the fast paths' scanners skip
 	 * it, so the full path must too (else a line is a value or a
 	 * protocol error depending on which path reads it) */
-	while (len && (*s == ' ' || *s == '\t' || *s == '\r'))
+	while (len && json_ws(*s))
 		s++, len--;
 	if (!rd->full &&
 	    (answer_flat(rd, s, len) || answer_results_flat(w, rd, s, len)))

@@ -22,6 +22,8 @@ struct plan_axis {
 	size_t *off;	      /* nvalues + 1 offsets into text, or NULL: a large
 			       * range's texts are made when asked for */
 	struct coren_buf key; /* "name": as JSON */
+	struct coren_buf lead; /* what comes before its value in a point's
+				* text: {"name": (the first axis) or ,"name": */
 };
 
 struct coren_memo_plan {
@@ -91,7 +93,16 @@ enum coren_err coren_memo_plan_new(const struct coren_memo_exp *e,
 	if (!p->axes)
 		rc = COREN_ERR_NOMEM;
 	for (size_t i = 0; !rc && i < e->naxes; i++) {
-		rc = axis_init(&p->axes[i], &e->axes[i]);
+		struct plan_axis *pa = &p->axes[i];
+
+		rc = axis_init(pa, &e->axes[i]);
+		coren_buf_init(&pa->lead, 0);
+		if (!rc)
+			rc = coren_buf_putc(&pa->lead, i ? ',' : '{');
+		if (!rc)
+			rc = coren_buf_append(&pa->lead, pa->key.data, pa->key.len);
+		if (!rc)
+			rc = coren_buf_putc(&pa->lead, ':');
 		p->chunks = mul_sat(p->chunks, p->axes[i].nbins);
 		p->points = mul_sat(p->points, p->axes[i].nvalues);
 	}
@@ -123,6 +134,7 @@ void coren_memo_plan_free(struct coren_memo_plan *p)
 	for (size_t i = 0; p->axes && i < p->naxes; i++) {
 		coren_buf_release(&p->axes[i].text);
 		coren_buf_release(&p->axes[i].key);
+		coren_buf_release(&p->axes[i].lead);
 		free(p->axes[i].off);
 	}
 	free(p->axes);
@@ -387,70 +399,29 @@ json_t *coren_memo_plan_point_json(const struct coren_memo_plan *p,
 	return pt;
 }
 
-/* The point's text when every axis has its values as text (not a
- * range): its length known, written in one reservation, as the loop
- * below writes it (a point is written twice per point run: keep it
- * cheap). -1 when an axis is a range. */
-static int point_text_flat(const struct coren_memo_plan *p, const size_t *vidx,
-			   struct coren_buf *b, enum coren_err *rc)
-{
-	/* the braces, a ':' per axis and a ',' between two */
-	size_t n = 2 + p->naxes + (p->naxes ? p->naxes - 1 : 0);
-	char *o;
-
-	for (size_t a = 0; a < p->naxes; a++) {
-		const struct plan_axis *pa = &p->axes[a];
-
-		if (!pa->off)
-			return -1;
-		n += pa->key.len + pa->off[vidx[a] + 1] - pa->off[vidx[a]];
-	}
-	if ((*rc = coren_buf_reserve(b, n)))
-		return 0;
-	o = b->data + b->len;
-	*o++ = '{';
-	for (size_t a = 0; a < p->naxes; a++) {
-		const struct plan_axis *pa = &p->axes[a];
-		size_t v = vidx[a], vl = pa->off[v + 1] - pa->off[v];
-
-		if (a)
-			*o++ = ',';
-		memcpy(o, pa->key.data, pa->key.len);
-		o += pa->key.len;
-		*o++ = ':';
-		memcpy(o, pa->text.data + pa->off[v], vl);
-		o += vl;
-	}
-	*o++ = '}';
-	b->len = (size_t)(o - b->data);
-	b->data[b->len] = '\0';
-	return 0;
-}
-
+/* Written twice per point run (the co-process's line, the chunk's):
+ * two appends an axis, each axis's lead made once by the plan. A text
+ * that does not fit is not written at all. */
 enum coren_err coren_memo_plan_point_text(const struct coren_memo_plan *p,
 					  const size_t *vidx,
 					  struct coren_buf *b)
 {
-	enum coren_err rc;
-
-	if (!point_text_flat(p, vidx, b, &rc))
-		return rc;
-	rc = coren_buf_putc(b, '{');
+	size_t at = b->len;
+	enum coren_err rc = p->naxes ? COREN_OK : coren_buf_putc(b, '{');
 
 	for (size_t a = 0; !rc && a < p->naxes; a++) {
 		const struct plan_axis *pa = &p->axes[a];
 
-		if (a)
-			rc = coren_buf_putc(b, ',');
-		if (!rc)
-			rc = coren_buf_append(b, pa->key.data, pa->key.len);
-		if (!rc)
-			rc = coren_buf_putc(b, ':');
+		rc = coren_buf_append(b, pa->lead.data, pa->lead.len);
 		if (!rc)
 			rc = value_append(pa, vidx[a], b);
 	}
 	if (!rc)
 		rc = coren_buf_putc(b, '}');
+	if (rc && b->data) {
+		b->len = at;
+		b->data[at] = '\0';
+	}
 	return rc;
 }
 
